@@ -1,0 +1,32 @@
+"""``drill-lab up|status|down|reset``: the lab's lifecycle from the command line.
+
+    $ drill-lab up        # idempotent: builds, starts, seeds and runs each job once when needed
+    $ drill-lab status    # one line per container
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from lab.estate import Lab, LabError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="drill-lab", description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=["up", "status", "down", "reset"])
+    args = parser.parse_args(argv)
+    try:
+        lab = Lab(log=lambda line: print(f"[lab] {line}", flush=True))
+        if args.command == "up":
+            lab.up()
+        elif args.command == "status":
+            print("\n".join(lab.status()))
+        elif args.command == "down":
+            lab.down()
+        else:
+            lab.reset()
+    except LabError as exc:
+        print(f"drill-lab {args.command}: {exc}", file=sys.stderr)
+        return 1
+    return 0

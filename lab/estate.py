@@ -1,0 +1,252 @@
+"""The lab estate: an object store and two hosts after the PHC runbook, kept up idempotently.
+
+``up`` builds what is missing, creates or restarts containers (recreating any whose image or
+credentials changed), writes credentials and SSH keys, seeds data, and runs each backup job once
+when its marker is missing or older than 12 hours. A second ``up`` with nothing changed takes
+seconds.
+
+    >>> Lab().up()        # doctest: +SKIP
+    lab up: akira (ssh 127.0.0.1:2221), motoko (ssh 127.0.0.1:2222), objectstore (s3 127.0.0.1:18333)
+"""
+
+from __future__ import annotations
+
+import io
+import shlex
+import tarfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import docker
+import docker.errors
+from docker.models.containers import Container
+from docker.types import EndpointConfig
+
+from lab.images import build_all
+from lab.state import S3_PORT, LabState
+
+NETWORK = "drill-lab"
+PREFIX = "drill-lab-"
+STORE_VOLUME = "drill-lab-objectstore-data"
+ENV_FILE = "/etc/miket/storage-credentials.env"
+ENDPOINT = "http://objectstore:8333"
+MARKERS = "/space/_ops/data-estate/markers"
+SYSTEMD_RUN = {
+    "cap_add": ["SYS_ADMIN"], "security_opt": ["seccomp=unconfined"],
+    "tmpfs": {"/run": "", "/run/lock": ""},
+    "volumes": {"/sys/fs/cgroup": {"bind": "/sys/fs/cgroup", "mode": "ro"}},
+}
+
+
+@dataclass(frozen=True)
+class LabHost:
+    """A lab host: where it listens, what it holds, which jobs it runs (service, marker)."""
+
+    name: str
+    ssh_port: int
+    seed_profile: str
+    seed_root: str
+    identity: str
+    jobs: tuple[tuple[str, str], ...]
+
+    def env_file(self, state: LabState) -> str:
+        ident = state.identities[self.identity]
+        lines = {"AWS_ACCESS_KEY_ID": ident.access_key,
+                 "AWS_SECRET_ACCESS_KEY": ident.secret_key}
+        if self.identity == "mirror":
+            lines |= {"RCLONE_CONFIG_B2MIRROR_TYPE": "s3",
+                      "RCLONE_CONFIG_B2MIRROR_PROVIDER": "Other",
+                      "RCLONE_CONFIG_B2MIRROR_ENDPOINT": ENDPOINT,
+                      "RCLONE_CONFIG_B2MIRROR_ACCESS_KEY_ID": ident.access_key,
+                      "RCLONE_CONFIG_B2MIRROR_SECRET_ACCESS_KEY": ident.secret_key,
+                      "MIRROR_DESTINATION": "b2mirror:space-mirror"}
+        else:
+            lines |= {"RESTIC_REPOSITORY": f"s3:{ENDPOINT}/backups-restic/flux",
+                      "RESTIC_PASSWORD": state.restic_password}
+        return "".join(f"{key}={value}\n" for key, value in lines.items())
+
+
+HOSTS = (
+    LabHost("akira", 2221, "space", "/space", "mirror",
+            (("space-mirror", "b2_mirror.json"),)),
+    LabHost("motoko", 2222, "flux", "/flux", "restic",
+            (("flux-backup", "restic_cloud.json"), ("restic-check", "restic_check.json"))),
+)
+
+
+class LabError(RuntimeError):
+    """The lab could not be brought to the asked state; the message says what and where."""
+
+
+def put_file(container: Container, path: str, content: str, mode: int) -> None:
+    """Write one file into a container (no shell, no secret on any command line)."""
+    data = content.encode()
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        info = tarfile.TarInfo(path.rsplit("/", 1)[1])
+        info.size, info.mode, info.mtime = len(data), mode, int(time.time())
+        archive.addfile(info, io.BytesIO(data))
+    container.put_archive(path.rsplit("/", 1)[0] or "/", buffer.getvalue())
+
+
+def sh(container: Container, script: str, timeout: int = 120) -> str:
+    """Run a shell script in a lab container with a timeout; raise naming host and command."""
+    result = container.exec_run(["timeout", "-k", "5", str(timeout), "sh", "-c", script])
+    output = result.output.decode(errors="replace")
+    if result.exit_code != 0:
+        raise LabError(f"{container.name}: `{script}` exited {result.exit_code}: "
+                       f"{output.strip()[-800:]}")
+    return output
+
+
+class Lab:
+    def __init__(self, log: Callable[[str], None] = print) -> None:
+        self.log = log
+        try:
+            self.client = docker.from_env(timeout=120)
+            self.client.ping()
+        except docker.errors.DockerException as exc:
+            raise LabError(f"no Docker engine answers ({exc}); run `make lab-up`, which starts "
+                           "one") from exc
+
+    def container(self, name: str) -> Container | None:
+        try:
+            return self.client.containers.get(PREFIX + name)
+        except docker.errors.NotFound:
+            return None
+
+    def _network(self) -> None:
+        if not self.client.networks.list(names=[NETWORK]):
+            self.client.networks.create(NETWORK, driver="bridge", labels={"drill-lab": "1"})
+
+    def _ensure(self, name: str, image: str, fingerprint: str, **run: Any) -> tuple[Container, bool]:
+        """Start the container, recreating it when its image or credentials changed."""
+        labels = {"drill-lab": "1", "drill-lab.image": image, "drill-lab.state": fingerprint}
+        existing = self.container(name)
+        if existing is not None and all(existing.labels.get(k) == v for k, v in labels.items()):
+            if existing.status != "running":
+                self.log(f"starting stopped {existing.name}")
+                existing.start()
+            return existing, False
+        if existing is not None:
+            self.log(f"recreating {existing.name}: image or credentials changed")
+            existing.remove(force=True)
+        endpoint = EndpointConfig(self.client.api._version, aliases=[name])
+        created = self.client.containers.run(
+            image, name=PREFIX + name, hostname=name, detach=True, labels=labels,
+            network=NETWORK, networking_config={NETWORK: endpoint}, **run)
+        return created, True
+
+    def up(self) -> None:
+        state = LabState.load_or_create()
+        images = build_all(self.client, self.log)
+        self._network()
+        self._objectstore(state, images["objectstore"])
+        for host in HOSTS:
+            self._host(host, state, images["host"])
+        state.write_ssh_config({h.name: h.ssh_port for h in HOSTS})
+        self.log("lab up: " + ", ".join(f"{h.name} (ssh 127.0.0.1:{h.ssh_port})" for h in HOSTS)
+                 + f", objectstore (s3 127.0.0.1:{S3_PORT}); ssh config {state.ssh_config}")
+
+    def _objectstore(self, state: LabState, image: str) -> None:
+        current = self.container("objectstore")
+        if current is not None and current.labels.get("drill-lab.state") != state.fingerprint:
+            self.log("credentials changed: wiping the object store")
+            current.remove(force=True)
+            for volume in self.client.volumes.list(filters={"name": STORE_VOLUME}):
+                volume.remove(force=True)
+        store = self.container("objectstore")
+        if store is None or store.labels.get("drill-lab.image") != image:
+            if store is not None:
+                store.remove(force=True)
+            store = self.client.containers.create(
+                image, name=PREFIX + "objectstore", hostname="objectstore",
+                labels={"drill-lab": "1", "drill-lab.image": image,
+                        "drill-lab.state": state.fingerprint},
+                network=NETWORK,
+                networking_config={NETWORK: EndpointConfig(self.client.api._version,
+                                                           aliases=["objectstore"])},
+                ports={"8333/tcp": ("127.0.0.1", S3_PORT)},
+                volumes={STORE_VOLUME: {"bind": "/data", "mode": "rw"}})
+            buffer = io.BytesIO()
+            with tarfile.open(fileobj=buffer, mode="w") as archive:
+                data = state.s3_config().encode()
+                info = tarfile.TarInfo("etc/seaweedfs/s3.json")
+                info.size, info.mode = len(data), 0o600
+                archive.addfile(info, io.BytesIO(data))
+            store.put_archive("/", buffer.getvalue())
+        if store.status != "running":
+            store.start()
+        self._wait(lambda: _http_ready(store), "objectstore S3 API on :8333", 90)
+
+    def _host(self, host: LabHost, state: LabState, image: str) -> None:
+        container, fresh = self._ensure(host.name, image, state.fingerprint,
+                                        ports={"22/tcp": ("127.0.0.1", host.ssh_port)},
+                                        **SYSTEMD_RUN)
+        self._wait(lambda: _booted(container), f"systemd and sshd on {host.name}", 120)
+        public_key = state.private_key.with_suffix(".pub").read_text()
+        put_file(container, "/root/.ssh/authorized_keys", public_key, 0o600)
+        put_file(container, ENV_FILE, host.env_file(state), 0o600)
+        seeded = sh(container, f"/usr/local/lib/drill-lab/seed.py {host.seed_profile} "
+                               f"{shlex.quote(host.seed_root)}", timeout=600).strip()
+        if fresh or not seeded.startswith("seeded 0 "):
+            self.log(f"{seeded} on {host.name}")
+        if host.identity == "restic":
+            sh(container, f"set -a; . {ENV_FILE}; set +a; "
+                          "restic cat config >/dev/null 2>&1 || restic init >/dev/null",
+               timeout=120)
+        for service, marker in host.jobs:
+            sh(container, f"systemctl enable --now {service}.timer >/dev/null 2>&1")
+            stale = sh(container, f"find {MARKERS}/{marker} -mmin -720 2>/dev/null || true")
+            if not stale.strip():
+                self.log(f"running {service}.service on {host.name} (marker missing or stale)")
+                sh(container, f"systemctl start {service}.service", timeout=1200)
+
+    def _wait(self, ready: Callable[[], bool], what: str, seconds: int) -> None:
+        deadline = time.monotonic() + seconds
+        while not ready():
+            if time.monotonic() > deadline:
+                raise LabError(f"{what} not ready after {seconds}s")
+            time.sleep(1)
+
+    def status(self) -> list[str]:
+        lines = []
+        for name in ("objectstore", *(h.name for h in HOSTS)):
+            found = self.container(name)
+            lines.append(f"{name:12} {found.status if found else 'absent'}")
+        return lines
+
+    def down(self) -> None:
+        for name in (*(h.name for h in HOSTS), "objectstore"):
+            found = self.container(name)
+            if found is not None and found.status == "running":
+                self.log(f"stopping {found.name}")
+                found.stop(timeout=20)
+
+    def reset(self) -> None:
+        """Remove every lab container and the object store's data; the next ``up`` starts anew."""
+        for name in (*(h.name for h in HOSTS), "objectstore"):
+            found = self.container(name)
+            if found is not None:
+                self.log(f"removing {found.name}")
+                found.remove(force=True)
+        for volume in self.client.volumes.list(filters={"name": STORE_VOLUME}):
+            volume.remove(force=True)
+
+
+def _booted(container: Container) -> bool:
+    state = container.exec_run(["systemctl", "is-system-running"]).output.decode().strip()
+    if state not in {"running", "degraded"}:
+        return False
+    return container.exec_run(["systemctl", "is-active", "ssh.service"]).exit_code == 0
+
+
+def _http_ready(container: Container) -> bool:
+    container.reload()
+    if container.status != "running":
+        raise LabError(f"{container.name} exited: {container.logs(tail=20).decode(errors='replace')}")
+    probe = container.exec_run(["curl", "-s", "-o", "/dev/null", "-m", "2", "-w", "%{http_code}",
+                                "http://127.0.0.1:8333/"])
+    return probe.output.decode().strip() in {"403", "200"}

@@ -1,0 +1,97 @@
+"""The lab's machine-wide state: its SSH key, its generated credentials, its ssh_config.
+
+Kept outside the checkout (``~/.local/state/backup-drills-lab``, or ``$DRILL_LAB_STATE``) so
+that every clone on the machine drills the same lab. Secret files are mode 0600 and never
+printed.
+
+    >>> state = LabState.load_or_create()      # doctest: +SKIP
+    >>> state.ssh_config.name
+    'ssh_config'
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+STATE_DIR = Path(os.environ.get("DRILL_LAB_STATE", "~/.local/state/backup-drills-lab")).expanduser()
+S3_PORT = 18333
+
+
+@dataclass(frozen=True)
+class Identity:
+    """One S3 identity of the object store (the lab hands one to each job, like the runbook)."""
+
+    name: str
+    access_key: str
+    secret_key: str
+
+
+@dataclass(frozen=True)
+class LabState:
+    root: Path
+    identities: dict[str, Identity]
+    restic_password: str
+
+    @property
+    def private_key(self) -> Path:
+        return self.root / "id_ed25519"
+
+    @property
+    def ssh_config(self) -> Path:
+        return self.root / "ssh_config"
+
+    @property
+    def fingerprint(self) -> str:
+        """Changes whenever the key or the credentials change: containers carry it as a label."""
+        material = json.dumps([self.private_key.with_suffix(".pub").read_text(),
+                               sorted((i.name, i.access_key, i.secret_key)
+                                      for i in self.identities.values()),
+                               self.restic_password])
+        return hashlib.sha256(material.encode()).hexdigest()[:16]
+
+    @classmethod
+    def load_or_create(cls, root: Path = STATE_DIR) -> LabState:
+        root.mkdir(parents=True, exist_ok=True)
+        root.chmod(0o700)
+        key = root / "id_ed25519"
+        if not key.exists():
+            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "drill-lab",
+                            "-f", str(key)], check=True, timeout=30)
+        secrets_file = root / "secrets.json"
+        if not secrets_file.exists():
+            doc = {
+                "identities": {name: {"access_key": f"LAB{name.upper()}{secrets.token_hex(6)}",
+                                      "secret_key": secrets.token_urlsafe(30)}
+                               for name in ("admin", "mirror", "restic")},
+                "restic_password": secrets.token_urlsafe(24),
+            }
+            fd = os.open(secrets_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                json.dump(doc, handle)
+        doc = json.loads(secrets_file.read_text())
+        identities = {name: Identity(name, v["access_key"], v["secret_key"])
+                      for name, v in doc["identities"].items()}
+        return cls(root, identities, doc["restic_password"])
+
+    def s3_config(self) -> str:
+        """SeaweedFS identities; admin for the lab itself, one identity per job."""
+        actions = ["Admin", "Read", "Write", "List", "Tagging"]
+        return json.dumps({"identities": [
+            {"name": i.name, "credentials": [{"accessKey": i.access_key,
+                                              "secretKey": i.secret_key}], "actions": actions}
+            for i in self.identities.values()]})
+
+    def write_ssh_config(self, ports: dict[str, int]) -> None:
+        blocks = [
+            f"Host {name}\n  HostName 127.0.0.1\n  Port {port}\n  User root\n"
+            f"  IdentityFile {self.private_key}\n  IdentitiesOnly yes\n"
+            "  StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n  LogLevel ERROR\n"
+            "  ConnectTimeout 5\n  ServerAliveInterval 5\n  ServerAliveCountMax 3\n"
+            for name, port in ports.items()]
+        self.ssh_config.write_text("".join(blocks))
