@@ -1,0 +1,220 @@
+"""The inventory: hosts, jobs, their schedules, markers, RPO and RTO; validated before any host
+is touched.
+
+    >>> inv = load_inventory("inventory/lab.yml")            # doctest: +SKIP
+    >>> [job.name for job in inv.jobs_for(kind="restic")]    # doctest: +SKIP
+    ['flux-backup']
+
+Invalid input raises ``InventoryError`` whose message names the file, the key and what was
+expected, e.g. ``inventory/lab.yml: jobs.flux-backup.rpo: expected a duration such as 26h ...``.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path, PurePosixPath
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from drills.durations import parse_duration
+
+JobKind = Literal["restic", "rclone-mirror", "restic-check"]
+TRANSPORTS = ("ssh://", "paramiko://", "docker://", "local://")
+
+
+def _duration(value: Any) -> timedelta:
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValueError(f"expected a duration such as 26h, 7d, 15m or 1h30m, got {value!r}")
+    return parse_duration(str(value)) if isinstance(value, str) else timedelta(seconds=value)
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
+
+
+def _absolute(value: str) -> str:
+    if not isinstance(value, str) or not value.startswith("/"):
+        raise ValueError(f"expected an absolute path on the host, got {value!r}")
+    return str(PurePosixPath(value))
+
+
+AbsPath = Annotated[str, BeforeValidator(_absolute)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Host(_Strict):
+    """How to reach one host, e.g. ``transport: ssh://backup@akira.example.net``."""
+
+    name: str = ""
+    transport: str
+    ssh_config: str | None = None
+    ssh_identity_file: str | None = None
+    sudo: bool = False
+    credentials_env: AbsPath | None = None
+    scratch: AbsPath = "/var/tmp/backup-drill"
+
+    @field_validator("transport")
+    @classmethod
+    def _known_transport(cls, value: str) -> str:
+        if not value.startswith(TRANSPORTS):
+            raise ValueError(f"expected a URL starting with one of {', '.join(TRANSPORTS)}, "
+                             f"got {value!r}")
+        return value
+
+    @field_validator("ssh_config", "ssh_identity_file")
+    @classmethod
+    def _expand(cls, value: str | None) -> str | None:
+        return None if value is None else os.path.expandvars(os.path.expanduser(value))
+
+
+class Schedule(_Strict):
+    """A systemd timer and the service it starts; ``on_calendar`` as the runbook states it."""
+
+    timer: str
+    service: str
+    on_calendar: str
+
+    @field_validator("timer")
+    @classmethod
+    def _timer(cls, value: str) -> str:
+        if not value.endswith(".timer"):
+            raise ValueError(f"expected a systemd timer unit name ending in .timer, got {value!r}")
+        return value
+
+    @field_validator("service")
+    @classmethod
+    def _service(cls, value: str) -> str:
+        if not value.endswith(".service"):
+            raise ValueError(f"expected a unit name ending in .service, got {value!r}")
+        return value
+
+
+class Marker(_Strict):
+    """A JSON status marker and the failure marker beside it."""
+
+    path: AbsPath
+    failure_path: AbsPath | None = None
+
+
+class Samples(_Strict):
+    """Paths, relative to the job's source, that single-item restores drill."""
+
+    file: str
+    directory: str
+
+
+class Job(_Strict):
+    name: str = ""
+    host: str
+    kind: JobKind
+    description: str = ""
+    source: AbsPath | None = None
+    repository: str | None = None
+    destination: str | None = None
+    excludes: tuple[str, ...] = ()
+    schedule: Schedule | None = None
+    marker: Marker | None = None
+    rpo: Duration
+    rto: Duration | None = None
+    read_data_subset: str = "10%"
+    samples: Samples | None = None
+    stale_lock_age: Duration = Field(default=timedelta(minutes=30))
+
+    @model_validator(mode="after")
+    def _kind_needs(self) -> Job:
+        needs = {"restic": ("source", "repository", "rto"), "restic-check": ("repository",),
+                 "rclone-mirror": ("source", "destination")}[self.kind]
+        for key in needs:
+            if getattr(self, key) is None:
+                raise ValueError(f"a {self.kind} job needs '{key}'")
+        return self
+
+    @property
+    def id(self) -> str:
+        """The test ID part: ``flux-backup@motoko``."""
+        return f"{self.name}@{self.host}"
+
+
+class Inventory(_Strict):
+    name: str
+    description: str = ""
+    hosts: dict[str, Host]
+    jobs: dict[str, Job]
+    source_file: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _names(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for section in ("hosts", "jobs"):
+                entries = data.get(section)
+                if isinstance(entries, dict):
+                    data[section] = {k: ({**v, "name": k} if isinstance(v, dict) else v)
+                                     for k, v in entries.items()}
+        return data
+
+    @model_validator(mode="after")
+    def _hosts_exist(self) -> Inventory:
+        for job in self.jobs.values():
+            if job.host not in self.hosts:
+                raise ValueError(f"job {job.name!r} names host {job.host!r}, expected one of "
+                                 f"{sorted(self.hosts)}")
+        return self
+
+    def jobs_for(self, kind: str | None = None, needs: str | None = None) -> list[Job]:
+        """Jobs of a kind, or jobs that declare an attribute (``schedule``, ``marker``)."""
+        return [job for job in self.jobs.values()
+                if (kind is None or job.kind == kind)
+                and (needs is None or getattr(job, needs) is not None)]
+
+
+class InventoryError(ValueError):
+    """A bad inventory: the message names file, key and what was expected."""
+
+
+def _where(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(part) for part in loc if part not in ("function-after", "function-before"))
+
+
+def load_inventory(path: str | os.PathLike[str]) -> Inventory:
+    """Read and validate an inventory file; raise InventoryError on any problem."""
+    file = Path(path)
+    try:
+        raw = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InventoryError(f"{file}: cannot read inventory: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise InventoryError(f"{file}:{where}: not valid YAML: "
+                             f"{getattr(exc, 'problem', exc)}") from exc
+    if not isinstance(raw, dict):
+        raise InventoryError(f"{file}: expected a mapping with keys name, hosts, jobs; "
+                             f"got {type(raw).__name__}")
+    try:
+        return Inventory.model_validate({**raw, "source_file": str(file)})
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            message = str(error["msg"]).removeprefix("Value error, ")
+            if error["type"] == "extra_forbidden":
+                message = "unknown key (a typo?)"
+            elif error["type"] == "missing":
+                message = "required key is missing"
+            problems.append(f"{file}: {_where(error['loc']) or '(top level)'}: {message}")
+        raise InventoryError("\n".join(problems)) from None

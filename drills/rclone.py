@@ -1,0 +1,70 @@
+"""The rclone adapter for mirror jobs: copy back from the mirror, and ``check --one-way``.
+
+    >>> mirror = Rclone(remote, job)                                  # doctest: +SKIP
+    >>> mirror.check_one_way().differences                            # doctest: +SKIP
+    []
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from drills.inventory import Job
+from drills.restic import RestoreFailed
+from drills.transport import DrillCouldNotRun, Remote, argv
+
+_CHECK_EXIT = {0: "no differences", 1: "differences found"}
+
+
+@dataclass(frozen=True)
+class MirrorCheck:
+    differences: list[str]
+    command: str
+    seconds: float
+    compared: int
+
+
+@dataclass(frozen=True)
+class CopyResult:
+    remote_path: str
+    target: str
+    seconds: float
+    command: str
+
+
+class Rclone:
+    def __init__(self, remote: Remote, job: Job) -> None:
+        if job.destination is None or job.source is None:
+            raise ValueError(f"job {job.name} needs source and destination")
+        self.remote, self.job = remote, job
+        self.destination, self.source = job.destination.rstrip("/"), job.source
+
+    def _excludes(self) -> list[str]:
+        return [word for pattern in self.job.excludes for word in ("--exclude", pattern)]
+
+    def copy(self, relative: str, target: str, is_file: bool) -> CopyResult:
+        """Copy one file (``copyto``) or one directory from the mirror into ``target``."""
+        remote_path = f"{self.destination}/{relative.strip('/')}"
+        words = ("rclone", "copyto" if is_file else "copy", remote_path, target)
+        result = self.remote.run(self.remote.with_credentials(words), timeout=4 * 3600)
+        if not result.ok:
+            raise RestoreFailed(f"host {self.remote.name}, job {self.job.name}: `{argv(*words)}` "
+                                f"exited {result.exit_status}: {result.tail(4)}")
+        return CopyResult(remote_path, target, result.seconds, argv(*words))
+
+    def check_one_way(self) -> MirrorCheck:
+        """Every source file must be in the mirror with the same content."""
+        words = ("rclone", "check", "--one-way", self.source, self.destination,
+                 "--combined", "-", *self._excludes())
+        result = self.remote.run(self.remote.with_credentials(words), timeout=4 * 3600)
+        if result.exit_status not in _CHECK_EXIT:
+            raise DrillCouldNotRun(f"host {self.remote.name}: `{argv(*words)}` exited "
+                                   f"{result.exit_status}: {result.tail(4)}")
+        lines = [line for line in result.text.splitlines() if line]
+        labels = {"-": "missing from the mirror", "*": "differs in the mirror",
+                  "!": "could not be checked"}
+        differences = [f"{labels[line[0]]}: {self.source}/{line[2:]}" for line in lines
+                       if line[:1] in labels]
+        if result.exit_status == 1 and not differences:
+            differences = [f"rclone reported differences: {result.tail(4)}"]
+        return MirrorCheck(differences, argv(*words), result.seconds, len(lines))

@@ -1,0 +1,145 @@
+"""The restic adapter (restic 0.14 facts: ``check`` has no JSON and exits 1 on any error;
+``snapshots --json`` has no summary). Read-only work runs with ``--no-lock``.
+
+    >>> restic = Restic(remote, job)                          # doctest: +SKIP
+    >>> restic.latest_snapshot().short_id                     # doctest: +SKIP
+    '93bb9d28'
+    >>> restic.check(read_data_subset="10%").passed           # doctest: +SKIP
+    True
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+
+from drills.inventory import Job
+from drills.transport import DrillCouldNotRun, Remote, Result, argv
+
+
+class Snapshot(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    id: str
+    short_id: str
+    time: AwareDatetime
+    hostname: str
+    paths: list[str]
+    tags: list[str] = Field(default_factory=list)
+
+    def age(self, now: datetime | None = None) -> float:
+        return ((now or datetime.now(UTC)) - self.time).total_seconds()
+
+
+class Lock(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    id: str = ""
+    time: AwareDatetime
+    exclusive: bool = False
+    hostname: str
+    username: str = ""
+    pid: int
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    passed: bool
+    errors: list[str]
+    command: str
+    seconds: float
+
+
+@dataclass(frozen=True)
+class RestoreResult:
+    snapshot: Snapshot
+    target: str
+    seconds: float
+    command: str
+
+
+class Restic:
+    """restic against one job's repository, credentials from the host's own env file."""
+
+    def __init__(self, remote: Remote, job: Job) -> None:
+        if job.repository is None:
+            raise ValueError(f"job {job.name} has no repository")
+        self.remote, self.job, self.repository = remote, job, job.repository
+
+    def _run(self, *words: str, timeout: float | None = None, lock: bool = False) -> Result:
+        flags = () if lock else ("--no-lock",)
+        command = ("restic", "-r", self.repository, *flags, *words)
+        return self.remote.run(self.remote.with_credentials(command), timeout=timeout)
+
+    def _json(self, *words: str) -> object:
+        result = self._run(*words, "--json")
+        if not result.ok:
+            raise DrillCouldNotRun(f"host {self.remote.name}, job {self.job.name}: "
+                                   f"`restic {' '.join(words)}` exited {result.exit_status}: "
+                                   f"{result.tail(4)}")
+        return json.loads(result.text or "null")
+
+    def snapshots(self) -> list[Snapshot]:
+        """Snapshots of this job's host and source path, oldest first."""
+        words = ["snapshots", "--host", self.remote_hostname()]
+        if self.job.source:
+            words += ["--path", self.job.source]
+        try:
+            found = [Snapshot.model_validate(s) for s in self._json(*words) or []]  # type: ignore[attr-defined]
+        except ValidationError as exc:
+            raise DrillCouldNotRun(f"unexpected restic snapshots JSON: {exc}") from exc
+        return sorted(found, key=lambda snap: snap.time)
+
+    def latest_snapshot(self) -> Snapshot | None:
+        found = self.snapshots()
+        return found[-1] if found else None
+
+    def remote_hostname(self) -> str:
+        return self.remote.run("hostname", check=True).text.strip()
+
+    def check(self, read_data_subset: str | None = None) -> CheckResult:
+        words = ["check"] + ([f"--read-data-subset={read_data_subset}"] if read_data_subset
+                             else [])
+        result = self._run(*words, timeout=3600, lock=True)
+        if result.exit_status not in (0, 1):
+            raise DrillCouldNotRun(f"host {self.remote.name}: restic check exited "
+                                   f"{result.exit_status}: {result.tail(4)}")
+        errors = [line for line in (result.stderr + "\n" + result.text).splitlines()
+                  if line.strip() and ("error" in line.lower() or "fatal" in line.lower()
+                                       or "ciphertext verification failed" in line)]
+        return CheckResult(result.ok, errors if not result.ok else [],
+                           argv("restic", "-r", self.repository, *words), result.seconds)
+
+    def locks(self) -> list[Lock]:
+        listing = self._run("list", "locks")
+        if not listing.ok:
+            raise DrillCouldNotRun(f"host {self.remote.name}: restic list locks exited "
+                                   f"{listing.exit_status}: {listing.tail(3)}")
+        found = []
+        for lock_id in listing.text.split():
+            raw = self._run("cat", "lock", lock_id)
+            if raw.ok:
+                found.append(Lock.model_validate({**json.loads(raw.text), "id": lock_id}))
+        return found
+
+    def process_alive(self, pid: int) -> bool:
+        return self.remote.run(f"kill -0 {int(pid)} 2>/dev/null").ok
+
+    def restore(self, snapshot: Snapshot, target: str, includes: tuple[str, ...] = (),
+                timeout: float = 4 * 3600) -> RestoreResult:
+        words = ["restore", snapshot.id, "--target", target]
+        for include in includes:
+            words += ["--include", include]
+        result = self._run(*words, timeout=timeout)
+        command = argv("restic", "-r", self.repository, *words)
+        if not result.ok:
+            raise RestoreFailed(f"host {self.remote.name}, job {self.job.name}: `{command}` "
+                                f"exited {result.exit_status}: {result.tail(6)}")
+        return RestoreResult(snapshot, target, result.seconds, command)
+
+
+class RestoreFailed(AssertionError):
+    """The backup tool could not give the data back: a verdict on the backup, not the drill."""

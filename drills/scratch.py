@@ -1,0 +1,95 @@
+"""Scratch: the only place a drill ever restores into.
+
+A scratch directory carries an owner label and a timestamp in its name
+(``drill-<runner>-<pid>-<epoch>-<random>``), is refused when it overlaps anything the job
+protects, is removed on every path, and leftovers of a killed run are swept at the next start.
+
+    >>> with scratch_dir(remote, protected=["/flux"]) as target:    # doctest: +SKIP
+    ...     restic.restore(snapshot, target)
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shlex
+import socket
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import PurePosixPath
+
+from drills.inventory import Job
+from drills.transport import Remote
+
+RUNNER = socket.gethostname().split(".")[0].replace("-", "_") or "runner"
+PREFIX = "drill-"
+MAX_AGE = 24 * 3600
+
+
+class ScratchRefused(ValueError):
+    """The scratch target overlaps something the drill must never touch."""
+
+
+def overlaps(a: str, b: str) -> bool:
+    """True when one path is the other or lies inside it."""
+    pa, pb = PurePosixPath(a), PurePosixPath(b)
+    return pa == pb or pb in pa.parents or pa in pb.parents
+
+
+def protected_paths(job: Job) -> list[str]:
+    """What a drill of ``job`` must never write into: its source and any local repository."""
+    paths = [job.source] if job.source else []
+    paths += [p for p in (job.repository, job.destination) if p and p.startswith("/")]
+    return paths
+
+
+def refuse_overlap(target: str, protected: Iterable[str], host: str, job: str) -> None:
+    for path in protected:
+        if overlaps(target, path):
+            raise ScratchRefused(f"host {host}, job {job}: refusing scratch {target}: it overlaps "
+                                 f"{path}, which the drill protects")
+
+
+@contextmanager
+def scratch_dir(remote: Remote, job: Job) -> Iterator[str]:
+    """Make a labelled scratch directory on the host; remove it whatever happens."""
+    root = remote.host.scratch
+    path = f"{root}/{PREFIX}{RUNNER}-{os.getpid()}-{int(time.time())}-{secrets.token_hex(3)}"
+    refuse_overlap(path, protected_paths(job), remote.name, job.name)
+    remote.run(f"mkdir -p -m 0700 {shlex.quote(path)}", check=True)
+    try:
+        yield path
+    finally:
+        remote.run(f"rm -rf --one-file-system {shlex.quote(path)}", timeout=600)
+
+
+def _leftover(name: str, now: float) -> bool:
+    parts = name.removeprefix(PREFIX).split("-")
+    if not name.startswith(PREFIX) or len(parts) != 4 or not parts[1].isdigit() \
+            or not parts[2].isdigit():
+        return False
+    runner, pid, epoch = parts[0], int(parts[1]), int(parts[2])
+    if now - epoch > MAX_AGE:
+        return True
+    if runner != RUNNER or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def sweep(remote: Remote) -> list[str]:
+    """Remove scratch left by killed runs of this runner, or older than a day; return them."""
+    root = remote.host.scratch
+    listing = remote.run(f"ls -1 {shlex.quote(root)} 2>/dev/null || true")
+    now = time.time()
+    stale = [f"{root}/{name}" for name in listing.text.split() if _leftover(name, now)]
+    if stale:
+        remote.run("rm -rf --one-file-system " + " ".join(shlex.quote(p) for p in stale),
+                   timeout=600)
+    return stale

@@ -1,0 +1,111 @@
+"""Systemd timers and services, read with ``systemctl show`` (one command per unit).
+
+    >>> timer = read_timer(remote, "flux-backup.timer")       # doctest: +SKIP
+    >>> timer.enabled, timer.active, timer.next_run is not None
+    (True, True, True)
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from drills.transport import Remote
+
+_TIMER_PROPS = ("Id", "LoadState", "ActiveState", "UnitFileState", "NextElapseUSecRealtime",
+                "LastTriggerUSec", "TimersCalendar", "Result")
+_SERVICE_PROPS = ("Id", "LoadState", "ActiveState", "Result", "ExecMainStatus",
+                  "ExecMainExitTimestamp", "ExecMainStartTimestamp")
+
+
+def _show(remote: Remote, unit: str, props: tuple[str, ...]) -> dict[str, str]:
+    result = remote.run(f"systemctl show {shlex.quote(unit)} -p {','.join(props)}", check=True)
+    values: dict[str, str] = {}
+    for line in result.text.splitlines():
+        key, _, value = line.partition("=")
+        values[key] = value
+    return values
+
+
+def _when(value: str) -> datetime | None:
+    """systemd timestamps look like ``Mon 2026-11-23 05:00:00 UTC``; empty or n/a is None."""
+    if not value or value in ("n/a", "0"):
+        return None
+    parts = value.split()
+    try:
+        stamp = datetime.strptime(" ".join(parts[1:3]), "%Y-%m-%d %H:%M:%S")
+    except (ValueError, IndexError):
+        return None
+    return stamp.replace(tzinfo=UTC) if parts[-1] in ("UTC", "GMT") else stamp.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class TimerState:
+    unit: str
+    loaded: bool
+    enabled: bool
+    active: bool
+    next_run: datetime | None
+    last_trigger: datetime | None
+    calendar: str
+
+    @property
+    def on_calendar(self) -> str:
+        """The normalized ``OnCalendar=`` expression, e.g. ``*-*-* 04:00:00``."""
+        marker = "OnCalendar="
+        if marker not in self.calendar:
+            return ""
+        return self.calendar.split(marker, 1)[1].split(";", 1)[0].strip()
+
+
+@dataclass(frozen=True)
+class ServiceState:
+    unit: str
+    loaded: bool
+    result: str
+    exit_status: int | None
+    last_exit: datetime | None
+
+    @property
+    def has_run(self) -> bool:
+        return self.last_exit is not None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.has_run and self.result == "success" and self.exit_status == 0
+
+
+def read_timer(remote: Remote, unit: str) -> TimerState:
+    values = _show(remote, unit, _TIMER_PROPS)
+    return TimerState(unit=unit, loaded=values.get("LoadState") == "loaded",
+                      enabled=values.get("UnitFileState") == "enabled",
+                      active=values.get("ActiveState") == "active",
+                      next_run=_when(values.get("NextElapseUSecRealtime", "")),
+                      last_trigger=_when(values.get("LastTriggerUSec", "")),
+                      calendar=values.get("TimersCalendar", ""))
+
+
+def read_service(remote: Remote, unit: str) -> ServiceState:
+    values = _show(remote, unit, _SERVICE_PROPS)
+    status = values.get("ExecMainStatus", "")
+    return ServiceState(unit=unit, loaded=values.get("LoadState") == "loaded",
+                        result=values.get("Result", ""),
+                        exit_status=int(status) if status.isdigit() else None,
+                        last_exit=_when(values.get("ExecMainExitTimestamp", "")))
+
+
+def normalize_calendar(remote: Remote, expression: str) -> str:
+    """Ask the host's systemd to normalize a calendar expression (``daily`` -> ``*-*-* 00:00:00``)."""
+    result = remote.run(f"systemd-analyze calendar {shlex.quote(expression)}")
+    for line in result.text.splitlines():
+        if "Normalized form:" in line:
+            return line.split("Normalized form:", 1)[1].strip()
+    raise ValueError(f"host {remote.name}: systemd does not accept the calendar expression "
+                     f"{expression!r}: {result.tail(3)}")
+
+
+def start_service(remote: Remote, unit: str, timeout: float) -> ServiceState:
+    """Start a oneshot service and wait for it to finish (an on-demand backup)."""
+    remote.run(f"systemctl start {shlex.quote(unit)}", timeout=timeout)
+    return read_service(remote, unit)

@@ -1,0 +1,133 @@
+"""Remote execution over pytest-testinfra backends, with a timeout on every command.
+
+Every command runs under ``timeout`` on the host, so a hung tool cannot hang the drill; an SSH
+failure (exit 255) becomes ``HostUnreachable`` naming the host. Credentials are *referenced*: the
+host sources its own env file, so no secret value ever reaches the runner, a log or argv.
+
+    >>> remote = Remote(inventory.hosts["motoko"], timeout=30)          # doctest: +SKIP
+    >>> remote.run("restic version").text                               # doctest: +SKIP
+    'restic 0.14.0 compiled with go1.19.8 on linux/amd64\\n'
+"""
+
+from __future__ import annotations
+
+import shlex
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import testinfra
+
+from drills.inventory import Host
+
+TIMED_OUT = 124
+_KILLED = 137
+_MUX = "-o ControlPath=/tmp/.backup-drill-ssh-%C"
+
+
+class DrillCouldNotRun(RuntimeError):
+    """The drill could not run (host unreachable, command timed out, tool missing): not a
+    verdict about the backup itself."""
+
+
+class HostUnreachable(DrillCouldNotRun):
+    def __init__(self, host: str, reason: str) -> None:
+        super().__init__(f"host {host} unreachable: {reason}")
+        self.host = host
+
+
+class CommandTimedOut(DrillCouldNotRun):
+    def __init__(self, host: str, command: str, seconds: float) -> None:
+        super().__init__(f"host {host}: command timed out after {seconds:.0f}s: {command}")
+
+
+@dataclass(frozen=True)
+class Result:
+    """What one remote command did. ``stdout`` is raw bytes (file names need not be UTF-8)."""
+
+    host: str
+    command: str
+    exit_status: int
+    stdout: bytes
+    stderr: str
+    seconds: float
+
+    @property
+    def text(self) -> str:
+        return self.stdout.decode("utf-8", errors="surrogateescape")
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_status == 0
+
+    def tail(self, lines: int = 12) -> str:
+        """The last lines of stderr (then stdout), for failure messages."""
+        chosen = self.stderr.strip() or self.text.strip()
+        return "\n".join(chosen.splitlines()[-lines:])
+
+
+def argv(*words: str) -> str:
+    """Quote words into one shell command: ``argv("restic", "-r", repo, "snapshots")``."""
+    return shlex.join(words)
+
+
+class Remote:
+    """One host of the inventory, reached through a testinfra backend."""
+
+    def __init__(self, host: Host, timeout: float = 30.0) -> None:
+        self.host = host
+        self.name = host.name
+        self.timeout = timeout
+        options: dict[str, Any] = {}
+        if host.transport.startswith(("ssh://", "paramiko://")):
+            options["ssh_config"] = host.ssh_config
+            options["ssh_identity_file"] = host.ssh_identity_file
+            options = {k: v for k, v in options.items() if v}
+        if host.transport.startswith("ssh://"):
+            options |= {"timeout": 5, "ssh_extra_args": f"{_MUX} -o ServerAliveInterval=5 "
+                                                         "-o ServerAliveCountMax=3 -o BatchMode=yes"}
+        self._host = testinfra.get_host(host.transport, **options)
+
+    def run(self, script: str, timeout: float | None = None, check: bool = False) -> Result:
+        """Run ``script`` with ``sh -c`` on the host, killed after ``timeout`` seconds."""
+        limit = int(timeout or self.timeout)
+        wrapped = f"timeout -k 5 {limit} sh -c {shlex.quote(script)}"
+        if self.host.sudo:
+            wrapped = f"sudo -n {wrapped}"
+        started = time.monotonic()
+        try:
+            out = self._host.backend.run(wrapped)
+        except RuntimeError as exc:
+            raise HostUnreachable(self.name, _ssh_reason(exc)) from None
+        seconds = time.monotonic() - started
+        if out.exit_status in (TIMED_OUT, _KILLED) and seconds >= limit:
+            raise CommandTimedOut(self.name, script, limit)
+        result = Result(self.name, script, out.exit_status, out.stdout_bytes,
+                        out.stderr_bytes.decode("utf-8", errors="replace"), seconds)
+        if check and not result.ok:
+            raise DrillCouldNotRun(f"host {self.name}: `{script}` exited {result.exit_status}: "
+                                   f"{result.tail()}")
+        return result
+
+    def with_credentials(self, words: Sequence[str]) -> str:
+        """A command that loads the host's credentials env file, then runs ``words``."""
+        load = ""
+        if self.host.credentials_env:
+            load = f"set -a; . {shlex.quote(self.host.credentials_env)}; set +a; "
+        return f"{load}unset AWS_CA_BUNDLE; exec {argv(*words)}"
+
+    def probe(self) -> str | None:
+        """None when the host answers within seconds, else the reason it does not."""
+        try:
+            self.run("true", timeout=10)
+        except DrillCouldNotRun as exc:
+            return str(exc)
+        return None
+
+
+def _ssh_reason(exc: RuntimeError) -> str:
+    detail = exc.args[0] if exc.args else exc
+    stderr = getattr(detail, "stderr", "") or str(detail)
+    lines = [line for line in str(stderr).splitlines() if line.strip()]
+    return lines[-1] if lines else "ssh failed"
