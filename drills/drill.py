@@ -43,6 +43,11 @@ class RestoreOutcome:
     command: str
 
     def evidence(self) -> dict[str, object]:
+        """Flat for a whole-tree restore; nested under ``restore[<path>]`` for a partial one."""
+        measured = self._measured()
+        return measured if self.what == "." else {f"restore[{self.what}]": measured}
+
+    def _measured(self) -> dict[str, object]:
         c = self.comparison
         return {"what": self.what, "restore_seconds": round(self.restore_seconds, 3),
                 "drill_seconds": round(self.drill_seconds, 3),

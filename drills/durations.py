@@ -29,7 +29,7 @@ def human(delta: timedelta) -> str:
     seconds = delta.total_seconds()
     if seconds < 10:
         return f"{seconds:.1f}s"
-    whole = int(round(seconds))
+    whole = round(seconds)
     if whole % 86400 == 0:
         return f"{whole // 86400}d"
     out = []
@@ -38,3 +38,8 @@ def human(delta: timedelta) -> str:
             out.append(f"{whole // size}{unit}")
             whole %= size
     return "".join(out)
+
+
+def human_seconds(seconds: float) -> str:
+    """``human`` for a number of seconds: ``human_seconds(5400)`` is ``'1h30m'``."""
+    return human(timedelta(seconds=seconds))

@@ -1,0 +1,10 @@
+"""Root conftest: the suite's plugin and its step modules (see DESIGN.md, layout)."""
+
+pytest_plugins = [
+    "steps.plugin",
+    "steps.common",
+    "steps.schedules",
+    "steps.markers",
+    "steps.repository",
+    "steps.restore",
+]

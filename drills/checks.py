@@ -1,0 +1,201 @@
+"""Verdicts on a job: each check returns ``Verdict(ok, message, evidence)``; the message names
+host, job and the path or unit concerned, so a failed drill tells the operator where to look.
+
+    >>> verdict = timer_armed(remote, job)          # doctest: +SKIP
+    >>> verdict.ok, verdict.message                 # doctest: +SKIP
+    (False, 'host akira, job space-mirror: space-mirror.timer is not enabled (disabled), ...')
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from drills.durations import human, human_seconds
+from drills.drill import RestoreOutcome
+from drills.inventory import Job, Schedule
+from drills.markers import MarkerReading, read_marker
+from drills.rclone import MirrorCheck
+from drills.restic import Restic
+from drills.systemd import normalize_calendar, read_service, read_timer
+from drills.transport import DrillCouldNotRun, Remote
+
+
+@dataclass(frozen=True)
+class Verdict:
+    ok: bool
+    message: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+def _who(remote: Remote, job: Job) -> str:
+    return f"host {remote.name}, job {job.name}"
+
+
+def _schedule(job: Job) -> Schedule:
+    if job.schedule is None:
+        raise DrillCouldNotRun(f"job {job.name} declares no schedule")
+    return job.schedule
+
+
+def timer_armed(remote: Remote, job: Job) -> Verdict:
+    timer = read_timer(remote, _schedule(job).timer)
+    problems = [text for bad, text in ((not timer.loaded, "not installed"),
+                                       (not timer.enabled, "not enabled"),
+                                       (not timer.active, "not active")) if bad]
+    return Verdict(not problems, f"{_who(remote, job)}: {timer.unit} is "
+                   f"{', '.join(problems) or 'enabled and active'}", {"timer": timer.unit})
+
+
+def timer_next_run(remote: Remote, job: Job) -> Verdict:
+    timer = read_timer(remote, _schedule(job).timer)
+    now = datetime.now(UTC)
+    ok = timer.next_run is not None and timer.next_run > now
+    when = timer.next_run.isoformat() if timer.next_run else "none"
+    return Verdict(ok, f"{_who(remote, job)}: {timer.unit} next run: {when}",
+                   {"next_run": when})
+
+
+def timer_schedule_matches(remote: Remote, job: Job) -> Verdict:
+    schedule = _schedule(job)
+    timer = read_timer(remote, schedule.timer)
+    declared = normalize_calendar(remote, schedule.on_calendar)
+    return Verdict(timer.on_calendar == declared,
+                   f"{_who(remote, job)}: {timer.unit} runs on '{timer.on_calendar or 'no calendar'}'"
+                   f", the inventory declares '{schedule.on_calendar}' ({declared})",
+                   {"on_calendar": timer.on_calendar, "declared": declared})
+
+
+def last_run_succeeded(remote: Remote, job: Job) -> Verdict:
+    service = read_service(remote, _schedule(job).service)
+    ended = service.last_exit.isoformat() if service.last_exit else "never"
+    return Verdict(service.succeeded,
+                   f"{_who(remote, job)}: last run of {service.unit} ended {ended} with result "
+                   f"'{service.result}', exit status {service.exit_status}",
+                   {"service": service.unit, "result": service.result, "last_exit": ended})
+
+
+def marker_reading(remote: Remote, job: Job) -> MarkerReading:
+    if job.marker is None:
+        raise DrillCouldNotRun(f"job {job.name} declares no marker")
+    return read_marker(remote, job.marker.path)
+
+
+def marker_valid(reading: MarkerReading, job: Job) -> Verdict:
+    return Verdict(reading.marker is not None,
+                   f"host {reading.host}, job {job.name}: marker {reading.path} "
+                   f"{reading.error or 'parses'}")
+
+
+def marker_success(reading: MarkerReading, job: Job) -> Verdict:
+    status = reading.marker.status if reading.marker else "unreadable"
+    message = reading.marker.message if reading.marker else reading.error
+    return Verdict(status == "success", f"host {reading.host}, job {job.name}: marker "
+                   f"{reading.path} reports status '{status}': {message}")
+
+
+def marker_fresh(reading: MarkerReading, job: Job) -> Verdict:
+    age = reading.age()
+    rpo = job.rpo.total_seconds()
+    shown = "unknown" if age is None else human_seconds(age)
+    return Verdict(age is not None and age <= rpo,
+                   f"host {reading.host}, job {job.name}: marker {reading.path} is {shown} old, "
+                   f"RPO {human(job.rpo)}", {"marker_age_seconds": age, "rpo_seconds": rpo})
+
+
+def no_newer_failure(remote: Remote, job: Job, reading: MarkerReading) -> Verdict:
+    if job.marker is None or job.marker.failure_path is None:
+        return Verdict(True, f"{_who(remote, job)}: no failure marker declared")
+    failure = read_marker(remote, job.marker.failure_path)
+    if not failure.exists:
+        return Verdict(True, f"{_who(remote, job)}: no {job.marker.failure_path}")
+    success_at = reading.marker.finished_at if reading.marker else None
+    failed_at = failure.marker.finished_at if failure.marker else None
+    if failure.marker is None or failed_at is None:
+        return Verdict(False, f"{_who(remote, job)}: failure marker {failure.path} is "
+                       f"{failure.error or 'missing a time'}")
+    if failure.marker.job != (reading.marker.job if reading.marker else failure.marker.job):
+        return Verdict(True, f"{_who(remote, job)}: {failure.path} concerns job "
+                       f"{failure.marker.job}")
+    ok = success_at is not None and failed_at <= success_at
+    return Verdict(ok, f"{_who(remote, job)}: failure marker {failure.path} "
+                   f"({failed_at.isoformat()}: {failure.marker.message}) is newer than the last "
+                   f"success in {reading.path} ({success_at.isoformat() if success_at else 'none'})")
+
+
+def restic_check(remote: Remote, job: Job, subset: str | None = None) -> Verdict:
+    result = Restic(remote, job).check(subset)
+    what = f"restic check{f' --read-data-subset={subset}' if subset else ''}"
+    detail = "passed" if result.passed else "failed:\n  " + "\n  ".join(result.errors[:20])
+    return Verdict(result.passed, f"{_who(remote, job)}: {what} of {job.repository} {detail}",
+                   {"command": result.command, "check_seconds": round(result.seconds, 3)})
+
+
+def snapshot_fresh(remote: Remote, job: Job) -> Verdict:
+    latest = Restic(remote, job).latest_snapshot()
+    rpo = job.rpo.total_seconds()
+    if latest is None:
+        return Verdict(False, f"{_who(remote, job)}: no snapshot of {job.source} in "
+                       f"{job.repository}", {"rpo_seconds": rpo})
+    age = latest.age()
+    return Verdict(age <= rpo, f"{_who(remote, job)}: latest snapshot {latest.short_id} of "
+                   f"{job.source} in {job.repository} is {human_seconds(age)} old "
+                   f"({latest.time.isoformat()}), RPO {human(job.rpo)}",
+                   {"snapshot_id": latest.short_id, "snapshot_age_seconds": round(age, 1),
+                    "rpo_seconds": rpo})
+
+
+def no_stale_locks(remote: Remote, job: Job) -> Verdict:
+    restic = Restic(remote, job)
+    hostname = restic.remote_hostname()
+    now = datetime.now(UTC)
+    stale = []
+    for lock in restic.locks():
+        age = (now - lock.time).total_seconds()
+        dead = lock.hostname == hostname and not restic.process_alive(lock.pid)
+        if dead or age > job.stale_lock_age.total_seconds():
+            why = f"process {lock.pid} on {lock.hostname} is gone" if dead else \
+                f"{human_seconds(age)} old"
+            stale.append(f"lock {lock.id[:8]} ({'exclusive' if lock.exclusive else 'shared'}, "
+                         f"{why})")
+    return Verdict(not stale, f"{_who(remote, job)}: {job.repository} has "
+                   f"{len(stale)} stale lock(s)" + "".join(f"\n  {s}" for s in stale),
+                   {"stale_locks": len(stale)})
+
+
+
+def restore_identical(outcome: RestoreOutcome) -> Verdict:
+    """Identical per DESIGN principle 2, and not vacuously: something must have been compared."""
+    comparison = outcome.comparison
+    ok = comparison.identical and comparison.compared > 0
+    message = comparison.describe()
+    if comparison.compared == 0 and comparison.identical:
+        message += "\n  nothing was restored to compare"
+    return Verdict(ok, message, outcome.evidence())
+
+
+def within_rto(outcome: RestoreOutcome) -> Verdict:
+    job = outcome.job
+    if job.rto is None:
+        return Verdict(False, f"host {outcome.host}, job {job.name}: no RTO declared")
+    return Verdict(outcome.drill_seconds <= job.rto.total_seconds(),
+                   f"host {outcome.host}, job {job.name}: restore of {job.source} took "
+                   f"{human_seconds(outcome.drill_seconds)} (restore and verify), "
+                   f"RTO {human(job.rto)}", outcome.evidence())
+
+
+def mirror_since(remote: Remote, job: Job) -> datetime:
+    """When the mirror last started syncing: files changed after it are reported, not failed."""
+    reading = marker_reading(remote, job) if job.marker else None
+    marker = reading.marker if reading else None
+    return (marker.started_at or marker.finished_at or datetime.now(UTC)) if marker \
+        else datetime.now(UTC)
+
+
+def mirror_in_sync(check: MirrorCheck, remote: Remote, job: Job) -> Verdict:
+    return Verdict(not check.differences,
+                   f"{_who(remote, job)}: `{check.command}` found {len(check.differences)} "
+                   "difference(s)" + "".join(f"\n  {d}" for d in check.differences[:25]),
+                   {"command": check.command, "entries_checked": check.compared,
+                    "check_seconds": round(check.seconds, 3)})

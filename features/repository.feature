@@ -1,0 +1,19 @@
+@repository @restic
+Feature: The restic repository is sound, fresh and unlocked
+  Runbook: "Restic Check: daily integrity verification"; "restic snapshots --host motoko".
+
+  Scenario: restic check passes
+    Given the job's host answers
+    Then restic check passes
+
+  Scenario: A read-data subset check passes
+    Given the job's host answers
+    Then a restic check of the job's read-data subset passes
+
+  Scenario: The latest snapshot is younger than the RPO
+    Given the job's host answers
+    Then the latest snapshot of the job's host and path is younger than the RPO
+
+  Scenario: The repository has no stale locks
+    Given the job's host answers
+    Then the repository has no stale locks

@@ -1,0 +1,12 @@
+"""Steps shared by every feature."""
+
+from __future__ import annotations
+
+from pytest_bdd import given
+
+from drills.transport import Remote
+
+
+@given("the job's host answers")
+def _(remote: Remote) -> None:
+    """The ``remote`` fixture fails at once, naming the host, when the up-front probe failed."""

@@ -1,0 +1,37 @@
+"""Steps for markers.feature: the runbook's JSON status markers."""
+
+from __future__ import annotations
+
+from pytest_bdd import then, when
+
+from drills import checks
+from drills.evidence import EvidenceLog
+from drills.inventory import Job
+from drills.markers import MarkerReading
+from drills.transport import Remote
+from steps.plugin import require
+
+
+@when("I read the job's status marker", target_fixture="marker")
+def _(remote: Remote, job: Job) -> MarkerReading:
+    return checks.marker_reading(remote, job)
+
+
+@then("the marker parses in the runbook's schema")
+def _(marker: MarkerReading, job: Job) -> None:
+    require(checks.marker_valid(marker, job))
+
+
+@then("the marker reports success")
+def _(marker: MarkerReading, job: Job) -> None:
+    require(checks.marker_success(marker, job))
+
+
+@then("the marker is younger than the job's RPO")
+def _(marker: MarkerReading, job: Job, evidence: EvidenceLog) -> None:
+    require(checks.marker_fresh(marker, job), job, evidence)
+
+
+@then("no failure marker is newer than the last success")
+def _(remote: Remote, marker: MarkerReading, job: Job) -> None:
+    require(checks.no_newer_failure(remote, job, marker))

@@ -1,0 +1,163 @@
+"""The suite's pytest plugin: ``--inventory``, one test per (scenario, matching job), host
+reachability up front, scratch sweeping, evidence and the closing summary.
+
+Scenario tags select jobs: ``@restic`` and ``@rclone_mirror`` by kind, ``@timer`` every job with
+a schedule, ``@marker`` every job with a status marker. Test IDs name job and host, so
+``pytest features/ -k motoko`` drills one host and ``-k flux-backup`` one job.
+"""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import allure
+import pytest
+
+from drills.checks import Verdict
+from drills.evidence import EvidenceLog
+from drills.inventory import Inventory, InventoryError, Job, load_inventory
+from drills.scratch import sweep
+from drills.transport import DrillCouldNotRun, Remote
+
+SELECTORS = {"restic": ("kind", "restic"), "rclone_mirror": ("kind", "rclone-mirror"),
+             "timer": ("needs", "schedule"), "marker": ("needs", "marker")}
+INVENTORY = pytest.StashKey[Inventory]()
+EVIDENCE = pytest.StashKey[EvidenceLog]()
+UNREACHABLE = pytest.StashKey[dict[str, str]]()
+LAB_HINT = "is the lab up? `make lab-up` (or `drill-lab up` in the virtualenv) starts it"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("backup drills")
+    group.addoption("--inventory", default="inventory/lab.yml",
+                    help="inventory of hosts and jobs to drill (default: inventory/lab.yml)")
+    group.addoption("--remote-timeout", type=float, default=30.0,
+                    help="seconds any single remote command may take before it is killed, "
+                         "except restores and checks, which have their own (default: 30)")
+    group.addoption("--evidence-dir", default="reports/evidence",
+                    help="where evidence JSON is written (default: reports/evidence)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    path = Path(config.getoption("inventory"))
+    if not path.is_absolute():
+        path = config.rootpath / path
+    try:
+        config.stash[INVENTORY] = load_inventory(path)
+    except InventoryError as exc:
+        raise pytest.UsageError(f"invalid inventory, no host was touched:\n{exc}") from None
+    config.stash[EVIDENCE] = EvidenceLog()
+    config.stash[UNREACHABLE] = {}
+
+
+def matching_jobs(inventory: Inventory, marker_names: set[str]) -> list[Job]:
+    """The jobs a scenario with these tags runs against (all selectors must hold)."""
+    jobs = list(inventory.jobs.values())
+    for name in sorted(marker_names & SELECTORS.keys()):
+        how, value = SELECTORS[name]
+        chosen = inventory.jobs_for(**{how: value})
+        jobs = [job for job in jobs if job in chosen]
+    return jobs
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "job" not in metafunc.fixturenames:
+        return
+    names = {mark.name for mark in metafunc.definition.iter_markers()}
+    jobs = matching_jobs(metafunc.config.stash[INVENTORY], names)
+    metafunc.parametrize("job", jobs, ids=[job.id for job in jobs])
+
+
+def _hosts_of(items: list[pytest.Item]) -> set[str]:
+    hosts = set()
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and isinstance(callspec.params.get("job"), Job):
+            hosts.add(callspec.params["job"].host)
+    return hosts
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Probe every host the selected tests need, in parallel, before the first drill."""
+    config = session.config
+    hosts = sorted(_hosts_of(session.items))
+    if not hosts:
+        return
+    inventory = config.stash[INVENTORY]
+
+    def probe(name: str) -> tuple[str, str | None]:
+        remote = Remote(inventory.hosts[name], timeout=config.getoption("remote_timeout"))
+        reason = remote.probe()
+        if reason is None:
+            try:
+                sweep(remote)
+            except DrillCouldNotRun as exc:
+                reason = str(exc)
+        return name, reason
+
+    with ThreadPoolExecutor(max_workers=min(16, len(hosts))) as pool:
+        results = list(pool.map(probe, hosts))
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    for name, reason in results:
+        if reason is not None:
+            config.stash[UNREACHABLE][name] = reason
+            hint = f"; {LAB_HINT}" if inventory.name == "lab" else ""
+            if reporter is not None:
+                reporter.write_line(f"UNREACHABLE {reason}{hint}", red=True, bold=True)
+
+
+@pytest.fixture(scope="session")
+def inventory(pytestconfig: pytest.Config) -> Inventory:
+    return pytestconfig.stash[INVENTORY]
+
+
+@pytest.fixture(scope="session")
+def evidence(pytestconfig: pytest.Config) -> EvidenceLog:
+    return pytestconfig.stash[EVIDENCE]
+
+
+@pytest.fixture
+def remote(job: Job, inventory: Inventory, pytestconfig: pytest.Config) -> Remote:
+    """The job's host; a host that did not answer the probe errors at once, naming it."""
+    reason = pytestconfig.stash[UNREACHABLE].get(job.host)
+    if reason is not None:
+        pytest.fail(f"drill could not run for job {job.name}: {reason}", pytrace=False)
+    allure.dynamic.parameter("host", job.host)
+    allure.dynamic.parameter("job", job.name)
+    allure.dynamic.story(job.name)
+    return Remote(inventory.hosts[job.host], timeout=pytestconfig.getoption("remote_timeout"))
+
+
+def attach(name: str, doc: dict[str, Any]) -> None:
+    """Attach one piece of evidence to the running scenario's Allure report."""
+    allure.attach(json.dumps(doc, indent=2, default=str), name=name,
+                  attachment_type=allure.attachment_type.JSON)
+
+
+def require(verdict: Verdict, job: Job | None = None, log: EvidenceLog | None = None) -> None:
+    """Attach the verdict's evidence (and record it for the job), then assert it."""
+    if verdict.evidence:
+        attach("evidence", {"ok": verdict.ok, "message": verdict.message, **verdict.evidence})
+        if job is not None and log is not None:
+            log.record(job.id, **verdict.evidence)
+    assert verdict.ok, verdict.message
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    log = session.config.stash.get(EVIDENCE, None)
+    if log is not None and log.jobs:
+        directory = Path(session.config.getoption("evidence_dir"))
+        if not directory.is_absolute():
+            directory = session.config.rootpath / directory
+        log.write(directory)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    log = config.stash.get(EVIDENCE, None)
+    if log is not None and log.jobs:
+        terminalreporter.section("drill evidence: restore time (RTO) and data age (RPO)")
+        for line in log.summary_lines():
+            terminalreporter.write_line(line)

@@ -1,0 +1,31 @@
+"""Steps for repository.feature: restic integrity, freshness and locks."""
+
+from __future__ import annotations
+
+from pytest_bdd import then
+
+from drills import checks
+from drills.evidence import EvidenceLog
+from drills.inventory import Job
+from drills.transport import Remote
+from steps.plugin import require
+
+
+@then("restic check passes")
+def _(remote: Remote, job: Job) -> None:
+    require(checks.restic_check(remote, job))
+
+
+@then("a restic check of the job's read-data subset passes")
+def _(remote: Remote, job: Job) -> None:
+    require(checks.restic_check(remote, job, job.read_data_subset))
+
+
+@then("the latest snapshot of the job's host and path is younger than the RPO")
+def _(remote: Remote, job: Job, evidence: EvidenceLog) -> None:
+    require(checks.snapshot_fresh(remote, job), job, evidence)
+
+
+@then("the repository has no stale locks")
+def _(remote: Remote, job: Job) -> None:
+    require(checks.no_stale_locks(remote, job))

@@ -1,0 +1,31 @@
+"""Steps for schedules.feature: systemd timers and the last run of their services."""
+
+from __future__ import annotations
+
+from pytest_bdd import then
+
+from drills import checks
+from drills.evidence import EvidenceLog
+from drills.inventory import Job
+from drills.transport import Remote
+from steps.plugin import require
+
+
+@then("the job's timer is enabled and active")
+def _(remote: Remote, job: Job) -> None:
+    require(checks.timer_armed(remote, job))
+
+
+@then("the job's next run is scheduled")
+def _(remote: Remote, job: Job) -> None:
+    require(checks.timer_next_run(remote, job))
+
+
+@then("the timer's calendar matches the job's declared schedule")
+def _(remote: Remote, job: Job) -> None:
+    require(checks.timer_schedule_matches(remote, job))
+
+
+@then("the job's last run succeeded")
+def _(remote: Remote, job: Job, evidence: EvidenceLog) -> None:
+    require(checks.last_run_succeeded(remote, job), job, evidence)
