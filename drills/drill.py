@@ -83,7 +83,7 @@ class RestoreDrill:
             result, source_manifest = self._in_parallel(
                 lambda: restic.restore(snapshot, target, includes),
                 lambda: hash_tree(self.remote, source, [subpath]))
-            restored = hash_tree(self.remote, restored_root, [subpath])
+            restored = hash_tree(self.remote, restored_root, [subpath], missing_ok=True)
         comparison = compare(source_manifest, restored, snapshot.time, self.job.name,
                              self.job.excludes)
         return RestoreOutcome(self.job, self.remote.name, subpath, snapshot, result.seconds,
@@ -123,7 +123,7 @@ class RestoreDrill:
             result, source_manifest = self._in_parallel(
                 lambda: mirror.copy(rel, f"{target}/{rel}", is_file),
                 lambda: hash_tree(self.remote, source, [rel]))
-            restored = hash_tree(self.remote, target, [rel])
+            restored = hash_tree(self.remote, target, [rel], missing_ok=True)
         comparison = compare(source_manifest, restored, since, self.job.name, self.job.excludes,
                              kinds="f")
         return RestoreOutcome(self.job, self.remote.name, rel, None, result.seconds,

@@ -50,28 +50,39 @@ class Manifest:
         return sum(e.size for e in self.entries.values() if e.kind == "f")
 
 
-def _script(root: str, subpaths: Iterable[str], parallel: int) -> str:
+_NO_ROOT = 44
+
+
+def _script(root: str, subpaths: Iterable[str], parallel: int, missing_ok: bool) -> str:
     """List the tree, then hash it with ``parallel`` sha256sum batches. Each batch writes its
     own temp file (parallel writers on one pipe interleave), concatenated at the end."""
     targets = " ".join(shlex.quote(f"./{p.strip('/')}" if p not in ("", ".") else ".")
                        for p in subpaths)
     batch = 'sha256sum -z "$@" > "$(mktemp "$0/h.XXXXXX")"'
-    return (f"cd {shlex.quote(root)} || exit 3; "
-            "d=$(mktemp -d) && trap 'rm -rf \"$d\"' EXIT && "
+    quiet = " 2>/dev/null" if missing_ok else ""
+    listing_failed = "" if missing_ok else "[ $lrc -eq 0 ] || exit $lrc; "
+    return (f"cd {shlex.quote(root)} 2>/dev/null || exit {_NO_ROOT}; "
+            "d=$(mktemp -d) && trap 'rm -rf \"$d\"' EXIT || exit 2; "
             f"find {targets} \\( -type f -o -type l -o -type d \\) "
-            "-printf '%y\\0%s\\0%T@\\0%p\\0%l\\0' && "
-            f"printf '%s\\0' {_SEPARATOR.decode()} && "
-            f"find {targets} -type f -print0 | xargs -0 -r -P {parallel} -n 256 "
+            f"-printf '%y\\0%s\\0%T@\\0%p\\0%l\\0'{quiet}; lrc=$?; {listing_failed}"
+            f"printf '%s\\0' {_SEPARATOR.decode()}; "
+            f"find {targets} -type f -print0{quiet} | xargs -0 -r -P {parallel} -n 256 "
             f"sh -c {shlex.quote(batch)} \"$d\"; rc=$?; cat \"$d\"/h.* 2>/dev/null; "
             "[ $rc -eq 0 ] || [ $rc -eq 123 ] || exit $rc")
 
 
 def hash_tree(remote: Remote, root: str, subpaths: Iterable[str] = (".",),
-              parallel: int = 4, timeout: float = 3600) -> Manifest:
-    """Manifest of ``root`` (or of ``subpaths`` below it), hashed on the host."""
-    result = remote.run(_script(root, list(subpaths), parallel), timeout=timeout)
+              parallel: int = 4, timeout: float = 3600, missing_ok: bool = False) -> Manifest:
+    """Manifest of ``root`` (or of ``subpaths`` below it), hashed on the host.
+
+    With ``missing_ok`` (the restored side), a missing root or subpath is simply absent from
+    the manifest; otherwise (the source side) it means the drill cannot run."""
+    result = remote.run(_script(root, list(subpaths), parallel, missing_ok), timeout=timeout)
+    if missing_ok and result.exit_status == _NO_ROOT:
+        return Manifest(remote.name, root, {}, result.seconds)
     if not result.ok:
-        raise DrillCouldNotRun(f"host {remote.name}: cannot hash {root}: {result.tail(4)}")
+        why = "no such directory" if result.exit_status == _NO_ROOT else result.tail(4)
+        raise DrillCouldNotRun(f"host {remote.name}: cannot hash {root}: {why}")
     listing, _, hashes = result.stdout.partition(b"\0" + _SEPARATOR + b"\0")
     if listing.startswith(_SEPARATOR):
         listing, hashes = b"", result.stdout[len(_SEPARATOR) + 1:]

@@ -61,7 +61,8 @@ class Rclone:
             raise DrillCouldNotRun(f"host {self.remote.name}: `{argv(*words)}` exited "
                                    f"{result.exit_status}: {result.tail(4)}")
         lines = [line for line in result.text.splitlines() if line]
-        labels = {"-": "missing from the mirror", "*": "differs in the mirror",
+        # rclone's --combined: "+" only in the source, "*" differs, "!" error while checking
+        labels = {"+": "missing from the mirror", "*": "differs in the mirror",
                   "!": "could not be checked"}
         differences = [f"{labels[line[0]]}: {self.source}/{line[2:]}" for line in lines
                        if line[:1] in labels]

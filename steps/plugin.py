@@ -143,7 +143,23 @@ def require(verdict: Verdict, job: Job | None = None, log: EvidenceLog | None = 
         attach("evidence", {"ok": verdict.ok, "message": verdict.message, **verdict.evidence})
         if job is not None and log is not None:
             log.record(job.id, **verdict.evidence)
-    assert verdict.ok, verdict.message
+    if not verdict.ok:
+        raise NotCompliant(verdict.message)
+
+
+class NotCompliant(AssertionError):
+    """A drill ran and found the estate not as the runbook says."""
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Show a drill's verdict as its message (host, job, paths), not a traceback."""
+    report = yield
+    excinfo = call.excinfo
+    if excinfo is not None and excinfo.errisinstance((NotCompliant, DrillCouldNotRun)):
+        kind = "NOT COMPLIANT" if excinfo.errisinstance(NotCompliant) else "COULD NOT RUN"
+        report.longrepr = f"{kind}: {excinfo.value}"
+    return report
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

@@ -1,0 +1,166 @@
+"""Fault-test harness: inject a fault into the lab, run one scenario of the real suite through
+pytest in a subprocess, read its verdict and messages, heal.
+
+Faults are injected the way they happen in an estate: from inside the lab hosts (``docker
+exec``: a disabled timer, an aged marker, a killed backup) or in the bucket itself (boto3 with
+the lab's admin identity: a flipped byte, a deleted object). Never through the suite.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import boto3
+import docker
+import pytest
+import yaml
+
+from lab.estate import PREFIX, Lab, sh
+from lab.state import S3_PORT, LabState
+
+ROOT = Path(__file__).resolve().parents[2]
+FEATURES = "features/test_features.py"
+
+
+@dataclass(frozen=True)
+class ScenarioRun:
+    exit_code: int
+    output: str
+
+    @property
+    def failed(self) -> bool:
+        return self.exit_code == 1 and re.search(r"\b1 failed\b", self.output) is not None
+
+    @property
+    def passed(self) -> bool:
+        return self.exit_code == 0 and re.search(r"\b1 passed\b", self.output) is not None
+
+    def expect_failure(self, *fragments: str) -> None:
+        """The scenario failed, and its report names every fragment (host, job, path...)."""
+        assert self.failed, f"the scenario did not fail:\n{self.output}"
+        absent = [f for f in fragments if f not in self.output]
+        assert not absent, f"the failure report does not name {absent}:\n{self.output}"
+
+    def expect_pass(self) -> None:
+        assert self.passed, f"the scenario did not pass:\n{self.output}"
+
+
+class Drill:
+    """Runs one scenario for one job: ``drill.run("test_restic_check_passes", "flux-backup@motoko")``."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+
+    def run(self, test: str, job_id: str, inventory: Path | None = None) -> ScenarioRun:
+        node = f"{FEATURES}::{test}[{job_id}]"
+        command = [
+            sys.executable,
+            "-m",
+            "pytest",
+            node,
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            "--tb=short",
+            f"--alluredir={self.tmp / 'allure'}",
+            f"--evidence-dir={self.tmp / 'evidence'}",
+        ]
+        if inventory is not None:
+            command.append(f"--inventory={inventory}")
+        proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+        return ScenarioRun(proc.returncode, proc.stdout + proc.stderr)
+
+    def inventory_with(self, job: str, **changes: object) -> Path:
+        """A copy of the lab inventory with some keys of one job changed."""
+        doc = yaml.safe_load((ROOT / "inventory/lab.yml").read_text())
+        doc["jobs"][job].update(changes)
+        path = self.tmp / "inventory.yml"
+        path.write_text(yaml.safe_dump(doc, allow_unicode=True))
+        return path
+
+
+@pytest.fixture(scope="session")
+def lab() -> Lab:
+    """The lab, brought up (idempotent: seconds when it already runs)."""
+    instance = Lab(log=lambda line: None)
+    instance.up()
+    return instance
+
+
+@pytest.fixture
+def drill(tmp_path: Path, lab: Lab) -> Drill:
+    return Drill(tmp_path)
+
+
+class LabHost:
+    """A shell inside a lab host, as its operator (or its bad luck) would act."""
+
+    def __init__(self, name: str) -> None:
+        self.container = docker.from_env().containers.get(PREFIX + name)
+
+    def sh(self, script: str, timeout: int = 300) -> str:
+        return sh(self.container, script, timeout)
+
+    def restic(self, words: str, timeout: int = 300) -> str:
+        return self.sh(f"set -a; . /etc/miket/storage-credentials.env; set +a; restic {words}", timeout)
+
+    def read(self, path: str) -> bytes | None:
+        found = self.container.exec_run(["cat", path])
+        return found.output if found.exit_code == 0 else None
+
+    @contextmanager
+    def keep(self, path: str) -> Iterator[None]:
+        """Save a file (mode, mtime) outside any source tree; put it back, or remove it if it
+        did not exist, whatever the test did."""
+        saved = f"/root/fault-saved/{abs(hash(path))}"
+        quoted = shlex.quote(path)
+        self.sh(
+            f"mkdir -p /root/fault-saved; rm -f {saved}; if [ -e {quoted} ]; then cp -p {quoted} {saved}; fi"
+        )
+        try:
+            yield
+        finally:
+            self.sh(f"if [ -e {saved} ]; then mv -f {saved} {quoted}; else rm -f {quoted}; fi")
+
+
+@pytest.fixture(scope="session")
+def akira(lab: Lab) -> LabHost:
+    return LabHost("akira")
+
+
+@pytest.fixture(scope="session")
+def motoko(lab: Lab) -> LabHost:
+    return LabHost("motoko")
+
+
+@pytest.fixture(scope="session")
+def bucket(lab: Lab):  # type: ignore[no-untyped-def]
+    """boto3 S3 client on the lab's object store, with the lab's admin identity."""
+    admin = LabState.load_or_create().identities["admin"]
+    return boto3.client(
+        "s3",
+        endpoint_url=f"http://127.0.0.1:{S3_PORT}",
+        aws_access_key_id=admin.access_key,
+        aws_secret_access_key=admin.secret_key,
+        region_name="us-east-1",
+    )
+
+
+def packs_by_type(motoko: LabHost) -> dict[str, list[str]]:
+    """Restic pack IDs of the flux repository, grouped by the blob type they hold."""
+    grouped: dict[str, list[str]] = {"tree": [], "data": []}
+    for index_id in motoko.restic("list index --no-lock").split():
+        index = json.loads(motoko.restic(f"cat index {index_id} --no-lock"))
+        for pack in index["packs"]:
+            kinds = {blob["type"] for blob in pack["blobs"]}
+            if len(kinds) == 1:
+                grouped[kinds.pop()].append(pack["id"])
+    return grouped

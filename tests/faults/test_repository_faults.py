@@ -1,0 +1,109 @@
+"""repository.feature bites: corrupt packs, an old latest snapshot and a stale lock are caught."""
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.faults.conftest import packs_by_type
+
+pytestmark = pytest.mark.lab
+
+CHECK = "test_restic_check_passes"
+SUBSET = "test_a_readdata_subset_check_passes"
+FRESH = "test_the_latest_snapshot_is_younger_than_the_rpo"
+LOCKS = "test_the_repository_has_no_stale_locks"
+BUCKET, PREFIX = "backups-restic", "flux"
+
+
+def flip_one_byte(bucket, pack_id: str) -> bytes:
+    """Flip one byte in the middle of a pack object in the bucket; return the original."""
+    key = f"{PREFIX}/data/{pack_id[:2]}/{pack_id}"
+    original = bucket.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+    damaged = bytearray(original)
+    damaged[len(damaged) // 2] ^= 0xFF
+    bucket.put_object(Bucket=BUCKET, Key=key, Body=bytes(damaged))
+    return original
+
+
+def put_back(bucket, pack_id: str, original: bytes) -> None:
+    bucket.put_object(Bucket=BUCKET, Key=f"{PREFIX}/data/{pack_id[:2]}/{pack_id}", Body=original)
+
+
+def test_a_flipped_byte_in_a_tree_pack_fails_restic_check(drill, motoko, bucket):
+    pack = packs_by_type(motoko)["tree"][0]
+    original = flip_one_byte(bucket, pack)
+    try:
+        run = drill.run(CHECK, "flux-backup@motoko")
+    finally:
+        put_back(bucket, pack, original)
+    run.expect_failure(
+        "host motoko, job flux-backup: restic check of s3:http://objectstore:8333/backups-restic/flux failed"
+    )
+    drill.run(CHECK, "flux-backup@motoko").expect_pass()
+
+
+def test_a_flipped_byte_in_a_data_pack_fails_the_read_data_subset_check(drill, motoko, bucket):
+    pack = packs_by_type(motoko)["data"][0]
+    # restic's n/t subsets take the packs whose first ID byte mod t is n-1: check that bucket.
+    subset = f"{int(pack[:2], 16) % 4 + 1}/4"
+    inventory = drill.inventory_with("flux-backup", read_data_subset=subset)
+    drill.run(SUBSET, "flux-backup@motoko", inventory).expect_pass()
+    original = flip_one_byte(bucket, pack)
+    try:
+        run = drill.run(SUBSET, "flux-backup@motoko", inventory)
+    finally:
+        put_back(bucket, pack, original)
+    run.expect_failure(
+        f"host motoko, job flux-backup: restic check --read-data-subset={subset} of s3:http://objectstore:8333/backups-restic/flux failed",
+        pack[:8],
+    )
+
+
+def test_a_latest_snapshot_older_than_the_rpo_fails(drill, motoko):
+    ids = motoko.restic("snapshots --host motoko --path /flux --json --no-lock")
+    import json
+
+    recent = [snap["id"] for snap in json.loads(ids)]
+    old = (datetime.now(UTC) - timedelta(days=3)).strftime("%Y-%m-%d %H:%M:%S")
+    motoko.restic(f"forget {' '.join(recent)}")
+    motoko.restic(
+        f"backup /flux --host motoko --exclude-file /etc/miket/flux-backup.excludes --time '{old}'",
+        timeout=600,
+    )
+    try:
+        run = drill.run(FRESH, "flux-backup@motoko")
+    finally:
+        motoko.sh("systemctl start flux-backup.service", timeout=600)
+    run.expect_failure(
+        "host motoko, job flux-backup: latest snapshot",
+        "of /flux in s3:http://objectstore:8333/backups-restic/flux is 72h",
+        "RPO 26h",
+    )
+    drill.run(FRESH, "flux-backup@motoko").expect_pass()
+
+
+def test_a_lock_left_by_a_killed_backup_is_stale(drill, motoko):
+    motoko.container.exec_run(
+        [
+            "sh",
+            "-c",
+            "set -a; . /etc/miket/storage-credentials.env; "
+            "sleep 300 | restic backup --stdin --stdin-filename held",
+        ],
+        detach=True,
+    )
+    for _ in range(30):
+        if motoko.restic("list locks --no-lock").strip():
+            break
+        time.sleep(1)
+    motoko.sh("pkill -KILL -x restic; pkill -x sleep || true")
+    try:
+        run = drill.run(LOCKS, "flux-backup@motoko")
+    finally:
+        motoko.restic("unlock")
+    run.expect_failure(
+        "host motoko, job flux-backup: s3:http://objectstore:8333/backups-restic/flux has 1 stale lock(s)",
+        "on motoko is gone",
+    )
+    drill.run(LOCKS, "flux-backup@motoko").expect_pass()

@@ -1,0 +1,57 @@
+"""restore.feature bites: silent corruption, a slow restore and a canary left out are caught;
+a file changed after the snapshot is reported, not failed."""
+
+import pytest
+
+pytestmark = pytest.mark.lab
+
+FULL = "test_the_latest_snapshot_restores_byteidentical_within_the_rto"
+SINGLE = "test_a_single_file_restores_exactly"
+CANARY = "test_a_canary_planted_before_an_ondemand_backup_comes_back_byteexact"
+VICTIM = "/flux/active/project-alpha/src/file-00325.dat"
+SAMPLE = "/flux/active/project-beta/notebooks/naïve café – notes.txt"
+
+
+def test_a_file_silently_changed_since_the_snapshot_fails_the_full_restore(drill, motoko):
+    with motoko.keep(VICTIM):
+        motoko.sh(f"m=$(stat -c %Y {VICTIM}); printf X >> {VICTIM}; touch -d @$m {VICTIM}")
+        run = drill.run(FULL, "flux-backup@motoko")
+    run.expect_failure(
+        "host motoko, job flux-backup: restore of /flux into /var/tmp/backup-drill/",
+        "1 differs from the source (unchanged since the backup)",
+        VICTIM,
+    )
+
+
+def test_a_file_changed_after_the_snapshot_is_reported_not_failed(drill, motoko):
+    with motoko.keep(VICTIM):
+        motoko.sh(f"printf 'edited after the backup' >> {VICTIM}")
+        run = drill.run(FULL, "flux-backup@motoko")
+    run.expect_pass()
+
+
+def test_a_restore_slower_than_the_rto_fails(drill):
+    inventory = drill.inventory_with("flux-backup", rto="1s")
+    run = drill.run(FULL, "flux-backup@motoko", inventory)
+    run.expect_failure("host motoko, job flux-backup: restore of /flux took", "RTO 1.0s")
+
+
+def test_a_changed_sample_file_fails_the_single_file_restore(drill, motoko):
+    quoted = f"'{SAMPLE}'"
+    with motoko.keep(SAMPLE):
+        motoko.sh(f"m=$(stat -c %Y {quoted}); printf Y >> {quoted}; touch -d @$m {quoted}")
+        run = drill.run(SINGLE, "flux-backup@motoko")
+    run.expect_failure("host motoko, job flux-backup", SAMPLE)
+    drill.run(SINGLE, "flux-backup@motoko").expect_pass()
+
+
+def test_a_backup_that_leaves_the_canary_out_fails(drill, motoko):
+    excludes = "/etc/miket/flux-backup.excludes"
+    with motoko.keep(excludes):
+        motoko.sh(f"echo '/flux/.drill-canary' >> {excludes}")
+        run = drill.run(CANARY, "flux-backup@motoko")
+    run.expect_failure(
+        "host motoko, job flux-backup", "1 missing from the restore", "/flux/.drill-canary/canary-"
+    )
+    assert motoko.sh("ls -A /flux/.drill-canary").strip() == ""
+    drill.run(CANARY, "flux-backup@motoko").expect_pass()
