@@ -28,7 +28,8 @@ venv: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	@echo "[setup] creating the virtualenv $(VENV) with the project and its dev tools"
 	@test -x $(PY) || python3 -m venv $(VENV)
-	@$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
+	@$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]' 2>&1 \
+	  | { grep -v '^WARNING: Location' || true; }; test $${PIPESTATUS[0]} -eq 0
 	@touch $@
 
 lab-up: setup

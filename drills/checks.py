@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from drills.durations import human, human_seconds
 from drills.drill import RestoreOutcome
+from drills.durations import human, human_seconds
 from drills.inventory import Job, Schedule
 from drills.markers import MarkerReading, read_marker
 from drills.rclone import MirrorCheck

@@ -19,7 +19,6 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 from drills.inventory import Job
 from drills.transport import DrillCouldNotRun, Remote, Result, argv
 
-
 # restic 0.14 check prints these as progress; every other line is a finding worth showing.
 _CHECK_PROGRESS = ("using temporary cache", "create exclusive lock", "create lock", "load indexes",
                    "check all packs", "check snapshots", "read group", "read all data", "read ",

@@ -94,7 +94,7 @@ def put_file(container: Container, path: str, content: str, mode: int) -> None:
 def sh(container: Container, script: str, timeout: int = 120) -> str:
     """Run a shell script in a lab container with a timeout; raise naming host and command."""
     result = container.exec_run(["timeout", "-k", "5", str(timeout), "sh", "-c", script])
-    output = result.output.decode(errors="replace")
+    output = str(result.output.decode(errors="replace"))
     if result.exit_code != 0:
         raise LabError(f"{container.name}: `{script}` exited {result.exit_code}: "
                        f"{output.strip()[-800:]}")
@@ -240,7 +240,7 @@ def _booted(container: Container) -> bool:
     state = container.exec_run(["systemctl", "is-system-running"]).output.decode().strip()
     if state not in {"running", "degraded"}:
         return False
-    return container.exec_run(["systemctl", "is-active", "ssh.service"]).exit_code == 0
+    return bool(container.exec_run(["systemctl", "is-active", "ssh.service"]).exit_code == 0)
 
 
 def _http_ready(container: Container) -> bool:
@@ -249,4 +249,4 @@ def _http_ready(container: Container) -> bool:
         raise LabError(f"{container.name} exited: {container.logs(tail=20).decode(errors='replace')}")
     probe = container.exec_run(["curl", "-s", "-o", "/dev/null", "-m", "2", "-w", "%{http_code}",
                                 "http://127.0.0.1:8333/"])
-    return probe.output.decode().strip() in {"403", "200"}
+    return bool(probe.output.decode().strip() in {"403", "200"})

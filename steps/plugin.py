@@ -127,7 +127,7 @@ def remote(job: Job, inventory: Inventory, pytestconfig: pytest.Config) -> Remot
         pytest.fail(f"drill could not run for job {job.name}: {reason}", pytrace=False)
     allure.dynamic.parameter("host", job.host)
     allure.dynamic.parameter("job", job.name)
-    allure.dynamic.story(job.name)
+    allure.dynamic.story(job.name)  # type: ignore[no-untyped-call]
     return Remote(inventory.hosts[job.host], timeout=pytestconfig.getoption("remote_timeout"))
 
 

@@ -55,7 +55,8 @@ def test_a_flipped_byte_in_a_data_pack_fails_the_read_data_subset_check(drill, m
     finally:
         put_back(bucket, pack, original)
     run.expect_failure(
-        f"host motoko, job flux-backup: restic check --read-data-subset={subset} of s3:http://objectstore:8333/backups-restic/flux failed",
+        f"host motoko, job flux-backup: restic check --read-data-subset={subset} of "
+        "s3:http://objectstore:8333/backups-restic/flux failed",
         pack[:8],
     )
 

@@ -15,17 +15,27 @@ from __future__ import annotations
 import argparse
 import os
 import random
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Profile:
+    dirs: tuple[str, ...]
+    files: int
+    large: int
+    large_mb: int
+    seed: int
+
 
 PROFILES = {
-    "space": {"dirs": ["mike/documents", "mike/photos/2024", "projects/archive-2023", "media",
-                       "datasets/sensors", "archives/cold", "_services/nextcloud/config",
-                       "_services/nextcloud/db-snapshots", "_ops/backups/restore-tests"],
-              "files": 2400, "large": 2, "large_mb": 8, "seed": 1},
-    "flux": {"dirs": ["active/project-alpha/src", "active/project-beta/notebooks",
-                      "active/project alpha (copy)", "scratch/tmp", "models/checkpoints"],
-             "files": 3000, "large": 3, "large_mb": 12, "seed": 2},
-    "bench": {"dirs": ["a", "b/c", "d/e/f", "g"], "files": 10000, "large": 8, "large_mb": 120,
-              "seed": 3},
+    "space": Profile(("mike/documents", "mike/photos/2024", "projects/archive-2023", "media",
+                      "datasets/sensors", "archives/cold", "_services/nextcloud/config",
+                      "_services/nextcloud/db-snapshots", "_ops/backups/restore-tests"),
+                     files=2400, large=2, large_mb=8, seed=1),
+    "flux": Profile(("active/project-alpha/src", "active/project-beta/notebooks",
+                     "active/project alpha (copy)", "scratch/tmp", "models/checkpoints"),
+                    files=3000, large=3, large_mb=12, seed=2),
+    "bench": Profile(("a", "b/c", "d/e/f", "g"), files=10000, large=8, large_mb=120, seed=3),
 }
 ODD_NAMES = ["Quarterly report (final).txt", "naïve café – notes.txt", "日本語のメモ.txt",
              "two  spaces.txt", "-leading-dash.txt", "semi;colon & ampersand.txt",
@@ -43,9 +53,9 @@ def write(path: str, data: bytes) -> bool:
 
 def seed(profile: str, root: str, files: int | None, large_mb: int | None) -> int:
     spec = PROFILES[profile]
-    rng = random.Random(spec["seed"])
-    count = files if files is not None else int(spec["files"])
-    dirs = [os.path.join(root, d) for d in spec["dirs"]]
+    rng = random.Random(spec.seed)
+    count = files if files is not None else spec.files
+    dirs = [os.path.join(root, d) for d in spec.dirs]
     made = 0
     for index in range(count):
         where = dirs[index % len(dirs)]
@@ -56,8 +66,8 @@ def seed(profile: str, root: str, files: int | None, large_mb: int | None) -> in
     for index, name in enumerate(ODD_NAMES):
         made += write(os.path.join(dirs[index % len(dirs)], name),
                       f"odd name {index}: {name}\n".encode())
-    mb = large_mb if large_mb is not None else int(spec["large_mb"])
-    for index in range(int(spec["large"])):
+    mb = large_mb if large_mb is not None else spec.large_mb
+    for index in range(spec.large):
         made += write(os.path.join(dirs[-1], f"large-{index}.bin"), rng.randbytes(mb << 20))
     link = os.path.join(dirs[0], "latest-link")
     if not os.path.lexists(link):

@@ -1,0 +1,79 @@
+from pathlib import Path
+
+import pytest
+
+from drills.inventory import InventoryError, load_inventory
+
+ROOT = Path(__file__).resolve().parents[2]
+GOOD = """
+name: t
+hosts:
+  h1: {transport: "ssh://backup@h1.example.net"}
+jobs:
+  j1:
+    host: h1
+    kind: restic
+    source: /data
+    repository: s3:https://s3.example.net/bucket/j1
+    rpo: 26h
+    rto: 4h
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "inv.yml"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("name", ["lab.yml", "example.yml"])
+def test_shipped_inventories_validate(name):
+    inventory = load_inventory(ROOT / "inventory" / name)
+    assert inventory.jobs
+    for job in inventory.jobs.values():
+        assert job.host in inventory.hosts
+
+
+def test_jobs_are_named_and_selected_by_kind_or_capability(tmp_path):
+    inventory = load_inventory(write(tmp_path, GOOD))
+    job = inventory.jobs["j1"]
+    assert (job.name, job.id, job.rpo.total_seconds()) == ("j1", "j1@h1", 93600)
+    assert inventory.jobs_for(kind="restic") == [job]
+    assert inventory.jobs_for(needs="schedule") == []
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "where", "expected"),
+    [
+        ("rpo: 26h", "rpo: soon", "jobs.j1.rpo", "expected a duration such as 26h"),
+        ("rpo: 26h", "rpo: 26h\n    rpoo: 1h", "jobs.j1.rpoo", "unknown key"),
+        ("    rto: 4h\n", "", "jobs.j1", "a restic job needs 'rto'"),
+        ("source: /data", "source: data", "jobs.j1.source", "expected an absolute path"),
+        ("ssh://backup@h1", "ftp://backup@h1", "hosts.h1.transport", "expected a URL starting"),
+        ("host: h1", "host: h2", "(top level)", "names host 'h2', expected one of ['h1']"),
+        ("kind: restic", "kind: tarball", "jobs.j1.kind", "'restic', 'rclone-mirror'"),
+        ("name: t\n", "", "name", "required key is missing"),
+    ],
+)
+def test_bad_inventories_name_file_key_and_expectation(tmp_path, old, new, where, expected):
+    path = write(tmp_path, GOOD.replace(old, new, 1))
+    with pytest.raises(InventoryError) as caught:
+        load_inventory(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: ")
+    assert f": {where}: " in message
+    assert expected in message
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("name: [unclosed", "not valid YAML"), ("- a list", "expected a mapping"), ("", "expected a mapping")],
+)
+def test_unparsable_files_are_named(tmp_path, text, expected):
+    with pytest.raises(InventoryError, match=expected):
+        load_inventory(write(tmp_path, text))
+
+
+def test_a_missing_file_is_named(tmp_path):
+    with pytest.raises(InventoryError, match=r"nope\.yml: cannot read inventory"):
+        load_inventory(tmp_path / "nope.yml")
