@@ -84,7 +84,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     """Probe every host the selected tests need, in parallel, before the first drill."""
     config = session.config
     hosts = sorted(_hosts_of(session.items))
-    if not hosts:
+    if not hosts or config.option.collectonly:
         return
     inventory = config.stash[INVENTORY]
 
@@ -124,7 +124,7 @@ def remote(job: Job, inventory: Inventory, pytestconfig: pytest.Config) -> Remot
     """The job's host; a host that did not answer the probe errors at once, naming it."""
     reason = pytestconfig.stash[UNREACHABLE].get(job.host)
     if reason is not None:
-        pytest.fail(f"drill could not run for job {job.name}: {reason}", pytrace=False)
+        raise DrillCouldNotRun(f"job {job.name}: {reason}")
     allure.dynamic.parameter("host", job.host)
     allure.dynamic.parameter("job", job.name)
     allure.dynamic.story(job.name)  # type: ignore[no-untyped-call]
