@@ -34,5 +34,5 @@ def test_credentials_are_sourced_on_the_host_never_put_in_the_command(tmp_path):
 def test_an_ssh_host_that_refuses_is_unreachable_by_name():
     remote = Remote(Host(name="gone", transport="ssh://drill@127.0.0.1:1"))
     assert remote.probe() is not None
-    with pytest.raises(HostUnreachable, match="host gone unreachable: .*Connection refused"):
+    with pytest.raises(HostUnreachable, match=r"host gone unreachable: .*Connection refused"):
         remote.run("true")
