@@ -149,6 +149,9 @@ class Job(_Strict):
         """The test ID part: ``flux-backup@motoko``."""
         return f"{self.name}@{self.host}"
 
+    def __repr__(self) -> str:
+        return self.id
+
 
 class Inventory(_Strict):
     name: str

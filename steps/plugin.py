@@ -41,7 +41,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="where evidence JSON is written (default: reports/evidence)")
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
+    features = config.rootpath / "features"
+    drilling = any(Path(str(arg).split("::")[0]).resolve().is_relative_to(features)
+                   for arg in config.args)
+    if drilling and getattr(config.option, "allure_report_dir", "unset") is None:
+        config.option.allure_report_dir = str(config.rootpath / "reports/allure-results")
     path = Path(config.getoption("inventory"))
     if not path.is_absolute():
         path = config.rootpath / path

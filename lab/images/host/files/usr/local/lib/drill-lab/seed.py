@@ -35,7 +35,7 @@ PROFILES = {
     "flux": Profile(("active/project-alpha/src", "active/project-beta/notebooks",
                      "active/project alpha (copy)", "scratch/tmp", "models/checkpoints"),
                     files=3000, large=3, large_mb=12, seed=2),
-    "bench": Profile(("a", "b/c", "d/e/f", "g"), files=10000, large=8, large_mb=120, seed=3),
+    "bench": Profile(("a", "b/c", "d/e/f", "g"), files=10000, large=9, large_mb=120, seed=3),
 }
 ODD_NAMES = ["Quarterly report (final).txt", "naïve café – notes.txt", "日本語のメモ.txt",
              "two  spaces.txt", "-leading-dash.txt", "semi;colon & ampersand.txt",
