@@ -54,5 +54,6 @@ class EvidenceLog:
                     rpo = m.get("rpo_seconds")
                     parts.append(f"{label} {m[key] / 3600:.1f}h"
                                  + (f" (RPO {rpo / 3600:.0f}h)" if rpo else ""))
-            lines.append("  ".join(parts))
+            if len(parts) > 1:
+                lines.append("  ".join(parts))
         return lines

@@ -193,6 +193,8 @@ class Lab:
                                f"{shlex.quote(host.seed_root)}", timeout=600).strip()
         if fresh or not seeded.startswith("seeded 0 "):
             self.log(f"{seeded} on {host.name}")
+            # Markers carry whole seconds: let the seed be strictly older than the next run.
+            time.sleep(1.5)
         if host.identity == "restic":
             sh(container, f"set -a; . {ENV_FILE}; set +a; "
                           "restic cat config >/dev/null 2>&1 || restic init >/dev/null",
