@@ -15,9 +15,9 @@ system:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  echo "[setup] installing Debian packages:" $$missing; \
-	  sudo=""; [ "$$(id -u)" -eq 0 ] || sudo="sudo"; \
+	  sudo=""; [ "$$(id -u)" -eq 0 ] || sudo="sudo -E"; \
 	  $$sudo apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing >/dev/null; \
+	  DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1 $$sudo apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
 docker: system
