@@ -70,10 +70,14 @@ def timer_schedule_matches(remote: Remote, job: Job) -> Verdict:
 def last_run_succeeded(remote: Remote, job: Job) -> Verdict:
     service = read_service(remote, _schedule(job).service)
     ended = service.last_exit.isoformat() if service.last_exit else "never"
+    if not service.has_run:
+        return Verdict(False, f"{_who(remote, job)}: {service.unit} has no recorded run, neither "
+                       "in systemd's unit state nor in the journal", {"service": service.unit})
     return Verdict(service.succeeded,
                    f"{_who(remote, job)}: last run of {service.unit} ended {ended} with result "
-                   f"'{service.result}', exit status {service.exit_status}",
-                   {"service": service.unit, "result": service.result, "last_exit": ended})
+                   f"'{service.result}', exit status {service.exit_status} (from {service.source})",
+                   {"service": service.unit, "result": service.result, "last_exit": ended,
+                    "read_from": service.source})
 
 
 def marker_reading(remote: Remote, job: Job) -> MarkerReading:

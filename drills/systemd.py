@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import json
 import shlex
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -61,11 +62,15 @@ class TimerState:
 
 @dataclass(frozen=True)
 class ServiceState:
+    """The last run of a service; ``source`` says where it was read: systemd's unit state, or
+    the journal when systemd no longer holds it (after a reboot, or an idle unit unloaded)."""
+
     unit: str
     loaded: bool
     result: str
     exit_status: int | None
     last_exit: datetime | None
+    source: str = "systemd"
 
     @property
     def has_run(self) -> bool:
@@ -89,10 +94,28 @@ def read_timer(remote: Remote, unit: str) -> TimerState:
 def read_service(remote: Remote, unit: str) -> ServiceState:
     values = _show(remote, unit, _SERVICE_PROPS)
     status = values.get("ExecMainStatus", "")
-    return ServiceState(unit=unit, loaded=values.get("LoadState") == "loaded",
-                        result=values.get("Result", ""),
-                        exit_status=int(status) if status.isdigit() else None,
-                        last_exit=_when(values.get("ExecMainExitTimestamp", "")))
+    state = ServiceState(unit=unit, loaded=values.get("LoadState") == "loaded",
+                         result=values.get("Result", ""),
+                         exit_status=int(status) if status.isdigit() else None,
+                         last_exit=_when(values.get("ExecMainExitTimestamp", "")))
+    return state if state.has_run else _from_journal(remote, state)
+
+
+def _from_journal(remote: Remote, state: ServiceState) -> ServiceState:
+    """The result of the unit's last finished start job, from the journal."""
+    result = remote.run(f"journalctl -u {shlex.quote(state.unit)} -o json --no-pager -n 500 "
+                        "--output-fields=JOB_RESULT,JOB_TYPE")
+    for line in reversed(result.text.splitlines()):
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if entry.get("JOB_TYPE") == "start" and entry.get("JOB_RESULT"):
+            when = datetime.fromtimestamp(int(entry["__REALTIME_TIMESTAMP"]) / 1e6, UTC)
+            done = entry["JOB_RESULT"] == "done"
+            return ServiceState(state.unit, state.loaded, "success" if done else
+                                str(entry["JOB_RESULT"]), 0 if done else None, when, "journal")
+    return state
 
 
 def normalize_calendar(remote: Remote, expression: str) -> str:

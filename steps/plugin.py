@@ -179,7 +179,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     log = config.stash.get(EVIDENCE, None)
-    if log is not None and log.jobs:
+    lines = log.summary_lines() if log is not None else []
+    if lines:
         terminalreporter.section("drill evidence: restore time (RTO) and data age (RPO)")
-        for line in log.summary_lines():
+        for line in lines:
             terminalreporter.write_line(line)
