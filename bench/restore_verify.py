@@ -40,12 +40,13 @@ def timed(action: Callable[[], object]) -> float:
 
 def prepare(remote: Remote, job: Job) -> None:
     print(f"[bench] seeding {SOURCE} on {remote.name} (idempotent)", flush=True)
-    remote.run(f"/usr/local/lib/drill-lab/seed.py bench {SOURCE}", timeout=1800, check=True)
+    seeded = remote.run(f"/usr/local/lib/drill-lab/seed.py bench {SOURCE}", timeout=1800,
+                        check=True).text
     size = remote.run(f"du -sb {SOURCE} | cut -f1; find {SOURCE} -type f | wc -l", check=True)
     total, files = (int(x) for x in size.text.split())
     print(f"[bench] tree: {files} files, {total / 2**30:.2f} GiB", flush=True)
-    if Restic(remote, job).latest_snapshot() is None:
-        print("[bench] first backup of the tree (once)", flush=True)
+    if not seeded.startswith("seeded 0 ") or Restic(remote, job).latest_snapshot() is None:
+        print("[bench] backing up the tree (once, or after it grew)", flush=True)
         remote.run(remote.with_credentials(["restic", "-r", str(job.repository), "backup",
                                             SOURCE, "--host", "motoko", "--quiet"]),
                    timeout=3600, check=True)

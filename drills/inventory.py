@@ -23,6 +23,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -89,18 +90,12 @@ class Schedule(_Strict):
     service: str
     on_calendar: str
 
-    @field_validator("timer")
+    @field_validator("timer", "service")
     @classmethod
-    def _timer(cls, value: str) -> str:
-        if not value.endswith(".timer"):
-            raise ValueError(f"expected a systemd timer unit name ending in .timer, got {value!r}")
-        return value
-
-    @field_validator("service")
-    @classmethod
-    def _service(cls, value: str) -> str:
-        if not value.endswith(".service"):
-            raise ValueError(f"expected a unit name ending in .service, got {value!r}")
+    def _unit_name(cls, value: str, info: ValidationInfo) -> str:
+        suffix = f".{info.field_name}"  # the field is named after the unit type
+        if not value.endswith(suffix):
+            raise ValueError(f"expected a systemd unit name ending in {suffix}, got {value!r}")
         return value
 
 

@@ -205,6 +205,10 @@ class Lab:
             if not stale.strip():
                 self.log(f"running {service}.service on {host.name} (marker missing or stale)")
                 sh(container, f"systemctl start {service}.service", timeout=1200)
+            else:  # a persistent timer may be catching up after a restart: let it finish
+                sh(container, f"while [ \"$(systemctl show -p ActiveState --value "
+                              f"{service}.service)\" = activating ]; do sleep 1; done",
+                   timeout=1200)
 
     def _wait(self, ready: Callable[[], bool], what: str, seconds: int) -> None:
         deadline = time.monotonic() + seconds
