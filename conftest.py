@@ -2,6 +2,7 @@
 
 pytest_plugins = [
     "steps.plugin",
+    "steps.reporting",
     "steps.common",
     "steps.schedules",
     "steps.markers",

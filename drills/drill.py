@@ -23,7 +23,7 @@ from drills.inventory import Job
 from drills.manifest import Comparison, Manifest, compare, hash_tree
 from drills.rclone import Rclone
 from drills.restic import Restic, RestoreFailed, Snapshot
-from drills.scratch import scratch_dir
+from drills.scratch import ensure_space, scratch_dir
 from drills.systemd import start_service
 from drills.transport import DrillCouldNotRun, Remote
 
@@ -78,6 +78,8 @@ class RestoreDrill:
         snapshot = self._latest(restic)
         source = str(self.job.source)
         includes = () if subpath == "." else (f"{source}/{subpath.strip('/')}",)
+        if not includes:
+            ensure_space(self.remote, self.job, restic.restore_size(snapshot))
         with scratch_dir(self.remote, self.job) as target:
             restored_root = f"{target}{source}"
             result, source_manifest = self._in_parallel(

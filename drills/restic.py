@@ -129,6 +129,13 @@ class Restic:
                 found.append(Lock.model_validate({**json.loads(raw.text), "id": lock_id}))
         return found
 
+    def restore_size(self, snapshot: Snapshot) -> int:
+        """Bytes a full restore of ``snapshot`` writes (``restic stats --mode restore-size``)."""
+        stats = self._json("stats", "--mode", "restore-size", snapshot.id)
+        if not isinstance(stats, dict) or not isinstance(stats.get("total_size"), int):
+            raise DrillCouldNotRun(f"unexpected restic stats JSON: {stats!r}"[:300])
+        return int(stats["total_size"])
+
     def process_alive(self, pid: int) -> bool:
         return self.remote.run(f"kill -0 {int(pid)} 2>/dev/null").ok
 

@@ -20,11 +20,14 @@ from contextlib import contextmanager
 from pathlib import PurePosixPath
 
 from drills.inventory import Job
-from drills.transport import Remote
+from drills.transport import DrillCouldNotRun, Remote
 
 RUNNER = socket.gethostname().split(".")[0].replace("-", "_") or "runner"
 PREFIX = "drill-"
 MAX_AGE = 24 * 3600
+
+
+MARGIN = 64 << 20
 
 
 class ScratchRefused(ValueError):
@@ -93,3 +96,23 @@ def sweep(remote: Remote) -> list[str]:
         remote.run("rm -rf --one-file-system " + " ".join(shlex.quote(p) for p in stale),
                    timeout=600)
     return stale
+
+
+def free_bytes(remote: Remote, path: str) -> int:
+    """Bytes available to the drill on the filesystem that holds ``path`` (or its parent)."""
+    probe = f"p={shlex.quote(path)}; while [ ! -e \"$p\" ]; do p=$(dirname \"$p\"); done; " \
+            'df -P -B1 "$p" | awk \'NR==2 {print $4}\''
+    result = remote.run(probe, check=True)
+    return int(result.text.strip())
+
+
+def ensure_space(remote: Remote, job: Job, needed: int) -> int:
+    """Refuse, before anything is written, a restore that would not fit in scratch with a margin
+    (10 % and 64 MiB): a drill must never fill a production disk. Returns the free bytes."""
+    free = free_bytes(remote, remote.host.scratch)
+    if free < needed * 1.1 + MARGIN:
+        raise DrillCouldNotRun(
+            f"host {remote.name}, job {job.name}: refusing to restore {needed / 2**20:.1f} MiB "
+            f"into {remote.host.scratch}: only {free / 2**20:.1f} MiB free there "
+            "(needs the restore size plus 10 % and 64 MiB)")
+    return free

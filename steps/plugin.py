@@ -20,6 +20,7 @@ from drills.checks import Verdict
 from drills.evidence import EvidenceLog
 from drills.inventory import Inventory, InventoryError, Job, load_inventory
 from drills.scratch import sweep
+from drills.tools import tool_versions
 from drills.transport import DrillCouldNotRun, Remote
 
 SELECTORS = {"restic": ("kind", "restic"), "rclone_mirror": ("kind", "rclone-mirror"),
@@ -27,6 +28,8 @@ SELECTORS = {"restic": ("kind", "restic"), "rclone_mirror": ("kind", "rclone-mir
 INVENTORY = pytest.StashKey[Inventory]()
 EVIDENCE = pytest.StashKey[EvidenceLog]()
 UNREACHABLE = pytest.StashKey[dict[str, str]]()
+VERSIONS = pytest.StashKey[dict[str, dict[str, str]]]()
+DRILLING = pytest.StashKey[bool]()
 LAB_HINT = "is the lab up? `make lab-up` (or `drill-lab up` in the virtualenv) starts it"
 
 
@@ -57,6 +60,8 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"invalid inventory, no host was touched:\n{exc}") from None
     config.stash[EVIDENCE] = EvidenceLog()
     config.stash[UNREACHABLE] = {}
+    config.stash[VERSIONS] = {}
+    config.stash[DRILLING] = drilling
 
 
 def matching_jobs(inventory: Inventory, marker_names: set[str]) -> list[Job]:
@@ -100,6 +105,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         if reason is None:
             try:
                 sweep(remote)
+                config.stash[VERSIONS][name] = tool_versions(remote)
             except DrillCouldNotRun as exc:
                 reason = str(exc)
         return name, reason
@@ -155,17 +161,6 @@ def require(verdict: Verdict, job: Job | None = None, log: EvidenceLog | None = 
 
 class NotCompliant(AssertionError):
     """A drill ran and found the estate not as the runbook says."""
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
-    """Show a drill's verdict as its message (host, job, paths), not a traceback."""
-    report = yield
-    excinfo = call.excinfo
-    if excinfo is not None and excinfo.errisinstance((NotCompliant, DrillCouldNotRun)):
-        kind = "NOT COMPLIANT" if excinfo.errisinstance(NotCompliant) else "COULD NOT RUN"
-        report.longrepr = f"{kind}: {excinfo.value}"
-    return report
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

@@ -37,15 +37,17 @@ class ScenarioRun:
 
     @property
     def failed(self) -> bool:
-        return self.exit_code == 1 and re.search(r"\b1 failed\b", self.output) is not None
+        return self.exit_code in (1, 2) and re.search(r"\b1 failed\b", self.output) is not None
 
     @property
     def passed(self) -> bool:
         return self.exit_code == 0 and re.search(r"\b1 passed\b", self.output) is not None
 
-    def expect_failure(self, *fragments: str) -> None:
-        """The scenario failed, and its report names every fragment (host, job, path...)."""
+    def expect_failure(self, *fragments: str, exit_code: int = 1) -> None:
+        """The scenario failed with the exit code a pipeline reads (1: not compliant, 2: could
+        not run), and its report names every fragment (host, job, path...)."""
         assert self.failed, f"the scenario did not fail:\n{self.output}"
+        assert self.exit_code == exit_code, f"exit {self.exit_code}, not {exit_code}:\n{self.output}"
         absent = [f for f in fragments if f not in self.output]
         assert not absent, f"the failure report does not name {absent}:\n{self.output}"
 
@@ -78,10 +80,11 @@ class Drill:
         proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
         return ScenarioRun(proc.returncode, proc.stdout + proc.stderr)
 
-    def inventory_with(self, job: str, **changes: object) -> Path:
-        """A copy of the lab inventory with some keys of one job changed."""
+    def inventory_with(self, job: str | None = None, host: str | None = None, **changes: object) -> Path:
+        """A copy of the lab inventory with some keys of one job (or one host) changed."""
         doc = yaml.safe_load((ROOT / "inventory/lab.yml").read_text())
-        doc["jobs"][job].update(changes)
+        section, name = ("jobs", job) if job is not None else ("hosts", host)
+        doc[section][name].update(changes)
         path = self.tmp / "inventory.yml"
         path.write_text(yaml.safe_dump(doc, allow_unicode=True))
         return path

@@ -55,3 +55,20 @@ def test_a_backup_that_leaves_the_canary_out_fails(drill, motoko):
     )
     assert motoko.sh("ls -A /flux/.drill-canary").strip() == ""
     drill.run(CANARY, "flux-backup@motoko").expect_pass()
+
+
+def test_a_restore_that_would_not_fit_in_scratch_is_refused_before_writing(drill, motoko):
+    tiny = "/var/tmp/tiny-scratch"
+    motoko.sh(f"mkdir -p {tiny} && mount -t tmpfs -o size=16m tmpfs {tiny}")
+    try:
+        inventory = drill.inventory_with(host="motoko", scratch=tiny)
+        run = drill.run(FULL, "flux-backup@motoko", inventory)
+        leftovers = motoko.sh(f"ls -A {tiny}").strip()
+    finally:
+        motoko.sh(f"umount {tiny} && rmdir {tiny}")
+    run.expect_failure(
+        "COULD NOT RUN: host motoko, job flux-backup: refusing to restore",
+        f"MiB into {tiny}: only 16.0 MiB free there",
+        exit_code=2,
+    )
+    assert leftovers == ""

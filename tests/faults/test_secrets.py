@@ -18,15 +18,33 @@ def test_a_whole_drill_writes_and_prints_no_secret_value(lab, tmp_path: Path):
     for identity in state.identities.values():
         secrets += [identity.access_key, identity.secret_key]
     run = subprocess.run(
-        [sys.executable, "-m", "pytest", "features/", "-p", "no:cacheprovider", "-rA", "-v",
-         f"--alluredir={tmp_path / 'allure'}", f"--evidence-dir={tmp_path / 'evidence'}",
-         f"--junitxml={tmp_path / 'junit.xml'}"],
-        cwd=ROOT, capture_output=True, text=True, timeout=900)
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "features/",
+            "-p",
+            "no:cacheprovider",
+            "-rA",
+            "-v",
+            f"--alluredir={tmp_path / 'allure'}",
+            f"--evidence-dir={tmp_path / 'evidence'}",
+            f"--junitxml={tmp_path / 'junit.xml'}",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert run.returncode == 0, run.stdout[-3000:]
     written = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert len(written) > 20  # results, attachments, evidence, junit
     haystacks = {"stdout": run.stdout, "stderr": run.stderr}
     haystacks |= {str(p): p.read_text(errors="replace") for p in written}
-    leaks = [(where, secret[:4] + "...") for where, text in haystacks.items()
-             for secret in secrets if secret in text]
+    leaks = [
+        (where, secret[:4] + "...")
+        for where, text in haystacks.items()
+        for secret in secrets
+        if secret in text
+    ]
     assert leaks == []

@@ -23,23 +23,43 @@ def markers(tmp_path):
 
 
 def job_with(tmp_path) -> Job:
-    return Job.model_validate({"name": "space-mirror", "host": "runner", "kind": "rclone-mirror",
-                               "source": "/space", "destination": "r:b", "rpo": "26h",
-                               "marker": {"path": str(tmp_path / "b2_mirror.json"),
-                                          "failure_path": str(tmp_path / "last_failure.json")}})
+    return Job.model_validate(
+        {
+            "name": "space-mirror",
+            "host": "runner",
+            "kind": "rclone-mirror",
+            "source": "/space",
+            "destination": "r:b",
+            "rpo": "26h",
+            "marker": {
+                "path": str(tmp_path / "b2_mirror.json"),
+                "failure_path": str(tmp_path / "last_failure.json"),
+            },
+        }
+    )
 
 
 def success(hours_ago: float) -> dict:
-    return {"job": "b2_mirror", "host": "akira", "status": "success", "message": "ok",
-            "started_at": when(hours_ago + 1), "completed_at": when(hours_ago)}
+    return {
+        "job": "b2_mirror",
+        "host": "akira",
+        "status": "success",
+        "message": "ok",
+        "started_at": when(hours_ago + 1),
+        "completed_at": when(hours_ago),
+    }
 
 
 def test_a_fresh_success_passes_every_marker_check(local, tmp_path, markers):
     markers("b2_mirror.json", success(2))
     job = job_with(tmp_path)
     reading = checks.marker_reading(local, job)
-    for verdict in (checks.marker_valid(reading, job), checks.marker_success(reading, job),
-                    checks.marker_fresh(reading, job), checks.no_newer_failure(local, job, reading)):
+    for verdict in (
+        checks.marker_valid(reading, job),
+        checks.marker_success(reading, job),
+        checks.marker_fresh(reading, job),
+        checks.no_newer_failure(local, job, reading),
+    ):
         assert verdict.ok, verdict.message
 
 
@@ -54,9 +74,14 @@ def test_an_old_marker_fails_freshness_naming_host_job_path_and_rpo(local, tmp_p
 
 @pytest.mark.parametrize(
     ("content", "error"),
-    [("{not json", "not valid JSON"), ({"job": "x"}, "not in the runbook schema: host: Field required"),
-     ({"job": "x", "host": "h", "status": "success", "completed_at": "2025-12-18T05:23:15"},
-      "Input should have timezone info")],
+    [
+        ("{not json", "not valid JSON"),
+        ({"job": "x"}, "not in the runbook schema: host: Field required"),
+        (
+            {"job": "x", "host": "h", "status": "success", "completed_at": "2025-12-18T05:23:15"},
+            "Input should have timezone info",
+        ),
+    ],
 )
 def test_unparsable_markers_say_why(local, tmp_path, markers, content, error):
     path = markers("b2_mirror.json", content)
@@ -76,11 +101,21 @@ def test_a_failure_newer_than_the_success_fails_and_an_older_one_does_not(local,
     markers("b2_mirror.json", success(5))
     job = job_with(tmp_path)
     reading = checks.marker_reading(local, job)
-    markers("last_failure.json", {"job": "b2_mirror", "host": "akira", "status": "failure",
-                                  "message": "rclone exited 7", "failed_at": when(1)})
+    markers(
+        "last_failure.json",
+        {
+            "job": "b2_mirror",
+            "host": "akira",
+            "status": "failure",
+            "message": "rclone exited 7",
+            "failed_at": when(1),
+        },
+    )
     verdict = checks.no_newer_failure(local, job, reading)
     assert not verdict.ok
     assert "rclone exited 7" in verdict.message
-    markers("last_failure.json", {"job": "b2_mirror", "host": "akira", "status": "failure",
-                                  "message": "old", "failed_at": when(9)})
+    markers(
+        "last_failure.json",
+        {"job": "b2_mirror", "host": "akira", "status": "failure", "message": "old", "failed_at": when(9)},
+    )
     assert checks.no_newer_failure(local, job, reading).ok

@@ -7,8 +7,16 @@ from drills.durations import human, human_seconds, parse_duration
 
 @pytest.mark.parametrize(
     ("text", "seconds"),
-    [("26h", 93600), ("7d", 604800), ("15m", 900), ("1h30m", 5400), ("90s", 90), ("1w", 604800),
-     ("0.5s", 0.5), (" 2h ", 7200)],
+    [
+        ("26h", 93600),
+        ("7d", 604800),
+        ("15m", 900),
+        ("1h30m", 5400),
+        ("90s", 90),
+        ("1w", 604800),
+        ("0.5s", 0.5),
+        (" 2h ", 7200),
+    ],
 )
 def test_parses_operator_durations(text, seconds):
     assert parse_duration(text) == timedelta(seconds=seconds)

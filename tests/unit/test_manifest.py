@@ -8,8 +8,17 @@ import pytest
 from drills.manifest import compare, excluded, hash_tree
 from drills.transport import DrillCouldNotRun
 
-ODD = ["plain.txt", "two  spaces.txt", "naïve café.txt", "日本語.txt", "-dash.txt", "semi;colon&.txt",
-       "tab\tname.txt", "nested/deeper/file.bin", "empty.dat"]
+ODD = [
+    "plain.txt",
+    "two  spaces.txt",
+    "naïve café.txt",
+    "日本語.txt",
+    "-dash.txt",
+    "semi;colon&.txt",
+    "tab\tname.txt",
+    "nested/deeper/file.bin",
+    "empty.dat",
+]
 
 
 def make_tree(root: Path, count: int = 0) -> None:
@@ -51,8 +60,9 @@ def test_a_file_changed_before_the_snapshot_differs_and_is_named(local, tmp_path
     make_tree(tmp_path / "b")
     (tmp_path / "b" / "naïve café.txt").write_text("rotted")
     snapshot_time = datetime.now(UTC) + timedelta(seconds=5)
-    comparison = compare(hash_tree(local, str(tmp_path / "a")),
-                         hash_tree(local, str(tmp_path / "b")), snapshot_time, "flux")
+    comparison = compare(
+        hash_tree(local, str(tmp_path / "a")), hash_tree(local, str(tmp_path / "b")), snapshot_time, "flux"
+    )
     assert not comparison.identical
     assert comparison.differing == ["naïve café.txt"]
     assert f"{tmp_path / 'a'}/naïve café.txt" in comparison.describe()
@@ -69,8 +79,9 @@ def test_a_file_changed_after_the_snapshot_is_reported_not_failed(local, tmp_pat
         stamp = (snapshot_time - timedelta(hours=1)).timestamp()
         if name not in ("plain.txt", "two  spaces.txt"):
             os.utime(tmp_path / "a" / name, (stamp, stamp))
-    comparison = compare(hash_tree(local, str(tmp_path / "a")),
-                         hash_tree(local, str(tmp_path / "b")), snapshot_time, "flux")
+    comparison = compare(
+        hash_tree(local, str(tmp_path / "a")), hash_tree(local, str(tmp_path / "b")), snapshot_time, "flux"
+    )
     assert comparison.identical
     assert set(comparison.changed_after) >= {"plain.txt", "new.txt"}
 
@@ -98,9 +109,14 @@ def test_a_missing_root_is_empty_only_when_allowed(local, tmp_path):
 
 @pytest.mark.parametrize(
     ("path", "patterns", "expected"),
-    [("scratch/tmp/x", ["scratch/tmp"], True), ("scratch/tmpx", ["scratch/tmp"], False),
-     ("_ops/logs/a/b", ["_ops/logs/**"], True), ("_ops/logs", ["_ops/logs/**"], True),
-     ("a/b.tmp", ["*.tmp"], True), ("active/x", ["/scratch"], False)],
+    [
+        ("scratch/tmp/x", ["scratch/tmp"], True),
+        ("scratch/tmpx", ["scratch/tmp"], False),
+        ("_ops/logs/a/b", ["_ops/logs/**"], True),
+        ("_ops/logs", ["_ops/logs/**"], True),
+        ("a/b.tmp", ["*.tmp"], True),
+        ("active/x", ["/scratch"], False),
+    ],
 )
 def test_excludes_follow_the_jobs_patterns(path, patterns, expected):
     assert excluded(path, patterns) is expected

@@ -62,4 +62,5 @@ def test_unreachable_hosts_are_named_in_one_line_each_and_the_run_goes_on(tmp_pa
     assert "Connection refused" in lines[0]
     reports = [line for line in run.stdout.splitlines() if line.startswith("COULD NOT RUN: job ")]
     assert len(reports) == 6, run.stdout
+    assert run.returncode == 2  # could not run, as opposed to 1: not compliant
     assert "6 failed" in run.stdout

@@ -5,20 +5,41 @@ import time
 import pytest
 
 from drills.inventory import Host, Job
-from drills.scratch import RUNNER, ScratchRefused, overlaps, refuse_overlap, scratch_dir, sweep
-from drills.transport import Remote
+from drills.scratch import (
+    RUNNER,
+    ScratchRefused,
+    ensure_space,
+    free_bytes,
+    overlaps,
+    refuse_overlap,
+    scratch_dir,
+    sweep,
+)
+from drills.transport import DrillCouldNotRun, Remote
 
 
 def job(**changes) -> Job:
-    base = {"name": "flux", "host": "h", "kind": "restic", "source": "/flux",
-            "repository": "/srv/restic-repo", "rpo": "26h", "rto": "4h"}
+    base = {
+        "name": "flux",
+        "host": "h",
+        "kind": "restic",
+        "source": "/flux",
+        "repository": "/srv/restic-repo",
+        "rpo": "26h",
+        "rto": "4h",
+    }
     return Job.model_validate(base | changes)
 
 
 @pytest.mark.parametrize(
     ("a", "b", "expected"),
-    [("/flux", "/flux", True), ("/flux/x", "/flux", True), ("/", "/flux", True),
-     ("/flux2", "/flux", False), ("/var/tmp/s", "/flux", False)],
+    [
+        ("/flux", "/flux", True),
+        ("/flux/x", "/flux", True),
+        ("/", "/flux", True),
+        ("/flux2", "/flux", False),
+        ("/var/tmp/s", "/flux", False),
+    ],
 )
 def test_overlap(a, b, expected):
     assert overlaps(a, b) is expected
@@ -70,3 +91,19 @@ def test_sweep_removes_leftovers_of_dead_runs_and_old_ones_only(tmp_path):
     swept = sweep(remote)
     assert sorted(swept) == sorted(str(tmp_path / names[k]) for k in ("dead", "old"))
     assert sorted(os.listdir(tmp_path)) == sorted(names[k] for k in ("alive", "other", "foreign"))
+
+
+def test_free_space_is_read_from_the_nearest_existing_parent(tmp_path):
+    remote = Remote(Host(name="h", transport="local://", scratch=str(tmp_path / "not" / "yet")))
+    assert free_bytes(remote, str(tmp_path / "not" / "yet")) > 0
+
+
+def test_a_restore_that_would_not_fit_is_refused_naming_sizes(tmp_path):
+    remote = Remote(Host(name="h", transport="local://", scratch=str(tmp_path)))
+    free = ensure_space(remote, job(), 1 << 20)
+    with pytest.raises(
+        DrillCouldNotRun,
+        match=r"host h, job flux: refusing to restore .* MiB into "
+        rf"{tmp_path}: only .* MiB free there",
+    ):
+        ensure_space(remote, job(), free)

@@ -27,7 +27,7 @@ def test_credentials_are_sourced_on_the_host_never_put_in_the_command(tmp_path):
     env.chmod(0o600)
     remote = Remote(Host(name="h", transport="local://", credentials_env=str(env)))
     command = remote.with_credentials(["sh", "-c", 'test "$SECRET_TOKEN" = s3cr3t-value'])
-    assert "s3cr3t-value" not in command.replace('= s3cr3t-value', "")
+    assert "s3cr3t-value" not in command.replace("= s3cr3t-value", "")
     assert remote.run(command).ok
 
 

@@ -1,0 +1,80 @@
+"""What a pipeline and an auditor read from a drill run: exit codes, Allure categories and the
+Allure environment.
+
+Exit codes of ``pytest features/``: 0 every drill verified; 1 a drill ran and found the estate
+not compliant; 2 no drill found the estate not compliant, but at least one could not run (host
+unreachable, timed out, tool missing, a bug). Other codes are pytest's own (3 internal error,
+4 usage error such as an invalid inventory, 5 no tests collected).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from drills import __version__
+from drills.transport import DrillCouldNotRun
+from steps.plugin import DRILLING, INVENTORY, VERSIONS, NotCompliant
+
+EXIT_NOT_COMPLIANT = 1
+EXIT_COULD_NOT_RUN = 2
+OUTCOMES = pytest.StashKey[Counter[str]]()
+STARTED = pytest.StashKey[datetime]()
+CATEGORIES = [
+    {"name": "Backup is broken (not compliant)", "matchedStatuses": ["failed"],
+     "description": "A drill ran and found the estate not as the runbook says."},
+    {"name": "Drill could not run", "matchedStatuses": ["broken"],
+     "description": "Host unreachable, command timed out, tool missing: no verdict on the backup."},
+]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[OUTCOMES] = Counter()
+    config.stash[STARTED] = datetime.now(UTC)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Show a verdict as its message (host, job, paths), not a traceback, and count it."""
+    report = yield
+    if report.failed:
+        excinfo = call.excinfo
+        compliant_failure = excinfo is not None and excinfo.errisinstance(NotCompliant)
+        item.config.stash[OUTCOMES]["not_compliant" if compliant_failure else "could_not_run"] += 1
+        if excinfo is not None and excinfo.errisinstance((NotCompliant, DrillCouldNotRun)):
+            kind = "NOT COMPLIANT" if compliant_failure else "COULD NOT RUN"
+            report.longrepr = f"{kind}: {excinfo.value}"
+    return report
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
+    if not config.stash.get(DRILLING, False):
+        return
+    outcomes = config.stash[OUTCOMES]
+    if exitstatus == pytest.ExitCode.TESTS_FAILED and not outcomes["not_compliant"]:
+        session.exitstatus = EXIT_COULD_NOT_RUN
+    results = getattr(config.option, "allure_report_dir", None)
+    if results:
+        write_allure_context(Path(results), config)
+
+
+def write_allure_context(results: Path, config: pytest.Config) -> None:
+    """categories.json and environment.properties beside the Allure results."""
+    results.mkdir(parents=True, exist_ok=True)
+    (results / "categories.json").write_text(json.dumps(CATEGORIES, indent=2))
+    inventory = config.stash[INVENTORY]
+    lines = {"suite.version": __version__, "inventory.name": inventory.name,
+             "inventory.file": inventory.source_file,
+             "run.start": config.stash[STARTED].isoformat(timespec="seconds"),
+             "run.end": datetime.now(UTC).isoformat(timespec="seconds")}
+    for host, versions in sorted(config.stash[VERSIONS].items()):
+        for tool, version in versions.items():
+            lines[f"{host}.{tool}"] = version
+    (results / "environment.properties").write_text(
+        "".join(f"{key}={value}\n" for key, value in lines.items()))
