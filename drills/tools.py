@@ -6,7 +6,11 @@
 
 from __future__ import annotations
 
+import re
+
 from drills.transport import Remote
+
+_VERSION = re.compile(r"v?\d+\.\d+")
 
 TOOLS = {"restic": "restic version", "rclone": "rclone version", "pg_dump": "pg_dump --version"}
 
@@ -21,5 +25,6 @@ def tool_versions(remote: Remote) -> dict[str, str]:
         if line.startswith("@") and line[1:] in TOOLS:
             current = line[1:]
         elif current and line.strip() and current not in found:
-            found[current] = " ".join(line.split()[:3])
+            version = next((w for w in line.split()[1:] if _VERSION.match(w)), "")
+            found[current] = f"{current} {version}".strip()
     return found

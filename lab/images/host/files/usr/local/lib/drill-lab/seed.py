@@ -31,10 +31,10 @@ PROFILES = {
     "space": Profile(("mike/documents", "mike/photos/2024", "projects/archive-2023", "media",
                       "datasets/sensors", "archives/cold", "_services/nextcloud/config",
                       "_services/nextcloud/db-snapshots", "_ops/backups/restore-tests"),
-                     files=2400, large=2, large_mb=8, seed=1),
+                     files=2400, large=2, large_mb=24, seed=1),
     "flux": Profile(("active/project-alpha/src", "active/project-beta/notebooks",
                      "active/project alpha (copy)", "scratch/tmp", "models/checkpoints"),
-                    files=3000, large=3, large_mb=12, seed=2),
+                    files=3000, large=3, large_mb=20, seed=2),
     "bench": Profile(("a", "b/c", "d/e/f", "g"), files=10000, large=9, large_mb=120, seed=3),
 }
 ODD_NAMES = ["Quarterly report (final).txt", "naïve café – notes.txt", "日本語のメモ.txt",
