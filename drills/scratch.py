@@ -11,6 +11,7 @@ protects, is removed on every path, and leftovers of a killed run are swept at t
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shlex
 import socket
@@ -68,6 +69,8 @@ def scratch_dir(remote: Remote, job: Job) -> Iterator[str]:
 
 
 def _leftover(name: str, now: float) -> bool:
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", name):
+        return False
     parts = name.removeprefix(PREFIX).split("-")
     if not name.startswith(PREFIX) or len(parts) != 4 or not parts[1].isdigit() \
             or not parts[2].isdigit():
@@ -87,13 +90,20 @@ def _leftover(name: str, now: float) -> bool:
 
 
 def sweep(remote: Remote) -> list[str]:
-    """Remove scratch left by killed runs of this runner, or older than a day; return them."""
+    """Remove scratch left by killed runs of this runner, or older than a day, after stopping
+    any process still writing there; return what was removed."""
     root = remote.host.scratch
     listing = remote.run(f"ls -1 {shlex.quote(root)} 2>/dev/null || true")
     now = time.time()
     stale = [f"{root}/{name}" for name in listing.text.split() if _leftover(name, now)]
-    if stale:
-        remote.run("rm -rf --one-file-system " + " ".join(shlex.quote(p) for p in stale),
+    for path in stale:
+        # A killed runner's restore may still be writing there: stop it, then remove. The
+        # "[d]rill-..." pattern matches those processes but not this shell's own command line.
+        # Names are [A-Za-z0-9_-] only; the rm path is split ('dri''ll-...') for the same reason.
+        root, name = path.rsplit("/", 1)
+        pattern = f"'[{name[0]}]{name[1:]}'"
+        remote.run(f"pkill -f -- {pattern}; sleep 0.5; pkill -KILL -f -- {pattern}; "
+                   f"rm -rf --one-file-system {shlex.quote(root)}/'{name[:3]}''{name[3:]}'",
                    timeout=600)
     return stale
 

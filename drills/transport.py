@@ -127,7 +127,10 @@ class Remote:
 
 
 def _ssh_reason(exc: RuntimeError) -> str:
-    detail = exc.args[0] if exc.args else exc
-    stderr = getattr(detail, "stderr", "") or str(detail)
-    lines = [line for line in str(stderr).splitlines() if line.strip()]
-    return lines[-1] if lines else "ssh failed"
+    """The last line ssh printed, from testinfra's RuntimeError(CommandResult)."""
+    detail = exc.args[0] if exc.args else None
+    stderr = getattr(detail, "stderr", None) if detail is not None else None
+    if not isinstance(stderr, str):
+        stderr = str(detail) if isinstance(detail, str) else ""
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    return lines[-1] if lines else "ssh exited 255 without a message (connection lost?)"

@@ -107,3 +107,15 @@ def test_a_restore_that_would_not_fit_is_refused_naming_sizes(tmp_path):
         rf"{tmp_path}: only .* MiB free there",
     ):
         ensure_space(remote, job(), free)
+
+
+def test_sweep_stops_a_process_still_writing_into_a_leftover(tmp_path):
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    leftover = tmp_path / f"drill-{RUNNER}-{dead.pid}-{int(time.time())}-eeeeee"
+    leftover.mkdir()
+    writer = subprocess.Popen(["sh", "-c", f"sleep 300 # restoring into {leftover}"])
+    remote = Remote(Host(name="h", transport="local://", scratch=str(tmp_path)))
+    assert sweep(remote) == [str(leftover)]
+    assert writer.wait(timeout=10) != 0
+    assert not leftover.exists()
