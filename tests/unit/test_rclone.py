@@ -1,0 +1,69 @@
+"""The rclone adapter and the mirror drill against local directories (rclone's local backend)."""
+
+import os
+import subprocess
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from drills import checks
+from drills.drill import RestoreDrill
+from drills.inventory import Host, Job
+from drills.rclone import Rclone
+from drills.transport import Remote
+
+
+@pytest.fixture
+def mirrored(tmp_path):
+    source, mirror = tmp_path / "space", tmp_path / "mirror"
+    (source / "mike" / "photos").mkdir(parents=True)
+    (source / "_ops" / "markers").mkdir(parents=True)
+    for index in range(20):
+        (source / "mike" / "photos" / f"p{index}.jpg").write_bytes(os.urandom(500))
+    (source / "mike" / "report (final).txt").write_text("numbers\n")
+    (source / "_ops" / "markers" / "m.json").write_text("{}")
+    env = {k: v for k, v in os.environ.items() if k != "AWS_CA_BUNDLE"}
+    subprocess.run(
+        ["rclone", "sync", str(source), str(mirror), "--exclude", "_ops/**"],
+        check=True,
+        env=env,
+        capture_output=True,
+    )
+    job = Job.model_validate(
+        {
+            "name": "space-mirror",
+            "host": "runner",
+            "kind": "rclone-mirror",
+            "source": str(source),
+            "destination": str(mirror),
+            "rpo": "26h",
+            "excludes": ["_ops/**"],
+        }
+    )
+    remote = Remote(Host(name="runner", transport="local://", scratch=str(tmp_path / "scratch")))
+    return remote, job, source, mirror
+
+
+def test_an_in_sync_mirror_has_no_differences(mirrored):
+    remote, job, _, _ = mirrored
+    assert checks.mirror_in_sync(Rclone(remote, job).check_one_way(), remote, job).ok
+
+
+def test_a_file_missing_from_the_mirror_is_named(mirrored):
+    remote, job, source, mirror = mirrored
+    (mirror / "mike" / "photos" / "p3.jpg").unlink()
+    verdict = checks.mirror_in_sync(Rclone(remote, job).check_one_way(), remote, job)
+    assert not verdict.ok
+    assert f"missing from the mirror: {source}/mike/photos/p3.jpg" in verdict.message
+
+
+def test_samples_restore_from_the_mirror_and_an_altered_one_is_named(mirrored):
+    remote, job, source, mirror = mirrored
+    since = datetime.now(UTC) + timedelta(seconds=5)
+    drill = RestoreDrill(remote, job)
+    assert checks.restore_identical(drill.mirror_sample("mike/photos", False, since)).ok
+    assert checks.restore_identical(drill.mirror_sample("mike/report (final).txt", True, since)).ok
+    (mirror / "mike" / "report (final).txt").write_text("tampered\n")
+    verdict = checks.restore_identical(drill.mirror_sample("mike/report (final).txt", True, since))
+    assert not verdict.ok
+    assert f"{source}/mike/report (final).txt" in verdict.message

@@ -1,0 +1,142 @@
+"""The restic adapter and the restore drill against a real local repository."""
+
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from drills import checks
+from drills.drill import RestoreDrill
+from drills.inventory import Host, Job
+from drills.restic import Restic
+from drills.transport import Remote
+
+PASSWORD = "unit-test-password"
+
+
+@pytest.fixture
+def estate(tmp_path):
+    """A source tree, a restic repository with one snapshot, a host whose env file holds the
+    password, and the job that ties them."""
+    source = tmp_path / "flux"
+    (source / "active" / "deep").mkdir(parents=True)
+    for index in range(50):
+        (source / "active" / "deep" / f"f{index}.dat").write_bytes(os.urandom(1000 + index))
+    (source / "naïve café.txt").write_text("odd name\n")
+    os.symlink("naïve café.txt", source / "link")
+    env = tmp_path / "creds.env"
+    env.write_text(f"RESTIC_PASSWORD={PASSWORD}\n")
+    env.chmod(0o600)
+    repo = tmp_path / "repo"
+    host = Host(
+        name="runner", transport="local://", credentials_env=str(env), scratch=str(tmp_path / "scratch")
+    )
+    remote = Remote(host, timeout=120)
+    job = Job.model_validate(
+        {
+            "name": "flux",
+            "host": "runner",
+            "kind": "restic",
+            "source": str(source),
+            "repository": str(repo),
+            "rpo": "26h",
+            "rto": "1h",
+            "samples": {"file": "naïve café.txt", "directory": "active"},
+        }
+    )
+    restic = Restic(remote, job)
+    hostname = restic.remote_hostname()
+    for words in (["init"], ["backup", str(source), "--host", hostname]):
+        remote.run(remote.with_credentials(["restic", "-r", str(repo), *words]), check=True)
+    return remote, job, restic, source, repo
+
+
+def test_snapshots_check_and_restore_size(estate):
+    remote, job, restic, source, _ = estate
+    snapshot = restic.latest_snapshot()
+    assert snapshot is not None
+    assert snapshot.paths == [str(source)]
+    assert restic.restore_size(snapshot) >= 50 * 1000
+    assert checks.restic_check(remote, job).ok
+    assert checks.restic_check(remote, job, "100%").ok
+    assert checks.snapshot_fresh(remote, job).ok
+
+
+def test_a_corrupt_data_pack_fails_the_read_data_check_only(estate):
+    remote, job, _, _, repo = estate
+    packs = sorted((repo / "data").rglob("*"), key=lambda p: p.stat().st_size if p.is_file() else 0)
+    biggest = packs[-1]  # the data pack
+    biggest.chmod(0o600)
+    damaged = bytearray(biggest.read_bytes())
+    damaged[len(damaged) // 2] ^= 0xFF
+    biggest.write_bytes(bytes(damaged))
+    assert checks.restic_check(remote, job).ok
+    verdict = checks.restic_check(remote, job, "100%")
+    assert not verdict.ok
+    assert biggest.name[:8] in verdict.message
+
+
+def test_a_lock_left_by_a_killed_backup_is_stale(estate):
+    remote, job, restic, _, repo = estate
+    env = {**os.environ, "RESTIC_PASSWORD": PASSWORD}
+    holder = subprocess.Popen(
+        ["restic", "-r", str(repo), "backup", "--stdin"],
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    for _ in range(100):
+        if restic.locks():
+            break
+        time.sleep(0.1)
+    holder.kill()
+    holder.wait()
+    holder.stdin.close()
+    verdict = checks.no_stale_locks(remote, job)
+    assert not verdict.ok
+    assert f"process {holder.pid} on" in verdict.message
+
+
+def test_the_restore_drill_restores_and_compares(estate):
+    remote, job, _, _, _ = estate
+    outcome = RestoreDrill(remote, job).restic_latest()
+    assert outcome.comparison.identical, outcome.comparison.describe()
+    assert outcome.comparison.compared >= 53
+    assert checks.within_rto(outcome).ok
+    assert os.listdir(remote.host.scratch) == []
+
+
+def test_silent_corruption_of_the_source_is_named(estate):
+    remote, job, _, source, _ = estate
+    victim = source / "active" / "deep" / "f7.dat"
+    stamp = victim.stat().st_mtime
+    victim.write_bytes(b"bit rot")
+    os.utime(victim, (stamp, stamp))
+    verdict = checks.restore_identical(RestoreDrill(remote, job).restic_latest())
+    assert not verdict.ok
+    assert str(victim) in verdict.message
+
+
+def test_a_single_file_restore_of_a_path_the_snapshot_lacks_is_missing(estate):
+    remote, job, _, source, _ = estate
+    (source / "new.txt").write_text("after")
+    os.utime(source / "new.txt", (1, 1))  # looks older than the snapshot: must be in it
+    outcome = RestoreDrill(remote, job).restic_latest("new.txt")
+    assert outcome.comparison.missing == ["new.txt"]
+
+
+def test_scratch_inside_the_repository_is_refused(estate, tmp_path):
+    remote, job, _, _, repo = estate
+    inside = Remote(
+        Host(
+            name="runner",
+            transport="local://",
+            scratch=str(Path(repo) / "s"),
+            credentials_env=remote.host.credentials_env,
+        )
+    )
+    with pytest.raises(ValueError, match=r"refusing scratch .* it overlaps .*repo"):
+        RestoreDrill(inside, job).restic_latest("naïve café.txt")
