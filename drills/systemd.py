@@ -1,7 +1,7 @@
 """Systemd timers and services, read with ``systemctl show`` (one command per unit).
 
     >>> timer = read_timer(remote, "flux-backup.timer")       # doctest: +SKIP
-    >>> timer.enabled, timer.active, timer.next_run is not None
+    >>> timer.enabled, timer.active, timer.next_run is not None   # doctest: +SKIP
     (True, True, True)
 """
 

@@ -20,6 +20,7 @@ from drills.checks import Verdict
 from drills.evidence import EvidenceLog
 from drills.inventory import Inventory, InventoryError, Job, load_inventory
 from drills.scratch import sweep
+from drills.signing import sign_file
 from drills.tools import tool_versions
 from drills.transport import DrillCouldNotRun, Remote
 
@@ -169,7 +170,11 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         directory = Path(session.config.getoption("evidence_dir"))
         if not directory.is_absolute():
             directory = session.config.rootpath / directory
-        log.write(directory)
+        folder = log.write(directory)
+        key = session.config.getoption("sign_evidence")
+        if key:
+            for file in sorted(folder.glob("*.json")):
+                sign_file(file, Path(key))
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:

@@ -18,12 +18,16 @@ from typing import Any
 import pytest
 
 from drills import __version__
+from drills.inventory import Job
+from drills.prometheus import render, write_textfile
+from drills.signing import SigningError, check_private_key
 from drills.transport import DrillCouldNotRun
-from steps.plugin import DRILLING, INVENTORY, VERSIONS, NotCompliant
+from steps.plugin import DRILLING, EVIDENCE, INVENTORY, VERSIONS, NotCompliant
 
 EXIT_NOT_COMPLIANT = 1
 EXIT_COULD_NOT_RUN = 2
 OUTCOMES = pytest.StashKey[Counter[str]]()
+VERIFIED = pytest.StashKey[dict[str, bool]]()
 STARTED = pytest.StashKey[datetime]()
 CATEGORIES = [
     {"name": "Backup is broken (not compliant)", "matchedStatuses": ["failed"],
@@ -33,15 +37,35 @@ CATEGORIES = [
 ]
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("backup drills")
+    group.addoption("--sign-evidence", metavar="KEY", default=None,
+                    help="sign each evidence file with this ed25519 private key "
+                         "(make one with `drill-evidence keygen`)")
+    group.addoption("--prometheus-textfile", metavar="PATH", default=None,
+                    help="write drill results for node_exporter's textfile collector")
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[OUTCOMES] = Counter()
+    config.stash[VERIFIED] = {}
     config.stash[STARTED] = datetime.now(UTC)
+    key = config.getoption("sign_evidence")
+    if key:
+        try:
+            check_private_key(Path(key))
+        except SigningError as exc:
+            raise pytest.UsageError(f"--sign-evidence: {exc}") from None
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     """Show a verdict as its message (host, job, paths), not a traceback, and count it."""
     report = yield
+    job = getattr(getattr(item, "callspec", None), "params", {}).get("job")
+    if isinstance(job, Job) and (report.when == "call" or report.failed):
+        verified = item.config.stash[VERIFIED]
+        verified[job.id] = verified.get(job.id, True) and report.passed
     if report.failed:
         excinfo = call.excinfo
         compliant_failure = excinfo is not None and excinfo.errisinstance(NotCompliant)
@@ -62,6 +86,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     results = getattr(config.option, "allure_report_dir", None)
     if results:
         write_allure_context(Path(results), config)
+    textfile = config.getoption("prometheus_textfile")
+    if textfile:
+        log = config.stash[EVIDENCE]
+        write_textfile(Path(textfile), render(config.stash[VERIFIED], log.jobs))
 
 
 def write_allure_context(results: Path, config: pytest.Config) -> None:
