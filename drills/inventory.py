@@ -148,9 +148,20 @@ class Job(_Strict):
         return self.id
 
 
+class Runbook(_Strict):
+    """The runbook an inventory's features drill: report epic, and base of section links."""
+
+    title: str
+    url: str | None = None
+
+    def section(self, anchor: str) -> str:
+        return f"{self.url}#{anchor}" if self.url else f"#{anchor}"
+
+
 class Inventory(_Strict):
     name: str
     description: str = ""
+    runbook: Runbook | None = None
     hosts: dict[str, Host]
     jobs: dict[str, Job]
     source_file: str = ""

@@ -1,4 +1,4 @@
-@repository @restic
+@repository @restic @severity:critical @runbook:restic-check-failed
 Feature: The restic repository is sound, fresh and unlocked
   Runbook: "Restic Check: daily integrity verification"; "restic snapshots --host motoko".
 

@@ -65,6 +65,22 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[DRILLING] = drilling
 
 
+TAG_MARKERS = {"runbook": "runbook", "severity": "severity", "control": "control"}
+SEVERITIES = ("blocker", "critical", "normal", "minor", "trivial")
+
+
+def pytest_bdd_apply_tag(tag: str, function: Any) -> bool | None:
+    """``@runbook:<anchor>``, ``@severity:<level>``, ``@control:<id>``: markers with a value
+    (for ``-m runbook``, ``-m control``) that the report turns into links and labels."""
+    name, colon, value = tag.partition(":")
+    if not colon or name not in TAG_MARKERS:
+        return None
+    if name == "severity" and value not in SEVERITIES:
+        raise ValueError(f"tag @{tag}: expected a severity among {', '.join(SEVERITIES)}")
+    getattr(pytest.mark, TAG_MARKERS[name])(value)(function)
+    return True
+
+
 def matching_jobs(inventory: Inventory, marker_names: set[str]) -> list[Job]:
     """The jobs a scenario with these tags runs against (all selectors must hold)."""
     jobs = list(inventory.jobs.values())
@@ -133,15 +149,29 @@ def evidence(pytestconfig: pytest.Config) -> EvidenceLog:
 
 
 @pytest.fixture
-def remote(job: Job, inventory: Inventory, pytestconfig: pytest.Config) -> Remote:
+def remote(job: Job, inventory: Inventory, request: pytest.FixtureRequest) -> Remote:
     """The job's host; a host that did not answer the probe errors at once, naming it."""
-    reason = pytestconfig.stash[UNREACHABLE].get(job.host)
+    label_report(request.node, job, inventory)
+    reason = request.config.stash[UNREACHABLE].get(job.host)
     if reason is not None:
         raise DrillCouldNotRun(f"job {job.name}: {reason}")
+    return Remote(inventory.hosts[job.host], timeout=request.config.getoption("remote_timeout"))
+
+
+def label_report(node: pytest.Item, job: Job, inventory: Inventory) -> None:
+    """Allure: epic = runbook, story = job, host and job as parameters, severity, runbook
+    section links and compliance controls from the scenario's tags."""
+    allure.dynamic.epic(inventory.runbook.title if inventory.runbook
+                        else inventory.description or inventory.name)
+    allure.dynamic.story(job.name)
     allure.dynamic.parameter("host", job.host)
-    allure.dynamic.parameter("job", job.name)
-    allure.dynamic.story(job.name)  # type: ignore[no-untyped-call]
-    return Remote(inventory.hosts[job.host], timeout=pytestconfig.getoption("remote_timeout"))
+    for mark in node.iter_markers("severity"):
+        allure.dynamic.severity(allure.severity_level(mark.args[0]))
+    for mark in node.iter_markers("runbook"):
+        url = inventory.runbook.section(mark.args[0]) if inventory.runbook else f"#{mark.args[0]}"
+        allure.dynamic.link(url, name=f"runbook: {mark.args[0]}")
+    for mark in node.iter_markers("control"):
+        allure.dynamic.label("control", mark.args[0])
 
 
 def attach(name: str, doc: dict[str, Any]) -> None:

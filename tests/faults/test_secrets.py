@@ -1,5 +1,6 @@
 """Secrets are referenced, never copied: a whole drill of the lab writes no secret value."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -48,3 +49,15 @@ def test_a_whole_drill_writes_and_prints_no_secret_value(lab, tmp_path: Path):
         if secret in text
     ]
     assert leaks == []
+    # the same run labels its report for auditors: runbook (epic), job (story), severity, links
+    results = [json.loads(p.read_text()) for p in (tmp_path / "allure").glob("*-result.json")]
+    assert len(results) == 22
+    for result in results:
+        labels = {label["name"]: label["value"] for label in result["labels"]}
+        assert labels["epic"] == "PHC Bulletproof Backups: B2 Mirror & Restic Restore Runbook"
+        assert labels["story"] in {"flux-backup", "space-mirror", "restic-check"}
+        assert labels["severity"] in {"blocker", "critical", "normal"}
+        assert result["links"][0]["url"].startswith("../shared/runbooks/000_2d9b6415ac1de3c4.txt#")
+    context = (tmp_path / "allure" / "environment.properties").read_text()
+    assert "motoko.restic=restic 0.14" in context
+    assert json.loads((tmp_path / "allure" / "categories.json").read_text())[0]["matchedStatuses"]
