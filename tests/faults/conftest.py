@@ -167,3 +167,20 @@ def packs_by_type(motoko: LabHost) -> dict[str, list[str]]:
             if len(kinds) == 1:
                 grouped[kinds.pop()].append(pack["id"])
     return grouped
+
+
+def blob_location(motoko: LabHost, blob_id: str) -> tuple[str, int, int]:
+    """(pack id, offset, length) of one blob of the flux repository, from its index."""
+    for index_id in motoko.restic("list index --no-lock").split():
+        index = json.loads(motoko.restic(f"cat index {index_id} --no-lock"))
+        for pack in index["packs"]:
+            for blob in pack["blobs"]:
+                if blob["id"] == blob_id:
+                    return pack["id"], blob["offset"], blob["length"]
+    raise AssertionError(f"blob {blob_id} is in no index")
+
+
+def latest_root_tree(motoko: LabHost) -> str:
+    """The root tree of the latest /flux snapshot: every plain `restic check` reads it."""
+    snapshots = json.loads(motoko.restic("snapshots --host motoko --path /flux --json --no-lock"))
+    return str(max(snapshots, key=lambda snap: snap["time"])["tree"])

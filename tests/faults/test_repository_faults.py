@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.faults.conftest import packs_by_type
+from tests.faults.conftest import blob_location, latest_root_tree, packs_by_type
 
 pytestmark = pytest.mark.lab
 
@@ -16,12 +16,13 @@ LOCKS = "test_the_repository_has_no_stale_locks"
 BUCKET, PREFIX = "backups-restic", "flux"
 
 
-def flip_one_byte(bucket, pack_id: str) -> bytes:
-    """Flip one byte in the middle of a pack object in the bucket; return the original."""
+def flip_one_byte(bucket, pack_id: str, position: int | None = None) -> bytes:
+    """Flip one byte of a pack object in the bucket (by default in its middle); return the
+    original."""
     key = f"{PREFIX}/data/{pack_id[:2]}/{pack_id}"
     original = bucket.get_object(Bucket=BUCKET, Key=key)["Body"].read()
     damaged = bytearray(original)
-    damaged[len(damaged) // 2] ^= 0xFF
+    damaged[len(damaged) // 2 if position is None else position] ^= 0xFF
     bucket.put_object(Bucket=BUCKET, Key=key, Body=bytes(damaged))
     return original
 
@@ -31,8 +32,8 @@ def put_back(bucket, pack_id: str, original: bytes) -> None:
 
 
 def test_a_flipped_byte_in_a_tree_pack_fails_restic_check(drill, motoko, bucket):
-    pack = packs_by_type(motoko)["tree"][0]
-    original = flip_one_byte(bucket, pack)
+    pack, offset, length = blob_location(motoko, latest_root_tree(motoko))
+    original = flip_one_byte(bucket, pack, offset + length // 2)
     try:
         run = drill.run(CHECK, "flux-backup@motoko")
     finally:
