@@ -61,23 +61,35 @@ class Drill:
     def __init__(self, tmp: Path) -> None:
         self.tmp = tmp
 
-    def run(self, test: str, job_id: str, inventory: Path | None = None) -> ScenarioRun:
-        node = f"{FEATURES}::{test}[{job_id}]"
-        command = [
+    def command(self, *args: str) -> list[str]:
+        """A pytest run of the suite whose reports go to this test's temporary directory."""
+        return [
             sys.executable,
             "-m",
             "pytest",
-            node,
             "-p",
             "no:cacheprovider",
-            "-q",
-            "--tb=short",
             f"--alluredir={self.tmp / 'allure'}",
             f"--evidence-dir={self.tmp / 'evidence'}",
+            *args,
         ]
-        if inventory is not None:
-            command.append(f"--inventory={inventory}")
-        proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+
+    def run_features(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """The whole drill (``pytest features/ ARGS``), output captured."""
+        return subprocess.run(
+            self.command("features/", *args), cwd=ROOT, capture_output=True, text=True, timeout=900
+        )
+
+    def run(self, test: str, job_id: str, inventory: Path | None = None) -> ScenarioRun:
+        """One scenario for one job, e.g. ``run("test_restic_check_passes", "flux-backup@motoko")``."""
+        extra = [f"--inventory={inventory}"] if inventory is not None else []
+        proc = subprocess.run(
+            self.command(f"{FEATURES}::{test}[{job_id}]", "-q", "--tb=short", *extra),
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         return ScenarioRun(proc.returncode, proc.stdout + proc.stderr)
 
     def inventory_with(self, job: str | None = None, host: str | None = None, **changes: object) -> Path:

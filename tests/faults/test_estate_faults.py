@@ -4,7 +4,6 @@ answering mid-run. Sources stay intact, scratch is swept, the rest of the run go
 import os
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
@@ -18,24 +17,10 @@ SCRATCH = "/var/tmp/backup-drill"
 DIGEST = "cd /flux && find . -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum"
 
 
-def drill_command(tmp_path, *args):
-    return [
-        sys.executable,
-        "-m",
-        "pytest",
-        "-p",
-        "no:cacheprovider",
-        "-v",
-        f"--alluredir={tmp_path / 'allure'}",
-        f"--evidence-dir={tmp_path / 'evidence'}",
-        *args,
-    ]
-
-
-def test_a_run_killed_mid_restore_leaves_sources_intact_and_scratch_to_the_next_run(drill, motoko, tmp_path):
+def test_a_run_killed_mid_restore_leaves_sources_intact_and_scratch_to_the_next_run(drill, motoko):
     before = motoko.sh(DIGEST)
     run = subprocess.Popen(
-        drill_command(tmp_path, f"{FEATURES}::{FULL}[flux-backup@motoko]"),
+        drill.command(f"{FEATURES}::{FULL}[flux-backup@motoko]", "-v"),
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -59,9 +44,9 @@ def test_a_run_killed_mid_restore_leaves_sources_intact_and_scratch_to_the_next_
     assert motoko.sh(DIGEST) == before
 
 
-def test_a_host_that_stops_mid_run_is_named_unreachable_and_the_run_goes_on(lab, akira, tmp_path):
+def test_a_host_that_stops_mid_run_is_named_unreachable_and_the_run_goes_on(drill, lab, akira):
     run = subprocess.Popen(
-        drill_command(tmp_path, "features/", "-rA"),
+        drill.command("features/", "-v", "-rA"),
         cwd=ROOT,
         text=True,
         stdout=subprocess.PIPE,

@@ -1,13 +1,9 @@
 """A whole drill with one failing job: signed evidence verifies, and the Prometheus textfile
 marks exactly that job unverified; the exit code says "not compliant"."""
 
-import subprocess
-import sys
-
 import pytest
 
 from drills.signing import keygen, verify_path
-from tests.faults.conftest import ROOT
 
 pytestmark = pytest.mark.lab
 
@@ -16,25 +12,8 @@ def test_signed_evidence_and_textfile_from_a_drill_with_one_failing_job(drill, t
     private, public = keygen(tmp_path / "keys")
     inventory = drill.inventory_with("flux-backup", rto="1s")
     textfile = tmp_path / "textfile" / "backup_drills.prom"
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "features/",
-            "-p",
-            "no:cacheprovider",
-            "-q",
-            f"--inventory={inventory}",
-            f"--alluredir={tmp_path / 'allure'}",
-            f"--evidence-dir={tmp_path / 'evidence'}",
-            f"--sign-evidence={private}",
-            f"--prometheus-textfile={textfile}",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=900,
+    run = drill.run_features(
+        "-q", f"--inventory={inventory}", f"--sign-evidence={private}", f"--prometheus-textfile={textfile}"
     )
     assert run.returncode == 1, run.stdout[-3000:]
     assert "1 failed, 21 passed" in run.stdout

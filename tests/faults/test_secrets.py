@@ -1,42 +1,21 @@
 """Secrets are referenced, never copied: a whole drill of the lab writes no secret value."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from lab.state import LabState
-from tests.faults.conftest import ROOT
 
 pytestmark = pytest.mark.lab
 
 
-def test_a_whole_drill_writes_and_prints_no_secret_value(lab, tmp_path: Path):
+def test_a_whole_drill_writes_and_prints_no_secret_value(drill, tmp_path: Path):
     state = LabState.load_or_create()
     secrets = [state.restic_password]
     for identity in state.identities.values():
         secrets += [identity.access_key, identity.secret_key]
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "features/",
-            "-p",
-            "no:cacheprovider",
-            "-rA",
-            "-v",
-            f"--alluredir={tmp_path / 'allure'}",
-            f"--evidence-dir={tmp_path / 'evidence'}",
-            f"--junitxml={tmp_path / 'junit.xml'}",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    run = drill.run_features("-rA", "-v", f"--junitxml={tmp_path / 'junit.xml'}")
     assert run.returncode == 0, run.stdout[-3000:]
     written = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert len(written) > 20  # results, attachments, evidence, junit
