@@ -28,6 +28,7 @@ from pydantic import (
     model_validator,
 )
 
+from drills.ansible import AnsibleInventoryError, read_ansible
 from drills.durations import parse_duration
 
 JobKind = Literal["restic", "rclone-mirror", "restic-check"]
@@ -115,7 +116,8 @@ class Samples(_Strict):
 
 class Job(_Strict):
     name: str = ""
-    host: str
+    host: str = ""
+    group: str | None = None
     kind: JobKind
     description: str = ""
     source: AbsPath | None = None
@@ -132,6 +134,8 @@ class Job(_Strict):
 
     @model_validator(mode="after")
     def _kind_needs(self) -> Job:
+        if not self.host:
+            raise ValueError("expected 'host' (or 'group', with an 'ansible:' inventory)")
         needs = {"restic": ("source", "repository", "rto"), "restic-check": ("repository",),
                  "rclone-mirror": ("source", "destination")}[self.kind]
         for key in needs:
@@ -158,10 +162,19 @@ class Runbook(_Strict):
         return f"{self.url}#{anchor}" if self.url else f"#{anchor}"
 
 
+class AnsibleSource(_Strict):
+    """Hosts and groups from an Ansible inventory: ``ansible: {inventory: ansible/hosts.ini}``."""
+
+    inventory: str
+    transport: Literal["ssh", "paramiko"] = "ssh"
+    defaults: dict[str, Any] = Field(default_factory=dict)
+
+
 class Inventory(_Strict):
     name: str
     description: str = ""
     runbook: Runbook | None = None
+    ansible: AnsibleSource | None = None
     hosts: dict[str, Host]
     jobs: dict[str, Job]
     source_file: str = ""
@@ -173,7 +186,7 @@ class Inventory(_Strict):
             for section in ("hosts", "jobs"):
                 entries = data.get(section)
                 if isinstance(entries, dict):
-                    data[section] = {k: ({**v, "name": k} if isinstance(v, dict) else v)
+                    data[section] = {k: ({"name": k, **v} if isinstance(v, dict) else v)
                                      for k, v in entries.items()}
         return data
 
@@ -215,15 +228,52 @@ def load_inventory(path: str | os.PathLike[str]) -> Inventory:
     if not isinstance(raw, dict):
         raise InventoryError(f"{file}: expected a mapping with keys name, hosts, jobs; "
                              f"got {type(raw).__name__}")
+    if raw.get("ansible") is not None:
+        raw = _with_ansible(file, raw)
     try:
         return Inventory.model_validate({**raw, "source_file": str(file)})
     except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            message = str(error["msg"]).removeprefix("Value error, ")
-            if error["type"] == "extra_forbidden":
-                message = "unknown key (a typo?)"
-            elif error["type"] == "missing":
-                message = "required key is missing"
-            problems.append(f"{file}: {_where(error['loc']) or '(top level)'}: {message}")
-        raise InventoryError("\n".join(problems)) from None
+        raise InventoryError(_problems(file, exc)) from None
+
+
+def _problems(file: Path, exc: ValidationError, prefix: tuple[str, ...] = ()) -> str:
+    problems = []
+    for error in exc.errors():
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = "unknown key (a typo?)"
+        elif error["type"] == "missing":
+            message = "required key is missing"
+        problems.append(f"{file}: {_where((*prefix, *error['loc'])) or '(top level)'}: {message}")
+    return "\n".join(problems)
+
+
+def _with_ansible(file: Path, raw: dict[str, Any]) -> dict[str, Any]:
+    """Merge the Ansible inventory's hosts (explicit ``hosts:`` win) and expand jobs attached
+    to a ``group`` into one job per member host, keyed ``job@host``."""
+    try:
+        source = AnsibleSource.model_validate(raw["ansible"])
+    except ValidationError as exc:
+        raise InventoryError(_problems(file, exc, ("ansible",))) from None
+    try:
+        estate = read_ansible(file.parent / source.inventory, source.transport, source.defaults)
+    except AnsibleInventoryError as exc:
+        raise InventoryError(f"{file}: ansible.inventory: {exc}") from None
+    hosts = raw.get("hosts") or {}
+    jobs = raw.get("jobs")
+    merged = {**raw, "hosts": {**estate.hosts, **hosts} if isinstance(hosts, dict) else hosts}
+    if not isinstance(jobs, dict):
+        return merged
+    expanded: dict[Any, Any] = {}
+    for name, job in jobs.items():
+        if not isinstance(job, dict) or "group" not in job:
+            expanded[name] = job
+            continue
+        members = estate.groups.get(str(job["group"]))
+        if members is None:
+            raise InventoryError(f"{file}: jobs.{name}.group: expected a group of "
+                                 f"{source.inventory}, one of {sorted(estate.groups)}; got "
+                                 f"{job['group']!r}")
+        for host in members:
+            expanded[f"{name}@{host}"] = {**job, "name": name, "host": host}
+    return {**merged, "jobs": expanded}

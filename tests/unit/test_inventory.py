@@ -26,7 +26,7 @@ def write(tmp_path: Path, text: str) -> Path:
     return path
 
 
-@pytest.mark.parametrize("name", ["lab.yml", "example.yml"])
+@pytest.mark.parametrize("name", ["lab.yml", "example.yml", "example-ansible.yml"])
 def test_shipped_inventories_validate(name):
     inventory = load_inventory(ROOT / "inventory" / name)
     assert inventory.jobs
