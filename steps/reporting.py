@@ -16,24 +16,29 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pytest_bdd.scenario import scenario_wrapper_template_registry
 
 from drills import __version__
 from drills.inventory import Job
 from drills.prometheus import render, write_textfile
 from drills.signing import SigningError, check_private_key
 from drills.transport import DrillCouldNotRun
+from drills.waivers import WaiverBook, WaiverError, load_waivers
 from steps.plugin import DRILLING, EVIDENCE, INVENTORY, VERSIONS, NotCompliant
 
 EXIT_NOT_COMPLIANT = 1
 EXIT_COULD_NOT_RUN = 2
 OUTCOMES = pytest.StashKey[Counter[str]]()
 VERIFIED = pytest.StashKey[dict[str, bool]]()
+WAIVERS = pytest.StashKey[WaiverBook]()
 STARTED = pytest.StashKey[datetime]()
 CATEGORIES = [
     {"name": "Backup is broken (not compliant)", "matchedStatuses": ["failed"],
      "description": "A drill ran and found the estate not as the runbook says."},
     {"name": "Drill could not run", "matchedStatuses": ["broken"],
      "description": "Host unreachable, command timed out, tool missing: no verdict on the backup."},
+    {"name": "Waived", "matchedStatuses": ["skipped"], "messageRegex": ".*WAIVED.*",
+     "description": "A failure covered by an owned, unexpired waiver."},
 ]
 
 
@@ -44,12 +49,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "(make one with `drill-evidence keygen`)")
     group.addoption("--prometheus-textfile", metavar="PATH", default=None,
                     help="write drill results for node_exporter's textfile collector")
+    group.addoption("--waivers", metavar="PATH", default=None,
+                    help="YAML file of waivers: a matching failure is reported as waived and "
+                         "does not fail the run until the waiver expires")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[OUTCOMES] = Counter()
     config.stash[VERIFIED] = {}
     config.stash[STARTED] = datetime.now(UTC)
+    waivers = config.getoption("waivers")
+    if waivers:
+        try:
+            config.stash[WAIVERS] = load_waivers(Path(waivers))
+        except WaiverError as exc:
+            raise pytest.UsageError(f"--waivers: {exc}") from None
     key = config.getoption("sign_evidence")
     if key:
         try:
@@ -58,22 +72,44 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(f"--sign-evidence: {exc}") from None
 
 
-@pytest.hookimpl(wrapper=True)
+@pytest.hookimpl(wrapper=True, trylast=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
-    """Show a verdict as its message (host, job, paths), not a traceback, and count it."""
+    """Show a verdict as its message (host, job, paths), not a traceback; apply waivers; count.
+    Innermost, so that the Allure listener records the report as changed here."""
     report = yield
     job = getattr(getattr(item, "callspec", None), "params", {}).get("job")
     if isinstance(job, Job) and (report.when == "call" or report.failed):
         verified = item.config.stash[VERIFIED]
         verified[job.id] = verified.get(job.id, True) and report.passed
-    if report.failed:
-        excinfo = call.excinfo
-        compliant_failure = excinfo is not None and excinfo.errisinstance(NotCompliant)
-        item.config.stash[OUTCOMES]["not_compliant" if compliant_failure else "could_not_run"] += 1
-        if excinfo is not None and excinfo.errisinstance((NotCompliant, DrillCouldNotRun)):
-            kind = "NOT COMPLIANT" if compliant_failure else "COULD NOT RUN"
-            report.longrepr = f"{kind}: {excinfo.value}"
+    if not report.failed:
+        return report
+    excinfo = call.excinfo
+    not_compliant = excinfo is not None and excinfo.errisinstance(NotCompliant)
+    if excinfo is not None and excinfo.errisinstance((NotCompliant, DrillCouldNotRun)):
+        kind = "NOT COMPLIANT" if not_compliant else "COULD NOT RUN"
+        report.longrepr = f"{kind}: {excinfo.value}"
+    book = item.config.stash.get(WAIVERS, None)
+    if book is not None and isinstance(job, Job):
+        scenario = scenario_title(item)
+        waiver = book.find(job.id, scenario)
+        if waiver is not None:
+            report.outcome = "skipped"
+            report.wasxfail = f"WAIVED ({waiver.describe()}): {str(report.longrepr)[:500]}"
+            item.config.stash[OUTCOMES]["waived"] += 1
+            return report
+        expired = book.expired_for(job.id, scenario)
+        if expired is not None:
+            report.longrepr = f"{report.longrepr}\n(a waiver expired on {expired.expires}: " \
+                              f"{expired.justification}, owner {expired.owner})"
+    item.config.stash[OUTCOMES]["not_compliant" if not_compliant else "could_not_run"] += 1
     return report
+
+
+def scenario_title(item: pytest.Item) -> str:
+    """The Gherkin scenario title of a pytest-bdd test."""
+    function = getattr(getattr(item, "obj", None), "__func__", getattr(item, "obj", None))
+    template = scenario_wrapper_template_registry.get(function)  # type: ignore[arg-type]
+    return str(template.name) if template is not None else item.name
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
