@@ -4,6 +4,7 @@
     $ pytest features/ --sign-evidence ~/.config/backup-drills/evidence.key
     $ drill-evidence verify reports/evidence --key ~/.config/backup-drills/evidence.pub
     verified: 3 files under reports/evidence
+    $ drill-evidence matrix reports/evidence --out reports/controls
 
 Exit codes: 0 verified; 1 a file is unsigned, tampered with or signed with another key;
 2 bad input (unreadable key, no such path).
@@ -12,10 +13,25 @@ Exit codes: 0 verified; 1 a file is unsigned, tampered with or signed with anoth
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
+from drills.controls import matrix, render_markdown
 from drills.signing import SigningError, keygen, verify_path
+
+
+def _matrix(path: Path, out: Path) -> int:
+    if not path.is_dir():
+        print(f"drill-evidence matrix: {path}: no such directory", file=sys.stderr)
+        return 2
+    rows = matrix(path)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "controls.json").write_text(json.dumps(rows, indent=2) + "\n")
+    (out / "controls.md").write_text(render_markdown(rows))
+    print(f"{len(rows)} control(s), {sum(map(len, rows.values()))} drill result(s): "
+          f"{out / 'controls.md'}, {out / 'controls.json'}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,7 +42,13 @@ def main(argv: list[str] | None = None) -> int:
     check = commands.add_parser("verify", help="verify one evidence file or a directory")
     check.add_argument("path", type=Path)
     check.add_argument("--key", type=Path, required=True, help="the public key (evidence.pub)")
+    table = commands.add_parser("matrix", help="controls matrix of an evidence directory")
+    table.add_argument("path", type=Path)
+    table.add_argument("--out", type=Path, required=True,
+                       help="directory for controls.md and controls.json")
     args = parser.parse_args(argv)
+    if args.command == "matrix":
+        return _matrix(args.path, args.out)
     try:
         if args.command == "keygen":
             private, public = keygen(args.out)

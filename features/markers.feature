@@ -1,4 +1,4 @@
-@markers @marker @severity:critical
+@markers @marker @severity:critical @control:SOC2-A1.2
 Feature: Status markers report a fresh success
   Runbook: "cat /space/_ops/data-estate/markers/b2_mirror.json | jq ." and "Check if any recent
   failures: last_failure.json". Markers follow the schemas of the runbook's appendix.

@@ -1,4 +1,4 @@
-@repository @restic @severity:critical @runbook:restic-check-failed
+@repository @restic @severity:critical @runbook:restic-check-failed @control:SOC2-A1.2
 Feature: The restic repository is sound, fresh and unlocked
   Runbook: "Restic Check: daily integrity verification"; "restic snapshots --host motoko".
 

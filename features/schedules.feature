@@ -1,4 +1,4 @@
-@schedules @timer @severity:normal
+@schedules @timer @severity:normal @control:SOC2-A1.2
 Feature: Backup timers fire on the schedule the runbook states
   Runbook: "systemctl list-timers 'space-mirror*' 'flux-backup*' 'restic-check*' --all".
   Every job is started by a systemd timer; each scenario runs once per job with a schedule.

@@ -196,7 +196,7 @@ class NotCompliant(AssertionError):
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     log = session.config.stash.get(EVIDENCE, None)
-    if log is not None and log.jobs:
+    if log is not None and (log.jobs or log.scenarios):
         directory = Path(session.config.getoption("evidence_dir"))
         if not directory.is_absolute():
             directory = session.config.rootpath / directory

@@ -82,6 +82,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         verified = item.config.stash[VERIFIED]
         verified[job.id] = verified.get(job.id, True) and report.passed
     if not report.failed:
+        if isinstance(job, Job) and report.when == "call" and report.passed:
+            _log_outcome(item, job, "verified")
         return report
     excinfo = call.excinfo
     not_compliant = excinfo is not None and excinfo.errisinstance(NotCompliant)
@@ -96,13 +98,22 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             report.outcome = "skipped"
             report.wasxfail = f"WAIVED ({waiver.describe()}): {str(report.longrepr)[:500]}"
             item.config.stash[OUTCOMES]["waived"] += 1
+            _log_outcome(item, job, "waived", report.wasxfail)
             return report
         expired = book.expired_for(job.id, scenario)
         if expired is not None:
             report.longrepr = f"{report.longrepr}\n(a waiver expired on {expired.expires}: " \
                               f"{expired.justification}, owner {expired.owner})"
-    item.config.stash[OUTCOMES]["not_compliant" if not_compliant else "could_not_run"] += 1
+    outcome = "not_compliant" if not_compliant else "could_not_run"
+    item.config.stash[OUTCOMES][outcome] += 1
+    if isinstance(job, Job):
+        _log_outcome(item, job, outcome, str(report.longrepr))
     return report
+
+
+def _log_outcome(item: pytest.Item, job: Job, outcome: str, message: str = "") -> None:
+    controls = [str(mark.args[0]) for mark in item.iter_markers("control")]
+    item.config.stash[EVIDENCE].outcome(job.id, scenario_title(item), outcome, controls, message)
 
 
 def scenario_title(item: pytest.Item) -> str:

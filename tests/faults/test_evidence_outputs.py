@@ -3,6 +3,7 @@ marks exactly that job unverified; the exit code says "not compliant"."""
 
 import pytest
 
+from drills.controls import matrix
 from drills.signing import keygen, verify_path
 
 pytestmark = pytest.mark.lab
@@ -25,3 +26,15 @@ def test_signed_evidence_and_textfile_from_a_drill_with_one_failing_job(drill, t
     assert 'backup_drill_verified{job="space-mirror",host="akira"} 1' in text
     assert 'backup_drill_verified{job="restic-check",host="motoko"} 1' in text
     assert 'backup_drill_rto_seconds{job="flux-backup",host="motoko"} 1' in text
+    summary = next((tmp_path / "evidence").rglob("summary.md")).read_text()
+    assert "| flux-backup@motoko | not_compliant |" in summary
+    assert "| space-mirror@akira | verified |" in summary
+    rows = matrix(tmp_path / "evidence")
+    restore = [
+        r
+        for r in rows["ISO27001-A.8.13"]
+        if r["job"] == "flux-backup@motoko"
+        and r["scenario"] == "The latest snapshot restores byte-identical within the RTO"
+    ]
+    assert [r["outcome"] for r in restore] == ["not_compliant"]
+    assert len(rows["SOC2-A1.2"]) == 16  # schedules, markers, repository scenarios of 3 jobs
