@@ -92,8 +92,11 @@ class Restic:
         words = ["snapshots", "--host", self.remote_hostname()]
         if self.job.source:
             words += ["--path", self.job.source]
+        listing = self._json(*words) or []
+        if not isinstance(listing, list):
+            raise DrillCouldNotRun(f"unexpected restic snapshots JSON: {str(listing)[:200]}")
         try:
-            found = [Snapshot.model_validate(s) for s in self._json(*words) or []]  # type: ignore[attr-defined]
+            found = [Snapshot.model_validate(s) for s in listing]
         except ValidationError as exc:
             raise DrillCouldNotRun(f"unexpected restic snapshots JSON: {exc}") from exc
         return sorted(found, key=lambda snap: snap.time)
