@@ -81,14 +81,15 @@ class LabError(RuntimeError):
 
 
 def put_file(container: Container, path: str, content: str, mode: int) -> None:
-    """Write one file into a container (no shell, no secret on any command line)."""
+    """Write one file into a container, creating missing parent directories (no shell, no
+    secret on any command line). Works on a created container before it starts."""
     data = content.encode()
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as archive:
-        info = tarfile.TarInfo(path.rsplit("/", 1)[1])
+        info = tarfile.TarInfo(path.lstrip("/"))
         info.size, info.mode, info.mtime = len(data), mode, int(time.time())
         archive.addfile(info, io.BytesIO(data))
-    container.put_archive(path.rsplit("/", 1)[0] or "/", buffer.getvalue())
+    container.put_archive("/", buffer.getvalue())
 
 
 def sh(container: Container, script: str, timeout: int = 120) -> str:
@@ -170,13 +171,7 @@ class Lab:
                                                            aliases=["objectstore"])},
                 ports={"8333/tcp": ("127.0.0.1", S3_PORT)},
                 volumes={STORE_VOLUME: {"bind": "/data", "mode": "rw"}})
-            buffer = io.BytesIO()
-            with tarfile.open(fileobj=buffer, mode="w") as archive:
-                data = state.s3_config().encode()
-                info = tarfile.TarInfo("etc/seaweedfs/s3.json")
-                info.size, info.mode = len(data), 0o600
-                archive.addfile(info, io.BytesIO(data))
-            store.put_archive("/", buffer.getvalue())
+            put_file(store, "/etc/seaweedfs/s3.json", state.s3_config(), 0o600)
         if store.status != "running":
             store.start()
         self._wait(lambda: _http_ready(store), "objectstore S3 API on :8333", 90)
