@@ -99,13 +99,14 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     metafunc.parametrize("job", jobs, ids=[job.id for job in jobs])
 
 
+def job_of(item: pytest.Item) -> Job | None:
+    """The inventory job a collected test drills, if any."""
+    job = getattr(getattr(item, "callspec", None), "params", {}).get("job")
+    return job if isinstance(job, Job) else None
+
+
 def _hosts_of(items: list[pytest.Item]) -> set[str]:
-    hosts = set()
-    for item in items:
-        callspec = getattr(item, "callspec", None)
-        if callspec is not None and isinstance(callspec.params.get("job"), Job):
-            hosts.add(callspec.params["job"].host)
-    return hosts
+    return {job.host for job in map(job_of, items) if job is not None}
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

@@ -24,7 +24,7 @@ from drills.prometheus import render, write_textfile
 from drills.signing import SigningError, check_private_key
 from drills.transport import DrillCouldNotRun
 from drills.waivers import WaiverBook, WaiverError, load_waivers
-from steps.plugin import DRILLING, EVIDENCE, INVENTORY, VERSIONS, NotCompliant
+from steps.plugin import DRILLING, EVIDENCE, INVENTORY, VERSIONS, NotCompliant, job_of
 
 EXIT_NOT_COMPLIANT = 1
 EXIT_COULD_NOT_RUN = 2
@@ -77,12 +77,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     """Show a verdict as its message (host, job, paths), not a traceback; apply waivers; count.
     Innermost, so that the Allure listener records the report as changed here."""
     report = yield
-    job = getattr(getattr(item, "callspec", None), "params", {}).get("job")
-    if isinstance(job, Job) and (report.when == "call" or report.failed):
+    job = job_of(item)
+    if job is not None and (report.when == "call" or report.failed):
         verified = item.config.stash[VERIFIED]
         verified[job.id] = verified.get(job.id, True) and report.passed
     if not report.failed:
-        if isinstance(job, Job) and report.when == "call" and report.passed:
+        if job is not None and report.when == "call" and report.passed:
             _log_outcome(item, job, "verified")
         return report
     excinfo = call.excinfo
@@ -91,7 +91,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         kind = "NOT COMPLIANT" if not_compliant else "COULD NOT RUN"
         report.longrepr = f"{kind}: {excinfo.value}"
     book = item.config.stash.get(WAIVERS, None)
-    if book is not None and isinstance(job, Job):
+    if book is not None and job is not None:
         scenario = scenario_title(item)
         waiver = book.find(job.id, scenario)
         if waiver is not None:
@@ -106,7 +106,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
                               f"{expired.justification}, owner {expired.owner})"
     outcome = "not_compliant" if not_compliant else "could_not_run"
     item.config.stash[OUTCOMES][outcome] += 1
-    if isinstance(job, Job):
+    if job is not None:
         _log_outcome(item, job, outcome, str(report.longrepr))
     return report
 
