@@ -29,8 +29,9 @@ class Verdict:
     evidence: dict[str, Any] = field(default_factory=dict)
 
 
-def _who(remote: Remote, job: Job) -> str:
-    return f"host {remote.name}, job {job.name}"
+def _who(host: Remote | str, job: Job) -> str:
+    """``host akira, job space-mirror``: how every verdict begins."""
+    return f"host {host if isinstance(host, str) else host.name}, job {job.name}"
 
 
 def _schedule(job: Job) -> Schedule:
@@ -88,14 +89,14 @@ def marker_reading(remote: Remote, job: Job) -> MarkerReading:
 
 def marker_valid(reading: MarkerReading, job: Job) -> Verdict:
     return Verdict(reading.marker is not None,
-                   f"host {reading.host}, job {job.name}: marker {reading.path} "
+                   f"{_who(reading.host, job)}: marker {reading.path} "
                    f"{reading.error or 'parses'}")
 
 
 def marker_success(reading: MarkerReading, job: Job) -> Verdict:
     status = reading.marker.status if reading.marker else "unreadable"
     message = reading.marker.message if reading.marker else reading.error
-    return Verdict(status == "success", f"host {reading.host}, job {job.name}: marker "
+    return Verdict(status == "success", f"{_who(reading.host, job)}: marker "
                    f"{reading.path} reports status '{status}': {message}")
 
 
@@ -104,7 +105,7 @@ def marker_fresh(reading: MarkerReading, job: Job) -> Verdict:
     rpo = job.rpo.total_seconds()
     shown = "unknown" if age is None else human_seconds(age)
     return Verdict(age is not None and age <= rpo,
-                   f"host {reading.host}, job {job.name}: marker {reading.path} is {shown} old, "
+                   f"{_who(reading.host, job)}: marker {reading.path} is {shown} old, "
                    f"RPO {human(job.rpo)}", {"marker_age_seconds": age, "rpo_seconds": rpo})
 
 
@@ -152,12 +153,11 @@ def snapshot_fresh(remote: Remote, job: Job) -> Verdict:
 
 def no_stale_locks(remote: Remote, job: Job) -> Verdict:
     restic = Restic(remote, job)
-    hostname = restic.remote_hostname()
     now = datetime.now(UTC)
     stale = []
     for lock in restic.locks():
         age = (now - lock.time).total_seconds()
-        dead = lock.hostname == hostname and not restic.process_alive(lock.pid)
+        dead = lock.hostname == restic.hostname and not restic.process_alive(lock.pid)
         if dead or age > job.stale_lock_age.total_seconds():
             why = f"process {lock.pid} on {lock.hostname} is gone" if dead else \
                 f"{human_seconds(age)} old"
@@ -182,9 +182,9 @@ def restore_identical(outcome: RestoreOutcome) -> Verdict:
 def within_rto(outcome: RestoreOutcome) -> Verdict:
     job = outcome.job
     if job.rto is None:
-        return Verdict(False, f"host {outcome.host}, job {job.name}: no RTO declared")
+        return Verdict(False, f"{_who(outcome.host, job)}: no RTO declared")
     return Verdict(outcome.drill_seconds <= job.rto.total_seconds(),
-                   f"host {outcome.host}, job {job.name}: restore of {job.source} took "
+                   f"{_who(outcome.host, job)}: restore of {job.source} took "
                    f"{human_seconds(outcome.drill_seconds)} (restore and verify), "
                    f"RTO {human(job.rto)}", outcome.evidence())
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
@@ -89,7 +90,7 @@ class Restic:
 
     def snapshots(self) -> list[Snapshot]:
         """Snapshots of this job's host and source path, oldest first."""
-        words = ["snapshots", "--host", self.remote_hostname()]
+        words = ["snapshots", "--host", self.hostname]
         if self.job.source:
             words += ["--path", self.job.source]
         listing = self._json(*words) or []
@@ -105,7 +106,9 @@ class Restic:
         found = self.snapshots()
         return found[-1] if found else None
 
-    def remote_hostname(self) -> str:
+    @cached_property
+    def hostname(self) -> str:
+        """The host's own name, as restic records it in snapshots and locks (asked once)."""
         return self.remote.run("hostname", check=True).text.strip()
 
     def check(self, read_data_subset: str | None = None) -> CheckResult:

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import boto3
 import docker
@@ -169,26 +170,29 @@ def bucket(lab: Lab):  # type: ignore[no-untyped-def]
     )
 
 
+def index_packs(motoko: LabHost) -> Iterator[dict[str, Any]]:
+    """Every pack entry of the flux repository's indexes (id, and blobs with type, offset,
+    length)."""
+    for index_id in motoko.restic("list index --no-lock").split():
+        yield from json.loads(motoko.restic(f"cat index {index_id} --no-lock"))["packs"]
+
+
 def packs_by_type(motoko: LabHost) -> dict[str, list[str]]:
     """Restic pack IDs of the flux repository, grouped by the blob type they hold."""
     grouped: dict[str, list[str]] = {"tree": [], "data": []}
-    for index_id in motoko.restic("list index --no-lock").split():
-        index = json.loads(motoko.restic(f"cat index {index_id} --no-lock"))
-        for pack in index["packs"]:
-            kinds = {blob["type"] for blob in pack["blobs"]}
-            if len(kinds) == 1:
-                grouped[kinds.pop()].append(pack["id"])
+    for pack in index_packs(motoko):
+        kinds = {blob["type"] for blob in pack["blobs"]}
+        if len(kinds) == 1:
+            grouped[kinds.pop()].append(pack["id"])
     return grouped
 
 
 def blob_location(motoko: LabHost, blob_id: str) -> tuple[str, int, int]:
     """(pack id, offset, length) of one blob of the flux repository, from its index."""
-    for index_id in motoko.restic("list index --no-lock").split():
-        index = json.loads(motoko.restic(f"cat index {index_id} --no-lock"))
-        for pack in index["packs"]:
-            for blob in pack["blobs"]:
-                if blob["id"] == blob_id:
-                    return pack["id"], blob["offset"], blob["length"]
+    for pack in index_packs(motoko):
+        for blob in pack["blobs"]:
+            if blob["id"] == blob_id:
+                return pack["id"], blob["offset"], blob["length"]
     raise AssertionError(f"blob {blob_id} is in no index")
 
 

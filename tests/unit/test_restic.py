@@ -47,7 +47,7 @@ def estate(tmp_path):
         }
     )
     restic = Restic(remote, job)
-    hostname = restic.remote_hostname()
+    hostname = restic.hostname
     for words in (["init"], ["backup", str(source), "--host", hostname]):
         remote.run(remote.with_credentials(["restic", "-r", str(repo), *words]), check=True)
     return remote, job, restic, source, repo
