@@ -5,20 +5,48 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 APT_PACKAGES := docker.io debootstrap restic rclone openssh-client python3-venv ca-certificates
+# Node.js and npm only where no npm answers (a distribution's nodejs may already bundle npm)
+NODE_PACKAGES := nodejs npm
+# headless Chromium for the report's browser test (make test only)
+BROWSER_PACKAGES := chromium chromium-driver
+ALLURE_DIR := tools/allure
 PYTEST_ARGS ?=
 
-.PHONY: setup system docker venv lab-up lab-status lab-down lab-reset drill test lint unit faults bench
+.PHONY: setup system node node-packages browser docker venv allure lab-up lab-status lab-down lab-reset drill \
+        report test lint unit faults bench
 
-setup: system docker venv
+setup: system docker venv allure
 
-system:
-	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+# $(call apt_install,packages): install those of the Debian packages that are missing
+define apt_install
+	@missing=$$(for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  echo "[setup] installing Debian packages:" $$missing; \
 	  sudo=""; [ "$$(id -u)" -eq 0 ] || sudo="sudo -E"; \
 	  $$sudo apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1 $$sudo apt-get install -y -qq $$missing >/dev/null; \
 	fi
+endef
+
+system:
+	$(call apt_install,$(APT_PACKAGES))
+
+node:
+	@command -v npm >/dev/null || $(MAKE) --no-print-directory node-packages
+
+node-packages:
+	$(call apt_install,$(NODE_PACKAGES))
+
+browser:
+	$(call apt_install,$(BROWSER_PACKAGES))
+
+allure: $(ALLURE_DIR)/node_modules/.installed
+
+$(ALLURE_DIR)/node_modules/.installed: $(ALLURE_DIR)/package.json $(ALLURE_DIR)/package-lock.json
+	@$(MAKE) --no-print-directory node
+	@echo "[setup] installing Allure 3 (npm, pinned by $(ALLURE_DIR)/package-lock.json)"
+	@cd $(ALLURE_DIR) && npm ci --no-audit --no-fund --loglevel=error >/dev/null
+	@touch $@
 
 docker: system
 	@lab/ensure-docker.sh
@@ -44,8 +72,15 @@ lab-down: venv
 lab-reset: venv
 	@$(VENV)/bin/drill-lab reset
 
+# the drill's exit code is kept (0 verified, 1 not compliant, 2 could not run); the report is
+# built whatever it was
 drill: lab-up
-	$(VENV)/bin/pytest features/ $(PYTEST_ARGS)
+	@status=0; report=0; $(VENV)/bin/pytest features/ $(PYTEST_ARGS) || status=$$?; \
+	$(VENV)/bin/drill-evidence report || report=$$?; \
+	[ $$status -ne 0 ] || status=$$report; exit $$status
+
+report: venv allure
+	$(VENV)/bin/drill-evidence report
 
 lint: venv
 	$(VENV)/bin/ruff check .
@@ -57,7 +92,7 @@ unit: venv
 faults: lab-up
 	$(VENV)/bin/pytest tests/faults $(PYTEST_ARGS)
 
-test: lab-up lint
+test: lab-up browser lint
 	$(VENV)/bin/pytest tests/ $(PYTEST_ARGS)
 
 bench: lab-up

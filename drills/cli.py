@@ -5,6 +5,7 @@
     $ drill-evidence verify reports/evidence --key ~/.config/backup-drills/evidence.pub
     verified: 3 files under reports/evidence
     $ drill-evidence matrix reports/evidence --out reports/controls
+    $ drill-evidence report          # reports/html/index.html from reports/allure-results
 
 Exit codes: 0 verified; 1 a file is unsigned, tampered with or signed with another key;
 2 bad input (unreadable key, no such path).
@@ -18,6 +19,7 @@ import sys
 from pathlib import Path
 
 from drills.controls import matrix, render_markdown
+from drills.report import ReportError, build_report
 from drills.signing import SigningError, keygen, verify_path
 
 
@@ -34,6 +36,16 @@ def _matrix(path: Path, out: Path) -> int:
     return 0
 
 
+def _report(results: Path, out: Path, history: Path) -> int:
+    try:
+        index = build_report(results, out, history)
+    except ReportError as exc:
+        print(f"drill-evidence report: {exc}", file=sys.stderr)
+        return 2
+    print(f"report: {index} (history: {history})")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="drill-evidence", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -46,9 +58,17 @@ def main(argv: list[str] | None = None) -> int:
     table.add_argument("path", type=Path)
     table.add_argument("--out", type=Path, required=True,
                        help="directory for controls.md and controls.json")
+    report = commands.add_parser("report", help="single-file HTML report of the Allure results "
+                                                "(Allure 3, with trends across runs)")
+    report.add_argument("--results", type=Path, default=Path("reports/allure-results"))
+    report.add_argument("--out", type=Path, default=Path("reports/html"))
+    report.add_argument("--history", type=Path, default=Path("reports/history.jsonl"),
+                        help="Allure history file, appended to on every report")
     args = parser.parse_args(argv)
     if args.command == "matrix":
         return _matrix(args.path, args.out)
+    if args.command == "report":
+        return _report(args.results, args.out, args.history)
     try:
         if args.command == "keygen":
             private, public = keygen(args.out)

@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+import base64
+import html
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -15,9 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from drills import __version__
+from drills.trends import Point, plot
 
 SCHEMA_VERSION = 2
 OUTCOMES = ("verified", "not_compliant", "could_not_run", "waived")
+SUMMARY_CSS = ("body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
+               "td,th{border:1px solid #bbb;padding:4px 8px;text-align:left}"
+               "td.verdict{font-weight:bold}figure{display:inline-block;margin:1em}")
 
 
 @dataclass
@@ -25,6 +31,7 @@ class EvidenceLog:
     run_id: str = field(default_factory=lambda: datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ"))
     jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
     scenarios: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    history: dict[str, list[Point]] = field(default_factory=dict)
 
     def record(self, job_id: str, **measured: Any) -> None:
         """Merge measurements for one job (``job@host``)."""
@@ -45,24 +52,39 @@ class EvidenceLog:
         return next((o for o in ("not_compliant", "could_not_run", "waived") if o in seen),
                     "verified")
 
+    def trend(self, job_id: str) -> bytes | None:
+        """PNG of the job's restore duration and data age over past runs and this one; None
+        when no run measured either."""
+        measured = self.jobs.get(job_id, {})
+        points = [*self.history.get(job_id, []), Point.of(self.run_id, measured)]
+        points = [p for p in points if p.measured]
+        if not points:
+            return None
+        return plot(job_id, points, measured.get("rto_seconds"), measured.get("rpo_seconds"))
+
     def write(self, directory: Path) -> Path:
-        """One JSON file per job and a ``summary.md`` under ``directory/<run>/``."""
+        """Under ``directory/<run>/``: one JSON file per job, ``<job>.trend.png`` for jobs with
+        measurements, and the auditors' ``summary.md`` and ``summary.html``."""
         folder = directory / self.run_id
         folder.mkdir(parents=True, exist_ok=True)
+        plots: dict[str, bytes] = {}
         for job_id in sorted(self.jobs.keys() | self.scenarios.keys()):
             doc = {"schema_version": SCHEMA_VERSION, "suite_version": __version__,
                    "run_id": self.run_id, "job": job_id, "verdict": self.verdict(job_id),
                    "measured": self.jobs.get(job_id, {}),
                    "scenarios": self.scenarios.get(job_id, [])}
             (folder / f"{job_id}.json").write_text(json.dumps(doc, indent=2, default=str) + "\n")
+            png = self.trend(job_id)
+            if png is not None:
+                plots[job_id] = png
+                (folder / f"{job_id}.trend.png").write_bytes(png)
         (folder / "summary.md").write_text(self.summary_markdown())
+        (folder / "summary.html").write_text(self.summary_html(plots))
         return folder
 
-    def summary_markdown(self) -> str:
+    def summary_rows(self) -> list[dict[str, str]]:
         """One row per job for auditors: verdict, measured RTO and RPO evidence, controls."""
-        rows = [f"# Drill evidence, run {self.run_id}", "",
-                "| job | verdict | restore (RTO) | data age (RPO) | scenarios | controls |",
-                "|---|---|---|---|---|---|"]
+        rows = []
         for job_id in sorted(self.jobs.keys() | self.scenarios.keys()):
             m, scenarios = self.jobs.get(job_id, {}), self.scenarios.get(job_id, [])
             restore = (f"{m['restore_seconds']:.1f}s (RTO {m['rto_seconds']:.0f}s)"
@@ -74,9 +96,41 @@ class EvidenceLog:
                    if age_key else "-")
             controls = sorted({c for s in scenarios for c in s["controls"]})
             passed = sum(s["outcome"] == "verified" for s in scenarios)
-            rows.append(f"| {job_id} | {self.verdict(job_id)} | {restore} | {age} | "
-                        f"{passed}/{len(scenarios)} verified | {', '.join(controls) or '-'} |")
-        return "\n".join(rows) + "\n"
+            rows.append({"job": job_id, "verdict": self.verdict(job_id),
+                         "restore (RTO)": restore, "data age (RPO)": age,
+                         "scenarios": f"{passed}/{len(scenarios)} verified",
+                         "controls": ", ".join(controls) or "-"})
+        return rows
+
+    def summary_markdown(self) -> str:
+        """The summary rows as a Markdown table."""
+        rows = self.summary_rows()
+        header = list(rows[0]) if rows else ["job"]
+        lines = [f"# Drill evidence, run {self.run_id}", "", "| " + " | ".join(header) + " |",
+                 "|" + "---|" * len(header)]
+        lines += ["| " + " | ".join(row.values()) + " |" for row in rows]
+        return "\n".join(lines) + "\n"
+
+    def summary_html(self, plots: dict[str, bytes]) -> str:
+        """The summary rows as one self-contained HTML page, each job's trend plot inlined."""
+        rows = self.summary_rows()
+        header = list(rows[0]) if rows else ["job"]
+        cells = "".join(
+            "<tr>" + "".join(f'<td class="{html.escape(k.split()[0])}">{html.escape(v)}</td>'
+                             for k, v in row.items()) + "</tr>" for row in rows)
+        figures = "".join(
+            f'<figure><img alt="trend of {html.escape(job)}" src="data:image/png;base64,'
+            f'{base64.b64encode(png).decode()}"><figcaption>{html.escape(job)}</figcaption></figure>'
+            for job, png in plots.items())
+        title = f"Drill evidence, run {html.escape(self.run_id)}"
+        return (f"<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+                f"<title>{title}</title><style>{SUMMARY_CSS}</style></head><body>"
+                f"<h1>{title}</h1><p>Suite {html.escape(__version__)}. Restore time is RTO "
+                f"evidence, data age is RPO evidence.</p><table><thead><tr>"
+                + "".join(f"<th>{html.escape(h)}</th>" for h in header)
+                + f"</tr></thead><tbody>{cells}</tbody></table>"
+                f"<h2>Across runs</h2>{figures or '<p>No run measured a restore or an age.</p>'}"
+                "</body></html>\n")
 
     def summary_lines(self) -> list[str]:
         """One line per job: measured restore time against RTO, data age against RPO."""

@@ -23,6 +23,7 @@ from drills.scratch import sweep
 from drills.signing import sign_file
 from drills.tools import tool_versions
 from drills.transport import DrillCouldNotRun, Remote
+from drills.trends import AGE_KEYS, load_history
 
 SELECTORS = {"restic": ("kind", "restic"), "rclone_mirror": ("kind", "rclone-mirror"),
              "timer": ("needs", "schedule"), "marker": ("needs", "marker")}
@@ -52,6 +53,7 @@ def pytest_configure(config: pytest.Config) -> None:
                    for arg in config.args)
     if drilling and getattr(config.option, "allure_report_dir", "unset") is None:
         config.option.allure_report_dir = str(config.rootpath / "reports/allure-results")
+        config.option.clean_alluredir = True  # one run per report; trends come from its history
     path = Path(config.getoption("inventory"))
     if not path.is_absolute():
         path = config.rootpath / path
@@ -59,10 +61,15 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[INVENTORY] = load_inventory(path)
     except InventoryError as exc:
         raise pytest.UsageError(f"invalid inventory, no host was touched:\n{exc}") from None
-    config.stash[EVIDENCE] = EvidenceLog()
+    config.stash[EVIDENCE] = EvidenceLog(history=load_history(evidence_dir(config)) if drilling else {})
     config.stash[UNREACHABLE] = {}
     config.stash[VERSIONS] = {}
     config.stash[DRILLING] = drilling
+
+
+def evidence_dir(config: pytest.Config) -> Path:
+    """``--evidence-dir``, relative to the project root unless absolute."""
+    return config.rootpath / Path(config.getoption("evidence_dir"))
 
 
 TAG_MARKERS = {"runbook": "runbook", "severity": "severity", "control": "control"}
@@ -187,8 +194,18 @@ def require(verdict: Verdict, job: Job | None = None, log: EvidenceLog | None = 
         attach("evidence", {"ok": verdict.ok, "message": verdict.message, **verdict.evidence})
         if job is not None and log is not None:
             log.record(job.id, **verdict.evidence)
+            if {"restore_seconds", *AGE_KEYS} & verdict.evidence.keys():
+                attach_trend(job, log)
     if not verdict.ok:
         raise NotCompliant(verdict.message)
+
+
+def attach_trend(job: Job, log: EvidenceLog) -> None:
+    """Attach the job's restore duration and data age across past runs and this one (PNG)."""
+    png = log.trend(job.id)
+    if png is not None:
+        allure.attach(png, name="restore duration and data age across runs",
+                      attachment_type=allure.attachment_type.PNG)
 
 
 class NotCompliant(AssertionError):
@@ -198,10 +215,7 @@ class NotCompliant(AssertionError):
 def pytest_sessionfinish(session: pytest.Session) -> None:
     log = session.config.stash.get(EVIDENCE, None)
     if log is not None and (log.jobs or log.scenarios):
-        directory = Path(session.config.getoption("evidence_dir"))
-        if not directory.is_absolute():
-            directory = session.config.rootpath / directory
-        folder = log.write(directory)
+        folder = log.write(evidence_dir(session.config))
         key = session.config.getoption("sign_evidence")
         if key:
             for file in sorted(folder.glob("*.json")):
