@@ -89,7 +89,7 @@ lint: venv
 unit: venv
 	$(VENV)/bin/pytest tests/unit $(PYTEST_ARGS)
 
-faults: lab-up
+faults: lab-up browser
 	$(VENV)/bin/pytest tests/faults $(PYTEST_ARGS)
 
 test: lab-up browser lint

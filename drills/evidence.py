@@ -33,6 +33,9 @@ class EvidenceLog:
     scenarios: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     history: dict[str, list[Point]] = field(default_factory=dict)
 
+    def __repr__(self) -> str:  # shown as a step parameter in the report: keep it short
+        return f"EvidenceLog(run {self.run_id}, {len(self.jobs | self.scenarios)} job(s))"
+
     def record(self, job_id: str, **measured: Any) -> None:
         """Merge measurements for one job (``job@host``)."""
         self.jobs.setdefault(job_id, {}).update(measured)

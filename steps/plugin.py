@@ -23,7 +23,7 @@ from drills.scratch import sweep
 from drills.signing import sign_file
 from drills.tools import tool_versions
 from drills.transport import DrillCouldNotRun, Remote
-from drills.trends import AGE_KEYS, load_history
+from drills.trends import load_history
 
 SELECTORS = {"restic": ("kind", "restic"), "rclone_mirror": ("kind", "rclone-mirror"),
              "timer": ("needs", "schedule"), "marker": ("needs", "marker")}
@@ -194,7 +194,7 @@ def require(verdict: Verdict, job: Job | None = None, log: EvidenceLog | None = 
         attach("evidence", {"ok": verdict.ok, "message": verdict.message, **verdict.evidence})
         if job is not None and log is not None:
             log.record(job.id, **verdict.evidence)
-            if {"restore_seconds", *AGE_KEYS} & verdict.evidence.keys():
+            if {"rto_seconds", "rpo_seconds"} & verdict.evidence.keys():  # judged on a target
                 attach_trend(job, log)
     if not verdict.ok:
         raise NotCompliant(verdict.message)

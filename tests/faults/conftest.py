@@ -71,6 +71,7 @@ class Drill:
             "-p",
             "no:cacheprovider",
             f"--alluredir={self.tmp / 'allure'}",
+            "--clean-alluredir",
             f"--evidence-dir={self.tmp / 'evidence'}",
             *args,
         ]

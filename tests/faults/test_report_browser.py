@@ -1,0 +1,82 @@
+"""The HTML report read the way an auditor reads it: two drills (the first with a broken restore
+and an unreachable host, the second healthy), one report after each with a shared history, both
+opened in Debian's headless Chromium; then the run's evidence summary page."""
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from drills.report import build_report
+from tests.faults.conftest import ROOT
+from tests.faults.report_page import ReportPage, chromium
+
+pytestmark = pytest.mark.lab
+
+RESTORE = "The latest snapshot restores byte-identical within the RTO"
+MIRROR_CHECK = "rclone check --one-way finds no differences"
+
+
+def scenario_names() -> set[str]:
+    text = "".join(p.read_text() for p in (ROOT / "features").glob("*.feature"))
+    return set(re.findall(r"^\s*Scenario(?: Outline)?:\s*(.+?)\s*$", text, re.MULTILINE))
+
+
+def broken_estate(tmp_path: Path) -> Path:
+    """The lab inventory with flux-backup's RTO at 1s and akira's SSH port refusing."""
+    doc = yaml.safe_load((ROOT / "inventory/lab.yml").read_text())
+    doc["jobs"]["flux-backup"]["rto"] = "1s"
+    doc["hosts"]["akira"]["transport"] = "ssh://127.0.0.1:1"
+    path = tmp_path / "broken.yml"
+    path.write_text(yaml.safe_dump(doc))
+    return path
+
+
+def test_the_report_shows_scenarios_evidence_categories_and_history_in_chromium(drill, tmp_path):
+    history = tmp_path / "history.jsonl"
+    broken = drill.run_features("-q", f"--inventory={broken_estate(tmp_path)}")
+    assert broken.returncode == 1, broken.stdout[-3000:]
+    first = build_report(tmp_path / "allure", tmp_path / "first", history)
+    healthy = drill.run_features("-q")
+    assert healthy.returncode == 0, healthy.stdout[-3000:]
+    second = build_report(tmp_path / "allure", tmp_path / "second", history)
+
+    with chromium() as browser:
+        page = ReportPage(browser, first)
+        page.expand_all()
+        assert not scenario_names() - set(page.text.splitlines()), page.text
+        for shown in ("suite.version", "inventory.name", "run.start", "motoko.restic"):
+            assert shown in page.text, f"environment entry {shown} is not shown"
+
+        page.open_scenario(RESTORE)
+        assert "Category: Backup is broken (not compliant)" in page.text, page.text
+        assert "host motoko, job flux-backup: restore of /flux took" in page.text
+        page.open_tab("Attachments")
+        page.click(page.by_text("evidence"))  # the last one: the verdict against the RTO
+        page.click(page.by_text("restore duration and data age across runs"))
+        page.wait.until(lambda _: '"rto_seconds": 1.0' in page.text)
+        assert '"bytes_verified":' in page.text
+        page.wait.until(lambda _: page.loaded_images())
+        assert all(width > 0 for width in page.loaded_images())
+
+        page = ReportPage(browser, first)
+        page.open_scenario(MIRROR_CHECK)
+        assert "Category: Drill could not run" in page.text, page.text
+        assert "akira" in page.text
+        assert page.network_requests() == []
+
+        page = ReportPage(browser, second)
+        page.open_scenario(RESTORE)
+        assert "Passed" in page.text
+        page.open_tab("History")
+        # the first run comes back from the history file, failed
+        page.wait.until(lambda b: b.find_elements("css selector", "[data-testid=tree-leaf-status-failed]"))
+
+        summary = sorted((tmp_path / "evidence").glob("*/summary.html"))[-1]
+        browser.get(summary.as_uri())
+        text = browser.find_element("tag name", "body").text
+        assert "flux-backup@motoko verified" in text, text
+        widths = [img.get_property("naturalWidth") for img in browser.find_elements("tag name", "img")]
+        assert len(widths) == 3, widths  # one trend per job
+        assert all(w > 0 for w in widths), widths
