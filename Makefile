@@ -60,8 +60,9 @@ $(VENV)/.installed: pyproject.toml
 	  | { grep -v '^WARNING: Location' || true; }; test $${PIPESTATUS[0]} -eq 0
 	@touch $@
 
+# HOSTS=N adds N workspace hosts (ws01..) for scale drills: `make lab-up HOSTS=16`
 lab-up: setup
-	@$(VENV)/bin/drill-lab up
+	@$(VENV)/bin/drill-lab up $(if $(HOSTS),--hosts $(HOSTS))
 
 lab-status: venv
 	@$(VENV)/bin/drill-lab status
@@ -97,3 +98,4 @@ test: lab-up browser lint
 
 bench: lab-up
 	$(PY) bench/restore_verify.py
+	$(PY) bench/fleet.py --hosts 16 --workers 4

@@ -3,6 +3,7 @@
 pytest_plugins = [
     "steps.plugin",
     "steps.reporting",
+    "steps.parallel",
     "steps.common",
     "steps.schedules",
     "steps.markers",

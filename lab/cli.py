@@ -1,6 +1,7 @@
 """``drill-lab up|status|down|reset``: the lab's lifecycle from the command line.
 
     $ drill-lab up        # idempotent: builds, starts, seeds and runs each job once when needed
+    $ drill-lab up --hosts 16   # and 16 workspace hosts ws01-ws16, each with its own restic job
     $ drill-lab status    # one line per container
 """
 
@@ -15,11 +16,15 @@ from lab.estate import Lab, LabError
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="drill-lab", description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["up", "status", "down", "reset"])
+    parser.add_argument("--hosts", type=int, default=None, metavar="N",
+                        help="up: N workspace hosts for scale drills (default: keep as many as "
+                             "exist; 0 removes them); their inventory is written to the lab's "
+                             "state directory as fleet.yml")
     args = parser.parse_args(argv)
     try:
         lab = Lab(log=lambda line: print(f"[lab] {line}", flush=True))
         if args.command == "up":
-            lab.up()
+            lab.up(fleet=args.hosts)
         elif args.command == "status":
             print("\n".join(lab.status()))
         elif args.command == "down":

@@ -12,15 +12,18 @@ seconds.
 from __future__ import annotations
 
 import io
+import re
 import shlex
 import tarfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import docker
 import docker.errors
+import yaml
 from docker.models.containers import Container
 from docker.types import EndpointConfig
 
@@ -50,6 +53,8 @@ class LabHost:
     seed_root: str
     identity: str
     jobs: tuple[tuple[str, str], ...]
+    seed_args: str = ""
+    repository: str = "flux"
 
     def env_file(self, state: LabState) -> str:
         ident = state.identities[self.identity]
@@ -63,7 +68,7 @@ class LabHost:
                       "RCLONE_CONFIG_B2MIRROR_SECRET_ACCESS_KEY": ident.secret_key,
                       "MIRROR_DESTINATION": "b2mirror:space-mirror"}
         else:
-            lines |= {"RESTIC_REPOSITORY": f"s3:{ENDPOINT}/backups-restic/flux",
+            lines |= {"RESTIC_REPOSITORY": f"s3:{ENDPOINT}/backups-restic/{self.repository}",
                       "RESTIC_PASSWORD": state.restic_password}
         return "".join(f"{key}={value}\n" for key, value in lines.items())
 
@@ -74,6 +79,45 @@ HOSTS = (
     LabHost("motoko", 2222, "flux", "/flux", "restic",
             (("flux-backup", "restic_cloud.json"), ("restic-check", "restic_check.json"))),
 )
+
+
+FLEET_PORTS = 2300
+FLEET_MAX = 64
+FLEET_NAME = re.compile(r"ws\d\d")
+
+
+def fleet_host(index: int) -> LabHost:
+    """Workspace host ``wsNN`` of a scale lab: a small /flux, its own restic repository.
+
+    >>> host = fleet_host(3)
+    >>> host.name, host.ssh_port, host.repository
+    ('ws03', 2303, 'fleet-ws03')
+    """
+    name = f"ws{index:02d}"
+    return LabHost(name, FLEET_PORTS + index, "flux", "/flux", "restic",
+                   (("flux-backup", "restic_cloud.json"),), seed_args="--files 300 --large-mb 1",
+                   repository=f"fleet-{name}")
+
+
+def fleet_inventory(count: int, ssh_config: str) -> dict[str, Any]:
+    """The inventory of ``count`` fleet hosts, one restic job each (validated by the loader)."""
+    hosts = [fleet_host(i) for i in range(1, count + 1)]
+    jobs = {f"workspace-{h.name}": {
+        "description": f"Workspace backup of {h.name}: restic snapshots of /flux, daily 5:00 AM",
+        "host": h.name, "kind": "restic", "source": "/flux",
+        "repository": f"s3:{ENDPOINT}/backups-restic/{h.repository}", "excludes": ["scratch/tmp"],
+        "schedule": {"timer": "flux-backup.timer", "service": "flux-backup.service",
+                     "on_calendar": "*-*-* 05:00:00"},
+        "marker": {"path": f"{MARKERS}/restic_cloud.json",
+                   "failure_path": f"{MARKERS}/last_failure.json"},
+        "rpo": "26h", "rto": "15m",
+        "samples": {"file": "active/project-beta/notebooks/naïve café – notes.txt",
+                    "directory": "active/project-alpha/src"}} for h in hosts}
+    return {"name": "lab-fleet",
+            "description": f"Scale lab: {count} workspace hosts, one restic job each",
+            "hosts": {h.name: {"transport": f"ssh://{h.name}", "ssh_config": ssh_config,
+                               "credentials_env": ENV_FILE} for h in hosts},
+            "jobs": jobs}
 
 
 class LabError(RuntimeError):
@@ -140,16 +184,40 @@ class Lab:
             network=NETWORK, networking_config={NETWORK: endpoint}, **run)
         return created, True
 
-    def up(self) -> None:
+    def fleet_names(self) -> list[str]:
+        """Names of the scale lab's workspace hosts that exist (running or not)."""
+        found = self.client.containers.list(all=True, filters={"label": "drill-lab"})
+        names = (c.name.removeprefix(PREFIX) for c in found)
+        return sorted(n for n in names if FLEET_NAME.fullmatch(n))
+
+    def up(self, fleet: int | None = None) -> None:
+        """Bring the lab up; ``fleet`` workspace hosts besides (None: keep as many as exist)."""
+        count = len(self.fleet_names()) if fleet is None else fleet
+        if not 0 <= count <= FLEET_MAX:
+            raise LabError(f"HOSTS={count}: expected a number of workspace hosts from 0 to {FLEET_MAX}")
         state = LabState.load_or_create()
         images = build_all(self.client, self.log)
         self._network()
         self._objectstore(state, images["objectstore"])
+        workspaces = tuple(fleet_host(i) for i in range(1, count + 1))
+        for name in self.fleet_names()[count:]:
+            self.log(f"removing workspace host {name} (HOSTS={count})")
+            self.client.containers.get(PREFIX + name).remove(force=True)
         for host in HOSTS:
             self._host(host, state, images["host"])
-        state.write_ssh_config({h.name: h.ssh_port for h in HOSTS})
+        with ThreadPoolExecutor(max_workers=4) as pool:  # booting and seeding mostly wait
+            list(pool.map(lambda h: self._host(h, state, images["host"]), workspaces))
+        hosts = HOSTS + workspaces
+        state.write_ssh_config({h.name: h.ssh_port for h in hosts})
+        fleet_note = ""
+        if workspaces:
+            path = state.root / "fleet.yml"
+            path.write_text(yaml.safe_dump(fleet_inventory(count, str(state.ssh_config)),
+                                           allow_unicode=True, sort_keys=False))
+            fleet_note = f"; {count} workspace hosts ws01-ws{count:02d}, inventory {path}"
         self.log("lab up: " + ", ".join(f"{h.name} (ssh 127.0.0.1:{h.ssh_port})" for h in HOSTS)
-                 + f", objectstore (s3 127.0.0.1:{S3_PORT}); ssh config {state.ssh_config}")
+                 + f", objectstore (s3 127.0.0.1:{S3_PORT}); ssh config {state.ssh_config}"
+                 + fleet_note)
 
     def _objectstore(self, state: LabState, image: str) -> None:
         current = self.container("objectstore")
@@ -185,7 +253,7 @@ class Lab:
         put_file(container, "/root/.ssh/authorized_keys", public_key, 0o600)
         put_file(container, ENV_FILE, host.env_file(state), 0o600)
         seeded = sh(container, f"/usr/local/lib/drill-lab/seed.py {host.seed_profile} "
-                               f"{shlex.quote(host.seed_root)}", timeout=600).strip()
+                               f"{shlex.quote(host.seed_root)} {host.seed_args}", timeout=600).strip()
         if fresh or not seeded.startswith("seeded 0 "):
             self.log(f"{seeded} on {host.name}")
             # Markers carry whole seconds: let the seed be strictly older than the next run.
@@ -214,13 +282,13 @@ class Lab:
 
     def status(self) -> list[str]:
         lines = []
-        for name in ("objectstore", *(h.name for h in HOSTS)):
+        for name in ("objectstore", *(h.name for h in HOSTS), *self.fleet_names()):
             found = self.container(name)
             lines.append(f"{name:12} {found.status if found else 'absent'}")
         return lines
 
     def down(self) -> None:
-        for name in (*(h.name for h in HOSTS), "objectstore"):
+        for name in (*(h.name for h in HOSTS), *self.fleet_names(), "objectstore"):
             found = self.container(name)
             if found is not None and found.status == "running":
                 self.log(f"stopping {found.name}")
@@ -228,7 +296,7 @@ class Lab:
 
     def reset(self) -> None:
         """Remove every lab container and the object store's data; the next ``up`` starts anew."""
-        for name in (*(h.name for h in HOSTS), "objectstore"):
+        for name in (*(h.name for h in HOSTS), *self.fleet_names(), "objectstore"):
             found = self.container(name)
             if found is not None:
                 self.log(f"removing {found.name}")

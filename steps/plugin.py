@@ -53,7 +53,8 @@ def pytest_configure(config: pytest.Config) -> None:
                    for arg in config.args)
     if drilling and getattr(config.option, "allure_report_dir", "unset") is None:
         config.option.allure_report_dir = str(config.rootpath / "reports/allure-results")
-        config.option.clean_alluredir = True  # one run per report; trends come from its history
+        # one run per report (trends come from its history); cleaned once, not by each worker
+        config.option.clean_alluredir = not is_worker(config)
     path = Path(config.getoption("inventory"))
     if not path.is_absolute():
         path = config.rootpath / path
@@ -212,9 +213,15 @@ class NotCompliant(AssertionError):
     """A drill ran and found the estate not as the runbook says."""
 
 
+def is_worker(config: pytest.Config) -> bool:
+    """True inside a pytest-xdist worker: its results go to the controller (steps/parallel.py),
+    which writes the run's outputs once."""
+    return hasattr(config, "workerinput")
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     log = session.config.stash.get(EVIDENCE, None)
-    if log is not None and (log.jobs or log.scenarios):
+    if log is not None and (log.jobs or log.scenarios) and not is_worker(session.config):
         folder = log.write(evidence_dir(session.config))
         key = session.config.getoption("sign_evidence")
         if key:

@@ -24,7 +24,7 @@ from drills.prometheus import render, write_textfile
 from drills.signing import SigningError, check_private_key
 from drills.transport import DrillCouldNotRun
 from drills.waivers import WaiverBook, WaiverError, load_waivers
-from steps.plugin import DRILLING, EVIDENCE, INVENTORY, VERSIONS, NotCompliant, job_of
+from steps.plugin import DRILLING, EVIDENCE, INVENTORY, VERSIONS, NotCompliant, is_worker, job_of
 
 EXIT_NOT_COMPLIANT = 1
 EXIT_COULD_NOT_RUN = 2
@@ -125,7 +125,7 @@ def scenario_title(item: pytest.Item) -> str:
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
-    if not config.stash.get(DRILLING, False):
+    if not config.stash.get(DRILLING, False) or is_worker(config):
         return
     outcomes = config.stash[OUTCOMES]
     if exitstatus == pytest.ExitCode.TESTS_FAILED and not outcomes["not_compliant"]:
