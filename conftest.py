@@ -1,12 +1,5 @@
-"""Root conftest: the suite's plugin and its step modules (see DESIGN.md, layout)."""
+"""Root conftest: the suite's plugins and its step modules (see DESIGN.md, layout)."""
 
-pytest_plugins = [
-    "steps.plugin",
-    "steps.reporting",
-    "steps.parallel",
-    "steps.common",
-    "steps.schedules",
-    "steps.markers",
-    "steps.repository",
-    "steps.restore",
-]
+from steps import STEP_MODULES
+
+pytest_plugins = ["steps.plugin", "steps.reporting", "steps.parallel", "steps.catalogue", *STEP_MODULES]

@@ -66,6 +66,7 @@ class Host(_Strict):
     transport: str
     ssh_config: str | None = None
     ssh_identity_file: str | None = None
+    jump_host: str | None = None
     sudo: bool = False
     credentials_env: AbsPath | None = None
     scratch: AbsPath = "/var/tmp/backup-drill"
@@ -77,6 +78,13 @@ class Host(_Strict):
             raise ValueError(f"expected a URL starting with one of {', '.join(TRANSPORTS)}, "
                              f"got {value!r}")
         return value
+
+    @model_validator(mode="after")
+    def _jump_over_ssh(self) -> Host:
+        if self.jump_host is not None and not self.transport.startswith("ssh://"):
+            raise ValueError("jump_host needs an ssh:// transport; with paramiko://, put a "
+                             "ProxyCommand (ssh -W %h:%p JUMP) in the host's ssh_config")
+        return self
 
     @field_validator("ssh_config", "ssh_identity_file")
     @classmethod

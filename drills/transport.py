@@ -11,19 +11,22 @@ host sources its own env file, so no secret value ever reaches the runner, a log
 
 from __future__ import annotations
 
+import hashlib
 import shlex
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import paramiko
 import testinfra
 
 from drills.inventory import Host
 
 TIMED_OUT = 124
+CONNECT_TIMEOUT = 5  # seconds to connect; a silent host also meets ServerAlive (5 s x 3)
 _KILLED = 137
-_MUX = "-o ControlPath=/tmp/.backup-drill-ssh-%C"
+_MUX = "-o ControlPath=/tmp/.backup-drill-ssh-%C"  # one shared connection per host (and route)
 
 
 class DrillCouldNotRun(RuntimeError):
@@ -84,9 +87,14 @@ class Remote:
             options["ssh_config"] = host.ssh_config
             options["ssh_identity_file"] = host.ssh_identity_file
             options = {k: v for k, v in options.items() if v}
+            options["timeout"] = CONNECT_TIMEOUT
         if host.transport.startswith("ssh://"):
-            options |= {"timeout": 5, "ssh_extra_args": f"{_MUX} -o ServerAliveInterval=5 "
-                                                         "-o ServerAliveCountMax=3 -o BatchMode=yes"}
+            mux, jump = _MUX, ""
+            if host.jump_host:  # %C does not cover the route: a jump gets its own connection
+                route = hashlib.sha256(host.jump_host.encode()).hexdigest()[:8]
+                mux, jump = f"{_MUX}-{route}", f" -o ProxyJump={shlex.quote(host.jump_host)}"
+            options["ssh_extra_args"] = (f"{mux} -o ServerAliveInterval=5 -o ServerAliveCountMax=3 "
+                                         f"-o BatchMode=yes{jump}")
         self._host = testinfra.get_host(host.transport, **options)
 
     def run(self, script: str, timeout: float | None = None, check: bool = False) -> Result:
@@ -98,8 +106,10 @@ class Remote:
         started = time.monotonic()
         try:
             out = self._host.backend.run(wrapped)
-        except RuntimeError as exc:
+        except RuntimeError as exc:  # ssh exited 255
             raise HostUnreachable(self.name, _ssh_reason(exc)) from None
+        except (OSError, paramiko.SSHException, EOFError) as exc:  # paramiko: refused, silent, auth
+            raise HostUnreachable(self.name, _paramiko_reason(exc)) from None
         seconds = time.monotonic() - started
         if out.exit_status in (TIMED_OUT, _KILLED) and seconds >= limit:
             raise CommandTimedOut(self.name, script, limit)
@@ -134,3 +144,15 @@ def _ssh_reason(exc: RuntimeError) -> str:
         stderr = str(detail) if isinstance(detail, str) else ""
     lines = [line for line in stderr.splitlines() if line.strip()]
     return lines[-1] if lines else "ssh exited 255 without a message (connection lost?)"
+
+
+def _paramiko_reason(exc: BaseException) -> str:
+    """What paramiko's exception says, with its kind when the message alone is vague."""
+    if isinstance(exc, paramiko.AuthenticationException):
+        return f"authentication failed: {exc}"
+    if isinstance(exc, TimeoutError):
+        return f"connection timed out after {CONNECT_TIMEOUT}s ({exc or 'no answer'})"
+    if isinstance(exc, paramiko.SSHException) and any(
+            vague in str(exc) for vague in ("No existing session", "banner")):
+        return f"no SSH banner: the port answers but no SSH server speaks ({exc})"
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

@@ -1,2 +1,10 @@
 """Thin step modules by domain: parse the sentence, call ``drills``, assert with a message that
 names host, job and path."""
+
+STEP_MODULES = (
+    "steps.common",
+    "steps.schedules",
+    "steps.markers",
+    "steps.repository",
+    "steps.restore",
+)

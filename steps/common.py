@@ -9,4 +9,4 @@ from drills.transport import Remote
 
 @given("the job's host answers")
 def _(remote: Remote) -> None:
-    """The ``remote`` fixture fails at once, naming the host, when the up-front probe failed."""
+    """The host answered the up-front probe; else the scenario reports it unreachable, by name."""

@@ -14,24 +14,29 @@ from steps.plugin import require
 
 @when("I read the job's status marker", target_fixture="marker")
 def _(remote: Remote, job: Job) -> MarkerReading:
+    """Read the job's JSON status marker (``marker.path``) on its host."""
     return checks.marker_reading(remote, job)
 
 
 @then("the marker parses in the runbook's schema")
 def _(marker: MarkerReading, job: Job) -> None:
+    """The marker is JSON in the runbook's schema (job, status, times)."""
     require(checks.marker_valid(marker, job))
 
 
 @then("the marker reports success")
 def _(marker: MarkerReading, job: Job) -> None:
+    """The marker's ``status`` is ``success``."""
     require(checks.marker_success(marker, job))
 
 
 @then("the marker is younger than the job's RPO")
 def _(marker: MarkerReading, job: Job, evidence: EvidenceLog) -> None:
+    """The marker's last success is younger than the job's ``rpo``; records the age."""
     require(checks.marker_fresh(marker, job), job, evidence)
 
 
 @then("no failure marker is newer than the last success")
 def _(remote: Remote, marker: MarkerReading, job: Job) -> None:
+    """No ``failure_path`` marker for this job is newer than its last success."""
     require(checks.no_newer_failure(remote, job, marker))

@@ -15,6 +15,8 @@ from typing import Any
 
 import allure
 import pytest
+from pytest_bdd.parser import ScenarioTemplate
+from pytest_bdd.scenario import scenario_wrapper_template_registry
 
 from drills.checks import Verdict
 from drills.evidence import EvidenceLog
@@ -111,6 +113,12 @@ def job_of(item: pytest.Item) -> Job | None:
     """The inventory job a collected test drills, if any."""
     job = getattr(getattr(item, "callspec", None), "params", {}).get("job")
     return job if isinstance(job, Job) else None
+
+
+def scenario_template(item: pytest.Item) -> ScenarioTemplate | None:
+    """The Gherkin scenario (name, steps, feature file) a pytest-bdd test runs, if any."""
+    function = getattr(getattr(item, "obj", None), "__func__", getattr(item, "obj", None))
+    return scenario_wrapper_template_registry.get(function)  # type: ignore[arg-type]
 
 
 def _hosts_of(items: list[pytest.Item]) -> set[str]:

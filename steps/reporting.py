@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pytest_bdd.scenario import scenario_wrapper_template_registry
 
 from drills import __version__
 from drills.inventory import Job
@@ -24,7 +23,16 @@ from drills.prometheus import render, write_textfile
 from drills.signing import SigningError, check_private_key
 from drills.transport import DrillCouldNotRun
 from drills.waivers import WaiverBook, WaiverError, load_waivers
-from steps.plugin import DRILLING, EVIDENCE, INVENTORY, VERSIONS, NotCompliant, is_worker, job_of
+from steps.plugin import (
+    DRILLING,
+    EVIDENCE,
+    INVENTORY,
+    VERSIONS,
+    NotCompliant,
+    is_worker,
+    job_of,
+    scenario_template,
+)
 
 EXIT_NOT_COMPLIANT = 1
 EXIT_COULD_NOT_RUN = 2
@@ -118,8 +126,7 @@ def _log_outcome(item: pytest.Item, job: Job, outcome: str, message: str = "") -
 
 def scenario_title(item: pytest.Item) -> str:
     """The Gherkin scenario title of a pytest-bdd test."""
-    function = getattr(getattr(item, "obj", None), "__func__", getattr(item, "obj", None))
-    template = scenario_wrapper_template_registry.get(function)  # type: ignore[arg-type]
+    template = scenario_template(item)
     return str(template.name) if template is not None else item.name
 
 

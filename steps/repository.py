@@ -13,19 +13,23 @@ from steps.plugin import require
 
 @then("restic check passes")
 def _(remote: Remote, job: Job) -> None:
+    """``restic check`` of the job's repository passes (read-only, ``--no-lock``)."""
     require(checks.restic_check(remote, job))
 
 
 @then("a restic check of the job's read-data subset passes")
 def _(remote: Remote, job: Job) -> None:
+    """``restic check --read-data-subset`` (the job's ``read_data_subset``) passes."""
     require(checks.restic_check(remote, job, job.read_data_subset))
 
 
 @then("the latest snapshot of the job's host and path is younger than the RPO")
 def _(remote: Remote, job: Job, evidence: EvidenceLog) -> None:
+    """The newest snapshot of the job's host and ``source`` is younger than its ``rpo``."""
     require(checks.snapshot_fresh(remote, job), job, evidence)
 
 
 @then("the repository has no stale locks")
 def _(remote: Remote, job: Job) -> None:
+    """No lock older than ``stale_lock_age`` or left by a dead process."""
     require(checks.no_stale_locks(remote, job))

@@ -21,21 +21,25 @@ def _samples(job: Job) -> Samples:
 
 @when("I restore the latest snapshot into scratch", target_fixture="restored")
 def _(remote: Remote, job: Job) -> RestoreOutcome:
+    """Restore the newest snapshot of ``source`` into labelled scratch, timed."""
     return RestoreDrill(remote, job).restic_latest()
 
 
 @when("I restore the job's sample file from the latest snapshot", target_fixture="restored")
 def _(remote: Remote, job: Job) -> RestoreOutcome:
+    """Restore ``samples.file`` alone from the newest snapshot into scratch."""
     return RestoreDrill(remote, job).restic_latest(_samples(job).file)
 
 
 @when("I plant a canary and run the job's backup on demand", target_fixture="restored")
 def _(remote: Remote, job: Job) -> RestoreOutcome:
+    """Write a unique canary into ``source``, start the job's service, restore the canary."""
     return RestoreDrill(remote, job).canary()
 
 
 @when("I restore the job's sample file from the mirror into scratch", target_fixture="restored")
 def _(remote: Remote, job: Job) -> RestoreOutcome:
+    """Copy ``samples.file`` back from the mirror ``destination`` into scratch."""
     since = checks.mirror_since(remote, job)
     return RestoreDrill(remote, job).mirror_sample(_samples(job).file, True, since)
 
@@ -43,6 +47,7 @@ def _(remote: Remote, job: Job) -> RestoreOutcome:
 @when("I restore the job's sample directory from the mirror into scratch",
       target_fixture="restored")
 def _(remote: Remote, job: Job) -> RestoreOutcome:
+    """Copy ``samples.directory`` back from the mirror into scratch."""
     since = checks.mirror_since(remote, job)
     return RestoreDrill(remote, job).mirror_sample(_samples(job).directory, False, since)
 
@@ -51,19 +56,23 @@ def _(remote: Remote, job: Job) -> RestoreOutcome:
 @then("the restored file is byte-identical to the source")
 @then("the canary comes back byte-exact from the new snapshot")
 def _(restored: RestoreOutcome, job: Job, evidence: EvidenceLog) -> None:
+    """Every restored file hashes as its source (files changed since the backup are reported)."""
     require(checks.restore_identical(restored), job, evidence)
 
 
 @then("the restore finished within the job's RTO")
 def _(restored: RestoreOutcome, job: Job, evidence: EvidenceLog) -> None:
+    """Restore plus verification took no longer than the job's ``rto``; records the time."""
     require(checks.within_rto(restored), job, evidence)
 
 
 @when("I check the mirror one way against the source", target_fixture="mirror_check")
 def _(remote: Remote, job: Job) -> MirrorCheck:
+    """Run ``rclone check --one-way`` of ``source`` against ``destination``."""
     return Rclone(remote, job).check_one_way()
 
 
 @then("the mirror has no differences")
 def _(mirror_check: MirrorCheck, remote: Remote, job: Job) -> None:
+    """The one-way check found no missing or differing file."""
     require(checks.mirror_in_sync(mirror_check, remote, job))

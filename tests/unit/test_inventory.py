@@ -53,6 +53,8 @@ def test_jobs_are_named_and_selected_by_kind_or_capability(tmp_path):
         ("host: h1", "host: h2", "(top level)", "names host 'h2', expected one of ['h1']"),
         ("kind: restic", "kind: tarball", "jobs.j1.kind", "'restic', 'rclone-mirror'"),
         ("name: t\n", "", "name", "required key is missing"),
+        ('"ssh://backup@h1.example.net"', '"paramiko://backup@h1.example.net", jump_host: b1',
+         "hosts.h1", "jump_host needs an ssh:// transport"),
     ],
 )
 def test_bad_inventories_name_file_key_and_expectation(tmp_path, old, new, where, expected):

@@ -1,3 +1,9 @@
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+
 import pytest
 
 from drills.inventory import Host
@@ -35,4 +41,71 @@ def test_an_ssh_host_that_refuses_is_unreachable_by_name():
     remote = Remote(Host(name="gone", transport="ssh://drill@127.0.0.1:1"))
     assert remote.probe() is not None
     with pytest.raises(HostUnreachable, match=r"host gone unreachable: .*Connection refused"):
+        remote.run("true")
+
+
+@contextmanager
+def silent_port() -> Iterator[int]:
+    """A port that accepts connections and never says a word (a hung sshd, a black hole)."""
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.2)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            with suppress(TimeoutError):
+                held.append(server.accept()[0])
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield server.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join()
+        for conn in [*held, server]:
+            conn.close()
+
+
+@contextmanager
+def filtered_port() -> Iterator[int]:
+    """A port whose SYNs go unanswered, as behind a dropping firewall: a listener that never
+    accepts, its queue already full."""
+    server = socket.create_server(("127.0.0.1", 0), backlog=0)
+    port = server.getsockname()[1]
+    fillers = [socket.socket() for _ in range(3)]
+    for filler in fillers:
+        filler.setblocking(False)
+        filler.connect_ex(("127.0.0.1", port))
+    time.sleep(0.3)
+    try:
+        yield port
+    finally:
+        for conn in [*fillers, server]:
+            conn.close()
+
+
+@pytest.mark.parametrize("scheme", ["ssh", "paramiko"])
+def test_a_host_that_never_answers_is_unreachable_by_name_within_the_bound(scheme):
+    with silent_port() as port:
+        remote = Remote(Host(name="mute", transport=f"{scheme}://drill@127.0.0.1:{port}"))
+        started = time.monotonic()
+        with pytest.raises(HostUnreachable, match=r"host mute unreachable: .*(timed out|[Bb]anner)"):
+            remote.run("true")
+    assert time.monotonic() - started < 30
+
+
+def test_a_filtered_port_is_unreachable_by_name_after_the_connect_timeout():
+    with filtered_port() as port:
+        remote = Remote(Host(name="walled", transport=f"ssh://drill@127.0.0.1:{port}"))
+        started = time.monotonic()
+        with pytest.raises(HostUnreachable, match=r"host walled unreachable: .*timed out"):
+            remote.run("true")
+    assert time.monotonic() - started < 15
+
+
+def test_a_refusing_host_over_paramiko_is_unreachable_not_a_traceback():
+    remote = Remote(Host(name="gone", transport="paramiko://drill@127.0.0.1:1"))
+    with pytest.raises(HostUnreachable, match=r"host gone unreachable: .*(refused|Unable to connect)"):
         remote.run("true")

@@ -1,0 +1,52 @@
+"""Reaching hosts the way real estates do: a host reachable only through a jump host is drilled
+through it; a host that refuses the key is named unreachable, not drilled, and the run says the
+drill could not run."""
+
+import time
+
+import pytest
+import yaml
+
+from lab.state import LabState
+from tests.faults.conftest import ROOT
+
+pytestmark = pytest.mark.lab
+
+FULL = "test_the_latest_snapshot_restores_byteidentical_within_the_rto"
+FRESH = "test_the_jobs_status_marker_reports_a_success_younger_than_the_rpo"
+
+
+def inventory_with_host(tmp_path, name, **host):
+    doc = yaml.safe_load((ROOT / "inventory/lab.yml").read_text())
+    doc["hosts"][name].update(host)
+    path = tmp_path / "inventory.yml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True))
+    return path
+
+
+def test_a_host_only_the_jump_host_can_reach_is_drilled_through_it(drill, tmp_path):
+    lab = LabState.load_or_create()
+    # "motoko" resolves only on the lab's network: the runner can reach it through akira alone
+    config = tmp_path / "ssh_config"
+    config.write_text(
+        lab.ssh_config.read_text() + f"Host motoko-inner\n  HostName motoko\n  Port 22\n  User root\n"
+        f"  IdentityFile {lab.private_key}\n  IdentitiesOnly yes\n  StrictHostKeyChecking no\n"
+        "  UserKnownHostsFile /dev/null\n  LogLevel ERROR\n  ConnectTimeout 5\n"
+    )
+    inventory = inventory_with_host(
+        tmp_path, "motoko", transport="ssh://motoko-inner", ssh_config=str(config), jump_host="akira"
+    )
+    drill.run(FULL, "flux-backup@motoko", inventory).expect_pass()
+    direct = inventory_with_host(tmp_path, "motoko", transport="ssh://motoko-inner", ssh_config=str(config))
+    drill.run(FRESH, "flux-backup@motoko", direct).expect_failure(
+        "host motoko unreachable", exit_code=2
+    )  # the same host without the jump: the name does not resolve on the runner
+
+
+def test_a_host_that_refuses_the_key_is_unreachable_by_name_and_could_not_run(drill, tmp_path):
+    inventory = inventory_with_host(tmp_path, "akira", transport="ssh://nobody@akira")
+    started = time.monotonic()
+    run = drill.run(FRESH, "space-mirror@akira", inventory)
+    run.expect_failure("host akira unreachable", "Permission denied", exit_code=2)
+    assert "UNREACHABLE host akira" in run.output
+    assert time.monotonic() - started < 60
