@@ -59,6 +59,13 @@ def load_history(evidence_dir: Path, exclude_run: str = "") -> dict[str, list[Po
     return history
 
 
+def run_label(run_id: str) -> str:
+    """``20261122T090000Z`` as ``11-22 09:00`` (other run IDs as they are)."""
+    if len(run_id) >= 13 and run_id[8] == "T":
+        return f"{run_id[4:6]}-{run_id[6:8]} {run_id[9:11]}:{run_id[11:13]}"
+    return run_id
+
+
 def plot(job_id: str, points: list[Point], rto_seconds: float | None = None,
          rpo_seconds: float | None = None) -> bytes:
     """A PNG with two panels: restore duration against the RTO, data age against the RPO."""
@@ -68,30 +75,30 @@ def plot(job_id: str, points: list[Point], rto_seconds: float | None = None,
     from matplotlib import pyplot
 
     points = points[-RUNS_SHOWN:]
-    labels = [p.run_id[4:13].replace("T", " ") for p in points]
+    labels = [run_label(p.run_id) for p in points]
     figure, (top, bottom) = pyplot.subplots(2, 1, figsize=(7, 4.6), sharex=True)
-    panels = ((top, [p.restore_seconds for p in points], "restore (s)", rto_seconds, "RTO"),
+    panels = ((top, [p.restore_seconds for p in points], "restore (s)", rto_seconds, "RTO", "s"),
               (bottom, [p.age_hours for p in points], "data age (h)",
-               rpo_seconds / 3600 if rpo_seconds else None, "RPO"))
-    for axis, values, unit, target, name in panels:
+               rpo_seconds / 3600 if rpo_seconds else None, "RPO", "h"))
+    for axis, values, unit, target, name, suffix in panels:
         shown = [(i, v) for i, v in enumerate(values) if v is not None]
         if shown:
             axis.plot([i for i, _ in shown], [v for _, v in shown], marker="o", color="#2f6fb0")
         top_value = max((v for _, v in shown), default=0.0) * 1.25 or 1.0
         if target and target <= 3 * top_value:
             axis.axhline(target, color="#c0392b", linestyle="--", linewidth=1,
-                         label=f"{name} {target:g}")
+                         label=f"{name} {target:g}{suffix}")
             axis.legend(loc="upper left", fontsize=8)
             top_value = max(top_value, target * 1.1)
         elif target:  # far above the measurements: say so rather than flatten them
-            axis.text(0.01, 0.92, f"{name} {target:g}: far above", transform=axis.transAxes,
+            axis.text(0.01, 0.92, f"{name} {target:g}{suffix}: far above", transform=axis.transAxes,
                       color="#c0392b", fontsize=8, va="top")
         axis.set_ylabel(unit)
         axis.set_ylim(0, top_value)
         axis.grid(alpha=0.3)
     bottom.set_xticks(range(len(labels)), labels, rotation=45, ha="right", fontsize=7)
     top.set_title(f"{job_id}: restore duration and data age, last {len(points)} run(s)", fontsize=10)
-    figure.tight_layout()
+    figure.subplots_adjust(left=0.1, right=0.98, top=0.92, bottom=0.2, hspace=0.15)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=90)
     pyplot.close(figure)
