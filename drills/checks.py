@@ -18,6 +18,7 @@ from drills.inventory import Job, Schedule
 from drills.markers import MarkerReading, read_marker
 from drills.rclone import MirrorCheck
 from drills.restic import Restic
+from drills.retention import Stamp, missing, outliving
 from drills.systemd import normalize_calendar, read_service, read_timer
 from drills.transport import DrillCouldNotRun, Remote
 
@@ -203,3 +204,20 @@ def mirror_in_sync(check: MirrorCheck, remote: Remote, job: Job) -> Verdict:
                    "difference(s)" + "".join(f"\n  {d}" for d in check.differences[:25]),
                    {"command": check.command, "entries_checked": check.compared,
                     "check_seconds": round(check.seconds, 3)})
+
+
+def retention_conforms(remote: Remote, job: Job) -> Verdict:
+    """The job's snapshots against its retention policy, computed from the list alone: every
+    promised day, week and month where history exists, and nothing the policy does not keep."""
+    if job.retention is None:
+        return Verdict(False, f"{_who(remote, job)}: declares no retention policy")
+    snapshots = Restic(remote, job).snapshots()
+    stamps = [Stamp(s.short_id, s.time) for s in snapshots]
+    problems = missing(stamps, job.retention) + outliving(stamps, job.retention)
+    detail = "".join(f"\n  {p}" for p in problems[:30])
+    return Verdict(not problems,
+                   f"{_who(remote, job)}: {len(snapshots)} snapshot(s) of {job.source} in "
+                   f"{job.repository} against the policy ({job.retention.describe()}): "
+                   f"{len(problems)} violation(s){detail}",
+                   {"snapshots": len(snapshots), "retention": job.retention.describe(),
+                    "violations": len(problems)})

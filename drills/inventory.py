@@ -30,6 +30,7 @@ from pydantic import (
 
 from drills.ansible import AnsibleInventoryError, read_ansible
 from drills.durations import parse_duration
+from drills.retention import Policy
 
 JobKind = Literal["restic", "rclone-mirror", "restic-check"]
 TRANSPORTS = ("ssh://", "paramiko://", "docker://", "local://")
@@ -139,6 +140,7 @@ class Job(_Strict):
     read_data_subset: str = "10%"
     samples: Samples | None = None
     stale_lock_age: Duration = Field(default=timedelta(minutes=30))
+    retention: Policy | None = None
 
     @model_validator(mode="after")
     def _kind_needs(self) -> Job:

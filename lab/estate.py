@@ -12,6 +12,7 @@ seconds.
 from __future__ import annotations
 
 import io
+import json
 import re
 import shlex
 import tarfile
@@ -19,6 +20,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import docker
@@ -27,6 +29,7 @@ import yaml
 from docker.models.containers import Container
 from docker.types import EndpointConfig
 
+from drills.retention import BUCKETS
 from lab.images import build_all
 from lab.state import S3_PORT, LabState
 
@@ -55,6 +58,7 @@ class LabHost:
     jobs: tuple[tuple[str, str], ...]
     seed_args: str = ""
     repository: str = "flux"
+    history: bool = False  # backdated snapshots for the retention policy to keep
 
     def env_file(self, state: LabState) -> str:
         ident = state.identities[self.identity]
@@ -69,7 +73,10 @@ class LabHost:
                       "MIRROR_DESTINATION": "b2mirror:space-mirror"}
         else:
             lines |= {"RESTIC_REPOSITORY": f"s3:{ENDPOINT}/backups-restic/{self.repository}",
-                      "RESTIC_PASSWORD": state.restic_password}
+                      "RESTIC_PASSWORD": state.restic_password,
+                      # quoted: read by both systemd's EnvironmentFile= and `sh -c '. file'`
+                      "RESTIC_FORGET": '"{}"'.format(
+                          " ".join(f"--keep-{slot} {n}" for slot, n in RETENTION.items()))}
         return "".join(f"{key}={value}\n" for key, value in lines.items())
 
 
@@ -77,8 +84,28 @@ HOSTS = (
     LabHost("akira", 2221, "space", "/space", "mirror",
             (("space-mirror", "b2_mirror.json"),)),
     LabHost("motoko", 2222, "flux", "/flux", "restic",
-            (("flux-backup", "restic_cloud.json"), ("restic-check", "restic_check.json"))),
+            (("flux-backup", "restic_cloud.json"), ("restic-check", "restic_check.json")),
+            history=True),
 )
+# what the lab's restic jobs keep (`restic forget` after each backup), as inventory/lab.yml states
+RETENTION = {"daily": 7, "weekly": 4, "monthly": 12}
+
+
+def history_times(now: datetime) -> list[tuple[str, datetime]]:
+    """04:00 on each day, week and month the retention policy keeps, before today, by slot: the
+    past a lab that had always run would hold.
+
+    >>> [(slot, f"{t:%m-%d}") for slot, t in history_times(datetime(2026, 11, 22, 9, tzinfo=UTC))][:2]
+    [('daily', '11-21'), ('daily', '11-20')]
+    """
+    day = now.replace(hour=4, minute=0, second=0, microsecond=0)
+    times = [("daily", day - timedelta(days=d)) for d in range(1, RETENTION["daily"])]
+    times += [("weekly", day - timedelta(weeks=w)) for w in range(1, RETENTION["weekly"])]
+    month = day.replace(day=1)
+    for _ in range(RETENTION["monthly"] - 1):
+        month = (month - timedelta(days=1)).replace(day=1)
+        times.append(("monthly", month))
+    return times
 
 
 FLEET_PORTS = 2300
@@ -262,6 +289,8 @@ class Lab:
             sh(container, f"set -a; . {ENV_FILE}; set +a; "
                           "restic cat config >/dev/null 2>&1 || restic init >/dev/null",
                timeout=120)
+        if host.history:
+            self._history(container, host)
         for service, marker in host.jobs:
             sh(container, f"systemctl enable --now {service}.timer >/dev/null 2>&1")
             stale = sh(container, f"find {MARKERS}/{marker} -mmin -720 2>/dev/null || true")
@@ -272,6 +301,27 @@ class Lab:
                 sh(container, f"while [ \"$(systemctl show -p ActiveState --value "
                               f"{service}.service)\" = activating ]; do sleep 1; done",
                    timeout=1200)
+
+    def _history(self, container: Container, host: LabHost) -> None:
+        """Backdated snapshots (restic's ``--time``, never edited repository files) for each
+        day, week and month the policy keeps that has none yet, then the estate's own forget
+        (as its backup job runs it after each backup)."""
+        restic = f"set -a; . {ENV_FILE}; set +a; restic"
+        scope = f"--host {host.name} --path {host.seed_root}"
+        listing = json.loads(sh(container, f"{restic} snapshots --json --no-lock {scope} 2>/dev/null")
+                             or "[]")
+        times = [datetime.fromisoformat(s["time"]) for s in listing]
+        have = {slot: {bucket(t) for t in times} for slot, bucket in BUCKETS.items()}
+        wanted = sorted({t for slot, t in history_times(datetime.now(UTC))
+                         if BUCKETS[slot](t) not in have[slot]})
+        if wanted:
+            self.log(f"backdating {len(wanted)} snapshot(s) of {host.seed_root} on {host.name} "
+                     "(restic --time) for the retention policy")
+        for moment in wanted:
+            sh(container, f"{restic} backup {host.seed_root} --host {host.name} --quiet "
+                          f"--exclude-file /etc/miket/flux-backup.excludes "
+                          f"--time '{moment:%Y-%m-%d %H:%M:%S}'", timeout=600)
+        sh(container, f"{restic} forget $RESTIC_FORGET {scope} >/dev/null", timeout=300)
 
     def _wait(self, ready: Callable[[], bool], what: str, seconds: int) -> None:
         deadline = time.monotonic() + seconds

@@ -53,6 +53,12 @@ def _parameters(context: StepFunctionContext) -> tuple[str, ...]:
     return tuple(dict.fromkeys(fields)) if type(context.parser).__name__ == "parse" else ()
 
 
+def _summary(docstring: str | None) -> str:
+    """The docstring's first paragraph on one line."""
+    paragraph = (docstring or "").strip().split("\n\n")[0]
+    return " ".join(line.strip() for line in paragraph.splitlines())
+
+
 def _contexts() -> list[StepFunctionContext]:
     for module in STEP_MODULES:
         importlib.import_module(module)
@@ -64,7 +70,7 @@ def catalogue() -> list[Entry]:
     entries = {
         (c.type or "*", c.parser.name): Entry(
             (c.type or "step").capitalize(), c.parser.name, _parameters(c), c.target_fixture,
-            (c.step_func.__doc__ or "").strip().splitlines()[0] if c.step_func.__doc__ else "",
+            _summary(c.step_func.__doc__),
             c.step_func.__module__)
         for c in _contexts() if c.step_func.__module__ in STEP_MODULES}
     order = {"Given": 0, "When": 1, "Then": 2}

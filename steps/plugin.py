@@ -28,7 +28,8 @@ from drills.transport import DrillCouldNotRun, Remote
 from drills.trends import load_history
 
 SELECTORS = {"restic": ("kind", "restic"), "rclone_mirror": ("kind", "rclone-mirror"),
-             "timer": ("needs", "schedule"), "marker": ("needs", "marker")}
+             "timer": ("needs", "schedule"), "marker": ("needs", "marker"),
+             "retention": ("needs", "retention")}
 INVENTORY = pytest.StashKey[Inventory]()
 EVIDENCE = pytest.StashKey[EvidenceLog]()
 UNREACHABLE = pytest.StashKey[dict[str, str]]()

@@ -33,3 +33,10 @@ def _(remote: Remote, job: Job, evidence: EvidenceLog) -> None:
 def _(remote: Remote, job: Job) -> None:
     """No lock older than ``stale_lock_age`` or left by a dead process."""
     require(checks.no_stale_locks(remote, job))
+
+
+@then("the job's snapshots keep what its retention policy promises, and nothing more")
+def _(remote: Remote, job: Job) -> None:
+    """Every day, week and month the job's `retention` keeps holds a snapshot (where history
+    exists), and no snapshot outlives the policy; violations name snapshots and days."""
+    require(checks.retention_conforms(remote, job))
