@@ -70,6 +70,7 @@ class Host(_Strict):
     jump_host: str | None = None
     sudo: bool = False
     credentials_env: AbsPath | None = None
+    credentials_owner: str = "root"  # who alone may read credentials_env (mode 0600 or stricter)
     scratch: AbsPath = "/var/tmp/backup-drill"
 
     @field_validator("transport")
@@ -116,6 +117,24 @@ class Marker(_Strict):
     failure_path: AbsPath | None = None
 
 
+class Endpoint(_Strict):
+    """An HTTP(S) expectation checked from the job's host without credentials, e.g. the S3 API
+    refuses anonymous access: ``{name: S3 API, url: "http://objectstore:8333/", status: 403}``."""
+
+    name: str = ""
+    url: str
+    status: int = Field(ge=100, le=599)
+
+    @field_validator("url")
+    @classmethod
+    def _plain_http(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"expected an http:// or https:// URL, got {value!r}")
+        if "@" in value.split("/")[2]:
+            raise ValueError("expected a URL without credentials: endpoints are checked anonymously")
+        return value
+
+
 class Samples(_Strict):
     """Paths, relative to the job's source, that single-item restores drill."""
 
@@ -141,6 +160,7 @@ class Job(_Strict):
     samples: Samples | None = None
     stale_lock_age: Duration = Field(default=timedelta(minutes=30))
     retention: Policy | None = None
+    endpoints: tuple[Endpoint, ...] | None = None
 
     @model_validator(mode="after")
     def _kind_needs(self) -> Job:
@@ -209,10 +229,14 @@ class Inventory(_Strict):
         return self
 
     def jobs_for(self, kind: str | None = None, needs: str | None = None) -> list[Job]:
-        """Jobs of a kind, or jobs that declare an attribute (``schedule``, ``marker``)."""
+        """Jobs of a kind, or jobs that declare an attribute (``schedule``, ``marker``; or
+        ``host.credentials_env``, an attribute of the job's host)."""
+        def declares(job: Job, attribute: str) -> bool:
+            owner: object = self.hosts[job.host] if attribute.startswith("host.") else job
+            return getattr(owner, attribute.removeprefix("host.")) is not None
+
         return [job for job in self.jobs.values()
-                if (kind is None or job.kind == kind)
-                and (needs is None or getattr(job, needs) is not None)]
+                if (kind is None or job.kind == kind) and (needs is None or declares(job, needs))]
 
 
 class InventoryError(ValueError):

@@ -7,4 +7,5 @@ STEP_MODULES = (
     "steps.markers",
     "steps.repository",
     "steps.restore",
+    "steps.exposure",
 )

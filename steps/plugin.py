@@ -29,7 +29,8 @@ from drills.trends import load_history
 
 SELECTORS = {"restic": ("kind", "restic"), "rclone_mirror": ("kind", "rclone-mirror"),
              "timer": ("needs", "schedule"), "marker": ("needs", "marker"),
-             "retention": ("needs", "retention")}
+             "retention": ("needs", "retention"), "endpoints": ("needs", "endpoints"),
+             "credentials": ("needs", "host.credentials_env")}
 INVENTORY = pytest.StashKey[Inventory]()
 EVIDENCE = pytest.StashKey[EvidenceLog]()
 UNREACHABLE = pytest.StashKey[dict[str, str]]()
