@@ -259,3 +259,26 @@ def endpoints_answer(remote: Remote, job: Job) -> Verdict:
     detail = "".join(f"\n  {p}" for p in problems)
     return Verdict(not problems, f"{_who(remote, job)}: {len(seen) - len(problems)} of {len(seen)} "
                                  f"endpoint(s) answer as expected{detail}", {"endpoints": seen})
+
+
+def sample_listed(remote: Remote, job: Job) -> Verdict:
+    """``restic find`` locates the job's sample file in the latest snapshot, as a file of the
+    size the source file has now (runbook: "listing and finding files in a snapshot")."""
+    if job.samples is None:
+        raise DrillCouldNotRun(f"job {job.name} declares no samples (file, directory) to look for")
+    restic = Restic(remote, job)
+    latest = restic.latest_snapshot()
+    path = f"{job.source}/{job.samples.file}"
+    if latest is None:
+        return Verdict(False, f"{_who(remote, job)}: no snapshot of {job.source} to look in")
+    matches = [m for m in restic.find(latest, path) if m.get("path") == path]
+    size = remote.run(f"stat -c %s {shlex.quote(path)}")
+    where = f"{_who(remote, job)}: {path} in snapshot {latest.short_id}"
+    if not matches:
+        return Verdict(False, f"{where}: not found by `restic find`",
+                       {"snapshot_id": latest.short_id, "path": path})
+    listed = matches[0]
+    ok = listed.get("type") == "file" and (not size.ok or str(listed.get("size")) == size.text.strip())
+    return Verdict(ok, f"{where}: listed as {listed.get('type')} of {listed.get('size')} bytes "
+                       f"(source: {size.text.strip() if size.ok else 'gone'})",
+                   {"snapshot_id": latest.short_id, "path": path, "size": listed.get("size")})

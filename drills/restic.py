@@ -142,6 +142,13 @@ class Restic:
             raise DrillCouldNotRun(f"unexpected restic stats JSON: {stats!r}"[:300])
         return int(stats["total_size"])
 
+    def find(self, snapshot: Snapshot, path: str) -> list[dict[str, object]]:
+        """What ``restic find`` reports for one full path in one snapshot (type, size, mtime...)."""
+        found = self._json("find", "--snapshot", snapshot.id, path) or []
+        if not isinstance(found, list):
+            raise DrillCouldNotRun(f"unexpected restic find JSON: {str(found)[:200]}")
+        return [m for hit in found if isinstance(hit, dict) for m in hit.get("matches") or []]
+
     def process_alive(self, pid: int) -> bool:
         return self.remote.run(f"kill -0 {int(pid)} 2>/dev/null").ok
 

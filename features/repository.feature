@@ -17,3 +17,7 @@ Feature: The restic repository is sound, fresh and unlocked
   Scenario: The repository has no stale locks
     Given the job's host answers
     Then the repository has no stale locks
+
+  Scenario: The latest snapshot lists the job's sample file
+    Given the job's host answers
+    Then restic find lists the job's sample file in the latest snapshot

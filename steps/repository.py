@@ -40,3 +40,10 @@ def _(remote: Remote, job: Job) -> None:
     """Every day, week and month the job's `retention` keeps holds a snapshot (where history
     exists), and no snapshot outlives the policy; violations name snapshots and days."""
     require(checks.retention_conforms(remote, job))
+
+
+@then("restic find lists the job's sample file in the latest snapshot")
+def _(remote: Remote, job: Job) -> None:
+    """`restic find` locates `samples.file` in the newest snapshot, as a file of the size the
+    source file has."""
+    require(checks.sample_listed(remote, job))

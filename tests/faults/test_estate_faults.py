@@ -80,5 +80,7 @@ def test_a_host_that_stops_mid_run_is_named_unreachable_and_the_run_goes_on(dril
     # a host going down mid-command may fail it in several ways; all are "could not run"
     assert all(line.startswith("COULD NOT RUN: ") and "host akira" in line for line in reports), output
     assert any("host akira unreachable" in line for line in reports), output
-    assert sum("@motoko]" in line for line in passed) == 15, output
+    motoko_tests = [line for line in lines if "@motoko] " in line and "::" in line and "%]" in line]
+    assert motoko_tests, output
+    assert sum("@motoko]" in line for line in passed) == len(motoko_tests), output  # all of them
     assert "NOT COMPLIANT" not in output
