@@ -91,6 +91,35 @@ class RestoreDrill:
         return RestoreOutcome(self.job, self.remote.name, subpath, snapshot, result.seconds,
                               result.seconds + restored.seconds, comparison, result.command)
 
+    def restic_oldest(self, subpath: str) -> RestoreOutcome:
+        """Restore one path of the oldest snapshot the repository keeps, by its ID, with restic's
+        read-back verification; then every file ``restic ls`` lists for it must be there with its
+        size. The source is not the reference: it has moved on since that snapshot."""
+        restic = Restic(self.remote, self.job)
+        snapshots = restic.snapshots()
+        if not snapshots:
+            raise RestoreFailed(f"host {self.remote.name}, job {self.job.name}: no snapshot of "
+                                f"{self.job.source} in {self.job.repository}")
+        snapshot, source = snapshots[0], str(self.job.source)
+        inside = f"{source}/{subpath.strip('/')}"
+        listed = restic.ls(snapshot, inside)
+        with scratch_dir(self.remote, self.job) as target:
+            result = restic.restore(snapshot, target, (inside,), verify=True)
+            restored = hash_tree(self.remote, f"{target}{source}", [subpath], missing_ok=True)
+        comparison = Comparison(self.remote.name, self.job.name, f"snapshot {snapshot.short_id}",
+                                f"{target}{source}")
+        for path, size in sorted(listed.items()):
+            got = restored.entries.get(path.removeprefix(f"{source}/"))
+            if got is None:
+                comparison.missing.append(path)
+            elif got.size != size:
+                comparison.differing.append(path)
+            else:
+                comparison.compared += 1
+                comparison.compared_bytes += size
+        return RestoreOutcome(self.job, self.remote.name, subpath, snapshot, result.seconds,
+                              result.seconds + restored.seconds, comparison, result.command)
+
     def _latest(self, restic: Restic) -> Snapshot:
         snapshot = restic.latest_snapshot()
         if snapshot is None:

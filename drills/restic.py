@@ -149,14 +149,28 @@ class Restic:
             raise DrillCouldNotRun(f"unexpected restic find JSON: {str(found)[:200]}")
         return [m for hit in found if isinstance(hit, dict) for m in hit.get("matches") or []]
 
+    def ls(self, snapshot: Snapshot, path: str) -> dict[str, int]:
+        """Files under ``path`` in ``snapshot`` and their sizes (``restic ls --json``)."""
+        result = self._run("ls", "--json", snapshot.id, path)
+        if not result.ok:
+            raise DrillCouldNotRun(f"host {self.remote.name}, job {self.job.name}: restic ls "
+                                   f"exited {result.exit_status}: {result.tail(4)}")
+        nodes = (json.loads(line) for line in result.text.splitlines() if line.startswith("{"))
+        return {str(n["path"]): int(n.get("size") or 0) for n in nodes
+                if n.get("struct_type") == "node" and n.get("type") == "file"}
+
     def process_alive(self, pid: int) -> bool:
         return self.remote.run(f"kill -0 {int(pid)} 2>/dev/null").ok
 
     def restore(self, snapshot: Snapshot, target: str, includes: tuple[str, ...] = (),
-                timeout: float = 4 * 3600) -> RestoreResult:
+                timeout: float = 4 * 3600, verify: bool = False) -> RestoreResult:
+        """``restic restore`` into ``target``; with ``verify``, restic reads every restored file
+        back and checks it against the snapshot's content hashes."""
         words = ["restore", snapshot.id, "--target", target]
         for include in includes:
             words += ["--include", include]
+        if verify:
+            words.append("--verify")
         result = self._run(*words, timeout=timeout)
         command = argv("restic", "-r", self.repository, *words)
         if not result.ok:

@@ -22,3 +22,9 @@ Feature: Restic snapshots restore byte-identical within the RTO
     Given the job's host answers
     When I plant a canary and run the job's backup on demand
     Then the canary comes back byte-exact from the new snapshot
+
+  @runbook:restore-restic-snapshots-specific
+  Scenario: The oldest kept snapshot restores by its ID
+    Given the job's host answers
+    When I restore the job's sample directory from the oldest snapshot by its ID, verified by restic
+    Then every file the snapshot lists came back with its size

@@ -20,6 +20,7 @@ import pytest
 from drills import __version__
 from drills.inventory import Job
 from drills.prometheus import render, write_textfile
+from drills.restic import RestoreFailed
 from drills.signing import SigningError, check_private_key
 from drills.transport import DrillCouldNotRun
 from drills.waivers import WaiverBook, WaiverError, load_waivers
@@ -94,8 +95,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             _log_outcome(item, job, "verified")
         return report
     excinfo = call.excinfo
-    not_compliant = excinfo is not None and excinfo.errisinstance(NotCompliant)
-    if excinfo is not None and excinfo.errisinstance((NotCompliant, DrillCouldNotRun)):
+    # a restore the backup tool cannot complete is a verdict on the backup, like a failed check
+    not_compliant = excinfo is not None and excinfo.errisinstance((NotCompliant, RestoreFailed))
+    if excinfo is not None and excinfo.errisinstance((NotCompliant, RestoreFailed, DrillCouldNotRun)):
         kind = "NOT COMPLIANT" if not_compliant else "COULD NOT RUN"
         report.longrepr = f"{kind}: {excinfo.value}"
     book = item.config.stash.get(WAIVERS, None)

@@ -52,6 +52,14 @@ def _(remote: Remote, job: Job) -> RestoreOutcome:
     return RestoreDrill(remote, job).mirror_sample(_samples(job).directory, False, since)
 
 
+@when("I restore the job's sample directory from the oldest snapshot by its ID, verified by restic",
+      target_fixture="restored")
+def _(remote: Remote, job: Job) -> RestoreOutcome:
+    """Restore `samples.directory` of the oldest kept snapshot (`restic restore <id> --verify`)."""
+    return RestoreDrill(remote, job).restic_oldest(_samples(job).directory)
+
+
+@then("every file the snapshot lists came back with its size")
 @then("the restored tree is byte-identical to the source")
 @then("the restored file is byte-identical to the source")
 @then("the canary comes back byte-exact from the new snapshot")

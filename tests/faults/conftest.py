@@ -201,3 +201,21 @@ def latest_root_tree(motoko: LabHost) -> str:
     """The root tree of the latest /flux snapshot: every plain `restic check` reads it."""
     snapshots = json.loads(motoko.restic("snapshots --host motoko --path /flux --json --no-lock"))
     return str(max(snapshots, key=lambda snap: snap["time"])["tree"])
+
+
+REPO_BUCKET, REPO_PREFIX = "backups-restic", "flux"  # the flux repository in the object store
+
+
+def flip_one_byte(bucket, pack_id: str, position: int | None = None) -> bytes:
+    """Flip one byte of a pack object in the bucket (by default in its middle); return the
+    original."""
+    key = f"{REPO_PREFIX}/data/{pack_id[:2]}/{pack_id}"
+    original = bucket.get_object(Bucket=REPO_BUCKET, Key=key)["Body"].read()
+    damaged = bytearray(original)
+    damaged[len(damaged) // 2 if position is None else position] ^= 0xFF
+    bucket.put_object(Bucket=REPO_BUCKET, Key=key, Body=bytes(damaged))
+    return original
+
+
+def put_back(bucket, pack_id: str, original: bytes) -> None:
+    bucket.put_object(Bucket=REPO_BUCKET, Key=f"{REPO_PREFIX}/data/{pack_id[:2]}/{pack_id}", Body=original)

@@ -17,7 +17,7 @@ def test_signed_evidence_and_textfile_from_a_drill_with_one_failing_job(drill, t
         "-q", f"--inventory={inventory}", f"--sign-evidence={private}", f"--prometheus-textfile={textfile}"
     )
     assert run.returncode == 1, run.stdout[-3000:]
-    assert "1 failed, 27 passed" in run.stdout
+    assert "1 failed, 28 passed" in run.stdout
     signed = list((tmp_path / "evidence").rglob("*.json.sig"))
     assert len(signed) == 3
     assert verify_path(tmp_path / "evidence", public) == []

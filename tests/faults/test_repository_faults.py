@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.faults.conftest import blob_location, latest_root_tree, packs_by_type
+from tests.faults.conftest import blob_location, flip_one_byte, latest_root_tree, packs_by_type, put_back
 
 pytestmark = pytest.mark.lab
 
@@ -17,22 +17,6 @@ LOCKS = "test_the_repository_has_no_stale_locks"
 LISTED = "test_the_latest_snapshot_lists_the_jobs_sample_file"
 SAMPLE = "/flux/active/project-beta/notebooks/naïve café – notes.txt"
 BACKUP = "backup /flux --host motoko --exclude-file /etc/miket/flux-backup.excludes --quiet"
-BUCKET, PREFIX = "backups-restic", "flux"
-
-
-def flip_one_byte(bucket, pack_id: str, position: int | None = None) -> bytes:
-    """Flip one byte of a pack object in the bucket (by default in its middle); return the
-    original."""
-    key = f"{PREFIX}/data/{pack_id[:2]}/{pack_id}"
-    original = bucket.get_object(Bucket=BUCKET, Key=key)["Body"].read()
-    damaged = bytearray(original)
-    damaged[len(damaged) // 2 if position is None else position] ^= 0xFF
-    bucket.put_object(Bucket=BUCKET, Key=key, Body=bytes(damaged))
-    return original
-
-
-def put_back(bucket, pack_id: str, original: bytes) -> None:
-    bucket.put_object(Bucket=BUCKET, Key=f"{PREFIX}/data/{pack_id[:2]}/{pack_id}", Body=original)
 
 
 def test_a_flipped_byte_in_a_tree_pack_fails_restic_check(drill, motoko, bucket):

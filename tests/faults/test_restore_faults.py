@@ -1,13 +1,20 @@
 """restore.feature bites: silent corruption, a slow restore and a canary left out are caught;
-a file changed after the snapshot is reported, not failed."""
+a file changed after the snapshot is reported, not failed; a damaged blob under the oldest
+snapshot fails its verified restore by ID."""
+
+import json
 
 import pytest
+
+from tests.faults.conftest import blob_location, flip_one_byte, put_back
 
 pytestmark = pytest.mark.lab
 
 FULL = "test_the_latest_snapshot_restores_byteidentical_within_the_rto"
 SINGLE = "test_a_single_file_restores_exactly"
 CANARY = "test_a_canary_planted_before_an_ondemand_backup_comes_back_byteexact"
+OLDEST = "test_the_oldest_kept_snapshot_restores_by_its_id"
+OLD_DIR = "/flux/active/project-alpha/src"
 VICTIM = "/flux/active/project-alpha/src/file-00325.dat"
 SAMPLE = "/flux/active/project-beta/notebooks/naïve café – notes.txt"
 
@@ -72,3 +79,27 @@ def test_a_restore_that_would_not_fit_in_scratch_is_refused_before_writing(drill
         exit_code=2,
     )
     assert leftovers == ""
+
+
+def first_file_blob(motoko, snapshot_id: str, directory: str) -> str:
+    """The first content blob of the first file in ``directory`` of a snapshot, walking its trees."""
+    tree = json.loads(motoko.restic(f"cat snapshot {snapshot_id} --no-lock"))["tree"]
+    for name in directory.strip("/").split("/"):
+        nodes = json.loads(motoko.restic(f"cat blob {tree} --no-lock"))["nodes"]
+        tree = next(node["subtree"] for node in nodes if node["name"] == name)
+    nodes = json.loads(motoko.restic(f"cat blob {tree} --no-lock"))["nodes"]
+    return str(next(n["content"][0] for n in nodes if n["type"] == "file" and n.get("content")))
+
+
+def test_a_flipped_byte_under_the_oldest_snapshot_fails_its_verified_restore(drill, motoko, bucket):
+    snapshots = json.loads(motoko.restic("snapshots --host motoko --path /flux --json --no-lock"))
+    oldest = min(snapshots, key=lambda snap: snap["time"])
+    pack, offset, length = blob_location(motoko, first_file_blob(motoko, oldest["id"], OLD_DIR))
+    original = flip_one_byte(bucket, pack, offset + length // 2)
+    try:
+        drill.run(OLDEST, "flux-backup@motoko").expect_failure(
+            "host motoko, job flux-backup", f"restore {oldest['id']}", "--verify"
+        )
+    finally:
+        put_back(bucket, pack, original)
+    drill.run(OLDEST, "flux-backup@motoko").expect_pass()
