@@ -235,13 +235,13 @@ def credentials_private(remote: Remote, job: Job) -> Verdict:
         return Verdict(False, f"{_who(remote, job)}: credentials file {path} is missing "
                               f"({found.tail(1)})")
     mode_text, user = found.text.split()
-    loose = int(mode_text, 8) & 0o077
-    problems = ([f"mode {int(mode_text, 8):04o} lets group or others in"] if loose else []) + (
+    mode = f"{int(mode_text, 8):04o}"
+    problems = ([f"mode {mode} lets group or others in"] if int(mode_text, 8) & 0o077 else []) + (
         [f"owned by {user}, not {owner}"] if user != owner else [])
     return Verdict(not problems,
                    f"{_who(remote, job)}: credentials file {path} is "
-                   f"{'; '.join(problems) or f'mode {int(mode_text, 8):04o}, owned by {user}'}",
-                   {"credentials_file": path, "mode": f"{int(mode_text, 8):04o}", "owner": user})
+                   f"{'; '.join(problems) or f'mode {mode}, owned by {user}'}",
+                   {"credentials_file": path, "mode": mode, "owner": user})
 
 
 def endpoints_answer(remote: Remote, job: Job) -> Verdict:

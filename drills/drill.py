@@ -97,10 +97,7 @@ class RestoreDrill:
         size. The source is not the reference: it has moved on since that snapshot."""
         restic = Restic(self.remote, self.job)
         snapshots = restic.snapshots()
-        if not snapshots:
-            raise RestoreFailed(f"host {self.remote.name}, job {self.job.name}: no snapshot of "
-                                f"{self.job.source} in {self.job.repository}")
-        snapshot, source = snapshots[0], str(self.job.source)
+        snapshot, source = self._present(snapshots[0] if snapshots else None), str(self.job.source)
         inside = f"{source}/{subpath.strip('/')}"
         listed = restic.ls(snapshot, inside)
         with scratch_dir(self.remote, self.job) as target:
@@ -121,7 +118,10 @@ class RestoreDrill:
                               result.seconds + restored.seconds, comparison, result.command)
 
     def _latest(self, restic: Restic) -> Snapshot:
-        snapshot = restic.latest_snapshot()
+        return self._present(restic.latest_snapshot())
+
+    def _present(self, snapshot: Snapshot | None) -> Snapshot:
+        """The snapshot, or the verdict that the repository holds none of the job's source."""
         if snapshot is None:
             raise RestoreFailed(f"host {self.remote.name}, job {self.job.name}: no snapshot of "
                                 f"{self.job.source} in {self.job.repository}")

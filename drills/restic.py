@@ -80,13 +80,17 @@ class Restic:
         command = ("restic", "-r", self.repository, *flags, *words)
         return self.remote.run(self.remote.with_credentials(command), timeout=timeout)
 
-    def _json(self, *words: str) -> object:
-        result = self._run(*words, "--json")
+    def _checked(self, *words: str) -> Result:
+        """A read-only restic command that must succeed, else the drill could not run."""
+        result = self._run(*words)
         if not result.ok:
             raise DrillCouldNotRun(f"host {self.remote.name}, job {self.job.name}: "
                                    f"`restic {' '.join(words)}` exited {result.exit_status}: "
                                    f"{result.tail(4)}")
-        return json.loads(result.text or "null")
+        return result
+
+    def _json(self, *words: str) -> object:
+        return json.loads(self._checked(*words, "--json").text or "null")
 
     def snapshots(self) -> list[Snapshot]:
         """Snapshots of this job's host and source path, oldest first."""
@@ -151,10 +155,7 @@ class Restic:
 
     def ls(self, snapshot: Snapshot, path: str) -> dict[str, int]:
         """Files under ``path`` in ``snapshot`` and their sizes (``restic ls --json``)."""
-        result = self._run("ls", "--json", snapshot.id, path)
-        if not result.ok:
-            raise DrillCouldNotRun(f"host {self.remote.name}, job {self.job.name}: restic ls "
-                                   f"exited {result.exit_status}: {result.tail(4)}")
+        result = self._checked("ls", "--json", snapshot.id, path)
         nodes = (json.loads(line) for line in result.text.splitlines() if line.startswith("{"))
         return {str(n["path"]): int(n.get("size") or 0) for n in nodes
                 if n.get("struct_type") == "node" and n.get("type") == "file"}

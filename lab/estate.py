@@ -39,6 +39,7 @@ STORE_VOLUME = "drill-lab-objectstore-data"
 ENV_FILE = "/etc/miket/storage-credentials.env"
 ENDPOINT = "http://objectstore:8333"
 MARKERS = "/space/_ops/data-estate/markers"
+WITH_CREDENTIALS = f"set -a; . {ENV_FILE}; set +a; "  # a shell prefix: the host's own env file
 SYSTEMD_RUN = {
     "cap_add": ["SYS_ADMIN"], "security_opt": ["seccomp=unconfined"],
     "tmpfs": {"/run": "", "/run/lock": ""},
@@ -286,8 +287,7 @@ class Lab:
             # Markers carry whole seconds: let the seed be strictly older than the next run.
             time.sleep(1.5)
         if host.identity == "restic":
-            sh(container, f"set -a; . {ENV_FILE}; set +a; "
-                          "restic cat config >/dev/null 2>&1 || restic init >/dev/null",
+            sh(container, f"{WITH_CREDENTIALS}restic cat config >/dev/null 2>&1 || restic init >/dev/null",
                timeout=120)
         if host.history:
             self._history(container, host)
@@ -306,10 +306,9 @@ class Lab:
         """Backdated snapshots (restic's ``--time``, never edited repository files) for each
         day, week and month the policy keeps that has none yet, then the estate's own forget
         (as its backup job runs it after each backup)."""
-        restic = f"set -a; . {ENV_FILE}; set +a; restic"
         scope = f"--host {host.name} --path {host.seed_root}"
-        listing = json.loads(sh(container, f"{restic} snapshots --json --no-lock {scope} 2>/dev/null")
-                             or "[]")
+        listed = sh(container, f"{WITH_CREDENTIALS}restic snapshots --json --no-lock {scope} 2>/dev/null")
+        listing = json.loads(listed or "[]")
         times = [datetime.fromisoformat(s["time"]) for s in listing]
         have = {slot: {bucket(t) for t in times} for slot, bucket in BUCKETS.items()}
         wanted = sorted({t for slot, t in history_times(datetime.now(UTC))
@@ -318,10 +317,10 @@ class Lab:
             self.log(f"backdating {len(wanted)} snapshot(s) of {host.seed_root} on {host.name} "
                      "(restic --time) for the retention policy")
         for moment in wanted:
-            sh(container, f"{restic} backup {host.seed_root} --host {host.name} --quiet "
+            sh(container, f"{WITH_CREDENTIALS}restic backup {host.seed_root} --host {host.name} --quiet "
                           f"--exclude-file /etc/miket/flux-backup.excludes "
                           f"--time '{moment:%Y-%m-%d %H:%M:%S}'", timeout=600)
-        sh(container, f"{restic} forget $RESTIC_FORGET {scope} >/dev/null", timeout=300)
+        sh(container, f"{WITH_CREDENTIALS}restic forget $RESTIC_FORGET {scope} >/dev/null", timeout=300)
 
     def _wait(self, ready: Callable[[], bool], what: str, seconds: int) -> None:
         deadline = time.monotonic() + seconds

@@ -5,6 +5,7 @@ import docker
 import pytest
 
 from lab.estate import ENV_FILE, PREFIX
+from tests.faults.conftest import LabHost
 
 pytestmark = pytest.mark.lab
 
@@ -12,27 +13,25 @@ PRIVATE = "test_the_credentials_file_is_private_to_its_owner"
 ENDPOINTS = "test_every_endpoint_answers_with_its_expected_status"
 
 
-def test_a_credentials_file_others_can_read_fails_naming_host_job_path_and_mode(drill, akira):
-    drill.run(PRIVATE, "space-mirror@akira").expect_pass()
-    akira.sh(f"chmod 0644 {ENV_FILE}")
+@pytest.mark.parametrize(
+    ("host_name", "job_name", "fault", "heal", "why"),
+    [
+        ("akira", "space-mirror", "chmod 0644", "chmod 0600", "mode 0644 lets group or others in"),
+        ("motoko", "flux-backup", "chown nobody", "chown root", "owned by nobody, not root"),
+    ],
+    ids=["readable-by-others", "owned-by-another-user"],
+)
+def test_a_credentials_file_not_private_fails_naming_host_job_path(
+    drill, host_name, job_name, fault, heal, why
+):
+    lab_host, job_id = LabHost(host_name), f"{job_name}@{host_name}"
+    drill.run(PRIVATE, job_id).expect_pass()
+    lab_host.sh(f"{fault} {ENV_FILE}")
     try:
-        drill.run(PRIVATE, "space-mirror@akira").expect_failure(
-            "host akira, job space-mirror", ENV_FILE, "mode 0644 lets group or others in"
-        )
+        drill.run(PRIVATE, job_id).expect_failure(f"host {host_name}, job {job_name}", ENV_FILE, why)
     finally:
-        akira.sh(f"chmod 0600 {ENV_FILE}")
-    drill.run(PRIVATE, "space-mirror@akira").expect_pass()
-
-
-def test_a_credentials_file_owned_by_another_user_fails(drill, motoko):
-    motoko.sh(f"chown nobody {ENV_FILE}")
-    try:
-        drill.run(PRIVATE, "flux-backup@motoko").expect_failure(
-            "host motoko, job flux-backup", ENV_FILE, "owned by nobody, not root"
-        )
-    finally:
-        motoko.sh(f"chown root {ENV_FILE}")
-    drill.run(PRIVATE, "flux-backup@motoko").expect_pass()
+        lab_host.sh(f"{heal} {ENV_FILE}")
+    drill.run(PRIVATE, job_id).expect_pass()
 
 
 def test_a_store_that_stops_answering_fails_naming_each_endpoint(drill, lab):
