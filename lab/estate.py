@@ -60,6 +60,9 @@ class LabHost:
     seed_args: str = ""
     repository: str = "flux"
     history: bool = False  # backdated snapshots for the retention policy to keep
+    image: str = "host"
+    seed_script: str = "seed.py"
+    cron: tuple[tuple[str, str], ...] = ()  # (command cron runs, the marker it writes)
 
     def env_file(self, state: LabState) -> str:
         ident = state.identities[self.identity]
@@ -87,6 +90,10 @@ HOSTS = (
     LabHost("motoko", 2222, "flux", "/flux", "restic",
             (("flux-backup", "restic_cloud.json"), ("restic-check", "restic_check.json")),
             history=True),
+    LabHost("cartae", 2223, "", "/var/backups/cartae", "restic", (), repository="cartae",
+            history=True, image="dbhost", seed_script="seed-cartae.py",
+            cron=(("/usr/local/sbin/cartae-backup",
+                   "/var/lib/cartae-backup/markers/cartae_backup.json"),)),
 )
 # what the lab's restic jobs keep (`restic forget` after each backup), as inventory/lab.yml states
 RETENTION = {"daily": 7, "weekly": 4, "monthly": 12}
@@ -231,10 +238,9 @@ class Lab:
         for name in self.fleet_names()[count:]:
             self.log(f"removing workspace host {name} (HOSTS={count})")
             self.client.containers.get(PREFIX + name).remove(force=True)
-        for host in HOSTS:
-            self._host(host, state, images["host"])
         with ThreadPoolExecutor(max_workers=4) as pool:  # booting and seeding mostly wait
-            list(pool.map(lambda h: self._host(h, state, images["host"]), workspaces))
+            list(pool.map(lambda h: self._host(h, state, images[h.image]), HOSTS))
+            list(pool.map(lambda h: self._host(h, state, images[h.image]), workspaces))
         hosts = HOSTS + workspaces
         state.write_ssh_config({h.name: h.ssh_port for h in hosts})
         fleet_note = ""
@@ -280,8 +286,10 @@ class Lab:
         public_key = state.private_key.with_suffix(".pub").read_text()
         put_file(container, "/root/.ssh/authorized_keys", public_key, 0o600)
         put_file(container, ENV_FILE, host.env_file(state), 0o600)
-        seeded = sh(container, f"/usr/local/lib/drill-lab/seed.py {host.seed_profile} "
-                               f"{shlex.quote(host.seed_root)} {host.seed_args}", timeout=600).strip()
+        seed = (f"{host.seed_profile} {shlex.quote(host.seed_root)} {host.seed_args}"
+                if host.seed_profile else "")
+        seeded = sh(container, f"/usr/local/lib/drill-lab/{host.seed_script} {seed}",
+                    timeout=600).strip()
         if fresh or not seeded.startswith("seeded 0 "):
             self.log(f"{seeded} on {host.name}")
             # Markers carry whole seconds: let the seed be strictly older than the next run.
@@ -289,6 +297,10 @@ class Lab:
         if host.identity == "restic":
             sh(container, f"{WITH_CREDENTIALS}restic cat config >/dev/null 2>&1 || restic init >/dev/null",
                timeout=120)
+        for command, marker in host.cron:  # the first backup, before any backdated history
+            if not sh(container, f"find {marker} -mmin -720 2>/dev/null || true").strip():
+                self.log(f"running {command} on {host.name} (marker missing or stale)")
+                sh(container, command, timeout=1200)
         if host.history:
             self._history(container, host)
         for service, marker in host.jobs:
