@@ -11,12 +11,14 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
+from drills.cron import daemon_running, entries_for, normalize
 from drills.drill import RestoreOutcome
 from drills.durations import human, human_seconds
-from drills.inventory import Job, Schedule
+from drills.inventory import Cron, Job, Schedule
 from drills.markers import MarkerReading, read_marker
+from drills.metrics import scrape
 from drills.rclone import MirrorCheck
 from drills.restic import Restic
 from drills.retention import Stamp, missing, outliving
@@ -31,7 +33,7 @@ class Verdict:
     evidence: dict[str, Any] = field(default_factory=dict)
 
 
-def _who(host: Remote | str, job: Job) -> str:
+def who(host: Remote | str, job: Job) -> str:
     """``host akira, job space-mirror``: how every verdict begins."""
     return f"host {host if isinstance(host, str) else host.name}, job {job.name}"
 
@@ -47,7 +49,7 @@ def timer_armed(remote: Remote, job: Job) -> Verdict:
     problems = [text for bad, text in ((not timer.loaded, "not installed"),
                                        (not timer.enabled, "not enabled"),
                                        (not timer.active, "not active")) if bad]
-    return Verdict(not problems, f"{_who(remote, job)}: {timer.unit} is "
+    return Verdict(not problems, f"{who(remote, job)}: {timer.unit} is "
                    f"{', '.join(problems) or 'enabled and active'}", {"timer": timer.unit})
 
 
@@ -56,7 +58,7 @@ def timer_next_run(remote: Remote, job: Job) -> Verdict:
     now = datetime.now(UTC)
     ok = timer.next_run is not None and timer.next_run > now
     when = timer.next_run.isoformat() if timer.next_run else "none"
-    return Verdict(ok, f"{_who(remote, job)}: {timer.unit} next run: {when}",
+    return Verdict(ok, f"{who(remote, job)}: {timer.unit} next run: {when}",
                    {"next_run": when})
 
 
@@ -65,7 +67,7 @@ def timer_schedule_matches(remote: Remote, job: Job) -> Verdict:
     timer = read_timer(remote, schedule.timer)
     declared = normalize_calendar(remote, schedule.on_calendar)
     return Verdict(timer.on_calendar == declared,
-                   f"{_who(remote, job)}: {timer.unit} runs on '{timer.on_calendar or 'no calendar'}'"
+                   f"{who(remote, job)}: {timer.unit} runs on '{timer.on_calendar or 'no calendar'}'"
                    f", the inventory declares '{schedule.on_calendar}' ({declared})",
                    {"on_calendar": timer.on_calendar, "declared": declared})
 
@@ -74,10 +76,10 @@ def last_run_succeeded(remote: Remote, job: Job) -> Verdict:
     service = read_service(remote, _schedule(job).service)
     ended = service.last_exit.isoformat() if service.last_exit else "never"
     if not service.has_run:
-        return Verdict(False, f"{_who(remote, job)}: {service.unit} has no recorded run, neither "
+        return Verdict(False, f"{who(remote, job)}: {service.unit} has no recorded run, neither "
                        "in systemd's unit state nor in the journal", {"service": service.unit})
     return Verdict(service.succeeded,
-                   f"{_who(remote, job)}: last run of {service.unit} ended {ended} with result "
+                   f"{who(remote, job)}: last run of {service.unit} ended {ended} with result "
                    f"'{service.result}', exit status {service.exit_status} (from {service.source})",
                    {"service": service.unit, "result": service.result, "last_exit": ended,
                     "read_from": service.source})
@@ -91,14 +93,14 @@ def marker_reading(remote: Remote, job: Job) -> MarkerReading:
 
 def marker_valid(reading: MarkerReading, job: Job) -> Verdict:
     return Verdict(reading.marker is not None,
-                   f"{_who(reading.host, job)}: marker {reading.path} "
+                   f"{who(reading.host, job)}: marker {reading.path} "
                    f"{reading.error or 'parses'}")
 
 
 def marker_success(reading: MarkerReading, job: Job) -> Verdict:
     status = reading.marker.status if reading.marker else "unreadable"
     message = reading.marker.message if reading.marker else reading.error
-    return Verdict(status == "success", f"{_who(reading.host, job)}: marker "
+    return Verdict(status == "success", f"{who(reading.host, job)}: marker "
                    f"{reading.path} reports status '{status}': {message}")
 
 
@@ -107,26 +109,26 @@ def marker_fresh(reading: MarkerReading, job: Job) -> Verdict:
     rpo = job.rpo.total_seconds()
     shown = "unknown" if age is None else human_seconds(age)
     return Verdict(age is not None and age <= rpo,
-                   f"{_who(reading.host, job)}: marker {reading.path} is {shown} old, "
+                   f"{who(reading.host, job)}: marker {reading.path} is {shown} old, "
                    f"RPO {human(job.rpo)}", {"marker_age_seconds": age, "rpo_seconds": rpo})
 
 
 def no_newer_failure(remote: Remote, job: Job, reading: MarkerReading) -> Verdict:
     if job.marker is None or job.marker.failure_path is None:
-        return Verdict(True, f"{_who(remote, job)}: no failure marker declared")
+        return Verdict(True, f"{who(remote, job)}: no failure marker declared")
     failure = read_marker(remote, job.marker.failure_path)
     if not failure.exists:
-        return Verdict(True, f"{_who(remote, job)}: no {job.marker.failure_path}")
+        return Verdict(True, f"{who(remote, job)}: no {job.marker.failure_path}")
     success_at = reading.marker.finished_at if reading.marker else None
     failed_at = failure.marker.finished_at if failure.marker else None
     if failure.marker is None or failed_at is None:
-        return Verdict(False, f"{_who(remote, job)}: failure marker {failure.path} is "
+        return Verdict(False, f"{who(remote, job)}: failure marker {failure.path} is "
                        f"{failure.error or 'missing a time'}")
     if failure.marker.job != (reading.marker.job if reading.marker else failure.marker.job):
-        return Verdict(True, f"{_who(remote, job)}: {failure.path} concerns job "
+        return Verdict(True, f"{who(remote, job)}: {failure.path} concerns job "
                        f"{failure.marker.job}")
     ok = success_at is not None and failed_at <= success_at
-    return Verdict(ok, f"{_who(remote, job)}: failure marker {failure.path} "
+    return Verdict(ok, f"{who(remote, job)}: failure marker {failure.path} "
                    f"({failed_at.isoformat()}: {failure.marker.message}) is newer than the last "
                    f"success in {reading.path} ({success_at.isoformat() if success_at else 'none'})")
 
@@ -135,7 +137,7 @@ def restic_check(remote: Remote, job: Job, subset: str | None = None) -> Verdict
     result = Restic(remote, job).check(subset)
     what = f"restic check{f' --read-data-subset={subset}' if subset else ''}"
     detail = "passed" if result.passed else "failed:\n  " + "\n  ".join(result.errors[:20])
-    return Verdict(result.passed, f"{_who(remote, job)}: {what} of {job.repository} {detail}",
+    return Verdict(result.passed, f"{who(remote, job)}: {what} of {job.repository} {detail}",
                    {"command": result.command, "check_seconds": round(result.seconds, 3)})
 
 
@@ -143,10 +145,10 @@ def snapshot_fresh(remote: Remote, job: Job) -> Verdict:
     latest = Restic(remote, job).latest_snapshot()
     rpo = job.rpo.total_seconds()
     if latest is None:
-        return Verdict(False, f"{_who(remote, job)}: no snapshot of {job.source} in "
+        return Verdict(False, f"{who(remote, job)}: no snapshot of {job.source} in "
                        f"{job.repository}", {"rpo_seconds": rpo})
     age = latest.age()
-    return Verdict(age <= rpo, f"{_who(remote, job)}: latest snapshot {latest.short_id} of "
+    return Verdict(age <= rpo, f"{who(remote, job)}: latest snapshot {latest.short_id} of "
                    f"{job.source} in {job.repository} is {human_seconds(age)} old "
                    f"({latest.time.isoformat()}), RPO {human(job.rpo)}",
                    {"snapshot_id": latest.short_id, "snapshot_age_seconds": round(age, 1),
@@ -165,7 +167,7 @@ def no_stale_locks(remote: Remote, job: Job) -> Verdict:
                 f"{human_seconds(age)} old"
             stale.append(f"lock {lock.id[:8]} ({'exclusive' if lock.exclusive else 'shared'}, "
                          f"{why})")
-    return Verdict(not stale, f"{_who(remote, job)}: {job.repository} has "
+    return Verdict(not stale, f"{who(remote, job)}: {job.repository} has "
                    f"{len(stale)} stale lock(s)" + "".join(f"\n  {s}" for s in stale),
                    {"stale_locks": len(stale)})
 
@@ -181,12 +183,23 @@ def restore_identical(outcome: RestoreOutcome) -> Verdict:
     return Verdict(ok, message, outcome.evidence())
 
 
-def within_rto(outcome: RestoreOutcome) -> Verdict:
+class Timed(Protocol):
+    """A restore judged against the RTO (a tree restore or a database restore)."""
+
+    job: Job
+    host: str
+    drill_seconds: float
+
+    def evidence(self) -> dict[str, object]: ...
+
+
+def within_rto(outcome: Timed) -> Verdict:
     job = outcome.job
     if job.rto is None:
-        return Verdict(False, f"{_who(outcome.host, job)}: no RTO declared")
+        return Verdict(False, f"{who(outcome.host, job)}: no RTO declared")
+    what = getattr(outcome, "what", ".")
     return Verdict(outcome.drill_seconds <= job.rto.total_seconds(),
-                   f"{_who(outcome.host, job)}: restore of {job.source} took "
+                   f"{who(outcome.host, job)}: restore of {job.source if what == '.' else what} took "
                    f"{human_seconds(outcome.drill_seconds)} (restore and verify), "
                    f"RTO {human(job.rto)}", outcome.evidence())
 
@@ -201,7 +214,7 @@ def mirror_since(remote: Remote, job: Job) -> datetime:
 
 def mirror_in_sync(check: MirrorCheck, remote: Remote, job: Job) -> Verdict:
     return Verdict(not check.differences,
-                   f"{_who(remote, job)}: `{check.command}` found {len(check.differences)} "
+                   f"{who(remote, job)}: `{check.command}` found {len(check.differences)} "
                    "difference(s)" + "".join(f"\n  {d}" for d in check.differences[:25]),
                    {"command": check.command, "entries_checked": check.compared,
                     "check_seconds": round(check.seconds, 3)})
@@ -211,13 +224,13 @@ def retention_conforms(remote: Remote, job: Job) -> Verdict:
     """The job's snapshots against its retention policy, computed from the list alone: every
     promised day, week and month where history exists, and nothing the policy does not keep."""
     if job.retention is None:
-        return Verdict(False, f"{_who(remote, job)}: declares no retention policy")
+        return Verdict(False, f"{who(remote, job)}: declares no retention policy")
     snapshots = Restic(remote, job).snapshots()
     stamps = [Stamp(s.short_id, s.time) for s in snapshots]
     problems = missing(stamps, job.retention) + outliving(stamps, job.retention)
     detail = "".join(f"\n  {p}" for p in problems[:30])
     return Verdict(not problems,
-                   f"{_who(remote, job)}: {len(snapshots)} snapshot(s) of {job.source} in "
+                   f"{who(remote, job)}: {len(snapshots)} snapshot(s) of {job.source} in "
                    f"{job.repository} against the policy ({job.retention.describe()}): "
                    f"{len(problems)} violation(s){detail}",
                    {"snapshots": len(snapshots), "retention": job.retention.describe(),
@@ -229,17 +242,17 @@ def credentials_private(remote: Remote, job: Job) -> Verdict:
     its owner alone (mode 0600 or stricter), as the runbook requires."""
     path, owner = remote.host.credentials_env, remote.host.credentials_owner
     if path is None:
-        return Verdict(False, f"{_who(remote, job)}: the host declares no credentials_env")
+        return Verdict(False, f"{who(remote, job)}: the host declares no credentials_env")
     found = remote.run(f"stat -c '%a %U' {shlex.quote(path)}")
     if not found.ok:
-        return Verdict(False, f"{_who(remote, job)}: credentials file {path} is missing "
+        return Verdict(False, f"{who(remote, job)}: credentials file {path} is missing "
                               f"({found.tail(1)})")
     mode_text, user = found.text.split()
     mode = f"{int(mode_text, 8):04o}"
     problems = ([f"mode {mode} lets group or others in"] if int(mode_text, 8) & 0o077 else []) + (
         [f"owned by {user}, not {owner}"] if user != owner else [])
     return Verdict(not problems,
-                   f"{_who(remote, job)}: credentials file {path} is "
+                   f"{who(remote, job)}: credentials file {path} is "
                    f"{'; '.join(problems) or f'mode {mode}, owned by {user}'}",
                    {"credentials_file": path, "mode": mode, "owner": user})
 
@@ -257,7 +270,7 @@ def endpoints_answer(remote: Remote, job: Job) -> Verdict:
             problems.append(f"{endpoint.name or endpoint.url} ({endpoint.url}) answered {status}, "
                             f"expected {endpoint.status}")
     detail = "".join(f"\n  {p}" for p in problems)
-    return Verdict(not problems, f"{_who(remote, job)}: {len(seen) - len(problems)} of {len(seen)} "
+    return Verdict(not problems, f"{who(remote, job)}: {len(seen) - len(problems)} of {len(seen)} "
                                  f"endpoint(s) answer as expected{detail}", {"endpoints": seen})
 
 
@@ -270,10 +283,10 @@ def sample_listed(remote: Remote, job: Job) -> Verdict:
     latest = restic.latest_snapshot()
     path = f"{job.source}/{job.samples.file}"
     if latest is None:
-        return Verdict(False, f"{_who(remote, job)}: no snapshot of {job.source} to look in")
+        return Verdict(False, f"{who(remote, job)}: no snapshot of {job.source} to look in")
     matches = [m for m in restic.find(latest, path) if m.get("path") == path]
     size = remote.run(f"stat -c %s {shlex.quote(path)}")
-    where = f"{_who(remote, job)}: {path} in snapshot {latest.short_id}"
+    where = f"{who(remote, job)}: {path} in snapshot {latest.short_id}"
     if not matches:
         return Verdict(False, f"{where}: not found by `restic find`",
                        {"snapshot_id": latest.short_id, "path": path})
@@ -282,3 +295,56 @@ def sample_listed(remote: Remote, job: Job) -> Verdict:
     return Verdict(ok, f"{where}: listed as {listed.get('type')} of {listed.get('size')} bytes "
                        f"(source: {size.text.strip() if size.ok else 'gone'})",
                    {"snapshot_id": latest.short_id, "path": path, "size": listed.get("size")})
+
+
+def _cron(job: Job) -> Cron:
+    if job.cron is None:
+        raise DrillCouldNotRun(f"job {job.name} declares no cron entry")
+    return job.cron
+
+
+def cron_daemon_runs(remote: Remote, job: Job) -> Verdict:
+    running = daemon_running(remote)
+    return Verdict(running, f"{who(remote, job)}: the cron daemon is "
+                   f"{'running' if running else 'not running: no cron entry will fire'}")
+
+
+def cron_entry_matches(remote: Remote, job: Job) -> Verdict:
+    """A line of the job's cron file runs its command on the declared schedule."""
+    cron = _cron(job)
+    entries = entries_for(remote, cron)
+    if not entries:
+        return Verdict(False, f"{who(remote, job)}: no line in {cron.file} runs {cron.command}",
+                       {"cron_file": cron.file})
+    declared = normalize(cron.schedule)
+    lines = [f"{e.file}:{e.line} runs '{e.command}' as {e.user} on '{e.schedule}'" for e in entries]
+    ok = any(normalize(e.schedule) == declared for e in entries)
+    return Verdict(ok, f"{who(remote, job)}: {'; '.join(lines)}; the inventory declares "
+                   f"'{cron.schedule}'", {"cron_entries": lines, "declared": cron.schedule})
+
+
+def metrics_report_success(remote: Remote, job: Job) -> Verdict:
+    """The job's success metric is present and 1."""
+    if job.metrics is None:
+        raise DrillCouldNotRun(f"job {job.name} declares no metrics")
+    values = scrape(remote, job.metrics)
+    name = job.metrics.success
+    value = values.get(name)
+    where = f"{job.metrics.url} {job.metrics.labels or ''}".strip()
+    return Verdict(value == 1, f"{who(remote, job)}: {name} at {where} is "
+                   f"{'absent' if value is None else f'{value:g}'}, expected 1",
+                   {"metrics": values})
+
+
+def metrics_fresh(remote: Remote, job: Job) -> Verdict:
+    """The job's timestamp metric says its last backup is younger than the RPO."""
+    if job.metrics is None:
+        raise DrillCouldNotRun(f"job {job.name} declares no metrics")
+    values = scrape(remote, job.metrics)
+    name, rpo = job.metrics.timestamp, job.rpo.total_seconds()
+    stamp = values.get(name)
+    age = None if stamp is None else datetime.now(UTC).timestamp() - stamp
+    shown = "absent" if age is None else f"{human_seconds(age)} old"
+    return Verdict(age is not None and age <= rpo,
+                   f"{who(remote, job)}: {name} at {job.metrics.url} is {shown}, RPO {human(job.rpo)}",
+                   {"metrics_age_seconds": age, "rpo_seconds": rpo})

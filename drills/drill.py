@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
+from drills.cron import run_now
 from drills.inventory import Job
 from drills.manifest import Comparison, Manifest, compare, hash_tree
 from drills.rclone import Rclone
@@ -59,6 +60,24 @@ class RestoreOutcome:
                 "rto_seconds": self.job.rto.total_seconds() if self.job.rto else None,
                 "throughput_mib_s": round(c.compared_bytes / 2**20 / self.restore_seconds, 2)
                 if self.restore_seconds else None}
+
+
+def backup_now(remote: Remote, job: Job, timeout: float = 3600) -> None:
+    """Run the job's own backup now, as its scheduler would: its systemd service, or its cron
+    line. A failed run is a verdict on the backup (``RestoreFailed``)."""
+    who = f"host {remote.name}, job {job.name}"
+    if job.schedule is not None:
+        service = start_service(remote, job.schedule.service, timeout)
+        if not service.succeeded:
+            raise RestoreFailed(f"{who}: on-demand backup {service.unit} failed (result "
+                                f"{service.result}, exit {service.exit_status})")
+    elif job.cron is not None:
+        result = run_now(remote, job.cron, timeout)
+        if not result.ok:
+            raise RestoreFailed(f"{who}: on-demand backup `{job.cron.command}` (from "
+                                f"{job.cron.file}) exited {result.exit_status}: {result.tail(3)}")
+    else:
+        raise DrillCouldNotRun(f"job {job.name} declares no service or cron entry to run on demand")
 
 
 class RestoreDrill:
@@ -129,18 +148,12 @@ class RestoreDrill:
 
     def canary(self, timeout: float = 3600) -> RestoreOutcome:
         """Plant a canary, run the job's own backup service, restore the canary, compare."""
-        if self.job.schedule is None:
-            raise DrillCouldNotRun(f"job {self.job.name} declares no service to run on demand")
         name = f"{CANARY_DIR}/canary-{secrets.token_hex(8)}.bin"
         path = f"{self.job.source}/{name}"
         self.remote.run(f"mkdir -p {shlex.quote(str(self.job.source))}/{CANARY_DIR} && "
                         f"head -c 65536 /dev/urandom > {shlex.quote(path)}", check=True)
         try:
-            service = start_service(self.remote, self.job.schedule.service, timeout)
-            if not service.succeeded:
-                raise RestoreFailed(f"host {self.remote.name}, job {self.job.name}: on-demand "
-                                    f"backup {service.unit} failed (result {service.result}, "
-                                    f"exit {service.exit_status})")
+            backup_now(self.remote, self.job, timeout)
             return self.restic_latest(name)
         finally:
             self.remote.run(f"rm -f {shlex.quote(path)}")

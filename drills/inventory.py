@@ -32,7 +32,7 @@ from drills.ansible import AnsibleInventoryError, read_ansible
 from drills.durations import parse_duration
 from drills.retention import Policy
 
-JobKind = Literal["restic", "rclone-mirror", "restic-check"]
+JobKind = Literal["restic", "rclone-mirror", "restic-check", "pg-dump", "redis-rdb"]
 TRANSPORTS = ("ssh://", "paramiko://", "docker://", "local://")
 
 
@@ -110,11 +110,69 @@ class Schedule(_Strict):
         return value
 
 
+class Cron(_Strict):
+    """A cron entry that starts the job: the file, its five-field schedule, and the command as
+    the line gives it, e.g. ``{file: /etc/cron.d/cartae-backup, schedule: "0 2 * * *",
+    command: /usr/local/sbin/cartae-backup}``."""
+
+    file: AbsPath
+    schedule: str
+    command: str
+
+    @field_validator("schedule")
+    @classmethod
+    def _five_fields(cls, value: str) -> str:
+        if not isinstance(value, str) or (len(value.split()) != 5 and not value.startswith("@")):
+            raise ValueError(f"expected a cron schedule of five fields (or @daily ...), got {value!r}")
+        return " ".join(value.split())
+
+
+class Metrics(_Strict):
+    """Backup metrics scraped without credentials from the job's host, e.g. a Pushgateway:
+    ``{url: "http://127.0.0.1:9091/metrics", labels: {job: cartae-backup}}``."""
+
+    url: str
+    labels: dict[str, str] = Field(default_factory=dict)
+    success: str = "backup_success"
+    timestamp: str = "backup_timestamp_seconds"
+    size: str = "backup_size_bytes"
+
+    @field_validator("url")
+    @classmethod
+    def _plain_http(cls, value: str) -> str:
+        return _anonymous_url(value)
+
+
+class Dump(_Strict):
+    """A database dump the job backs up (absolute paths inside its ``source``): a PostgreSQL
+    custom-format ``pg_dump`` or a Redis RDB, and the manifest of the data at dump time
+    (``{"tables": {"app.orders": {"rows": 6000, "md5": ...}}}``, or ``{"keys": 1802, "digest":
+    ...}``). ``os_user`` runs the database's tools; ``smoke_queries`` must return a true first
+    value; ``tables`` must be present; ``canary_table`` takes the drill's canary rows (a
+    ``token text`` column)."""
+
+    path: AbsPath
+    manifest: AbsPath | None = None
+    database: str | None = None
+    os_user: str = "postgres"
+    smoke_queries: tuple[str, ...] = ("SELECT 1",)
+    tables: tuple[str, ...] = ()
+    canary_table: str | None = None
+
+
 class Marker(_Strict):
     """A JSON status marker and the failure marker beside it."""
 
     path: AbsPath
     failure_path: AbsPath | None = None
+
+
+def _anonymous_url(value: str) -> str:
+    if not value.startswith(("http://", "https://")):
+        raise ValueError(f"expected an http:// or https:// URL, got {value!r}")
+    if "@" in value.split("/")[2]:
+        raise ValueError("expected a URL without credentials: it is asked anonymously")
+    return value
 
 
 class Endpoint(_Strict):
@@ -128,11 +186,7 @@ class Endpoint(_Strict):
     @field_validator("url")
     @classmethod
     def _plain_http(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError(f"expected an http:// or https:// URL, got {value!r}")
-        if "@" in value.split("/")[2]:
-            raise ValueError("expected a URL without credentials: endpoints are checked anonymously")
-        return value
+        return _anonymous_url(value)
 
 
 class Samples(_Strict):
@@ -153,7 +207,10 @@ class Job(_Strict):
     destination: str | None = None
     excludes: tuple[str, ...] = ()
     schedule: Schedule | None = None
+    cron: Cron | None = None
     marker: Marker | None = None
+    metrics: Metrics | None = None
+    dump: Dump | None = None
     rpo: Duration
     rto: Duration | None = None
     read_data_subset: str = "10%"
@@ -167,11 +224,25 @@ class Job(_Strict):
         if not self.host:
             raise ValueError("expected 'host' (or 'group', with an 'ansible:' inventory)")
         needs = {"restic": ("source", "repository", "rto"), "restic-check": ("repository",),
-                 "rclone-mirror": ("source", "destination")}[self.kind]
+                 "rclone-mirror": ("source", "destination"),
+                 "pg-dump": ("source", "repository", "rto", "dump"),
+                 "redis-rdb": ("source", "repository", "rto", "dump")}[self.kind]
         for key in needs:
             if getattr(self, key) is None:
                 raise ValueError(f"a {self.kind} job needs '{key}'")
+        if self.dump is not None:
+            self._dump_inside_source(self.dump)
         return self
+
+    def _dump_inside_source(self, dump: Dump) -> None:
+        if self.kind == "pg-dump" and dump.database is None:
+            raise ValueError("a pg-dump job needs 'dump.database', the database the dump holds")
+        source = PurePosixPath(self.source or "/")
+        for key in ("path", "manifest"):
+            path = getattr(dump, key)
+            if path is not None and source not in PurePosixPath(path).parents:
+                raise ValueError(f"dump.{key}: expected a path inside the job's source "
+                                 f"{self.source} (restored from its snapshots), got {path!r}")
 
     @property
     def id(self) -> str:
@@ -229,11 +300,13 @@ class Inventory(_Strict):
         return self
 
     def jobs_for(self, kind: str | None = None, needs: str | None = None) -> list[Job]:
-        """Jobs of a kind, or jobs that declare an attribute (``schedule``, ``marker``; or
-        ``host.credentials_env``, an attribute of the job's host)."""
+        """Jobs of a kind, or jobs that declare an attribute (``schedule``, ``marker``, a dotted
+        one such as ``dump.canary_table``; or ``host.credentials_env``, of the job's host)."""
         def declares(job: Job, attribute: str) -> bool:
             owner: object = self.hosts[job.host] if attribute.startswith("host.") else job
-            return getattr(owner, attribute.removeprefix("host.")) is not None
+            for part in attribute.removeprefix("host.").split("."):
+                owner = getattr(owner, part, None)
+            return owner is not None
 
         return [job for job in self.jobs.values()
                 if (kind is None or job.kind == kind) and (needs is None or declares(job, needs))]

@@ -8,4 +8,6 @@ STEP_MODULES = (
     "steps.repository",
     "steps.restore",
     "steps.exposure",
+    "steps.databases",
+    "steps.monitoring",
 )

@@ -30,7 +30,9 @@ from drills.trends import load_history
 SELECTORS = {"restic": ("kind", "restic"), "rclone_mirror": ("kind", "rclone-mirror"),
              "timer": ("needs", "schedule"), "marker": ("needs", "marker"),
              "retention": ("needs", "retention"), "endpoints": ("needs", "endpoints"),
-             "credentials": ("needs", "host.credentials_env")}
+             "credentials": ("needs", "host.credentials_env"), "cron": ("needs", "cron"),
+             "metrics": ("needs", "metrics"), "postgres": ("kind", "pg-dump"),
+             "redis": ("kind", "redis-rdb"), "db_canary": ("needs", "dump.canary_table")}
 INVENTORY = pytest.StashKey[Inventory]()
 EVIDENCE = pytest.StashKey[EvidenceLog]()
 UNREACHABLE = pytest.StashKey[dict[str, str]]()

@@ -69,7 +69,7 @@ def _(restored: RestoreOutcome, job: Job, evidence: EvidenceLog) -> None:
 
 
 @then("the restore finished within the job's RTO")
-def _(restored: RestoreOutcome, job: Job, evidence: EvidenceLog) -> None:
+def _(restored: checks.Timed, job: Job, evidence: EvidenceLog) -> None:
     """Restore plus verification took no longer than the job's ``rto``; records the time."""
     require(checks.within_rto(restored), job, evidence)
 

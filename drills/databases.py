@@ -1,0 +1,267 @@
+"""Database drills: a dump restored from the job's latest snapshot into a scratch server on the
+job's host, and checked against the manifest of the source at dump time.
+
+PostgreSQL: a scratch cluster (``initdb`` as the database's OS user, listening only on a socket
+inside scratch), ``pg_restore --exit-on-error``, then per table the row count and an md5 of its
+rows in a fixed order, smoke queries and expected tables. Redis: a scratch ``redis-server`` on a
+socket inside scratch loads the RDB; key count and ``DEBUG DIGEST`` are compared.
+
+    >>> restored = PostgresDrill(remote, job).restore()        # doctest: +SKIP
+    >>> restored.tables["app.orders"]                          # doctest: +SKIP
+    TableState(rows=6000, md5='6f18b5819e62fc7d6b307bdf4d549ee3')
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import shlex
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from drills.inventory import Dump, Job
+from drills.restic import Restic, RestoreFailed, Snapshot
+from drills.scratch import ensure_space, scratch_dir
+from drills.transport import DrillCouldNotRun, Remote
+
+# a loaded database takes more room than its compressed dump: refuse unless this much is free
+EXPANSION = 5
+PG_BIN = "$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
+CHECKSUM = ("SELECT {index}, count(*), md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text "
+            "COLLATE \"C\"), '')) FROM {table} AS t")
+USER_TABLES = ("SELECT schemaname || '.' || tablename FROM pg_tables WHERE schemaname NOT IN "
+               "('pg_catalog', 'information_schema') ORDER BY 1")
+FALSE_VALUES = {"", "f", "false", "0"}
+LOAD_FAILED = r"Unrecoverable\|Bad file format\|Wrong signature\|Short read\|Fatal"  # redis log
+
+
+@dataclass(frozen=True)
+class TableState:
+    rows: int
+    md5: str
+
+
+@dataclass(frozen=True)
+class SmokeResult:
+    query: str
+    ok: bool
+    output: str
+
+
+@dataclass
+class DatabaseRestore:
+    """What a dump restore gave back, beside what the source held at dump time."""
+
+    job: Job
+    host: str
+    what: str
+    snapshot: Snapshot
+    restore_seconds: float
+    drill_seconds: float
+    command: str
+    expected: dict[str, Any] = field(default_factory=dict)
+    tables: dict[str, TableState] = field(default_factory=dict)
+    smoke: list[SmokeResult] = field(default_factory=list)
+    keys: int | None = None
+    digest: str | None = None
+    canary_rows: int | None = None
+
+    def evidence(self) -> dict[str, object]:
+        return {f"restore[{self.what}]": {
+            "what": self.what, "snapshot_id": self.snapshot.short_id,
+            "snapshot_time": self.snapshot.time.isoformat(),
+            "restore_seconds": round(self.restore_seconds, 3),
+            "drill_seconds": round(self.drill_seconds, 3), "command": self.command,
+            "tables": {name: vars(state) for name, state in self.tables.items()},
+            "keys": self.keys, "digest": self.digest,
+            "rto_seconds": self.job.rto.total_seconds() if self.job.rto else None}}
+
+
+def quote_table(name: str) -> str:
+    """``app.orders`` as a quoted identifier: ``quote_table('app.orders') == '"app"."orders"'``."""
+    return ".".join('"' + part.replace('"', '""') + '"' for part in name.split(".", 1))
+
+
+def _dump(job: Job) -> Dump:
+    if job.dump is None:
+        raise DrillCouldNotRun(f"job {job.name} declares no dump")
+    return job.dump
+
+
+class _DumpDrill:
+    """Restore the job's dump (and manifest) from its latest snapshot into scratch."""
+
+    def __init__(self, remote: Remote, job: Job) -> None:
+        self.remote, self.job, self.dump = remote, job, _dump(job)
+        self.restic = Restic(remote, job)
+
+    def _who(self) -> str:
+        return f"host {self.remote.name}, job {self.job.name}"
+
+    def _latest(self) -> Snapshot:
+        snapshot = self.restic.latest_snapshot()
+        if snapshot is None:
+            raise RestoreFailed(f"{self._who()}: no snapshot of {self.job.source} in "
+                                f"{self.job.repository}")
+        return snapshot
+
+    def _fetch(self, snapshot: Snapshot, target: str) -> tuple[float, str, dict[str, Any]]:
+        """Restore dump and manifest into ``target``; return seconds, command and manifest."""
+        listed = self.restic.ls(snapshot, self.dump.path)
+        if self.dump.path not in listed:
+            raise RestoreFailed(f"{self._who()}: snapshot {snapshot.short_id} holds no "
+                                f"{self.dump.path}")
+        ensure_space(self.remote, self.job, listed[self.dump.path] * EXPANSION)
+        wanted = tuple(p for p in (self.dump.path, self.dump.manifest) if p)
+        result = self.restic.restore(snapshot, target, wanted)
+        manifest: dict[str, Any] = {}
+        if self.dump.manifest:
+            read = self.remote.run(f"cat {shlex.quote(target + self.dump.manifest)}")
+            try:
+                manifest = json.loads(read.text) if read.ok else {}
+            except ValueError:
+                manifest = {}
+            if not isinstance(manifest, dict) or not manifest:
+                raise RestoreFailed(f"{self._who()}: manifest {self.dump.manifest} of snapshot "
+                                    f"{snapshot.short_id} is missing or not JSON")
+        return result.seconds, result.command, manifest
+
+    def _sql(self, socket_dir: str, database: str, query: str) -> tuple[bool, str]:
+        run = self.remote.run(f"{PG_BIN}/psql -h {shlex.quote(socket_dir)} -p {PORT} -U postgres "
+                              f"-d {shlex.quote(database)} -X -At -F '\t' -v ON_ERROR_STOP=1 "
+                              f"-c {shlex.quote(query)}", timeout=600)
+        return run.ok, (run.text if run.ok else run.tail(3)).strip()
+
+
+PORT = 54329  # only the socket file's name: the scratch server listens on no TCP address
+
+
+class PostgresDrill(_DumpDrill):
+    def restore(self, canary: str | None = None) -> DatabaseRestore:
+        """Restore the latest dump into a scratch PostgreSQL and measure it; with ``canary``,
+        also count that token in the dump's ``canary_table``."""
+        snapshot = self._latest()
+        database = str(self.dump.database)
+        started = time.monotonic()
+        with scratch_dir(self.remote, self.job) as target:
+            seconds, command, manifest = self._fetch(snapshot, target)
+            with self._scratch_server(target) as socket_dir:
+                restore = self.remote.run(
+                    f"{PG_BIN}/createdb -h {socket_dir} -p {PORT} -U postgres "
+                    f"{shlex.quote(database)} && {PG_BIN}/pg_restore -h {socket_dir} -p {PORT} "
+                    f"-U postgres -d {shlex.quote(database)} --no-owner --no-privileges "
+                    f"--exit-on-error {shlex.quote(target + self.dump.path)}", timeout=4 * 3600)
+                if not restore.ok:
+                    raise RestoreFailed(f"{self._who()}: pg_restore of {self.dump.path} "
+                                        f"(snapshot {snapshot.short_id}) failed: {restore.tail(4)}")
+                outcome = DatabaseRestore(
+                    self.job, self.remote.name, f"database {database}", snapshot, seconds, 0.0,
+                    f"{command} && pg_restore -d {database} {self.dump.path}",
+                    expected=manifest.get("tables") or {})
+                outcome.tables = self._tables(socket_dir, database, outcome.expected)
+                outcome.smoke = [SmokeResult(q, ok and out.split("\t")[0].lower() not in FALSE_VALUES,
+                                             out) for q in self.dump.smoke_queries
+                                 for ok, out in [self._sql(socket_dir, database, q)]]
+                if canary is not None and self.dump.canary_table:
+                    ok, out = self._sql(socket_dir, database,
+                                        f"SELECT count(*) FROM {quote_table(self.dump.canary_table)} "
+                                        f"WHERE token = '{canary}'")
+                    outcome.canary_rows = int(out) if ok and out.isdigit() else 0
+        outcome.drill_seconds = time.monotonic() - started
+        return outcome
+
+    def _tables(self, socket_dir: str, database: str,
+                expected: dict[str, Any]) -> dict[str, TableState]:
+        ok, listing = self._sql(socket_dir, database, USER_TABLES)
+        if not ok:
+            raise DrillCouldNotRun(f"{self._who()}: listing the restored tables failed: {listing}")
+        present = listing.splitlines()
+        wanted = [name for name in present if name in expected or not expected]
+        if not wanted:
+            return {}
+        query = " UNION ALL ".join(CHECKSUM.format(index=i, table=quote_table(name))
+                                   for i, name in enumerate(wanted))
+        ok, rows = self._sql(socket_dir, database, query)
+        if not ok:
+            raise DrillCouldNotRun(f"{self._who()}: checksumming the restored tables failed: {rows}")
+        states = {}
+        for line in rows.splitlines():
+            index, count, digest = line.split("\t")
+            states[wanted[int(index)]] = TableState(int(count), digest)
+        return {name: states.get(name, TableState(0, "")) for name in present}
+
+    @contextmanager
+    def _scratch_server(self, target: str) -> Iterator[str]:
+        """A throwaway cluster in ``target/pg``, owned by the database's OS user (who may pass
+        through scratch, not list it); stopped whatever happens (scratch removal takes its
+        files)."""
+        home, user = f"{target}/pg", shlex.quote(self.dump.os_user)
+        data = f"{home}/data"
+        options = shlex.quote(f"-c listen_addresses='' -k {home} -p {PORT} -c fsync=off")
+        as_user = f"runuser -u {user} --"
+        started = self.remote.run(
+            f"cd / && chmod 0711 {target} && install -d -o {user} -m 0700 {home} && {as_user} {PG_BIN}/initdb -D {data} "
+            f"-U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null && "
+            f"{as_user} {PG_BIN}/pg_ctl -D {data} -l {home}/server.log -w -t 120 -o {options} "
+            "start >/dev/null", timeout=180)
+        if not started.ok:
+            raise DrillCouldNotRun(f"{self._who()}: scratch PostgreSQL did not start in {home}: "
+                                   f"{started.tail(4)}")
+        try:
+            yield home
+        finally:
+            self.remote.run(f"{as_user} {PG_BIN}/pg_ctl -D {data} -m immediate stop", timeout=60)
+
+    def plant_canary(self) -> str:
+        """Insert a unique token into the source's ``canary_table``; return it."""
+        table = self.dump.canary_table
+        if table is None:
+            raise DrillCouldNotRun(f"job {self.job.name} declares no dump.canary_table")
+        token = f"drill-{secrets.token_hex(8)}"
+        self._source_sql(f"INSERT INTO {quote_table(table)} (token) VALUES ('{token}')")
+        return token
+
+    def remove_canary(self, token: str) -> None:
+        if self.dump.canary_table:
+            self._source_sql(f"DELETE FROM {quote_table(self.dump.canary_table)} "
+                             f"WHERE token = '{token}'")
+
+    def _source_sql(self, query: str) -> None:
+        self.remote.run(f"runuser -u {shlex.quote(self.dump.os_user)} -- psql -X -q "
+                        f"-d {shlex.quote(str(self.dump.database))} -v ON_ERROR_STOP=1 "
+                        f"-c {shlex.quote(query)}", check=True)
+
+
+class RedisDrill(_DumpDrill):
+    def restore(self) -> DatabaseRestore:
+        """Load the latest RDB into a scratch redis-server; count its keys, take its digest."""
+        snapshot = self._latest()
+        started = time.monotonic()
+        with scratch_dir(self.remote, self.job) as target:
+            seconds, command, manifest = self._fetch(snapshot, target)
+            home = f"{target}/redis"
+            cli = f"redis-cli -s {home}/redis.sock"
+            loaded = self.remote.run(
+                f"mkdir -m 0700 {home} && cp {shlex.quote(target + self.dump.path)} "
+                f"{home}/dump.rdb && redis-server --port 0 --unixsocket {home}/redis.sock "
+                f"--unixsocketperm 700 --dir {home} --dbfilename dump.rdb --save '' "
+                f"--appendonly no --enable-debug-command local --daemonize yes "
+                f"--pidfile {home}/redis.pid --logfile {home}/server.log && "
+                f"until [ \"$({cli} ping 2>/dev/null)\" = PONG ]; do "
+                f"sleep 0.1; grep -qs '{LOAD_FAILED}' {home}/server.log && exit 3; done; "
+                f"{cli} dbsize && {cli} debug digest", timeout=600)
+            self.remote.run(f"{cli} shutdown nosave; sleep 0.2", timeout=30)
+            if not loaded.ok:
+                log = self.remote.run(f"tail -n 3 {home}/server.log").text.strip()
+                raise RestoreFailed(f"{self._who()}: the RDB {self.dump.path} of snapshot "
+                                    f"{snapshot.short_id} did not load into a scratch "
+                                    f"redis-server: {log or loaded.tail(3)}")
+        keys, digest = loaded.text.split()[:2]
+        outcome = DatabaseRestore(self.job, self.remote.name, f"redis {self.dump.path}", snapshot,
+                                  seconds, time.monotonic() - started,
+                                  f"{command} && redis-server --dbfilename dump.rdb",
+                                  expected=manifest, keys=int(keys), digest=digest)
+        return outcome

@@ -1,0 +1,35 @@
+"""Steps for cron.feature and metrics.feature: cron entries and the job's backup metrics."""
+
+from __future__ import annotations
+
+from pytest_bdd import then
+
+from drills import checks
+from drills.evidence import EvidenceLog
+from drills.inventory import Job
+from drills.transport import Remote
+from steps.plugin import require
+
+
+@then("the cron daemon is running")
+def _(remote: Remote, job: Job) -> None:
+    """A `cron` (or `crond`) process runs on the job's host."""
+    require(checks.cron_daemon_runs(remote, job))
+
+
+@then("the job's cron entry runs its command on the declared schedule")
+def _(remote: Remote, job: Job) -> None:
+    """A line of `cron.file` runs `cron.command` on `cron.schedule` (`@daily` = `0 0 * * *`)."""
+    require(checks.cron_entry_matches(remote, job))
+
+
+@then("the job's metrics report its last backup succeeded")
+def _(remote: Remote, job: Job) -> None:
+    """The `metrics.success` metric (default `backup_success`) with `metrics.labels` is 1."""
+    require(checks.metrics_report_success(remote, job))
+
+
+@then("the job's metrics show a backup younger than its RPO")
+def _(remote: Remote, job: Job, evidence: EvidenceLog) -> None:
+    """`metrics.timestamp` (default `backup_timestamp_seconds`) is no older than the `rpo`."""
+    require(checks.metrics_fresh(remote, job), job, evidence)
