@@ -67,6 +67,7 @@ class DatabaseRestore:
     smoke: list[SmokeResult] = field(default_factory=list)
     keys: int | None = None
     digest: str | None = None
+    canary: str | None = None
     canary_rows: int | None = None
 
     def evidence(self) -> dict[str, object]:
@@ -169,7 +170,7 @@ class PostgresDrill(_DumpDrill):
                     ok, out = self._sql(socket_dir, database,
                                         f"SELECT count(*) FROM {quote_table(self.dump.canary_table)} "
                                         f"WHERE token = '{canary}'")
-                    outcome.canary_rows = int(out) if ok and out.isdigit() else 0
+                    outcome.canary, outcome.canary_rows = canary, int(out) if ok and out.isdigit() else 0
         outcome.drill_seconds = time.monotonic() - started
         return outcome
 
@@ -203,8 +204,9 @@ class PostgresDrill(_DumpDrill):
         options = shlex.quote(f"-c listen_addresses='' -k {home} -p {PORT} -c fsync=off")
         as_user = f"runuser -u {user} --"
         started = self.remote.run(
-            f"cd / && chmod 0711 {target} && install -d -o {user} -m 0700 {home} && {as_user} {PG_BIN}/initdb -D {data} "
-            f"-U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null && "
+            f"cd / && chmod 0711 {target} && install -d -o {user} -m 0700 {home} && "
+            f"{as_user} {PG_BIN}/initdb -D {data} -U postgres --auth=trust -E UTF8 "
+            "--locale=C.UTF-8 >/dev/null && "
             f"{as_user} {PG_BIN}/pg_ctl -D {data} -l {home}/server.log -w -t 120 -o {options} "
             "start >/dev/null", timeout=180)
         if not started.ok:

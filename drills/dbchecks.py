@@ -59,8 +59,8 @@ def smoke_queries_pass(restored: DatabaseRestore, tables: tuple[str, ...]) -> Ve
                    {"smoke": [vars(s) for s in restored.smoke], "expected_tables": list(tables)})
 
 
-def canary_row_back(restored: DatabaseRestore, table: str | None, token: str) -> Verdict:
+def canary_row_back(restored: DatabaseRestore, table: str | None) -> Verdict:
     return Verdict(restored.canary_rows == 1,
-                   f"{who(restored.host, restored.job)}: canary {token} in {table}: "
+                   f"{who(restored.host, restored.job)}: canary {restored.canary} in {table}: "
                    f"{restored.canary_rows or 0} row(s) in the dump of the on-demand backup "
                    f"(snapshot {restored.snapshot.short_id}), expected 1")

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from pytest_bdd import then, when
 
 from drills import dbchecks
@@ -22,20 +19,13 @@ def _(remote: Remote, job: Job) -> DatabaseRestore:
     return PostgresDrill(remote, job).restore()
 
 
-@pytest.fixture
-def canary_token() -> Iterator[list[str]]:
-    """The canary rows a scenario planted (filled by the step that plants them)."""
-    yield []
-
-
 @when("I write a canary row to the source database and run the job's backup on demand",
       target_fixture="restored")
-def _(remote: Remote, job: Job, canary_token: list[str]) -> DatabaseRestore:
+def _(remote: Remote, job: Job) -> DatabaseRestore:
     """Insert a unique token into `dump.canary_table`, run the job's backup (its cron line or
     service), restore the new dump, count the token; the row is deleted from the source after."""
     drill = PostgresDrill(remote, job)
     token = drill.plant_canary()
-    canary_token.append(token)
     try:
         backup_now(remote, job)
         return drill.restore(canary=token)
@@ -64,7 +54,7 @@ def _(restored: DatabaseRestore, job: Job, evidence: EvidenceLog) -> None:
 
 
 @then("the canary row is in the restored database")
-def _(restored: DatabaseRestore, job: Job, canary_token: list[str]) -> None:
+def _(restored: DatabaseRestore, job: Job) -> None:
     """The dump of the on-demand backup holds exactly one row with the planted token."""
     table = job.dump.canary_table if job.dump else None
-    require(dbchecks.canary_row_back(restored, table, canary_token[0]))
+    require(dbchecks.canary_row_back(restored, table))

@@ -96,7 +96,7 @@ def seed_redis(rng: random.Random) -> int:
     pipe.sadd("set:features", "search", "export", "sso", "audit-log")
     pipe.execute()
     client.save()  # the estate's data exists on disk before its first backup
-    return client.dbsize()
+    return int(client.dbsize())
 
 
 if __name__ == "__main__":
