@@ -1,0 +1,150 @@
+"""databases.feature, cron.feature and metrics.feature bite on cartae, the lab's database host:
+a dump that leaves out a table's rows or a whole table, a canary the dump misses, a stale Redis
+RDB, a cron entry moved or a cron daemon stopped, metrics gone, failed or stale. Each failure
+names host, job and what is wrong; then the lab is healed and the scenario passes again."""
+
+import time
+
+import pytest
+
+from tests.faults.conftest import LabHost
+
+pytestmark = pytest.mark.lab
+
+POSTGRES = "test_the_latest_pg_dump_restores_into_a_scratch_postgresql_as_the_source_was_at_dump_time"
+CANARY = "test_a_canary_row_written_before_an_ondemand_backup_comes_back_from_its_dump"
+REDIS = "test_the_latest_redis_rdb_loads_into_a_scratch_redisserver_as_the_source_was_at_dump_time"
+CRON = "test_the_jobs_cron_entry_is_installed_on_its_declared_schedule"
+METRICS = "test_the_jobs_metrics_report_a_successful_backup_younger_than_its_rpo"
+SETTINGS = "/etc/miket/cartae-backup.env"  # the estate's own backup settings (PG_DUMP_ARGS ...)
+CRONTAB = "/etc/cron.d/cartae-backup"
+GROUP = "http://127.0.0.1:9091/metrics/job/cartae-backup/instance/cartae"
+
+
+@pytest.fixture
+def cartae(lab) -> LabHost:
+    return LabHost("cartae")
+
+
+def backup(cartae: LabHost, settings: str = "") -> None:
+    """Run Cartae's nightly backup now, with these settings (none: the healthy estate)."""
+    cartae.sh(f"printf '%s\\n' {settings!r} > {SETTINGS}" if settings else f"rm -f {SETTINGS}")
+    cartae.sh("/usr/local/sbin/cartae-backup || true", timeout=600)
+
+
+@pytest.mark.parametrize(
+    ("settings", "named"),
+    [
+        ("PG_DUMP_ARGS=--exclude-table-data=app.invoices",
+         ["database cartae from snapshot", "app.invoices: 0 rows restored, 4000 at dump time"]),
+        ("PG_DUMP_ARGS=--exclude-table=app.invoices",
+         ["app.invoices: missing from the restore (4000 rows at dump time)"]),
+        ("PG_DUMP_ARGS=--exclude-table-data=app.orders",  # invoices refer to orders: no restore
+         ["pg_restore of /var/backups/cartae/postgres/cartae.dump", "violates foreign key"]),
+    ],
+    ids=["rows-left-out", "table-left-out", "restore-breaks"],
+)
+def test_a_dump_missing_data_fails_naming_the_table(drill, cartae, settings, named):
+    job_id = "cartae-postgres@cartae"
+    with cartae.keep(SETTINGS):
+        backup(cartae, settings)
+        drill.run(POSTGRES, job_id).expect_failure("host cartae, job cartae-postgres", *named)
+    backup(cartae)
+    drill.run(POSTGRES, job_id).expect_pass()
+
+
+def test_smoke_queries_and_expected_tables_bite(drill, cartae, tmp_path):
+    """The manifest still matches (the table is gone from source and dump alike), so only the
+    smoke checks can tell: an expected table missing and a query returning false."""
+    job_id = "cartae-postgres@cartae"
+    drill.run(POSTGRES, job_id).expect_pass()
+    inventory = drill.inventory_with(job="cartae-postgres", dump={
+        **_dump(), "tables": ["app.accounts", "app.refunds"],
+        "smoke_queries": ["SELECT 1", "SELECT count(*) > 100000 FROM app.orders"]})
+    drill.run(POSTGRES, job_id, inventory).expect_failure(
+        "host cartae, job cartae-postgres", "expected table app.refunds is missing",
+        "`SELECT count(*) > 100000 FROM app.orders` returned 'f'", "2 of 4 smoke checks passed")
+
+
+def _dump() -> dict:
+    import yaml
+
+    from tests.faults.conftest import ROOT
+    return yaml.safe_load((ROOT / "inventory/lab.yml").read_text())["jobs"]["cartae-postgres"]["dump"]
+
+
+def test_a_canary_row_the_dump_misses_fails_naming_the_table(drill, cartae):
+    job_id = "cartae-postgres@cartae"
+    with cartae.keep(SETTINGS):
+        cartae.sh(f"echo PG_DUMP_ARGS=--exclude-table-data=ops.drill_canary > {SETTINGS}")
+        drill.run(CANARY, job_id).expect_failure(
+            "host cartae, job cartae-postgres", "in ops.drill_canary: 0 row(s) in the dump")
+    assert cartae.sh("runuser -u postgres -- psql -At -d cartae -c "
+                     "'SELECT count(*) FROM ops.drill_canary'").strip() == "0", "canary row left behind"
+    drill.run(CANARY, job_id).expect_pass()
+
+
+def test_a_stale_redis_rdb_fails_naming_keys_and_digest(drill, cartae):
+    """The backup copies the RDB on disk without saving first: a key written since is missing."""
+    job_id = "cartae-redis@cartae"
+    with cartae.keep(SETTINGS):
+        cartae.sh("redis-cli set drill:fault:late-key 1 >/dev/null")
+        try:
+            backup(cartae, "REDIS_SAVE=none")
+            run = drill.run(REDIS, job_id)
+        finally:
+            cartae.sh("redis-cli del drill:fault:late-key >/dev/null")
+        run.expect_failure("host cartae, job cartae-redis", "redis /var/backups/cartae/redis/dump.rdb",
+                           "keys restored", "at dump time", "dataset digest")
+    backup(cartae)
+    drill.run(REDIS, job_id).expect_pass()
+
+
+@pytest.mark.parametrize(
+    ("fault", "heal", "named"),
+    [
+        (f"sed -i 's/^0 2 /0 3 /' {CRONTAB}", "",
+         [f"{CRONTAB}:5 runs '/usr/local/sbin/cartae-backup", "on '0 3 * * *'",
+          "the inventory declares '0 2 * * *'"]),
+        (f"sed -i 's/^0 2 /# 0 2 /' {CRONTAB}", "",
+         [f"no line in {CRONTAB} runs /usr/local/sbin/cartae-backup"]),
+        ("systemctl stop cron", "systemctl start cron", ["the cron daemon is not running"]),
+    ],
+    ids=["schedule-moved", "entry-commented-out", "daemon-stopped"],
+)
+def test_a_cron_fault_fails_naming_host_job_and_file(drill, cartae, fault, heal, named):
+    job_id = "cartae-backup@cartae"
+    with cartae.keep(CRONTAB):
+        cartae.sh(fault)
+        try:
+            drill.run(CRON, job_id).expect_failure("host cartae, job cartae-backup", *named)
+        finally:
+            if heal:
+                cartae.sh(heal)
+    drill.run(CRON, job_id).expect_pass()
+
+
+@pytest.mark.parametrize(
+    ("fault", "named"),
+    [
+        (f"curl -sf -X DELETE {GROUP}", ["backup_success at http://127.0.0.1:9091/metrics",
+                                          "is absent, expected 1"]),
+        ("backup-failing", ["backup_success at http://127.0.0.1:9091/metrics", "is 0, expected 1"]),
+        ("stale", ["backup_timestamp_seconds at http://127.0.0.1:9091/metrics is 48h", "RPO 1d"]),
+    ],
+    ids=["metrics-gone", "backup-failed", "last-push-stale"],
+)
+def test_a_metrics_fault_fails_naming_the_metric(drill, cartae, fault, named):
+    job_id = "cartae-backup@cartae"
+    with cartae.keep(SETTINGS):
+        if fault == "backup-failing":
+            backup(cartae, "PG_DUMP_ARGS=--no-such-option")
+        elif fault == "stale":
+            two_days_ago = int(time.time()) - 2 * 86400
+            cartae.sh(f"echo 'backup_timestamp_seconds {two_days_ago}' | "
+                      f"curl -sf --data-binary @- {GROUP}")
+        else:
+            cartae.sh(fault)
+        drill.run(METRICS, job_id).expect_failure("host cartae, job cartae-backup", *named)
+    backup(cartae)
+    drill.run(METRICS, job_id).expect_pass()
