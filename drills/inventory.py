@@ -189,6 +189,16 @@ class Endpoint(_Strict):
         return _anonymous_url(value)
 
 
+class Runbook(_Strict):
+    """The runbook an inventory's features drill: report epic, and base of section links."""
+
+    title: str
+    url: str | None = None
+
+    def section(self, anchor: str) -> str:
+        return f"{self.url}#{anchor}" if self.url else f"#{anchor}"
+
+
 class Samples(_Strict):
     """Paths, relative to the job's source, that single-item restores drill."""
 
@@ -218,6 +228,7 @@ class Job(_Strict):
     stale_lock_age: Duration = Field(default=timedelta(minutes=30))
     retention: Policy | None = None
     endpoints: tuple[Endpoint, ...] | None = None
+    runbook: Runbook | None = None  # when the job follows another runbook than the inventory's
 
     @model_validator(mode="after")
     def _kind_needs(self) -> Job:
@@ -251,16 +262,6 @@ class Job(_Strict):
 
     def __repr__(self) -> str:
         return self.id
-
-
-class Runbook(_Strict):
-    """The runbook an inventory's features drill: report epic, and base of section links."""
-
-    title: str
-    url: str | None = None
-
-    def section(self, anchor: str) -> str:
-        return f"{self.url}#{anchor}" if self.url else f"#{anchor}"
 
 
 class AnsibleSource(_Strict):

@@ -182,14 +182,14 @@ def remote(job: Job, inventory: Inventory, request: pytest.FixtureRequest) -> Re
 def label_report(node: pytest.Item, job: Job, inventory: Inventory) -> None:
     """Allure: epic = runbook, story = job, host and job as parameters, severity, runbook
     section links and compliance controls from the scenario's tags."""
-    allure.dynamic.epic(inventory.runbook.title if inventory.runbook
-                        else inventory.description or inventory.name)
+    runbook = job.runbook or inventory.runbook
+    allure.dynamic.epic(runbook.title if runbook else inventory.description or inventory.name)
     allure.dynamic.story(job.name)
     allure.dynamic.parameter("host", job.host)
     for mark in node.iter_markers("severity"):
         allure.dynamic.severity(allure.severity_level(mark.args[0]))
     for mark in node.iter_markers("runbook"):
-        url = inventory.runbook.section(mark.args[0]) if inventory.runbook else f"#{mark.args[0]}"
+        url = runbook.section(mark.args[0]) if runbook else f"#{mark.args[0]}"
         allure.dynamic.link(url, name=f"runbook: {mark.args[0]}")
     for mark in node.iter_markers("control"):
         allure.dynamic.label("control", mark.args[0])

@@ -30,13 +30,17 @@ def test_a_whole_drill_writes_and_prints_no_secret_value(drill, tmp_path: Path):
     assert leaks == []
     # the same run labels its report for auditors: runbook (epic), job (story), severity, links
     results = [json.loads(p.read_text()) for p in (tmp_path / "allure").glob("*-result.json")]
-    assert len(results) == 29
+    assert len(results) == 51
     for result in results:
         labels = {label["name"]: label["value"] for label in result["labels"]}
-        assert labels["epic"] == "PHC Bulletproof Backups: B2 Mirror & Restic Restore Runbook"
-        assert labels["story"] in {"flux-backup", "space-mirror", "restic-check"}
+        cartae = labels["story"].startswith("cartae-")
+        assert labels["epic"] == ("Cartae Restic Backup System (Session 81e)" if cartae
+                                  else "PHC Bulletproof Backups: B2 Mirror & Restic Restore Runbook")
+        assert labels["story"] in {"flux-backup", "space-mirror", "restic-check", "cartae-backup",
+                                   "cartae-postgres", "cartae-redis"}
         assert labels["severity"] in {"blocker", "critical", "normal"}
-        assert result["links"][0]["url"].startswith("../shared/runbooks/000_2d9b6415ac1de3c4.txt#")
+        runbook = "004_abc88ab5436c367a" if cartae else "000_2d9b6415ac1de3c4"
+        assert result["links"][0]["url"].startswith(f"../shared/runbooks/{runbook}.txt#")
     context = (tmp_path / "allure" / "environment.properties").read_text()
     assert "motoko.restic=restic 0.14" in context
     assert json.loads((tmp_path / "allure" / "categories.json").read_text())[0]["matchedStatuses"]

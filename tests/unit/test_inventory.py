@@ -59,6 +59,15 @@ def test_jobs_are_named_and_selected_by_kind_or_capability(tmp_path):
          "greater than or equal to 0"),
         ('"ssh://backup@h1.example.net"', '"paramiko://backup@h1.example.net", jump_host: b1',
          "hosts.h1", "jump_host needs an ssh:// transport"),
+        ("kind: restic", "kind: pg-dump", "jobs.j1", "a pg-dump job needs 'dump'"),
+        ("kind: restic", "kind: pg-dump\n    dump: {path: /data/db.dump}", "jobs.j1",
+         "a pg-dump job needs 'dump.database'"),
+        ("kind: restic", "kind: redis-rdb\n    dump: {path: /var/lib/redis/dump.rdb}", "jobs.j1",
+         "dump.path: expected a path inside the job's source /data"),
+        ("    rto: 4h\n", "    rto: 4h\n    cron: {file: /etc/cron.d/b, schedule: '0 2 * *', command: b}\n",
+         "jobs.j1.cron.schedule", "expected a cron schedule of five fields"),
+        ("    rto: 4h\n", "    rto: 4h\n    metrics: {url: 'pushgateway:9091'}\n", "jobs.j1.metrics.url",
+         "expected an http:// or https:// URL"),
     ],
 )
 def test_bad_inventories_name_file_key_and_expectation(tmp_path, old, new, where, expected):
