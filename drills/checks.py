@@ -330,7 +330,7 @@ def metrics_report_success(remote: Remote, job: Job) -> Verdict:
     values = scrape(remote, job.metrics)
     name = job.metrics.success
     value = values.get(name)
-    where = f"{job.metrics.url} {job.metrics.labels or ''}".strip()
+    where = f"{job.metrics.where} {job.metrics.labels or ''}".strip()
     return Verdict(value == 1, f"{who(remote, job)}: {name} at {where} is "
                    f"{'absent' if value is None else f'{value:g}'}, expected 1",
                    {"metrics": values})
@@ -346,5 +346,5 @@ def metrics_fresh(remote: Remote, job: Job) -> Verdict:
     age = None if stamp is None else datetime.now(UTC).timestamp() - stamp
     shown = "absent" if age is None else f"{human_seconds(age)} old"
     return Verdict(age is not None and age <= rpo,
-                   f"{who(remote, job)}: {name} at {job.metrics.url} is {shown}, RPO {human(job.rpo)}",
+                   f"{who(remote, job)}: {name} at {job.metrics.where} is {shown}, RPO {human(job.rpo)}",
                    {"metrics_age_seconds": age, "rpo_seconds": rpo})

@@ -32,7 +32,7 @@ from drills.ansible import AnsibleInventoryError, read_ansible
 from drills.durations import parse_duration
 from drills.retention import Policy
 
-JobKind = Literal["restic", "rclone-mirror", "restic-check", "pg-dump", "redis-rdb"]
+JobKind = Literal["restic", "rclone-mirror", "restic-check", "pg-dump", "redis-rdb", "gpg-tar"]
 TRANSPORTS = ("ssh://", "paramiko://", "docker://", "local://")
 
 
@@ -131,7 +131,8 @@ class Metrics(_Strict):
     """Backup metrics scraped without credentials from the job's host, e.g. a Pushgateway:
     ``{url: "http://127.0.0.1:9091/metrics", labels: {job: cartae-backup}}``."""
 
-    url: str
+    url: str | None = None
+    textfile: AbsPath | None = None  # or a node-exporter textfile on the host
     labels: dict[str, str] = Field(default_factory=dict)
     success: str = "backup_success"
     timestamp: str = "backup_timestamp_seconds"
@@ -139,8 +140,47 @@ class Metrics(_Strict):
 
     @field_validator("url")
     @classmethod
-    def _plain_http(cls, value: str) -> str:
-        return _anonymous_url(value)
+    def _plain_http(cls, value: str | None) -> str | None:
+        return None if value is None else _anonymous_url(value)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Metrics:
+        if (self.url is None) == (self.textfile is None):
+            raise ValueError("expected exactly one of 'url' (HTTP, e.g. a Pushgateway) and "
+                             "'textfile' (a node-exporter textfile on the host)")
+        return self
+
+    @property
+    def where(self) -> str:
+        return self.url or str(self.textfile)
+
+
+class Component(_Strict):
+    """One component of a tarball backup: its source directory (archived as its own basename)
+    and whether its archives must be encrypted (``required``), may be (``optional``) or are
+    never (``never``)."""
+
+    source: AbsPath
+    encrypt: Literal["required", "optional", "never"] = "optional"
+
+
+class Tier(_Strict):
+    """A further copy of the backup sets (NFS, a second disk) and how many days it keeps."""
+
+    path: AbsPath
+    keep_days: int = Field(ge=1)
+
+
+class Archives(_Strict):
+    """Dated backup sets of per-component tarballs (MiracleMax): ``root/<set>/<component>.tar.gz
+    [.gpg]``, the set named by ``set_format`` (UTC), decrypted with ``gnupghome``'s keys."""
+
+    root: AbsPath
+    set_format: str = "%Y%m%d_%H%M%S"
+    components: dict[str, Component] = Field(min_length=1)
+    gnupghome: AbsPath | None = None
+    tiers: tuple[Tier, ...] = ()
+    anomaly_ratio: float = Field(default=0.5, gt=0, le=1)  # smaller than this x the median
 
 
 class Dump(_Strict):
@@ -221,6 +261,7 @@ class Job(_Strict):
     marker: Marker | None = None
     metrics: Metrics | None = None
     dump: Dump | None = None
+    archives: Archives | None = None
     rpo: Duration
     rto: Duration | None = None
     read_data_subset: str = "10%"
@@ -237,7 +278,8 @@ class Job(_Strict):
         needs = {"restic": ("source", "repository", "rto"), "restic-check": ("repository",),
                  "rclone-mirror": ("source", "destination"),
                  "pg-dump": ("source", "repository", "rto", "dump"),
-                 "redis-rdb": ("source", "repository", "rto", "dump")}[self.kind]
+                 "redis-rdb": ("source", "repository", "rto", "dump"),
+                 "gpg-tar": ("archives", "rto")}[self.kind]
         for key in needs:
             if getattr(self, key) is None:
                 raise ValueError(f"a {self.kind} job needs '{key}'")

@@ -28,13 +28,19 @@ def parse(text: str, labels: dict[str, str]) -> dict[str, float]:
 
 
 def scrape(remote: Remote, metrics: Metrics) -> dict[str, float]:
-    """The job's metrics, asked from its host (so a Pushgateway on localhost works too)."""
-    fetched = remote.run(f"curl -sS -f -m 10 {shlex.quote(metrics.url)}", timeout=20)
-    if not fetched.ok:
-        raise DrillCouldNotRun(f"host {remote.name}: metrics at {metrics.url} did not answer: "
-                               f"{fetched.tail(2)}")
+    """The job's metrics, asked from its host (so a Pushgateway on localhost works too), or its
+    textfile read there. A textfile that is gone reads as no metrics at all."""
+    if metrics.textfile is not None:
+        fetched = remote.run(f"cat {shlex.quote(metrics.textfile)}")
+        if not fetched.ok:
+            return {}
+    else:
+        fetched = remote.run(f"curl -sS -f -m 10 {shlex.quote(str(metrics.url))}", timeout=20)
+        if not fetched.ok:
+            raise DrillCouldNotRun(f"host {remote.name}: metrics at {metrics.url} did not "
+                                   f"answer: {fetched.tail(2)}")
     try:
         return parse(fetched.text, metrics.labels)
     except ValueError as exc:
-        raise DrillCouldNotRun(f"host {remote.name}: metrics at {metrics.url} are not in the "
+        raise DrillCouldNotRun(f"host {remote.name}: metrics at {metrics.where} are not in the "
                                f"Prometheus text format: {exc}") from exc

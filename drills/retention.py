@@ -46,13 +46,14 @@ class Policy(BaseModel):
 
 @dataclass(frozen=True)
 class Stamp:
-    """A snapshot as retention sees it: an ID and a time."""
+    """A snapshot (or a backup set) as retention sees it: an ID and a time."""
 
     id: str
     time: datetime
+    kind: str = "snapshot"
 
     def label(self) -> str:
-        return f"snapshot {self.id} ({self.time:%Y-%m-%d %H:%M %Z})"
+        return f"{self.kind} {self.id} ({self.time:%Y-%m-%d %H:%M %Z})"
 
 
 BUCKETS: dict[str, Callable[[datetime], str]] = {
@@ -116,6 +117,6 @@ def missing(snapshots: Sequence[Stamp], policy: Policy) -> list[str]:
             if BUCKETS[slot](moment) < BUCKETS[slot](oldest):
                 break  # before history began: nothing to keep yet
             if bucket not in have:
-                problems.append(f"{slot} {bucket}: no snapshot, though the policy keeps "
-                                f"{count} {slot}")
+                problems.append(f"{slot} {bucket}: no {snapshots[0].kind}, though the policy "
+                                f"keeps {count} {slot}")
     return problems

@@ -42,9 +42,13 @@ def overlaps(a: str, b: str) -> bool:
 
 
 def protected_paths(job: Job) -> list[str]:
-    """What a drill of ``job`` must never write into: its source and any local repository."""
+    """What a drill of ``job`` must never write into: its source, any local repository, and a
+    tarball job's archives, tiers and component sources."""
     paths = [job.source] if job.source else []
     paths += [p for p in (job.repository, job.destination) if p and p.startswith("/")]
+    if job.archives is not None:
+        paths += [job.archives.root, *(t.path for t in job.archives.tiers),
+                  *(c.source for c in job.archives.components.values())]
     return paths
 
 

@@ -4,6 +4,7 @@ Feature: Snapshots are kept as the retention policy promises
   list and computes, independently of restic's own forget, what the policy keeps: every promised
   day, week and month where history exists holds a snapshot, and nothing outlives the policy.
 
+  @restic
   Scenario: The snapshots keep what the retention policy promises
     Given the job's host answers
     Then the job's snapshots keep what its retention policy promises, and nothing more

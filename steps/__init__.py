@@ -10,4 +10,5 @@ STEP_MODULES = (
     "steps.exposure",
     "steps.databases",
     "steps.monitoring",
+    "steps.archives",
 )

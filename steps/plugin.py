@@ -32,7 +32,8 @@ SELECTORS = {"restic": ("kind", "restic"), "rclone_mirror": ("kind", "rclone-mir
              "retention": ("needs", "retention"), "endpoints": ("needs", "endpoints"),
              "credentials": ("needs", "host.credentials_env"), "cron": ("needs", "cron"),
              "metrics": ("needs", "metrics"), "postgres": ("kind", "pg-dump"),
-             "redis": ("kind", "redis-rdb"), "db_canary": ("needs", "dump.canary_table")}
+             "redis": ("kind", "redis-rdb"), "db_canary": ("needs", "dump.canary_table"),
+             "gpg_tar": ("kind", "gpg-tar")}
 INVENTORY = pytest.StashKey[Inventory]()
 EVIDENCE = pytest.StashKey[EvidenceLog]()
 UNREACHABLE = pytest.StashKey[dict[str, str]]()

@@ -35,6 +35,9 @@ PROFILES = {
     "flux": Profile(("active/project-alpha/src", "active/project-beta/notebooks",
                      "active/project alpha (copy)", "scratch/tmp", "models/checkpoints"),
                     files=3000, large=3, large_mb=20, seed=2),
+    "miraclemax": Profile(("homeassistant-config/.storage", "n8n-data/workflows",
+                           "grafana-dashboards/provisioning", "homeassistant-config/automations",
+                           "n8n-data/credentials"), files=600, large=1, large_mb=2, seed=5),
     "bench": Profile(("a", "b/c", "d/e/f", "g"), files=10000, large=9, large_mb=120, seed=3),
 }
 ODD_NAMES = ["Quarterly report (final).txt", "naïve café – notes.txt", "日本語のメモ.txt",

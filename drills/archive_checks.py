@@ -1,0 +1,128 @@
+"""Verdicts on tarball backups (MiracleMax): freshness per component, restores, encryption,
+tiers, size anomalies and retention of the backup sets.
+
+    >>> verdict = components_fresh(remote, job)            # doctest: +SKIP
+    >>> verdict.message.splitlines()[1]                    # doctest: +SKIP
+    '  n8n: 20261122_030000/n8n.tar.gz.gpg, 6h12m old'
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from drills.archives import (
+    ArchiveRestore,
+    in_clear,
+    list_sets,
+    median_anomalies,
+    newest_per_component,
+)
+from drills.checks import Verdict, who
+from drills.durations import human, human_seconds
+from drills.inventory import Archives, Job
+from drills.retention import Stamp, missing, outliving
+from drills.transport import DrillCouldNotRun, Remote
+
+
+def _archives(job: Job) -> Archives:
+    if job.archives is None:
+        raise DrillCouldNotRun(f"job {job.name} declares no archives")
+    return job.archives
+
+
+def _listed(lines: list[str]) -> str:
+    return "".join(f"\n  {line}" for line in lines)
+
+
+def components_fresh(remote: Remote, job: Job) -> Verdict:
+    """Each component's newest archive is no older than the RPO."""
+    archives = _archives(job)
+    now, rpo = datetime.now(UTC), job.rpo.total_seconds()
+    newest = newest_per_component(list_sets(remote, job), list(archives.components))
+    lines, ages, ok = [], {}, True
+    for component, backup in newest.items():
+        if backup is None:
+            lines.append(f"{component}: no archive at all")
+            ok = False
+            continue
+        age = (now - backup.time).total_seconds()
+        ages[component] = age
+        ok &= age <= rpo
+        lines.append(f"{component}: {backup.name}/{backup.archive(component)}, {human_seconds(age)} old"
+                     + ("" if age <= rpo else " (older than the RPO)"))
+    oldest = max(ages.values(), default=None)
+    return Verdict(ok, f"{who(remote, job)}: newest archive per component under {archives.root}, "
+                   f"RPO {human(job.rpo)}:" + _listed(lines),
+                   {"snapshot_age_seconds": oldest, "rpo_seconds": rpo, "archive_ages": ages})
+
+
+def archives_restore_identical(restored: ArchiveRestore) -> Verdict:
+    ok = all(r.comparison.identical and r.comparison.compared for r in restored.restores)
+    lines = [f"{r.component}: {r.archive}" + (" (decrypted with the recovery key)" if r.encrypted
+                                             else "") + "\n    " + r.comparison.describe()
+             .replace("\n", "\n    ") for r in restored.restores]
+    return Verdict(ok, f"{who(restored.host, restored.job)}: {restored.what} unpacked into scratch:"
+                   + _listed(lines), restored.evidence())
+
+
+def never_in_clear(remote: Remote, job: Job) -> Verdict:
+    archives = _archives(job)
+    required = sorted(c for c, spec in archives.components.items() if spec.encrypt == "required")
+    checked, clear = in_clear(remote, job)
+    where = ", ".join((archives.root, *(t.path for t in archives.tiers)))
+    return Verdict(bool(checked) and not clear,
+                   f"{who(remote, job)}: {checked} archive(s) of {', '.join(required) or 'no component'}"
+                   f" (encryption required) under {where}; {len(clear)} not encrypted"
+                   + _listed([f"{p}: stored in clear" for p in clear[:25]]),
+                   {"checked": checked, "in_clear": clear})
+
+
+def tiers_hold_newest(remote: Remote, job: Job) -> Verdict:
+    """Each tier holds the newest set with the same files and sizes, and no set older than its
+    window."""
+    archives = _archives(job)
+    sets = list_sets(remote, job)
+    if not sets:
+        return Verdict(False, f"{who(remote, job)}: no backup set under {archives.root}")
+    newest, now, problems = sets[-1], datetime.now(UTC), []
+    for tier in archives.tiers:
+        copies = {s.name: s for s in list_sets(remote, job, tier.path)}
+        copy = copies.get(newest.name)
+        if copy is None:
+            problems.append(f"{tier.path}: no copy of the newest set {newest.name}")
+        elif copy.files != newest.files:
+            differing = sorted(set(copy.files.items()) ^ set(newest.files.items()))
+            problems.append(f"{tier.path}/{newest.name}: differs from the original in "
+                            f"{', '.join(sorted({name for name, _ in differing}))}")
+        problems += [f"{tier.path}/{name}: {human_seconds((now - s.time).total_seconds())} old, "
+                     f"the tier keeps {tier.keep_days} days" for name, s in sorted(copies.items())
+                     if (now - s.time).days >= tier.keep_days + 1]
+    tiers = ", ".join(f"{t.path} ({t.keep_days} days)" for t in archives.tiers) or "none declared"
+    return Verdict(bool(archives.tiers) and not problems,
+                   f"{who(remote, job)}: newest set {newest.name} in the tiers {tiers}"
+                   + _listed(problems), {"newest_set": newest.name})
+
+
+def size_not_anomalous(remote: Remote, job: Job) -> Verdict:
+    archives = _archives(job)
+    sets = list_sets(remote, job)
+    problems = median_anomalies(sets, list(archives.components), archives.anomaly_ratio)
+    return Verdict(not problems, f"{who(remote, job)}: newest archive sizes against the median of "
+                   f"{max(len(sets) - 1, 0)} earlier sets under {archives.root}" + _listed(problems))
+
+
+def set_stamps(remote: Remote, job: Job) -> list[Stamp]:
+    """The backup sets as retention sees them."""
+    return [Stamp(s.name, s.time, "backup set") for s in list_sets(remote, job)]
+
+
+def sets_conform(remote: Remote, job: Job) -> Verdict:
+    """The sets under the root against the job's retention, as for snapshots."""
+    if job.retention is None:
+        return Verdict(False, f"{who(remote, job)}: declares no retention policy")
+    stamps = set_stamps(remote, job)
+    problems = missing(stamps, job.retention) + outliving(stamps, job.retention)
+    return Verdict(not problems, f"{who(remote, job)}: {len(stamps)} backup sets under "
+                   f"{_archives(job).root} against the policy ({job.retention.describe()}): "
+                   f"{len(problems)} violation(s)" + _listed(problems),
+                   {"sets": len(stamps), "retention": job.retention.describe()})

@@ -1,0 +1,58 @@
+"""Steps for archives.feature: dated sets of per-component tarballs, some GPG-encrypted."""
+
+from __future__ import annotations
+
+from pytest_bdd import then, when
+
+from drills import archive_checks
+from drills.archives import ArchiveRestore, restore_newest
+from drills.evidence import EvidenceLog
+from drills.inventory import Job
+from drills.transport import Remote
+from steps.plugin import require
+
+
+@then("the newest archive of every component is younger than the RPO")
+def _(remote: Remote, job: Job, evidence: EvidenceLog) -> None:
+    """Per component of `archives.components`, the newest set holding its archive is no older
+    than the `rpo` (sets are dated by their name, `archives.set_format`)."""
+    require(archive_checks.components_fresh(remote, job), job, evidence)
+
+
+@when("I decrypt and unpack the newest archive of every component into scratch",
+      target_fixture="restored")
+def _(remote: Remote, job: Job) -> ArchiveRestore:
+    """`gpg --decrypt` (keys of `archives.gnupghome`) and `tar -x` into scratch on the host."""
+    return restore_newest(remote, job)
+
+
+@then("every unpacked component is byte-identical to its source")
+def _(restored: ArchiveRestore, job: Job, evidence: EvidenceLog) -> None:
+    """Files unchanged since the set was made match byte for byte; later changes are reported."""
+    require(archive_checks.archives_restore_identical(restored), job, evidence)
+
+
+@then("no archive of a component that requires encryption is stored in clear")
+def _(remote: Remote, job: Job) -> None:
+    """Every archive of a `required` component, in the root and every tier, is OpenPGP
+    encrypted data (read from its first byte, never decrypted)."""
+    require(archive_checks.never_in_clear(remote, job))
+
+
+@then("every tier holds the newest backup set and nothing older than its window")
+def _(remote: Remote, job: Job) -> None:
+    """Each of `archives.tiers` has the newest set with the same files and sizes, and no set
+    older than its `keep_days`."""
+    require(archive_checks.tiers_hold_newest(remote, job))
+
+
+@then("no component's newest archive is anomalously small against its history")
+def _(remote: Remote, job: Job) -> None:
+    """Newest archive >= `archives.anomaly_ratio` (0.5) x the median of its earlier archives."""
+    require(archive_checks.size_not_anomalous(remote, job))
+
+
+@then("the backup sets keep what the retention policy promises, and nothing older remains")
+def _(remote: Remote, job: Job, evidence: EvidenceLog) -> None:
+    """The sets under `archives.root` against `retention`, computed as for snapshots."""
+    require(archive_checks.sets_conform(remote, job), job, evidence)
