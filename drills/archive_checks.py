@@ -8,10 +8,11 @@ tiers, size anomalies and retention of the backup sets.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from drills.archives import (
     ArchiveRestore,
+    BackupSet,
     in_clear,
     list_sets,
     median_anomalies,
@@ -20,7 +21,7 @@ from drills.archives import (
 from drills.checks import Verdict, who
 from drills.durations import human, human_seconds
 from drills.inventory import Archives, Job
-from drills.retention import Stamp, missing, outliving
+from drills.retention import Policy, Stamp, missing
 from drills.transport import DrillCouldNotRun, Remote
 
 
@@ -77,26 +78,36 @@ def never_in_clear(remote: Remote, job: Job) -> Verdict:
                    {"checked": checked, "in_clear": clear})
 
 
+def _window(sets: list[BackupSet], keep_days: int, where: str, now: datetime) -> list[str]:
+    """A window of ``keep_days``: a set for every day of it since history began, and none older
+    than the window plus one day (the job prunes once a day)."""
+    stamps = [Stamp(f"{where}/{s.name}", s.time, "backup set") for s in sets]
+    problems = [p.replace("the policy keeps", "the window is") for p in
+                missing(stamps, Policy(daily=keep_days))] if stamps else []
+    problems += [f"{stamp.label()}: {human_seconds((now - stamp.time).total_seconds())} old, "
+                 f"outside the {keep_days}-day window" for stamp in stamps
+                 if now - stamp.time > timedelta(days=keep_days + 1)]
+    return problems
+
+
 def tiers_hold_newest(remote: Remote, job: Job) -> Verdict:
-    """Each tier holds the newest set with the same files and sizes, and no set older than its
-    window."""
+    """Each tier holds the newest set with the same files and sizes, and keeps its window."""
     archives = _archives(job)
     sets = list_sets(remote, job)
     if not sets:
         return Verdict(False, f"{who(remote, job)}: no backup set under {archives.root}")
     newest, now, problems = sets[-1], datetime.now(UTC), []
     for tier in archives.tiers:
-        copies = {s.name: s for s in list_sets(remote, job, tier.path)}
-        copy = copies.get(newest.name)
+        tier_sets = list_sets(remote, job, tier.path)
+        copy = next((s for s in tier_sets if s.name == newest.name), None)
         if copy is None:
             problems.append(f"{tier.path}: no copy of the newest set {newest.name}")
         elif copy.files != newest.files:
-            differing = sorted(set(copy.files.items()) ^ set(newest.files.items()))
+            differing = set(copy.files.items()) ^ set(newest.files.items())
             problems.append(f"{tier.path}/{newest.name}: differs from the original in "
                             f"{', '.join(sorted({name for name, _ in differing}))}")
-        problems += [f"{tier.path}/{name}: {human_seconds((now - s.time).total_seconds())} old, "
-                     f"the tier keeps {tier.keep_days} days" for name, s in sorted(copies.items())
-                     if (now - s.time).days >= tier.keep_days + 1]
+        problems += [p for p in _window(tier_sets, tier.keep_days, tier.path, now)
+                     if "outside" in p]  # a tier's history may begin later than the root's
     tiers = ", ".join(f"{t.path} ({t.keep_days} days)" for t in archives.tiers) or "none declared"
     return Verdict(bool(archives.tiers) and not problems,
                    f"{who(remote, job)}: newest set {newest.name} in the tiers {tiers}"
@@ -111,18 +122,14 @@ def size_not_anomalous(remote: Remote, job: Job) -> Verdict:
                    f"{max(len(sets) - 1, 0)} earlier sets under {archives.root}" + _listed(problems))
 
 
-def set_stamps(remote: Remote, job: Job) -> list[Stamp]:
-    """The backup sets as retention sees them."""
-    return [Stamp(s.name, s.time, "backup set") for s in list_sets(remote, job)]
-
-
 def sets_conform(remote: Remote, job: Job) -> Verdict:
-    """The sets under the root against the job's retention, as for snapshots."""
-    if job.retention is None:
-        return Verdict(False, f"{who(remote, job)}: declares no retention policy")
-    stamps = set_stamps(remote, job)
-    problems = missing(stamps, job.retention) + outliving(stamps, job.retention)
-    return Verdict(not problems, f"{who(remote, job)}: {len(stamps)} backup sets under "
-                   f"{_archives(job).root} against the policy ({job.retention.describe()}): "
+    """The sets under the root against its window (``archives.keep_days``)."""
+    archives = _archives(job)
+    sets = list_sets(remote, job)
+    problems = _window(sets, archives.keep_days, archives.root, datetime.now(UTC))
+    if not sets:
+        problems.append("no backup set at all")
+    return Verdict(not problems, f"{who(remote, job)}: {len(sets)} backup sets under "
+                   f"{archives.root} against its {archives.keep_days}-day window: "
                    f"{len(problems)} violation(s)" + _listed(problems),
-                   {"sets": len(stamps), "retention": job.retention.describe()})
+                   {"sets": len(sets), "keep_days": archives.keep_days})

@@ -173,9 +173,12 @@ class Tier(_Strict):
 
 class Archives(_Strict):
     """Dated backup sets of per-component tarballs (MiracleMax): ``root/<set>/<component>.tar.gz
-    [.gpg]``, the set named by ``set_format`` (UTC), decrypted with ``gnupghome``'s keys."""
+    [.gpg]``, the set named by ``set_format`` (UTC), decrypted with ``gnupghome``'s keys. The
+    root and each tier keep a window of days: every day in it has a set where history exists,
+    and no set is older than the window plus a day (the next prune)."""
 
     root: AbsPath
+    keep_days: int = Field(ge=1)  # the window the root keeps, e.g. 30 ("30 days automatic cleanup")
     set_format: str = "%Y%m%d_%H%M%S"
     components: dict[str, Component] = Field(min_length=1)
     gnupghome: AbsPath | None = None

@@ -52,7 +52,8 @@ def _(remote: Remote, job: Job) -> None:
     require(archive_checks.size_not_anomalous(remote, job))
 
 
-@then("the backup sets keep what the retention policy promises, and nothing older remains")
+@then("every day of the retention window has a backup set, and nothing older remains")
 def _(remote: Remote, job: Job, evidence: EvidenceLog) -> None:
-    """The sets under `archives.root` against `retention`, computed as for snapshots."""
+    """Under `archives.root`: a set for each of the last `archives.keep_days` days (since history
+    began), none older than the window plus a day."""
     require(archive_checks.sets_conform(remote, job), job, evidence)
