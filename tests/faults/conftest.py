@@ -94,6 +94,12 @@ class Drill:
         )
         return ScenarioRun(proc.returncode, proc.stdout + proc.stderr)
 
+    @staticmethod
+    def job_doc(job: str) -> dict[str, Any]:
+        """One job of the lab inventory, as its YAML says it."""
+        doc: dict[str, Any] = yaml.safe_load((ROOT / "inventory/lab.yml").read_text())["jobs"][job]
+        return doc
+
     def inventory_with(self, job: str | None = None, host: str | None = None, **changes: object) -> Path:
         """A copy of the lab inventory with some keys of one job (or one host) changed."""
         doc = yaml.safe_load((ROOT / "inventory/lab.yml").read_text())

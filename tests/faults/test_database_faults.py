@@ -53,24 +53,17 @@ def test_a_dump_missing_data_fails_naming_the_table(drill, cartae, settings, nam
     drill.run(POSTGRES, job_id).expect_pass()
 
 
-def test_smoke_queries_and_expected_tables_bite(drill, cartae, tmp_path):
+def test_smoke_queries_and_expected_tables_bite(drill, cartae):
     """The manifest still matches (the table is gone from source and dump alike), so only the
     smoke checks can tell: an expected table missing and a query returning false."""
     job_id = "cartae-postgres@cartae"
     drill.run(POSTGRES, job_id).expect_pass()
     inventory = drill.inventory_with(job="cartae-postgres", dump={
-        **_dump(), "tables": ["app.accounts", "app.refunds"],
+        **drill.job_doc("cartae-postgres")["dump"], "tables": ["app.accounts", "app.refunds"],
         "smoke_queries": ["SELECT 1", "SELECT count(*) > 100000 FROM app.orders"]})
     drill.run(POSTGRES, job_id, inventory).expect_failure(
         "host cartae, job cartae-postgres", "expected table app.refunds is missing",
         "`SELECT count(*) > 100000 FROM app.orders` returned 'f'", "2 of 4 smoke checks passed")
-
-
-def _dump() -> dict:
-    import yaml
-
-    from tests.faults.conftest import ROOT
-    return yaml.safe_load((ROOT / "inventory/lab.yml").read_text())["jobs"]["cartae-postgres"]["dump"]
 
 
 def test_a_canary_row_the_dump_misses_fails_naming_the_table(drill, cartae):

@@ -8,6 +8,12 @@ import pytest
 from lab.state import LabState
 
 pytestmark = pytest.mark.lab
+PHC = ("PHC Bulletproof Backups: B2 Mirror & Restic Restore Runbook", "000_2d9b6415ac1de3c4")
+RUNBOOKS = {  # the first word of each job's name: the runbook it follows
+    "flux": PHC, "space": PHC, "restic": PHC,
+    "cartae": ("Cartae Restic Backup System (Session 81e)", "004_abc88ab5436c367a"),
+    "miraclemax": ("MiracleMax Backup Strategy", "001_fb64242f7a50d0f8"),
+}
 
 
 def test_a_whole_drill_writes_and_prints_no_secret_value(drill, tmp_path: Path):
@@ -30,16 +36,12 @@ def test_a_whole_drill_writes_and_prints_no_secret_value(drill, tmp_path: Path):
     assert leaks == []
     # the same run labels its report for auditors: runbook (epic), job (story), severity, links
     results = [json.loads(p.read_text()) for p in (tmp_path / "allure").glob("*-result.json")]
-    assert len(results) == 51
+    assert len(results) == 60
     for result in results:
         labels = {label["name"]: label["value"] for label in result["labels"]}
-        cartae = labels["story"].startswith("cartae-")
-        assert labels["epic"] == ("Cartae Restic Backup System (Session 81e)" if cartae
-                                  else "PHC Bulletproof Backups: B2 Mirror & Restic Restore Runbook")
-        assert labels["story"] in {"flux-backup", "space-mirror", "restic-check", "cartae-backup",
-                                   "cartae-postgres", "cartae-redis"}
+        epic, runbook = RUNBOOKS[labels["story"].split("-")[0]]
+        assert labels["epic"] == epic
         assert labels["severity"] in {"blocker", "critical", "normal"}
-        runbook = "004_abc88ab5436c367a" if cartae else "000_2d9b6415ac1de3c4"
         assert result["links"][0]["url"].startswith(f"../shared/runbooks/{runbook}.txt#")
     context = (tmp_path / "allure" / "environment.properties").read_text()
     assert "motoko.restic=restic 0.14" in context
