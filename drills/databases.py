@@ -20,12 +20,15 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from drills.inventory import Dump, Job
-from drills.restic import Restic, RestoreFailed, Snapshot
+from drills.object_dumps import newest_dump
+from drills.restic import Restic, RestoreFailed
 from drills.scratch import ensure_space, scratch_dir
-from drills.transport import DrillCouldNotRun, Remote
+from drills.transport import DrillCouldNotRun, Remote, argv
 
 # a loaded database takes more room than its compressed dump: refuse unless this much is free
 EXPANSION = 5
@@ -58,7 +61,8 @@ class DatabaseRestore:
     job: Job
     host: str
     what: str
-    snapshot: Snapshot
+    origin: str  # "snapshot 1a2b3c4d", or the object a dump came from
+    made_at: datetime
     restore_seconds: float
     drill_seconds: float
     command: str
@@ -74,8 +78,7 @@ class DatabaseRestore:
         """Flat, as a whole-tree restore's: a dump restore is the job's whole restore. The
         restore time runs until the data is loaded in the scratch server."""
         return {
-            "what": self.what, "snapshot_id": self.snapshot.short_id,
-            "snapshot_time": self.snapshot.time.isoformat(),
+            "what": self.what, "origin": self.origin, "made_at": self.made_at.isoformat(),
             "restore_seconds": round(self.restore_seconds, 3),
             "drill_seconds": round(self.drill_seconds, 3), "command": self.command,
             "tables": {name: vars(state) for name, state in self.tables.items()},
@@ -94,43 +97,76 @@ def _dump(job: Job) -> Dump:
     return job.dump
 
 
+@dataclass(frozen=True)
+class Fetched:
+    """A dump brought into scratch: where, how, its manifest, where from and when made."""
+
+    path: str
+    command: str
+    manifest: dict[str, Any]
+    origin: str
+    made_at: datetime
+
+
 class _DumpDrill:
     """Restore the job's dump (and manifest) from its latest snapshot into scratch."""
 
     def __init__(self, remote: Remote, job: Job) -> None:
         self.remote, self.job, self.dump = remote, job, _dump(job)
-        self.restic = Restic(remote, job)
+
+    @cached_property
+    def restic(self) -> Restic:
+        """The job's repository (dumps inside its source come back from its snapshots)."""
+        return Restic(self.remote, self.job)
 
     def _who(self) -> str:
         return f"host {self.remote.name}, job {self.job.name}"
 
-    def _latest(self) -> Snapshot:
+    def _fetch(self, target: str, tier: str | None = None) -> Fetched:
+        """Bring the dump (and its manifest) into ``target``: from the job's latest snapshot,
+        or the newest object of one tier of the dump remote."""
+        if self.dump.remote is not None:
+            return self._fetch_object(target, tier or next(iter(self.dump.tiers)))
         snapshot = self.restic.latest_snapshot()
         if snapshot is None:
             raise RestoreFailed(f"{self._who()}: no snapshot of {self.job.source} in "
                                 f"{self.job.repository}")
-        return snapshot
-
-    def _fetch(self, snapshot: Snapshot, target: str) -> tuple[str, dict[str, Any]]:
-        """Restore dump and manifest into ``target``; return the command and the manifest."""
-        listed = self.restic.ls(snapshot, self.dump.path)
-        if self.dump.path not in listed:
-            raise RestoreFailed(f"{self._who()}: snapshot {snapshot.short_id} holds no "
-                                f"{self.dump.path}")
-        ensure_space(self.remote, self.job, listed[self.dump.path] * EXPANSION)
-        wanted = tuple(p for p in (self.dump.path, self.dump.manifest) if p)
+        path = str(self.dump.path)
+        listed = self.restic.ls(snapshot, path)
+        if path not in listed:
+            raise RestoreFailed(f"{self._who()}: snapshot {snapshot.short_id} holds no {path}")
+        ensure_space(self.remote, self.job, listed[path] * EXPANSION)
+        wanted = tuple(p for p in (path, self.dump.manifest) if p)
         result = self.restic.restore(snapshot, target, wanted)
-        manifest: dict[str, Any] = {}
-        if self.dump.manifest:
-            read = self.remote.run(f"cat {shlex.quote(target + self.dump.manifest)}")
-            try:
-                manifest = json.loads(read.text) if read.ok else {}
-            except ValueError:
-                manifest = {}
-            if not isinstance(manifest, dict) or not manifest:
-                raise RestoreFailed(f"{self._who()}: manifest {self.dump.manifest} of snapshot "
-                                    f"{snapshot.short_id} is missing or not JSON")
-        return result.command, manifest
+        origin = f"snapshot {snapshot.short_id}"
+        return Fetched(target + path, result.command, self._manifest(target, origin), origin,
+                       snapshot.time)
+
+    def _manifest(self, target: str, origin: str) -> dict[str, Any]:
+        if not self.dump.manifest:
+            return {}
+        read = self.remote.run(f"cat {shlex.quote(target + self.dump.manifest)}")
+        try:
+            manifest = json.loads(read.text) if read.ok else {}
+        except ValueError:
+            manifest = {}
+        if not isinstance(manifest, dict) or not manifest:
+            raise RestoreFailed(f"{self._who()}: manifest {self.dump.manifest} of {origin} is "
+                                "missing or not JSON")
+        return manifest
+
+    def _fetch_object(self, target: str, tier: str) -> Fetched:
+        newest = newest_dump(self.remote, self.job, tier)
+        if newest is None:
+            raise RestoreFailed(f"{self._who()}: no dump in {self.dump.remote}/{tier}")
+        ensure_space(self.remote, self.job, newest.size * EXPANSION)
+        local = f"{target}/{newest.name}"
+        words = ["rclone", "copyto", newest.url, local]
+        copied = self.remote.run(self.remote.with_credentials(words), timeout=4 * 3600)
+        if not copied.ok:
+            raise RestoreFailed(f"{self._who()}: `rclone copyto {newest.url}` exited "
+                                f"{copied.exit_status}: {copied.tail(3)}")
+        return Fetched(local, argv(*words), {}, newest.url, newest.time)
 
     def _sql(self, socket_dir: str, database: str, query: str) -> tuple[bool, str]:
         run = self.remote.run(f"{PG_BIN}/psql -h {shlex.quote(socket_dir)} -p {PORT} -U postgres "
@@ -143,28 +179,31 @@ PORT = 54329  # only the socket file's name: the scratch server listens on no TC
 
 
 class PostgresDrill(_DumpDrill):
-    def restore(self, canary: str | None = None) -> DatabaseRestore:
-        """Restore the latest dump into a scratch PostgreSQL and measure it; with ``canary``,
-        also count that token in the dump's ``canary_table``."""
-        snapshot = self._latest()
+    def restore(self, canary: str | None = None, tier: str | None = None) -> DatabaseRestore:
+        """Restore the latest dump (of ``tier``, for a dump remote) into a scratch PostgreSQL and
+        measure it; with ``canary``, also count that token in the dump's ``canary_table``."""
         database = str(self.dump.database)
         started = time.monotonic()
         with scratch_dir(self.remote, self.job) as target:
-            command, manifest = self._fetch(snapshot, target)
+            fetched = self._fetch(target, tier)
             with self._scratch_server(target) as socket_dir:
+                server = f"-h {socket_dir} -p {PORT} -U postgres -d {shlex.quote(database)}"
+                load = (f"{PG_BIN}/psql {server} -X -q -v ON_ERROR_STOP=1 -f "
+                        if self.dump.format == "plain" else
+                        f"{PG_BIN}/pg_restore {server} --no-owner --no-privileges --exit-on-error ")
                 restore = self.remote.run(
                     f"{PG_BIN}/createdb -h {socket_dir} -p {PORT} -U postgres "
-                    f"{shlex.quote(database)} && {PG_BIN}/pg_restore -h {socket_dir} -p {PORT} "
-                    f"-U postgres -d {shlex.quote(database)} --no-owner --no-privileges "
-                    f"--exit-on-error {shlex.quote(target + self.dump.path)}", timeout=4 * 3600)
+                    f"{shlex.quote(database)} && {load}{shlex.quote(fetched.path)} >/dev/null",
+                    timeout=4 * 3600)
+                tool = "psql -f" if self.dump.format == "plain" else "pg_restore"
                 if not restore.ok:
-                    raise RestoreFailed(f"{self._who()}: pg_restore of {self.dump.path} "
-                                        f"(snapshot {snapshot.short_id}) failed: {restore.tail(4)}")
+                    raise RestoreFailed(f"{self._who()}: {tool} of {fetched.origin} failed: "
+                                        f"{restore.tail(4)}")
                 outcome = DatabaseRestore(
-                    self.job, self.remote.name, f"database {database}", snapshot,
-                    time.monotonic() - started, 0.0,
-                    f"{command} && pg_restore -d {database} {self.dump.path}",
-                    expected=manifest.get("tables") or {})
+                    self.job, self.remote.name, f"database {database}", fetched.origin,
+                    fetched.made_at, time.monotonic() - started, 0.0,
+                    f"{fetched.command} && {tool} -d {database} {fetched.path.removeprefix(target)}",
+                    expected=fetched.manifest.get("tables") or {})
                 outcome.tables = self._tables(socket_dir, database, outcome.expected)
                 outcome.smoke = [SmokeResult(q, ok and out.split("\t")[0].lower() not in FALSE_VALUES,
                                              out) for q in self.dump.smoke_queries
@@ -243,14 +282,13 @@ class PostgresDrill(_DumpDrill):
 class RedisDrill(_DumpDrill):
     def restore(self) -> DatabaseRestore:
         """Load the latest RDB into a scratch redis-server; count its keys, take its digest."""
-        snapshot = self._latest()
         started = time.monotonic()
         with scratch_dir(self.remote, self.job) as target:
-            command, manifest = self._fetch(snapshot, target)
+            fetched = self._fetch(target)
             home = f"{target}/redis"
             cli = f"redis-cli -s {home}/redis.sock"
             loaded = self.remote.run(
-                f"mkdir -m 0700 {home} && cp {shlex.quote(target + self.dump.path)} "
+                f"mkdir -m 0700 {home} && cp {shlex.quote(fetched.path)} "
                 f"{home}/dump.rdb && redis-server --port 0 --unixsocket {home}/redis.sock "
                 f"--unixsocketperm 700 --dir {home} --dbfilename dump.rdb --save '' "
                 f"--appendonly no --enable-debug-command local --daemonize yes "
@@ -262,12 +300,13 @@ class RedisDrill(_DumpDrill):
             self.remote.run(f"{cli} shutdown nosave; sleep 0.2", timeout=30)
             if not loaded.ok:
                 log = self.remote.run(f"tail -n 3 {home}/server.log").text.strip()
-                raise RestoreFailed(f"{self._who()}: the RDB {self.dump.path} of snapshot "
-                                    f"{snapshot.short_id} did not load into a scratch "
-                                    f"redis-server: {log or loaded.tail(3)}")
+                raise RestoreFailed(f"{self._who()}: the RDB {self.dump.path} of {fetched.origin} "
+                                    f"did not load into a scratch redis-server: "
+                                    f"{log or loaded.tail(3)}")
         keys, digest = loaded.text.split()[:2]
-        outcome = DatabaseRestore(self.job, self.remote.name, f"redis {self.dump.path}", snapshot,
-                                  loaded_at - started, time.monotonic() - started,
-                                  f"{command} && redis-server --dbfilename dump.rdb",
-                                  expected=manifest, keys=int(keys), digest=digest)
+        outcome = DatabaseRestore(self.job, self.remote.name, f"redis {self.dump.path}",
+                                  fetched.origin, fetched.made_at, loaded_at - started,
+                                  time.monotonic() - started,
+                                  f"{fetched.command} && redis-server --dbfilename dump.rdb",
+                                  expected=fetched.manifest, keys=int(keys), digest=digest)
         return outcome

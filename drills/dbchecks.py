@@ -7,15 +7,22 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
 from drills.checks import Verdict, who
 from drills.databases import DatabaseRestore
+from drills.durations import human, human_seconds
+from drills.inventory import Job
+from drills.object_dumps import bucket_versioning, list_tier
+from drills.retention import Policy, Stamp, missing, outliving
+from drills.transport import DrillCouldNotRun, Remote
 
 
 def data_matches_dump_time(restored: DatabaseRestore) -> Verdict:
     """PostgreSQL: every table of the manifest with its row count and checksum; Redis: the key
     count and digest. Without a manifest, the restore must at least hold data."""
-    head = f"{who(restored.host, restored.job)}: {restored.what} from snapshot " \
-           f"{restored.snapshot.short_id}"
+    head = f"{who(restored.host, restored.job)}: {restored.what} from {restored.origin}"
     if restored.keys is not None:
         return _redis(restored, head)
     problems = []
@@ -63,4 +70,79 @@ def canary_row_back(restored: DatabaseRestore, table: str | None) -> Verdict:
     return Verdict(restored.canary_rows == 1,
                    f"{who(restored.host, restored.job)}: canary {restored.canary} in {table}: "
                    f"{restored.canary_rows or 0} row(s) in the dump of the on-demand backup "
-                   f"(snapshot {restored.snapshot.short_id}), expected 1")
+                   f"({restored.origin}), expected 1")
+
+
+@dataclass
+class TierRestores:
+    """The newest dump of every tier, each restored into its own scratch server."""
+
+    job: Job
+    host: str
+    restores: list[DatabaseRestore]
+
+    @property
+    def drill_seconds(self) -> float:  # the RTO is for one restore: the slowest one
+        return max((r.drill_seconds for r in self.restores), default=0.0)
+
+    @property
+    def what(self) -> str:
+        return f"the slowest tier's dump ({len(self.restores)} tiers)"
+
+    def evidence(self) -> dict[str, object]:
+        slowest = max(self.restores, key=lambda r: r.drill_seconds)
+        return {**slowest.evidence(), "tiers": {r.origin: r.evidence() for r in self.restores}}
+
+
+def tiers_restore_and_pass_smoke(restored: TierRestores, tables: tuple[str, ...]) -> Verdict:
+    """Every tier's newest dump restored with rows, its smoke queries passed, tables there."""
+    lines, ok = [], True
+    for each in restored.restores:
+        smoke = smoke_queries_pass(each, tables)
+        rows = sum(t.rows for t in each.tables.values())
+        ok &= smoke.ok and rows > 0
+        lines.append(f"{each.origin}: {len(each.tables)} tables, {rows} rows; "
+                     + smoke.message.split(": ", 2)[-1].replace("\n", "\n  "))
+    return Verdict(ok, f"{who(restored.host, restored.job)}: newest dump of each tier restored "
+                   "into a scratch PostgreSQL:" + "".join(f"\n  {line}" for line in lines),
+                   restored.evidence())
+
+
+def tiers_keep_promise(remote: Remote, job: Job) -> Verdict:
+    """Each tier against its count, as restic's keep rules read them (a dump per day, ISO week,
+    month or year where history exists; none that the count no longer keeps)."""
+    dump = job.dump
+    if dump is None or dump.remote is None:
+        raise DrillCouldNotRun(f"job {job.name} declares no dump remote")
+    problems, counts = [], {}
+    for tier, count in dump.tiers.items():
+        found = list_tier(remote, job, tier)
+        counts[tier] = len(found)
+        stamps = [Stamp(f"{tier}/{d.name}", d.time, "dump") for d in found]
+        policy = Policy.model_validate({tier: count})
+        problems += [f"{tier}: {p}" for p in missing(stamps, policy)] if stamps else \
+            [f"{tier}: no dump at all, the tier keeps {count}"]
+        problems += outliving(stamps, policy)
+    return Verdict(not problems, f"{who(remote, job)}: dumps under {dump.remote} by tier "
+                   f"({', '.join(f'{t} {n} of {dump.tiers[t]}' for t, n in counts.items())}): "
+                   f"{len(problems)} violation(s)" + "".join(f"\n  {p}" for p in problems),
+                   {"dumps_by_tier": counts})
+
+
+def newest_dump_fresh(remote: Remote, job: Job) -> Verdict:
+    dump = job.dump
+    if dump is None or dump.remote is None:
+        raise DrillCouldNotRun(f"job {job.name} declares no dump remote")
+    found = [d for tier in dump.tiers for d in list_tier(remote, job, tier)]
+    newest = max(found, key=lambda d: d.time, default=None)
+    age = None if newest is None else (datetime.now(UTC) - newest.time).total_seconds()
+    rpo = job.rpo.total_seconds()
+    shown = "none" if newest is None else f"{newest.url}, {human_seconds(age or 0)} old"
+    return Verdict(age is not None and age <= rpo, f"{who(remote, job)}: newest dump: {shown}, "
+                   f"RPO {human(job.rpo)}", {"snapshot_age_seconds": age, "rpo_seconds": rpo})
+
+
+def bucket_versioned(remote: Remote, job: Job) -> Verdict:
+    bucket, status = bucket_versioning(remote, job)
+    return Verdict(status == "Enabled", f"{who(remote, job)}: versioning of {bucket} is "
+                   f"{status}, expected Enabled (a deleted or overwritten dump can come back)")

@@ -192,15 +192,31 @@ class Dump(_Strict):
     (``{"tables": {"app.orders": {"rows": 6000, "md5": ...}}}``, or ``{"keys": 1802, "digest":
     ...}``). ``os_user`` runs the database's tools; ``smoke_queries`` must return a true first
     value; ``tables`` must be present; ``canary_table`` takes the drill's canary rows (a
-    ``token text`` column)."""
+    ``token text`` column). Or, instead of ``path``, dumps in an object store (254Carbon):
+    ``remote: "minio:backups/postgres"`` (an rclone remote the host's env file configures) with
+    one folder per tier and how many it keeps, ``tiers: {daily: 7, weekly: 4, monthly: 3}``;
+    each dump is dated by the ``YYYYmmdd-HHMMSS`` in its name."""
 
-    path: AbsPath
+    path: AbsPath | None = None
+    remote: str | None = None
+    tiers: dict[Literal["daily", "weekly", "monthly", "yearly"], int] = Field(default_factory=dict)
+    format: Literal["custom", "plain"] = "custom"
     manifest: AbsPath | None = None
     database: str | None = None
     os_user: str = "postgres"
     smoke_queries: tuple[str, ...] = ("SELECT 1",)
     tables: tuple[str, ...] = ()
     canary_table: str | None = None
+
+
+    @model_validator(mode="after")
+    def _one_place(self) -> Dump:
+        if (self.path is None) == (self.remote is None):
+            raise ValueError("expected exactly one of 'path' (a dump inside the job's source, "
+                             "restored from its snapshots) and 'remote' (an rclone remote path)")
+        if self.remote is not None and not self.tiers:
+            raise ValueError("a dump 'remote' needs 'tiers', e.g. {daily: 7, weekly: 4}")
+        return self
 
 
 class Marker(_Strict):
@@ -280,13 +296,17 @@ class Job(_Strict):
             raise ValueError("expected 'host' (or 'group', with an 'ansible:' inventory)")
         needs = {"restic": ("source", "repository", "rto"), "restic-check": ("repository",),
                  "rclone-mirror": ("source", "destination"),
-                 "pg-dump": ("source", "repository", "rto", "dump"),
-                 "redis-rdb": ("source", "repository", "rto", "dump"),
+                 "pg-dump": ("rto", "dump"), "redis-rdb": ("rto", "dump"),
                  "gpg-tar": ("archives", "rto")}[self.kind]
         for key in needs:
             if getattr(self, key) is None:
                 raise ValueError(f"a {self.kind} job needs '{key}'")
         if self.dump is not None:
+            if self.dump.path is not None:
+                for key in ("source", "repository"):
+                    if getattr(self, key) is None:
+                        raise ValueError(f"a dump 'path' is restored from the job's snapshots: "
+                                         f"the job needs '{key}'")
             self._dump_inside_source(self.dump)
         return self
 

@@ -5,7 +5,7 @@ Feature: Database dumps restore into scratch servers as the source was at dump t
   throwaway server in scratch on the job's host, never into the live database. The backup wrote
   a manifest of the data (row counts and checksums, key count and digest) in the same snapshot.
 
-  @postgres @runbook:postgresql-only-restore
+  @postgres @db_manifest @runbook:postgresql-only-restore
   Scenario: The latest pg_dump restores into a scratch PostgreSQL as the source was at dump time
     Given the job's host answers
     When I restore the latest database dump into a scratch PostgreSQL
@@ -19,7 +19,7 @@ Feature: Database dumps restore into scratch servers as the source was at dump t
     When I write a canary row to the source database and run the job's backup on demand
     Then the canary row is in the restored database
 
-  @redis @runbook:redis-only-restore
+  @redis @db_manifest @runbook:redis-only-restore
   Scenario: The latest Redis RDB loads into a scratch redis-server as the source was at dump time
     Given the job's host answers
     When I load the latest Redis RDB into a scratch redis-server

@@ -64,10 +64,11 @@ class LabHost:
     seed_script: str = "seed.py"
     cron: tuple[tuple[str, str], ...] = ()  # (command cron runs, the marker it writes)
     prepare: str = ""  # a shell script run once the host is up, before any backup
-    backdate: str = ""  # a command making the backup of {at} (a faked clock), for each day kept
+    backdate: str = ""  # the estate's job with a faked clock: `<command> --backfill TIME...`
+    backdate_times: Callable[[datetime], list[datetime]] | None = None
 
     def env_file(self, state: LabState) -> str:
-        ident = state.identities[self.identity]
+        ident = state.identities["restic" if self.identity == "dumps" else self.identity]
         lines = {"AWS_ACCESS_KEY_ID": ident.access_key,
                  "AWS_SECRET_ACCESS_KEY": ident.secret_key}
         if self.identity == "mirror":
@@ -77,6 +78,11 @@ class LabHost:
                       "RCLONE_CONFIG_B2MIRROR_ACCESS_KEY_ID": ident.access_key,
                       "RCLONE_CONFIG_B2MIRROR_SECRET_ACCESS_KEY": ident.secret_key,
                       "MIRROR_DESTINATION": "b2mirror:space-mirror"}
+        elif self.identity == "dumps":  # 254Carbon: pg_dump to the object store with rclone
+            lines |= {"RCLONE_CONFIG_MINIO_TYPE": "s3", "RCLONE_CONFIG_MINIO_PROVIDER": "Other",
+                      "RCLONE_CONFIG_MINIO_ENDPOINT": ENDPOINT,
+                      "RCLONE_CONFIG_MINIO_ACCESS_KEY_ID": ident.access_key,
+                      "RCLONE_CONFIG_MINIO_SECRET_ACCESS_KEY": ident.secret_key}
         else:
             lines |= {"RESTIC_REPOSITORY": f"s3:{ENDPOINT}/backups-restic/{self.repository}",
                       "RESTIC_PASSWORD": state.restic_password,
@@ -98,15 +104,25 @@ HOSTS = (
             history=True, image="dbhost", seed_script="seed-cartae.py",
             cron=(("/usr/local/sbin/cartae-backup",
                    "/var/lib/cartae-backup/markers/cartae_backup.json"),)),
+    LabHost("carbon", 2225, "254carbon --no-redis", "", "dumps", (), image="dbhost",
+            seed_script="seed-cartae.py",
+            cron=(("set -a; . /etc/miket/storage-credentials.env; set +a; carbon-pg-dump "
+                   ">> /var/log/carbon-pg-dump.log 2>&1", "/var/log/carbon-pg-dump.log"),),
+            prepare="rm -f /etc/cron.d/cartae-backup && systemctl disable --now redis-server "
+                    "prometheus-pushgateway >/dev/null 2>&1 && cp /usr/local/share/drill-lab/"
+                    "carbon-pg-dump.cron /etc/cron.d/carbon-pg-dump",
+            backdate="set -a; . /etc/miket/storage-credentials.env; set +a; carbon-pg-dump",
+            backdate_times=lambda now: carbon_times(now)),
     LabHost("miraclemax", 2224, "miraclemax", "/home/jbyrd", "",
             (("pai-miraclemax-backup", "/var/lib/prometheus/node-exporter/miraclemax_backup.prom"),),
             image="tarhost", prepare=f"gpg --list-keys {RECOVERY_KEY} >/dev/null 2>&1 || gpg --batch "
             f"--passphrase '' --quick-gen-key 'MiracleMax Recovery <{RECOVERY_KEY}>' default default "
-            "never 2>/dev/null", backdate="pai-miraclemax-backup --at {at} >/dev/null"),
+            "never 2>/dev/null", backdate="pai-miraclemax-backup",
+            backdate_times=lambda now: daily_times(now, TARBALL_DAYS)),
 )
 # what the lab's restic jobs keep (`restic forget` after each backup), as inventory/lab.yml states
 RETENTION = {"daily": 7, "weekly": 4, "monthly": 12}
-TARBALLS, TARBALL_DAYS = "/home/jbyrd/backups/miraclemax", 30  # MiracleMax: 30 days kept locally
+TARBALL_DAYS = 30  # MiracleMax: 30 days kept locally
 
 
 def history_times(now: datetime) -> list[tuple[str, datetime]]:
@@ -124,6 +140,29 @@ def history_times(now: datetime) -> list[tuple[str, datetime]]:
         month = (month - timedelta(days=1)).replace(day=1)
         times.append(("monthly", month))
     return times
+
+
+def daily_times(now: datetime, days: int) -> list[datetime]:
+    """03:00 on each of the ``days - 1`` days before today, oldest first."""
+    today = now.replace(hour=3, minute=0, second=0, microsecond=0)
+    return [today - timedelta(days=d) for d in range(days - 1, 0, -1)]
+
+
+def carbon_times(now: datetime) -> list[datetime]:
+    """254Carbon's past (7 daily / 4 weekly / 3 monthly with what today's run files): 03:00 on
+    the last 6 days, on the last 4 Sundays and the 1st of the last 3 months, today excepted.
+
+    >>> [f"{t:%m-%d}" for t in carbon_times(datetime(2026, 11, 22, 9, tzinfo=UTC))][:4]
+    ['09-01', '10-01', '11-01', '11-08']
+    """
+    today = now.replace(hour=3, minute=0, second=0, microsecond=0)
+    sunday = today - timedelta(days=today.isoweekday() % 7)
+    times = daily_times(now, 7) + [sunday - timedelta(weeks=w) for w in range(4)]
+    first = today.replace(day=1)
+    for _ in range(3):
+        times.append(first)
+        first = (first - timedelta(days=1)).replace(day=1)
+    return sorted({t for t in times if t.date() != today.date()})
 
 
 FLEET_PORTS = 2300
@@ -350,17 +389,15 @@ class Lab:
         sh(container, f"{WITH_CREDENTIALS}restic forget $RESTIC_FORGET {scope} >/dev/null", timeout=300)
 
     def _backdated_sets(self, container: Container, host: LabHost) -> None:
-        """The daily backup of each of the last days the host keeps that has none yet, made by
-        the estate's own job with a faked clock."""
-        have = sh(container, f"ls {TARBALLS} 2>/dev/null || true").split()
-        days = {name[:8] for name in have if name[:8].isdigit()}
-        today = datetime.now(UTC).replace(hour=3, minute=0, second=0, microsecond=0)
-        wanted = [today - timedelta(days=d) for d in range(TARBALL_DAYS - 1, 0, -1)]
-        wanted = [t for t in wanted if f"{t:%Y%m%d}" not in days]
-        if wanted:
-            self.log(f"backdating {len(wanted)} daily backup set(s) on {host.name} (faked clock)")
-        for moment in wanted:
-            sh(container, host.backdate.format(at=moment.isoformat()), timeout=300)
+        """The past a host that had always run would hold, made by the estate's own job with a
+        faked clock (``--backfill``); the job skips the days it already has."""
+        if host.backdate_times is None:
+            return
+        times = host.backdate_times(datetime.now(UTC))
+        made = sh(container, f"{host.backdate} --backfill "
+                             + " ".join(t.isoformat() for t in times), timeout=1200)
+        if made.strip():
+            self.log(f"backdated on {host.name} (faked clock): {len(made.splitlines())} backup(s)")
 
     def _wait(self, ready: Callable[[], bool], what: str, seconds: int) -> None:
         deadline = time.monotonic() + seconds

@@ -6,6 +6,7 @@ from pytest_bdd import then, when
 
 from drills import dbchecks
 from drills.databases import DatabaseRestore, PostgresDrill, RedisDrill
+from drills.dbchecks import TierRestores
 from drills.drill import backup_now
 from drills.evidence import EvidenceLog
 from drills.inventory import Job
@@ -58,3 +59,38 @@ def _(restored: DatabaseRestore, job: Job) -> None:
     """The dump of the on-demand backup holds exactly one row with the planted token."""
     table = job.dump.canary_table if job.dump else None
     require(dbchecks.canary_row_back(restored, table))
+
+
+@when("I restore the newest dump of every tier into a scratch PostgreSQL", target_fixture="restored")
+def _(remote: Remote, job: Job) -> TierRestores:
+    """For each of `dump.tiers`, the newest object under `dump.remote`, loaded into its own
+    throwaway cluster in scratch (`psql -f` for `format: plain`, else `pg_restore`)."""
+    tiers = job.dump.tiers if job.dump else {}
+    drill = PostgresDrill(remote, job)
+    return TierRestores(job, remote.name, [drill.restore(tier=tier) for tier in tiers])
+
+
+@then("every tier's dump holds data, passes the smoke queries and has the expected tables")
+def _(restored: TierRestores, job: Job, evidence: EvidenceLog) -> None:
+    """Each tier's restore has rows, every `dump.smoke_queries` is true, `dump.tables` exist."""
+    tables = job.dump.tables if job.dump else ()
+    require(dbchecks.tiers_restore_and_pass_smoke(restored, tables), job, evidence)
+
+
+@then("every tier holds a dump for each day, week or month it promises, and no more")
+def _(remote: Remote, job: Job) -> None:
+    """Each tier of `dump.tiers` against its count, read as restic's keep rules: a dump in each
+    promised slot where history exists, none the count no longer keeps."""
+    require(dbchecks.tiers_keep_promise(remote, job))
+
+
+@then("the newest dump is younger than the RPO")
+def _(remote: Remote, job: Job, evidence: EvidenceLog) -> None:
+    """The newest dump of any tier, dated by its name, is no older than the `rpo`."""
+    require(dbchecks.newest_dump_fresh(remote, job), job, evidence)
+
+
+@then("the bucket holding the dumps keeps object versions")
+def _(remote: Remote, job: Job) -> None:
+    """`rclone backend versioning` reports the bucket of `dump.remote` Enabled."""
+    require(dbchecks.bucket_versioned(remote, job))

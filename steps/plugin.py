@@ -33,7 +33,8 @@ SELECTORS = {"restic": ("kind", "restic"), "rclone_mirror": ("kind", "rclone-mir
              "credentials": ("needs", "host.credentials_env"), "cron": ("needs", "cron"),
              "metrics": ("needs", "metrics"), "postgres": ("kind", "pg-dump"),
              "redis": ("kind", "redis-rdb"), "db_canary": ("needs", "dump.canary_table"),
-             "gpg_tar": ("kind", "gpg-tar")}
+             "gpg_tar": ("kind", "gpg-tar"), "dump_tiers": ("needs", "dump.remote"),
+             "db_manifest": ("needs", "dump.manifest")}
 INVENTORY = pytest.StashKey[Inventory]()
 EVIDENCE = pytest.StashKey[EvidenceLog]()
 UNREACHABLE = pytest.StashKey[dict[str, str]]()

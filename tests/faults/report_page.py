@@ -78,9 +78,22 @@ class ReportPage:
             time.sleep(0.3)
         raise AssertionError("the report's tree did not open within 10 rounds")
 
-    def open_scenario(self, name: str) -> None:
+    def show_more(self) -> None:
+        """Click every "Show more" the page offers (e.g. a long environment list)."""
+        for button in self.browser.find_elements(By.XPATH, "//*[normalize-space(text())='Show more']"):
+            self.click(button)
+        time.sleep(0.3)
+
+    def open_scenario(self, name: str, job: str | None = None) -> None:
+        """Open a scenario's result; ``job`` picks it in that job's group of the tree (a
+        scenario runs once per matching job)."""
         self.expand_all()
-        self.click(self.by_text(name))
+        if job is None:
+            self.click(self.by_text(name))
+        else:
+            xpath = (f"//*[@data-testid='tree-section'][.//*[@data-testid='tree-section-title']"
+                     f"[contains(normalize-space(.), {job!r})]]/..//*[normalize-space(text())={name!r}]")
+            self.click(self.wait.until(lambda b: b.find_elements(By.XPATH, xpath))[0])
         self.wait.until(lambda b: "Overview" in self.text and "Attachments" in self.text)
 
     def open_tab(self, name: str) -> None:

@@ -6,12 +6,14 @@ non-ASCII text, numerics, JSON and timestamps) and ``ops.drill_canary``, the tab
 canary rows go to. Redis: sessions, counters, a queue and a hash per account. Tables or keys that
 exist already are left alone, so seeding is idempotent.
 
-    seed-cartae.py     # prints "seeded N new rows and keys on cartae"
+    seed-cartae.py                       # cartae's database and Redis: "seeded N new rows and keys"
+    seed-cartae.py 254carbon --no-redis  # the same tables in another database, no Redis
 """
 
 from __future__ import annotations
 
 import random
+import sys
 import time
 
 import psycopg2
@@ -47,16 +49,16 @@ def connect_when_up(seconds: float = 90) -> psycopg2.extensions.connection:
             time.sleep(1)
 
 
-def seed_postgres(rng: random.Random) -> int:
+def seed_postgres(rng: random.Random, database: str) -> int:
     admin = connect_when_up()
     admin.autocommit = True
     with admin.cursor() as cur:
-        cur.execute("SELECT 1 FROM pg_database WHERE datname = 'cartae'")
+        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,))
         if cur.fetchone() is None:
-            cur.execute("CREATE DATABASE cartae")
+            cur.execute(f'CREATE DATABASE "{database}"')
     admin.close()
     made = 0
-    with psycopg2.connect(dbname="cartae", user="postgres") as conn, conn.cursor() as cur:
+    with psycopg2.connect(dbname=database, user="postgres") as conn, conn.cursor() as cur:
         cur.execute(SCHEMA)
         cur.execute("SELECT count(*) FROM app.accounts")
         if cur.fetchone()[0]:
@@ -100,5 +102,10 @@ def seed_redis(rng: random.Random) -> int:
 
 
 if __name__ == "__main__":
+    args = sys.argv[1:]
+    database = next((a for a in args if not a.startswith("--")), "cartae")
     generator = random.Random(4)
-    print(f"seeded {seed_postgres(generator) + seed_redis(generator)} new rows and keys")
+    made = seed_postgres(generator, database)
+    if "--no-redis" not in args:
+        made += seed_redis(generator)
+    print(f"seeded {made} new rows and keys")
