@@ -1,0 +1,90 @@
+"""dump_tiers.feature bites on carbon, 254Carbon's PostgreSQL: an empty newest dump, a missing
+weekly dump and an overstaying daily one, a dump job stopped for days, versioning suspended.
+Each failure names host, job and the object or bucket; then the lab is healed."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.faults.conftest import LabHost
+
+pytestmark = pytest.mark.lab
+
+JOB = "carbon-postgres@carbon"
+WHO = "host carbon, job carbon-postgres"
+PREFIX = "minio:backups/postgres"
+RESTORE = "test_the_newest_dump_of_every_tier_restores_and_passes_the_smoke_queries"
+TIERS = "test_every_tier_keeps_the_dumps_it_promises"
+FRESH = "test_the_newest_dump_is_younger_than_the_rpo"
+VERSIONS = "test_the_dump_bucket_keeps_object_versions"
+
+
+class Carbon(LabHost):
+    def rclone(self, words: str) -> str:
+        return self.sh(f"set -a; . /etc/miket/storage-credentials.env; set +a; rclone {words}")
+
+    def dumps(self, tier: str) -> list[str]:
+        return sorted(w for w in self.rclone(f"lsf {PREFIX}/{tier}").split() if w.endswith(".sql"))
+
+
+@pytest.fixture
+def carbon(lab) -> Carbon:
+    return Carbon("carbon")
+
+
+def test_an_empty_newest_dump_fails_naming_it(drill, carbon):
+    empty = f"254carbon-{datetime.now(UTC):%Y%m%d}-235959.sql"  # a pg_dump that wrote nothing
+    carbon.sh(": > /tmp/empty.sql")
+    carbon.rclone(f"copyto /tmp/empty.sql {PREFIX}/daily/{empty}")
+    try:
+        drill.run(RESTORE, JOB).expect_failure(
+            WHO, f"{PREFIX}/daily/{empty}: 0 tables, 0 rows", "expected table app.orders is missing")
+    finally:
+        carbon.rclone(f"deletefile {PREFIX}/daily/{empty}")
+    drill.run(RESTORE, JOB).expect_pass()
+
+
+def test_a_missing_weekly_and_an_overstaying_daily_dump_are_named(drill, carbon):
+    weekly = carbon.dumps("weekly")[-2]
+    # two days past the window: the newer one may wait for the next prune, the older may not
+    stale, staler = (f"254carbon-{datetime.now(UTC) - timedelta(days=d):%Y%m%d}-030000.sql"
+                     for d in (10, 11))
+    carbon.rclone(f"moveto {PREFIX}/weekly/{weekly} {PREFIX}-stash/{weekly}")
+    for name in (stale, staler):
+        carbon.rclone(f"copyto {PREFIX}/daily/{carbon.dumps('daily')[-1]} {PREFIX}/daily/{name}")
+    try:
+        day = datetime.strptime(weekly.split("-")[1], "%Y%m%d")
+        week = "{}-W{:02d}".format(*day.isocalendar()[:2])
+        drill.run(TIERS, JOB).expect_failure(
+            WHO, f"weekly: weekly {week}: no dump, though the policy keeps 4 weekly",
+            f"dump daily/{staler}", "outlives the policy (7 daily)")
+    finally:
+        for name in (stale, staler):
+            carbon.rclone(f"deletefile {PREFIX}/daily/{name}")
+        carbon.rclone(f"moveto {PREFIX}-stash/{weekly} {PREFIX}/weekly/{weekly}")
+    drill.run(TIERS, JOB).expect_pass()
+
+
+def test_a_dump_job_stopped_for_days_fails_freshness(drill, carbon):
+    today = f"{datetime.now(UTC):%Y%m%d}"
+    yesterday = f"{datetime.now(UTC) - timedelta(days=1):%Y%m%d}"
+    recent = [(tier, name) for tier in ("daily", "weekly", "monthly") for name in carbon.dumps(tier)
+              if name.split("-")[1] in (today, yesterday)]
+    for tier, name in recent:
+        carbon.rclone(f"moveto {PREFIX}/{tier}/{name} {PREFIX}-stash/{tier}/{name}")
+    try:
+        drill.run(FRESH, JOB).expect_failure(WHO, "newest dump: minio:backups/postgres/", "RPO 26h")
+    finally:
+        for tier, name in recent:
+            carbon.rclone(f"moveto {PREFIX}-stash/{tier}/{name} {PREFIX}/{tier}/{name}")
+    drill.run(FRESH, JOB).expect_pass()
+
+
+def test_suspended_versioning_fails_naming_the_bucket(drill, carbon):
+    carbon.rclone("backend versioning minio:backups Suspended")
+    try:
+        drill.run(VERSIONS, JOB).expect_failure(
+            WHO, "versioning of minio:backups is Suspended, expected Enabled")
+    finally:
+        carbon.rclone("backend versioning minio:backups Enabled")
+    drill.run(VERSIONS, JOB).expect_pass()
