@@ -17,6 +17,7 @@ from drills.cron import daemon_running, entries_for, normalize
 from drills.drill import RestoreOutcome
 from drills.durations import human, human_seconds
 from drills.inventory import Cron, Job, Schedule
+from drills.manifest import excluded
 from drills.markers import MarkerReading, read_marker
 from drills.metrics import scrape
 from drills.rclone import MirrorCheck
@@ -348,3 +349,43 @@ def metrics_fresh(remote: Remote, job: Job) -> Verdict:
     return Verdict(age is not None and age <= rpo,
                    f"{who(remote, job)}: {name} at {job.metrics.where} is {shown}, RPO {human(job.rpo)}",
                    {"metrics_age_seconds": age, "rpo_seconds": rpo})
+
+
+def nothing_vanished(remote: Remote, job: Job) -> Verdict:
+    """``restic diff`` of the two newest snapshots: every file it lists as removed is gone from
+    the source too, or changed after the newest snapshot; a file still there, unchanged since
+    before that snapshot and not excluded, vanished from the backup (a grown exclude, a
+    permission the backup lost)."""
+    restic = Restic(remote, job)
+    snapshots = restic.snapshots()
+    if len(snapshots) < 2:
+        return Verdict(True, f"{who(remote, job)}: fewer than two snapshots, nothing to compare")
+    older, newer = snapshots[-2], snapshots[-1]
+    removed = [path for change, path in restic.diff(older, newer)
+               if change == "-" and not path.endswith("/")]
+    source = str(job.source).rstrip("/")
+    candidates = [p for p in removed if p.startswith(source + "/")
+                  and not excluded(p[len(source) + 1:], job.excludes)]
+    still = _mtimes(remote, candidates)
+    vanished = sorted(p for p, mtime in still.items() if mtime < newer.time.timestamp())
+    return Verdict(not vanished,
+                   f"{who(remote, job)}: `restic diff {older.short_id} {newer.short_id}`: "
+                   f"{len(removed)} file(s) removed, {len(vanished)} of them still in the source "
+                   "unchanged since before the newest snapshot"
+                   + "".join(f"\n  {p}" for p in vanished[:25])
+                   + (f"\n  ... and {len(vanished) - 25} more" if len(vanished) > 25 else ""),
+                   {"diff": f"{older.short_id}..{newer.short_id}", "removed": len(removed),
+                    "vanished": len(vanished)})
+
+
+def _mtimes(remote: Remote, paths: list[str]) -> dict[str, float]:
+    """Modification times of those of ``paths`` that exist on the host (in batches)."""
+    found: dict[str, float] = {}
+    for start in range(0, len(paths), 200):
+        batch = " ".join(shlex.quote(p) for p in paths[start:start + 200])
+        listed = remote.run(f"stat -c '%Y %n' -- {batch} 2>/dev/null || true", timeout=120)
+        for line in listed.text.splitlines():
+            mtime, _, path = line.partition(" ")
+            if mtime.isdigit():
+                found[path] = float(mtime)
+    return found

@@ -197,8 +197,8 @@ class PostgresDrill(_DumpDrill):
                     timeout=4 * 3600)
                 tool = "psql -f" if self.dump.format == "plain" else "pg_restore"
                 if not restore.ok:
-                    raise RestoreFailed(f"{self._who()}: {tool} of {fetched.origin} failed: "
-                                        f"{restore.tail(4)}")
+                    what = f"{self.dump.path} ({fetched.origin})" if self.dump.path else fetched.origin
+                    raise RestoreFailed(f"{self._who()}: {tool} of {what} failed: {restore.tail(4)}")
                 outcome = DatabaseRestore(
                     self.job, self.remote.name, f"database {database}", fetched.origin,
                     fetched.made_at, time.monotonic() - started, 0.0,

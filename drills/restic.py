@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
@@ -24,6 +25,9 @@ from drills.transport import DrillCouldNotRun, Remote, Result, argv
 _CHECK_PROGRESS = ("using temporary cache", "create exclusive lock", "create lock", "load indexes",
                    "check all packs", "check snapshots", "read group", "read all data", "read ",
                    "[", "no errors were found")
+
+
+_DIFF_LINE = re.compile(r"^([-+MTU?])\s+(/.*)$")  # restic 0.14 diff: "-    /flux/a.txt"
 
 
 class Snapshot(BaseModel):
@@ -159,6 +163,13 @@ class Restic:
         nodes = (json.loads(line) for line in result.text.splitlines() if line.startswith("{"))
         return {str(n["path"]): int(n.get("size") or 0) for n in nodes
                 if n.get("struct_type") == "node" and n.get("type") == "file"}
+
+    def diff(self, older: Snapshot, newer: Snapshot) -> list[tuple[str, str]]:
+        """``restic diff`` of two snapshots: (change, path) with change ``+``, ``-``, ``M``,
+        ``T`` or ``U``; directories end in ``/``."""
+        result = self._checked("diff", older.id, newer.id)
+        return [(found.group(1), found.group(2)) for line in result.text.splitlines()
+                if (found := _DIFF_LINE.match(line))]
 
     def process_alive(self, pid: int) -> bool:
         return self.remote.run(f"kill -0 {int(pid)} 2>/dev/null").ok

@@ -18,6 +18,11 @@ Feature: The restic repository is sound, fresh and unlocked
     Given the job's host answers
     Then the repository has no stale locks
 
+  @runbook:restore-restic-snapshots-full
+  Scenario: No file still in the source vanished from the newest snapshot
+    Given the job's host answers
+    Then no file still in the source vanished between the two newest snapshots
+
   Scenario: The latest snapshot lists the job's sample file
     Given the job's host answers
     Then restic find lists the job's sample file in the latest snapshot

@@ -47,3 +47,10 @@ def _(remote: Remote, job: Job) -> None:
     """`restic find` locates `samples.file` in the newest snapshot, as a file of the size the
     source file has."""
     require(checks.sample_listed(remote, job))
+
+
+@then("no file still in the source vanished between the two newest snapshots")
+def _(remote: Remote, job: Job) -> None:
+    """Every file `restic diff` lists as removed between the two newest snapshots is gone from
+    the source too (or changed after the newest one); excludes of the job are allowed."""
+    require(checks.nothing_vanished(remote, job))

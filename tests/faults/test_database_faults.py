@@ -47,9 +47,11 @@ def backup(cartae: LabHost, settings: str = "") -> None:
 def test_a_dump_missing_data_fails_naming_the_table(drill, cartae, settings, named):
     job_id = "cartae-postgres@cartae"
     with cartae.keep(SETTINGS):
-        backup(cartae, settings)
-        drill.run(POSTGRES, job_id).expect_failure("host cartae, job cartae-postgres", *named)
-    backup(cartae)
+        try:
+            backup(cartae, settings)
+            drill.run(POSTGRES, job_id).expect_failure("host cartae, job cartae-postgres", *named)
+        finally:
+            backup(cartae)  # heal on every path: a healthy dump is the latest again
     drill.run(POSTGRES, job_id).expect_pass()
 
 
@@ -70,8 +72,11 @@ def test_a_canary_row_the_dump_misses_fails_naming_the_table(drill, cartae):
     job_id = "cartae-postgres@cartae"
     with cartae.keep(SETTINGS):
         cartae.sh(f"echo PG_DUMP_ARGS=--exclude-table-data=ops.drill_canary > {SETTINGS}")
-        drill.run(CANARY, job_id).expect_failure(
-            "host cartae, job cartae-postgres", "in ops.drill_canary: 0 row(s) in the dump")
+        try:
+            drill.run(CANARY, job_id).expect_failure(
+                "host cartae, job cartae-postgres", "in ops.drill_canary: 0 row(s) in the dump")
+        finally:
+            backup(cartae)
     assert cartae.sh("runuser -u postgres -- psql -At -d cartae -c "
                      "'SELECT count(*) FROM ops.drill_canary'").strip() == "0", "canary row left behind"
     drill.run(CANARY, job_id).expect_pass()
@@ -87,9 +92,11 @@ def test_a_stale_redis_rdb_fails_naming_keys_and_digest(drill, cartae):
             run = drill.run(REDIS, job_id)
         finally:
             cartae.sh("redis-cli del drill:fault:late-key >/dev/null")
-        run.expect_failure("host cartae, job cartae-redis", "redis /var/backups/cartae/redis/dump.rdb",
-                           "keys restored", "at dump time", "dataset digest")
-    backup(cartae)
+        try:
+            run.expect_failure("host cartae, job cartae-redis", "redis /var/backups/cartae/redis/dump.rdb",
+                               "keys restored", "at dump time", "dataset digest")
+        finally:
+            backup(cartae)
     drill.run(REDIS, job_id).expect_pass()
 
 
@@ -138,6 +145,8 @@ def test_a_metrics_fault_fails_naming_the_metric(drill, cartae, fault, named):
                       f"curl -sf --data-binary @- {GROUP}")
         else:
             cartae.sh(fault)
-        drill.run(METRICS, job_id).expect_failure("host cartae, job cartae-backup", *named)
-    backup(cartae)
+        try:
+            drill.run(METRICS, job_id).expect_failure("host cartae, job cartae-backup", *named)
+        finally:
+            backup(cartae)
     drill.run(METRICS, job_id).expect_pass()

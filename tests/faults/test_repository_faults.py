@@ -15,6 +15,7 @@ SUBSET = "test_a_readdata_subset_check_passes"
 FRESH = "test_the_latest_snapshot_is_younger_than_the_rpo"
 LOCKS = "test_the_repository_has_no_stale_locks"
 LISTED = "test_the_latest_snapshot_lists_the_jobs_sample_file"
+VANISHED = "test_no_file_still_in_the_source_vanished_from_the_newest_snapshot"
 SAMPLE = "/flux/active/project-beta/notebooks/naïve café – notes.txt"
 BACKUP = "backup /flux --host motoko --exclude-file /etc/miket/flux-backup.excludes --quiet"
 
@@ -80,3 +81,18 @@ def test_a_sample_file_missing_from_the_latest_snapshot_is_named(drill, motoko):
         )
     motoko.sh("systemctl start flux-backup.service")  # the next backup has it again
     drill.run(LISTED, "flux-backup@motoko").expect_pass()
+
+
+def test_a_file_that_vanished_from_the_backup_is_named(drill, motoko):
+    """An exclude grown on the host (not in the inventory) drops files still in the source:
+    `restic diff` of the two newest snapshots shows them removed, and the drill names them."""
+    excludes = "/etc/miket/flux-backup.excludes"
+    job_id = "flux-backup@motoko"
+    with motoko.keep(excludes):
+        motoko.sh(f"echo /flux/active/project-beta/notebooks >> {excludes}")
+        motoko.sh("systemctl start flux-backup.service", timeout=600)
+        drill.run(VANISHED, job_id).expect_failure(
+            "host motoko, job flux-backup", "still in the source unchanged since before the newest snapshot",
+            "/flux/active/project-beta/notebooks/")
+    motoko.sh("systemctl start flux-backup.service", timeout=600)
+    drill.run(VANISHED, job_id).expect_pass()
