@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from drills.archives import (
     ArchiveRestore,
     BackupSet,
+    archives_of,
     in_clear,
     list_sets,
     median_anomalies,
@@ -20,15 +21,9 @@ from drills.archives import (
 )
 from drills.checks import Verdict, who
 from drills.durations import human, human_seconds
-from drills.inventory import Archives, Job
+from drills.inventory import Job
 from drills.retention import Policy, Stamp, missing
-from drills.transport import DrillCouldNotRun, Remote
-
-
-def _archives(job: Job) -> Archives:
-    if job.archives is None:
-        raise DrillCouldNotRun(f"job {job.name} declares no archives")
-    return job.archives
+from drills.transport import Remote
 
 
 def _listed(lines: list[str]) -> str:
@@ -37,7 +32,7 @@ def _listed(lines: list[str]) -> str:
 
 def components_fresh(remote: Remote, job: Job) -> Verdict:
     """Each component's newest archive is no older than the RPO."""
-    archives = _archives(job)
+    archives = archives_of(job)
     now, rpo = datetime.now(UTC), job.rpo.total_seconds()
     newest = newest_per_component(list_sets(remote, job), list(archives.components))
     lines, ages, ok = [], {}, True
@@ -67,7 +62,7 @@ def archives_restore_identical(restored: ArchiveRestore) -> Verdict:
 
 
 def never_in_clear(remote: Remote, job: Job) -> Verdict:
-    archives = _archives(job)
+    archives = archives_of(job)
     required = sorted(c for c, spec in archives.components.items() if spec.encrypt == "required")
     checked, clear = in_clear(remote, job)
     where = ", ".join((archives.root, *(t.path for t in archives.tiers)))
@@ -92,7 +87,7 @@ def _window(sets: list[BackupSet], keep_days: int, where: str, now: datetime) ->
 
 def tiers_hold_newest(remote: Remote, job: Job) -> Verdict:
     """Each tier holds the newest set with the same files and sizes, and keeps its window."""
-    archives = _archives(job)
+    archives = archives_of(job)
     sets = list_sets(remote, job)
     if not sets:
         return Verdict(False, f"{who(remote, job)}: no backup set under {archives.root}")
@@ -115,7 +110,7 @@ def tiers_hold_newest(remote: Remote, job: Job) -> Verdict:
 
 
 def size_not_anomalous(remote: Remote, job: Job) -> Verdict:
-    archives = _archives(job)
+    archives = archives_of(job)
     sets = list_sets(remote, job)
     problems = median_anomalies(sets, list(archives.components), archives.anomaly_ratio)
     return Verdict(not problems, f"{who(remote, job)}: newest archive sizes against the median of "
@@ -124,7 +119,7 @@ def size_not_anomalous(remote: Remote, job: Job) -> Verdict:
 
 def sets_conform(remote: Remote, job: Job) -> Verdict:
     """The sets under the root against its window (``archives.keep_days``)."""
-    archives = _archives(job)
+    archives = archives_of(job)
     sets = list_sets(remote, job)
     problems = _window(sets, archives.keep_days, archives.root, datetime.now(UTC))
     if not sets:

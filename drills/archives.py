@@ -57,7 +57,8 @@ def parse_listing(text: str, set_format: str) -> list[BackupSet]:
     return sorted(sets, key=lambda s: s.time)
 
 
-def _archives(job: Job) -> Archives:
+def archives_of(job: Job) -> Archives:
+    """The job's ``archives``, or the verdict that the drill cannot run without them."""
     if job.archives is None:
         raise DrillCouldNotRun(f"job {job.name} declares no archives")
     return job.archives
@@ -65,7 +66,7 @@ def _archives(job: Job) -> Archives:
 
 def list_sets(remote: Remote, job: Job, root: str | None = None) -> list[BackupSet]:
     """The backup sets under the job's archive root (or one of its tiers), oldest first."""
-    archives = _archives(job)
+    archives = archives_of(job)
     where = shlex.quote(root or archives.root)
     listed = remote.run(f"cd {where} && find . -mindepth 2 -maxdepth 2 -type f -printf '%P\\t%s\\n'")
     if not listed.ok:
@@ -95,7 +96,7 @@ def first_bytes(remote: Remote, paths: list[str]) -> dict[str, int | None]:
 def in_clear(remote: Remote, job: Job) -> tuple[int, list[str]]:
     """Archives of components whose encryption is ``required`` that are not OpenPGP-encrypted,
     in the root and every tier: (archives checked, paths in clear)."""
-    archives = _archives(job)
+    archives = archives_of(job)
     required = [c for c, spec in archives.components.items() if spec.encrypt == "required"]
     paths = []
     for root in (archives.root, *(t.path for t in archives.tiers)):
@@ -141,7 +142,7 @@ def restore_newest(remote: Remote, job: Job) -> ArchiveRestore:
     """Decrypt (with ``gnupghome``'s keys) and unpack each component's newest archive into
     scratch, and compare it with the component's source; files changed in the source after the
     set was made are reported, not failed."""
-    archives = _archives(job)
+    archives = archives_of(job)
     sets = list_sets(remote, job)
     newest = newest_per_component(sets, list(archives.components))
     absent = [c for c, s in newest.items() if s is None]
