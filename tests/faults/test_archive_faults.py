@@ -49,7 +49,9 @@ def run_backup(host: LabHost) -> None:
 
 def test_a_component_whose_archives_stopped_fails_naming_it(drill, miraclemax):
     drill.run(FRESH, JOB).expect_pass()
-    recent = [f"{ROOT}/{name}/n8n.tar.gz.gpg" for name in sets(miraclemax)[-2:]]
+    # every n8n archive of today and yesterday (other tests and the timer add sets each day)
+    days = {f"{datetime.now(UTC) - timedelta(days=d):%Y%m%d}" for d in (0, 1)}
+    recent = [f"{ROOT}/{name}/n8n.tar.gz.gpg" for name in sets(miraclemax) if name[:8] in days]
     for path in recent:
         stash(miraclemax, path)
     try:
@@ -135,9 +137,11 @@ def test_a_truncated_archive_is_an_anomaly(drill, miraclemax):
 
 
 def test_a_gap_or_an_overstay_in_the_window_fails_naming_the_day_and_the_set(drill, miraclemax):
-    day = sets(miraclemax)[-3]
+    day = f"{datetime.now(UTC) - timedelta(days=3):%Y%m%d}"
+    gone = [name for name in sets(miraclemax) if name.startswith(day)]  # every set of that day
     ancient = (datetime.now(UTC) - timedelta(days=45)).strftime("%Y%m%d_030000")
-    stash(miraclemax, f"{ROOT}/{day}")
+    for name in gone:
+        stash(miraclemax, f"{ROOT}/{name}")
     miraclemax.sh(f"cp -a {ROOT}/{sets(miraclemax)[0]} {ROOT}/{ancient}")
     try:
         drill.run(WINDOW, JOB).expect_failure(
@@ -145,7 +149,8 @@ def test_a_gap_or_an_overstay_in_the_window_fails_naming_the_day_and_the_set(dri
             f"backup set {ROOT}/{ancient}", "outside the 30-day window")
     finally:
         miraclemax.sh(f"rm -rf {ROOT}/{ancient}")
-        unstash(miraclemax, f"{ROOT}/{day}")
+        for name in gone:
+            unstash(miraclemax, f"{ROOT}/{name}")
     drill.run(WINDOW, JOB).expect_pass()
 
 
