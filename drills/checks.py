@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from drills.cron import daemon_running, entries_for, normalize
 from drills.drill import RestoreOutcome
 from drills.durations import human, human_seconds
-from drills.inventory import Cron, Job, Schedule
+from drills.inventory import Cron, Job, Metrics, Schedule
 from drills.manifest import excluded
 from drills.markers import MarkerReading, read_marker
 from drills.metrics import scrape
@@ -324,14 +324,19 @@ def cron_entry_matches(remote: Remote, job: Job) -> Verdict:
                    f"'{cron.schedule}'", {"cron_entries": lines, "declared": cron.schedule})
 
 
-def metrics_report_success(remote: Remote, job: Job) -> Verdict:
-    """The job's success metric is present and 1."""
+def _metrics(job: Job) -> Metrics:
     if job.metrics is None:
         raise DrillCouldNotRun(f"job {job.name} declares no metrics")
-    values = scrape(remote, job.metrics)
-    name = job.metrics.success
+    return job.metrics
+
+
+def metrics_report_success(remote: Remote, job: Job) -> Verdict:
+    """The job's success metric is present and 1."""
+    metrics = _metrics(job)
+    values = scrape(remote, metrics)
+    name = metrics.success
     value = values.get(name)
-    where = f"{job.metrics.where} {job.metrics.labels or ''}".strip()
+    where = f"{metrics.where} {metrics.labels or ''}".strip()
     return Verdict(value == 1, f"{who(remote, job)}: {name} at {where} is "
                    f"{'absent' if value is None else f'{value:g}'}, expected 1",
                    {"metrics": values})
@@ -339,15 +344,14 @@ def metrics_report_success(remote: Remote, job: Job) -> Verdict:
 
 def metrics_fresh(remote: Remote, job: Job) -> Verdict:
     """The job's timestamp metric says its last backup is younger than the RPO."""
-    if job.metrics is None:
-        raise DrillCouldNotRun(f"job {job.name} declares no metrics")
-    values = scrape(remote, job.metrics)
-    name, rpo = job.metrics.timestamp, job.rpo.total_seconds()
+    metrics = _metrics(job)
+    values = scrape(remote, metrics)
+    name, rpo = metrics.timestamp, job.rpo.total_seconds()
     stamp = values.get(name)
     age = None if stamp is None else datetime.now(UTC).timestamp() - stamp
     shown = "absent" if age is None else f"{human_seconds(age)} old"
     return Verdict(age is not None and age <= rpo,
-                   f"{who(remote, job)}: {name} at {job.metrics.where} is {shown}, RPO {human(job.rpo)}",
+                   f"{who(remote, job)}: {name} at {metrics.where} is {shown}, RPO {human(job.rpo)}",
                    {"metrics_age_seconds": age, "rpo_seconds": rpo})
 
 

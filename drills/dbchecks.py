@@ -14,9 +14,9 @@ from drills.checks import Verdict, who
 from drills.databases import DatabaseRestore
 from drills.durations import human, human_seconds
 from drills.inventory import Job
-from drills.object_dumps import bucket_versioning, list_tier
+from drills.object_dumps import bucket_versioning, dump_remote_of, list_tier
 from drills.retention import Policy, Stamp, missing, outliving
-from drills.transport import DrillCouldNotRun, Remote
+from drills.transport import Remote
 
 
 def data_matches_dump_time(restored: DatabaseRestore) -> Verdict:
@@ -111,9 +111,7 @@ def tiers_restore_and_pass_smoke(restored: TierRestores, tables: tuple[str, ...]
 def tiers_keep_promise(remote: Remote, job: Job) -> Verdict:
     """Each tier against its count, as restic's keep rules read them (a dump per day, ISO week,
     month or year where history exists; none that the count no longer keeps)."""
-    dump = job.dump
-    if dump is None or dump.remote is None:
-        raise DrillCouldNotRun(f"job {job.name} declares no dump remote")
+    dump = dump_remote_of(job)
     problems, counts = [], {}
     for tier, count in dump.tiers.items():
         found = list_tier(remote, job, tier)
@@ -130,9 +128,7 @@ def tiers_keep_promise(remote: Remote, job: Job) -> Verdict:
 
 
 def newest_dump_fresh(remote: Remote, job: Job) -> Verdict:
-    dump = job.dump
-    if dump is None or dump.remote is None:
-        raise DrillCouldNotRun(f"job {job.name} declares no dump remote")
+    dump = dump_remote_of(job)
     found = [d for tier in dump.tiers for d in list_tier(remote, job, tier)]
     newest = max(found, key=lambda d: d.time, default=None)
     age = None if newest is None else (datetime.now(UTC) - newest.time).total_seconds()

@@ -34,7 +34,8 @@ def dump_time(name: str) -> datetime | None:
     return datetime.strptime("".join(found.groups()), "%Y%m%d%H%M%S").replace(tzinfo=UTC)
 
 
-def _dump(job: Job) -> Dump:
+def dump_remote_of(job: Job) -> Dump:
+    """The job's dump, which must name a ``remote``; else the drill cannot run."""
     if job.dump is None or job.dump.remote is None:
         raise DrillCouldNotRun(f"job {job.name} declares no dump remote")
     return job.dump
@@ -42,7 +43,7 @@ def _dump(job: Job) -> Dump:
 
 def list_tier(remote: Remote, job: Job, tier: str) -> list[StoredDump]:
     """The dated dumps of one tier, oldest first (names without a timestamp are not dumps)."""
-    dump = _dump(job)
+    dump = dump_remote_of(job)
     where = f"{str(dump.remote).rstrip('/')}/{tier}"
     listed = remote.run(remote.with_credentials(["rclone", "lsf", "--format", "sp", "--files-only",
                                                  where]), timeout=120)
@@ -67,7 +68,7 @@ def newest_dump(remote: Remote, job: Job, tier: str) -> StoredDump | None:
 
 def bucket_versioning(remote: Remote, job: Job) -> tuple[str, str]:
     """(bucket, its versioning status as rclone reports it: Enabled, Suspended, Unversioned)."""
-    dump = _dump(job)
+    dump = dump_remote_of(job)
     name, _, path = str(dump.remote).partition(":")
     bucket = f"{name}:{path.strip('/').split('/')[0]}"
     asked = remote.run(remote.with_credentials(["rclone", "backend", "versioning", bucket]),
