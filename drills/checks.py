@@ -18,7 +18,7 @@ from drills.drill import RestoreOutcome
 from drills.durations import human, human_seconds
 from drills.inventory import Cron, Job, Metrics, Schedule
 from drills.manifest import excluded
-from drills.markers import MarkerReading, read_marker
+from drills.markers import MarkerReading, read_marker, read_newest_result
 from drills.metrics import scrape
 from drills.rclone import MirrorCheck
 from drills.restic import Restic
@@ -92,16 +92,36 @@ def marker_reading(remote: Remote, job: Job) -> MarkerReading:
     return read_marker(remote, job.marker.path)
 
 
+def newest_restore_test(remote: Remote, job: Job) -> MarkerReading:
+    if job.results is None:
+        raise DrillCouldNotRun(f"job {job.name} declares no restore-test results directory")
+    return read_newest_result(remote, job.results)
+
+
+def restore_tests_passed(reading: MarkerReading, job: Job) -> Verdict:
+    """The result reports success and every automated restore test in it PASS (none is none)."""
+    marker = reading.marker
+    tests = marker.tests if marker else {}
+    failed = sorted(name for name, outcome in tests.items() if outcome.upper() != "PASS")
+    ok = marker is not None and marker.status == "success" and bool(tests) and not failed
+    detail = (reading.error or "") if marker is None else (
+        f"status '{marker.status}', tests " + (", ".join(f"{n} {o}" for n, o in sorted(tests.items()))
+                                               or "none") + f": {marker.message}")
+    return Verdict(ok, f"{who(reading.host, job)}: {reading.what} {reading.path}: {detail}"
+                   + (f" (failed: {', '.join(failed)})" if failed else ""),
+                   {"restore_tests": tests, "result": reading.path})
+
+
 def marker_valid(reading: MarkerReading, job: Job) -> Verdict:
     return Verdict(reading.marker is not None,
-                   f"{who(reading.host, job)}: marker {reading.path} "
+                   f"{who(reading.host, job)}: {reading.what} {reading.path} "
                    f"{reading.error or 'parses'}")
 
 
 def marker_success(reading: MarkerReading, job: Job) -> Verdict:
     status = reading.marker.status if reading.marker else "unreadable"
     message = reading.marker.message if reading.marker else reading.error
-    return Verdict(status == "success", f"{who(reading.host, job)}: marker "
+    return Verdict(status == "success", f"{who(reading.host, job)}: {reading.what} "
                    f"{reading.path} reports status '{status}': {message}")
 
 
@@ -110,8 +130,10 @@ def marker_fresh(reading: MarkerReading, job: Job) -> Verdict:
     rpo = job.rpo.total_seconds()
     shown = "unknown" if age is None else human_seconds(age)
     return Verdict(age is not None and age <= rpo,
-                   f"{who(reading.host, job)}: marker {reading.path} is {shown} old, "
-                   f"RPO {human(job.rpo)}", {"marker_age_seconds": age, "rpo_seconds": rpo})
+                   f"{who(reading.host, job)}: {reading.what} {reading.path} is {shown} old, "
+                   f"RPO {human(job.rpo)}",
+                   {f"{reading.what.replace(' ', '_').replace('-', '_')}_age_seconds": age,
+                    "rpo_seconds": rpo})
 
 
 def no_newer_failure(remote: Remote, job: Job, reading: MarkerReading) -> Verdict:
@@ -353,6 +375,20 @@ def metrics_fresh(remote: Remote, job: Job) -> Verdict:
     return Verdict(age is not None and age <= rpo,
                    f"{who(remote, job)}: {name} at {metrics.where} is {shown}, RPO {human(job.rpo)}",
                    {"metrics_age_seconds": age, "rpo_seconds": rpo})
+
+
+def metrics_duration_bounded(remote: Remote, job: Job) -> Verdict:
+    """The job's duration metric is present and no longer than its ``max_duration`` alert."""
+    metrics = _metrics(job)
+    if metrics.max_duration is None:
+        raise DrillCouldNotRun(f"job {job.name} declares no metrics.max_duration")
+    values = scrape(remote, metrics)
+    took, limit = values.get(metrics.duration), metrics.max_duration.total_seconds()
+    shown = "absent" if took is None else human_seconds(took)
+    return Verdict(took is not None and took <= limit,
+                   f"{who(remote, job)}: {metrics.duration} at {metrics.where} is {shown}, "
+                   f"maximum {human(metrics.max_duration)}",
+                   {"backup_duration_seconds": took, "max_duration_seconds": limit})
 
 
 def nothing_vanished(remote: Remote, job: Job) -> Verdict:

@@ -158,8 +158,15 @@ class RestoreDrill:
         finally:
             self.remote.run(f"rm -f {shlex.quote(path)}")
 
+    def mirror_full(self, since: datetime) -> RestoreOutcome:
+        """The runbook's full disaster recovery, into scratch as the alternate root: the whole
+        mirror copied back (after checking scratch has room) and compared with the source."""
+        ensure_space(self.remote, self.job, Rclone(self.remote, self.job).size())
+        return self.mirror_sample(".", False, since)
+
     def mirror_sample(self, relative: str, is_file: bool, since: datetime) -> RestoreOutcome:
-        """Copy one file or directory back from the mirror into scratch and compare."""
+        """Copy one file or directory (``.``: the whole mirror) back from the mirror into
+        scratch and compare."""
         mirror = Rclone(self.remote, self.job)
         source = str(self.job.source)
         with scratch_dir(self.remote, self.job) as target:

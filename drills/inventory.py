@@ -32,7 +32,8 @@ from drills.ansible import AnsibleInventoryError, read_ansible
 from drills.durations import parse_duration
 from drills.retention import Policy
 
-JobKind = Literal["restic", "rclone-mirror", "restic-check", "pg-dump", "redis-rdb", "gpg-tar"]
+JobKind = Literal["restic", "rclone-mirror", "restic-check", "pg-dump", "redis-rdb", "gpg-tar",
+                  "restore-test"]
 TRANSPORTS = ("ssh://", "paramiko://", "docker://", "local://")
 
 
@@ -137,6 +138,8 @@ class Metrics(_Strict):
     success: str = "backup_success"
     timestamp: str = "backup_timestamp_seconds"
     size: str = "backup_size_bytes"
+    duration: str = "backup_duration_seconds"
+    max_duration: Duration | None = None  # the duration alert, e.g. MiracleMax's 1h
 
     @field_validator("url")
     @classmethod
@@ -281,6 +284,7 @@ class Job(_Strict):
     metrics: Metrics | None = None
     dump: Dump | None = None
     archives: Archives | None = None
+    results: AbsPath | None = None  # a restore-test job's directory of JSON results
     rpo: Duration
     rto: Duration | None = None
     read_data_subset: str = "10%"
@@ -297,7 +301,7 @@ class Job(_Strict):
         needs = {"restic": ("source", "repository", "rto"), "restic-check": ("repository",),
                  "rclone-mirror": ("source", "destination"),
                  "pg-dump": ("rto", "dump"), "redis-rdb": ("rto", "dump"),
-                 "gpg-tar": ("archives", "rto")}[self.kind]
+                 "gpg-tar": ("archives", "rto"), "restore-test": ("results",)}[self.kind]
         for key in needs:
             if getattr(self, key) is None:
                 raise ValueError(f"a {self.kind} job needs '{key}'")

@@ -33,6 +33,7 @@ class StatusMarker(BaseModel):
     timestamp: AwareDatetime | None = None
     failed_at: AwareDatetime | None = None
     snapshot_id: str | None = None
+    tests: dict[str, str] = {}  # restore_test.json: each automated restore test, PASS or FAIL
 
     @property
     def finished_at(self) -> datetime | None:
@@ -47,6 +48,7 @@ class MarkerReading:
     exists: bool
     marker: StatusMarker | None
     error: str | None
+    what: str = "marker"  # how messages name the file: a marker, a restore-test result
 
     def age(self, now: datetime | None = None) -> float | None:
         """Seconds since the reported run ended, or None without a parsable time."""
@@ -61,11 +63,34 @@ def read_marker(remote: Remote, path: str) -> MarkerReading:
         return MarkerReading(remote.name, path, False, None, "does not exist")
     if not result.ok:
         return MarkerReading(remote.name, path, True, None, f"unreadable: {result.tail(2)}")
+    return _parsed(remote.name, path, result.text)
+
+
+def read_newest_result(remote: Remote, directory: str) -> MarkerReading:
+    """The newest (by modification time) ``*.json`` in ``directory``: the latest result of a
+    job's own automated restore test, in the runbook's ``restore_test.json`` schema.
+
+        >>> read_newest_result(remote, "/space/_ops/backups/restore-tests").marker.tests  # doctest: +SKIP
+        {'b2_mirror': 'PASS'}
+    """
+    where = shlex.quote(directory.rstrip("/"))
+    result = remote.run(f"newest=$(ls -1t -- {where}/*.json 2>/dev/null | head -n 1); "
+                        f'[ -n "$newest" ] || exit {_MISSING}; printf "%s\\n" "$newest"; cat -- "$newest"')
+    pattern, what = f"{directory.rstrip('/')}/*.json", "restore-test result"
+    if result.exit_status == _MISSING:
+        return MarkerReading(remote.name, pattern, False, None, "matches no file", what)
+    if not result.ok:
+        return MarkerReading(remote.name, pattern, True, None, f"unreadable: {result.tail(2)}", what)
+    path, _, text = result.text.partition("\n")
+    return _parsed(remote.name, path, text, what)
+
+
+def _parsed(host: str, path: str, text: str, what: str = "marker") -> MarkerReading:
     try:
-        doc = json.loads(result.text)
-        return MarkerReading(remote.name, path, True, StatusMarker.model_validate(doc), None)
+        doc = json.loads(text)
+        return MarkerReading(host, path, True, StatusMarker.model_validate(doc), None, what)
     except json.JSONDecodeError as exc:
-        return MarkerReading(remote.name, path, True, None, f"not valid JSON: {exc}")
+        return MarkerReading(host, path, True, None, f"not valid JSON: {exc}", what)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        return MarkerReading(remote.name, path, True, None, f"not in the runbook schema: {problems}")
+        return MarkerReading(host, path, True, None, f"not in the runbook schema: {problems}", what)

@@ -7,7 +7,9 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from drills.inventory import Job
 from drills.restic import RestoreFailed
@@ -43,8 +45,10 @@ class Rclone:
         return [word for pattern in self.job.excludes for word in ("--exclude", pattern)]
 
     def copy(self, relative: str, target: str, is_file: bool) -> CopyResult:
-        """Copy one file (``copyto``) or one directory from the mirror into ``target``."""
-        remote_path = f"{self.destination}/{relative.strip('/')}"
+        """Copy one file (``copyto``) or one directory (``.``: all of it) from the mirror into
+        ``target``."""
+        inside = relative.strip("/")
+        remote_path = self.destination if inside in ("", ".") else f"{self.destination}/{inside}"
         words = ("rclone", "copyto" if is_file else "copy", remote_path, target)
         result = self.remote.run(self.remote.with_credentials(words), timeout=4 * 3600)
         if not result.ok:
@@ -52,10 +56,23 @@ class Rclone:
                                 f"exited {result.exit_status}: {result.tail(4)}")
         return CopyResult(remote_path, target, result.seconds, argv(*words))
 
-    def check_one_way(self) -> MirrorCheck:
-        """Every source file must be in the mirror with the same content."""
+    def size(self) -> int:
+        """Bytes the mirror holds (``rclone size --json``): what a full restore writes."""
+        words = ("rclone", "size", "--json", self.destination)
+        result = self.remote.run(self.remote.with_credentials(words), timeout=3600)
+        if not result.ok:
+            raise DrillCouldNotRun(f"host {self.remote.name}: `{argv(*words)}` exited "
+                                   f"{result.exit_status}: {result.tail(4)}")
+        return int(json.loads(result.text)["bytes"])
+
+    def check_one_way(self, since: datetime | None = None) -> MirrorCheck:
+        """Every source file must be in the mirror with the same content; with ``since`` (when
+        the last mirror run started), files modified after it are left out (``--min-age``): the
+        mirror cannot hold them yet."""
+        age = [] if since is None else [
+            "--min-age", f"{max(0, int((datetime.now(UTC) - since).total_seconds()))}s"]
         words = ("rclone", "check", "--one-way", self.source, self.destination,
-                 "--combined", "-", *self._excludes())
+                 "--combined", "-", *age, *self._excludes())
         result = self.remote.run(self.remote.with_credentials(words), timeout=4 * 3600)
         if result.exit_status not in _CHECK_EXIT:
             raise DrillCouldNotRun(f"host {self.remote.name}: `{argv(*words)}` exited "

@@ -9,3 +9,8 @@ Feature: Backup metrics are present, report success and are fresh
     Given the job's host answers
     Then the job's metrics report its last backup succeeded
     And the job's metrics show a backup younger than its RPO
+
+  @runbook:prometheus-alerts @metrics_duration
+  Scenario: The job's last backup took no longer than its duration alert allows
+    Given the job's host answers
+    Then the job's metrics show its last backup took no longer than its maximum duration

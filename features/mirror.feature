@@ -15,6 +15,13 @@ Feature: The mirror gives back what the source of record holds
     When I restore the job's sample directory from the mirror into scratch
     Then the restored tree is byte-identical to the source
 
+  @runbook:restore-b2-mirror-full-disaster-recovery @slow
+  Scenario: The whole mirror restores to an alternate root byte-identical, within the RTO
+    Given the job's host answers
+    When I restore the whole mirror to an alternate root in scratch
+    Then the restored tree is byte-identical to the source
+    And the restore finished within the job's RTO
+
   @runbook:restore-b2-mirror-full-disaster-recovery
   Scenario: rclone check --one-way finds no differences
     Given the job's host answers

@@ -95,7 +95,8 @@ class LabHost:
 RECOVERY_KEY = "recovery@miraclemax.lab"
 HOSTS = (
     LabHost("akira", 2221, "space", "/space", "mirror",
-            (("space-mirror", f"{MARKERS}/b2_mirror.json"),)),
+            (("space-mirror", f"{MARKERS}/b2_mirror.json"),
+             ("restore-test", f"{MARKERS}/restore_test.json"))),
     LabHost("motoko", 2222, "flux", "/flux", "restic",
             (("flux-backup", f"{MARKERS}/restic_cloud.json"),
              ("restic-check", f"{MARKERS}/restic_check.json")),

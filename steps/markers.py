@@ -18,6 +18,19 @@ def _(remote: Remote, job: Job) -> MarkerReading:
     return checks.marker_reading(remote, job)
 
 
+@when("I read the job's newest restore-test result", target_fixture="marker")
+def _(remote: Remote, job: Job) -> MarkerReading:
+    """Read the newest ``*.json`` of the job's ``results`` directory (its automated restore tests)."""
+    return checks.newest_restore_test(remote, job)
+
+
+@then("every restore test of the result passed")
+def _(marker: MarkerReading, job: Job) -> None:
+    """The result reports success, and each test it lists (``tests``) is PASS."""
+    require(checks.restore_tests_passed(marker, job))
+
+
+@then("the result parses in the runbook's schema")
 @then("the marker parses in the runbook's schema")
 def _(marker: MarkerReading, job: Job) -> None:
     """The marker is JSON in the runbook's schema (job, status, times)."""
@@ -30,6 +43,7 @@ def _(marker: MarkerReading, job: Job) -> None:
     require(checks.marker_success(marker, job))
 
 
+@then("the result is younger than the job's RPO")
 @then("the marker is younger than the job's RPO")
 def _(marker: MarkerReading, job: Job, evidence: EvidenceLog) -> None:
     """The marker's last success is younger than the job's ``rpo``; records the age."""

@@ -33,3 +33,9 @@ def _(remote: Remote, job: Job) -> None:
 def _(remote: Remote, job: Job, evidence: EvidenceLog) -> None:
     """`metrics.timestamp` (default `backup_timestamp_seconds`) is no older than the `rpo`."""
     require(checks.metrics_fresh(remote, job), job, evidence)
+
+
+@then("the job's metrics show its last backup took no longer than its maximum duration")
+def _(remote: Remote, job: Job, evidence: EvidenceLog) -> None:
+    """`metrics.duration` (default `backup_duration_seconds`) is at most `metrics.max_duration`."""
+    require(checks.metrics_duration_bounded(remote, job), job, evidence)

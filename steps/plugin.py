@@ -34,7 +34,8 @@ SELECTORS = {"restic": ("kind", "restic"), "rclone_mirror": ("kind", "rclone-mir
              "metrics": ("needs", "metrics"), "postgres": ("kind", "pg-dump"),
              "redis": ("kind", "redis-rdb"), "db_canary": ("needs", "dump.canary_table"),
              "gpg_tar": ("kind", "gpg-tar"), "dump_tiers": ("needs", "dump.remote"),
-             "db_manifest": ("needs", "dump.manifest")}
+             "db_manifest": ("needs", "dump.manifest"), "restore_results": ("needs", "results"),
+             "metrics_duration": ("needs", "metrics.max_duration")}
 INVENTORY = pytest.StashKey[Inventory]()
 EVIDENCE = pytest.StashKey[EvidenceLog]()
 UNREACHABLE = pytest.StashKey[dict[str, str]]()

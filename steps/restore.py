@@ -52,6 +52,12 @@ def _(remote: Remote, job: Job) -> RestoreOutcome:
     return RestoreDrill(remote, job).mirror_sample(_samples(job).directory, False, since)
 
 
+@when("I restore the whole mirror to an alternate root in scratch", target_fixture="restored")
+def _(remote: Remote, job: Job) -> RestoreOutcome:
+    """Copy all of ``destination`` back into scratch (refused when scratch lacks the room)."""
+    return RestoreDrill(remote, job).mirror_full(checks.mirror_since(remote, job))
+
+
 @when("I restore the job's sample directory from the oldest snapshot by its ID, verified by restic",
       target_fixture="restored")
 def _(remote: Remote, job: Job) -> RestoreOutcome:
@@ -76,8 +82,9 @@ def _(restored: checks.Timed, job: Job, evidence: EvidenceLog) -> None:
 
 @when("I check the mirror one way against the source", target_fixture="mirror_check")
 def _(remote: Remote, job: Job) -> MirrorCheck:
-    """Run ``rclone check --one-way`` of ``source`` against ``destination``."""
-    return Rclone(remote, job).check_one_way()
+    """Run ``rclone check --one-way`` of ``source`` against ``destination``, for files last
+    modified before the mirror's last run started (from its marker)."""
+    return Rclone(remote, job).check_one_way(checks.mirror_since(remote, job))
 
 
 @then("the mirror has no differences")

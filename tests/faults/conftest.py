@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import shutil
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -82,17 +84,38 @@ class Drill:
             self.command("features/", *args), cwd=ROOT, capture_output=True, text=True, timeout=900
         )
 
-    def run(self, test: str, job_id: str, inventory: Path | None = None) -> ScenarioRun:
-        """One scenario for one job, e.g. ``run("test_restic_check_passes", "flux-backup@motoko")``."""
+    def run(
+        self, test: str, job_id: str, inventory: Path | None = None, dns: bool = True
+    ) -> ScenarioRun:
+        """One scenario for one job, e.g. ``run("test_restic_check_passes", "flux-backup@motoko")``;
+        ``job_id`` "" runs it for every job. Without ``dns``, no name beyond /etc/hosts resolves."""
         extra = [f"--inventory={inventory}"] if inventory is not None else []
+        command = self.command(f"{FEATURES}::{test}" + (f"[{job_id}]" if job_id else ""), "-q",
+                               "--tb=short", *extra)
         proc = subprocess.run(
-            self.command(f"{FEATURES}::{test}[{job_id}]", "-q", "--tb=short", *extra),
+            command if dns else self.without_dns(command),
             cwd=ROOT,
             capture_output=True,
             text=True,
             timeout=600,
         )
         return ScenarioRun(proc.returncode, proc.stdout + proc.stderr)
+
+    def without_dns(self, command: list[str]) -> list[str]:
+        """``command`` in a private mount namespace whose resolv.conf names 127.0.0.1, where no
+        DNS server listens: a lookup beyond /etc/hosts fails on this machine and never leaves
+        it. Needs root and unshare(1); the test is skipped without them."""
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", 53))
+            except OSError:
+                pytest.skip("cannot prove 127.0.0.1:53 is closed (in use, or not root)")
+        if shutil.which("unshare") is None:
+            pytest.skip("unshare(1) is missing")
+        conf = self.tmp / "resolv.conf"
+        conf.write_text("nameserver 127.0.0.1\noptions timeout:1 attempts:1\n")
+        return ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                'mount --bind "$0" /etc/resolv.conf && exec "$@"', str(conf), *command]
 
     @staticmethod
     def job_doc(job: str) -> dict[str, Any]:

@@ -21,6 +21,7 @@ CLEAR = "test_components_that_must_be_encrypted_are_never_stored_in_clear"
 TIERS = "test_every_tier_holds_the_newest_backup_set"
 ANOMALY = "test_the_newest_archives_are_not_anomalously_small"
 WINDOW = "test_the_backup_sets_are_kept_as_long_as_promised_and_no_longer"
+DURATION = "test_the_jobs_last_backup_took_no_longer_than_its_duration_alert_allows"
 METRICS = "test_the_jobs_metrics_report_a_successful_backup_younger_than_its_rpo"
 STASH = "/root/fault-stash"
 
@@ -169,3 +170,14 @@ def test_textfile_metrics_gone_or_failed_fail_naming_the_metric(drill, miraclema
         miraclemax.sh(f"rm -rf {ROOT}/{name} {TIER}/{name}")
     run_backup(miraclemax)
     drill.run(METRICS, JOB).expect_pass()
+
+
+def test_a_backup_longer_than_its_duration_alert_fails(drill, miraclemax):
+    textfile = "/var/lib/prometheus/node-exporter/miraclemax_backup.prom"
+    with miraclemax.keep(textfile):
+        miraclemax.sh(f"sed -i 's/^miraclemax_backup_duration_seconds.*/"
+                      f"miraclemax_backup_duration_seconds{{}} 5400/' {textfile}")
+        run = drill.run(DURATION, JOB)
+    run.expect_failure(WHO, f"miraclemax_backup_duration_seconds at {textfile} is 1h30m",
+                       "maximum 1h")
+    drill.run(DURATION, JOB).expect_pass()

@@ -7,6 +7,7 @@ pytestmark = pytest.mark.lab
 FILE = "test_one_file_restores_from_the_mirror_byteidentical"
 DIRECTORY = "test_one_directory_restores_from_the_mirror_byteidentical"
 CHECK = "test_rclone_check_oneway_finds_no_differences"
+FULL = "test_the_whole_mirror_restores_to_an_alternate_root_byteidentical_within_the_rto"
 BUCKET = "space-mirror"
 SAMPLE = "mike/documents/Quarterly report (final).txt"
 
@@ -50,3 +51,15 @@ def test_a_deleted_object_fails_rclone_check(drill, akira, bucket):
         f"missing from the mirror: /space/{key}",
     )
     drill.run(CHECK, "space-mirror@akira").expect_pass()
+
+
+def test_an_altered_object_fails_the_full_mirror_restore(drill, akira, bucket):
+    listing = bucket.list_objects_v2(Bucket=BUCKET, Prefix="projects/")
+    key = sorted(obj["Key"] for obj in listing["Contents"])[0]
+    bucket.put_object(Bucket=BUCKET, Key=key, Body=b"tampered with in the bucket\n")
+    try:
+        run = drill.run(FULL, "space-mirror@akira")
+    finally:
+        heal(akira)
+    run.expect_failure("host akira, job space-mirror", "1 differs from the source", f"/space/{key}")
+    drill.run(FULL, "space-mirror@akira").expect_pass()

@@ -2,6 +2,7 @@
 through it; a host that refuses the key is named unreachable, not drilled, and the run says the
 drill could not run."""
 
+import re
 import time
 
 import pytest
@@ -38,9 +39,24 @@ def test_a_host_only_the_jump_host_can_reach_is_drilled_through_it(drill, tmp_pa
     )
     drill.run(FULL, "flux-backup@motoko", inventory).expect_pass()
     direct = inventory_with_host(tmp_path, "motoko", transport="ssh://motoko-inner", ssh_config=str(config))
-    drill.run(FRESH, "flux-backup@motoko", direct).expect_failure(
+    drill.run(FRESH, "flux-backup@motoko", direct, dns=False).expect_failure(
         "host motoko unreachable", exit_code=2
-    )  # the same host without the jump: the name does not resolve on the runner
+    )  # the same host without the jump: the name does not resolve on the runner (looked up
+    # with a resolver on 127.0.0.1 alone: nothing leaves this machine)
+
+
+def test_a_host_whose_name_does_not_resolve_is_unreachable_and_the_rest_of_the_run_completes(
+    drill, tmp_path
+):
+    inventory = inventory_with_host(tmp_path, "akira", transport="ssh://akira.drill-lab.invalid")
+    started = time.monotonic()
+    run = drill.run(FRESH, "", inventory, dns=False)  # every job with a marker, on every host
+    assert run.exit_code == 2, run.output  # could not run, not "not compliant"
+    assert "host akira unreachable" in run.output
+    assert "Could not resolve hostname akira.drill-lab.invalid" in run.output
+    assert "UNREACHABLE host akira" in run.output
+    assert re.search(r"\b2 failed, [1-9]\d* passed\b", run.output), run.output  # akira's two jobs
+    assert time.monotonic() - started < 60
 
 
 def test_a_host_that_refuses_the_key_is_unreachable_by_name_and_could_not_run(drill, tmp_path):

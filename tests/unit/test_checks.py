@@ -1,4 +1,5 @@
 import json
+import os
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -119,3 +120,45 @@ def test_a_failure_newer_than_the_success_fails_and_an_older_one_does_not(local,
         {"job": "b2_mirror", "host": "akira", "status": "failure", "message": "old", "failed_at": when(9)},
     )
     assert checks.no_newer_failure(local, job, reading).ok
+
+
+def restore_test_job(tmp_path) -> Job:
+    return Job.model_validate(
+        {"name": "restore-test", "host": "runner", "kind": "restore-test", "rpo": "8d",
+         "results": str(tmp_path / "restore-tests")}
+    )
+
+
+def test_the_newest_restore_test_result_is_read_and_a_failed_test_is_named(local, tmp_path):
+    job, results = restore_test_job(tmp_path), tmp_path / "restore-tests"
+    reading = checks.newest_restore_test(local, job)
+    verdict = checks.marker_valid(reading, job)
+    assert not verdict.ok
+    assert f"restore-test result {results}/*.json matches no file" in verdict.message
+    results.mkdir()
+    older = results / "restore-test-1.json"
+    older.write_text(json.dumps(success(200) | {"job": "restore_test", "tests": {"b2_mirror": "PASS"}}))
+    os.utime(older, (1, 1))
+    newest = results / "restore-test-2.json"
+    newest.write_text(json.dumps(success(1) | {"job": "restore_test", "status": "failure",
+                                              "tests": {"b2_mirror": "FAIL", "restic_snapshot": "PASS"}}))
+    reading = checks.newest_restore_test(local, job)
+    assert reading.path == str(newest)
+    verdict = checks.restore_tests_passed(reading, job)
+    assert not verdict.ok
+    assert "status 'failure', tests b2_mirror FAIL, restic_snapshot PASS" in verdict.message
+    assert verdict.message.endswith("(failed: b2_mirror)")
+    assert checks.marker_fresh(reading, job).ok
+    newest.unlink()
+    reading = checks.newest_restore_test(local, job)
+    assert checks.restore_tests_passed(reading, job).ok
+    assert f"restore-test result {older} is 200h" in checks.marker_fresh(reading, job).message
+
+
+def test_a_result_without_tests_does_not_pass(local, tmp_path):
+    job, results = restore_test_job(tmp_path), tmp_path / "restore-tests"
+    results.mkdir()
+    (results / "r.json").write_text(json.dumps(success(1)))
+    verdict = checks.restore_tests_passed(checks.newest_restore_test(local, job), job)
+    assert not verdict.ok
+    assert "tests none" in verdict.message

@@ -67,3 +67,29 @@ def test_samples_restore_from_the_mirror_and_an_altered_one_is_named(mirrored):
     verdict = checks.restore_identical(drill.mirror_sample("mike/report (final).txt", True, since))
     assert not verdict.ok
     assert f"{source}/mike/report (final).txt" in verdict.message
+
+
+def test_the_whole_mirror_restores_to_an_alternate_root_and_a_lost_file_is_named(mirrored):
+    remote, job, source, mirror = mirrored
+    since = datetime.now(UTC) + timedelta(seconds=5)
+    outcome = RestoreDrill(remote, job).mirror_full(since)
+    assert checks.restore_identical(outcome).ok
+    assert outcome.comparison.compared == 21  # every file; the excluded markers are not asked for
+    (mirror / "mike" / "photos" / "p7.jpg").unlink()
+    verdict = checks.restore_identical(RestoreDrill(remote, job).mirror_full(since))
+    assert not verdict.ok
+    assert "1 missing from the restore" in verdict.message
+    assert f"{source}/mike/photos/p7.jpg" in verdict.message
+
+
+def test_a_file_written_after_the_mirror_started_is_not_asked_of_it(mirrored):
+    remote, job, source, mirror = mirrored
+    started = datetime.now(UTC) - timedelta(minutes=5)
+    stamp = (started - timedelta(minutes=5)).timestamp()
+    for path in (*source.rglob("*"), *mirror.rglob("*")):
+        os.utime(path, (stamp, stamp))  # everything the mirror holds predates its last run
+    (source / "mike" / "new since the mirror.txt").write_text("later\n")
+    assert checks.mirror_in_sync(Rclone(remote, job).check_one_way(started), remote, job).ok
+    verdict = checks.mirror_in_sync(Rclone(remote, job).check_one_way(), remote, job)
+    assert "missing from the mirror" in verdict.message
+    assert not verdict.ok
