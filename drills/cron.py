@@ -74,7 +74,7 @@ def entries_for(remote: Remote, cron: Cron) -> list[CronEntry]:
 
 
 def daemon_running(remote: Remote) -> bool:
-    return remote.run("pgrep -x cron >/dev/null || pgrep -x crond >/dev/null").ok
+    return remote.run("pgrep -x cron >/dev/null || pgrep -x crond >/dev/null", privileged=False).ok
 
 
 def run_now(remote: Remote, cron: Cron, timeout: float) -> Result:

@@ -22,6 +22,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StringConstraints,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -72,6 +73,10 @@ class Host(_Strict):
     sudo: bool = False
     credentials_env: AbsPath | None = None
     credentials_owner: str = "root"  # who alone may read credentials_env (mode 0600 or stricter)
+    # names of the runner's environment variables handed to the host's tools over the command's
+    # stdin (never as arguments), e.g. [RESTIC_PASSWORD, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY]
+    credentials_from_env: tuple[Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")],
+                                ...] = ()
     scratch: AbsPath = "/var/tmp/backup-drill"
 
     @field_validator("transport")
@@ -81,6 +86,13 @@ class Host(_Strict):
             raise ValueError(f"expected a URL starting with one of {', '.join(TRANSPORTS)}, "
                              f"got {value!r}")
         return value
+
+    @model_validator(mode="after")
+    def _stdin_for_credentials(self) -> Host:
+        if self.credentials_from_env and not self.transport.startswith(("ssh://", "local://")):
+            raise ValueError("credentials_from_env needs an ssh:// or local:// transport (the "
+                             "values travel on the command's stdin)")
+        return self
 
     @model_validator(mode="after")
     def _jump_over_ssh(self) -> Host:

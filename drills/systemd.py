@@ -21,7 +21,8 @@ _SERVICE_PROPS = ("Id", "LoadState", "ActiveState", "Result", "ExecMainStatus",
 
 
 def _show(remote: Remote, unit: str, props: tuple[str, ...]) -> dict[str, str]:
-    result = remote.run(f"systemctl show {shlex.quote(unit)} -p {','.join(props)}", check=True)
+    result = remote.run(f"systemctl show {shlex.quote(unit)} -p {','.join(props)}", check=True,
+                        privileged=False)
     values: dict[str, str] = {}
     for line in result.text.splitlines():
         key, _, value = line.partition("=")
@@ -120,7 +121,7 @@ def _from_journal(remote: Remote, state: ServiceState) -> ServiceState:
 
 def normalize_calendar(remote: Remote, expression: str) -> str:
     """Ask the host's systemd to normalize a calendar expression (``daily`` -> ``*-*-* 00:00:00``)."""
-    result = remote.run(f"systemd-analyze calendar {shlex.quote(expression)}")
+    result = remote.run(f"systemd-analyze calendar {shlex.quote(expression)}", privileged=False)
     for line in result.text.splitlines():
         if "Normalized form:" in line:
             return line.split("Normalized form:", 1)[1].strip()

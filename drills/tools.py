@@ -21,7 +21,7 @@ def tool_versions(remote: Remote) -> dict[str, str]:
                        for name, command in TOOLS.items())
     found: dict[str, str] = {}
     current = ""
-    for line in remote.run(script).text.splitlines():
+    for line in remote.run(script, privileged=False).text.splitlines():
         if line.startswith("@") and line[1:] in TOOLS:
             current = line[1:]
         elif current and line.strip() and current not in found:

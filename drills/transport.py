@@ -2,7 +2,9 @@
 
 Every command runs under ``timeout`` on the host, so a hung tool cannot hang the drill; an SSH
 failure (exit 255) becomes ``HostUnreachable`` naming the host. Credentials are *referenced*: the
-host sources its own env file, so no secret value ever reaches the runner, a log or argv.
+host sources its own env file, so no secret value ever reaches the runner, a log or argv. Or they
+come from the runner's environment (``credentials_from_env``): then they travel on the command's
+stdin, never in argv, and are masked in everything a command prints back.
 
     >>> remote = Remote(inventory.hosts["motoko"], timeout=30)          # doctest: +SKIP
     >>> remote.run("restic version").text                               # doctest: +SKIP
@@ -12,7 +14,9 @@ host sources its own env file, so no secret value ever reaches the runner, a log
 from __future__ import annotations
 
 import hashlib
+import os
 import shlex
+import subprocess
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,12 +24,15 @@ from typing import Any
 
 import paramiko
 import testinfra
+from testinfra.backend.base import CommandResult
+from testinfra.backend.ssh import SshBackend
 
 from drills.inventory import Host
 
 TIMED_OUT = 124
 CONNECT_TIMEOUT = 5  # seconds to connect; a silent host also meets ServerAlive (5 s x 3)
 _KILLED = 137
+_NO_CREDENTIALS = 97  # the credentials env file is not readable by the drilling user
 _MUX = "-o ControlPath=/tmp/.backup-drill-ssh-%C"  # one shared connection per host (and route)
 
 
@@ -43,6 +50,14 @@ class HostUnreachable(DrillCouldNotRun):
 class CommandTimedOut(DrillCouldNotRun):
     def __init__(self, host: str, command: str, seconds: float) -> None:
         super().__init__(f"host {host}: command timed out after {seconds:.0f}s: {command}")
+
+
+class CredentialScript(str):
+    """A script that loads the host's credentials first (from ``Remote.with_credentials``):
+    ``Remote.run`` hands it the runner-side values on stdin."""
+
+
+MASK = "********"
 
 
 @dataclass(frozen=True)
@@ -97,15 +112,20 @@ class Remote:
                                          f"-o BatchMode=yes{jump}")
         self._host = testinfra.get_host(host.transport, **options)
 
-    def run(self, script: str, timeout: float | None = None, check: bool = False) -> Result:
-        """Run ``script`` with ``sh -c`` on the host, killed after ``timeout`` seconds."""
+    def run(self, script: str, timeout: float | None = None, check: bool = False,
+            privileged: bool = True) -> Result:
+        """Run ``script`` with ``sh -c`` on the host, killed after ``timeout`` seconds. On a
+        ``sudo`` host it escalates (``sudo -n``) unless the caller says the command needs no
+        privilege (``privileged=False``: reading unit state, versions, HTTP endpoints)."""
         limit = int(timeout or self.timeout)
         wrapped = f"timeout -k 5 {limit} sh -c {shlex.quote(script)}"
-        if self.host.sudo:
+        if self.host.sudo and privileged:
             wrapped = f"sudo -n {wrapped}"
+        payload, secrets = self._runner_credentials() if isinstance(script, CredentialScript) \
+            else (None, [])
         started = time.monotonic()
         try:
-            out = self._host.backend.run(wrapped)
+            out = self._backend_run(wrapped, payload)
         except RuntimeError as exc:  # ssh exited 255
             raise HostUnreachable(self.name, _ssh_reason(exc)) from None
         except (OSError, paramiko.SSHException, EOFError) as exc:  # paramiko: refused, silent, auth
@@ -113,24 +133,68 @@ class Remote:
         seconds = time.monotonic() - started
         if out.exit_status in (TIMED_OUT, _KILLED) and seconds >= limit:
             raise CommandTimedOut(self.name, script, limit)
-        result = Result(self.name, script, out.exit_status, out.stdout_bytes,
-                        out.stderr_bytes.decode("utf-8", errors="replace"), seconds)
+        stdout, stderr = out.stdout_bytes, out.stderr_bytes
+        for secret in secrets:  # a tool that echoes a value back must not carry it further
+            stdout, stderr = (stdout.replace(secret, MASK.encode()),
+                              stderr.replace(secret, MASK.encode()))
+        result = Result(self.name, script, out.exit_status, stdout,
+                        stderr.decode("utf-8", errors="replace"), seconds)
+        if out.exit_status == _NO_CREDENTIALS and self.host.credentials_env:
+            raise DrillCouldNotRun(f"host {self.name}: cannot read its credentials file "
+                                   f"{self.host.credentials_env} as the drilling user "
+                                   f"({'with' if self.host.sudo else 'without'} sudo)")
         if check and not result.ok:
             raise DrillCouldNotRun(f"host {self.name}: `{script}` exited {result.exit_status}: "
                                    f"{result.tail()}")
         return result
 
-    def with_credentials(self, words: Sequence[str]) -> str:
-        """A command that loads the host's credentials env file, then runs ``words``."""
+    def with_credentials(self, words: Sequence[str]) -> CredentialScript:
+        """A command that loads the host's credentials env file (and the runner's variables
+        named by ``credentials_from_env``, read from stdin), then runs ``words``."""
         load = ""
         if self.host.credentials_env:
-            load = f"set -a; . {shlex.quote(self.host.credentials_env)}; set +a; "
-        return f"{load}unset AWS_CA_BUNDLE; exec {argv(*words)}"
+            env = shlex.quote(self.host.credentials_env)
+            load = f"[ -r {env} ] || exit {_NO_CREDENTIALS}; set -a; . {env}; set +a; "
+        if self.host.credentials_from_env:
+            load += "set -a; . /dev/stdin; set +a; "
+        return CredentialScript(f"{load}unset AWS_CA_BUNDLE; exec {argv(*words)}")
+
+    def _runner_credentials(self) -> tuple[bytes | None, list[bytes]]:
+        """The stdin payload (``NAME='value'`` lines) of ``credentials_from_env`` and the values
+        to mask; a variable the runner lacks means the drill cannot run."""
+        names = self.host.credentials_from_env
+        if not names:
+            return None, []
+        missing = [name for name in names if not os.environ.get(name)]
+        if missing:
+            raise DrillCouldNotRun(f"host {self.name}: the runner's environment lacks "
+                                   f"{', '.join(missing)} (credentials_from_env)")
+        values = {name: os.environ[name] for name in names}
+        payload = "".join(f"{name}={shlex.quote(value)}\n" for name, value in values.items())
+        return payload.encode(), [v.encode() for v in values.values() if len(v) >= 4]
+
+    def _backend_run(self, command: str, stdin: bytes | None) -> CommandResult:
+        """testinfra runs commands without stdin; with a payload, the backend's own command
+        line (ssh with its options, or the local shell) runs here with the payload piped in."""
+        backend = self._host.backend
+        if stdin is None:
+            return backend.run(command)
+        if isinstance(backend, SshBackend):
+            words, args = backend._build_ssh_command(backend.get_command(command))
+            line = backend.quote(" ".join(words), *args)
+        else:  # local:// (the inventory allows nothing else with credentials_from_env)
+            line = backend.get_command(command)
+        done = subprocess.run(backend.encode(line), shell=True, input=stdin, capture_output=True,
+                              check=False)
+        out = backend.result(done.returncode, backend.encode(line), done.stdout, done.stderr)
+        if isinstance(backend, SshBackend) and done.returncode == 255:
+            raise RuntimeError(out)
+        return out
 
     def probe(self) -> str | None:
         """None when the host answers within seconds, else the reason it does not."""
         try:
-            self.run("true", timeout=10)
+            self.run("true", timeout=10, privileged=False)
         except DrillCouldNotRun as exc:
             return str(exc)
         return None

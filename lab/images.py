@@ -24,7 +24,7 @@ import docker.errors
 IMAGES = Path(__file__).parent / "images"
 SUITE = "bookworm"
 PACKAGES = ("systemd", "systemd-sysv", "dbus", "openssh-server", "restic", "rclone",
-            "ca-certificates", "python3", "procps", "iproute2", "curl", "jq", "netcat-openbsd")
+            "ca-certificates", "python3", "procps", "iproute2", "curl", "jq", "netcat-openbsd", "sudo")
 
 
 def _digest(*parts: str | bytes) -> str:

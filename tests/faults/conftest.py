@@ -78,11 +78,19 @@ class Drill:
             *args,
         ]
 
-    def run_features(self, *args: str) -> subprocess.CompletedProcess[str]:
+    def run_features(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         """The whole drill (``pytest features/ ARGS``), output captured."""
         return subprocess.run(
-            self.command("features/", *args), cwd=ROOT, capture_output=True, text=True, timeout=900
+            self.command("features/", *args), cwd=ROOT, capture_output=True, text=True, timeout=900, env=env
         )
+
+    def leaks(self, run: subprocess.CompletedProcess[str], secrets: list[str]) -> list[tuple[str, str]]:
+        """Where any secret value shows in a run's output or in any file it wrote (reports,
+        attachments, evidence, JUnit): (where, the secret's first 4 characters)."""
+        written = [p for p in self.tmp.rglob("*") if p.is_file()]
+        haystacks = {"stdout": run.stdout, "stderr": run.stderr}
+        haystacks |= {str(p): p.read_text(errors="replace") for p in written}
+        return [(where, s[:4] + "...") for where, text in haystacks.items() for s in secrets if s in text]
 
     def run(
         self, test: str, job_id: str, inventory: Path | None = None, dns: bool = True

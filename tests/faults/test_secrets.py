@@ -1,6 +1,8 @@
 """Secrets are referenced, never copied: a whole drill of the lab writes no secret value."""
 
 import json
+import os
+import re
 from pathlib import Path
 
 import pytest
@@ -24,17 +26,8 @@ def test_a_whole_drill_writes_and_prints_no_secret_value(drill, tmp_path: Path):
         secrets += [identity.access_key, identity.secret_key]
     run = drill.run_features("-rA", "-v", f"--junitxml={tmp_path / 'junit.xml'}")
     assert run.returncode == 0, run.stdout[-3000:]
-    written = [p for p in tmp_path.rglob("*") if p.is_file()]
-    assert len(written) > 20  # results, attachments, evidence, junit
-    haystacks = {"stdout": run.stdout, "stderr": run.stderr}
-    haystacks |= {str(p): p.read_text(errors="replace") for p in written}
-    leaks = [
-        (where, secret[:4] + "...")
-        for where, text in haystacks.items()
-        for secret in secrets
-        if secret in text
-    ]
-    assert leaks == []
+    assert len([p for p in tmp_path.rglob("*") if p.is_file()]) > 20  # results, evidence, junit
+    assert drill.leaks(run, secrets) == []
     # the same run labels its report for auditors: runbook (epic), job (story), severity, links
     results = [json.loads(p.read_text()) for p in (tmp_path / "allure").glob("*-result.json")]
     assert len(results) == 76
@@ -47,3 +40,20 @@ def test_a_whole_drill_writes_and_prints_no_secret_value(drill, tmp_path: Path):
     context = (tmp_path / "allure" / "environment.properties").read_text()
     assert "motoko.restic=restic 0.14" in context
     assert json.loads((tmp_path / "allure" / "categories.json").read_text())[0]["matchedStatuses"]
+
+
+def test_credentials_from_the_runners_environment_drill_motoko_and_show_nowhere(drill, tmp_path: Path):
+    state = LabState.load_or_create()
+    identity = state.identities["restic"]
+    values = {"RESTIC_PASSWORD": state.restic_password, "AWS_ACCESS_KEY_ID": identity.access_key,
+              "AWS_SECRET_ACCESS_KEY": identity.secret_key}
+    inventory = drill.inventory_with(host="motoko", credentials_env=None, credentials_from_env=list(values))
+    run = drill.run_features("-q", "-rA", f"--inventory={inventory}", "-k", "motoko",
+                             env={**os.environ, **values})
+    assert run.returncode == 0, run.stdout[-3000:]  # restic read the repository with them
+    assert re.search(r"\b\d\d passed\b", run.stdout), run.stdout[-1000:]
+    assert drill.leaks(run, list(values.values())) == []
+    without = drill.run_features("-q", f"--inventory={inventory}", "-k", "motoko and restic_check_passes",
+                                 env={k: v for k, v in os.environ.items() if k not in values})
+    assert without.returncode == 2, without.stdout[-3000:]  # could not run, named
+    assert "host motoko: the runner's environment lacks RESTIC_PASSWORD, AWS_ACCESS_KEY_ID" in without.stdout

@@ -1,4 +1,6 @@
+import hashlib
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -7,7 +9,7 @@ from contextlib import contextmanager, suppress
 import pytest
 
 from drills.inventory import Host
-from drills.transport import CommandTimedOut, DrillCouldNotRun, HostUnreachable, Remote
+from drills.transport import MASK, CommandTimedOut, DrillCouldNotRun, HostUnreachable, Remote
 
 
 def test_runs_through_the_shell_and_keeps_bytes(local):
@@ -35,6 +37,50 @@ def test_credentials_are_sourced_on_the_host_never_put_in_the_command(tmp_path):
     command = remote.with_credentials(["sh", "-c", 'test "$SECRET_TOKEN" = s3cr3t-value'])
     assert "s3cr3t-value" not in command.replace("= s3cr3t-value", "")
     assert remote.run(command).ok
+
+
+def test_runner_credentials_travel_on_stdin_and_are_masked_in_what_comes_back(monkeypatch):
+    monkeypatch.setenv("DRILL_TEST_TOKEN", "s3cr3t-'value' $x")
+    remote = Remote(Host(name="h", transport="local://", credentials_from_env=["DRILL_TEST_TOKEN"]))
+    seen: list[tuple[bytes, bytes]] = []
+    real_run = subprocess.run
+
+    def spy(args, **kwargs):  # the command line a process listing would show, and its stdin
+        seen.append((args, kwargs.get("input") or b""))
+        return real_run(args, **kwargs)
+
+    monkeypatch.setattr(subprocess, "run", spy)
+    digest = remote.run(remote.with_credentials(["sh", "-c", 'printf %s "$DRILL_TEST_TOKEN" | sha256sum']))
+    assert digest.text.split()[0] == hashlib.sha256(b"s3cr3t-'value' $x").hexdigest()  # exact
+    echo = 'echo "$DRILL_TEST_TOKEN" >&2; echo "$DRILL_TEST_TOKEN"'
+    echoed = remote.run(remote.with_credentials(["sh", "-c", echo]))
+    assert echoed.text.strip() == MASK
+    assert echoed.stderr.strip() == MASK
+    assert len(seen) == 2
+    for line, stdin in seen:
+        assert b"s3cr3t" not in line
+        assert b"s3cr3t" in stdin
+
+
+def test_a_runner_credential_the_environment_lacks_means_could_not_run(monkeypatch):
+    monkeypatch.delenv("DRILL_TEST_ABSENT", raising=False)
+    remote = Remote(Host(name="h", transport="local://", credentials_from_env=["DRILL_TEST_ABSENT"]))
+    with pytest.raises(DrillCouldNotRun, match="host h: the runner's environment lacks DRILL_TEST_ABSENT"):
+        remote.run(remote.with_credentials(["true"]))
+
+
+def test_runner_credentials_need_a_transport_with_stdin():
+    with pytest.raises(ValueError, match="credentials_from_env needs an ssh:// or local:// transport"):
+        Host(name="h", transport="docker://box", credentials_from_env=["RESTIC_PASSWORD"])
+    with pytest.raises(ValueError, match="credentials_from_env"):
+        Host(name="h", transport="ssh://box", credentials_from_env=["NOT A NAME"])
+
+
+def test_an_unreadable_credentials_file_means_could_not_run_naming_it(tmp_path):
+    remote = Remote(Host(name="h", transport="local://", credentials_env=str(tmp_path / "absent.env")))
+    named = f"host h: cannot read its credentials file {tmp_path}/absent.env"
+    with pytest.raises(DrillCouldNotRun, match=named):
+        remote.run(remote.with_credentials(["true"]))
 
 
 def test_an_ssh_host_that_refuses_is_unreachable_by_name():
