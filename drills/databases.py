@@ -20,12 +20,13 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 
 from drills.inventory import Dump, Job
 from drills.object_dumps import newest_dump
+from drills.rclone import Rclone
 from drills.restic import Restic, RestoreFailed
 from drills.scratch import ensure_space, scratch_dir
 from drills.transport import DrillCouldNotRun, Remote, argv
@@ -127,6 +128,8 @@ class _DumpDrill:
         or the newest object of one tier of the dump remote."""
         if self.dump.remote is not None:
             return self._fetch_object(target, tier or next(iter(self.dump.tiers)))
+        if self.job.destination is not None:
+            return self._fetch_mirrored(target)
         snapshot = self.restic.latest_snapshot()
         if snapshot is None:
             raise RestoreFailed(f"{self._who()}: no snapshot of {self.job.source} in "
@@ -154,6 +157,21 @@ class _DumpDrill:
             raise RestoreFailed(f"{self._who()}: manifest {self.dump.manifest} of {origin} is "
                                 "missing or not JSON")
         return manifest
+
+    def _fetch_mirrored(self, target: str) -> Fetched:
+        """The dump and its manifest as the job's mirror holds them (PHC: the Nextcloud dumps
+        in /space travel with the rclone mirror), copied to the same paths under ``target``."""
+        mirror = Rclone(self.remote, self.job)
+        source = str(self.job.source).rstrip("/")
+        commands = []
+        for path in (p for p in (str(self.dump.path), self.dump.manifest) if p):
+            copied = mirror.copy(path.removeprefix(source + "/"), target + path, is_file=True)
+            commands.append(copied.command)
+        origin = f"mirror {self.job.destination}"
+        manifest = self._manifest(target, origin)
+        made = manifest.get("dumped_at")
+        return Fetched(target + str(self.dump.path), "; ".join(commands), manifest, origin,
+                       datetime.fromisoformat(made) if isinstance(made, str) else datetime.now(UTC))
 
     def _fetch_object(self, target: str, tier: str) -> Fetched:
         newest = newest_dump(self.remote, self.job, tier)

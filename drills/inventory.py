@@ -318,11 +318,11 @@ class Job(_Strict):
             if getattr(self, key) is None:
                 raise ValueError(f"a {self.kind} job needs '{key}'")
         if self.dump is not None:
-            if self.dump.path is not None:
-                for key in ("source", "repository"):
-                    if getattr(self, key) is None:
-                        raise ValueError(f"a dump 'path' is restored from the job's snapshots: "
-                                         f"the job needs '{key}'")
+            either = (self.repository is None) != (self.destination is None)
+            if self.dump.path is not None and (self.source is None or not either):
+                raise ValueError("a dump 'path' is restored from the job's snapshots or its "
+                                 "mirror: the job needs 'source' and one of 'repository' and "
+                                 "'destination'")
             self._dump_inside_source(self.dump)
         return self
 
@@ -334,7 +334,7 @@ class Job(_Strict):
             path = getattr(dump, key)
             if path is not None and source not in PurePosixPath(path).parents:
                 raise ValueError(f"dump.{key}: expected a path inside the job's source "
-                                 f"{self.source} (restored from its snapshots), got {path!r}")
+                                 f"{self.source} (restored from its snapshots or mirror), got {path!r}")
 
     @property
     def id(self) -> str:

@@ -1,9 +1,10 @@
 @database @severity:blocker @control:ISO27001-A.8.13
 Feature: Database dumps restore into scratch servers as the source was at dump time
   Runbooks: Cartae "PostgreSQL Only Restore" and "Redis Only Restore"; 254Carbon's post-restore
-  smoke queries. The dump comes back from the job's latest snapshot and is loaded into a
+  smoke queries; PHC's Nextcloud dumps. The dump comes back from the job's latest snapshot (or
+  its mirror, for a dump inside a mirrored source) and is loaded into a
   throwaway server in scratch on the job's host, never into the live database. The backup wrote
-  a manifest of the data (row counts and checksums, key count and digest) in the same snapshot.
+  a manifest of the data (row counts and checksums, key count and digest) beside the dump.
 
   @postgres @db_manifest @runbook:postgresql-only-restore
   Scenario: The latest pg_dump restores into a scratch PostgreSQL as the source was at dump time

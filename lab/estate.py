@@ -100,10 +100,17 @@ DRILL_USER = ("id drill >/dev/null 2>&1 || useradd -m -s /bin/sh drill; "
               "-g drill /root/.ssh/authorized_keys /home/drill/.ssh/authorized_keys && "
               "echo 'drill ALL=(root) NOPASSWD: /usr/bin/timeout' > /etc/sudoers.d/drill && "
               "chmod 0440 /etc/sudoers.d/drill")
+NEXTCLOUD_DUMPS = "/space/_services/nextcloud/db-snapshots"
+# A database host without Cartae's own backup: PostgreSQL alone
+DB_ONLY = ("rm -f /etc/cron.d/cartae-backup && systemctl disable --now redis-server "
+           "prometheus-pushgateway >/dev/null 2>&1")
 HOSTS = (
     LabHost("akira", 2221, "space", "/space", "mirror",
-            (("space-mirror", f"{MARKERS}/b2_mirror.json"),
-             ("restore-test", f"{MARKERS}/restore_test.json")), prepare=DRILL_USER),
+            (("nextcloud-db-dump", f"{NEXTCLOUD_DUMPS}/nextcloud.dump"),  # before the mirror
+             ("space-mirror", f"{MARKERS}/b2_mirror.json"),
+             ("restore-test", f"{MARKERS}/restore_test.json")), image="dbhost",
+            prepare=f"{DB_ONLY}; /usr/local/lib/drill-lab/seed-cartae.py nextcloud --no-redis "
+                    f">/dev/null; {DRILL_USER}"),
     LabHost("motoko", 2222, "flux", "/flux", "restic",
             (("flux-backup", f"{MARKERS}/restic_cloud.json"),
              ("restic-check", f"{MARKERS}/restic_check.json")),
@@ -116,9 +123,8 @@ HOSTS = (
             seed_script="seed-cartae.py",
             cron=(("set -a; . /etc/miket/storage-credentials.env; set +a; carbon-pg-dump "
                    ">> /var/log/carbon-pg-dump.log 2>&1", "/var/log/carbon-pg-dump.log"),),
-            prepare="rm -f /etc/cron.d/cartae-backup && systemctl disable --now redis-server "
-                    "prometheus-pushgateway >/dev/null 2>&1 && cp /usr/local/share/drill-lab/"
-                    "carbon-pg-dump.cron /etc/cron.d/carbon-pg-dump",
+            prepare=f"{DB_ONLY} && cp /usr/local/share/drill-lab/carbon-pg-dump.cron "
+                    "/etc/cron.d/carbon-pg-dump",
             backdate="set -a; . /etc/miket/storage-credentials.env; set +a; carbon-pg-dump",
             backdate_times=lambda now: carbon_times(now)),
     LabHost("miraclemax", 2224, "miraclemax", "/home/jbyrd", "",

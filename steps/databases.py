@@ -16,7 +16,7 @@ from steps.plugin import require
 
 @when("I restore the latest database dump into a scratch PostgreSQL", target_fixture="restored")
 def _(remote: Remote, job: Job) -> DatabaseRestore:
-    """`pg_restore` the newest snapshot's `dump.path` into a throwaway cluster in scratch."""
+    """`pg_restore` `dump.path` of the newest snapshot (or the mirror) into a throwaway cluster in scratch."""
     return PostgresDrill(remote, job).restore()
 
 

@@ -1,4 +1,5 @@
-"""databases.feature, cron.feature and metrics.feature bite on cartae, the lab's database host:
+"""databases.feature, cron.feature and metrics.feature bite on cartae, the lab's database host
+(and on akira's mirrored Nextcloud dump):
 a dump that leaves out a table's rows or a whole table, a canary the dump misses, a stale Redis
 RDB, a cron entry moved or a cron daemon stopped, metrics gone, failed or stale. Each failure
 names host, job and what is wrong; then the lab is healed and the scenario passes again."""
@@ -150,3 +151,23 @@ def test_a_metrics_fault_fails_naming_the_metric(drill, cartae, fault, named):
         finally:
             backup(cartae)
     drill.run(METRICS, job_id).expect_pass()
+
+
+def test_a_mirrored_nextcloud_dump_missing_rows_fails_naming_the_table_and_the_mirror(drill, akira):
+    settings = "/etc/miket/nextcloud-db-dump.env"
+
+    def dump_and_mirror() -> None:
+        akira.sh("systemctl start nextcloud-db-dump.service; systemctl start space-mirror.service",
+                 timeout=600)
+
+    with akira.keep(settings):
+        try:
+            akira.sh(f"echo PG_DUMP_ARGS=--exclude-table-data=app.invoices > {settings}")
+            dump_and_mirror()
+            drill.run(POSTGRES, "nextcloud-db@akira").expect_failure(
+                "host akira, job nextcloud-db", "database nextcloud from mirror b2mirror:space-mirror",
+                "app.invoices: 0 rows restored, 4000 at dump time")
+        finally:
+            akira.sh(f"rm -f {settings}")
+            dump_and_mirror()  # heal on every path: a healthy dump, mirrored
+    drill.run(POSTGRES, "nextcloud-db@akira").expect_pass()

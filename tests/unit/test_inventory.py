@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from drills.inventory import InventoryError, load_inventory
+from drills.inventory import InventoryError, Job, load_inventory
 
 ROOT = Path(__file__).resolve().parents[2]
 GOOD = """
@@ -92,3 +92,13 @@ def test_unparsable_files_are_named(tmp_path, text, expected):
 def test_a_missing_file_is_named(tmp_path):
     with pytest.raises(InventoryError, match=r"nope\.yml: cannot read inventory"):
         load_inventory(tmp_path / "nope.yml")
+
+
+def test_a_dump_path_comes_from_the_snapshots_or_the_mirror_not_both(tmp_path):
+    base = {"name": "db", "host": "h", "kind": "pg-dump", "source": "/space", "rpo": "26h",
+            "rto": "1h", "dump": {"path": "/space/db/nextcloud.dump", "database": "nextcloud"}}
+    assert Job.model_validate({**base, "destination": "b2mirror:space-mirror"}).destination
+    assert Job.model_validate({**base, "repository": "s3:http://store/repo"}).repository
+    for extra in ({}, {"destination": "m:b", "repository": "s3:http://store/repo"}):
+        with pytest.raises(ValueError, match="one of 'repository' and 'destination'"):
+            Job.model_validate({**base, **extra})
