@@ -388,7 +388,7 @@ class Inventory(_Strict):
             owner: object = self.hosts[job.host] if attribute.startswith("host.") else job
             for part in attribute.removeprefix("host.").split("."):
                 owner = getattr(owner, part, None)
-            return owner is not None
+            return owner is not None and owner != ()  # an empty list declares nothing
 
         return [job for job in self.jobs.values()
                 if (kind is None or job.kind == kind) and (needs is None or declares(job, needs))]

@@ -22,7 +22,7 @@ Feature: Encrypted tarball backups are fresh, restorable, encrypted where promis
     Given the job's host answers
     Then no archive of a component that requires encryption is stored in clear
 
-  @runbook:three-tier-protection-strategy
+  @runbook:three-tier-protection-strategy @archive_tiers
   Scenario: Every tier holds the newest backup set
     Given the job's host answers
     Then every tier holds the newest backup set and nothing older than its window

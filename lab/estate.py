@@ -128,10 +128,12 @@ HOSTS = (
             backdate="set -a; . /etc/miket/storage-credentials.env; set +a; carbon-pg-dump",
             backdate_times=lambda now: carbon_times(now)),
     LabHost("miraclemax", 2224, "miraclemax", "/home/jbyrd", "",
-            (("pai-miraclemax-backup", "/var/lib/prometheus/node-exporter/miraclemax_backup.prom"),),
+            (("pai-miraclemax-backup", "/var/lib/prometheus/node-exporter/miraclemax_backup.prom"),
+             ("pai-actual-backup", "/var/lib/prometheus/node-exporter/actual_backup.prom")),
             image="tarhost", prepare=f"gpg --list-keys {RECOVERY_KEY} >/dev/null 2>&1 || gpg --batch "
             f"--passphrase '' --quick-gen-key 'MiracleMax Recovery <{RECOVERY_KEY}>' default default "
-            "never 2>/dev/null", backdate="pai-miraclemax-backup",
+            "never 2>/dev/null",
+            backdate="sh -c 'pai-miraclemax-backup \"$@\" && pai-actual-backup \"$@\"' backfill",
             backdate_times=lambda now: daily_times(now, TARBALL_DAYS)),
 )
 # what the lab's restic jobs keep (`restic forget` after each backup), as inventory/lab.yml states

@@ -35,7 +35,8 @@ SELECTORS = {"restic": ("kind", "restic"), "rclone_mirror": ("kind", "rclone-mir
              "redis": ("kind", "redis-rdb"), "db_canary": ("needs", "dump.canary_table"),
              "gpg_tar": ("kind", "gpg-tar"), "dump_tiers": ("needs", "dump.remote"),
              "db_manifest": ("needs", "dump.manifest"), "restore_results": ("needs", "results"),
-             "metrics_duration": ("needs", "metrics.max_duration")}
+             "metrics_duration": ("needs", "metrics.max_duration"),
+             "archive_tiers": ("needs", "archives.tiers")}
 INVENTORY = pytest.StashKey[Inventory]()
 EVIDENCE = pytest.StashKey[EvidenceLog]()
 UNREACHABLE = pytest.StashKey[dict[str, str]]()

@@ -1,7 +1,8 @@
 """archives.feature and the textfile metrics bite on miraclemax, the lab's tarball host: an
 archive gone stale, flipped or undecryptable, n8n stored in clear, a tier missing the newest
 set or keeping too long, a truncated archive, a gap or an overstay in the window, metrics gone or
-failed. Each failure names host, job and the set or path; then the lab is healed."""
+failed, Actual Budget's separate script stopped. Each failure names host, job and the set or path;
+then the lab is healed."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -181,3 +182,19 @@ def test_a_backup_longer_than_its_duration_alert_fails(drill, miraclemax):
     run.expect_failure(WHO, f"miraclemax_backup_duration_seconds at {textfile} is 1h30m",
                        "maximum 1h")
     drill.run(DURATION, JOB).expect_pass()
+
+
+def test_actual_budgets_separate_script_stopped_fails_naming_it(drill, miraclemax):
+    root, job = "/home/jbyrd/backups/actual-budget", "actual-budget@miraclemax"
+    drill.run(FRESH, job).expect_pass()
+    days = {f"{datetime.now(UTC) - timedelta(days=d):%Y%m%d}" for d in (0, 1)}
+    recent = [f"{root}/{name}" for name in sets(miraclemax, root) if name[:8] in days]
+    for path in recent:  # pai-actual-backup silent for two days: its newest sets are gone
+        stash(miraclemax, path)
+    try:
+        drill.run(FRESH, job).expect_failure(
+            "host miraclemax, job actual-budget", "actual-budget: ", "(older than the RPO)")
+    finally:
+        for path in recent:
+            unstash(miraclemax, path)
+    drill.run(FRESH, job).expect_pass()

@@ -37,7 +37,8 @@ PROFILES = {
                     files=3000, large=3, large_mb=20, seed=2),
     "miraclemax": Profile(("homeassistant-config/.storage", "n8n-data/workflows",
                            "grafana-dashboards/provisioning", "homeassistant-config/automations",
-                           "n8n-data/credentials"), files=600, large=1, large_mb=2, seed=5),
+                           "n8n-data/credentials", "actual-data/budgets"), files=600, large=1,
+                          large_mb=2, seed=5),
     "bench": Profile(("a", "b/c", "d/e/f", "g"), files=10000, large=9, large_mb=120, seed=3),
 }
 ODD_NAMES = ["Quarterly report (final).txt", "naïve café – notes.txt", "日本語のメモ.txt",
