@@ -163,6 +163,8 @@ class _DumpDrill:
         in /space travel with the rclone mirror), copied to the same paths under ``target``."""
         mirror = Rclone(self.remote, self.job)
         source = str(self.job.source).rstrip("/")
+        dump = str(self.dump.path).removeprefix(source + "/")
+        ensure_space(self.remote, self.job, mirror.size(dump) * EXPANSION)
         commands = []
         for path in (p for p in (str(self.dump.path), self.dump.manifest) if p):
             copied = mirror.copy(path.removeprefix(source + "/"), target + path, is_file=True)

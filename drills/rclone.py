@@ -44,11 +44,14 @@ class Rclone:
     def _excludes(self) -> list[str]:
         return [word for pattern in self.job.excludes for word in ("--exclude", pattern)]
 
+    def _path(self, relative: str) -> str:
+        inside = relative.strip("/")
+        return self.destination if inside in ("", ".") else f"{self.destination}/{inside}"
+
     def copy(self, relative: str, target: str, is_file: bool) -> CopyResult:
         """Copy one file (``copyto``) or one directory (``.``: all of it) from the mirror into
         ``target``."""
-        inside = relative.strip("/")
-        remote_path = self.destination if inside in ("", ".") else f"{self.destination}/{inside}"
+        remote_path = self._path(relative)
         words = ("rclone", "copyto" if is_file else "copy", remote_path, target)
         result = self.remote.run(self.remote.with_credentials(words), timeout=4 * 3600)
         if not result.ok:
@@ -56,9 +59,10 @@ class Rclone:
                                 f"exited {result.exit_status}: {result.tail(4)}")
         return CopyResult(remote_path, target, result.seconds, argv(*words))
 
-    def size(self) -> int:
-        """Bytes the mirror holds (``rclone size --json``): what a full restore writes."""
-        words = ("rclone", "size", "--json", self.destination)
+    def size(self, relative: str = ".") -> int:
+        """Bytes the mirror holds (``rclone size --json``), or one path of it: what a restore
+        of it writes."""
+        words = ("rclone", "size", "--json", self._path(relative))
         result = self.remote.run(self.remote.with_credentials(words), timeout=3600)
         if not result.ok:
             raise DrillCouldNotRun(f"host {self.remote.name}: `{argv(*words)}` exited "

@@ -93,3 +93,10 @@ def test_a_file_written_after_the_mirror_started_is_not_asked_of_it(mirrored):
     verdict = checks.mirror_in_sync(Rclone(remote, job).check_one_way(), remote, job)
     assert "missing from the mirror" in verdict.message
     assert not verdict.ok
+
+
+def test_the_mirror_and_one_path_of_it_are_sized_before_a_restore(mirrored):
+    remote, job, source, _ = mirrored
+    mirror = Rclone(remote, job)
+    assert mirror.size("mike/report (final).txt") == len("numbers\n")
+    assert mirror.size() == sum(p.stat().st_size for p in (source / "mike").rglob("*") if p.is_file())
