@@ -8,7 +8,7 @@ socket inside scratch loads the RDB; key count and ``DEBUG DIGEST`` are compared
 
     >>> restored = PostgresDrill(remote, job).restore()        # doctest: +SKIP
     >>> restored.tables["app.orders"]                          # doctest: +SKIP
-    TableState(rows=6000, md5='6f18b5819e62fc7d6b307bdf4d549ee3')
+    TableState(rows=6000, checksum='6f18b5819e62fc7d6b307bdf4d549ee3')
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ LOAD_FAILED = r"Unrecoverable\|Bad file format\|Wrong signature\|Short read\|Fat
 @dataclass(frozen=True)
 class TableState:
     rows: int
-    md5: str
+    checksum: str  # PostgreSQL: md5 of the rows in order; ClickHouse: sum(cityHash64(columns))
 
 
 @dataclass(frozen=True)

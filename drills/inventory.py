@@ -34,7 +34,7 @@ from drills.durations import parse_duration
 from drills.retention import Policy
 
 JobKind = Literal["restic", "rclone-mirror", "restic-check", "pg-dump", "redis-rdb", "gpg-tar",
-                  "restore-test"]
+                  "restore-test", "clickhouse-backup"]
 TRANSPORTS = ("ssh://", "paramiko://", "docker://", "local://")
 
 
@@ -210,7 +210,9 @@ class Dump(_Strict):
     ``token text`` column). Or, instead of ``path``, dumps in an object store (254Carbon):
     ``remote: "minio:backups/postgres"`` (an rclone remote the host's env file configures) with
     one folder per tier and how many it keeps, ``tiers: {daily: 7, weekly: 4, monthly: 3}``;
-    each dump is dated by the ``YYYYmmdd-HHMMSS`` in its name."""
+    each dump is dated by the ``YYYYmmdd-HHMMSS`` in its name. A ``clickhouse-backup`` job's
+    objects are tars of clickhouse-backup's layout (``metadata/<db>/<table>.sql``,
+    ``shadow/<db>/<table>/<part>/``, ``manifest.json`` with rows and checksums per table)."""
 
     path: AbsPath | None = None
     remote: str | None = None
@@ -313,6 +315,7 @@ class Job(_Strict):
         needs = {"restic": ("source", "repository", "rto"), "restic-check": ("repository",),
                  "rclone-mirror": ("source", "destination"),
                  "pg-dump": ("rto", "dump"), "redis-rdb": ("rto", "dump"),
+                 "clickhouse-backup": ("rto", "dump"),
                  "gpg-tar": ("archives", "rto"), "restore-test": ("results",)}[self.kind]
         for key in needs:
             if getattr(self, key) is None:
@@ -327,8 +330,11 @@ class Job(_Strict):
         return self
 
     def _dump_inside_source(self, dump: Dump) -> None:
-        if self.kind == "pg-dump" and dump.database is None:
-            raise ValueError("a pg-dump job needs 'dump.database', the database the dump holds")
+        if self.kind in ("pg-dump", "clickhouse-backup") and dump.database is None:
+            raise ValueError(f"a {self.kind} job needs 'dump.database', the database the dump holds")
+        if self.kind == "clickhouse-backup" and dump.remote is None:
+            raise ValueError("a clickhouse-backup job needs 'dump.remote' and 'dump.tiers': "
+                             "its backups are objects by tier (254Carbon: backups/clickhouse/<tier>/)")
         source = PurePosixPath(self.source or "/")
         for key in ("path", "manifest"):
             path = getattr(dump, key)

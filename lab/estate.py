@@ -101,6 +101,7 @@ DRILL_USER = ("id drill >/dev/null 2>&1 || useradd -m -s /bin/sh drill; "
               "echo 'drill ALL=(root) NOPASSWD: /usr/bin/timeout' > /etc/sudoers.d/drill && "
               "chmod 0440 /etc/sudoers.d/drill")
 NEXTCLOUD_DUMPS = "/space/_services/nextcloud/db-snapshots"
+CARBON_JOBS = ("carbon-pg-dump", "carbon-clickhouse-backup")  # 254Carbon's CronJobs
 # A database host without Cartae's own backup: PostgreSQL alone
 DB_ONLY = ("rm -f /etc/cron.d/cartae-backup && systemctl disable --now redis-server "
            "prometheus-pushgateway >/dev/null 2>&1")
@@ -119,13 +120,16 @@ HOSTS = (
             history=True, image="dbhost", seed_script="seed-cartae.py",
             cron=(("/usr/local/sbin/cartae-backup",
                    "/var/lib/cartae-backup/markers/cartae_backup.json"),)),
-    LabHost("carbon", 2225, "254carbon --no-redis", "", "dumps", (), image="dbhost",
+    LabHost("carbon", 2225, "254carbon --no-redis", "", "dumps", (), image="chhost",
             seed_script="seed-cartae.py",
-            cron=(("set -a; . /etc/miket/storage-credentials.env; set +a; carbon-pg-dump "
-                   ">> /var/log/carbon-pg-dump.log 2>&1", "/var/log/carbon-pg-dump.log"),),
-            prepare=f"{DB_ONLY} && cp /usr/local/share/drill-lab/carbon-pg-dump.cron "
-                    "/etc/cron.d/carbon-pg-dump",
-            backdate="set -a; . /etc/miket/storage-credentials.env; set +a; carbon-pg-dump",
+            cron=tuple((f"{WITH_CREDENTIALS}{job} >> /var/log/{job}.log 2>&1", f"/var/log/{job}.log")
+                       for job in CARBON_JOBS),
+            prepare=f"{DB_ONLY} && "
+                    + " && ".join(f"cp /usr/local/share/drill-lab/{job}.cron /etc/cron.d/{job}"
+                                  for job in CARBON_JOBS)
+                    + " && /usr/local/lib/drill-lab/seed-clickhouse >/dev/null",
+            backdate=f"{WITH_CREDENTIALS}sh -c '"
+                     + " && ".join(f'{job} "$@"' for job in CARBON_JOBS) + "' backfill",
             backdate_times=lambda now: carbon_times(now)),
     LabHost("miraclemax", 2224, "miraclemax", "/home/jbyrd", "",
             (("pai-miraclemax-backup", "/var/lib/prometheus/node-exporter/miraclemax_backup.prom"),
@@ -363,14 +367,14 @@ class Lab:
         if host.identity == "restic":
             sh(container, f"{WITH_CREDENTIALS}restic cat config >/dev/null 2>&1 || restic init >/dev/null",
                timeout=120)
+        if host.prepare:
+            sh(container, host.prepare, timeout=180)
         for command, marker in host.cron:  # the first backup, before any backdated history
             if not sh(container, f"find {marker} -mmin -720 2>/dev/null || true").strip():
                 self.log(f"running {command} on {host.name} (marker missing or stale)")
                 sh(container, command, timeout=1200)
         if host.history:
             self._history(container, host)
-        if host.prepare:
-            sh(container, host.prepare, timeout=120)
         if host.backdate:
             self._backdated_sets(container, host)
         for service, marker in host.jobs:

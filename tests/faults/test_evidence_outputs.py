@@ -17,9 +17,9 @@ def test_signed_evidence_and_textfile_from_a_drill_with_one_failing_job(drill, t
         "-q", f"--inventory={inventory}", f"--sign-evidence={private}", f"--prometheus-textfile={textfile}"
     )
     assert run.returncode == 1, run.stdout[-3000:]
-    assert "1 failed, 87 passed" in run.stdout
+    assert "1 failed, 93 passed" in run.stdout
     signed = list((tmp_path / "evidence").rglob("*.json.sig"))
-    assert len(signed) == 11  # one evidence file per job
+    assert len(signed) == 12  # one evidence file per job
     assert verify_path(tmp_path / "evidence", public) == []
     text = textfile.read_text()
     assert 'backup_drill_verified{job="flux-backup",host="motoko"} 0' in text
@@ -38,4 +38,4 @@ def test_signed_evidence_and_textfile_from_a_drill_with_one_failing_job(drill, t
     ]
     assert [r["outcome"] for r in restore] == ["not_compliant"]
     # schedules 14, markers 10, repository 12, endpoints 1, cron 4, metrics 4
-    assert len(rows["SOC2-A1.2"]) == 45
+    assert len(rows["SOC2-A1.2"]) == 46

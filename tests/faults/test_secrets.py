@@ -31,7 +31,7 @@ def test_a_whole_drill_writes_and_prints_no_secret_value(drill, tmp_path: Path):
     assert drill.leaks(run, secrets) == []
     # the same run labels its report for auditors: runbook (epic), job (story), severity, links
     results = [json.loads(p.read_text()) for p in (tmp_path / "allure").glob("*-result.json")]
-    assert len(results) == 88
+    assert len(results) == 94
     for result in results:
         labels = {label["name"]: label["value"] for label in result["labels"]}
         epic, runbook = RUNBOOKS[labels["story"].split("-")[0]]
