@@ -21,7 +21,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from drills.databases import FALSE_VALUES, DatabaseRestore, SmokeResult, TableState, _DumpDrill
+from drills.databases import FALSE_VALUES, DatabaseRestore, DumpDrill, SmokeResult, TableState
 from drills.restic import RestoreFailed
 from drills.scratch import scratch_dir
 from drills.transport import DrillCouldNotRun
@@ -61,7 +61,7 @@ CHECKSUMS = (f"for t in $({CLIENT} -q \"SELECT name FROM system.tables WHERE dat
              "done")
 
 
-class ClickHouseDrill(_DumpDrill):
+class ClickHouseDrill(DumpDrill):
     def restore(self, tier: str | None = None) -> DatabaseRestore:
         """Restore the newest backup of ``tier`` into a scratch ClickHouse server and measure
         it: the restore time runs until the last part is attached."""

@@ -109,8 +109,10 @@ class Fetched:
     made_at: datetime
 
 
-class _DumpDrill:
-    """Restore the job's dump (and manifest) from its latest snapshot into scratch."""
+class DumpDrill:
+    """What every database drill shares: bring the job's dump (and manifest) into scratch, from
+    its latest snapshot, its mirror or the newest object of a tier (``PostgresDrill``,
+    ``RedisDrill``, ``drills.clickhouse.ClickHouseDrill`` load it into their scratch servers)."""
 
     def __init__(self, remote: Remote, job: Job) -> None:
         self.remote, self.job, self.dump = remote, job, _dump(job)
@@ -198,7 +200,7 @@ class _DumpDrill:
 PORT = 54329  # only the socket file's name: the scratch server listens on no TCP address
 
 
-class PostgresDrill(_DumpDrill):
+class PostgresDrill(DumpDrill):
     def restore(self, canary: str | None = None, tier: str | None = None) -> DatabaseRestore:
         """Restore the latest dump (of ``tier``, for a dump remote) into a scratch PostgreSQL and
         measure it; with ``canary``, also count that token in the dump's ``canary_table``."""
@@ -299,7 +301,7 @@ class PostgresDrill(_DumpDrill):
                         f"-c {shlex.quote(query)}", check=True)
 
 
-class RedisDrill(_DumpDrill):
+class RedisDrill(DumpDrill):
     def restore(self) -> DatabaseRestore:
         """Load the latest RDB into a scratch redis-server; count its keys, take its digest."""
         started = time.monotonic()

@@ -26,6 +26,7 @@ import docker
 import pytest
 import yaml
 
+from drills.signing import keygen
 from lab.estate import PREFIX, Lab, sh
 from lab.state import S3_PORT, LabState
 
@@ -152,6 +153,41 @@ def lab() -> Lab:
 @pytest.fixture
 def drill(tmp_path: Path, lab: Lab) -> Drill:
     return Drill(tmp_path)
+
+
+@dataclass(frozen=True)
+class WholeRun:
+    """A whole drill of the lab, run once a session and read by several tests: its output, and
+    the ``drill`` whose directory holds what it wrote (Allure results, evidence, JUnit...)."""
+
+    drill: Drill
+    run: subprocess.CompletedProcess[str]
+
+    @property
+    def tmp(self) -> Path:
+        return self.drill.tmp
+
+
+@pytest.fixture(scope="session")
+def healthy_run(tmp_path_factory: pytest.TempPathFactory, lab: Lab) -> WholeRun:
+    """The whole drill of the healthy lab, writing all it can: ``-rA -v`` output, JUnit XML,
+    Allure results and evidence."""
+    drill = Drill(tmp_path_factory.mktemp("healthy-run"))
+    return WholeRun(drill, drill.run_features("-rA", "-v", f"--junitxml={drill.tmp / 'junit.xml'}"))
+
+
+@pytest.fixture(scope="session")
+def one_failing_run(tmp_path_factory: pytest.TempPathFactory, lab: Lab) -> WholeRun:
+    """The whole drill on two workers (``-n 2 -v``) with flux-backup's RTO at 1 s, so exactly
+    its restore fails, signing its evidence (``keys/evidence.pub`` verifies it) and writing a
+    Prometheus textfile (``textfile/backup_drills.prom``)."""
+    drill = Drill(tmp_path_factory.mktemp("one-failing-run"))
+    private, _ = keygen(drill.tmp / "keys")
+    inventory = drill.inventory_with("flux-backup", rto="1s")
+    run = drill.run_features("-n", "2", "-v", f"--inventory={inventory}",
+                             f"--sign-evidence={private}",
+                             f"--prometheus-textfile={drill.tmp / 'textfile' / 'backup_drills.prom'}")
+    return WholeRun(drill, run)
 
 
 class LabHost:

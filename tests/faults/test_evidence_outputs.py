@@ -1,21 +1,18 @@
-"""A whole drill with one failing job: signed evidence verifies, and the Prometheus textfile
-marks exactly that job unverified; the exit code says "not compliant"."""
+"""A whole drill with one failing job (the session's ``one_failing_run``, on two workers):
+signed evidence verifies, and the Prometheus textfile marks exactly that job unverified; the
+exit code says "not compliant"."""
 
 import pytest
 
 from drills.controls import matrix
-from drills.signing import keygen, verify_path
+from drills.signing import verify_path
 
 pytestmark = pytest.mark.lab
 
 
-def test_signed_evidence_and_textfile_from_a_drill_with_one_failing_job(drill, tmp_path):
-    private, public = keygen(tmp_path / "keys")
-    inventory = drill.inventory_with("flux-backup", rto="1s")
-    textfile = tmp_path / "textfile" / "backup_drills.prom"
-    run = drill.run_features(
-        "-q", f"--inventory={inventory}", f"--sign-evidence={private}", f"--prometheus-textfile={textfile}"
-    )
+def test_signed_evidence_and_textfile_from_a_drill_with_one_failing_job(one_failing_run):
+    run, tmp_path = one_failing_run.run, one_failing_run.tmp
+    public, textfile = tmp_path / "keys" / "evidence.pub", tmp_path / "textfile" / "backup_drills.prom"
     assert run.returncode == 1, run.stdout[-3000:]
     assert "1 failed, 93 passed" in run.stdout
     signed = list((tmp_path / "evidence").rglob("*.json.sig"))

@@ -1,5 +1,6 @@
 """A drill with pytest-xdist: each host's tests stay on one worker, and the controller writes
-one evidence folder and the exit code as a serial run would."""
+one evidence folder and the exit code as a serial run would (the session's ``one_failing_run``,
+whose signed evidence and textfile test_evidence_outputs reads)."""
 
 import re
 from collections import defaultdict
@@ -11,9 +12,8 @@ pytestmark = pytest.mark.lab
 TEST_LINE = re.compile(r"\[(gw\d+)\] \[\s*\d+%\] (PASSED|FAILED) \S+\[[^\]]*@([\w-]+)\]")
 
 
-def test_a_parallel_drill_keeps_each_host_on_one_worker_and_writes_one_evidence(drill, tmp_path):
-    inventory = drill.inventory_with("flux-backup", rto="1s")
-    run = drill.run_features("-n", "2", "-v", f"--inventory={inventory}")
+def test_a_parallel_drill_keeps_each_host_on_one_worker_and_writes_one_evidence(one_failing_run):
+    run, tmp_path = one_failing_run.run, one_failing_run.tmp
     assert run.returncode == 1, run.stdout[-3000:]  # not compliant, as serially
     assert "1 failed, 93 passed" in run.stdout
     workers: dict[str, set[str]] = defaultdict(set)

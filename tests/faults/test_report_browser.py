@@ -1,6 +1,6 @@
 """The HTML report read the way an auditor reads it: two drills (the first with a broken restore
-and an unreachable host, the second healthy), one report after each with a shared history, both
-opened in Debian's headless Chromium; then the run's evidence summary page."""
+and an unreachable host, the second the session's healthy run), one report after each with a
+shared history, both opened in Debian's headless Chromium; then the run's evidence summary page."""
 
 import re
 from pathlib import Path
@@ -33,14 +33,13 @@ def broken_estate(tmp_path: Path) -> Path:
     return path
 
 
-def test_the_report_shows_scenarios_evidence_categories_and_history_in_chromium(drill, tmp_path):
+def test_the_report_shows_scenarios_evidence_categories_and_history_in_chromium(drill, tmp_path, healthy_run):
     history = tmp_path / "history.jsonl"
     broken = drill.run_features("-q", f"--inventory={broken_estate(tmp_path)}")
     assert broken.returncode == 1, broken.stdout[-3000:]
     first = build_report(tmp_path / "allure", tmp_path / "first", history)
-    healthy = drill.run_features("-q")
-    assert healthy.returncode == 0, healthy.stdout[-3000:]
-    second = build_report(tmp_path / "allure", tmp_path / "second", history)
+    assert healthy_run.run.returncode == 0, healthy_run.run.stdout[-3000:]
+    second = build_report(healthy_run.tmp / "allure", tmp_path / "second", history)
 
     with chromium() as browser:
         page = ReportPage(browser, first)
@@ -74,7 +73,7 @@ def test_the_report_shows_scenarios_evidence_categories_and_history_in_chromium(
         # the first run comes back from the history file, failed
         page.wait.until(lambda b: b.find_elements("css selector", "[data-testid=tree-leaf-status-failed]"))
 
-        summary = sorted((tmp_path / "evidence").glob("*/summary.html"))[-1]
+        summary = sorted((healthy_run.tmp / "evidence").glob("*/summary.html"))[-1]
         browser.get(summary.as_uri())
         text = browser.find_element("tag name", "body").text
         assert "flux-backup@motoko verified" in text, text

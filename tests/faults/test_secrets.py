@@ -20,15 +20,15 @@ RUNBOOKS = {  # the first word of each job's name: the runbook it follows
 }
 
 
-def test_a_whole_drill_writes_and_prints_no_secret_value(drill, tmp_path: Path):
+def test_a_whole_drill_writes_and_prints_no_secret_value(healthy_run):
     state = LabState.load_or_create()
     secrets = [state.restic_password]
     for identity in state.identities.values():
         secrets += [identity.access_key, identity.secret_key]
-    run = drill.run_features("-rA", "-v", f"--junitxml={tmp_path / 'junit.xml'}")
+    run, tmp_path = healthy_run.run, healthy_run.tmp
     assert run.returncode == 0, run.stdout[-3000:]
     assert len([p for p in tmp_path.rglob("*") if p.is_file()]) > 20  # results, evidence, junit
-    assert drill.leaks(run, secrets) == []
+    assert healthy_run.drill.leaks(run, secrets) == []
     # the same run labels its report for auditors: runbook (epic), job (story), severity, links
     results = [json.loads(p.read_text()) for p in (tmp_path / "allure").glob("*-result.json")]
     assert len(results) == 94
