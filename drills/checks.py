@@ -132,7 +132,7 @@ def marker_fresh(reading: MarkerReading, job: Job) -> Verdict:
     return Verdict(age is not None and age <= rpo,
                    f"{who(reading.host, job)}: {reading.what} {reading.path} is {shown} old, "
                    f"RPO {human(job.rpo)}",
-                   {f"{reading.what.replace(' ', '_').replace('-', '_')}_age_seconds": age,
+                   {reading.age_key: age,
                     "rpo_seconds": rpo})
 
 

@@ -169,8 +169,8 @@ class DumpDrill:
         ensure_space(self.remote, self.job, mirror.size(dump) * EXPANSION)
         commands = []
         for path in (p for p in (str(self.dump.path), self.dump.manifest) if p):
-            copied = mirror.copy(path.removeprefix(source + "/"), target + path, is_file=True)
-            commands.append(copied.command)
+            relative = path.removeprefix(source + "/")  # where the mirror holds it
+            commands.append(mirror.copy(relative, target + path, is_file=True).command)
         origin = f"mirror {self.job.destination}"
         manifest = self._manifest(target, origin)
         made = manifest.get("dumped_at")

@@ -50,6 +50,15 @@ class MarkerReading:
     error: str | None
     what: str = "marker"  # how messages name the file: a marker, a restore-test result
 
+    @property
+    def age_key(self) -> str:
+        """The evidence key of its age.
+
+        >>> MarkerReading("akira", "/r.json", True, None, None, "restore-test result").age_key
+        'restore_test_result_age_seconds'
+        """
+        return f"{self.what.replace(' ', '_').replace('-', '_')}_age_seconds"
+
     def age(self, now: datetime | None = None) -> float | None:
         """Seconds since the reported run ended, or None without a parsable time."""
         if self.marker is None or self.marker.finished_at is None:
