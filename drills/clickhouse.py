@@ -44,24 +44,26 @@ CONFIG = """<yandex>
   <timezone>UTC</timezone>
 </yandex>
 """
-USERS = """<yandex><profiles><default/></profiles><quotas><default/></quotas>
-  <users><default><password></password><networks><ip>127.0.0.1</ip></networks>
-    <profile>default</profile><quota>default</quota></default></users>
-</yandex>
-"""
-CLIENT = f"clickhouse-client --host 127.0.0.1 --port {PORT}"
+# The server's one user has a password made on the host for this drill (in shell variable $pw,
+# never in an argument): restored production data is not open to the host's other users.
+USERS = ("<yandex><profiles><default/></profiles><quotas><default/></quotas>"
+         "<users><default><password>%s</password><networks><ip>127.0.0.1</ip></networks>"
+         "<profile>default</profile><quota>default</quota></default></users></yandex>")
+CLIENT_CONFIG = "<config><user>default</user><password>%s</password></config>"
 # per table of the database: "<db>.<table>\t<rows>\t<sum(cityHash64(columns))>", as the backup's
 # manifest computes them (the columns in their table order)
-CHECKSUMS = (f"for t in $({CLIENT} -q \"SELECT name FROM system.tables WHERE database = '{{db}}' "
+CHECKSUMS = ("for t in $({client} -q \"SELECT name FROM system.tables WHERE database = '{db}' "
              "ORDER BY name\"); do "
-             f"cols=$({CLIENT} -q \"SELECT name FROM system.columns WHERE database = '{{db}}' "
+             "cols=$({client} -q \"SELECT name FROM system.columns WHERE database = '{db}' "
              "AND table = '$t'\" | paste -sd, -); "
              "printf '%s\\t' \"{db}.$t\"; "
-             f"{CLIENT} -q \"SELECT count(), sum(cityHash64($cols)) FROM {{db}}.$t\" || exit 6; "
+             "{client} -q \"SELECT count(), sum(cityHash64($cols)) FROM {db}.$t\" || exit 6; "
              "done")
 
 
 class ClickHouseDrill(DumpDrill):
+    client = ""  # the scratch server's clickhouse-client command, once it runs
+
     def restore(self, tier: str | None = None) -> DatabaseRestore:
         """Restore the newest backup of ``tier`` into a scratch ClickHouse server and measure
         it: the restore time runs until the last part is attached."""
@@ -105,20 +107,20 @@ class ClickHouseDrill(DumpDrill):
         """Create the database and each table from its metadata, copy its frozen parts into
         the table's ``detached/`` and attach them one by one."""
         db = shlex.quote(database)
-        return (f"{CLIENT} -q {shlex.quote(f'CREATE DATABASE {database}')} && "
+        return (f"{self.client} -q {shlex.quote(f'CREATE DATABASE {database}')} && "
                 f"for sql in {backup}/metadata/{db}/*.sql; do [ -e \"$sql\" ] || continue; "
                 "t=$(basename \"$sql\" .sql); "
-                f"{CLIENT} < \"$sql\" || exit 4; "
+                f"{self.client} < \"$sql\" || exit 4; "
                 f"parts={backup}/shadow/{db}/\"$t\"; [ -d \"$parts\" ] || continue; "
                 f"detached={home}/data/data/{db}/\"$t\"/detached; "
                 f"cp -a \"$parts\"/. \"$detached\"/ && chown -R {OWNER}: \"$detached\" || exit 5; "
                 "for part in $(ls \"$parts\"); do "
-                f"{CLIENT} -q \"ALTER TABLE {db}.$t ATTACH PART '$part'\" || exit 5; done; done")
+                f"{self.client} -q \"ALTER TABLE {db}.$t ATTACH PART '$part'\" || exit 5; done; done")
 
     def _tables(self, database: str, origin: str) -> dict[str, TableState]:
         """Rows and checksum of each restored table; a table that cannot be read back (a
         corrupt part: ClickHouse checks its blocks as it reads) fails the restore."""
-        listed = self.remote.run(CHECKSUMS.format(db=database), timeout=3600)
+        listed = self.remote.run(CHECKSUMS.format(client=self.client, db=database), timeout=3600)
         if not listed.ok:
             raise RestoreFailed(f"{self._who()}: reading back the tables restored from {origin} "
                                 f"failed: {listed.tail(3)}")
@@ -129,25 +131,31 @@ class ClickHouseDrill(DumpDrill):
         return states
 
     def _query(self, query: str) -> tuple[bool, str]:
-        run = self.remote.run(f"{CLIENT} -q {shlex.quote(query)}", timeout=600)
+        run = self.remote.run(f"{self.client} -q {shlex.quote(query)}", timeout=600)
         return run.ok, (run.text if run.ok else run.tail(3)).strip()
 
     @contextmanager
     def _scratch_server(self, target: str) -> Iterator[str]:
         """A throwaway ``clickhouse-server`` with its data in ``target/clickhouse``, owned by
-        the server's OS user; refused if anything answers on its port already; stopped
-        whatever happens, and bounded in time even if not."""
-        home = f"{target}/clickhouse"
+        the server's OS user, its one user's password made on the host (the client reads it
+        from ``target/client.xml``, mode 0600); refused if anything answers on its port
+        already; stopped whatever happens, and bounded in time even if not."""
+        home, client_config = f"{target}/clickhouse", f"{target}/client.xml"
+        self.client = (f"clickhouse-client --config-file={client_config} --host 127.0.0.1 "
+                       f"--port {PORT}")
         config = CONFIG.format(home=home, port=PORT)
         started = self.remote.run(
-            f"if {CLIENT} -q 'SELECT 1' >/dev/null 2>&1; then echo 'something already answers "
-            f"on 127.0.0.1:{PORT}' >&2; exit 2; fi; "
-            f"cd / && chmod 0711 {target} && install -d -o {OWNER} -m 0700 {home} "
+            f"if clickhouse-client --host 127.0.0.1 --port {PORT} -q 'SELECT 1' >/dev/null 2>&1; "
+            f"then echo 'something already answers on 127.0.0.1:{PORT}' >&2; exit 2; fi; "
+            f"cd / && umask 077 && chmod 0711 {target} && install -d -o {OWNER} -m 0700 {home} "
             f"{home}/data {home}/tmp && printf %s {shlex.quote(config)} > {home}/config.xml && "
-            f"printf %s {shlex.quote(USERS)} > {home}/users.xml && "
+            "pw=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \\n') && "
+            f"printf {shlex.quote(USERS)} \"$pw\" > {home}/users.xml && "
+            f"printf {shlex.quote(CLIENT_CONFIG)} \"$pw\" > {client_config} && "
+            f"chown {OWNER} {home}/config.xml {home}/users.xml && "
             f"{{ setsid timeout -k 5 {SERVER_LIMIT} runuser -u {OWNER} -- clickhouse-server "
             f"--config-file={home}/config.xml </dev/null >/dev/null 2>&1 & echo $! > {home}/group; }} && "
-            f"for i in $(seq 300); do {CLIENT} -q 'SELECT 1' >/dev/null 2>&1 && exit 0; "
+            f"for i in $(seq 300); do {self.client} -q 'SELECT 1' >/dev/null 2>&1 && exit 0; "
             "sleep 0.2; done; exit 3", timeout=120)
         try:
             if not started.ok:

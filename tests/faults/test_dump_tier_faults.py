@@ -6,7 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.faults.conftest import LabHost
+from drills.clickhouse import PORT, ClickHouseDrill
+from drills.inventory import load_inventory
+from drills.scratch import scratch_dir
+from drills.transport import Remote
+from tests.faults.conftest import ROOT, LabHost
 
 pytestmark = pytest.mark.lab
 
@@ -137,3 +141,21 @@ def test_a_clickhouse_backup_with_a_corrupt_part_fails_naming_it(drill, carbon):
         carbon.rclone(f"deletefile {path}")
         carbon.sh("rm -rf /tmp/fault")
     drill.run(CLICKHOUSE_RESTORE, CLICKHOUSE_JOB).expect_pass()
+
+
+def test_the_scratch_clickhouse_server_answers_only_to_the_drill(lab):
+    # restored production data on 127.0.0.1 (ClickHouse 18.16 has no socket): the server's one
+    # user has a password made on the host, which only the drill's client config holds
+    inventory = load_inventory(ROOT / "inventory/lab.yml")
+    job = inventory.jobs["carbon-clickhouse"]
+    remote = Remote(inventory.hosts[job.host])
+    drill = ClickHouseDrill(remote, job)
+    anonymous = f"clickhouse-client --host 127.0.0.1 --port {PORT} -q 'SELECT 1'"
+    with scratch_dir(remote, job) as target, drill._scratch_server(target):
+        refused = remote.run(anonymous)
+        assert not refused.ok
+        assert "password" in refused.stderr.lower(), refused.stderr
+        assert remote.run(f"{drill.client} -q 'SELECT 1'").text.strip() == "1"
+        mode = remote.run(f"stat -c '%a %U' {target}/client.xml {target}/clickhouse").text.split()
+        assert mode == ["600", "root", "700", "clickhouse"], mode
+    assert "Connection refused" in remote.run(anonymous).stderr  # stopped with the drill
