@@ -164,7 +164,8 @@ class ClickHouseDrill(DumpDrill):
                                        f"127.0.0.1:{PORT} in {home}: {log or started.tail(3)}")
             yield home
         finally:
-            # the server leads its own process group (setsid): stop it all, then make sure
-            self.remote.run(f"g=$(cat {home}/group 2>/dev/null) || exit 0; kill -- -$g; "
-                            "for i in $(seq 100); do kill -0 -- -$g 2>/dev/null || exit 0; "
-                            "sleep 0.2; done; kill -9 -- -$g", timeout=60)
+            # the server leads its own process group (setsid): stop it all, then make sure (a
+            # negative pid names the group; sh's kill takes no "--")
+            self.remote.run(f"g=$(cat {home}/group 2>/dev/null) || exit 0; kill -TERM -$g; "
+                            "for i in $(seq 150); do kill -0 -$g 2>/dev/null || exit 0; "
+                            "sleep 0.2; done; kill -KILL -$g", timeout=60)
