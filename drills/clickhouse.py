@@ -62,6 +62,7 @@ CHECKSUMS = ("for t in $({client} -q \"SELECT name FROM system.tables WHERE data
 
 
 class ClickHouseDrill(DumpDrill):
+    SERVER = "ClickHouse"
     client = ""  # the scratch server's clickhouse-client command, once it runs
 
     def restore(self, tier: str | None = None) -> DatabaseRestore:

@@ -201,6 +201,8 @@ PORT = 54329  # only the socket file's name: the scratch server listens on no TC
 
 
 class PostgresDrill(DumpDrill):
+    SERVER = "PostgreSQL"
+
     def restore(self, canary: str | None = None, tier: str | None = None) -> DatabaseRestore:
         """Restore the latest dump (of ``tier``, for a dump remote) into a scratch PostgreSQL and
         measure it; with ``canary``, also count that token in the dump's ``canary_table``."""

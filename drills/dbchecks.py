@@ -75,11 +75,12 @@ def canary_row_back(restored: DatabaseRestore, table: str | None) -> Verdict:
 
 @dataclass
 class TierRestores:
-    """The newest dump of every tier, each restored into its own scratch server."""
+    """The newest dump of every tier, each restored into its own scratch ``server``."""
 
     job: Job
     host: str
     restores: list[DatabaseRestore]
+    server: str = "PostgreSQL"
 
     @property
     def drill_seconds(self) -> float:  # the RTO is for one restore: the slowest one
@@ -98,7 +99,6 @@ def tiers_restore_and_pass_smoke(restored: TierRestores, tables: tuple[str, ...]
     """Every tier's newest dump restored with rows (as its manifest counted them, where the
     backup wrote one), its smoke queries passed, tables there."""
     lines, ok = [], True
-    server = "ClickHouse" if restored.job.kind == "clickhouse-backup" else "PostgreSQL"
     for each in restored.restores:
         data, smoke = data_matches_dump_time(each), smoke_queries_pass(each, tables)
         rows = sum(t.rows for t in each.tables.values())
@@ -107,7 +107,7 @@ def tiers_restore_and_pass_smoke(restored: TierRestores, tables: tuple[str, ...]
                      + smoke.message.split(": ", 2)[-1].replace("\n", "\n  ")
                      + "".join(f"\n    {p.strip()}" for p in data.message.splitlines()[1:]))
     return Verdict(ok, f"{who(restored.host, restored.job)}: newest dump of each tier restored "
-                   f"into a scratch {server}:" + "".join(f"\n  {line}" for line in lines),
+                   f"into a scratch {restored.server}:" + "".join(f"\n  {line}" for line in lines),
                    restored.evidence())
 
 

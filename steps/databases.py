@@ -66,9 +66,7 @@ def _(restored: DatabaseRestore, job: Job) -> None:
 def _(remote: Remote, job: Job) -> TierRestores:
     """For each of `dump.tiers`, the newest object under `dump.remote`, loaded into its own
     throwaway cluster in scratch (`psql -f` for `format: plain`, else `pg_restore`)."""
-    tiers = job.dump.tiers if job.dump else {}
-    drill = PostgresDrill(remote, job)
-    return TierRestores(job, remote.name, [drill.restore(tier=tier) for tier in tiers])
+    return every_tier(PostgresDrill(remote, job))
 
 
 @when("I restore the newest ClickHouse backup of every tier into a scratch ClickHouse server",
@@ -76,9 +74,13 @@ def _(remote: Remote, job: Job) -> TierRestores:
 def _(remote: Remote, job: Job) -> TierRestores:
     """For each of `dump.tiers`, the newest backup under `dump.remote`, unpacked in scratch, its
     tables created and frozen parts attached in a throwaway `clickhouse-server` on 127.0.0.1."""
-    tiers = job.dump.tiers if job.dump else {}
-    drill = ClickHouseDrill(remote, job)
-    return TierRestores(job, remote.name, [drill.restore(tier=tier) for tier in tiers])
+    return every_tier(ClickHouseDrill(remote, job))
+
+
+def every_tier(drill: PostgresDrill | ClickHouseDrill) -> TierRestores:
+    """The newest dump of each of `dump.tiers`, restored by ``drill`` into its own server."""
+    return TierRestores(drill.job, drill.remote.name,
+                        [drill.restore(tier=tier) for tier in drill.dump.tiers], drill.SERVER)
 
 
 @then("every tier's dump holds data, passes the smoke queries and has the expected tables")

@@ -27,8 +27,8 @@ class Carbon(LabHost):
     def rclone(self, words: str) -> str:
         return self.sh(f"set -a; . /etc/miket/storage-credentials.env; set +a; rclone {words}")
 
-    def dumps(self, tier: str) -> list[str]:
-        return sorted(w for w in self.rclone(f"lsf {PREFIX}/{tier}").split() if w.endswith(".sql"))
+    def dumps(self, tier: str, prefix: str = PREFIX, suffix: str = ".sql") -> list[str]:
+        return sorted(w for w in self.rclone(f"lsf {prefix}/{tier}").split() if w.endswith(suffix))
 
 
 @pytest.fixture
@@ -103,7 +103,7 @@ CLICKHOUSE_RESTORE = "test_the_newest_clickhouse_backup_of_every_tier_restores_a
 def altered_clickhouse_backup(carbon: Carbon, alteration: str) -> str:
     """Today's newest daily ClickHouse backup unpacked, altered by the shell ``alteration``
     (run inside it) and filed as a newer daily backup; its object path."""
-    newest = max(w for w in carbon.rclone(f"lsf {CLICKHOUSE}/daily").split() if w.endswith(".tar"))
+    newest = carbon.dumps("daily", CLICKHOUSE, ".tar")[-1]
     name = f"analytics-{datetime.now(UTC):%Y%m%d}-235959.tar"
     carbon.rclone(f"copyto {CLICKHOUSE}/daily/{newest} /tmp/fault/{newest}")
     carbon.sh(f"cd /tmp/fault && mkdir b && tar -C b -xf {newest} && cd b && {alteration} && "
