@@ -15,13 +15,13 @@ from drills.archives import (
     BackupSet,
     archives_of,
     in_clear,
-    list_sets,
     median_anomalies,
     newest_per_component,
 )
 from drills.checks import Verdict, who
 from drills.durations import human, human_seconds
 from drills.inventory import Job
+from drills.readings import ARCHIVE_SETS, ARCHIVE_TIERS
 from drills.retention import Policy, Stamp, missing
 from drills.transport import Remote
 
@@ -34,7 +34,7 @@ def components_fresh(remote: Remote, job: Job) -> Verdict:
     """Each component's newest archive is no older than the RPO."""
     archives = archives_of(job)
     now, rpo = datetime.now(UTC), job.rpo.total_seconds()
-    newest = newest_per_component(list_sets(remote, job), list(archives.components))
+    newest = newest_per_component(ARCHIVE_SETS(remote, job), list(archives.components))
     lines, ages, ok = [], {}, True
     for component, backup in newest.items():
         if backup is None:
@@ -49,7 +49,9 @@ def components_fresh(remote: Remote, job: Job) -> Verdict:
     oldest = max(ages.values(), default=None)
     return Verdict(ok, f"{who(remote, job)}: newest archive per component under {archives.root}, "
                    f"RPO {human(job.rpo)}:" + _listed(lines),
-                   {"snapshot_age_seconds": oldest, "rpo_seconds": rpo, "archive_ages": ages})
+                   {"snapshot_age_seconds": oldest, "rpo_seconds": rpo, "archive_ages": ages,
+                    "sources": {"snapshot_age_seconds": f"the oldest of the newest archives per "
+                                                        f"component under {archives.root}"}})
 
 
 def archives_restore_identical(restored: ArchiveRestore) -> Verdict:
@@ -88,12 +90,12 @@ def _window(sets: list[BackupSet], keep_days: int, where: str, now: datetime) ->
 def tiers_hold_newest(remote: Remote, job: Job) -> Verdict:
     """Each tier holds the newest set with the same files and sizes, and keeps its window."""
     archives = archives_of(job)
-    sets = list_sets(remote, job)
+    sets = ARCHIVE_SETS(remote, job)
     if not sets:
         return Verdict(False, f"{who(remote, job)}: no backup set under {archives.root}")
     newest, now, problems = sets[-1], datetime.now(UTC), []
     for tier in archives.tiers:
-        tier_sets = list_sets(remote, job, tier.path)
+        tier_sets = ARCHIVE_TIERS(remote, job)[tier.path]
         copy = next((s for s in tier_sets if s.name == newest.name), None)
         if copy is None:
             problems.append(f"{tier.path}: no copy of the newest set {newest.name}")
@@ -111,7 +113,7 @@ def tiers_hold_newest(remote: Remote, job: Job) -> Verdict:
 
 def size_not_anomalous(remote: Remote, job: Job) -> Verdict:
     archives = archives_of(job)
-    sets = list_sets(remote, job)
+    sets = ARCHIVE_SETS(remote, job)
     problems = median_anomalies(sets, list(archives.components), archives.anomaly_ratio)
     return Verdict(not problems, f"{who(remote, job)}: newest archive sizes against the median of "
                    f"{max(len(sets) - 1, 0)} earlier sets under {archives.root}" + _listed(problems))
@@ -120,7 +122,7 @@ def size_not_anomalous(remote: Remote, job: Job) -> Verdict:
 def sets_conform(remote: Remote, job: Job) -> Verdict:
     """The sets under the root against its window (``archives.keep_days``)."""
     archives = archives_of(job)
-    sets = list_sets(remote, job)
+    sets = ARCHIVE_SETS(remote, job)
     problems = _window(sets, archives.keep_days, archives.root, datetime.now(UTC))
     if not sets:
         problems.append("no backup set at all")

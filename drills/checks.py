@@ -18,12 +18,22 @@ from drills.drill import RestoreOutcome
 from drills.durations import human, human_seconds
 from drills.inventory import Cron, Job, Metrics, Schedule
 from drills.manifest import excluded
-from drills.markers import MarkerReading, read_marker, read_newest_result
-from drills.metrics import scrape
+from drills.markers import MarkerReading
 from drills.rclone import MirrorCheck
+from drills.readings import (
+    FAILURE_MARKER,
+    LOCKS,
+    MARKER,
+    METRICS,
+    NEWEST_RESULT,
+    SERVICE,
+    SNAPSHOTS,
+    TIMER,
+    latest_snapshot,
+)
 from drills.restic import Restic
 from drills.retention import Stamp, missing, outliving
-from drills.systemd import normalize_calendar, read_service, read_timer
+from drills.systemd import normalize_calendar
 from drills.transport import DrillCouldNotRun, Remote
 
 
@@ -46,7 +56,8 @@ def _schedule(job: Job) -> Schedule:
 
 
 def timer_armed(remote: Remote, job: Job) -> Verdict:
-    timer = read_timer(remote, _schedule(job).timer)
+    _schedule(job)
+    timer = TIMER(remote, job)
     problems = [text for bad, text in ((not timer.loaded, "not installed"),
                                        (not timer.enabled, "not enabled"),
                                        (not timer.active, "not active")) if bad]
@@ -55,7 +66,8 @@ def timer_armed(remote: Remote, job: Job) -> Verdict:
 
 
 def timer_next_run(remote: Remote, job: Job) -> Verdict:
-    timer = read_timer(remote, _schedule(job).timer)
+    _schedule(job)
+    timer = TIMER(remote, job)
     now = datetime.now(UTC)
     ok = timer.next_run is not None and timer.next_run > now
     when = timer.next_run.isoformat() if timer.next_run else "none"
@@ -65,7 +77,7 @@ def timer_next_run(remote: Remote, job: Job) -> Verdict:
 
 def timer_schedule_matches(remote: Remote, job: Job) -> Verdict:
     schedule = _schedule(job)
-    timer = read_timer(remote, schedule.timer)
+    timer = TIMER(remote, job)
     declared = normalize_calendar(remote, schedule.on_calendar)
     return Verdict(timer.on_calendar == declared,
                    f"{who(remote, job)}: {timer.unit} runs on '{timer.on_calendar or 'no calendar'}'"
@@ -74,7 +86,8 @@ def timer_schedule_matches(remote: Remote, job: Job) -> Verdict:
 
 
 def last_run_succeeded(remote: Remote, job: Job) -> Verdict:
-    service = read_service(remote, _schedule(job).service)
+    _schedule(job)
+    service = SERVICE(remote, job)
     ended = service.last_exit.isoformat() if service.last_exit else "never"
     if not service.has_run:
         return Verdict(False, f"{who(remote, job)}: {service.unit} has no recorded run, neither "
@@ -87,15 +100,11 @@ def last_run_succeeded(remote: Remote, job: Job) -> Verdict:
 
 
 def marker_reading(remote: Remote, job: Job) -> MarkerReading:
-    if job.marker is None:
-        raise DrillCouldNotRun(f"job {job.name} declares no marker")
-    return read_marker(remote, job.marker.path)
+    return MARKER(remote, job)
 
 
 def newest_restore_test(remote: Remote, job: Job) -> MarkerReading:
-    if job.results is None:
-        raise DrillCouldNotRun(f"job {job.name} declares no restore-test results directory")
-    return read_newest_result(remote, job.results)
+    return NEWEST_RESULT(remote, job)
 
 
 def restore_tests_passed(reading: MarkerReading, job: Job) -> Verdict:
@@ -127,20 +136,23 @@ def marker_success(reading: MarkerReading, job: Job) -> Verdict:
 
 def marker_fresh(reading: MarkerReading, job: Job) -> Verdict:
     age = reading.age()
+    finished = reading.marker.finished_at if reading.marker else None
+    ended = finished.isoformat() if finished else "no time"
     rpo = job.rpo.total_seconds()
     shown = "unknown" if age is None else human_seconds(age)
     return Verdict(age is not None and age <= rpo,
                    f"{who(reading.host, job)}: {reading.what} {reading.path} is {shown} old, "
                    f"RPO {human(job.rpo)}",
-                   {reading.age_key: age,
-                    "rpo_seconds": rpo})
+                   {reading.age_key: age, "rpo_seconds": rpo,
+                    "sources": {reading.age_key: f"{reading.what} {reading.path} ({ended}), "
+                                                 "as found"}})
 
 
 def no_newer_failure(remote: Remote, job: Job, reading: MarkerReading) -> Verdict:
     if job.marker is None or job.marker.failure_path is None:
         return Verdict(True, f"{who(remote, job)}: no failure marker declared")
-    failure = read_marker(remote, job.marker.failure_path)
-    if not failure.exists:
+    failure = FAILURE_MARKER(remote, job)
+    if failure is None or not failure.exists:
         return Verdict(True, f"{who(remote, job)}: no {job.marker.failure_path}")
     success_at = reading.marker.finished_at if reading.marker else None
     failed_at = failure.marker.finished_at if failure.marker else None
@@ -165,7 +177,7 @@ def restic_check(remote: Remote, job: Job, subset: str | None = None) -> Verdict
 
 
 def snapshot_fresh(remote: Remote, job: Job) -> Verdict:
-    latest = Restic(remote, job).latest_snapshot()
+    latest = latest_snapshot(remote, job)
     rpo = job.rpo.total_seconds()
     if latest is None:
         return Verdict(False, f"{who(remote, job)}: no snapshot of {job.source} in "
@@ -174,17 +186,17 @@ def snapshot_fresh(remote: Remote, job: Job) -> Verdict:
     return Verdict(age <= rpo, f"{who(remote, job)}: latest snapshot {latest.short_id} of "
                    f"{job.source} in {job.repository} is {human_seconds(age)} old "
                    f"({latest.time.isoformat()}), RPO {human(job.rpo)}",
-                   {"snapshot_id": latest.short_id, "snapshot_age_seconds": round(age, 1),
-                    "rpo_seconds": rpo})
+                   {"snapshot_age_seconds": round(age, 1), "rpo_seconds": rpo,
+                    "sources": {"snapshot_age_seconds": f"snapshot {latest.short_id} "
+                                                        f"({latest.time.isoformat()}), as found"}})
 
 
 def no_stale_locks(remote: Remote, job: Job) -> Verdict:
-    restic = Restic(remote, job)
     now = datetime.now(UTC)
     stale = []
-    for lock in restic.locks():
+    for found in LOCKS(remote, job):
+        lock, dead = found.lock, found.holder_gone
         age = (now - lock.time).total_seconds()
-        dead = lock.hostname == restic.hostname and not restic.process_alive(lock.pid)
         if dead or age > job.stale_lock_age.total_seconds():
             why = f"process {lock.pid} on {lock.hostname} is gone" if dead else \
                 f"{human_seconds(age)} old"
@@ -248,7 +260,7 @@ def retention_conforms(remote: Remote, job: Job) -> Verdict:
     promised day, week and month where history exists, and nothing the policy does not keep."""
     if job.retention is None:
         return Verdict(False, f"{who(remote, job)}: declares no retention policy")
-    snapshots = Restic(remote, job).snapshots()
+    snapshots = SNAPSHOTS(remote, job)
     stamps = [Stamp(s.short_id, s.time) for s in snapshots]
     problems = missing(stamps, job.retention) + outliving(stamps, job.retention)
     detail = "".join(f"\n  {p}" for p in problems[:30])
@@ -303,7 +315,7 @@ def sample_listed(remote: Remote, job: Job) -> Verdict:
     if job.samples is None:
         raise DrillCouldNotRun(f"job {job.name} declares no samples (file, directory) to look for")
     restic = Restic(remote, job)
-    latest = restic.latest_snapshot()
+    latest = latest_snapshot(remote, job)
     path = f"{job.source}/{job.samples.file}"
     if latest is None:
         return Verdict(False, f"{who(remote, job)}: no snapshot of {job.source} to look in")
@@ -312,12 +324,12 @@ def sample_listed(remote: Remote, job: Job) -> Verdict:
     where = f"{who(remote, job)}: {path} in snapshot {latest.short_id}"
     if not matches:
         return Verdict(False, f"{where}: not found by `restic find`",
-                       {"snapshot_id": latest.short_id, "path": path})
+                       {"sample_snapshot_id": latest.short_id, "path": path})
     listed = matches[0]
     ok = listed.get("type") == "file" and (not size.ok or str(listed.get("size")) == size.text.strip())
     return Verdict(ok, f"{where}: listed as {listed.get('type')} of {listed.get('size')} bytes "
                        f"(source: {size.text.strip() if size.ok else 'gone'})",
-                   {"snapshot_id": latest.short_id, "path": path, "size": listed.get("size")})
+                   {"sample_snapshot_id": latest.short_id, "path": path, "size": listed.get("size")})
 
 
 def _cron(job: Job) -> Cron:
@@ -355,7 +367,7 @@ def _metrics(job: Job) -> Metrics:
 def metrics_report_success(remote: Remote, job: Job) -> Verdict:
     """The job's success metric is present and 1."""
     metrics = _metrics(job)
-    values = scrape(remote, metrics)
+    values = METRICS(remote, job)
     name = metrics.success
     value = values.get(name)
     where = f"{metrics.where} {metrics.labels or ''}".strip()
@@ -367,14 +379,15 @@ def metrics_report_success(remote: Remote, job: Job) -> Verdict:
 def metrics_fresh(remote: Remote, job: Job) -> Verdict:
     """The job's timestamp metric says its last backup is younger than the RPO."""
     metrics = _metrics(job)
-    values = scrape(remote, metrics)
+    values = METRICS(remote, job)
     name, rpo = metrics.timestamp, job.rpo.total_seconds()
     stamp = values.get(name)
     age = None if stamp is None else datetime.now(UTC).timestamp() - stamp
     shown = "absent" if age is None else f"{human_seconds(age)} old"
     return Verdict(age is not None and age <= rpo,
                    f"{who(remote, job)}: {name} at {metrics.where} is {shown}, RPO {human(job.rpo)}",
-                   {"metrics_age_seconds": age, "rpo_seconds": rpo})
+                   {"metrics_age_seconds": age, "rpo_seconds": rpo,
+                    "sources": {"metrics_age_seconds": f"{name} at {metrics.where}, as found"}})
 
 
 def metrics_duration_bounded(remote: Remote, job: Job) -> Verdict:
@@ -382,7 +395,7 @@ def metrics_duration_bounded(remote: Remote, job: Job) -> Verdict:
     metrics = _metrics(job)
     if metrics.max_duration is None:
         raise DrillCouldNotRun(f"job {job.name} declares no metrics.max_duration")
-    values = scrape(remote, metrics)
+    values = METRICS(remote, job)
     took, limit = values.get(metrics.duration), metrics.max_duration.total_seconds()
     shown = "absent" if took is None else human_seconds(took)
     return Verdict(took is not None and took <= limit,
@@ -397,7 +410,7 @@ def nothing_vanished(remote: Remote, job: Job) -> Verdict:
     before that snapshot and not excluded, vanished from the backup (a grown exclude, a
     permission the backup lost)."""
     restic = Restic(remote, job)
-    snapshots = restic.snapshots()
+    snapshots = SNAPSHOTS(remote, job)
     if len(snapshots) < 2:
         return Verdict(True, f"{who(remote, job)}: fewer than two snapshots, nothing to compare")
     older, newer = snapshots[-2], snapshots[-1]

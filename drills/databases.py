@@ -26,7 +26,9 @@ from typing import Any
 
 from drills.inventory import Dump, Job
 from drills.object_dumps import newest_dump
+from drills.observe import FOUND
 from drills.rclone import Rclone
+from drills.readings import latest_snapshot
 from drills.restic import Restic, RestoreFailed
 from drills.scratch import ensure_space, scratch_dir
 from drills.transport import DrillCouldNotRun, Remote, argv
@@ -125,14 +127,16 @@ class DumpDrill:
     def _who(self) -> str:
         return f"host {self.remote.name}, job {self.job.name}"
 
-    def _fetch(self, target: str, tier: str | None = None) -> Fetched:
-        """Bring the dump (and its manifest) into ``target``: from the job's latest snapshot,
-        or the newest object of one tier of the dump remote."""
+    def _fetch(self, target: str, tier: str | None = None, as_found: bool = True) -> Fetched:
+        """Bring the dump (and its manifest) into ``target``: from the job's latest snapshot
+        (as the drill found it, or the newest after an on-demand backup), or the newest object
+        of one tier of the dump remote."""
         if self.dump.remote is not None:
             return self._fetch_object(target, tier or next(iter(self.dump.tiers)))
         if self.job.destination is not None:
             return self._fetch_mirrored(target)
-        snapshot = self.restic.latest_snapshot()
+        snapshot = latest_snapshot(self.remote, self.job) if as_found else \
+            self.restic.latest_snapshot()
         if snapshot is None:
             raise RestoreFailed(f"{self._who()}: no snapshot of {self.job.source} in "
                                 f"{self.job.repository}")
@@ -209,7 +213,7 @@ class PostgresDrill(DumpDrill):
         database = str(self.dump.database)
         started = time.monotonic()
         with scratch_dir(self.remote, self.job) as target:
-            fetched = self._fetch(target, tier)
+            fetched = self._fetch(target, tier, as_found=canary is None)
             with self._scratch_server(target) as socket_dir:
                 server = f"-h {socket_dir} -p {PORT} -U postgres -d {shlex.quote(database)}"
                 load = (f"{PG_BIN}/psql {server} -X -q -v ON_ERROR_STOP=1 -f "
@@ -288,6 +292,7 @@ class PostgresDrill(DumpDrill):
         table = self.dump.canary_table
         if table is None:
             raise DrillCouldNotRun(f"job {self.job.name} declares no dump.canary_table")
+        FOUND.before_acting(self.remote, self.job)
         token = f"drill-{secrets.token_hex(8)}"
         self._source_sql(f"INSERT INTO {quote_table(table)} (token) VALUES ('{token}')")
         return token

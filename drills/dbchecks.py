@@ -14,7 +14,8 @@ from drills.checks import Verdict, who
 from drills.databases import DatabaseRestore
 from drills.durations import human, human_seconds
 from drills.inventory import Job
-from drills.object_dumps import bucket_versioning, dump_remote_of, list_tier
+from drills.object_dumps import bucket_versioning, dump_remote_of
+from drills.readings import DUMP_TIERS
 from drills.retention import Policy, Stamp, missing, outliving
 from drills.transport import Remote
 
@@ -117,7 +118,7 @@ def tiers_keep_promise(remote: Remote, job: Job) -> Verdict:
     dump = dump_remote_of(job)
     problems, counts = [], {}
     for tier, count in dump.tiers.items():
-        found = list_tier(remote, job, tier)
+        found = DUMP_TIERS(remote, job)[tier]
         counts[tier] = len(found)
         stamps = [Stamp(f"{tier}/{d.name}", d.time, "dump") for d in found]
         policy = Policy.model_validate({tier: count})
@@ -132,13 +133,14 @@ def tiers_keep_promise(remote: Remote, job: Job) -> Verdict:
 
 def newest_dump_fresh(remote: Remote, job: Job) -> Verdict:
     dump = dump_remote_of(job)
-    found = [d for tier in dump.tiers for d in list_tier(remote, job, tier)]
+    found = [d for tier in dump.tiers for d in DUMP_TIERS(remote, job)[tier]]
     newest = max(found, key=lambda d: d.time, default=None)
     age = None if newest is None else (datetime.now(UTC) - newest.time).total_seconds()
     rpo = job.rpo.total_seconds()
     shown = "none" if newest is None else f"{newest.url}, {human_seconds(age or 0)} old"
     return Verdict(age is not None and age <= rpo, f"{who(remote, job)}: newest dump: {shown}, "
-                   f"RPO {human(job.rpo)}", {"snapshot_age_seconds": age, "rpo_seconds": rpo})
+                   f"RPO {human(job.rpo)}", {"snapshot_age_seconds": age, "rpo_seconds": rpo,
+                                             "sources": {"snapshot_age_seconds": f"dump {shown}"}})
 
 
 def bucket_versioned(remote: Remote, job: Job) -> Verdict:

@@ -22,7 +22,9 @@ from typing import TypeVar
 from drills.cron import run_now
 from drills.inventory import Job
 from drills.manifest import Comparison, Manifest, compare, hash_tree
+from drills.observe import FOUND
 from drills.rclone import Rclone
+from drills.readings import SNAPSHOTS, latest_snapshot
 from drills.restic import Restic, RestoreFailed, Snapshot
 from drills.scratch import ensure_space, scratch_dir
 from drills.systemd import start_service
@@ -52,20 +54,27 @@ class RestoreOutcome:
         c = self.comparison
         return {"what": self.what, "restore_seconds": round(self.restore_seconds, 3),
                 "drill_seconds": round(self.drill_seconds, 3),
-                "snapshot_id": self.snapshot.short_id if self.snapshot else None,
-                "snapshot_time": self.snapshot.time.isoformat() if self.snapshot else None,
+                "restored_snapshot_id": self.snapshot.short_id if self.snapshot else None,
+                "restored_snapshot_time": self.snapshot.time.isoformat() if self.snapshot else None,
                 "entries_compared": c.compared, "bytes_verified": c.compared_bytes,
                 "differing": len(c.differing), "missing": len(c.missing),
                 "changed_after_backup": len(c.changed_after), "command": self.command,
                 "rto_seconds": self.job.rto.total_seconds() if self.job.rto else None,
                 "throughput_mib_s": round(c.compared_bytes / 2**20 / self.restore_seconds, 2)
-                if self.restore_seconds else None}
+                if self.restore_seconds else None,
+                "sources": {"restore_seconds": self.source()}}
+
+    def source(self) -> str:
+        """What was restored: ``snapshot 93bb9d28 (2026-11-29T05:00:00+00:00)``, or the mirror."""
+        return (f"snapshot {self.snapshot.short_id} ({self.snapshot.time.isoformat()})"
+                if self.snapshot else f"mirror {self.job.destination}")
 
 
 def backup_now(remote: Remote, job: Job, timeout: float = 3600) -> None:
     """Run the job's own backup now, as its scheduler would: its systemd service, or its cron
     line. A failed run is a verdict on the backup (``RestoreFailed``)."""
     who = f"host {remote.name}, job {job.name}"
+    FOUND.before_acting(remote, job)
     if job.schedule is not None:
         service = start_service(remote, job.schedule.service, timeout)
         if not service.succeeded:
@@ -80,6 +89,19 @@ def backup_now(remote: Remote, job: Job, timeout: float = 3600) -> None:
         raise DrillCouldNotRun(f"job {job.name} declares no service or cron entry to run on demand")
 
 
+def sweep_canaries(remote: Remote, jobs: list[Job]) -> None:
+    """Remove what a killed run's canaries left in the sources of these jobs (restic jobs of the
+    host): only the drill's own ``.drill-canary/canary-*.bin`` and then its folder, if empty.
+
+        >>> sweep_canaries(remote, [job])   # doctest: +SKIP
+    """
+    for job in jobs:
+        if job.kind == "restic" and job.source:
+            folder = shlex.quote(f"{job.source}/{CANARY_DIR}")
+            remote.run(f"[ -d {folder} ] || exit 0; rm -f {folder}/canary-*.bin; "
+                       f"rmdir {folder} 2>/dev/null || true")
+
+
 class RestoreDrill:
     def __init__(self, remote: Remote, job: Job) -> None:
         self.remote, self.job = remote, job
@@ -91,10 +113,12 @@ class RestoreDrill:
             restored, hashed = pool.submit(restore), pool.submit(source)
             return restored.result(), hashed.result()
 
-    def restic_latest(self, subpath: str = ".") -> RestoreOutcome:
-        """Restore the latest snapshot (or one path of it) into scratch and compare."""
+    def restic_latest(self, subpath: str = ".", as_found: bool = True) -> RestoreOutcome:
+        """Restore the latest snapshot (or one path of it) into scratch and compare: the latest
+        as the drill found it, or (``as_found=False``, after an on-demand backup) the newest."""
         restic = Restic(self.remote, self.job)
-        snapshot = self._latest(restic)
+        snapshot = self._present(latest_snapshot(self.remote, self.job) if as_found
+                                 else restic.latest_snapshot())
         source = str(self.job.source)
         includes = () if subpath == "." else (f"{source}/{subpath.strip('/')}",)
         if not includes:
@@ -115,7 +139,7 @@ class RestoreDrill:
         read-back verification; then every file ``restic ls`` lists for it must be there with its
         size. The source is not the reference: it has moved on since that snapshot."""
         restic = Restic(self.remote, self.job)
-        snapshots = restic.snapshots()
+        snapshots = SNAPSHOTS(self.remote, self.job)
         snapshot, source = self._present(snapshots[0] if snapshots else None), str(self.job.source)
         inside = f"{source}/{subpath.strip('/')}"
         listed = restic.ls(snapshot, inside)
@@ -136,9 +160,6 @@ class RestoreDrill:
         return RestoreOutcome(self.job, self.remote.name, subpath, snapshot, result.seconds,
                               result.seconds + restored.seconds, comparison, result.command)
 
-    def _latest(self, restic: Restic) -> Snapshot:
-        return self._present(restic.latest_snapshot())
-
     def _present(self, snapshot: Snapshot | None) -> Snapshot:
         """The snapshot, or the verdict that the repository holds none of the job's source."""
         if snapshot is None:
@@ -148,15 +169,17 @@ class RestoreDrill:
 
     def canary(self, timeout: float = 3600) -> RestoreOutcome:
         """Plant a canary, run the job's own backup service, restore the canary, compare."""
+        FOUND.before_acting(self.remote, self.job)
         name = f"{CANARY_DIR}/canary-{secrets.token_hex(8)}.bin"
         path = f"{self.job.source}/{name}"
         self.remote.run(f"mkdir -p {shlex.quote(str(self.job.source))}/{CANARY_DIR} && "
                         f"head -c 65536 /dev/urandom > {shlex.quote(path)}", check=True)
         try:
             backup_now(self.remote, self.job, timeout)
-            return self.restic_latest(name)
+            return self.restic_latest(name, as_found=False)
         finally:
-            self.remote.run(f"rm -f {shlex.quote(path)}")
+            self.remote.run(f"rm -f {shlex.quote(path)}; rmdir "
+                            f"{shlex.quote(f'{self.job.source}/{CANARY_DIR}')} 2>/dev/null || true")
 
     def mirror_full(self, since: datetime) -> RestoreOutcome:
         """The runbook's full disaster recovery, into scratch as the alternate root: the whole

@@ -19,7 +19,7 @@ from typing import Any
 from drills import __version__
 from drills.trends import Point, plot
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: each measurement names its source (``sources``)
 OUTCOMES = ("verified", "not_compliant", "could_not_run", "waived")
 SUMMARY_CSS = ("body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
                "td,th{border:1px solid #bbb;padding:4px 8px;text-align:left}"
@@ -37,8 +37,13 @@ class EvidenceLog:
         return f"EvidenceLog(run {self.run_id}, {len(self.jobs | self.scenarios)} job(s))"
 
     def record(self, job_id: str, **measured: Any) -> None:
-        """Merge measurements for one job (``job@host``)."""
-        self.jobs.setdefault(job_id, {}).update(measured)
+        """Merge measurements for one job (``job@host``); ``sources`` (what each measurement was
+        taken on: which snapshot, marker or dump) merges key by key."""
+        known = self.jobs.setdefault(job_id, {})
+        sources = {**known.get("sources", {}), **measured.pop("sources", {})}
+        known.update(measured)
+        if sources:
+            known["sources"] = sources
 
     def outcome(self, job_id: str, scenario: str, outcome: str, controls: list[str],
                 message: str = "") -> None:
@@ -90,7 +95,9 @@ class EvidenceLog:
         rows = []
         for job_id in sorted(self.jobs.keys() | self.scenarios.keys()):
             m, scenarios = self.jobs.get(job_id, {}), self.scenarios.get(job_id, [])
+            restored = m.get("sources", {}).get("restore_seconds")
             restore = (f"{m['restore_seconds']:.1f}s (RTO {m['rto_seconds']:.0f}s)"
+                       + (f", {restored}" if restored else "")
                        if isinstance(m.get("restore_seconds"), int | float)
                        and isinstance(m.get("rto_seconds"), int | float) else "-")
             age_key = next((k for k in ("snapshot_age_seconds", "marker_age_seconds")

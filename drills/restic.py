@@ -1,5 +1,6 @@
 """The restic adapter (restic 0.14 facts: ``check`` has no JSON and exits 1 on any error;
-``snapshots --json`` has no summary). Read-only work runs with ``--no-lock``.
+``snapshots --json`` has no summary). Read-only work runs with ``--no-lock``, except ``check``,
+which takes restic's exclusive lock as restic advises (a lock it cannot take is COULD NOT RUN).
 
     >>> restic = Restic(remote, job)                          # doctest: +SKIP
     >>> restic.latest_snapshot().short_id                     # doctest: +SKIP
@@ -126,6 +127,10 @@ class Restic:
         if result.exit_status not in (0, 1):
             raise DrillCouldNotRun(f"host {self.remote.name}: restic check exited "
                                    f"{result.exit_status}: {result.tail(4)}")
+        if "unable to create lock" in result.stderr:  # restic check takes an exclusive lock
+            raise DrillCouldNotRun(f"host {self.remote.name}, job {self.job.name}: restic check "
+                                   f"could not lock {self.repository} (held by another run, or a "
+                                   f"stale lock: see the locks scenario): {result.tail(4)}")
         errors = [line for line in (result.stderr + "\n" + result.text).splitlines()
                   if line.strip() and not line.startswith(_CHECK_PROGRESS)]
         return CheckResult(result.ok, errors if not result.ok else [],

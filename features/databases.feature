@@ -14,7 +14,7 @@ Feature: Database dumps restore into scratch servers as the source was at dump t
     And the smoke queries pass and the expected tables are present
     And the restore finished within the job's RTO
 
-  @postgres @db_canary @runbook:postgresql-only-restore
+  @writes @postgres @db_canary @runbook:postgresql-only-restore
   Scenario: A canary row written before an on-demand backup comes back from its dump
     Given the job's host answers
     When I write a canary row to the source database and run the job's backup on demand

@@ -17,7 +17,7 @@ Feature: Restic snapshots restore byte-identical within the RTO
     When I restore the job's sample file from the latest snapshot
     Then the restored file is byte-identical to the source
 
-  @runbook:restore-restic-snapshots-selective
+  @writes @runbook:restore-restic-snapshots-selective
   Scenario: A canary planted before an on-demand backup comes back byte-exact
     Given the job's host answers
     When I plant a canary and run the job's backup on demand

@@ -19,8 +19,10 @@ from pytest_bdd.parser import ScenarioTemplate
 from pytest_bdd.scenario import scenario_wrapper_template_registry
 
 from drills.checks import Verdict
+from drills.drill import sweep_canaries
 from drills.evidence import EvidenceLog
 from drills.inventory import Inventory, InventoryError, Job, load_inventory
+from drills.observe import FOUND
 from drills.scratch import sweep
 from drills.signing import sign_file
 from drills.tools import tool_versions
@@ -73,6 +75,8 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[INVENTORY] = load_inventory(path)
     except InventoryError as exc:
         raise pytest.UsageError(f"invalid inventory, no host was touched:\n{exc}") from None
+    FOUND.clear()  # the estate as this run finds it (drills.observe)
+    FOUND.know_jobs(config.stash[INVENTORY].jobs.values())
     config.stash[EVIDENCE] = EvidenceLog(history=load_history(evidence_dir(config)) if drilling else {})
     config.stash[UNREACHABLE] = {}
     config.stash[VERSIONS] = {}
@@ -118,6 +122,14 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     metafunc.parametrize("job", jobs, ids=[job.id for job in jobs])
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Observe first, then act: scenarios tagged ``@writes`` (canaries, on-demand backups) run
+    after every other scenario, so on each host the estate is read and restored as found before
+    the drill adds a snapshot (and the estate's own prune removes one). Stable otherwise."""
+    items.sort(key=lambda item: item.get_closest_marker("writes") is not None)
+
+
 def job_of(item: pytest.Item) -> Job | None:
     """The inventory job a collected test drills, if any."""
     job = getattr(getattr(item, "callspec", None), "params", {}).get("job")
@@ -148,6 +160,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         if reason is None:
             try:
                 sweep(remote)
+                sweep_canaries(remote, [j for j in inventory.jobs.values() if j.host == name])
                 config.stash[VERSIONS][name] = tool_versions(remote)
             except DrillCouldNotRun as exc:
                 reason = str(exc)

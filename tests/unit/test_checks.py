@@ -7,6 +7,7 @@ import pytest
 from drills import checks
 from drills.inventory import Job
 from drills.markers import read_marker
+from drills.observe import FOUND
 
 
 def when(hours_ago: float) -> str:
@@ -115,6 +116,7 @@ def test_a_failure_newer_than_the_success_fails_and_an_older_one_does_not(local,
     verdict = checks.no_newer_failure(local, job, reading)
     assert not verdict.ok
     assert "rclone exited 7" in verdict.message
+    FOUND.clear()  # a new drill finds the estate anew
     markers(
         "last_failure.json",
         {"job": "b2_mirror", "host": "akira", "status": "failure", "message": "old", "failed_at": when(9)},
@@ -135,6 +137,7 @@ def test_the_newest_restore_test_result_is_read_and_a_failed_test_is_named(local
     verdict = checks.marker_valid(reading, job)
     assert not verdict.ok
     assert f"restore-test result {results}/*.json matches no file" in verdict.message
+    FOUND.clear()  # a new drill finds the estate anew
     results.mkdir()
     older = results / "restore-test-1.json"
     older.write_text(json.dumps(success(200) | {"job": "restore_test", "tests": {"b2_mirror": "PASS"}}))
@@ -150,6 +153,7 @@ def test_the_newest_restore_test_result_is_read_and_a_failed_test_is_named(local
     assert verdict.message.endswith("(failed: b2_mirror)")
     assert checks.marker_fresh(reading, job).ok
     newest.unlink()
+    FOUND.clear()
     reading = checks.newest_restore_test(local, job)
     assert checks.restore_tests_passed(reading, job).ok
     assert f"restore-test result {older} is 200h" in checks.marker_fresh(reading, job).message
