@@ -19,6 +19,7 @@ from drills.archives import (
     newest_per_component,
 )
 from drills.checks import Verdict, who
+from drills.clock import from_the_future
 from drills.durations import human, human_seconds
 from drills.inventory import Job
 from drills.readings import ARCHIVE_SETS, ARCHIVE_TIERS
@@ -43,9 +44,11 @@ def components_fresh(remote: Remote, job: Job) -> Verdict:
             continue
         age = (now - backup.time).total_seconds()
         ages[component] = age
-        ok &= age <= rpo
-        lines.append(f"{component}: {backup.name}/{backup.archive(component)}, {human_seconds(age)} old"
-                     + ("" if age <= rpo else " (older than the RPO)"))
+        future = from_the_future(remote, backup.time)
+        ok &= age <= rpo and future is None
+        lines.append(f"{component}: {backup.name}/{backup.archive(component)}, "
+                     + (future or f"{human_seconds(age)} old")
+                     + ("" if age <= rpo or future else " (older than the RPO)"))
     oldest = max(ages.values(), default=None)
     return Verdict(ok, f"{who(remote, job)}: newest archive per component under {archives.root}, "
                    f"RPO {human(job.rpo)}:" + _listed(lines),

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from drills.clock import from_the_future, read_clock
 from drills.cron import daemon_running, entries_for, normalize
 from drills.drill import RestoreOutcome
 from drills.durations import human, human_seconds
@@ -134,15 +135,18 @@ def marker_success(reading: MarkerReading, job: Job) -> Verdict:
                    f"{reading.path} reports status '{status}': {message}")
 
 
-def marker_fresh(reading: MarkerReading, job: Job) -> Verdict:
+def marker_fresh(reading: MarkerReading, job: Job, remote: Remote) -> Verdict:
+    """The marker's run ended within the RPO, and not later than the host's clock allows."""
     age = reading.age()
+    rpo = job.rpo.total_seconds()
     finished = reading.marker.finished_at if reading.marker else None
     ended = finished.isoformat() if finished else "no time"
-    rpo = job.rpo.total_seconds()
+    future = from_the_future(remote, finished)
     shown = "unknown" if age is None else human_seconds(age)
-    return Verdict(age is not None and age <= rpo,
-                   f"{who(reading.host, job)}: {reading.what} {reading.path} is {shown} old, "
-                   f"RPO {human(job.rpo)}",
+    return Verdict(age is not None and age <= rpo and future is None,
+                   f"{who(reading.host, job)}: {reading.what} {reading.path} is "
+                   + (f"{future}: its time cannot be trusted" if future else f"{shown} old")
+                   + f", RPO {human(job.rpo)}",
                    {reading.age_key: age, "rpo_seconds": rpo,
                     "sources": {reading.age_key: f"{reading.what} {reading.path} ({ended}), "
                                                  "as found"}})
@@ -177,15 +181,21 @@ def restic_check(remote: Remote, job: Job, subset: str | None = None) -> Verdict
 
 
 def snapshot_fresh(remote: Remote, job: Job) -> Verdict:
-    latest = latest_snapshot(remote, job)
+    """The newest snapshot is younger than the RPO, and no snapshot is dated ahead of the host's
+    clock (restic's ``forget`` would count its keep rules from it)."""
+    snapshots = SNAPSHOTS(remote, job)
     rpo = job.rpo.total_seconds()
-    if latest is None:
+    if not snapshots:
         return Verdict(False, f"{who(remote, job)}: no snapshot of {job.source} in "
                        f"{job.repository}", {"rpo_seconds": rpo})
+    future = [f"snapshot {s.short_id} ({s.time.isoformat()}) is {why}" for s in snapshots
+              if (why := from_the_future(remote, s.time))]
+    latest = snapshots[-1]
     age = latest.age()
-    return Verdict(age <= rpo, f"{who(remote, job)}: latest snapshot {latest.short_id} of "
-                   f"{job.source} in {job.repository} is {human_seconds(age)} old "
-                   f"({latest.time.isoformat()}), RPO {human(job.rpo)}",
+    return Verdict(age <= rpo and not future, f"{who(remote, job)}: latest snapshot "
+                   f"{latest.short_id} of {job.source} in {job.repository} is "
+                   f"{human_seconds(age)} old ({latest.time.isoformat()}), RPO {human(job.rpo)}"
+                   + "".join(f"\n  {line}" for line in future),
                    {"snapshot_age_seconds": round(age, 1), "rpo_seconds": rpo,
                     "sources": {"snapshot_age_seconds": f"snapshot {latest.short_id} "
                                                         f"({latest.time.isoformat()}), as found"}})
@@ -206,6 +216,22 @@ def no_stale_locks(remote: Remote, job: Job) -> Verdict:
                    f"{len(stale)} stale lock(s)" + "".join(f"\n  {s}" for s in stale),
                    {"stale_locks": len(stale)})
 
+
+
+def clock_agrees(remote: Remote, job: Job) -> Verdict:
+    """The host's clock is within its ``max_clock_skew`` of the runner's (measured at drill
+    start, once per host)."""
+    clock, bound = read_clock(remote), remote.host.max_clock_skew
+    skew = clock.skew_seconds
+    direction = "ahead of" if skew > 0 else "behind"
+    return Verdict(abs(skew) <= bound.total_seconds(),
+                   f"{who(remote, job)}: {remote.name}'s clock read "
+                   f"{clock.host_time.isoformat(timespec='seconds')} when the runner's read "
+                   f"{clock.runner_time.isoformat(timespec='seconds')}: {human_seconds(round(abs(skew)))} "
+                   f"{direction} it, allowed {human(bound)}",
+                   {"clock_skew_seconds": round(skew, 3),
+                    "sources": {"clock_skew_seconds": f"`date` on {remote.name} against the "
+                                                      "runner's clock, at drill start"}})
 
 
 def restore_identical(outcome: RestoreOutcome) -> Verdict:
@@ -262,7 +288,9 @@ def retention_conforms(remote: Remote, job: Job) -> Verdict:
         return Verdict(False, f"{who(remote, job)}: declares no retention policy")
     snapshots = SNAPSHOTS(remote, job)
     stamps = [Stamp(s.short_id, s.time) for s in snapshots]
-    problems = missing(stamps, job.retention) + outliving(stamps, job.retention)
+    problems = [f"snapshot {s.short_id} ({s.time.isoformat()}) is {why}: restic forget counts "
+                "its keep rules from it" for s in snapshots if (why := from_the_future(remote, s.time))]
+    problems += missing(stamps, job.retention) + outliving(stamps, job.retention)
     detail = "".join(f"\n  {p}" for p in problems[:30])
     return Verdict(not problems,
                    f"{who(remote, job)}: {len(snapshots)} snapshot(s) of {job.source} in "
@@ -383,8 +411,9 @@ def metrics_fresh(remote: Remote, job: Job) -> Verdict:
     name, rpo = metrics.timestamp, job.rpo.total_seconds()
     stamp = values.get(name)
     age = None if stamp is None else datetime.now(UTC).timestamp() - stamp
-    shown = "absent" if age is None else f"{human_seconds(age)} old"
-    return Verdict(age is not None and age <= rpo,
+    future = None if stamp is None else from_the_future(remote, datetime.fromtimestamp(stamp, UTC))
+    shown = "absent" if age is None else future or f"{human_seconds(age)} old"
+    return Verdict(age is not None and age <= rpo and future is None,
                    f"{who(remote, job)}: {name} at {metrics.where} is {shown}, RPO {human(job.rpo)}",
                    {"metrics_age_seconds": age, "rpo_seconds": rpo,
                     "sources": {"metrics_age_seconds": f"{name} at {metrics.where}, as found"}})

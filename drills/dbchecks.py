@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from drills.checks import Verdict, who
+from drills.clock import from_the_future
 from drills.databases import DatabaseRestore
 from drills.durations import human, human_seconds
 from drills.inventory import Job
@@ -137,10 +138,13 @@ def newest_dump_fresh(remote: Remote, job: Job) -> Verdict:
     newest = max(found, key=lambda d: d.time, default=None)
     age = None if newest is None else (datetime.now(UTC) - newest.time).total_seconds()
     rpo = job.rpo.total_seconds()
-    shown = "none" if newest is None else f"{newest.url}, {human_seconds(age or 0)} old"
-    return Verdict(age is not None and age <= rpo, f"{who(remote, job)}: newest dump: {shown}, "
-                   f"RPO {human(job.rpo)}", {"snapshot_age_seconds": age, "rpo_seconds": rpo,
-                                             "sources": {"snapshot_age_seconds": f"dump {shown}"}})
+    future = from_the_future(remote, newest.time if newest else None)
+    shown = "none" if newest is None else \
+        f"{newest.url}, {future or f'{human_seconds(age or 0)} old'}"
+    return Verdict(age is not None and age <= rpo and future is None,
+                   f"{who(remote, job)}: newest dump: {shown}, RPO {human(job.rpo)}",
+                   {"snapshot_age_seconds": age, "rpo_seconds": rpo,
+                    "sources": {"snapshot_age_seconds": f"dump {shown}"}})
 
 
 def bucket_versioned(remote: Remote, job: Job) -> Verdict:

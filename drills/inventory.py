@@ -78,6 +78,9 @@ class Host(_Strict):
     credentials_from_env: tuple[Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")],
                                 ...] = ()
     scratch: AbsPath = "/var/tmp/backup-drill"
+    # how far the host's clock may be from the runner's, and a time the estate reports may lie
+    # ahead of the host's clock, before either is a finding
+    max_clock_skew: Duration = Field(default=timedelta(minutes=5))
 
     @field_validator("transport")
     @classmethod

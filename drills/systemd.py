@@ -21,8 +21,11 @@ _SERVICE_PROPS = ("Id", "LoadState", "ActiveState", "Result", "ExecMainStatus",
 
 
 def _show(remote: Remote, unit: str, props: tuple[str, ...]) -> dict[str, str]:
-    result = remote.run(f"systemctl show {shlex.quote(unit)} -p {','.join(props)}", check=True,
-                        privileged=False)
+    """``systemctl show`` of some properties, timestamps as epoch seconds (``@1795955639``)
+    where this systemd can (``--timestamp=unix``, systemd 248+), so no zone is guessed."""
+    quoted, wanted = shlex.quote(unit), ",".join(props)
+    result = remote.run(f"systemctl show {quoted} --timestamp=unix -p {wanted} 2>/dev/null || "
+                        f"systemctl show {quoted} -p {wanted}", check=True, privileged=False)
     values: dict[str, str] = {}
     for line in result.text.splitlines():
         key, _, value = line.partition("=")
@@ -30,10 +33,36 @@ def _show(remote: Remote, unit: str, props: tuple[str, ...]) -> dict[str, str]:
     return values
 
 
+def _timer_times(remote: Remote, unit: str) -> dict[str, datetime | None]:
+    """The timer's next and last elapse from ``systemctl list-timers -o json`` (microseconds
+    since the epoch, whatever the host's zone), or {} where that output is not available
+    (systemd before 250): then ``systemctl show``'s text is read instead."""
+    listed = remote.run(f"systemctl list-timers --all -o json {shlex.quote(unit)}", privileged=False)
+    try:
+        rows = json.loads(listed.text) if listed.ok else []
+    except ValueError:
+        return {}
+    row = next((r for r in rows if isinstance(r, dict) and r.get("unit") == unit), None)
+    if row is None:
+        return {}
+    return {key: datetime.fromtimestamp(int(row[key]) / 1e6, UTC) if row.get(key) else None
+            for key in ("next", "last")}
+
+
 def _when(value: str) -> datetime | None:
-    """systemd timestamps look like ``Mon 2026-11-23 05:00:00 UTC``; empty or n/a is None."""
+    """A systemd timestamp: ``@1795955639`` (epoch seconds, ``--timestamp=unix``) or the text
+    form ``Mon 2026-11-23 05:00:00 UTC``, which is only trusted with a UTC zone; empty or n/a is
+    None.
+
+    >>> _when("@1795955639").isoformat()
+    '2026-11-29T12:33:59+00:00'
+    >>> _when("Mon 2026-11-23 05:00:00 UTC").isoformat()
+    '2026-11-23T05:00:00+00:00'
+    """
     if not value or value in ("n/a", "0"):
         return None
+    if value.startswith("@") and value[1:].replace(".", "", 1).isdigit():
+        return datetime.fromtimestamp(float(value[1:]), UTC)
     parts = value.split()
     try:
         stamp = datetime.strptime(" ".join(parts[1:3]), "%Y-%m-%d %H:%M:%S")
@@ -84,11 +113,14 @@ class ServiceState:
 
 def read_timer(remote: Remote, unit: str) -> TimerState:
     values = _show(remote, unit, _TIMER_PROPS)
+    times = _timer_times(remote, unit)
     return TimerState(unit=unit, loaded=values.get("LoadState") == "loaded",
                       enabled=values.get("UnitFileState") == "enabled",
                       active=values.get("ActiveState") == "active",
-                      next_run=_when(values.get("NextElapseUSecRealtime", "")),
-                      last_trigger=_when(values.get("LastTriggerUSec", "")),
+                      next_run=times["next"] if times else
+                      _when(values.get("NextElapseUSecRealtime", "")),
+                      last_trigger=times["last"] if times else
+                      _when(values.get("LastTriggerUSec", "")),
                       calendar=values.get("TimersCalendar", ""))
 
 

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
-from pytest_bdd import given
+from pytest_bdd import given, then
 
+from drills import checks
+from drills.evidence import EvidenceLog
+from drills.inventory import Job
 from drills.transport import Remote
+from steps.plugin import require
 
 
 @given("the job's host answers")
 def _(remote: Remote) -> None:
     """The host answered the up-front probe; else the scenario reports it unreachable, by name."""
+
+
+@then("the host's clock is within the allowed skew of the runner's")
+def _(remote: Remote, job: Job, evidence: EvidenceLog) -> None:
+    """The host's clock, read at drill start, is within its ``max_clock_skew`` (default 5m) of
+    the runner's; records the skew."""
+    require(checks.clock_agrees(remote, job), job, evidence)

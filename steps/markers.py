@@ -45,9 +45,10 @@ def _(marker: MarkerReading, job: Job) -> None:
 
 @then("the result is younger than the job's RPO")
 @then("the marker is younger than the job's RPO")
-def _(marker: MarkerReading, job: Job, evidence: EvidenceLog) -> None:
-    """The marker's last success is younger than the job's ``rpo``; records the age."""
-    require(checks.marker_fresh(marker, job), job, evidence)
+def _(marker: MarkerReading, job: Job, remote: Remote, evidence: EvidenceLog) -> None:
+    """The marker's last success is younger than the job's ``rpo`` (and not dated ahead of the
+    host's clock); records the age."""
+    require(checks.marker_fresh(marker, job, remote), job, evidence)
 
 
 @then("no failure marker is newer than the last success")

@@ -19,6 +19,7 @@ from pytest_bdd.parser import ScenarioTemplate
 from pytest_bdd.scenario import scenario_wrapper_template_registry
 
 from drills.checks import Verdict
+from drills.clock import forget_clocks, read_clock
 from drills.drill import sweep_canaries
 from drills.evidence import EvidenceLog
 from drills.inventory import Inventory, InventoryError, Job, load_inventory
@@ -75,7 +76,8 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[INVENTORY] = load_inventory(path)
     except InventoryError as exc:
         raise pytest.UsageError(f"invalid inventory, no host was touched:\n{exc}") from None
-    FOUND.clear()  # the estate as this run finds it (drills.observe)
+    FOUND.clear()  # the estate as this run finds it (drills.observe), its clocks too
+    forget_clocks()
     FOUND.know_jobs(config.stash[INVENTORY].jobs.values())
     config.stash[EVIDENCE] = EvidenceLog(history=load_history(evidence_dir(config)) if drilling else {})
     config.stash[UNREACHABLE] = {}
@@ -159,6 +161,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         reason = remote.probe()
         if reason is None:
             try:
+                read_clock(remote)  # the skew at drill start
                 sweep(remote)
                 sweep_canaries(remote, [j for j in inventory.jobs.values() if j.host == name])
                 config.stash[VERSIONS][name] = tool_versions(remote)

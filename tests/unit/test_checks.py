@@ -59,7 +59,7 @@ def test_a_fresh_success_passes_every_marker_check(local, tmp_path, markers):
     for verdict in (
         checks.marker_valid(reading, job),
         checks.marker_success(reading, job),
-        checks.marker_fresh(reading, job),
+        checks.marker_fresh(reading, job, local),
         checks.no_newer_failure(local, job, reading),
     ):
         assert verdict.ok, verdict.message
@@ -68,7 +68,7 @@ def test_a_fresh_success_passes_every_marker_check(local, tmp_path, markers):
 def test_an_old_marker_fails_freshness_naming_host_job_path_and_rpo(local, tmp_path, markers):
     path = markers("b2_mirror.json", success(30))
     job = job_with(tmp_path)
-    verdict = checks.marker_fresh(checks.marker_reading(local, job), job)
+    verdict = checks.marker_fresh(checks.marker_reading(local, job), job, local)
     assert not verdict.ok
     assert verdict.message.startswith(f"host runner, job space-mirror: marker {path} is 30h")
     assert verdict.message.endswith("RPO 26h")
@@ -151,12 +151,12 @@ def test_the_newest_restore_test_result_is_read_and_a_failed_test_is_named(local
     assert not verdict.ok
     assert "status 'failure', tests b2_mirror FAIL, restic_snapshot PASS" in verdict.message
     assert verdict.message.endswith("(failed: b2_mirror)")
-    assert checks.marker_fresh(reading, job).ok
+    assert checks.marker_fresh(reading, job, local).ok
     newest.unlink()
     FOUND.clear()
     reading = checks.newest_restore_test(local, job)
     assert checks.restore_tests_passed(reading, job).ok
-    assert f"restore-test result {older} is 200h" in checks.marker_fresh(reading, job).message
+    assert f"restore-test result {older} is 200h" in checks.marker_fresh(reading, job, local).message
 
 
 def test_a_result_without_tests_does_not_pass(local, tmp_path):
