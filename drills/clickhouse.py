@@ -157,6 +157,7 @@ class ClickHouseDrill(DumpDrill):
             f"{{ setsid timeout -k 5 {SERVER_LIMIT} runuser -u {OWNER} -- clickhouse-server "
             f"--config-file={home}/config.xml </dev/null >/dev/null 2>&1 & echo $! > {home}/group; }} && "
             f"for i in $(seq 300); do {self.client} -q 'SELECT 1' >/dev/null 2>&1 && exit 0; "
+            f"kill -0 -$(cat {home}/group) 2>/dev/null || exit 3; "  # the server exited
             "sleep 0.2; done; exit 3", timeout=120)
         try:
             if not started.ok:

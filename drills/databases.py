@@ -322,8 +322,13 @@ class RedisDrill(DumpDrill):
                 f"--unixsocketperm 700 --dir {home} --dbfilename dump.rdb --save '' "
                 f"--appendonly no --enable-debug-command local --daemonize yes "
                 f"--pidfile {home}/redis.pid --logfile {home}/server.log && "
-                f"until [ \"$({cli} ping 2>/dev/null)\" = PONG ]; do "
-                f"sleep 0.1; grep -qs '{LOAD_FAILED}' {home}/server.log && exit 3; done; "
+                # wait for the server, watching it: it writes its pid file before it loads, so
+                # a server that exits while loading ends the wait at once (10 s without one)
+                f"n=0; until [ \"$({cli} ping 2>/dev/null)\" = PONG ]; do sleep 0.1; "
+                f"n=$((n+1)); pid=$(cat {home}/redis.pid 2>/dev/null); "
+                f"if [ -n \"$pid\" ]; then kill -0 \"$pid\" 2>/dev/null || exit 3; "
+                f"elif [ $n -gt 100 ]; then exit 3; fi; "
+                f"grep -qs '{LOAD_FAILED}' {home}/server.log && exit 3; done; "
                 f"{cli} dbsize && {cli} debug digest", timeout=600)
             loaded_at = time.monotonic()
             self.remote.run(f"{cli} shutdown nosave; sleep 0.2", timeout=30)

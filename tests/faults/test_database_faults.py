@@ -101,6 +101,27 @@ def test_a_stale_redis_rdb_fails_naming_keys_and_digest(drill, cartae):
     drill.run(REDIS, job_id).expect_pass()
 
 
+def test_a_corrupted_redis_rdb_fails_at_once_with_the_servers_own_error(drill, cartae):
+    """A flipped byte in the backed-up RDB: the scratch redis-server exits while loading it
+    ("Wrong RDB checksum", none of the phrases the wait once looked for). The wait watches the
+    process, so this is NOT COMPLIANT in seconds, not COULD NOT RUN after ten minutes."""
+    job_id = "cartae-redis@cartae"
+    live = "/var/lib/redis/dump.rdb"  # what REDIS_SAVE=none copies into the backup
+    with cartae.keep(SETTINGS), cartae.keep(live):
+        cartae.sh(f"printf '\\377' | dd of={live} bs=1 seek=50000 conv=notrunc 2>/dev/null")
+        try:
+            backup(cartae, "REDIS_SAVE=none")
+            started = time.monotonic()
+            run = drill.run(REDIS, job_id)
+            took = time.monotonic() - started
+        finally:
+            backup(cartae)  # a fresh save: the live RDB is whole again
+    run.expect_failure("host cartae, job cartae-redis", "did not load into a scratch redis-server",
+                       "Wrong RDB checksum")
+    assert took < 120, f"the failed load took {took:.0f}s to be judged"
+    drill.run(REDIS, job_id).expect_pass()
+
+
 @pytest.mark.parametrize(
     ("fault", "heal", "named"),
     [
