@@ -19,7 +19,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
+from drills.backends import require_answering
 from drills.cron import run_now
+from drills.durations import human
 from drills.inventory import Job
 from drills.manifest import Comparison, Manifest, compare, hash_tree
 from drills.observe import FOUND
@@ -28,7 +30,7 @@ from drills.readings import SNAPSHOTS, latest_snapshot
 from drills.restic import Restic, RestoreFailed, Snapshot
 from drills.scratch import ensure_space, scratch_dir
 from drills.systemd import start_service
-from drills.transport import DrillCouldNotRun, Remote
+from drills.transport import CommandTimedOut, DrillCouldNotRun, Remote
 
 CANARY_DIR = ".drill-canary"
 T = TypeVar("T")
@@ -70,23 +72,33 @@ class RestoreOutcome:
                 if self.snapshot else f"mirror {self.job.destination}")
 
 
-def backup_now(remote: Remote, job: Job, timeout: float = 3600) -> None:
+def backup_now(remote: Remote, job: Job) -> None:
     """Run the job's own backup now, as its scheduler would: its systemd service, or its cron
-    line. A failed run is a verdict on the backup (``RestoreFailed``)."""
+    line, within the job's ``backup_timeout`` (then the service is stopped and the drill could
+    not run). A failed run is a verdict on the backup (``RestoreFailed``)."""
     who = f"host {remote.name}, job {job.name}"
+    require_answering(remote, job)
     FOUND.before_acting(remote, job)
-    if job.schedule is not None:
-        service = start_service(remote, job.schedule.service, timeout)
-        if not service.succeeded:
-            raise RestoreFailed(f"{who}: on-demand backup {service.unit} failed (result "
-                                f"{service.result}, exit {service.exit_status})")
-    elif job.cron is not None:
-        result = run_now(remote, job.cron, timeout)
-        if not result.ok:
-            raise RestoreFailed(f"{who}: on-demand backup `{job.cron.command}` (from "
-                                f"{job.cron.file}) exited {result.exit_status}: {result.tail(3)}")
-    else:
-        raise DrillCouldNotRun(f"job {job.name} declares no service or cron entry to run on demand")
+    limit = job.backup_timeout.total_seconds()
+    try:
+        if job.schedule is not None:
+            service = start_service(remote, job.schedule.service, limit)
+            if not service.succeeded:
+                raise RestoreFailed(f"{who}: on-demand backup {service.unit} failed (result "
+                                    f"{service.result}, exit {service.exit_status})")
+        elif job.cron is not None:
+            result = run_now(remote, job.cron, limit)
+            if not result.ok:
+                raise RestoreFailed(f"{who}: on-demand backup `{job.cron.command}` (from "
+                                    f"{job.cron.file}) exited {result.exit_status}: {result.tail(3)}")
+        else:
+            raise DrillCouldNotRun(f"job {job.name} declares no service or cron entry to run on "
+                                   "demand")
+    except CommandTimedOut:
+        if job.schedule is not None:
+            remote.run(f"systemctl stop {shlex.quote(job.schedule.service)}", timeout=120)
+        raise DrillCouldNotRun(f"{who}: the on-demand backup did not finish within its "
+                               f"backup_timeout ({human(job.backup_timeout)}); stopped") from None
 
 
 def sweep_canaries(remote: Remote, jobs: list[Job]) -> None:
@@ -167,15 +179,16 @@ class RestoreDrill:
                                 f"{self.job.source} in {self.job.repository}")
         return snapshot
 
-    def canary(self, timeout: float = 3600) -> RestoreOutcome:
+    def canary(self) -> RestoreOutcome:
         """Plant a canary, run the job's own backup service, restore the canary, compare."""
+        require_answering(self.remote, self.job)
         FOUND.before_acting(self.remote, self.job)
         name = f"{CANARY_DIR}/canary-{secrets.token_hex(8)}.bin"
         path = f"{self.job.source}/{name}"
         self.remote.run(f"mkdir -p {shlex.quote(str(self.job.source))}/{CANARY_DIR} && "
                         f"head -c 65536 /dev/urandom > {shlex.quote(path)}", check=True)
         try:
-            backup_now(self.remote, self.job, timeout)
+            backup_now(self.remote, self.job)
             return self.restic_latest(name, as_found=False)
         finally:
             self.remote.run(f"rm -f {shlex.quote(path)}; rmdir "

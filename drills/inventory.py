@@ -307,6 +307,7 @@ class Job(_Strict):
     read_data_subset: str = "10%"
     samples: Samples | None = None
     stale_lock_age: Duration = Field(default=timedelta(minutes=30))
+    backup_timeout: Duration = Field(default=timedelta(hours=1))  # an on-demand backup's limit
     retention: Policy | None = None
     endpoints: tuple[Endpoint, ...] | None = None
     runbook: Runbook | None = None  # when the job follows another runbook than the inventory's

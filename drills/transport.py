@@ -36,6 +36,25 @@ _NO_CREDENTIALS = 97  # the credentials env file is not readable by the drilling
 _MUX = "-o ControlPath=/tmp/.backup-drill-ssh-%C"  # one shared connection per host (and route)
 
 
+_DOWN: dict[str, dict[str, str]] = {}  # host -> backend address -> why it is not drilled
+
+
+def backend_down(host: str, address: str, reason: str) -> None:
+    """From now on, commands of ``host`` that name ``address`` (a repository, a bucket) could
+    not run, for ``reason`` (the up-front probe's finding)."""
+    _DOWN.setdefault(host, {})[address] = reason
+
+
+def down_reason(host: str, address: str) -> str | None:
+    """Why ``address`` is not drilled from ``host``, or None when its probe passed."""
+    return _DOWN.get(host, {}).get(address)
+
+
+def forget_backends() -> None:
+    """A new run probes every backend again."""
+    _DOWN.clear()
+
+
 class DrillCouldNotRun(RuntimeError):
     """The drill could not run (host unreachable, command timed out, tool missing): not a
     verdict about the backup itself."""
@@ -150,7 +169,11 @@ class Remote:
 
     def with_credentials(self, words: Sequence[str]) -> CredentialScript:
         """A command that loads the host's credentials env file (and the runner's variables
-        named by ``credentials_from_env``, read from stdin), then runs ``words``."""
+        named by ``credentials_from_env``, read from stdin), then runs ``words``. A command for
+        a backend that failed its up-front probe from this host is not run: it could not run."""
+        for address, reason in _DOWN.get(self.name, {}).items():
+            if any(word == address or word.startswith(f"{address}/") for word in words):
+                raise DrillCouldNotRun(f"host {self.name}: {reason}")
         load = ""
         if self.host.credentials_env:
             env = shlex.quote(self.host.credentials_env)

@@ -18,6 +18,7 @@ import pytest
 from pytest_bdd.parser import ScenarioTemplate
 from pytest_bdd.scenario import scenario_wrapper_template_registry
 
+from drills.backends import PROBE_LIMIT, probe_all
 from drills.checks import Verdict
 from drills.clock import forget_clocks, read_clock
 from drills.drill import sweep_canaries
@@ -27,7 +28,7 @@ from drills.observe import FOUND
 from drills.scratch import sweep
 from drills.signing import sign_file
 from drills.tools import tool_versions
-from drills.transport import DrillCouldNotRun, Remote
+from drills.transport import DrillCouldNotRun, Remote, forget_backends
 from drills.trends import load_history
 
 SELECTORS = {"restic": ("kind", "restic"), "rclone_mirror": ("kind", "rclone-mirror"),
@@ -56,6 +57,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--remote-timeout", type=float, default=30.0,
                     help="seconds any single remote command may take before it is killed, "
                          "except restores and checks, which have their own (default: 30)")
+    group.addoption("--probe-timeout", type=float, default=PROBE_LIMIT,
+                    help="seconds the up-front probe of each repository and bucket may take "
+                         f"before its scenarios are COULD NOT RUN (default: {PROBE_LIMIT:.0f})")
     group.addoption("--evidence-dir", default="reports/evidence",
                     help="where evidence JSON is written (default: reports/evidence)")
 
@@ -155,29 +159,36 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if not hosts or config.option.collectonly:
         return
     inventory = config.stash[INVENTORY]
+    drilled = {job.id: job for job in map(job_of, session.items) if job is not None}
 
-    def probe(name: str) -> tuple[str, str | None]:
+    def probe(name: str) -> tuple[str, str | None, dict[str, str]]:
         remote = Remote(inventory.hosts[name], timeout=config.getoption("remote_timeout"))
         reason = remote.probe()
-        if reason is None:
-            try:
-                read_clock(remote)  # the skew at drill start
-                sweep(remote)
-                sweep_canaries(remote, [j for j in inventory.jobs.values() if j.host == name])
-                config.stash[VERSIONS][name] = tool_versions(remote)
-            except DrillCouldNotRun as exc:
-                reason = str(exc)
-        return name, reason
+        if reason is not None:
+            return name, reason, {}
+        try:
+            read_clock(remote)  # the skew at drill start
+            sweep(remote)
+            sweep_canaries(remote, [j for j in inventory.jobs.values() if j.host == name])
+            config.stash[VERSIONS][name] = tool_versions(remote)
+        except DrillCouldNotRun as exc:
+            return name, str(exc), {}
+        jobs = [job for job in drilled.values() if job.host == name]
+        return name, None, probe_all(remote, jobs, config.getoption("probe_timeout"))
 
+    forget_backends()
     with ThreadPoolExecutor(max_workers=min(16, len(hosts))) as pool:
         results = list(pool.map(probe, hosts))
     reporter = config.pluginmanager.get_plugin("terminalreporter")
-    for name, reason in results:
+    for name, reason, backends_down in results:
         if reason is not None:
             config.stash[UNREACHABLE][name] = reason
             hint = f"; {LAB_HINT}" if inventory.name == "lab" else ""
             if reporter is not None:
                 reporter.write_line(f"UNREACHABLE {reason}{hint}", red=True, bold=True)
+        for finding in backends_down.values():
+            if reporter is not None:
+                reporter.write_line(f"COULD NOT RUN host {name}: {finding}", red=True, bold=True)
 
 
 @pytest.fixture(scope="session")

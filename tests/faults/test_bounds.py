@@ -1,0 +1,35 @@
+"""Nothing waits unbounded: an object store that accepts connections and never answers (its
+container paused: the kernel still completes every TCP handshake, nothing replies) costs the
+whole drill of a job about a minute, COULD NOT RUN with its name and exit code 2, while the
+scenarios that do not need it still pass."""
+
+import time
+
+import docker
+import pytest
+
+from lab.estate import PREFIX
+
+pytestmark = pytest.mark.lab
+
+REPOSITORY = "s3:http://objectstore:8333/backups-restic/flux"
+
+
+def test_a_hung_object_store_costs_a_minute_named_and_the_rest_goes_on(drill):
+    store = docker.from_env().containers.get(PREFIX + "objectstore")
+    store.pause()
+    try:
+        started = time.monotonic()
+        run = drill.run_features("-k", "flux-backup", "-q", "--tb=line", "-rA")
+        took = time.monotonic() - started
+    finally:
+        store.unpause()
+    output = run.stdout + run.stderr
+    assert run.returncode == 2, output
+    assert f"COULD NOT RUN host motoko: restic repository {REPOSITORY} did not answer within 45s" \
+        in output, output
+    assert took < 150, f"the drill of one job took {took:.0f}s against a hung store:\n{output}"
+    for unaffected in ("test_the_jobs_timer_is_armed_on_its_declared_schedule",
+                       "test_the_jobs_status_marker_reports_a_success_younger_than_the_rpo"):
+        assert f"PASSED features/test_features.py::{unaffected}[flux-backup@motoko]" in output, output
+    assert "NOT COMPLIANT" not in output, output
