@@ -33,7 +33,9 @@ TIMED_OUT = 124
 CONNECT_TIMEOUT = 5  # seconds to connect; a silent host also meets ServerAlive (5 s x 3)
 _KILLED = 137
 _NO_CREDENTIALS = 97  # the credentials env file is not readable by the drilling user
-_MUX = "-o ControlPath=/tmp/.backup-drill-ssh-%C"  # one shared connection per host (and route)
+# One shared connection per host (and route) within one drill process, never one an earlier run
+# left open: a master authenticated then would hide an identity or host key that fails now.
+_MUX = "-o ControlPath=/tmp/.backup-drill-ssh-{pid}-%C"
 
 
 _DOWN: dict[str, dict[str, str]] = {}  # host -> backend address -> why it is not drilled
@@ -123,10 +125,11 @@ class Remote:
             options = {k: v for k, v in options.items() if v}
             options["timeout"] = CONNECT_TIMEOUT
         if host.transport.startswith("ssh://"):
-            mux, jump = _MUX, ""
+            mux, jump = _MUX.format(pid=os.getpid()), ""
             if host.jump_host:  # %C does not cover the route: a jump gets its own connection
                 route = hashlib.sha256(host.jump_host.encode()).hexdigest()[:8]
-                mux, jump = f"{_MUX}-{route}", f" -o ProxyJump={shlex.quote(host.jump_host)}"
+                mux, jump = f"{_MUX.format(pid=os.getpid())}-{route}", \
+                    f" -o ProxyJump={shlex.quote(host.jump_host)}"
             options["ssh_extra_args"] = (f"{mux} -o ServerAliveInterval=5 -o ServerAliveCountMax=3 "
                                          f"-o BatchMode=yes{jump}")
         self._host = testinfra.get_host(host.transport, **options)

@@ -3,6 +3,7 @@ through it; a host that refuses the key is named unreachable, not drilled, and t
 drill could not run."""
 
 import re
+import subprocess
 import time
 
 import pytest
@@ -66,3 +67,18 @@ def test_a_host_that_refuses_the_key_is_unreachable_by_name_and_could_not_run(dr
     run.expect_failure("host akira unreachable", "Permission denied", exit_code=2)
     assert "UNREACHABLE host akira" in run.output
     assert time.monotonic() - started < 60
+
+
+def test_a_connection_an_earlier_run_left_open_does_not_hide_a_broken_identity(drill, tmp_path):
+    """The first run leaves its SSH master open (ControlPersist); the next, with an identity the
+    host does not accept, must not ride on it."""
+    lab = LabState.load_or_create()
+    drill.run(FRESH, "space-mirror@akira").expect_pass()
+    wrong = tmp_path / "id_wrong"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(wrong)], check=True)
+    config = tmp_path / "ssh_config"
+    config.write_text(lab.ssh_config.read_text().replace(f"IdentityFile {lab.private_key}",
+                                                         f"IdentityFile {wrong}"))
+    inventory = inventory_with_host(tmp_path, "akira", ssh_config=str(config))
+    run = drill.run(FRESH, "space-mirror@akira", inventory)
+    run.expect_failure("host akira unreachable", "Permission denied", exit_code=2)
