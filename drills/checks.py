@@ -9,6 +9,7 @@ host, job and the path or unit concerned, so a failed drill tells the operator w
 from __future__ import annotations
 
 import shlex
+import statistics
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -458,6 +459,35 @@ def nothing_vanished(remote: Remote, job: Job) -> Verdict:
                    + (f"\n  ... and {len(vanished) - 25} more" if len(vanished) > 25 else ""),
                    {"diff": f"{older.short_id}..{newer.short_id}", "removed": len(removed),
                     "vanished": len(vanished)})
+
+
+SHRINK_WINDOW = 7  # earlier snapshots whose median the newest is measured against
+
+
+def snapshot_not_shrunk(remote: Remote, job: Job) -> Verdict:
+    """The newest snapshot holds at least ``shrink_ratio`` of the median file count and size of
+    the (up to seven) snapshots before it: the backup of a source that was not mounted fails
+    here even when the sample file happens to survive."""
+    snapshots = SNAPSHOTS(remote, job)
+    if len(snapshots) < 2:
+        return Verdict(True, f"{who(remote, job)}: fewer than two snapshots, nothing to compare")
+    restic = Restic(remote, job)
+    newest, earlier = snapshots[-1], snapshots[-1 - SHRINK_WINDOW:-1]
+    size, files = restic.restore_stats(newest)
+    sizes, counts = zip(*(restic.restore_stats(s) for s in earlier), strict=True)
+    median_size, median_files = statistics.median(sizes), statistics.median(counts)
+    ratio = job.shrink_ratio
+    problems = [f"{what}: {got:,} against a median of {median:,.0f} (less than {ratio:.0%})"
+                for what, got, median in (("files", files, median_files),
+                                          ("bytes", size, median_size)) if got < ratio * median]
+    return Verdict(not problems,
+                   f"{who(remote, job)}: newest snapshot {newest.short_id} of {job.source} holds "
+                   f"{files:,} files, {size:,} bytes; the {len(earlier)} before it a median of "
+                   f"{median_files:,.0f} files, {median_size:,.0f} bytes"
+                   + "".join(f"\n  shrunk: {p}" for p in problems),
+                   {"newest_files": files, "newest_bytes": size,
+                    "median_files": median_files, "median_bytes": median_size,
+                    "sources": {"newest_files": f"snapshot {newest.short_id}, as found"}})
 
 
 def _mtimes(remote: Remote, paths: list[str]) -> dict[str, float]:

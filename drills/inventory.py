@@ -308,6 +308,9 @@ class Job(_Strict):
     samples: Samples | None = None
     stale_lock_age: Duration = Field(default=timedelta(minutes=30))
     backup_timeout: Duration = Field(default=timedelta(hours=1))  # an on-demand backup's limit
+    # the newest snapshot may hold no less than this fraction of the median files and bytes of
+    # the earlier ones (a source that was not mounted backs up almost nothing)
+    shrink_ratio: float = Field(default=0.5, gt=0, le=1)
     retention: Policy | None = None
     endpoints: tuple[Endpoint, ...] | None = None
     runbook: Runbook | None = None  # when the job follows another runbook than the inventory's

@@ -150,10 +150,16 @@ class Restic:
 
     def restore_size(self, snapshot: Snapshot) -> int:
         """Bytes a full restore of ``snapshot`` writes (``restic stats --mode restore-size``)."""
+        return self.restore_stats(snapshot)[0]
+
+    def restore_stats(self, snapshot: Snapshot) -> tuple[int, int]:
+        """(bytes, files) a full restore of ``snapshot`` writes (``restic stats --mode
+        restore-size``, the same JSON in restic 0.14 and 0.18)."""
         stats = self._json("stats", "--mode", "restore-size", snapshot.id)
-        if not isinstance(stats, dict) or not isinstance(stats.get("total_size"), int):
+        if not isinstance(stats, dict) or not all(isinstance(stats.get(key), int) for key in
+                                                  ("total_size", "total_file_count")):
             raise DrillCouldNotRun(f"unexpected restic stats JSON: {stats!r}"[:300])
-        return int(stats["total_size"])
+        return int(stats["total_size"]), int(stats["total_file_count"])
 
     def find(self, snapshot: Snapshot, path: str) -> list[dict[str, object]]:
         """What ``restic find`` reports for one full path in one snapshot (type, size, mtime...)."""

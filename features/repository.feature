@@ -23,6 +23,10 @@ Feature: The restic repository is sound, fresh and unlocked
     Given the job's host answers
     Then no file still in the source vanished between the two newest snapshots
 
+  Scenario: The newest snapshot did not suddenly shrink
+    Given the job's host answers
+    Then the newest snapshot is not much smaller than the ones before it
+
   Scenario: The latest snapshot lists the job's sample file
     Given the job's host answers
     Then restic find lists the job's sample file in the latest snapshot

@@ -54,3 +54,10 @@ def _(remote: Remote, job: Job) -> None:
     """Every file `restic diff` lists as removed between the two newest snapshots is gone from
     the source too (or changed after the newest one); excludes of the job are allowed."""
     require(checks.nothing_vanished(remote, job))
+
+
+@then("the newest snapshot is not much smaller than the ones before it")
+def _(remote: Remote, job: Job, evidence: EvidenceLog) -> None:
+    """The newest snapshot holds at least `shrink_ratio` (default 50%) of the median file count
+    and size of the up to seven snapshots before it."""
+    require(checks.snapshot_not_shrunk(remote, job), job, evidence)

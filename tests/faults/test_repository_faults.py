@@ -96,3 +96,25 @@ def test_a_file_that_vanished_from_the_backup_is_named(drill, motoko):
             "/flux/active/project-beta/notebooks/")
     motoko.sh("systemctl start flux-backup.service", timeout=600)
     drill.run(VANISHED, job_id).expect_pass()
+
+
+def test_a_backup_of_a_source_that_was_not_mounted_fails_though_its_sample_survived(drill, motoko):
+    """Most of /flux gone (an unmounted volume) but the sample file still there: the sample
+    scenario passes, the shrink scenario names the drop."""
+    shrink = "test_the_newest_snapshot_did_not_suddenly_shrink"
+    keep = shlex.quote(SAMPLE)
+    motoko.sh(f"mkdir -p /root/flux-aside && mv /flux/* /root/flux-aside/ && "
+              f"mkdir -p \"$(dirname {keep})\" && cp -p /root/flux-aside/{shlex.quote(SAMPLE[6:])} {keep}")
+    try:
+        made = json.loads(motoko.restic(BACKUP.replace("--quiet", "--json --quiet")).splitlines()[-1])
+        snapshot = made["snapshot_id"][:8]
+        try:
+            run = drill.run(shrink, "flux-backup@motoko")
+            drill.run(LISTED, "flux-backup@motoko").expect_pass()
+        finally:
+            motoko.restic(f"forget {snapshot}")
+    finally:
+        motoko.sh("rm -rf /flux/* && mv /root/flux-aside/* /flux/ && rmdir /root/flux-aside")
+    run.expect_failure(f"host motoko, job flux-backup: newest snapshot {snapshot} of /flux holds",
+                       "shrunk: files:", "against a median of", "(less than 50%)", "shrunk: bytes:")
+    drill.run(shrink, "flux-backup@motoko").expect_pass()
