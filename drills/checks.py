@@ -15,6 +15,16 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from drills.clock import from_the_future, read_clock
+from drills.coverage import (
+    SliceRead,
+    from_evidence,
+    last_reads,
+    missing_slices,
+    rotation_of,
+    slice_for,
+    today,
+    window,
+)
 from drills.cron import daemon_running, entries_for, normalize
 from drills.drill import RestoreOutcome
 from drills.durations import human, human_seconds
@@ -179,6 +189,49 @@ def restic_check(remote: Remote, job: Job, subset: str | None = None) -> Verdict
     detail = "passed" if result.passed else "failed:\n  " + "\n  ".join(result.errors[:20])
     return Verdict(result.passed, f"{who(remote, job)}: {what} of {job.repository} {detail}",
                    {"command": result.command, "check_seconds": round(result.seconds, 3)})
+
+
+def restic_read_check(remote: Remote, job: Job, earlier: list[SliceRead]) -> Verdict:
+    """``restic check`` reading the job's ``read_data_subset``: a percentage or a fixed ``n/t``
+    as given; a rotation ``*/t`` reads this ISO week's slice, or every slice (``--read-data``)
+    when no earlier drill of this rotation passed (a baseline). Records what it read."""
+    slices = rotation_of(job.read_data_subset)
+    if slices is None:
+        return restic_check(remote, job, job.read_data_subset)
+    baseline = not earlier
+    subset = None if baseline else f"{slice_for(today(), slices)}/{slices}"
+    result = Restic(remote, job).check(subset, read_all=baseline)
+    read = range(1, slices + 1) if baseline else [slice_for(today(), slices)]
+    now = datetime.now(UTC)
+    what = ("restic check --read-data (every slice: no earlier drill of the rotation "
+            f"*/{slices} passed)" if baseline else f"restic check --read-data-subset={subset}")
+    detail = "passed" if result.passed else "failed:\n  " + "\n  ".join(result.errors[:20])
+    return Verdict(result.passed, f"{who(remote, job)}: {what} of {job.repository} {detail}",
+                   {"command": result.command, "check_seconds": round(result.seconds, 3),
+                    "read_data": [{**SliceRead(n, now).evidence(slices), "passed": result.passed}
+                                  for n in read]})
+
+
+def every_pack_read(job: Job, host: str, earlier: list[SliceRead], now_read: object) -> Verdict:
+    """Every slice of the job's rotation was read by a passing check within the last t weeks
+    (the history of earlier drills and this run's own read)."""
+    slices = rotation_of(job.read_data_subset)
+    if slices is None:
+        return Verdict(False, f"{who(host, job)}: read_data_subset {job.read_data_subset} "
+                       "reads packs at random: no history proves every pack was read; declare a "
+                       "rotation such as '*/4'")
+    reads = earlier + from_evidence(now_read, slices)
+    now = datetime.now(UTC)
+    gaps = missing_slices(reads, slices, now)
+    last = last_reads(reads, slices)
+    lines = [f"slice {n}/{slices}: last read {when.isoformat(timespec='seconds') if when else 'never'}"
+             for n, when in last.items()]
+    return Verdict(not gaps, f"{who(host, job)}: every pack of {job.repository} read within the "
+                   f"last {human(window(slices))}: " + (f"slice(s) {', '.join(map(str, gaps))} "
+                                                        "of the rotation not read since "
+                   f"{(now - window(slices)).isoformat(timespec='seconds')}" if gaps else "yes")
+                   + "".join(f"\n  {line}" for line in lines),
+                   {"read_coverage_gaps": gaps})
 
 
 def snapshot_fresh(remote: Remote, job: Job) -> Verdict:

@@ -30,6 +30,7 @@ from pydantic import (
 )
 
 from drills.ansible import AnsibleInventoryError, read_ansible
+from drills.coverage import rotation_of
 from drills.durations import parse_duration
 from drills.retention import Policy
 
@@ -304,7 +305,10 @@ class Job(_Strict):
     results: AbsPath | None = None  # a restore-test job's directory of JSON results
     rpo: Duration
     rto: Duration | None = None
-    read_data_subset: str = "10%"
+    # restic's --read-data-subset: "10%", a fixed slice "2/5", or a rotation "*/5" (this ISO
+    # week's slice, so five weekly drills read every pack)
+    read_data_subset: Annotated[str, StringConstraints(
+        pattern=r"^(\d+(\.\d+)?%|[1-9]\d*/[1-9]\d*|\*/[1-9]\d*)$")] = "10%"
     samples: Samples | None = None
     stale_lock_age: Duration = Field(default=timedelta(minutes=30))
     backup_timeout: Duration = Field(default=timedelta(hours=1))  # an on-demand backup's limit
@@ -314,6 +318,11 @@ class Job(_Strict):
     retention: Policy | None = None
     endpoints: tuple[Endpoint, ...] | None = None
     runbook: Runbook | None = None  # when the job follows another runbook than the inventory's
+
+    @property
+    def read_data_rotation(self) -> int | None:
+        """t of a rotating ``read_data_subset`` (``*/t``), else None."""
+        return rotation_of(self.read_data_subset)
 
     @model_validator(mode="after")
     def _kind_needs(self) -> Job:

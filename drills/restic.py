@@ -120,9 +120,10 @@ class Restic:
         """The host's own name, as restic records it in snapshots and locks (asked once)."""
         return self.remote.run("hostname", check=True).text.strip()
 
-    def check(self, read_data_subset: str | None = None) -> CheckResult:
-        words = ["check"] + ([f"--read-data-subset={read_data_subset}"] if read_data_subset
-                             else [])
+    def check(self, read_data_subset: str | None = None, read_all: bool = False) -> CheckResult:
+        """``restic check``, reading ``read_data_subset`` of the packs, or all of them."""
+        words = ["check"] + (["--read-data"] if read_all else
+                             [f"--read-data-subset={read_data_subset}"] if read_data_subset else [])
         result = self._run(*words, timeout=3600, lock=True)
         if result.exit_status not in (0, 1):
             raise DrillCouldNotRun(f"host {self.remote.name}: restic check exited "

@@ -10,6 +10,11 @@ Feature: The restic repository is sound, fresh and unlocked
     Given the job's host answers
     Then a restic check of the job's read-data subset passes
 
+  @read_rotation
+  Scenario: Every pack of the repository was read within the rotation
+    Given the job's host answers
+    Then every pack of the repository was read within the job's rotation
+
   Scenario: The latest snapshot is younger than the RPO
     Given the job's host answers
     Then the latest snapshot of the job's host and path is younger than the RPO

@@ -41,7 +41,8 @@ SELECTORS = {"restic": ("kind", "restic"), "rclone_mirror": ("kind", "rclone-mir
              "db_manifest": ("needs", "dump.manifest"), "restore_results": ("needs", "results"),
              "metrics_duration": ("needs", "metrics.max_duration"),
              "archive_tiers": ("needs", "archives.tiers"),
-             "clickhouse": ("kind", "clickhouse-backup")}
+             "clickhouse": ("kind", "clickhouse-backup"),
+             "read_rotation": ("needs", "read_data_rotation")}
 INVENTORY = pytest.StashKey[Inventory]()
 EVIDENCE = pytest.StashKey[EvidenceLog]()
 UNREACHABLE = pytest.StashKey[dict[str, str]]()

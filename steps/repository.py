@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
 from pytest_bdd import then
 
 from drills import checks
+from drills.coverage import SliceRead, rotation_of, slices_read
 from drills.evidence import EvidenceLog
 from drills.inventory import Job
 from drills.transport import Remote
-from steps.plugin import require
+from steps.plugin import evidence_dir, require
 
 
 @then("restic check passes")
@@ -18,9 +20,26 @@ def _(remote: Remote, job: Job) -> None:
 
 
 @then("a restic check of the job's read-data subset passes")
-def _(remote: Remote, job: Job) -> None:
-    """``restic check --read-data-subset`` (the job's ``read_data_subset``) passes."""
-    require(checks.restic_check(remote, job, job.read_data_subset))
+def _(remote: Remote, job: Job, evidence: EvidenceLog, read_history: list[SliceRead]) -> None:
+    """``restic check --read-data-subset`` (the job's ``read_data_subset``) passes; a rotation
+    ``*/t`` reads this ISO week's slice (all of them when no earlier drill of it passed) and
+    records the slices read."""
+    require(checks.restic_read_check(remote, job, read_history), job, evidence)
+
+
+@then("every pack of the repository was read within the job's rotation")
+def _(job: Job, evidence: EvidenceLog, read_history: list[SliceRead]) -> None:
+    """Earlier drills' evidence and this run's show a passing read of every slice of the
+    rotation ``*/t`` within the last t weeks."""
+    now_read = evidence.jobs.get(job.id, {}).get("read_data")
+    require(checks.every_pack_read(job, job.host, read_history, now_read), job, evidence)
+
+
+@pytest.fixture
+def read_history(job: Job, pytestconfig: pytest.Config) -> list[SliceRead]:
+    """Passed reads of the job's rotation recorded by earlier drills (the evidence folder)."""
+    slices = rotation_of(job.read_data_subset)
+    return [] if slices is None else slices_read(evidence_dir(pytestconfig), job.id, slices)
 
 
 @then("the latest snapshot of the job's host and path is younger than the RPO")

@@ -3,9 +3,11 @@
 import json
 import shlex
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
+from drills.coverage import slice_for
 from tests.faults.conftest import blob_location, flip_one_byte, latest_root_tree, packs_by_type, put_back
 
 pytestmark = pytest.mark.lab
@@ -15,6 +17,7 @@ SUBSET = "test_a_readdata_subset_check_passes"
 FRESH = "test_the_latest_snapshot_is_younger_than_the_rpo"
 LOCKS = "test_the_repository_has_no_stale_locks"
 LISTED = "test_the_latest_snapshot_lists_the_jobs_sample_file"
+ROTATION = "test_every_pack_of_the_repository_was_read_within_the_rotation"
 VANISHED = "test_no_file_still_in_the_source_vanished_from_the_newest_snapshot"
 SAMPLE = "/flux/active/project-beta/notebooks/naïve café – notes.txt"
 BACKUP = "backup /flux --host motoko --exclude-file /etc/miket/flux-backup.excludes --quiet"
@@ -118,3 +121,32 @@ def test_a_backup_of_a_source_that_was_not_mounted_fails_though_its_sample_survi
     run.expect_failure(f"host motoko, job flux-backup: newest snapshot {snapshot} of /flux holds",
                        "shrunk: files:", "against a median of", "(less than 50%)", "shrunk: bytes:")
     drill.run(shrink, "flux-backup@motoko").expect_pass()
+
+
+def history_run(evidence: Path, when: datetime, reads: list[tuple[int, bool]]) -> None:
+    """An earlier drill's evidence for flux-backup: the rotation slices it read, passed or not."""
+    run = evidence / when.strftime("%Y%m%dT%H%M%SZ")
+    run.mkdir(parents=True)
+    measured = {"read_data": [{"slice": f"{n}/4", "read_at": when.isoformat(timespec="seconds"),
+                               "passed": ok} for n, ok in reads]}
+    (run / "flux-backup@motoko.json").write_text(json.dumps(
+        {"schema_version": 3, "run_id": run.name, "job": "flux-backup@motoko", "measured": measured}))
+
+
+def test_a_gap_in_the_read_rotation_fails_naming_the_slice(drill):
+    """Four weeks of drills of the rotation */4, one of whose slices was only read six weeks
+    ago (and failed since): this week's drill reads its own slice, the gap stays named."""
+    today = slice_for(datetime.now(UTC).date(), 4)
+    gap = today % 4 + 1
+    now, evidence = datetime.now(UTC), drill.tmp / "evidence"
+    history_run(evidence, now - timedelta(weeks=6), [(gap, True)])
+    history_run(evidence, now - timedelta(weeks=3), [(n, True) for n in range(1, 5) if n != gap])
+    history_run(evidence, now - timedelta(weeks=1), [(gap, False)])
+    run = drill.run_features("-k", "flux-backup and (subset or rotation)", "-q", "--tb=line")
+    output = run.stdout + run.stderr
+    assert run.returncode == 1, output
+    assert (f"host motoko, job flux-backup: every pack of s3:http://objectstore:8333/backups-restic/flux "
+            f"read within the last 29d: slice(s) {gap} of the rotation not read since") in output, output
+    assert f"slice {gap}/4: last read {(now - timedelta(weeks=6)).date().isoformat()}" in output, output
+    assert "1 failed, 1 passed" in output, output
+    assert f"FAILED features/test_features.py::{ROTATION}[flux-backup@motoko]" in output, output
