@@ -169,7 +169,7 @@ def restore_newest(remote: Remote, job: Job) -> ArchiveRestore:
             base = source.rstrip("/").rsplit("/", 1)[-1]
             restored = hash_tree(remote, f"{out}/{base}", ["."], missing_ok=True)
             original = hash_tree(remote, source, ["."])
-            comparison = compare(original, restored, backup.time, job.name, ())
+            comparison = compare(original, restored, backup.time, job.name)
             outcome.restores.append(ComponentRestore(component, path, encrypted,
                                                      run.seconds + restored.seconds, comparison))
             outcome.drill_seconds += run.seconds + restored.seconds + original.seconds

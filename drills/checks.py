@@ -29,8 +29,8 @@ from drills.cron import daemon_running, entries_for, normalize
 from drills.drill import RestoreOutcome
 from drills.durations import human, human_seconds
 from drills.inventory import Cron, Job, Metrics, Schedule
-from drills.manifest import excluded
 from drills.markers import MarkerReading
+from drills.patterns import restic_excluded
 from drills.rclone import MirrorCheck
 from drills.readings import (
     FAILURE_MARKER,
@@ -501,7 +501,7 @@ def nothing_vanished(remote: Remote, job: Job) -> Verdict:
                if change == "-" and not path.endswith("/")]
     source = str(job.source).rstrip("/")
     candidates = [p for p in removed if p.startswith(source + "/")
-                  and not excluded(p[len(source) + 1:], job.excludes)]
+                  and not restic_excluded(p, job.excludes)]
     still = _mtimes(remote, candidates)
     vanished = sorted(p for p, mtime in still.items() if mtime < newer.time.timestamp())
     return Verdict(not vanished,

@@ -23,8 +23,9 @@ from drills.backends import require_answering
 from drills.cron import run_now
 from drills.durations import human
 from drills.inventory import Job
-from drills.manifest import Comparison, Manifest, compare, hash_tree
+from drills.manifest import Comparison, Manifest, compare, hash_tree, nothing_left_out
 from drills.observe import FOUND
+from drills.patterns import restic_excluded
 from drills.rclone import Rclone
 from drills.readings import SNAPSHOTS, latest_snapshot
 from drills.restic import Restic, RestoreFailed, Snapshot
@@ -142,7 +143,7 @@ class RestoreDrill:
                 lambda: hash_tree(self.remote, source, [subpath]))
             restored = hash_tree(self.remote, restored_root, [subpath], missing_ok=True)
         comparison = compare(source_manifest, restored, snapshot.time, self.job.name,
-                             self.job.excludes)
+                             lambda rel: restic_excluded(f"{source}/{rel}", self.job.excludes))
         return RestoreOutcome(self.job, self.remote.name, subpath, snapshot, result.seconds,
                               result.seconds + restored.seconds, comparison, result.command)
 
@@ -211,7 +212,9 @@ class RestoreDrill:
                 lambda: mirror.copy(rel, f"{target}/{rel}", is_file),
                 lambda: hash_tree(self.remote, source, [rel]))
             restored = hash_tree(self.remote, target, [rel], missing_ok=True)
-        comparison = compare(source_manifest, restored, since, self.job.name, self.job.excludes,
+        kept = mirror.kept() if self.job.excludes else None
+        comparison = compare(source_manifest, restored, since, self.job.name,
+                             (lambda rel: rel not in kept) if kept is not None else nothing_left_out,
                              kinds="f")
         return RestoreOutcome(self.job, self.remote.name, rel, None, result.seconds,
                               result.seconds + restored.seconds, comparison, result.command)

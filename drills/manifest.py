@@ -14,9 +14,8 @@ snapshot time must match byte for byte; entries changed later are reported, not 
 
 from __future__ import annotations
 
-import fnmatch
 import shlex
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -108,16 +107,6 @@ def _rel(name: bytes) -> str:
     return text[2:] if text.startswith("./") else ("" if text == "." else text)
 
 
-def excluded(path: str, patterns: Iterable[str]) -> bool:
-    """True when ``path`` (relative to the source) falls under one of the job's excludes."""
-    for pattern in patterns:
-        rel = pattern.strip("/")
-        base = rel.removesuffix("/**")
-        if fnmatch.fnmatchcase(path, rel) or path == base or path.startswith(base + "/"):
-            return True
-    return False
-
-
 @dataclass
 class Comparison:
     """Source against restored tree; lists name every path that differs."""
@@ -155,14 +144,20 @@ class Comparison:
         return "\n".join(lines)
 
 
+def nothing_left_out(path: str) -> bool:
+    """The default of ``compare``: the backup keeps every path."""
+    return False
+
+
 def compare(source: Manifest, restored: Manifest, snapshot_time: datetime, job: str,
-            excludes: Iterable[str] = (), kinds: str = "fld") -> Comparison:
-    """Compare per DESIGN principle 2; ``kinds`` limits which entry types count."""
+            left_out: Callable[[str], bool] = nothing_left_out, kinds: str = "fld") -> Comparison:
+    """Compare per DESIGN principle 2; ``left_out(relative path)`` says what the backup tool's
+    own rules keep out of the backup (so it is not expected back); ``kinds`` limits which
+    entry types count."""
     cutoff = snapshot_time.timestamp()
-    patterns = tuple(excludes)
     result = Comparison(source.host, job, source.root, restored.root)
     for path, want in source.entries.items():
-        if want.kind not in kinds or excluded(path, patterns):
+        if want.kind not in kinds or left_out(path):
             continue
         got = restored.entries.get(path)
         later = want.mtime > cutoff
@@ -178,5 +173,5 @@ def compare(source: Manifest, restored: Manifest, snapshot_time: datetime, job: 
             (result.changed_after if later else result.differing).append(path)
     result.only_in_restore = [p for p, e in restored.entries.items()
                               if e.kind in kinds and p not in source.entries
-                              and not excluded(p, patterns)]
+                              and not left_out(p)]
     return result

@@ -44,6 +44,16 @@ class Rclone:
     def _excludes(self) -> list[str]:
         return [word for pattern in self.job.excludes for word in ("--exclude", pattern)]
 
+    def kept(self) -> frozenset[str]:
+        """The source's files (relative paths) that rclone itself transfers with the job's
+        filters: what the mirror should hold, by rclone's own rules (``rclone lsf``)."""
+        words = ("rclone", "lsf", "-R", "--files-only", *self._excludes(), self.source)
+        listed = self.remote.run(argv(*words), timeout=1800)
+        if not listed.ok:
+            raise DrillCouldNotRun(f"host {self.remote.name}, job {self.job.name}: `{argv(*words)}` "
+                                   f"exited {listed.exit_status}: {listed.tail(3)}")
+        return frozenset(listed.text.splitlines())
+
     def _path(self, relative: str) -> str:
         inside = relative.strip("/")
         return self.destination if inside in ("", ".") else f"{self.destination}/{inside}"

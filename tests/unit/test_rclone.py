@@ -100,3 +100,19 @@ def test_the_mirror_and_one_path_of_it_are_sized_before_a_restore(mirrored):
     mirror = Rclone(remote, job)
     assert mirror.size("mike/report (final).txt") == len("numbers\n")
     assert mirror.size() == sum(p.stat().st_size for p in (source / "mike").rglob("*") if p.is_file())
+
+
+def test_what_the_mirror_should_hold_follows_rclones_own_filter_rules(local, tmp_path):
+    """rclone, not the suite, says which source files its filters transfer: `docs/*.md` keeps
+    docs/sub/keep.md (rclone's `*` does not cross `/`; fnmatch's did), `*.tmp` matches files,
+    not a directory's contents, `cache/**` a directory at any depth."""
+    source = tmp_path / "space"
+    for rel in ("docs/a.md", "docs/sub/keep.md", "render.tmp/frame-0001.bin", "x.tmp",
+                "deep/cache/blob.bin", "cache.txt"):
+        (source / rel).parent.mkdir(parents=True, exist_ok=True)
+        (source / rel).write_text(rel)
+    job = Job.model_validate({"name": "m", "host": "runner", "kind": "rclone-mirror",
+                              "source": str(source), "destination": str(tmp_path / "mirror"),
+                              "rpo": "26h", "excludes": ["docs/*.md", "*.tmp", "cache/**"]})
+    assert Rclone(local, job).kept() == {"docs/sub/keep.md", "render.tmp/frame-0001.bin",
+                                         "cache.txt"}
