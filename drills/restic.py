@@ -28,6 +28,8 @@ _CHECK_PROGRESS = ("using temporary cache", "create exclusive lock", "create loc
                    "[", "no errors were found")
 
 
+_CANNOT_OPEN = ("wrong password or no key found", "Is there a repository at the following location?",
+                "unable to open config file")
 _DIFF_LINE = re.compile(r"^([-+MTU?])\s+(/.*)$")  # restic 0.14 diff: "-    /flux/a.txt"
 
 
@@ -128,6 +130,10 @@ class Restic:
         if result.exit_status not in (0, 1):
             raise DrillCouldNotRun(f"host {self.remote.name}: restic check exited "
                                    f"{result.exit_status}: {result.tail(4)}")
+        if not result.ok and any(said in result.stderr for said in _CANNOT_OPEN):
+            # restic 0.14 exits 1 for these too; 0.17+ has exit codes 10 and 12 (handled above)
+            raise DrillCouldNotRun(f"host {self.remote.name}, job {self.job.name}: restic check "
+                                   f"could not open {self.repository}: {result.tail(2)}")
         if "unable to create lock" in result.stderr:  # restic check takes an exclusive lock
             raise DrillCouldNotRun(f"host {self.remote.name}, job {self.job.name}: restic check "
                                    f"could not lock {self.repository} (held by another run, or a "

@@ -131,6 +131,16 @@ HOSTS = (
             backdate=f"{WITH_CREDENTIALS}sh -c '"
                      + " && ".join(f'{job} "$@"' for job in CARBON_JOBS) + "' backfill",
             backdate_times=lambda now: carbon_times(now)),
+    # the newer generation (Debian 13: restic 0.18, systemd 257, PostgreSQL 17, Redis 8): twins
+    # of motoko and cartae, their own repositories in the same object store
+    LabHost("batou", 2226, "flux", "/flux", "restic",
+            (("flux-backup", f"{MARKERS}/restic_cloud.json"),
+             ("restic-check", f"{MARKERS}/restic_check.json")),
+            repository="batou", history=True, image="host-trixie"),
+    LabHost("togusa", 2227, "", "/var/backups/cartae", "restic", (), repository="togusa",
+            history=True, image="dbhost-trixie", seed_script="seed-cartae.py",
+            cron=(("/usr/local/sbin/cartae-backup",
+                   "/var/lib/cartae-backup/markers/cartae_backup.json"),)),
     LabHost("miraclemax", 2224, "miraclemax", "/home/jbyrd", "",
             (("pai-miraclemax-backup", "/var/lib/prometheus/node-exporter/miraclemax_backup.prom"),
              ("pai-actual-backup", "/var/lib/prometheus/node-exporter/actual_backup.prom")),

@@ -2,9 +2,13 @@
 ordinary Dockerfiles ``FROM`` it. Tags carry a hash of their inputs, so an unchanged lab builds
 nothing and a changed file rebuilds only what depends on it.
 
+Two generations of Debian: bookworm (restic 0.14, systemd 252, PostgreSQL 15) for every host,
+and trixie (restic 0.18, systemd 257, PostgreSQL 17, Redis 8) for the workspace and database
+hosts (``host-trixie``, ``dbhost-trixie``: trixie ships no ClickHouse).
+
     >>> tags = build_all(docker.from_env(), log=print)   # doctest: +SKIP
     >>> sorted(tags)
-    ['base', 'chhost', 'dbhost', 'host', 'objectstore', 'tarhost']
+    ['base', 'base-trixie', 'chhost', 'dbhost', 'dbhost-trixie', 'host', 'host-trixie', ...]
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import docker
 import docker.errors
 
 IMAGES = Path(__file__).parent / "images"
-SUITE = "bookworm"
+SUITE, NEWER_SUITE = "bookworm", "trixie"
 PACKAGES = ("systemd", "systemd-sysv", "dbus", "openssh-server", "restic", "rclone",
             "ca-certificates", "python3", "procps", "iproute2", "curl", "jq", "netcat-openbsd", "sudo")
 
@@ -64,15 +68,16 @@ def _exists(client: docker.DockerClient, tag: str) -> bool:
     return True
 
 
-def build_base(client: docker.DockerClient, log: Callable[[str], None]) -> str:
-    tag = f"drill-lab/base:{_digest(SUITE, *PACKAGES)}"
+def build_base(client: docker.DockerClient, log: Callable[[str], None], suite: str = SUITE) -> str:
+    name = "base" if suite == SUITE else f"base-{suite}"
+    tag = f"drill-lab/{name}:{_digest(suite, *PACKAGES)}"
     if _exists(client, tag):
         return tag
     log(f"building {tag} with debootstrap (about a minute)")
     with tempfile.TemporaryDirectory(prefix="drill-lab-rootfs-", dir="/var/tmp") as work:
         rootfs = Path(work) / "rootfs"
         subprocess.run(["debootstrap", "--variant=minbase", f"--include={','.join(PACKAGES)}",
-                        SUITE, str(rootfs), debian_mirror()], check=True, timeout=1800,
+                        suite, str(rootfs), debian_mirror()], check=True, timeout=1800,
                        stdout=subprocess.DEVNULL)
         for key in (rootfs / "etc/ssh").glob("ssh_host_*"):
             key.unlink()
@@ -122,5 +127,12 @@ def build_all(client: docker.DockerClient, log: Callable[[str], None]) -> dict[s
             shutil.copy(IMAGES / "objectstore" / "Dockerfile", context / "Dockerfile")
             shutil.copy(weed_binary(), context / "weed")
         store = _build(client, store_tag, context, base, log)
+    newer = build_base(client, log, NEWER_SUITE)
+    newer_host = _build(client, f"drill-lab/host-{NEWER_SUITE}:"
+                        f"{_digest(newer, *_tree_digest(IMAGES / 'host'))}", IMAGES / "host", newer, log)
+    newer_db = _build(client, f"drill-lab/dbhost-{NEWER_SUITE}:"
+                      f"{_digest(newer_host, *_tree_digest(IMAGES / 'dbhost'))}", IMAGES / "dbhost",
+                      newer_host, log)
     return {"base": base, "host": host, "dbhost": dbhost, "chhost": chhost, "tarhost": tarhost,
-            "objectstore": store}
+            "objectstore": store, f"base-{NEWER_SUITE}": newer, f"host-{NEWER_SUITE}": newer_host,
+            f"dbhost-{NEWER_SUITE}": newer_db}

@@ -94,4 +94,6 @@ class LabState:
             "  StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n  LogLevel ERROR\n"
             "  ConnectTimeout 5\n  ServerAliveInterval 5\n  ServerAliveCountMax 3\n"
             for name, port in ports.items()]
-        self.ssh_config.write_text("".join(blocks))
+        partial = self.ssh_config.with_suffix(".partial")
+        partial.write_text("".join(blocks))
+        partial.replace(self.ssh_config)  # atomic: a drill reading it never sees half a file
