@@ -56,9 +56,11 @@ def test_snapshots_ls_stats_find_and_diff_parse_in_both_versions(version):
     assert all(s.paths == ["/flux"] for s in snapshots)
     newest = snapshots[1]
     listed = restic(version, ls=("ls.json", 0)).ls(newest, "/flux/active/project-alpha/src")
-    assert listed and all(p.startswith("/flux/active/project-alpha/src/") for p in listed)
+    assert listed
+    assert all(p.startswith("/flux/active/project-alpha/src/") for p in listed)
     size, files = restic(version, stats=("stats.json", 0)).restore_stats(newest)
-    assert size > 10_000_000 and files > 2000
+    assert size > 10_000_000
+    assert files > 2000
     found = restic(version, find=("find.json", 0)).find(newest, "/x")
     assert found[0]["type"] == "file"
     changes = restic(version, diff=("diff.txt", 0)).diff(snapshots[0], newest)
@@ -86,9 +88,12 @@ def test_timers_and_services_read_as_epoch_times_in_both_versions(version):
                                        "flux-backup.timer": ("show-timer.txt", 0),
                                        "flux-backup.service": ("show-service.txt", 0)})
     timer = read_timer(host, "flux-backup.timer")  # type: ignore[arg-type]
-    assert timer.loaded and timer.enabled and timer.active
+    assert timer.loaded
+    assert timer.enabled
+    assert timer.active
     assert timer.next_run == datetime(2026, 11, 30, 5, 0, tzinfo=UTC)
     assert timer.on_calendar == "*-*-* 05:00:00"
     service = read_service(host, "flux-backup.service")  # type: ignore[arg-type]
     assert service.succeeded
-    assert service.last_exit is not None and service.last_exit.year == 2026
+    assert service.last_exit is not None
+    assert service.last_exit.year == 2026
