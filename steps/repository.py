@@ -6,6 +6,7 @@ import pytest
 from pytest_bdd import then
 
 from drills import checks
+from drills.backends import require_answering
 from drills.coverage import SliceRead, rotation_of, slices_read
 from drills.evidence import EvidenceLog
 from drills.inventory import Job
@@ -28,9 +29,11 @@ def _(remote: Remote, job: Job, evidence: EvidenceLog, read_history: list[SliceR
 
 
 @then("every pack of the repository was read within the job's rotation")
-def _(job: Job, evidence: EvidenceLog, read_history: list[SliceRead]) -> None:
+def _(remote: Remote, job: Job, evidence: EvidenceLog, read_history: list[SliceRead]) -> None:
     """Earlier drills' evidence and this run's show a passing read of every slice of the
-    rotation ``*/t`` within the last t weeks."""
+    rotation ``*/t`` within the last t weeks (could not run while the repository does not
+    answer: this run could not read its slice)."""
+    require_answering(remote, job)
     now_read = evidence.jobs.get(job.id, {}).get("read_data")
     require(checks.every_pack_read(job, job.host, read_history, now_read), job, evidence)
 

@@ -130,3 +130,18 @@ def test_excludes_follow_restics_own_rules(drill, motoko):
     run.expect_failure("restore of /flux into", "1 differs from the source (unchanged since the backup)",
                        below_docs)
     drill.run(FULL, "flux-backup@motoko").expect_pass()
+
+
+def test_a_canary_a_killed_drill_left_in_the_source_is_swept_by_the_next_run(drill, motoko):
+    """A drill killed during its on-demand backup leaves its canary in /flux/.drill-canary/,
+    older than the snapshots after it and in none of them: the next run removes it before it
+    drills, so it is not "missing from the restore"."""
+    leftover = "/flux/.drill-canary/canary-0123456789abcdef.bin"
+    motoko.sh(f"mkdir -p /flux/.drill-canary && head -c 65536 /dev/urandom > {leftover} && "
+              f"touch -d '2 days ago' {leftover}")
+    try:
+        drill.run(FULL, "flux-backup@motoko").expect_pass()
+        assert motoko.read(leftover) is None
+        assert "No such file" in motoko.sh("ls /flux/.drill-canary 2>&1 || true")
+    finally:
+        motoko.sh("rm -rf /flux/.drill-canary")
