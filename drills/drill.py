@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
-from drills.backends import require_answering
 from drills.cron import run_now
 from drills.durations import human
 from drills.inventory import Job
@@ -78,7 +77,6 @@ def backup_now(remote: Remote, job: Job) -> None:
     line, within the job's ``backup_timeout`` (then the service is stopped and the drill could
     not run). A failed run is a verdict on the backup (``RestoreFailed``)."""
     who = f"host {remote.name}, job {job.name}"
-    require_answering(remote, job)
     FOUND.before_acting(remote, job)
     limit = job.backup_timeout.total_seconds()
     try:
@@ -182,7 +180,6 @@ class RestoreDrill:
 
     def canary(self) -> RestoreOutcome:
         """Plant a canary, run the job's own backup service, restore the canary, compare."""
-        require_answering(self.remote, self.job)
         FOUND.before_acting(self.remote, self.job)
         name = f"{CANARY_DIR}/canary-{secrets.token_hex(8)}.bin"
         path = f"{self.job.source}/{name}"

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
+from drills.backends import require_answering
 from drills.inventory import Job
 from drills.transport import Remote
 
@@ -88,7 +89,9 @@ class Found:
 
     def before_acting(self, remote: Remote, job: Job) -> datetime:
         """Take every reading of every job on ``job``'s host (once); returns when the host was
-        observed. Call it before planting a canary or starting a backup."""
+        observed. Call it before planting a canary or starting a backup: it also refuses (could
+        not run) when one of the job's backends failed its up-front probe."""
+        require_answering(remote, job)
         with self._lock:
             if remote.name not in self._observed:
                 for each in self._jobs_by_host.get(remote.name) or [job]:
