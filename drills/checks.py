@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from drills.clock import from_the_future, read_clock
+from drills.clock import from_the_future, read_clock, shown
 from drills.coverage import (
     SliceRead,
     from_evidence,
@@ -284,7 +284,7 @@ def clock_agrees(remote: Remote, job: Job) -> Verdict:
     return Verdict(abs(skew) <= bound.total_seconds(),
                    f"{who(remote, job)}: {remote.name}'s clock read "
                    f"{clock.host_time.isoformat(timespec='seconds')} when the runner's read "
-                   f"{clock.runner_time.isoformat(timespec='seconds')}: {human_seconds(round(abs(skew)))} "
+                   f"{clock.runner_time.isoformat(timespec='seconds')}: {shown(skew)} "
                    f"{direction} it, allowed {human(bound)}",
                    {"clock_skew_seconds": round(skew, 3),
                     "sources": {"clock_skew_seconds": f"`date` on {remote.name} against the "

@@ -71,6 +71,17 @@ def forget_clocks() -> None:
         _CLOCKS.clear()
 
 
+def shown(seconds: float) -> str:
+    """A gap between clocks as an operator reads it: to the second below an hour, to the
+    minute past it (measuring over a round trip is not exact to the second).
+
+    >>> shown(7199.6), shown(2591999.2), shown(42.4)
+    ('2h', '30d', '42s')
+    """
+    seconds = abs(seconds)
+    return human_seconds(round(seconds / 60) * 60 if seconds >= 3600 else round(seconds))
+
+
 def ahead_by(when: datetime, now: datetime, bound: timedelta) -> float | None:
     """Seconds ``when`` lies ahead of ``now``, when that is more than ``bound``; else None."""
     ahead = (when - now).total_seconds()
@@ -86,6 +97,5 @@ def from_the_future(remote: Remote, when: datetime | None) -> str | None:
     ahead = ahead_by(when, now, remote.host.max_clock_skew)
     if ahead is None:
         return None
-    shown = human_seconds(round(ahead / 60) * 60 if ahead >= 3600 else round(ahead))
-    return (f"dated {shown} ahead of {remote.name}'s clock "
+    return (f"dated {shown(ahead)} ahead of {remote.name}'s clock "
             f"({now.isoformat(timespec='seconds')}; allowed skew {human(remote.host.max_clock_skew)})")
