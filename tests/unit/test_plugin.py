@@ -38,11 +38,12 @@ def test_adding_a_job_to_the_inventory_drills_it_without_editing_a_feature(tmp_p
     path.write_text(yaml.safe_dump(doc, allow_unicode=True))
     run = pytest_features(f"--inventory={path}", "--collect-only", "-q", "-m", "repository", tmp=tmp_path)
     ids = [line for line in run.stdout.splitlines() if "::" in line]
-    # the 7 repository scenarios for each of the three jobs, and the rotation's for the two
-    # that read a rotation (home-backup copies flux-backup's */4)
-    assert len(ids) == 23, run.stdout
-    assert sum("[home-backup@motoko]" in line for line in ids) == 8
+    # the 7 repository scenarios for each restic job, and the rotation's for those that read
+    # a rotation (home-backup copies flux-backup's */4): the new job is drilled like its model
+    assert sum("[home-backup@motoko]" in line for line in ids) == 8, run.stdout
     assert sum("[flux-backup@motoko]" in line for line in ids) == 8
+    restic_jobs = [name for name, job in doc["jobs"].items() if job["kind"] == "restic"]
+    assert {line.split("[")[1].split("@")[0] for line in ids} == set(restic_jobs)
 
 
 def test_one_job_or_one_host_is_selected_with_k(tmp_path):
