@@ -183,9 +183,13 @@ def no_newer_failure(remote: Remote, job: Job, reading: MarkerReading) -> Verdic
                    f"success in {reading.path} ({success_at.isoformat() if success_at else 'none'})")
 
 
-def restic_check(remote: Remote, job: Job, subset: str | None = None) -> Verdict:
-    result = Restic(remote, job).check(subset)
-    what = f"restic check{f' --read-data-subset={subset}' if subset else ''}"
+def restic_check(remote: Remote, job: Job, subset: str | None = None, read_all: bool = False,
+                 why: str = "") -> Verdict:
+    """``restic check``, reading ``subset`` of the packs (or all of them), named in the message
+    with ``why`` it reads what it reads."""
+    result = Restic(remote, job).check(subset, read_all=read_all)
+    what = "restic check" + (" --read-data" if read_all else
+                             f" --read-data-subset={subset}" if subset else "") + why
     detail = "passed" if result.passed else "failed:\n  " + "\n  ".join(result.errors[:20])
     return Verdict(result.passed, f"{who(remote, job)}: {what} of {job.repository} {detail}",
                    {"command": result.command, "check_seconds": round(result.seconds, 3)})
@@ -198,21 +202,17 @@ def restic_read_check(remote: Remote, job: Job, earlier: list[SliceRead]) -> Ver
     slices = rotation_of(job.read_data_subset)
     if slices is None:
         checked = restic_check(remote, job, job.read_data_subset)
-        fixed = {"slice": job.read_data_subset, "read_at": datetime.now(UTC).isoformat(
-            timespec="seconds"), "passed": checked.ok}
-        return Verdict(checked.ok, checked.message, {**checked.evidence, "read_data": [fixed]})
-    baseline = not earlier
-    subset = None if baseline else f"{slice_for(today(), slices)}/{slices}"
-    result = Restic(remote, job).check(subset, read_all=baseline)
-    read = range(1, slices + 1) if baseline else [slice_for(today(), slices)]
-    now = datetime.now(UTC)
-    what = ("restic check --read-data (every slice: no earlier drill of the rotation "
-            f"*/{slices} passed)" if baseline else f"restic check --read-data-subset={subset}")
-    detail = "passed" if result.passed else "failed:\n  " + "\n  ".join(result.errors[:20])
-    return Verdict(result.passed, f"{who(remote, job)}: {what} of {job.repository} {detail}",
-                   {"command": result.command, "check_seconds": round(result.seconds, 3),
-                    "read_data": [{**SliceRead(n, now).evidence(slices), "passed": result.passed}
-                                  for n in read]})
+        read = [job.read_data_subset]
+    elif earlier:
+        checked = restic_check(remote, job, f"{slice_for(today(), slices)}/{slices}")
+        read = [f"{slice_for(today(), slices)}/{slices}"]
+    else:
+        checked = restic_check(remote, job, read_all=True, why=" (every slice: no earlier drill "
+                               f"of the rotation */{slices} passed)")
+        read = [f"{n}/{slices}" for n in range(1, slices + 1)]
+    at = datetime.now(UTC).isoformat(timespec="seconds")
+    return Verdict(checked.ok, checked.message, {**checked.evidence, "read_data": [
+        {"slice": part, "read_at": at, "passed": checked.ok} for part in read]})
 
 
 def every_pack_read(job: Job, host: str, earlier: list[SliceRead], now_read: object) -> Verdict:

@@ -47,9 +47,6 @@ class SliceRead:
     slice: int
     at: datetime
 
-    def evidence(self, slices: int) -> dict[str, object]:
-        return {"slice": f"{self.slice}/{slices}", "read_at": self.at.isoformat(timespec="seconds")}
-
 
 def from_evidence(entries: object, slices: int) -> list[SliceRead]:
     """The slices of a ``read_data`` evidence list that belong to this rotation and passed."""
