@@ -1,4 +1,4 @@
-@clock @severity:critical @control:SOC2-A1.2
+@clock @severity:critical @control:SOC2-A1.2 @runbook:host-clocks
 Feature: Hosts keep the runner's time
   Every age the drill judges (markers, snapshots, metrics, dumps) is counted on the host's clock:
   a host whose clock is off makes every one of them wrong, so its skew is measured at drill start
