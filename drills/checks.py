@@ -43,7 +43,7 @@ from drills.readings import (
     TIMER,
     latest_snapshot,
 )
-from drills.restic import Restic
+from drills.restic import Restic, Snapshot
 from drills.retention import Stamp, missing, outliving
 from drills.systemd import normalize_calendar
 from drills.transport import DrillCouldNotRun, Remote
@@ -68,8 +68,7 @@ def _schedule(job: Job) -> Schedule:
 
 
 def timer_armed(remote: Remote, job: Job) -> Verdict:
-    _schedule(job)
-    timer = TIMER(remote, job)
+    timer = TIMER(remote, job)  # a job without a schedule could not run (the reading says so)
     problems = [text for bad, text in ((not timer.loaded, "not installed"),
                                        (not timer.enabled, "not enabled"),
                                        (not timer.active, "not active")) if bad]
@@ -78,8 +77,7 @@ def timer_armed(remote: Remote, job: Job) -> Verdict:
 
 
 def timer_next_run(remote: Remote, job: Job) -> Verdict:
-    _schedule(job)
-    timer = TIMER(remote, job)
+    timer = TIMER(remote, job)  # a job without a schedule could not run (the reading says so)
     now = datetime.now(UTC)
     ok = timer.next_run is not None and timer.next_run > now
     when = timer.next_run.isoformat() if timer.next_run else "none"
@@ -98,8 +96,7 @@ def timer_schedule_matches(remote: Remote, job: Job) -> Verdict:
 
 
 def last_run_succeeded(remote: Remote, job: Job) -> Verdict:
-    _schedule(job)
-    service = SERVICE(remote, job)
+    service = SERVICE(remote, job)  # as TIMER: could not run without a schedule
     ended = service.last_exit.isoformat() if service.last_exit else "never"
     if not service.has_run:
         return Verdict(False, f"{who(remote, job)}: {service.unit} has no recorded run, neither "
@@ -204,8 +201,8 @@ def restic_read_check(remote: Remote, job: Job, earlier: list[SliceRead]) -> Ver
         checked = restic_check(remote, job, job.read_data_subset)
         read = [job.read_data_subset]
     elif earlier:
-        checked = restic_check(remote, job, f"{slice_for(today(), slices)}/{slices}")
         read = [f"{slice_for(today(), slices)}/{slices}"]
+        checked = restic_check(remote, job, read[0])
     else:
         checked = restic_check(remote, job, read_all=True, why=" (every slice: no earlier drill "
                                f"of the rotation */{slices} passed)")
@@ -237,6 +234,13 @@ def every_pack_read(job: Job, host: str, earlier: list[SliceRead], now_read: obj
                    {"read_coverage_gaps": gaps})
 
 
+def _from_the_future(remote: Remote, snapshots: list[Snapshot]) -> list[str]:
+    """``snapshot 93bb9d28 (...) is dated 365d ahead of motoko's clock (...)``, one per snapshot
+    dated beyond the host's ``max_clock_skew``."""
+    return [f"snapshot {s.short_id} ({s.time.isoformat()}) is {why}" for s in snapshots
+            if (why := from_the_future(remote, s.time))]
+
+
 def snapshot_fresh(remote: Remote, job: Job) -> Verdict:
     """The newest snapshot is younger than the RPO, and no snapshot is dated ahead of the host's
     clock (restic's ``forget`` would count its keep rules from it)."""
@@ -245,8 +249,7 @@ def snapshot_fresh(remote: Remote, job: Job) -> Verdict:
     if not snapshots:
         return Verdict(False, f"{who(remote, job)}: no snapshot of {job.source} in "
                        f"{job.repository}", {"rpo_seconds": rpo})
-    future = [f"snapshot {s.short_id} ({s.time.isoformat()}) is {why}" for s in snapshots
-              if (why := from_the_future(remote, s.time))]
+    future = _from_the_future(remote, snapshots)
     latest = snapshots[-1]
     age = latest.age()
     return Verdict(age <= rpo and not future, f"{who(remote, job)}: latest snapshot "
@@ -345,8 +348,8 @@ def retention_conforms(remote: Remote, job: Job) -> Verdict:
         return Verdict(False, f"{who(remote, job)}: declares no retention policy")
     snapshots = SNAPSHOTS(remote, job)
     stamps = [Stamp(s.short_id, s.time) for s in snapshots]
-    problems = [f"snapshot {s.short_id} ({s.time.isoformat()}) is {why}: restic forget counts "
-                "its keep rules from it" for s in snapshots if (why := from_the_future(remote, s.time))]
+    problems = [f"{line}: restic forget counts its keep rules from it"
+                for line in _from_the_future(remote, snapshots)]
     problems += missing(stamps, job.retention) + outliving(stamps, job.retention)
     detail = "".join(f"\n  {p}" for p in problems[:30])
     return Verdict(not problems,

@@ -128,8 +128,7 @@ class Remote:
             mux, jump = _MUX.format(pid=os.getpid()), ""
             if host.jump_host:  # %C does not cover the route: a jump gets its own connection
                 route = hashlib.sha256(host.jump_host.encode()).hexdigest()[:8]
-                mux, jump = f"{_MUX.format(pid=os.getpid())}-{route}", \
-                    f" -o ProxyJump={shlex.quote(host.jump_host)}"
+                mux, jump = f"{mux}-{route}", f" -o ProxyJump={shlex.quote(host.jump_host)}"
             options["ssh_extra_args"] = (f"{mux} -o ServerAliveInterval=5 -o ServerAliveCountMax=3 "
                                          f"-o BatchMode=yes{jump}")
         self._host = testinfra.get_host(host.transport, **options)
