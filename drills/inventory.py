@@ -44,7 +44,10 @@ def _duration(value: Any) -> timedelta:
         return value
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise ValueError(f"expected a duration such as 26h, 7d, 15m or 1h30m, got {value!r}")
-    return parse_duration(str(value)) if isinstance(value, str) else timedelta(seconds=value)
+    try:
+        return parse_duration(str(value)) if isinstance(value, str) else timedelta(seconds=value)
+    except OverflowError:  # timedelta stops at 999999999 days
+        raise ValueError(f"expected a duration of less than a million days, got {value!r}") from None
 
 
 Duration = Annotated[timedelta, BeforeValidator(_duration)]

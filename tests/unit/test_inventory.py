@@ -1,6 +1,7 @@
 from pathlib import Path
 
 import pytest
+import yaml
 
 from drills.inventory import InventoryError, Job, load_inventory
 
@@ -106,3 +107,14 @@ def test_a_dump_path_comes_from_the_snapshots_or_the_mirror_not_both(tmp_path):
     for extra in ({}, {"destination": "m:b", "repository": "s3:http://store/repo"}):
         with pytest.raises(ValueError, match="one of 'repository' and 'destination'"):
             Job.model_validate({**base, **extra})
+
+
+@pytest.mark.parametrize("rpo", [86400000000000.0, "99999999999d"])
+def test_a_duration_beyond_what_python_holds_is_named_not_a_traceback(tmp_path, rpo):
+    """Found by the fuzz test: a huge number of seconds overflowed timedelta."""
+    doc = yaml.safe_load((ROOT / "inventory/lab.yml").read_text())
+    doc["jobs"]["flux-backup"]["rpo"] = rpo
+    path = tmp_path / "huge.yml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True))
+    with pytest.raises(InventoryError, match=r"jobs\.flux-backup\.rpo: expected a duration of less than"):
+        load_inventory(path)
