@@ -1,5 +1,2 @@
-"""Root conftest: the suite's plugins and its step modules (see DESIGN.md, layout)."""
-
-from steps import STEP_MODULES
-
-pytest_plugins = ["steps.plugin", "steps.reporting", "steps.parallel", "steps.catalogue", *STEP_MODULES]
+"""Root conftest. The suite's plugins and step modules come from the installed package's pytest
+entry point (``steps.entry``), so a checkout and a ``pip install`` drill alike."""

@@ -1,4 +1,13 @@
-"""``drill-evidence``: make a signing keypair, verify signed evidence.
+"""``backup-drills``: drill an inventory, check one, build the report, sign and verify evidence.
+
+    $ backup-drills run --inventory prod.yml                 # the bundled features, all jobs
+    $ backup-drills run --inventory prod.yml --features my-features/ -m weekly -n 4
+    $ backup-drills inventory check prod.yml
+    $ backup-drills report                                   # reports/html/index.html
+    $ backup-drills evidence keygen|verify|matrix ...        # as ``drill-evidence`` below
+    $ backup-drills steps                                    # the step catalogue (Markdown)
+
+``drill-evidence``: make a signing keypair, verify signed evidence.
 
     $ drill-evidence keygen --out ~/.config/backup-drills      # evidence.key (0600), evidence.pub
     $ pytest features/ --sign-evidence ~/.config/backup-drills/evidence.key
@@ -18,7 +27,10 @@ import json
 import sys
 from pathlib import Path
 
+from drills import __version__
+from drills.bundled import bundled
 from drills.controls import matrix, render_markdown
+from drills.inventory import InventoryError, load_inventory
 from drills.report import ReportError, build_report
 from drills.signing import SigningError, keygen, verify_path
 
@@ -46,8 +58,10 @@ def _report(results: Path, out: Path, history: Path) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="drill-evidence", description=__doc__.splitlines()[0])
+def evidence_main(argv: list[str] | None = None, prog: str = "drill-evidence") -> int:
+    """``drill-evidence keygen|verify|matrix|report``."""
+    parser = argparse.ArgumentParser(prog=prog, description="make a signing keypair, verify signed "
+                                                            "evidence, build the controls matrix")
     commands = parser.add_subparsers(dest="command", required=True)
     make = commands.add_parser("keygen", help="write evidence.key (0600) and evidence.pub")
     make.add_argument("--out", type=Path, required=True, help="directory for the keypair")
@@ -78,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
             raise SigningError(f"{args.path}: no such file or directory")
         problems = verify_path(args.path, args.key)
     except SigningError as exc:
-        print(f"drill-evidence {args.command}: {exc}", file=sys.stderr)
+        print(f"{prog} {args.command}: {exc}", file=sys.stderr)
         return 2
     for problem in problems:
         print(f"FAILED {problem}")
@@ -87,3 +101,74 @@ def main(argv: list[str] | None = None) -> int:
     count = len(list(args.path.rglob("*.json"))) if args.path.is_dir() else 1
     print(f"verified: {count} file(s) under {args.path}")
     return 0
+
+
+def _run(args: list[str]) -> int:
+    """``backup-drills run [--features DIR]... [--no-bundled] [pytest options]``: pytest over the
+    bundled features (and a user's own), from and into the current folder."""
+    import pytest  # imported here: the other commands need no test runner
+
+    folders: list[str] = []
+    rest: list[str] = []
+    bundled_too = True
+    words = iter(args)
+    for word in words:
+        if word == "--features":
+            folders.append(next(words, ""))
+        elif word.startswith("--features="):
+            folders.append(word.split("=", 1)[1])
+        elif word == "--no-bundled":
+            bundled_too = False
+        else:
+            rest.append(word)
+    missing = [folder for folder in folders if not Path(folder).is_dir()]
+    if missing:
+        print(f"backup-drills run: --features {missing[0] or '(nothing)'}: expected a folder of "
+              f".feature files", file=sys.stderr)
+        return 4
+    chosen = ([str(bundled("features"))] if bundled_too else []) + folders
+    if not chosen:
+        print("backup-drills run: --no-bundled needs at least one --features DIR", file=sys.stderr)
+        return 4
+    return int(pytest.main([*chosen, f"--rootdir={Path.cwd()}", *rest]))
+
+
+def _inventory_check(path: Path) -> int:
+    try:
+        inventory = load_inventory(path)
+    except InventoryError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    print(f"{path}: inventory {inventory.name}: {len(inventory.hosts)} host(s), "
+          f"{len(inventory.jobs)} job(s): valid")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``backup-drills``: the suite's one command (see the module's docstring)."""
+    args = sys.argv[1:] if argv is None else argv
+    if args and args[0] == "run":
+        return _run(args[1:])
+    if args and args[0] == "evidence":
+        return evidence_main(args[1:], prog="backup-drills evidence")
+    if args and args[0] == "report":
+        return evidence_main(args, prog="backup-drills")
+    if args and args[0] == "steps":
+        from steps.catalogue import main as steps_main  # the catalogue reads the step modules
+
+        return steps_main(args[1:])
+    parser = argparse.ArgumentParser(prog="backup-drills", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"backup-drills {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("run", help="drill an inventory: pytest over the bundled features "
+                                    "(--features DIR adds a folder of your own, --no-bundled "
+                                    "leaves the bundled ones out); other options go to pytest")
+    inventory = commands.add_parser("inventory", help="inventory tools")
+    checks = inventory.add_subparsers(dest="action", required=True)
+    check = checks.add_parser("check", help="validate an inventory file; touches no host")
+    check.add_argument("file", type=Path)
+    commands.add_parser("report", help="single-file HTML report of the Allure results")
+    commands.add_parser("evidence", help="keygen | verify | matrix of signed evidence")
+    commands.add_parser("steps", help="the step catalogue: every sentence a feature can use")
+    parsed = parser.parse_args(args)
+    return _inventory_check(parsed.file)

@@ -9,10 +9,12 @@ from drills.archives import ArchiveRestore, restore_newest
 from drills.evidence import EvidenceLog
 from drills.inventory import Job
 from drills.transport import Remote
+from steps.needs import needs
 from steps.plugin import require
 
 
 @then("the newest archive of every component is younger than the RPO")
+@needs("gpg_tar")
 def _(remote: Remote, job: Job, evidence: EvidenceLog) -> None:
     """Per component of `archives.components`, the newest set holding its archive is no older
     than the `rpo` (sets are dated by their name, `archives.set_format`)."""
@@ -21,18 +23,21 @@ def _(remote: Remote, job: Job, evidence: EvidenceLog) -> None:
 
 @when("I decrypt and unpack the newest archive of every component into scratch",
       target_fixture="restored")
+@needs("gpg_tar")
 def _(remote: Remote, job: Job) -> ArchiveRestore:
     """`gpg --decrypt` (keys of `archives.gnupghome`) and `tar -x` into scratch on the host."""
     return restore_newest(remote, job)
 
 
 @then("every unpacked component is byte-identical to its source")
+@needs("gpg_tar")
 def _(restored: ArchiveRestore, job: Job, evidence: EvidenceLog) -> None:
     """Files unchanged since the set was made match byte for byte; later changes are reported."""
     require(archive_checks.archives_restore_identical(restored), job, evidence)
 
 
 @then("no archive of a component that requires encryption is stored in clear")
+@needs("gpg_tar")
 def _(remote: Remote, job: Job) -> None:
     """Every archive of a `required` component, in the root and every tier, is OpenPGP
     encrypted data (read from its first byte, never decrypted)."""
@@ -40,6 +45,7 @@ def _(remote: Remote, job: Job) -> None:
 
 
 @then("every tier holds the newest backup set and nothing older than its window")
+@needs("gpg_tar", "archive_tiers")
 def _(remote: Remote, job: Job) -> None:
     """Each of `archives.tiers` has the newest set with the same files and sizes, and no set
     older than its `keep_days`."""
@@ -47,12 +53,14 @@ def _(remote: Remote, job: Job) -> None:
 
 
 @then("no component's newest archive is anomalously small against its history")
+@needs("gpg_tar")
 def _(remote: Remote, job: Job) -> None:
     """Newest archive >= `archives.anomaly_ratio` (0.5) x the median of its earlier archives."""
     require(archive_checks.size_not_anomalous(remote, job))
 
 
 @then("every day of the retention window has a backup set, and nothing older remains")
+@needs("gpg_tar")
 def _(remote: Remote, job: Job, evidence: EvidenceLog) -> None:
     """Under `archives.root`: a set for each of the last `archives.keep_days` days (since history
     began), none older than the window plus a day."""

@@ -12,10 +12,12 @@ from drills.drill import backup_now
 from drills.evidence import EvidenceLog
 from drills.inventory import Job
 from drills.transport import Remote
+from steps.needs import needs
 from steps.plugin import require
 
 
 @when("I restore the latest database dump into a scratch PostgreSQL", target_fixture="restored")
+@needs("postgres")
 def _(remote: Remote, job: Job) -> DatabaseRestore:
     """`pg_restore` `dump.path` of the newest snapshot (or the mirror) into a throwaway cluster in scratch."""
     return PostgresDrill(remote, job).restore()
@@ -23,6 +25,7 @@ def _(remote: Remote, job: Job) -> DatabaseRestore:
 
 @when("I write a canary row to the source database and run the job's backup on demand",
       target_fixture="restored")
+@needs("postgres", "db_canary")
 def _(remote: Remote, job: Job) -> DatabaseRestore:
     """Insert a unique token into `dump.canary_table`, run the job's backup (its cron line or
     service), restore the new dump, count the token; the row is deleted from the source after."""
@@ -36,6 +39,7 @@ def _(remote: Remote, job: Job) -> DatabaseRestore:
 
 
 @when("I load the latest Redis RDB into a scratch redis-server", target_fixture="restored")
+@needs("redis")
 def _(remote: Remote, job: Job) -> DatabaseRestore:
     """Start a throwaway redis-server on a socket in scratch with the newest snapshot's RDB."""
     return RedisDrill(remote, job).restore()
@@ -56,6 +60,7 @@ def _(restored: DatabaseRestore, job: Job, evidence: EvidenceLog) -> None:
 
 
 @then("the canary row is in the restored database")
+@needs("db_canary")
 def _(restored: DatabaseRestore, job: Job) -> None:
     """The dump of the on-demand backup holds exactly one row with the planted token."""
     table = job.dump.canary_table if job.dump else None
@@ -63,6 +68,7 @@ def _(restored: DatabaseRestore, job: Job) -> None:
 
 
 @when("I restore the newest dump of every tier into a scratch PostgreSQL", target_fixture="restored")
+@needs("postgres", "dump_tiers")
 def _(remote: Remote, job: Job) -> TierRestores:
     """For each of `dump.tiers`, the newest object under `dump.remote`, loaded into its own
     throwaway cluster in scratch (`psql -f` for `format: plain`, else `pg_restore`)."""
@@ -71,6 +77,7 @@ def _(remote: Remote, job: Job) -> TierRestores:
 
 @when("I restore the newest ClickHouse backup of every tier into a scratch ClickHouse server",
       target_fixture="restored")
+@needs("clickhouse", "dump_tiers")
 def _(remote: Remote, job: Job) -> TierRestores:
     """For each of `dump.tiers`, the newest backup under `dump.remote`, unpacked in scratch, its
     tables created and frozen parts attached in a throwaway `clickhouse-server` on 127.0.0.1."""
@@ -99,6 +106,7 @@ def _(restored: TierRestores, job: Job, evidence: EvidenceLog) -> None:
 
 
 @then("every tier holds a dump for each day, week or month it promises, and no more")
+@needs("dump_tiers")
 def _(remote: Remote, job: Job) -> None:
     """Each tier of `dump.tiers` against its count, read as restic's keep rules: a dump in each
     promised slot where history exists, none the count no longer keeps."""
@@ -106,12 +114,14 @@ def _(remote: Remote, job: Job) -> None:
 
 
 @then("the newest dump is younger than the RPO")
+@needs("dump_tiers")
 def _(remote: Remote, job: Job, evidence: EvidenceLog) -> None:
     """The newest dump of any tier, dated by its name, is no older than the `rpo`."""
     require(dbchecks.newest_dump_fresh(remote, job), job, evidence)
 
 
 @then("the bucket holding the dumps keeps object versions")
+@needs("dump_tiers")
 def _(remote: Remote, job: Job) -> None:
     """`rclone backend versioning` reports the bucket of `dump.remote` Enabled."""
     require(dbchecks.bucket_versioned(remote, job))

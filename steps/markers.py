@@ -9,16 +9,19 @@ from drills.evidence import EvidenceLog
 from drills.inventory import Job
 from drills.markers import MarkerReading
 from drills.transport import Remote
+from steps.needs import needs
 from steps.plugin import require
 
 
 @when("I read the job's status marker", target_fixture="marker")
+@needs("marker")
 def _(remote: Remote, job: Job) -> MarkerReading:
     """Read the job's JSON status marker (``marker.path``) on its host."""
     return checks.marker_reading(remote, job)
 
 
 @when("I read the job's newest restore-test result", target_fixture="marker")
+@needs("restore_results")
 def _(remote: Remote, job: Job) -> MarkerReading:
     """Read the newest ``*.json`` of the job's ``results`` directory (its automated restore tests)."""
     return checks.newest_restore_test(remote, job)
@@ -52,6 +55,7 @@ def _(marker: MarkerReading, job: Job, remote: Remote, evidence: EvidenceLog) ->
 
 
 @then("no failure marker is newer than the last success")
+@needs("marker")
 def _(remote: Remote, marker: MarkerReading, job: Job) -> None:
     """No ``failure_path`` marker for this job is newer than its last success."""
     require(checks.no_newer_failure(remote, job, marker))

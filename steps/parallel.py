@@ -28,7 +28,7 @@ class HostScheduling(LoadScopeScheduling):  # type: ignore[misc]  # xdist ships 
     """xdist's scope scheduling with the drilled host as the scope: a test ID such as
     ``test_restic_check_passes[flux-backup@motoko]`` goes to motoko's worker.
 
-    >>> HostScheduling._split_scope(None, "features/test_features.py::test_x[flux-backup@motoko]")
+    >>> HostScheduling._split_scope(None, "features/restore.feature::test_x[flux-backup@motoko]")
     'motoko'
     """
 

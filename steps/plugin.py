@@ -1,14 +1,15 @@
 """The suite's pytest plugin: ``--inventory``, one test per (scenario, matching job), host
 reachability up front, scratch sweeping, evidence and the closing summary.
 
-Scenario tags select jobs: ``@restic`` and ``@rclone_mirror`` by kind, ``@timer`` every job with
-a schedule, ``@marker`` every job with a status marker. Test IDs name job and host, so
-``pytest features/ -k motoko`` drills one host and ``-k flux-backup`` one job.
+A scenario runs for the jobs that have what its steps need (steps/needs.py); selector tags such
+as ``@restic`` or ``@timer`` narrow it further, any other tag is a marker for ``-m``. Test IDs name
+job and host, so ``pytest features/ -k motoko`` drills one host and ``-k flux-backup`` one job.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -30,80 +31,144 @@ from drills.signing import sign_file
 from drills.tools import tool_versions
 from drills.transport import DrillCouldNotRun, Remote, forget_backends
 from drills.trends import load_history
+from steps.needs import MARKERS, SELECTORS, selector_help, steps_need
 
-SELECTORS = {"restic": ("kind", "restic"), "rclone_mirror": ("kind", "rclone-mirror"),
-             "timer": ("needs", "schedule"), "marker": ("needs", "marker"),
-             "retention": ("needs", "retention"), "endpoints": ("needs", "endpoints"),
-             "credentials": ("needs", "host.credentials_env"), "cron": ("needs", "cron"),
-             "metrics": ("needs", "metrics"), "postgres": ("kind", "pg-dump"),
-             "redis": ("kind", "redis-rdb"), "db_canary": ("needs", "dump.canary_table"),
-             "gpg_tar": ("kind", "gpg-tar"), "dump_tiers": ("needs", "dump.remote"),
-             "db_manifest": ("needs", "dump.manifest"), "restore_results": ("needs", "results"),
-             "metrics_duration": ("needs", "metrics.max_duration"),
-             "archive_tiers": ("needs", "archives.tiers"),
-             "clickhouse": ("kind", "clickhouse-backup"),
-             "read_rotation": ("needs", "read_data_rotation")}
 INVENTORY = pytest.StashKey[Inventory]()
 EVIDENCE = pytest.StashKey[EvidenceLog]()
 UNREACHABLE = pytest.StashKey[dict[str, str]]()
 VERSIONS = pytest.StashKey[dict[str, dict[str, str]]]()
 DRILLING = pytest.StashKey[bool]()
 LAB_HINT = "is the lab up? `make lab-up` (or `drill-lab up` in the virtualenv) starts it"
+LAB_INVENTORY = "inventory/lab.yml"  # a checkout's default
+_CONFIG: list[pytest.Config] = []  # the running config, for pytest-bdd's config-less tag hook
+# every drill option may also come from the environment (BACKUP_DRILLS_<NAME>) or the ini file
+# (drill_<name>), in that order after the command line
+SETTINGS: dict[str, tuple[type, Any]] = {
+    "inventory": (str, None), "remote_timeout": (float, 30.0), "probe_timeout": (float, PROBE_LIMIT),
+    "evidence_dir": (str, "reports/evidence"), "sign_evidence": (str, None),
+    "prometheus_textfile": (str, None), "waivers": (str, None)}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("backup drills")
-    group.addoption("--inventory", default="inventory/lab.yml",
-                    help="inventory of hosts and jobs to drill (default: inventory/lab.yml)")
-    group.addoption("--remote-timeout", type=float, default=30.0,
+    group.addoption("--inventory", default=None,
+                    help="inventory of hosts and jobs to drill (in a checkout: inventory/lab.yml)")
+    group.addoption("--remote-timeout", type=float, default=None,
                     help="seconds any single remote command may take before it is killed, "
                          "except restores and checks, which have their own (default: 30)")
-    group.addoption("--probe-timeout", type=float, default=PROBE_LIMIT,
+    group.addoption("--probe-timeout", type=float, default=None,
                     help="seconds the up-front probe of each repository and bucket may take "
                          f"before its scenarios are COULD NOT RUN (default: {PROBE_LIMIT:.0f})")
-    group.addoption("--evidence-dir", default="reports/evidence",
+    group.addoption("--evidence-dir", default=None,
                     help="where evidence JSON is written (default: reports/evidence)")
+    for name in SETTINGS:
+        parser.addini(f"drill_{name}", f"--{name.replace('_', '-')}, unless given on the command "
+                                       f"line or as BACKUP_DRILLS_{name.upper()}", default="")
+
+
+def resolve_settings(config: pytest.Config) -> None:
+    """Each drill option from the command line, else ``BACKUP_DRILLS_<NAME>``, else the ini
+    file's ``drill_<name>`` (paths relative to the ini file), else its default."""
+    for name, (kind, default) in SETTINGS.items():
+        if getattr(config.option, name, None) is not None:
+            continue
+        where, value = f"BACKUP_DRILLS_{name.upper()}", os.environ.get(f"BACKUP_DRILLS_{name.upper()}")
+        if not value:
+            where, value = f"ini option drill_{name}", str(config.getini(f"drill_{name}") or "")
+            if value and kind is str and config.inipath is not None:
+                value = str(config.inipath.parent / value)
+        if not value:
+            setattr(config.option, name, default)
+            continue
+        try:
+            setattr(config.option, name, kind(value))
+        except ValueError:
+            raise pytest.UsageError(f"{where}: expected a number of seconds, got {value!r}") from None
+
+
+def inventory_path(config: pytest.Config) -> Path | None:
+    """The inventory to drill: as configured, else a checkout's inventory/lab.yml, else none."""
+    chosen = config.getoption("inventory")
+    if chosen:
+        path = Path(chosen).expanduser()
+        return path if path.is_absolute() else config.invocation_params.dir / path
+    lab = config.rootpath / LAB_INVENTORY
+    return lab if lab.exists() else None
+
+
+def drills_features(config: pytest.Config) -> bool:
+    """True when the run collects Gherkin features (a ``.feature`` file, or a folder holding
+    one), so it is a drill with reports, not a run of other tests."""
+    for arg in config.args:
+        path = Path(str(arg).split("::")[0])
+        path = path if path.is_absolute() else config.invocation_params.dir / path
+        if path.suffix == ".feature" or (path.is_dir() and _holds_features(path)):
+            return True
+    return False
+
+
+def _holds_features(folder: Path) -> bool:
+    for _, dirs, files in os.walk(folder):
+        dirs[:] = [d for d in dirs if not d.startswith((".", "__")) and d not in _NOT_FEATURES]
+        if any(name.endswith(".feature") for name in files):
+            return True
+    return False
+
+
+_NOT_FEATURES = {"node_modules", "site-packages", "venv", "reports", "build", "dist"}
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
-    features = config.rootpath / "features"
-    drilling = any(Path(str(arg).split("::")[0]).resolve().is_relative_to(features)
-                   for arg in config.args)
-    if drilling and getattr(config.option, "allure_report_dir", "unset") is None:
-        config.option.allure_report_dir = str(config.rootpath / "reports/allure-results")
+    _CONFIG[:] = [config]
+    for name, description in MARKERS.items():
+        config.addinivalue_line("markers", f"{name}: {description}")
+    for selector in SELECTORS:
+        config.addinivalue_line("markers", f"{selector}: {selector_help(selector)}")
+    resolve_settings(config)
+    drilling = drills_features(config)
+    collecting = bool(config.option.collectonly)
+    if drilling and not collecting and getattr(config.option, "allure_report_dir", "unset") is None:
+        config.option.allure_report_dir = str(config.invocation_params.dir / "reports/allure-results")
         # one run per report (trends come from its history); cleaned once, not by each worker
         config.option.clean_alluredir = not is_worker(config)
-    path = Path(config.getoption("inventory"))
-    if not path.is_absolute():
-        path = config.rootpath / path
+    path = inventory_path(config)
+    if path is None and drilling:
+        raise pytest.UsageError("no inventory to drill: pass --inventory FILE (or set "
+                                "BACKUP_DRILLS_INVENTORY, or drill_inventory in pytest's ini file)")
     try:
-        config.stash[INVENTORY] = load_inventory(path)
+        inventory = load_inventory(path) if path is not None else Inventory(name="none", hosts={}, jobs={})
     except InventoryError as exc:
         raise pytest.UsageError(f"invalid inventory, no host was touched:\n{exc}") from None
+    config.stash[INVENTORY] = inventory
     FOUND.clear()  # the estate as this run finds it (drills.observe), its clocks too
     forget_clocks()
-    FOUND.know_jobs(config.stash[INVENTORY].jobs.values())
-    config.stash[EVIDENCE] = EvidenceLog(history=load_history(evidence_dir(config)) if drilling else {})
+    FOUND.know_jobs(inventory.jobs.values())
+    reads_history = drilling and not collecting
+    config.stash[EVIDENCE] = EvidenceLog(history=load_history(evidence_dir(config)) if reads_history else {})
     config.stash[UNREACHABLE] = {}
     config.stash[VERSIONS] = {}
-    config.stash[DRILLING] = drilling
+    config.stash[DRILLING] = drilling and not collecting
 
 
 def evidence_dir(config: pytest.Config) -> Path:
-    """``--evidence-dir``, relative to the project root unless absolute."""
-    return config.rootpath / Path(config.getoption("evidence_dir"))
+    """``--evidence-dir``, relative to where pytest was started unless absolute."""
+    return config.invocation_params.dir / Path(config.getoption("evidence_dir")).expanduser()
 
 
 TAG_MARKERS = {"runbook": "runbook", "severity": "severity", "control": "control"}
 SEVERITIES = ("blocker", "critical", "normal", "minor", "trivial")
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-bdd's own, whatever order the plugins loaded in
 def pytest_bdd_apply_tag(tag: str, function: Any) -> bool | None:
     """``@runbook:<anchor>``, ``@severity:<level>``, ``@control:<id>``: markers with a value
-    (for ``-m runbook``, ``-m control``) that the report turns into links and labels."""
+    (for ``-m runbook``, ``-m control``) that the report turns into links and labels. Any other
+    tag a user writes (``@weekly``, ``@team-db``) becomes a marker of its own, usable with -m."""
     name, colon, value = tag.partition(":")
     if not colon or name not in TAG_MARKERS:
+        if _CONFIG and tag not in MARKERS and tag not in SELECTORS:
+            _CONFIG[0].addinivalue_line("markers", f"{tag}: a tag of a feature file")
         return None
     if name == "severity" and value not in SEVERITIES:
         raise ValueError(f"tag @{tag}: expected a severity among {', '.join(SEVERITIES)}")
@@ -111,10 +176,11 @@ def pytest_bdd_apply_tag(tag: str, function: Any) -> bool | None:
     return True
 
 
-def matching_jobs(inventory: Inventory, marker_names: set[str]) -> list[Job]:
-    """The jobs a scenario with these tags runs against (all selectors must hold)."""
+def matching_jobs(inventory: Inventory, selectors: set[str]) -> list[Job]:
+    """The jobs a scenario runs against: those that have what every selector names (its tags
+    and what its steps need)."""
     jobs = list(inventory.jobs.values())
-    for name in sorted(marker_names & SELECTORS.keys()):
+    for name in sorted(selectors & SELECTORS.keys()):
         how, value = SELECTORS[name]
         chosen = inventory.jobs_for(**{how: value})
         jobs = [job for job in jobs if job in chosen]
@@ -125,16 +191,37 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "job" not in metafunc.fixturenames:
         return
     names = {mark.name for mark in metafunc.definition.iter_markers()}
-    jobs = matching_jobs(metafunc.config.stash[INVENTORY], names)
+    template = scenario_template(metafunc.definition)
+    needed = steps_need(template) if template is not None else set()
+    jobs = matching_jobs(metafunc.config.stash[INVENTORY], names | needed)
     metafunc.parametrize("job", jobs, ids=[job.id for job in jobs])
 
 
+NOT_APPLICABLE = pytest.StashKey[list[str]]()
+
+
 @pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Observe first, then act: scenarios tagged ``@writes`` (canaries, on-demand backups) run
-    after every other scenario, so on each host the estate is read and restored as found before
-    the drill adds a snapshot (and the estate's own prune removes one). Stable otherwise."""
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Scenarios that apply to no job of the inventory are left out quietly (one summary line,
+    not one skip each). Observe first, then act: scenarios tagged ``@writes`` (canaries,
+    on-demand backups) run after every other scenario, so on each host the estate is read and
+    restored as found before the drill adds a snapshot (and the estate's own prune removes
+    one). Stable otherwise."""
+    idle = [item for item in items if job_of(item) is None and scenario_template(item) is not None]
+    if idle:
+        config.hook.pytest_deselected(items=idle)
+        left_out = {id(item) for item in idle}
+        items[:] = [item for item in items if id(item) not in left_out]
+    config.stash[NOT_APPLICABLE] = [item.nodeid.split("[")[0] for item in idle]
     items.sort(key=lambda item: item.get_closest_marker("writes") is not None)
+
+
+def pytest_report_collectionfinish(config: pytest.Config) -> str | None:
+    idle = config.stash.get(NOT_APPLICABLE, [])
+    if not idle:
+        return None
+    return (f"{len(idle)} scenario(s) apply to no job of inventory "
+            f"{config.stash[INVENTORY].name} (nothing it declares needs them): left out")
 
 
 def job_of(item: pytest.Item) -> Job | None:

@@ -11,16 +11,19 @@ from drills.coverage import SliceRead, rotation_of, slices_read
 from drills.evidence import EvidenceLog
 from drills.inventory import Job
 from drills.transport import Remote
+from steps.needs import needs
 from steps.plugin import evidence_dir, require
 
 
 @then("restic check passes")
+@needs("restic")
 def _(remote: Remote, job: Job) -> None:
     """``restic check`` of the job's repository passes (read-only, ``--no-lock``)."""
     require(checks.restic_check(remote, job))
 
 
 @then("a restic check of the job's read-data subset passes")
+@needs("restic")
 def _(remote: Remote, job: Job, evidence: EvidenceLog, read_history: list[SliceRead]) -> None:
     """``restic check --read-data-subset`` (the job's ``read_data_subset``) passes; a rotation
     ``*/t`` reads this ISO week's slice (all of them when no earlier drill of it passed) and
@@ -29,6 +32,7 @@ def _(remote: Remote, job: Job, evidence: EvidenceLog, read_history: list[SliceR
 
 
 @then("every pack of the repository was read within the job's rotation")
+@needs("restic", "read_rotation")
 def _(remote: Remote, job: Job, evidence: EvidenceLog, read_history: list[SliceRead]) -> None:
     """Earlier drills' evidence and this run's show a passing read of every slice of the
     rotation ``*/t`` within the last t weeks (could not run while the repository does not
@@ -46,18 +50,21 @@ def read_history(job: Job, pytestconfig: pytest.Config) -> list[SliceRead]:
 
 
 @then("the latest snapshot of the job's host and path is younger than the RPO")
+@needs("restic")
 def _(remote: Remote, job: Job, evidence: EvidenceLog) -> None:
     """The newest snapshot of the job's host and ``source`` is younger than its ``rpo``."""
     require(checks.snapshot_fresh(remote, job), job, evidence)
 
 
 @then("the repository has no stale locks")
+@needs("restic")
 def _(remote: Remote, job: Job) -> None:
     """No lock older than ``stale_lock_age`` or left by a dead process."""
     require(checks.no_stale_locks(remote, job))
 
 
 @then("the job's snapshots keep what its retention policy promises, and nothing more")
+@needs("restic", "retention")
 def _(remote: Remote, job: Job) -> None:
     """Every day, week and month the job's `retention` keeps holds a snapshot (where history
     exists), and no snapshot outlives the policy; violations name snapshots and days."""
@@ -65,6 +72,7 @@ def _(remote: Remote, job: Job) -> None:
 
 
 @then("restic find lists the job's sample file in the latest snapshot")
+@needs("restic")
 def _(remote: Remote, job: Job) -> None:
     """`restic find` locates `samples.file` in the newest snapshot, as a file of the size the
     source file has."""
@@ -72,6 +80,7 @@ def _(remote: Remote, job: Job) -> None:
 
 
 @then("no file still in the source vanished between the two newest snapshots")
+@needs("restic")
 def _(remote: Remote, job: Job) -> None:
     """Every file `restic diff` lists as removed between the two newest snapshots is gone from
     the source too (or changed after the newest one); excludes of the job are allowed."""
@@ -79,6 +88,7 @@ def _(remote: Remote, job: Job) -> None:
 
 
 @then("the newest snapshot is not much smaller than the ones before it")
+@needs("restic")
 def _(remote: Remote, job: Job, evidence: EvidenceLog) -> None:
     """The newest snapshot holds at least `shrink_ratio` (default 50%) of the median file count
     and size of the up to seven snapshots before it."""

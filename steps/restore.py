@@ -10,6 +10,7 @@ from drills.evidence import EvidenceLog
 from drills.inventory import Job, Samples
 from drills.rclone import MirrorCheck, Rclone
 from drills.transport import DrillCouldNotRun, Remote
+from steps.needs import needs
 from steps.plugin import require
 
 
@@ -20,24 +21,28 @@ def _samples(job: Job) -> Samples:
 
 
 @when("I restore the latest snapshot into scratch", target_fixture="restored")
+@needs("restic")
 def _(remote: Remote, job: Job) -> RestoreOutcome:
     """Restore the newest snapshot of ``source`` into labelled scratch, timed."""
     return RestoreDrill(remote, job).restic_latest()
 
 
 @when("I restore the job's sample file from the latest snapshot", target_fixture="restored")
+@needs("restic")
 def _(remote: Remote, job: Job) -> RestoreOutcome:
     """Restore ``samples.file`` alone from the newest snapshot into scratch."""
     return RestoreDrill(remote, job).restic_latest(_samples(job).file)
 
 
 @when("I plant a canary and run the job's backup on demand", target_fixture="restored")
+@needs("restic")
 def _(remote: Remote, job: Job) -> RestoreOutcome:
     """Write a unique canary into ``source``, start the job's service, restore the canary."""
     return RestoreDrill(remote, job).canary()
 
 
 @when("I restore the job's sample file from the mirror into scratch", target_fixture="restored")
+@needs("rclone_mirror")
 def _(remote: Remote, job: Job) -> RestoreOutcome:
     """Copy ``samples.file`` back from the mirror ``destination`` into scratch."""
     since = checks.mirror_since(remote, job)
@@ -46,6 +51,7 @@ def _(remote: Remote, job: Job) -> RestoreOutcome:
 
 @when("I restore the job's sample directory from the mirror into scratch",
       target_fixture="restored")
+@needs("rclone_mirror")
 def _(remote: Remote, job: Job) -> RestoreOutcome:
     """Copy ``samples.directory`` back from the mirror into scratch."""
     since = checks.mirror_since(remote, job)
@@ -53,6 +59,7 @@ def _(remote: Remote, job: Job) -> RestoreOutcome:
 
 
 @when("I restore the whole mirror to an alternate root in scratch", target_fixture="restored")
+@needs("rclone_mirror")
 def _(remote: Remote, job: Job) -> RestoreOutcome:
     """Copy all of ``destination`` back into scratch (refused when scratch lacks the room)."""
     return RestoreDrill(remote, job).mirror_full(checks.mirror_since(remote, job))
@@ -60,6 +67,7 @@ def _(remote: Remote, job: Job) -> RestoreOutcome:
 
 @when("I restore the job's sample directory from the oldest snapshot by its ID, verified by restic",
       target_fixture="restored")
+@needs("restic")
 def _(remote: Remote, job: Job) -> RestoreOutcome:
     """Restore `samples.directory` of the oldest kept snapshot (`restic restore <id> --verify`)."""
     return RestoreDrill(remote, job).restic_oldest(_samples(job).directory)
@@ -81,6 +89,7 @@ def _(restored: checks.Timed, job: Job, evidence: EvidenceLog) -> None:
 
 
 @when("I check the mirror one way against the source", target_fixture="mirror_check")
+@needs("rclone_mirror")
 def _(remote: Remote, job: Job) -> MirrorCheck:
     """Run ``rclone check --one-way`` of ``source`` against ``destination``, for files last
     modified before the mirror's last run started (from its marker)."""
@@ -88,6 +97,7 @@ def _(remote: Remote, job: Job) -> MirrorCheck:
 
 
 @then("the mirror has no differences")
+@needs("rclone_mirror")
 def _(mirror_check: MirrorCheck, remote: Remote, job: Job) -> None:
     """The one-way check found no missing or differing file."""
     require(checks.mirror_in_sync(mirror_check, remote, job))

@@ -25,13 +25,25 @@ import boto3
 import docker
 import pytest
 import yaml
+from pytest_bdd.scenario import make_python_name
 
 from drills.signing import keygen
 from lab.estate import PREFIX, Lab, sh
 from lab.state import S3_PORT, LabState
 
 ROOT = Path(__file__).resolve().parents[2]
-FEATURES = "features/test_features.py"
+
+
+def scenario_node(test: str) -> str:
+    """The node ID of a scenario's test in its feature file: ``scenario_node("test_restic_check_passes")``
+    is ``features/repository.feature::test_restic_check_passes``."""
+    for path in sorted((ROOT / "features").glob("*.feature")):
+        for line in path.read_text().splitlines():
+            keyword, colon, title = line.strip().partition(":")
+            if colon and keyword in ("Scenario", "Scenario Outline") and \
+                    f"test_{make_python_name(title.strip())}" == test:
+                return f"features/{path.name}::{test}"
+    raise LookupError(f"no scenario of features/ is collected as {test}")
 
 
 @dataclass(frozen=True)
@@ -99,7 +111,7 @@ class Drill:
         """One scenario for one job, e.g. ``run("test_restic_check_passes", "flux-backup@motoko")``;
         ``job_id`` "" runs it for every job. Without ``dns``, no name beyond /etc/hosts resolves."""
         extra = [f"--inventory={inventory}"] if inventory is not None else []
-        command = self.command(f"{FEATURES}::{test}" + (f"[{job_id}]" if job_id else ""), "-q",
+        command = self.command(scenario_node(test) + (f"[{job_id}]" if job_id else ""), "-q",
                                "--tb=short", *extra)
         proc = subprocess.run(
             command if dns else self.without_dns(command),

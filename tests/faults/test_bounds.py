@@ -9,6 +9,7 @@ import docker
 import pytest
 
 from lab.estate import PREFIX
+from tests.faults.conftest import scenario_node
 
 pytestmark = pytest.mark.lab
 
@@ -31,5 +32,5 @@ def test_a_hung_object_store_costs_a_minute_named_and_the_rest_goes_on(drill):
     assert took < 150, f"the drill of one job took {took:.0f}s against a hung store:\n{output}"
     for unaffected in ("test_the_jobs_timer_is_armed_on_its_declared_schedule",
                        "test_the_jobs_status_marker_reports_a_success_younger_than_the_rpo"):
-        assert f"PASSED features/test_features.py::{unaffected}[flux-backup@motoko]" in output, output
+        assert f"PASSED {scenario_node(unaffected)}[flux-backup@motoko]" in output, output
     assert "NOT COMPLIANT" not in output, output

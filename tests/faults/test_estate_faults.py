@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.faults.conftest import FEATURES, ROOT
+from tests.faults.conftest import ROOT, scenario_node
 
 pytestmark = pytest.mark.lab
 
@@ -20,7 +20,7 @@ DIGEST = "cd /flux && find . -type f -print0 | sort -z | xargs -0 sha256sum | sh
 def test_a_run_killed_mid_restore_leaves_sources_intact_and_scratch_to_the_next_run(drill, motoko):
     before = motoko.sh(DIGEST)
     run = subprocess.Popen(
-        drill.command(f"{FEATURES}::{FULL}[flux-backup@motoko]", "-v"),
+        drill.command(f"{scenario_node(FULL)}[flux-backup@motoko]", "-v"),
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

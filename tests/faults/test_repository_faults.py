@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 
 from drills.coverage import slice_for
-from tests.faults.conftest import blob_location, flip_one_byte, latest_root_tree, packs_by_type, put_back
+from tests.faults.conftest import (
+    blob_location,
+    flip_one_byte,
+    latest_root_tree,
+    packs_by_type,
+    put_back,
+    scenario_node,
+)
 
 pytestmark = pytest.mark.lab
 
@@ -149,4 +156,4 @@ def test_a_gap_in_the_read_rotation_fails_naming_the_slice(drill):
             f"read within the last 29d: slice(s) {gap} of the rotation not read since") in output, output
     assert f"slice {gap}/4: last read {(now - timedelta(weeks=6)).date().isoformat()}" in output, output
     assert "1 failed, 1 passed" in output, output
-    assert f"FAILED features/test_features.py::{ROTATION}[flux-backup@motoko]" in output, output
+    assert f"FAILED {scenario_node(ROTATION)}[flux-backup@motoko]" in output, output

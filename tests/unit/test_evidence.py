@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from drills.cli import main
+from drills.cli import evidence_main as main
 from drills.controls import matrix, render_markdown
 from drills.evidence import EvidenceLog
 

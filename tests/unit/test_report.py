@@ -3,7 +3,7 @@ import stat
 
 import pytest
 
-from drills.cli import main
+from drills.cli import evidence_main as main
 from drills.report import ReportError, build_report, find_allure
 
 

@@ -3,7 +3,7 @@ import os
 
 import pytest
 
-from drills.cli import main
+from drills.cli import evidence_main as main
 from drills.signing import SigningError, keygen, sign_file, verify_path
 
 
