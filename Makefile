@@ -13,7 +13,7 @@ ALLURE_DIR := tools/allure
 PYTEST_ARGS ?=
 
 .PHONY: setup system node node-packages browser docker venv allure lab-up lab-status lab-down lab-reset drill \
-        report test lint unit faults bench
+        report test lint unit faults bench lowest
 
 setup: system docker venv allure
 
@@ -95,6 +95,17 @@ faults: lab-up browser
 
 test: lab-up browser lint
 	$(VENV)/bin/pytest tests/ $(PYTEST_ARGS)
+
+# the unit tests on the lowest versions pyproject.toml allows (tools/floors.py), in a virtualenv
+# of their own: a floor that admits a version the suite cannot work with fails here
+LOWEST ?= .venv-lowest
+lowest: system
+	@mkdir -p build && python3 tools/floors.py lab plot ansible > build/lowest.txt
+	@test -x $(LOWEST)/bin/python || python3 -m venv $(LOWEST)
+	@echo "[lowest] installing the project with its floors:" $$(tr '\n' ' ' < build/lowest.txt)
+	@$(LOWEST)/bin/pip install -q --disable-pip-version-check -c build/lowest.txt '.[lab,plot,ansible]' \
+	  'hypothesis>=6.100,<7' 2>&1 | { grep -v '^WARNING: Location' || true; }; test $${PIPESTATUS[0]} -eq 0
+	$(LOWEST)/bin/python -m pytest tests/unit -p no:cacheprovider -q
 
 bench: lab-up
 	$(PY) bench/restore_verify.py

@@ -42,7 +42,11 @@ def read_ansible(path: Path, scheme: str, defaults: dict[str, Any]) -> AnsibleEs
         raise AnsibleInventoryError(f"{path}: no such Ansible inventory")
     os.environ.setdefault("ANSIBLE_INVENTORY_UNPARSED_FAILED", "true")
     os.environ.setdefault("ANSIBLE_LOCALHOST_WARNING", "false")
-    from ansible.errors import AnsibleError  # imported here: ansible-core is slow to import
+    try:
+        from ansible.errors import AnsibleError  # imported here: ansible-core is slow to import
+    except ImportError:
+        raise AnsibleInventoryError("reading an Ansible inventory needs ansible-core: "
+                                    "pip install 'backup-drills[ansible]'") from None
     from ansible.inventory.manager import InventoryManager
     from ansible.parsing.dataloader import DataLoader
     from ansible.vars.manager import VariableManager

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -130,7 +131,27 @@ def _run(args: list[str]) -> int:
     if not chosen:
         print("backup-drills run: --no-bundled needs at least one --features DIR", file=sys.stderr)
         return 4
-    return int(pytest.main([*chosen, f"--rootdir={Path.cwd()}", *rest]))
+    # the features' common folder is pytest's rootdir (test IDs such as
+    # repository.feature::test_restic_check_passes[...], and Allure's titles, are relative to
+    # it); reports, evidence, the cache and an ini file are the current folder's
+    here = Path.cwd()
+    root = os.path.commonpath([str(Path(folder).resolve()) for folder in chosen])
+    options = [f"--rootdir={root}", "-o", f"cache_dir={here / '.pytest_cache'}"]
+    ini = _ini_file(here)
+    if ini is not None and "-c" not in rest and not any(w.startswith("--config-file") for w in rest):
+        options += ["-c", str(ini)]
+    return int(pytest.main([*chosen, *options, *rest]))
+
+
+def _ini_file(folder: Path) -> Path | None:
+    """The folder's pytest configuration, as pytest itself would find it there."""
+    for name in ("pytest.ini", ".pytest.ini"):
+        if (folder / name).is_file():
+            return folder / name
+    pyproject = folder / "pyproject.toml"
+    if pyproject.is_file() and "[tool.pytest.ini_options]" in pyproject.read_text(errors="replace"):
+        return pyproject
+    return None
 
 
 def _inventory_check(path: Path) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import html
+import importlib.util
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -62,7 +63,9 @@ class EvidenceLog:
 
     def trend(self, job_id: str) -> bytes | None:
         """PNG of the job's restore duration and data age over past runs and this one; None
-        when no run measured either."""
+        when no run measured either, or matplotlib (the ``plot`` extra) is not installed."""
+        if importlib.util.find_spec("matplotlib") is None:
+            return None
         measured = self.jobs.get(job_id, {})
         points = [*self.history.get(job_id, []), Point.of(self.run_id, measured)]
         points = [p for p in points if p.measured]

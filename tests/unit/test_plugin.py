@@ -1,5 +1,6 @@
 """The suite as an operator runs it: inventory selection, job parametrization, bad input."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -67,3 +68,75 @@ def test_unreachable_hosts_are_named_in_one_line_each_and_the_run_goes_on(tmp_pa
     assert len(reports) == 6, run.stdout
     assert run.returncode == 2  # could not run, as opposed to 1: not compliant
     assert "6 failed" in run.stdout
+
+
+USER_FEATURE = """\
+@weekly @team-db
+Feature: Our own weekly checks
+  Scenario: Our repositories pass restic check
+    Given the job's host answers
+    Then restic check passes
+
+  Scenario: Our ClickHouse tiers restore
+    Given the job's host answers
+    When I restore the newest ClickHouse backup of every tier into a scratch ClickHouse server
+    Then every tier's backup matches its manifest, passes the smoke queries and has the expected tables
+"""
+
+
+def user_folder(tmp: Path, inventory: dict) -> Path:
+    """A user's own folder: one feature with custom tags and no selector tags, an inventory."""
+    folder = tmp / "ours"
+    folder.mkdir()
+    (folder / "weekly.feature").write_text(USER_FEATURE)
+    (folder / "prod.yml").write_text(yaml.safe_dump(inventory))
+    return folder
+
+
+def test_a_users_own_feature_with_custom_tags_and_no_selectors_runs_where_its_steps_apply(tmp_path):
+    doc = yaml.safe_load((ROOT / "inventory/lab.yml").read_text())
+    doc["jobs"] = {name: job for name, job in doc["jobs"].items() if job["kind"] != "clickhouse-backup"}
+    folder = user_folder(tmp_path, doc)
+    run = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+                          "--inventory", "prod.yml", "-m", "weekly and team-db"],
+                         cwd=folder, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+    ids = [line for line in run.stdout.splitlines() if "::" in line]
+    restic_jobs = sorted(name for name, job in doc["jobs"].items() if job["kind"] == "restic")
+    # "Then restic check passes" needs a restic job: no mirror, database or tarball job gets it
+    assert sorted(line.split("[")[1].split("@")[0] for line in ids) == restic_jobs, run.stdout
+    assert all(line.startswith("weekly.feature::test_our_repositories_pass_restic_check[") for line in ids)
+    # the ClickHouse scenario applies to no job of this inventory: one line, not a skip per test
+    assert "1 scenario(s) apply to no job of inventory lab" in run.stdout, run.stdout
+    assert "empty parameter set" not in run.stdout + run.stderr
+    assert not (folder / "reports").exists(), "collecting wrote reports"
+
+
+def test_collecting_never_writes_or_cleans_reports(tmp_path):
+    results = tmp_path / "reports/allure-results"
+    results.mkdir(parents=True)
+    (results / "environment.properties").write_text("run.start=the last run\n")
+    run = subprocess.run([sys.executable, "-m", "pytest", str(ROOT / "features"), "--collect-only", "-q",
+                          "-p", "no:cacheprovider", f"--inventory={ROOT / 'inventory/lab.yml'}"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert [p.name for p in results.iterdir()] == ["environment.properties"]
+    assert (results / "environment.properties").read_text() == "run.start=the last run\n"
+    assert not (tmp_path / "reports/evidence").exists()
+
+
+def test_the_inventory_may_come_from_the_environment_and_a_drill_without_one_is_refused(tmp_path):
+    folder = user_folder(tmp_path, yaml.safe_load((ROOT / "inventory/lab.yml").read_text()))
+    command = [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BACKUP_DRILLS_")}
+    refused = subprocess.run(command, cwd=folder, capture_output=True, text=True, timeout=120, env=env)
+    assert refused.returncode == 4
+    assert "no inventory to drill: pass --inventory FILE" in refused.stderr
+    env["BACKUP_DRILLS_INVENTORY"] = "prod.yml"
+    chosen = subprocess.run(command, cwd=folder, capture_output=True, text=True, timeout=120, env=env)
+    assert chosen.returncode == 0, chosen.stdout + chosen.stderr
+    assert "test_our_repositories_pass_restic_check[flux-backup@motoko]" in chosen.stdout
+    env["BACKUP_DRILLS_REMOTE_TIMEOUT"] = "soon"
+    bad = subprocess.run(command, cwd=folder, capture_output=True, text=True, timeout=120, env=env)
+    assert bad.returncode == 4
+    assert "BACKUP_DRILLS_REMOTE_TIMEOUT: expected a number of seconds, got 'soon'" in bad.stderr
