@@ -12,6 +12,7 @@ expected, e.g. ``inventory/lab.yml: jobs.flux-backup.rpo: expected a duration su
 from __future__ import annotations
 
 import os
+import re
 from datetime import timedelta
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Any, Literal
@@ -62,6 +63,11 @@ def _absolute(value: str) -> str:
 AbsPath = Annotated[str, BeforeValidator(_absolute)]
 
 
+# a public host key as ssh-keyscan or /etc/ssh/ssh_host_*_key.pub print it (a comment may follow)
+HOST_KEY = (r"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com) "
+            r"[A-Za-z0-9+/]+={0,3}( .*)?$")
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -73,6 +79,10 @@ class Host(_Strict):
     transport: str
     ssh_config: str | None = None
     ssh_identity_file: str | None = None
+    # which host keys to trust (ssh:// only; else ssh's own known_hosts and config decide): a
+    # known_hosts file, or one pinned key as the host's /etc/ssh/ssh_host_ed25519_key.pub prints it
+    ssh_known_hosts: str | None = None
+    ssh_host_key: str | None = None
     jump_host: str | None = None
     sudo: bool = False
     credentials_env: AbsPath | None = None
@@ -108,7 +118,25 @@ class Host(_Strict):
                              "ProxyCommand (ssh -W %h:%p JUMP) in the host's ssh_config")
         return self
 
-    @field_validator("ssh_config", "ssh_identity_file")
+    @field_validator("ssh_host_key")
+    @classmethod
+    def _public_key_line(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(HOST_KEY, value):
+            raise ValueError("expected a public host key line such as 'ssh-ed25519 AAAAC3Nza...' "
+                             "(the host's /etc/ssh/ssh_host_ed25519_key.pub, or ssh-keyscan's output "
+                             "without the host name)")
+        return value
+
+    @model_validator(mode="after")
+    def _one_trust(self) -> Host:
+        if self.ssh_known_hosts and self.ssh_host_key:
+            raise ValueError("ssh_known_hosts and ssh_host_key: expected one of them, got both")
+        if (self.ssh_known_hosts or self.ssh_host_key) and not self.transport.startswith("ssh://"):
+            raise ValueError("ssh_known_hosts and ssh_host_key need an ssh:// transport (testinfra's "
+                             "paramiko:// backend accepts any host key)")
+        return self
+
+    @field_validator("ssh_config", "ssh_identity_file", "ssh_known_hosts")
     @classmethod
     def _expand(cls, value: str | None) -> str | None:
         return None if value is None else os.path.expandvars(os.path.expanduser(value))

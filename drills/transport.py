@@ -17,9 +17,11 @@ import hashlib
 import os
 import shlex
 import subprocess
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import paramiko
@@ -111,6 +113,30 @@ def argv(*words: str) -> str:
     return shlex.join(words)
 
 
+_PINNED: list[Path] = []  # this process's private folder of pinned host keys
+
+
+def host_key_options(host: Host) -> str:
+    """ssh options that trust only the host keys the inventory declares (none: ssh's own
+    known_hosts and config decide). A pinned key is written to a runner-private known_hosts file
+    under an alias of the host's name, so its address and port do not matter.
+
+    >>> host_key_options(Host(name="db1", transport="ssh://db1", ssh_known_hosts="/etc/drill/known_hosts"))
+    ' -o StrictHostKeyChecking=yes -o UserKnownHostsFile=/etc/drill/known_hosts'
+    """
+    if host.ssh_known_hosts:
+        return f" -o StrictHostKeyChecking=yes -o UserKnownHostsFile={shlex.quote(host.ssh_known_hosts)}"
+    if not host.ssh_host_key:
+        return ""
+    alias = f"backup-drills-{host.name}"
+    if not _PINNED:
+        _PINNED.append(Path(tempfile.mkdtemp(prefix="backup-drills-known-hosts-")))  # mode 0700
+    pinned = _PINNED[0] / host.name
+    pinned.write_text(f"{alias} {host.ssh_host_key}\n")
+    return (f" -o StrictHostKeyChecking=yes -o UserKnownHostsFile={shlex.quote(str(pinned))}"
+            f" -o HostKeyAlias={shlex.quote(alias)}")
+
+
 class Remote:
     """One host of the inventory, reached through a testinfra backend."""
 
@@ -130,7 +156,7 @@ class Remote:
                 route = hashlib.sha256(host.jump_host.encode()).hexdigest()[:8]
                 mux, jump = f"{mux}-{route}", f" -o ProxyJump={shlex.quote(host.jump_host)}"
             options["ssh_extra_args"] = (f"{mux} -o ServerAliveInterval=5 -o ServerAliveCountMax=3 "
-                                         f"-o BatchMode=yes{jump}")
+                                         f"-o BatchMode=yes{jump}{host_key_options(host)}")
         self._host = testinfra.get_host(host.transport, **options)
 
     def run(self, script: str, timeout: float | None = None, check: bool = False,

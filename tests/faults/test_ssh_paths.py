@@ -82,3 +82,35 @@ def test_a_connection_an_earlier_run_left_open_does_not_hide_a_broken_identity(d
     inventory = inventory_with_host(tmp_path, "akira", ssh_config=str(config))
     run = drill.run(FRESH, "space-mirror@akira", inventory)
     run.expect_failure("host akira unreachable", "Permission denied", exit_code=2)
+
+
+CHECK = "test_restic_check_passes"
+
+
+def host_key(container: str) -> str:
+    """A lab host's public ed25519 host key, as the operator would copy it from the host."""
+    return subprocess.run(["docker", "exec", container, "cat", "/etc/ssh/ssh_host_ed25519_key.pub"],
+                          capture_output=True, text=True, check=True, timeout=30).stdout.strip()
+
+
+def test_a_pinned_host_key_is_trusted_and_another_key_is_refused_naming_the_host(drill, tmp_path):
+    # the lab's own ssh_config trusts any key; a pinned key overrides it: only that key will do
+    pinned = inventory_with_host(tmp_path, "motoko", ssh_host_key=host_key("drill-lab-motoko"))
+    drill.run(CHECK, "flux-backup@motoko", pinned).expect_pass()
+    impostor = inventory_with_host(tmp_path, "motoko", ssh_host_key=host_key("drill-lab-akira"))
+    drill.run(CHECK, "flux-backup@motoko", impostor).expect_failure(
+        "host motoko unreachable", "Host key verification failed", exit_code=2)
+
+
+def test_a_known_hosts_file_decides_which_keys_are_trusted(drill, tmp_path):
+    lab = LabState.load_or_create()
+    port = re.search(r"Host motoko\n(?:  .*\n)*?  Port (\d+)", lab.ssh_config.read_text())
+    assert port is not None, lab.ssh_config.read_text()
+    known = tmp_path / "known_hosts"
+    known.write_text(f"[127.0.0.1]:{port.group(1)} {host_key('drill-lab-motoko')}\n")
+    drill.run(CHECK, "flux-backup@motoko", inventory_with_host(
+        tmp_path, "motoko", ssh_known_hosts=str(known))).expect_pass()
+    known.write_text(f"[127.0.0.1]:{port.group(1)} {host_key('drill-lab-akira')}\n")
+    drill.run(CHECK, "flux-backup@motoko", inventory_with_host(
+        tmp_path, "motoko", ssh_known_hosts=str(known))).expect_failure(
+        "host motoko unreachable", "Host key verification failed", exit_code=2)
