@@ -14,12 +14,15 @@ stdin, never in argv, and are masked in everything a command prints back.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import shlex
 import subprocess
 import tempfile
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -113,6 +116,41 @@ def argv(*words: str) -> str:
     return shlex.join(words)
 
 
+LOG = logging.getLogger("drills.transport")
+PROGRESS_EVERY = 30  # seconds between "still running" lines of a long remote command
+
+
+def _shown(script: str) -> str:
+    """A command as a log line shows it: its program, not a credentials preamble or a page of
+    shell (``restic -r s3:.../flux check``)."""
+    command = script.rsplit("exec ", 1)[-1] if isinstance(script, CredentialScript) else script
+    line = " ".join(command.split())
+    return line if len(line) <= 160 else f"{line[:157]}..."
+
+
+@contextmanager
+def _heartbeat(host: str, script: str, limit: int) -> Iterator[None]:
+    """While a remote command runs, log a progress line every PROGRESS_EVERY seconds."""
+    done = threading.Event()
+
+    def beat() -> None:
+        started = time.monotonic()
+        while not done.wait(PROGRESS_EVERY):
+            LOG.info("host %s: still running after %.0fs of its %ds limit: %s", host,
+                     time.monotonic() - started, limit, _shown(script))
+
+    if limit <= PROGRESS_EVERY:
+        yield
+        return
+    thread = threading.Thread(target=beat, name=f"heartbeat-{host}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+
+
 _PINNED: list[Path] = []  # this process's private folder of pinned host keys
 
 
@@ -171,13 +209,18 @@ class Remote:
         payload, secrets = self._runner_credentials() if isinstance(script, CredentialScript) \
             else (None, [])
         started = time.monotonic()
+        LOG.debug("host %s: running (limit %ds): %s", self.name, limit, _shown(script))
         try:
-            out = self._backend_run(wrapped, payload)
+            with _heartbeat(self.name, script, limit):
+                out = self._backend_run(wrapped, payload)
         except RuntimeError as exc:  # ssh exited 255
             raise HostUnreachable(self.name, _ssh_reason(exc)) from None
         except (OSError, paramiko.SSHException, EOFError) as exc:  # paramiko: refused, silent, auth
             raise HostUnreachable(self.name, _paramiko_reason(exc)) from None
         seconds = time.monotonic() - started
+        if seconds >= PROGRESS_EVERY:
+            LOG.info("host %s: finished in %.0fs (exit %d): %s", self.name, seconds, out.exit_status,
+                     _shown(script))
         if out.exit_status in (TIMED_OUT, _KILLED) and seconds >= limit:
             raise CommandTimedOut(self.name, script, limit)
         stdout, stderr = out.stdout_bytes, out.stderr_bytes

@@ -9,6 +9,7 @@ job and host, so ``pytest features/ -k motoko`` drills one host and ``-k flux-ba
 from __future__ import annotations
 
 import json
+import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -126,6 +127,8 @@ def pytest_configure(config: pytest.Config) -> None:
     for selector in SELECTORS:
         config.addinivalue_line("markers", f"{selector}: {selector_help(selector)}")
     resolve_settings(config)
+    if config.option.verbose >= 2 and config.getoption("log_cli_level", None) is None:
+        config.option.log_cli_level = "INFO"  # -vv: a live line per job, step and long command
     drilling = drills_features(config)
     collecting = bool(config.option.collectonly)
     if drilling and not collecting and getattr(config.option, "allure_report_dir", "unset") is None:
@@ -149,6 +152,20 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[UNREACHABLE] = {}
     config.stash[VERSIONS] = {}
     config.stash[DRILLING] = drilling and not collecting
+
+
+LOG = logging.getLogger("drills.drill")
+
+
+def pytest_bdd_before_scenario(request: pytest.FixtureRequest, feature: Any, scenario: Any) -> None:
+    job = job_of(request.node)
+    LOG.info("%s: scenario %s", job.id if job else "-", scenario.name)
+
+
+def pytest_bdd_before_step(request: pytest.FixtureRequest, feature: Any, scenario: Any, step: Any,
+                           step_func: Any) -> None:
+    job = job_of(request.node)
+    LOG.info("%s: %s %s", job.id if job else "-", step.keyword, step.name)
 
 
 def evidence_dir(config: pytest.Config) -> Path:

@@ -1,4 +1,5 @@
 import hashlib
+import logging
 import socket
 import subprocess
 import threading
@@ -8,6 +9,7 @@ from contextlib import contextmanager, suppress
 
 import pytest
 
+from drills import transport
 from drills.inventory import Host
 from drills.transport import MASK, CommandTimedOut, DrillCouldNotRun, HostUnreachable, Remote
 
@@ -154,3 +156,19 @@ def test_a_refusing_host_over_paramiko_is_unreachable_not_a_traceback():
     remote = Remote(Host(name="gone", transport="paramiko://drill@127.0.0.1:1"))
     with pytest.raises(HostUnreachable, match=r"host gone unreachable: .*(refused|Unable to connect)"):
         remote.run("true")
+
+
+def test_a_long_command_logs_progress_while_it_runs_and_a_line_when_it_ends(monkeypatch, caplog):
+    monkeypatch.setattr(transport, "PROGRESS_EVERY", 0.3)
+    remote = Remote(Host(name="slowhost", transport="local://"), timeout=30)
+    with caplog.at_level(logging.INFO, logger="drills.transport"):
+        assert remote.run("sleep 1.2; echo done").ok
+    beats = [r.getMessage() for r in caplog.records if "still running" in r.getMessage()]
+    assert len(beats) >= 2, caplog.text  # every 0.3 s of 1.2 s, whatever the machine's load
+    assert beats[0].startswith("host slowhost: still running after 0s of its 30s limit: sleep 1.2; echo")
+    assert any(r.getMessage().startswith("host slowhost: finished in 1s (exit 0)") for r in caplog.records)
+    caplog.clear()
+    monkeypatch.setattr(transport, "PROGRESS_EVERY", 5)
+    with caplog.at_level(logging.INFO, logger="drills.transport"):
+        remote.run("sleep 0.5", timeout=2)  # a limit shorter than the beat: no heartbeat at all
+    assert not [r for r in caplog.records if "still running" in r.getMessage()]
