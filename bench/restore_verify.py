@@ -20,12 +20,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from drills.drill import RestoreDrill
-from drills.inventory import Job, load_inventory
-from drills.manifest import hash_tree
-from drills.restic import Restic
-from drills.scratch import scratch_dir
-from drills.transport import Remote
+from drills.adapters.restic import Restic
+from drills.core.transport import Remote
+from drills.inventory.schema import Job, load_inventory
+from drills.restores.manifest import hash_tree
+from drills.restores.scratch import scratch_dir
+from drills.restores.trees import RestoreDrill
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = "/bench-data"

@@ -29,11 +29,11 @@ import sys
 from pathlib import Path
 
 from drills import __version__
-from drills.bundled import bundled
-from drills.controls import matrix, render_markdown
-from drills.inventory import InventoryError, load_inventory
-from drills.report import ReportError, build_report
-from drills.signing import SigningError, keygen, verify_path
+from drills.core.bundled import bundled
+from drills.evidence.controls import matrix, render_markdown
+from drills.evidence.report import ReportError, build_report
+from drills.evidence.signing import SigningError, keygen, verify_path
+from drills.inventory.schema import InventoryError, load_inventory
 
 
 def _matrix(path: Path, out: Path) -> int:
@@ -175,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     if args and args[0] == "report":
         return evidence_main(args, prog="backup-drills")
     if args and args[0] == "steps":
-        from steps.catalogue import main as steps_main  # the catalogue reads the step modules
+        from steps.plugin.catalogue import main as steps_main  # the catalogue reads the step modules
 
         return steps_main(args[1:])
     parser = argparse.ArgumentParser(prog="backup-drills", description=__doc__.splitlines()[0])

@@ -29,7 +29,7 @@ import yaml
 from docker.models.containers import Container
 from docker.types import EndpointConfig
 
-from drills.retention import BUCKETS
+from drills.core.retention import BUCKETS
 from lab.images import build_all
 from lab.state import S3_PORT, LabState
 

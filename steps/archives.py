@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from pytest_bdd import then, when
 
-from drills import archive_checks
-from drills.archives import ArchiveRestore, restore_newest
-from drills.evidence import EvidenceLog
-from drills.inventory import Job
-from drills.transport import Remote
-from steps.needs import needs
-from steps.plugin import require
+from drills.adapters.archives import ArchiveRestore, restore_newest
+from drills.core.transport import Remote
+from drills.evidence.log import EvidenceLog
+from drills.inventory.schema import Job
+from drills.verdicts.archives import (
+    archives_restore_identical,
+    components_fresh,
+    never_in_clear,
+    sets_conform,
+    size_not_anomalous,
+    tiers_hold_newest,
+)
+from steps.plugin.needs import needs
+from steps.plugin.session import require
 
 
 @then("the newest archive of every component is younger than the RPO")
@@ -18,7 +25,7 @@ from steps.plugin import require
 def _(remote: Remote, job: Job, evidence: EvidenceLog) -> None:
     """Per component of `archives.components`, the newest set holding its archive is no older
     than the `rpo` (sets are dated by their name, `archives.set_format`)."""
-    require(archive_checks.components_fresh(remote, job), job, evidence)
+    require(components_fresh(remote, job), job, evidence)
 
 
 @when("I decrypt and unpack the newest archive of every component into scratch",
@@ -33,7 +40,7 @@ def _(remote: Remote, job: Job) -> ArchiveRestore:
 @needs("gpg_tar")
 def _(restored: ArchiveRestore, job: Job, evidence: EvidenceLog) -> None:
     """Files unchanged since the set was made match byte for byte; later changes are reported."""
-    require(archive_checks.archives_restore_identical(restored), job, evidence)
+    require(archives_restore_identical(restored), job, evidence)
 
 
 @then("no archive of a component that requires encryption is stored in clear")
@@ -41,7 +48,7 @@ def _(restored: ArchiveRestore, job: Job, evidence: EvidenceLog) -> None:
 def _(remote: Remote, job: Job) -> None:
     """Every archive of a `required` component, in the root and every tier, is OpenPGP
     encrypted data (read from its first byte, never decrypted)."""
-    require(archive_checks.never_in_clear(remote, job))
+    require(never_in_clear(remote, job))
 
 
 @then("every tier holds the newest backup set and nothing older than its window")
@@ -49,14 +56,14 @@ def _(remote: Remote, job: Job) -> None:
 def _(remote: Remote, job: Job) -> None:
     """Each of `archives.tiers` has the newest set with the same files and sizes, and no set
     older than its `keep_days`."""
-    require(archive_checks.tiers_hold_newest(remote, job))
+    require(tiers_hold_newest(remote, job))
 
 
 @then("no component's newest archive is anomalously small against its history")
 @needs("gpg_tar")
 def _(remote: Remote, job: Job) -> None:
     """Newest archive >= `archives.anomaly_ratio` (0.5) x the median of its earlier archives."""
-    require(archive_checks.size_not_anomalous(remote, job))
+    require(size_not_anomalous(remote, job))
 
 
 @then("every day of the retention window has a backup set, and nothing older remains")
@@ -64,4 +71,4 @@ def _(remote: Remote, job: Job) -> None:
 def _(remote: Remote, job: Job, evidence: EvidenceLog) -> None:
     """Under `archives.root`: a set for each of the last `archives.keep_days` days (since history
     began), none older than the window plus a day."""
-    require(archive_checks.sets_conform(remote, job), job, evidence)
+    require(sets_conform(remote, job), job, evidence)

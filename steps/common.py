@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pytest_bdd import given, then
 
-from drills import checks
-from drills.evidence import EvidenceLog
-from drills.inventory import Job
-from drills.transport import Remote
-from steps.plugin import require
+from drills.core.transport import Remote
+from drills.evidence.log import EvidenceLog
+from drills.inventory.schema import Job
+from drills.verdicts.common import clock_agrees
+from steps.plugin.session import require
 
 
 @given("the job's host answers")
@@ -20,4 +20,4 @@ def _(remote: Remote) -> None:
 def _(remote: Remote, job: Job, evidence: EvidenceLog) -> None:
     """The host's clock, read at drill start, is within its ``max_clock_skew`` (default 5m) of
     the runner's; records the skew."""
-    require(checks.clock_agrees(remote, job), job, evidence)
+    require(clock_agrees(remote, job), job, evidence)

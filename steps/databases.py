@@ -4,16 +4,24 @@ from __future__ import annotations
 
 from pytest_bdd import then, when
 
-from drills import dbchecks
-from drills.clickhouse import ClickHouseDrill
-from drills.databases import DatabaseRestore, PostgresDrill, RedisDrill
-from drills.dbchecks import TierRestores
-from drills.drill import backup_now
-from drills.evidence import EvidenceLog
-from drills.inventory import Job
-from drills.transport import Remote
-from steps.needs import needs
-from steps.plugin import require
+from drills.core.transport import Remote
+from drills.evidence.log import EvidenceLog
+from drills.inventory.schema import Job
+from drills.restores.clickhouse import ClickHouseDrill
+from drills.restores.databases import DatabaseRestore, PostgresDrill, RedisDrill
+from drills.restores.trees import backup_now
+from drills.verdicts.databases import (
+    TierRestores,
+    bucket_versioned,
+    canary_row_back,
+    data_matches_dump_time,
+    newest_dump_fresh,
+    smoke_queries_pass,
+    tiers_keep_promise,
+    tiers_restore_and_pass_smoke,
+)
+from steps.plugin.needs import needs
+from steps.plugin.session import require
 
 
 @when("I restore the latest database dump into a scratch PostgreSQL", target_fixture="restored")
@@ -49,14 +57,14 @@ def _(remote: Remote, job: Job) -> DatabaseRestore:
 @then("its key count and dataset digest match the source at dump time")
 def _(restored: DatabaseRestore, job: Job, evidence: EvidenceLog) -> None:
     """The restore matches `dump.manifest`, written by the backup in the dump's own snapshot."""
-    require(dbchecks.data_matches_dump_time(restored), job, evidence)
+    require(data_matches_dump_time(restored), job, evidence)
 
 
 @then("the smoke queries pass and the expected tables are present")
 def _(restored: DatabaseRestore, job: Job, evidence: EvidenceLog) -> None:
     """Each of `dump.smoke_queries` returns a true first value; `dump.tables` all exist."""
     tables = job.dump.tables if job.dump else ()
-    require(dbchecks.smoke_queries_pass(restored, tables), job, evidence)
+    require(smoke_queries_pass(restored, tables), job, evidence)
 
 
 @then("the canary row is in the restored database")
@@ -64,7 +72,7 @@ def _(restored: DatabaseRestore, job: Job, evidence: EvidenceLog) -> None:
 def _(restored: DatabaseRestore, job: Job) -> None:
     """The dump of the on-demand backup holds exactly one row with the planted token."""
     table = job.dump.canary_table if job.dump else None
-    require(dbchecks.canary_row_back(restored, table))
+    require(canary_row_back(restored, table))
 
 
 @when("I restore the newest dump of every tier into a scratch PostgreSQL", target_fixture="restored")
@@ -94,7 +102,7 @@ def every_tier(drill: PostgresDrill | ClickHouseDrill) -> TierRestores:
 def _(restored: TierRestores, job: Job, evidence: EvidenceLog) -> None:
     """Each tier's restore has rows, every `dump.smoke_queries` is true, `dump.tables` exist."""
     tables = job.dump.tables if job.dump else ()
-    require(dbchecks.tiers_restore_and_pass_smoke(restored, tables), job, evidence)
+    require(tiers_restore_and_pass_smoke(restored, tables), job, evidence)
 
 
 @then("every tier's backup matches its manifest, passes the smoke queries and has the expected tables")
@@ -102,7 +110,7 @@ def _(restored: TierRestores, job: Job, evidence: EvidenceLog) -> None:
     """Each tier's restore has the row count and checksum of every table in the backup's
     manifest, every `dump.smoke_queries` is true, `dump.tables` exist."""
     tables = job.dump.tables if job.dump else ()
-    require(dbchecks.tiers_restore_and_pass_smoke(restored, tables), job, evidence)
+    require(tiers_restore_and_pass_smoke(restored, tables), job, evidence)
 
 
 @then("every tier holds a dump for each day, week or month it promises, and no more")
@@ -110,18 +118,18 @@ def _(restored: TierRestores, job: Job, evidence: EvidenceLog) -> None:
 def _(remote: Remote, job: Job) -> None:
     """Each tier of `dump.tiers` against its count, read as restic's keep rules: a dump in each
     promised slot where history exists, none the count no longer keeps."""
-    require(dbchecks.tiers_keep_promise(remote, job))
+    require(tiers_keep_promise(remote, job))
 
 
 @then("the newest dump is younger than the RPO")
 @needs("dump_tiers")
 def _(remote: Remote, job: Job, evidence: EvidenceLog) -> None:
     """The newest dump of any tier, dated by its name, is no older than the `rpo`."""
-    require(dbchecks.newest_dump_fresh(remote, job), job, evidence)
+    require(newest_dump_fresh(remote, job), job, evidence)
 
 
 @then("the bucket holding the dumps keeps object versions")
 @needs("dump_tiers")
 def _(remote: Remote, job: Job) -> None:
     """`rclone backend versioning` reports the bucket of `dump.remote` Enabled."""
-    require(dbchecks.bucket_versioned(remote, job))
+    require(bucket_versioned(remote, job))

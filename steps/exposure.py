@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pytest_bdd import then
 
-from drills import checks
-from drills.inventory import Job
-from drills.transport import Remote
-from steps.needs import needs
-from steps.plugin import require
+from drills.core.transport import Remote
+from drills.inventory.schema import Job
+from drills.verdicts.exposure import credentials_private, endpoints_answer
+from steps.plugin.needs import needs
+from steps.plugin.session import require
 
 
 @then("the host's credentials file is readable by its owner alone")
@@ -16,7 +16,7 @@ from steps.plugin import require
 def _(remote: Remote, job: Job) -> None:
     """The host's `credentials_env` exists, belongs to `credentials_owner` (root by default) and
     has mode 0600 or stricter."""
-    require(checks.credentials_private(remote, job))
+    require(credentials_private(remote, job))
 
 
 @then("every endpoint of the job answers with its expected status, without credentials")
@@ -24,4 +24,4 @@ def _(remote: Remote, job: Job) -> None:
 def _(remote: Remote, job: Job) -> None:
     """Each of the job's `endpoints`, asked from its host with curl and no credentials, answers
     the expected HTTP status (an S3 API 403, a web UI 200)."""
-    require(checks.endpoints_answer(remote, job))
+    require(endpoints_answer(remote, job))

@@ -4,44 +4,50 @@ from __future__ import annotations
 
 from pytest_bdd import then
 
-from drills import checks
-from drills.evidence import EvidenceLog
-from drills.inventory import Job
-from drills.transport import Remote
-from steps.needs import needs
-from steps.plugin import require
+from drills.core.transport import Remote
+from drills.evidence.log import EvidenceLog
+from drills.inventory.schema import Job
+from drills.verdicts.monitoring import (
+    cron_daemon_runs,
+    cron_entry_matches,
+    metrics_duration_bounded,
+    metrics_fresh,
+    metrics_report_success,
+)
+from steps.plugin.needs import needs
+from steps.plugin.session import require
 
 
 @then("the cron daemon is running")
 @needs("cron")
 def _(remote: Remote, job: Job) -> None:
     """A `cron` (or `crond`) process runs on the job's host."""
-    require(checks.cron_daemon_runs(remote, job))
+    require(cron_daemon_runs(remote, job))
 
 
 @then("the job's cron entry runs its command on the declared schedule")
 @needs("cron")
 def _(remote: Remote, job: Job) -> None:
     """A line of `cron.file` runs `cron.command` on `cron.schedule` (`@daily` = `0 0 * * *`)."""
-    require(checks.cron_entry_matches(remote, job))
+    require(cron_entry_matches(remote, job))
 
 
 @then("the job's metrics report its last backup succeeded")
 @needs("metrics")
 def _(remote: Remote, job: Job) -> None:
     """The `metrics.success` metric (default `backup_success`) with `metrics.labels` is 1."""
-    require(checks.metrics_report_success(remote, job))
+    require(metrics_report_success(remote, job))
 
 
 @then("the job's metrics show a backup younger than its RPO")
 @needs("metrics")
 def _(remote: Remote, job: Job, evidence: EvidenceLog) -> None:
     """`metrics.timestamp` (default `backup_timestamp_seconds`) is no older than the `rpo`."""
-    require(checks.metrics_fresh(remote, job), job, evidence)
+    require(metrics_fresh(remote, job), job, evidence)
 
 
 @then("the job's metrics show its last backup took no longer than its maximum duration")
 @needs("metrics_duration")
 def _(remote: Remote, job: Job, evidence: EvidenceLog) -> None:
     """`metrics.duration` (default `backup_duration_seconds`) is at most `metrics.max_duration`."""
-    require(checks.metrics_duration_bounded(remote, job), job, evidence)
+    require(metrics_duration_bounded(remote, job), job, evidence)

@@ -5,21 +5,31 @@ from __future__ import annotations
 import pytest
 from pytest_bdd import then
 
-from drills import checks
-from drills.backends import require_answering
-from drills.coverage import SliceRead, rotation_of, slices_read
-from drills.evidence import EvidenceLog
-from drills.inventory import Job
-from drills.transport import Remote
-from steps.needs import needs
-from steps.plugin import evidence_dir, require
+from drills.core.backends import require_answering
+from drills.core.coverage import SliceRead, rotation_of, slices_read
+from drills.core.transport import Remote
+from drills.evidence.log import EvidenceLog
+from drills.inventory.schema import Job
+from drills.verdicts.repository import (
+    every_pack_read,
+    no_stale_locks,
+    nothing_vanished,
+    restic_check,
+    restic_read_check,
+    retention_conforms,
+    sample_listed,
+    snapshot_fresh,
+    snapshot_not_shrunk,
+)
+from steps.plugin.needs import needs
+from steps.plugin.session import evidence_dir, require
 
 
 @then("restic check passes")
 @needs("restic")
 def _(remote: Remote, job: Job) -> None:
     """``restic check`` of the job's repository passes (read-only, ``--no-lock``)."""
-    require(checks.restic_check(remote, job))
+    require(restic_check(remote, job))
 
 
 @then("a restic check of the job's read-data subset passes")
@@ -28,7 +38,7 @@ def _(remote: Remote, job: Job, evidence: EvidenceLog, read_history: list[SliceR
     """``restic check --read-data-subset`` (the job's ``read_data_subset``) passes; a rotation
     ``*/t`` reads this ISO week's slice (all of them when no earlier drill of it passed) and
     records the slices read."""
-    require(checks.restic_read_check(remote, job, read_history), job, evidence)
+    require(restic_read_check(remote, job, read_history), job, evidence)
 
 
 @then("every pack of the repository was read within the job's rotation")
@@ -39,7 +49,7 @@ def _(remote: Remote, job: Job, evidence: EvidenceLog, read_history: list[SliceR
     answer: this run could not read its slice)."""
     require_answering(remote, job)
     now_read = evidence.jobs.get(job.id, {}).get("read_data")
-    require(checks.every_pack_read(job, job.host, read_history, now_read), job, evidence)
+    require(every_pack_read(job, job.host, read_history, now_read), job, evidence)
 
 
 @pytest.fixture
@@ -53,14 +63,14 @@ def read_history(job: Job, pytestconfig: pytest.Config) -> list[SliceRead]:
 @needs("restic")
 def _(remote: Remote, job: Job, evidence: EvidenceLog) -> None:
     """The newest snapshot of the job's host and ``source`` is younger than its ``rpo``."""
-    require(checks.snapshot_fresh(remote, job), job, evidence)
+    require(snapshot_fresh(remote, job), job, evidence)
 
 
 @then("the repository has no stale locks")
 @needs("restic")
 def _(remote: Remote, job: Job) -> None:
     """No lock older than ``stale_lock_age`` or left by a dead process."""
-    require(checks.no_stale_locks(remote, job))
+    require(no_stale_locks(remote, job))
 
 
 @then("the job's snapshots keep what its retention policy promises, and nothing more")
@@ -68,7 +78,7 @@ def _(remote: Remote, job: Job) -> None:
 def _(remote: Remote, job: Job) -> None:
     """Every day, week and month the job's `retention` keeps holds a snapshot (where history
     exists), and no snapshot outlives the policy; violations name snapshots and days."""
-    require(checks.retention_conforms(remote, job))
+    require(retention_conforms(remote, job))
 
 
 @then("restic find lists the job's sample file in the latest snapshot")
@@ -76,7 +86,7 @@ def _(remote: Remote, job: Job) -> None:
 def _(remote: Remote, job: Job) -> None:
     """`restic find` locates `samples.file` in the newest snapshot, as a file of the size the
     source file has."""
-    require(checks.sample_listed(remote, job))
+    require(sample_listed(remote, job))
 
 
 @then("no file still in the source vanished between the two newest snapshots")
@@ -84,7 +94,7 @@ def _(remote: Remote, job: Job) -> None:
 def _(remote: Remote, job: Job) -> None:
     """Every file `restic diff` lists as removed between the two newest snapshots is gone from
     the source too (or changed after the newest one); excludes of the job are allowed."""
-    require(checks.nothing_vanished(remote, job))
+    require(nothing_vanished(remote, job))
 
 
 @then("the newest snapshot is not much smaller than the ones before it")
@@ -92,4 +102,4 @@ def _(remote: Remote, job: Job) -> None:
 def _(remote: Remote, job: Job, evidence: EvidenceLog) -> None:
     """The newest snapshot holds at least `shrink_ratio` (default 50%) of the median file count
     and size of the up to seven snapshots before it."""
-    require(checks.snapshot_not_shrunk(remote, job), job, evidence)
+    require(snapshot_not_shrunk(remote, job), job, evidence)

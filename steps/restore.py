@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from pytest_bdd import then, when
 
-from drills import checks
-from drills.drill import RestoreDrill, RestoreOutcome
-from drills.evidence import EvidenceLog
-from drills.inventory import Job, Samples
-from drills.rclone import MirrorCheck, Rclone
-from drills.transport import DrillCouldNotRun, Remote
-from steps.needs import needs
-from steps.plugin import require
+from drills.adapters.rclone import MirrorCheck, Rclone
+from drills.core.transport import DrillCouldNotRun, Remote
+from drills.evidence.log import EvidenceLog
+from drills.inventory.schema import Job, Samples
+from drills.restores.trees import RestoreDrill, RestoreOutcome
+from drills.verdicts.restore import mirror_in_sync, mirror_since, restore_identical
+from drills.verdicts.verdict import Timed, within_rto
+from steps.plugin.needs import needs
+from steps.plugin.session import require
 
 
 def _samples(job: Job) -> Samples:
@@ -45,7 +46,7 @@ def _(remote: Remote, job: Job) -> RestoreOutcome:
 @needs("rclone_mirror")
 def _(remote: Remote, job: Job) -> RestoreOutcome:
     """Copy ``samples.file`` back from the mirror ``destination`` into scratch."""
-    since = checks.mirror_since(remote, job)
+    since = mirror_since(remote, job)
     return RestoreDrill(remote, job).mirror_sample(_samples(job).file, True, since)
 
 
@@ -54,7 +55,7 @@ def _(remote: Remote, job: Job) -> RestoreOutcome:
 @needs("rclone_mirror")
 def _(remote: Remote, job: Job) -> RestoreOutcome:
     """Copy ``samples.directory`` back from the mirror into scratch."""
-    since = checks.mirror_since(remote, job)
+    since = mirror_since(remote, job)
     return RestoreDrill(remote, job).mirror_sample(_samples(job).directory, False, since)
 
 
@@ -62,7 +63,7 @@ def _(remote: Remote, job: Job) -> RestoreOutcome:
 @needs("rclone_mirror")
 def _(remote: Remote, job: Job) -> RestoreOutcome:
     """Copy all of ``destination`` back into scratch (refused when scratch lacks the room)."""
-    return RestoreDrill(remote, job).mirror_full(checks.mirror_since(remote, job))
+    return RestoreDrill(remote, job).mirror_full(mirror_since(remote, job))
 
 
 @when("I restore the job's sample directory from the oldest snapshot by its ID, verified by restic",
@@ -79,13 +80,13 @@ def _(remote: Remote, job: Job) -> RestoreOutcome:
 @then("the canary comes back byte-exact from the new snapshot")
 def _(restored: RestoreOutcome, job: Job, evidence: EvidenceLog) -> None:
     """Every restored file hashes as its source (files changed since the backup are reported)."""
-    require(checks.restore_identical(restored), job, evidence)
+    require(restore_identical(restored), job, evidence)
 
 
 @then("the restore finished within the job's RTO")
-def _(restored: checks.Timed, job: Job, evidence: EvidenceLog) -> None:
+def _(restored: Timed, job: Job, evidence: EvidenceLog) -> None:
     """Restore plus verification took no longer than the job's ``rto``; records the time."""
-    require(checks.within_rto(restored), job, evidence)
+    require(within_rto(restored), job, evidence)
 
 
 @when("I check the mirror one way against the source", target_fixture="mirror_check")
@@ -93,11 +94,11 @@ def _(restored: checks.Timed, job: Job, evidence: EvidenceLog) -> None:
 def _(remote: Remote, job: Job) -> MirrorCheck:
     """Run ``rclone check --one-way`` of ``source`` against ``destination``, for files last
     modified before the mirror's last run started (from its marker)."""
-    return Rclone(remote, job).check_one_way(checks.mirror_since(remote, job))
+    return Rclone(remote, job).check_one_way(mirror_since(remote, job))
 
 
 @then("the mirror has no differences")
 @needs("rclone_mirror")
 def _(mirror_check: MirrorCheck, remote: Remote, job: Job) -> None:
     """The one-way check found no missing or differing file."""
-    require(checks.mirror_in_sync(mirror_check, remote, job))
+    require(mirror_in_sync(mirror_check, remote, job))

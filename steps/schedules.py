@@ -4,37 +4,37 @@ from __future__ import annotations
 
 from pytest_bdd import then
 
-from drills import checks
-from drills.evidence import EvidenceLog
-from drills.inventory import Job
-from drills.transport import Remote
-from steps.needs import needs
-from steps.plugin import require
+from drills.core.transport import Remote
+from drills.evidence.log import EvidenceLog
+from drills.inventory.schema import Job
+from drills.verdicts.schedules import last_run_succeeded, timer_armed, timer_next_run, timer_schedule_matches
+from steps.plugin.needs import needs
+from steps.plugin.session import require
 
 
 @then("the job's timer is enabled and active")
 @needs("timer")
 def _(remote: Remote, job: Job) -> None:
     """The job's ``schedule.timer`` is loaded, enabled and active."""
-    require(checks.timer_armed(remote, job))
+    require(timer_armed(remote, job))
 
 
 @then("the job's next run is scheduled")
 @needs("timer")
 def _(remote: Remote, job: Job) -> None:
     """systemd has a next elapse time for the timer."""
-    require(checks.timer_next_run(remote, job))
+    require(timer_next_run(remote, job))
 
 
 @then("the timer's calendar matches the job's declared schedule")
 @needs("timer")
 def _(remote: Remote, job: Job) -> None:
     """The timer's OnCalendar normalizes to the inventory's ``on_calendar``."""
-    require(checks.timer_schedule_matches(remote, job))
+    require(timer_schedule_matches(remote, job))
 
 
 @then("the job's last run succeeded")
 @needs("timer")
 def _(remote: Remote, job: Job, evidence: EvidenceLog) -> None:
     """The last run of ``schedule.service`` exited successfully (systemd, else the journal)."""
-    require(checks.last_run_succeeded(remote, job), job, evidence)
+    require(last_run_succeeded(remote, job), job, evidence)

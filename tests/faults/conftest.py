@@ -27,7 +27,7 @@ import pytest
 import yaml
 from pytest_bdd.scenario import make_python_name
 
-from drills.signing import keygen
+from drills.evidence.signing import keygen
 from lab.estate import PREFIX, Lab, sh
 from lab.state import S3_PORT, LabState
 

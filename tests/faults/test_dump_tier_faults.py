@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from drills.clickhouse import PORT, ClickHouseDrill
-from drills.inventory import load_inventory
-from drills.scratch import scratch_dir
-from drills.transport import Remote
+from drills.core.transport import Remote
+from drills.inventory.schema import load_inventory
+from drills.restores.clickhouse import PORT, ClickHouseDrill
+from drills.restores.scratch import scratch_dir
 from tests.faults.conftest import ROOT, LabHost
 
 pytestmark = pytest.mark.lab

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from drills.controls import matrix
-from drills.inventory import load_inventory
-from drills.signing import verify_path
+from drills.evidence.controls import matrix
+from drills.evidence.signing import verify_path
+from drills.inventory.schema import load_inventory
 
 pytestmark = pytest.mark.lab
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from drills.report import build_report
+from drills.evidence.report import build_report
 from tests.faults.conftest import ROOT
 from tests.faults.report_page import ReportPage, chromium
 

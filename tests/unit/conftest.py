@@ -2,9 +2,9 @@
 
 import pytest
 
-from drills.inventory import Host
-from drills.observe import FOUND
-from drills.transport import Remote
+from drills.core.observe import FOUND
+from drills.core.transport import Remote
+from drills.inventory.schema import Host
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from drills.inventory import InventoryError, load_inventory
+from drills.inventory.schema import InventoryError, load_inventory
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,10 +1,10 @@
-"""drills.backends: what a failed probe means, and that a backend found down is not asked again."""
+"""drills.core.backends: what a failed probe means, and that a backend found down is not asked again."""
 
 import pytest
 
-from drills.backends import Backend, backends_of, classify, probe
-from drills.inventory import Job
-from drills.transport import DrillCouldNotRun, backend_down, forget_backends
+from drills.core.backends import Backend, backends_of, classify, probe
+from drills.core.transport import DrillCouldNotRun, backend_down, forget_backends
+from drills.inventory.schema import Job
 
 
 @pytest.mark.parametrize(

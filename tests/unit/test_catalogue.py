@@ -5,10 +5,11 @@ import sys
 from pathlib import Path
 
 from steps import STEP_MODULES
-from steps.catalogue import CATALOGUE, catalogue, current, main
+from steps.plugin.catalogue import CATALOGUE, catalogue, current, main
+from steps.plugin.entry import PLUGIN_MODULES
 
 ROOT = Path(__file__).resolve().parents[2]
-PLUGINS = ("steps.plugin", "steps.reporting", "steps.parallel", "steps.catalogue", *STEP_MODULES)
+PLUGINS = (*PLUGIN_MODULES, *STEP_MODULES)
 
 
 def run_pytest(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -32,7 +33,6 @@ def test_an_unknown_sentence_stops_collection_with_a_pointer_to_the_catalogue(tm
     (tmp_path / "x.feature").write_text(
         "@restic\nFeature: F\n  Scenario: S\n    Given the job's host answers\n"
         "    Then the backup is magically fine\n")
-    (tmp_path / "test_x.py").write_text("from pytest_bdd import scenarios\n\nscenarios('x.feature')\n")
     plugins = [arg for module in PLUGINS for arg in ("-p", module)]
     run = run_pytest(str(tmp_path), *plugins, f"--inventory={ROOT / 'inventory/lab.yml'}",
                      f"--evidence-dir={tmp_path / 'evidence'}", cwd=tmp_path)

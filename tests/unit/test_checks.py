@@ -4,10 +4,18 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from drills import checks
-from drills.inventory import Job
-from drills.markers import read_marker
-from drills.observe import FOUND
+from drills.adapters.markers import read_marker
+from drills.core.observe import FOUND
+from drills.inventory.schema import Job
+from drills.verdicts.markers import (
+    marker_fresh,
+    marker_reading,
+    marker_success,
+    marker_valid,
+    newest_restore_test,
+    no_newer_failure,
+    restore_tests_passed,
+)
 
 
 def when(hours_ago: float) -> str:
@@ -55,12 +63,12 @@ def success(hours_ago: float) -> dict:
 def test_a_fresh_success_passes_every_marker_check(local, tmp_path, markers):
     markers("b2_mirror.json", success(2))
     job = job_with(tmp_path)
-    reading = checks.marker_reading(local, job)
+    reading = marker_reading(local, job)
     for verdict in (
-        checks.marker_valid(reading, job),
-        checks.marker_success(reading, job),
-        checks.marker_fresh(reading, job, local),
-        checks.no_newer_failure(local, job, reading),
+        marker_valid(reading, job),
+        marker_success(reading, job),
+        marker_fresh(reading, job, local),
+        no_newer_failure(local, job, reading),
     ):
         assert verdict.ok, verdict.message
 
@@ -68,7 +76,7 @@ def test_a_fresh_success_passes_every_marker_check(local, tmp_path, markers):
 def test_an_old_marker_fails_freshness_naming_host_job_path_and_rpo(local, tmp_path, markers):
     path = markers("b2_mirror.json", success(30))
     job = job_with(tmp_path)
-    verdict = checks.marker_fresh(checks.marker_reading(local, job), job, local)
+    verdict = marker_fresh(marker_reading(local, job), job, local)
     assert not verdict.ok
     assert verdict.message.startswith(f"host runner, job space-mirror: marker {path} is 30h")
     assert verdict.message.endswith("RPO 26h")
@@ -87,14 +95,14 @@ def test_an_old_marker_fails_freshness_naming_host_job_path_and_rpo(local, tmp_p
 )
 def test_unparsable_markers_say_why(local, tmp_path, markers, content, error):
     path = markers("b2_mirror.json", content)
-    verdict = checks.marker_valid(read_marker(local, path), job_with(tmp_path))
+    verdict = marker_valid(read_marker(local, path), job_with(tmp_path))
     assert not verdict.ok
     assert error in verdict.message
 
 
 def test_a_missing_marker_is_named(local, tmp_path):
     job = job_with(tmp_path)
-    verdict = checks.marker_valid(checks.marker_reading(local, job), job)
+    verdict = marker_valid(marker_reading(local, job), job)
     assert not verdict.ok
     assert verdict.message.endswith("b2_mirror.json does not exist")
 
@@ -102,7 +110,7 @@ def test_a_missing_marker_is_named(local, tmp_path):
 def test_a_failure_newer_than_the_success_fails_and_an_older_one_does_not(local, tmp_path, markers):
     markers("b2_mirror.json", success(5))
     job = job_with(tmp_path)
-    reading = checks.marker_reading(local, job)
+    reading = marker_reading(local, job)
     markers(
         "last_failure.json",
         {
@@ -113,7 +121,7 @@ def test_a_failure_newer_than_the_success_fails_and_an_older_one_does_not(local,
             "failed_at": when(1),
         },
     )
-    verdict = checks.no_newer_failure(local, job, reading)
+    verdict = no_newer_failure(local, job, reading)
     assert not verdict.ok
     assert "rclone exited 7" in verdict.message
     FOUND.clear()  # a new drill finds the estate anew
@@ -121,7 +129,7 @@ def test_a_failure_newer_than_the_success_fails_and_an_older_one_does_not(local,
         "last_failure.json",
         {"job": "b2_mirror", "host": "akira", "status": "failure", "message": "old", "failed_at": when(9)},
     )
-    assert checks.no_newer_failure(local, job, reading).ok
+    assert no_newer_failure(local, job, reading).ok
 
 
 def restore_test_job(tmp_path) -> Job:
@@ -133,8 +141,8 @@ def restore_test_job(tmp_path) -> Job:
 
 def test_the_newest_restore_test_result_is_read_and_a_failed_test_is_named(local, tmp_path):
     job, results = restore_test_job(tmp_path), tmp_path / "restore-tests"
-    reading = checks.newest_restore_test(local, job)
-    verdict = checks.marker_valid(reading, job)
+    reading = newest_restore_test(local, job)
+    verdict = marker_valid(reading, job)
     assert not verdict.ok
     assert f"restore-test result {results}/*.json matches no file" in verdict.message
     FOUND.clear()  # a new drill finds the estate anew
@@ -145,24 +153,24 @@ def test_the_newest_restore_test_result_is_read_and_a_failed_test_is_named(local
     newest = results / "restore-test-2.json"
     newest.write_text(json.dumps(success(1) | {"job": "restore_test", "status": "failure",
                                               "tests": {"b2_mirror": "FAIL", "restic_snapshot": "PASS"}}))
-    reading = checks.newest_restore_test(local, job)
+    reading = newest_restore_test(local, job)
     assert reading.path == str(newest)
-    verdict = checks.restore_tests_passed(reading, job)
+    verdict = restore_tests_passed(reading, job)
     assert not verdict.ok
     assert "status 'failure', tests b2_mirror FAIL, restic_snapshot PASS" in verdict.message
     assert verdict.message.endswith("(failed: b2_mirror)")
-    assert checks.marker_fresh(reading, job, local).ok
+    assert marker_fresh(reading, job, local).ok
     newest.unlink()
     FOUND.clear()
-    reading = checks.newest_restore_test(local, job)
-    assert checks.restore_tests_passed(reading, job).ok
-    assert f"restore-test result {older} is 200h" in checks.marker_fresh(reading, job, local).message
+    reading = newest_restore_test(local, job)
+    assert restore_tests_passed(reading, job).ok
+    assert f"restore-test result {older} is 200h" in marker_fresh(reading, job, local).message
 
 
 def test_a_result_without_tests_does_not_pass(local, tmp_path):
     job, results = restore_test_job(tmp_path), tmp_path / "restore-tests"
     results.mkdir()
     (results / "r.json").write_text(json.dumps(success(1)))
-    verdict = checks.restore_tests_passed(checks.newest_restore_test(local, job), job)
+    verdict = restore_tests_passed(newest_restore_test(local, job), job)
     assert not verdict.ok
     assert "tests none" in verdict.message

@@ -1,5 +1,5 @@
-from drills.cron import normalize, parse_crontab
-from drills.metrics import parse
+from drills.adapters.cron import normalize, parse_crontab
+from drills.adapters.metrics import parse
 
 SYSTEM = """# m h dom mon dow user command
 SHELL=/bin/sh

@@ -8,7 +8,7 @@ import pytest
 
 import drills
 
-MODULES = [m.name for m in pkgutil.iter_modules(drills.__path__, "drills.")]
+MODULES = [m.name for m in pkgutil.walk_packages(drills.__path__, "drills.")]
 
 
 @pytest.mark.parametrize("name", MODULES)

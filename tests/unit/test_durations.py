@@ -2,7 +2,7 @@ from datetime import timedelta
 
 import pytest
 
-from drills.durations import human, human_seconds, parse_duration
+from drills.core.durations import human, human_seconds, parse_duration
 
 
 @pytest.mark.parametrize(

@@ -3,8 +3,8 @@ import json
 import pytest
 
 from drills.cli import evidence_main as main
-from drills.controls import matrix, render_markdown
-from drills.evidence import EvidenceLog
+from drills.evidence.controls import matrix, render_markdown
+from drills.evidence.log import EvidenceLog
 
 
 def log_with_results(run_id: str, restore_outcome: str) -> EvidenceLog:

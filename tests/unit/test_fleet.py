@@ -3,7 +3,7 @@ import doctest
 import yaml
 
 import lab.estate
-from drills.inventory import load_inventory
+from drills.inventory.schema import load_inventory
 from lab.estate import fleet_inventory
 
 

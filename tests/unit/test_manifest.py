@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from drills.manifest import compare, hash_tree
-from drills.patterns import restic_excluded
-from drills.transport import DrillCouldNotRun
+from drills.core.patterns import restic_excluded
+from drills.core.transport import DrillCouldNotRun
+from drills.restores.manifest import compare, hash_tree
 
 ODD = [
     "plain.txt",

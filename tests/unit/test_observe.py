@@ -1,9 +1,9 @@
-"""drills.observe: readings are taken once, and all of a host's before the drill acts there."""
+"""drills.core.observe: readings are taken once, and all of a host's before the drill acts there."""
 
 import pytest
 
-from drills.inventory import Job
-from drills.observe import FOUND, READINGS, Reading, reading
+from drills.core.observe import FOUND, READINGS, Reading, reading
+from drills.inventory.schema import Job
 
 
 def job(name: str, host: str = "akira") -> Job:

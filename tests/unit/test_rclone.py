@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from drills import checks
-from drills.drill import RestoreDrill
-from drills.inventory import Host, Job
-from drills.rclone import Rclone
-from drills.transport import Remote
+from drills.adapters.rclone import Rclone
+from drills.core.transport import Remote
+from drills.inventory.schema import Host, Job
+from drills.restores.trees import RestoreDrill
+from drills.verdicts.restore import mirror_in_sync, restore_identical
 
 
 @pytest.fixture
@@ -46,13 +46,13 @@ def mirrored(tmp_path):
 
 def test_an_in_sync_mirror_has_no_differences(mirrored):
     remote, job, _, _ = mirrored
-    assert checks.mirror_in_sync(Rclone(remote, job).check_one_way(), remote, job).ok
+    assert mirror_in_sync(Rclone(remote, job).check_one_way(), remote, job).ok
 
 
 def test_a_file_missing_from_the_mirror_is_named(mirrored):
     remote, job, source, mirror = mirrored
     (mirror / "mike" / "photos" / "p3.jpg").unlink()
-    verdict = checks.mirror_in_sync(Rclone(remote, job).check_one_way(), remote, job)
+    verdict = mirror_in_sync(Rclone(remote, job).check_one_way(), remote, job)
     assert not verdict.ok
     assert f"missing from the mirror: {source}/mike/photos/p3.jpg" in verdict.message
 
@@ -61,10 +61,10 @@ def test_samples_restore_from_the_mirror_and_an_altered_one_is_named(mirrored):
     remote, job, source, mirror = mirrored
     since = datetime.now(UTC) + timedelta(seconds=5)
     drill = RestoreDrill(remote, job)
-    assert checks.restore_identical(drill.mirror_sample("mike/photos", False, since)).ok
-    assert checks.restore_identical(drill.mirror_sample("mike/report (final).txt", True, since)).ok
+    assert restore_identical(drill.mirror_sample("mike/photos", False, since)).ok
+    assert restore_identical(drill.mirror_sample("mike/report (final).txt", True, since)).ok
     (mirror / "mike" / "report (final).txt").write_text("tampered\n")
-    verdict = checks.restore_identical(drill.mirror_sample("mike/report (final).txt", True, since))
+    verdict = restore_identical(drill.mirror_sample("mike/report (final).txt", True, since))
     assert not verdict.ok
     assert f"{source}/mike/report (final).txt" in verdict.message
 
@@ -73,10 +73,10 @@ def test_the_whole_mirror_restores_to_an_alternate_root_and_a_lost_file_is_named
     remote, job, source, mirror = mirrored
     since = datetime.now(UTC) + timedelta(seconds=5)
     outcome = RestoreDrill(remote, job).mirror_full(since)
-    assert checks.restore_identical(outcome).ok
+    assert restore_identical(outcome).ok
     assert outcome.comparison.compared == 21  # every file; the excluded markers are not asked for
     (mirror / "mike" / "photos" / "p7.jpg").unlink()
-    verdict = checks.restore_identical(RestoreDrill(remote, job).mirror_full(since))
+    verdict = restore_identical(RestoreDrill(remote, job).mirror_full(since))
     assert not verdict.ok
     assert "1 missing from the restore" in verdict.message
     assert f"{source}/mike/photos/p7.jpg" in verdict.message
@@ -89,8 +89,8 @@ def test_a_file_written_after_the_mirror_started_is_not_asked_of_it(mirrored):
     for path in (*source.rglob("*"), *mirror.rglob("*")):
         os.utime(path, (stamp, stamp))  # everything the mirror holds predates its last run
     (source / "mike" / "new since the mirror.txt").write_text("later\n")
-    assert checks.mirror_in_sync(Rclone(remote, job).check_one_way(started), remote, job).ok
-    verdict = checks.mirror_in_sync(Rclone(remote, job).check_one_way(), remote, job)
+    assert mirror_in_sync(Rclone(remote, job).check_one_way(started), remote, job).ok
+    verdict = mirror_in_sync(Rclone(remote, job).check_one_way(), remote, job)
     assert "missing from the mirror" in verdict.message
     assert not verdict.ok
 

@@ -4,7 +4,7 @@ import stat
 import pytest
 
 from drills.cli import evidence_main as main
-from drills.report import ReportError, build_report, find_allure
+from drills.evidence.report import ReportError, build_report, find_allure
 
 
 def fake_allure(tmp_path, script):

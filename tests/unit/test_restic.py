@@ -7,11 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from drills import checks
-from drills.drill import RestoreDrill
-from drills.inventory import Host, Job
-from drills.restic import Restic
-from drills.transport import Remote
+from drills.adapters.restic import Restic
+from drills.core.transport import Remote
+from drills.inventory.schema import Host, Job
+from drills.restores.trees import RestoreDrill
+from drills.verdicts.repository import no_stale_locks, restic_check, snapshot_fresh
+from drills.verdicts.restore import restore_identical
+from drills.verdicts.verdict import within_rto
 
 PASSWORD = "unit-test-password"
 
@@ -59,9 +61,9 @@ def test_snapshots_check_and_restore_size(estate):
     assert snapshot is not None
     assert snapshot.paths == [str(source)]
     assert restic.restore_size(snapshot) >= 50 * 1000
-    assert checks.restic_check(remote, job).ok
-    assert checks.restic_check(remote, job, "100%").ok
-    assert checks.snapshot_fresh(remote, job).ok
+    assert restic_check(remote, job).ok
+    assert restic_check(remote, job, "100%").ok
+    assert snapshot_fresh(remote, job).ok
 
 
 def test_a_corrupt_data_pack_fails_the_read_data_check_only(estate):
@@ -72,8 +74,8 @@ def test_a_corrupt_data_pack_fails_the_read_data_check_only(estate):
     damaged = bytearray(biggest.read_bytes())
     damaged[len(damaged) // 2] ^= 0xFF
     biggest.write_bytes(bytes(damaged))
-    assert checks.restic_check(remote, job).ok
-    verdict = checks.restic_check(remote, job, "100%")
+    assert restic_check(remote, job).ok
+    verdict = restic_check(remote, job, "100%")
     assert not verdict.ok
     assert biggest.name[:8] in verdict.message
 
@@ -95,7 +97,7 @@ def test_a_lock_left_by_a_killed_backup_is_stale(estate):
     holder.kill()
     holder.wait()
     holder.stdin.close()
-    verdict = checks.no_stale_locks(remote, job)
+    verdict = no_stale_locks(remote, job)
     assert not verdict.ok
     assert f"process {holder.pid} on" in verdict.message
 
@@ -105,7 +107,7 @@ def test_the_restore_drill_restores_and_compares(estate):
     outcome = RestoreDrill(remote, job).restic_latest()
     assert outcome.comparison.identical, outcome.comparison.describe()
     assert outcome.comparison.compared >= 53
-    assert checks.within_rto(outcome).ok
+    assert within_rto(outcome).ok
     assert os.listdir(remote.host.scratch) == []
 
 
@@ -115,7 +117,7 @@ def test_silent_corruption_of_the_source_is_named(estate):
     stamp = victim.stat().st_mtime
     victim.write_bytes(b"bit rot")
     os.utime(victim, (stamp, stamp))
-    verdict = checks.restore_identical(RestoreDrill(remote, job).restic_latest())
+    verdict = restore_identical(RestoreDrill(remote, job).restic_latest())
     assert not verdict.ok
     assert str(victim) in verdict.message
 

@@ -4,8 +4,9 @@ import time
 
 import pytest
 
-from drills.inventory import Host, Job
-from drills.scratch import (
+from drills.core.transport import DrillCouldNotRun, Remote
+from drills.inventory.schema import Host, Job
+from drills.restores.scratch import (
     RUNNER,
     ScratchRefused,
     ensure_space,
@@ -15,7 +16,6 @@ from drills.scratch import (
     scratch_dir,
     sweep,
 )
-from drills.transport import DrillCouldNotRun, Remote
 
 
 def job(**changes) -> Job:

@@ -4,7 +4,7 @@ import os
 import pytest
 
 from drills.cli import evidence_main as main
-from drills.signing import SigningError, keygen, sign_file, verify_path
+from drills.evidence.signing import SigningError, keygen, sign_file, verify_path
 
 
 @pytest.fixture

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from drills.inventory import Host, Job
-from drills.restic import Restic, Snapshot
-from drills.systemd import read_service, read_timer
-from drills.transport import DrillCouldNotRun, Result
+from drills.adapters.restic import Restic, Snapshot
+from drills.adapters.systemd import read_service, read_timer
+from drills.core.transport import DrillCouldNotRun, Result
+from drills.inventory.schema import Host, Job
 
 RECORDED = Path(__file__).parent / "recorded"
 RESTICS = ["restic-0.14", "restic-0.18"]

@@ -9,9 +9,9 @@ from contextlib import contextmanager, suppress
 
 import pytest
 
-from drills import transport
-from drills.inventory import Host
-from drills.transport import MASK, CommandTimedOut, DrillCouldNotRun, HostUnreachable, Remote
+from drills.core import transport
+from drills.core.transport import MASK, CommandTimedOut, DrillCouldNotRun, HostUnreachable, Remote
+from drills.inventory.schema import Host
 
 
 def test_runs_through_the_shell_and_keeps_bytes(local):
@@ -161,7 +161,7 @@ def test_a_refusing_host_over_paramiko_is_unreachable_not_a_traceback():
 def test_a_long_command_logs_progress_while_it_runs_and_a_line_when_it_ends(monkeypatch, caplog):
     monkeypatch.setattr(transport, "PROGRESS_EVERY", 0.3)
     remote = Remote(Host(name="slowhost", transport="local://"), timeout=30)
-    with caplog.at_level(logging.INFO, logger="drills.transport"):
+    with caplog.at_level(logging.INFO, logger="drills.core.transport"):
         assert remote.run("sleep 1.2; echo done").ok
     beats = [r.getMessage() for r in caplog.records if "still running" in r.getMessage()]
     assert len(beats) >= 2, caplog.text  # every 0.3 s of 1.2 s, whatever the machine's load
@@ -169,6 +169,6 @@ def test_a_long_command_logs_progress_while_it_runs_and_a_line_when_it_ends(monk
     assert any(r.getMessage().startswith("host slowhost: finished in 1s (exit 0)") for r in caplog.records)
     caplog.clear()
     monkeypatch.setattr(transport, "PROGRESS_EVERY", 5)
-    with caplog.at_level(logging.INFO, logger="drills.transport"):
+    with caplog.at_level(logging.INFO, logger="drills.core.transport"):
         remote.run("sleep 0.5", timeout=2)  # a limit shorter than the beat: no heartbeat at all
     assert not [r for r in caplog.records if "still running" in r.getMessage()]

@@ -1,0 +1,89 @@
+"""Cron entries: find the line that starts a job, compare its schedule, run it on demand.
+
+System crontabs (``/etc/crontab``, ``/etc/cron.d/*``) carry a user field; a user's own crontab
+(``/var/spool/cron/crontabs/<user>``) does not. Variable lines (``SHELL=/bin/sh``) and comments
+are skipped.
+
+    >>> entries = parse_crontab("/etc/cron.d/x", "SHELL=/bin/sh\\n0 2 * * * root /usr/local/sbin/b\\n")
+    >>> entries[0].schedule, entries[0].user, entries[0].command, entries[0].line
+    ('0 2 * * *', 'root', '/usr/local/sbin/b', 2)
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from drills.core.transport import DrillCouldNotRun, Remote, Result
+from drills.inventory.schema import Cron
+
+NICKNAMES = {"@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *", "@monthly": "0 0 1 * *",
+             "@weekly": "0 0 * * 0", "@daily": "0 0 * * *", "@midnight": "0 0 * * *",
+             "@hourly": "0 * * * *"}
+_VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\s*=")
+
+
+@dataclass(frozen=True)
+class CronEntry:
+    file: str
+    line: int
+    schedule: str
+    user: str
+    command: str
+
+
+def normalize(schedule: str) -> str:
+    """``@daily`` and ``0 0 * * *`` alike: ``normalize("@daily") == "0 0 * * *"``."""
+    words = " ".join(schedule.split())
+    return NICKNAMES.get(words, words)
+
+
+def parse_crontab(path: str, text: str) -> list[CronEntry]:
+    """The entries of one crontab file (system format unless it is a user's spool file)."""
+    spool_user = PurePosixPath(path).name if "/var/spool/cron" in path else None
+    entries = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#") or _VARIABLE.match(line):
+            continue
+        if line.startswith("@"):
+            nick, _, rest = line.partition(" ")
+            schedule, rest = nick, rest.strip()
+        else:
+            fields = line.split(None, 5)
+            if len(fields) < 6:
+                continue
+            schedule, rest = " ".join(fields[:5]), fields[5]
+        if spool_user is None:
+            user, _, rest = rest.partition(" ")
+        else:
+            user = spool_user
+        entries.append(CronEntry(path, number, schedule, user, rest.strip()))
+    return entries
+
+
+def entries_for(remote: Remote, cron: Cron) -> list[CronEntry]:
+    """The lines of ``cron.file`` whose command runs ``cron.command``."""
+    read = remote.run(f"cat {shlex.quote(cron.file)}")
+    if not read.ok:
+        return []
+    return [entry for entry in parse_crontab(cron.file, read.text)
+            if cron.command in entry.command]
+
+
+def daemon_running(remote: Remote) -> bool:
+    return remote.run("pgrep -x cron >/dev/null || pgrep -x crond >/dev/null", privileged=False).ok
+
+
+def run_now(remote: Remote, cron: Cron, timeout: float) -> Result:
+    """Run the job's cron line now, as its user, the way cron would (``sh -c``)."""
+    found = entries_for(remote, cron)
+    if not found:
+        raise DrillCouldNotRun(f"host {remote.name}: no line in {cron.file} runs {cron.command}")
+    entry = found[0]
+    script = f"sh -c {shlex.quote(entry.command)}"
+    if entry.user != "root":
+        script = f"runuser -u {shlex.quote(entry.user)} -- {script}"
+    return remote.run(script, timeout=timeout)

@@ -1,0 +1,104 @@
+"""Every reading of a job's state, as found (see ``drills.core.observe``): verdicts ask these, never
+the tools directly, so that nothing the drill does on a host changes what it judges there.
+
+    >>> marker = MARKER(remote, job)              # doctest: +SKIP
+    >>> marker.marker.status                      # doctest: +SKIP
+    'success'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from drills.adapters.archives import BackupSet, list_sets
+from drills.adapters.markers import MarkerReading, read_marker, read_newest_result
+from drills.adapters.metrics import scrape
+from drills.adapters.object_dumps import StoredDump, list_tier
+from drills.adapters.restic import Lock, Restic, Snapshot
+from drills.adapters.systemd import ServiceState, TimerState, read_service, read_timer
+from drills.core.observe import reading
+from drills.core.transport import DrillCouldNotRun, Remote
+from drills.inventory.schema import Job
+
+
+@dataclass(frozen=True)
+class FoundLock:
+    """A lock as found, with whether the process that holds it was alive then."""
+
+    lock: Lock
+    holder_gone: bool
+
+
+def _marker(remote: Remote, job: Job) -> MarkerReading:
+    if job.marker is None:
+        raise DrillCouldNotRun(f"job {job.name} declares no marker")
+    return read_marker(remote, job.marker.path)
+
+
+def _failure_marker(remote: Remote, job: Job) -> MarkerReading | None:
+    return read_marker(remote, job.marker.failure_path) if job.marker and job.marker.failure_path \
+        else None
+
+
+def _newest_result(remote: Remote, job: Job) -> MarkerReading:
+    if job.results is None:
+        raise DrillCouldNotRun(f"job {job.name} declares no restore-test results directory")
+    return read_newest_result(remote, job.results)
+
+
+def _locks(remote: Remote, job: Job) -> list[FoundLock]:
+    restic = Restic(remote, job)
+    return [FoundLock(lock, lock.hostname == restic.hostname and not restic.process_alive(lock.pid))
+            for lock in restic.locks()]
+
+
+def _metrics(remote: Remote, job: Job) -> dict[str, float]:
+    if job.metrics is None:
+        raise DrillCouldNotRun(f"job {job.name} declares no metrics")
+    return scrape(remote, job.metrics)
+
+
+def _service(remote: Remote, job: Job) -> ServiceState:
+    if job.schedule is None:
+        raise DrillCouldNotRun(f"job {job.name} declares no schedule")
+    return read_service(remote, job.schedule.service)
+
+
+def _timer(remote: Remote, job: Job) -> TimerState:
+    if job.schedule is None:
+        raise DrillCouldNotRun(f"job {job.name} declares no schedule")
+    return read_timer(remote, job.schedule.timer)
+
+
+def _archive_tiers(remote: Remote, job: Job) -> dict[str, list[BackupSet]]:
+    tiers = job.archives.tiers if job.archives else ()
+    return {tier.path: list_sets(remote, job, tier.path) for tier in tiers}
+
+
+def _dump_tiers(remote: Remote, job: Job) -> dict[str, list[StoredDump]]:
+    tiers = job.dump.tiers if job.dump else {}
+    return {tier: list_tier(remote, job, tier) for tier in tiers}
+
+
+MARKER = reading("marker", lambda job: job.marker is not None, _marker)
+FAILURE_MARKER = reading("failure marker", lambda job: bool(job.marker and job.marker.failure_path),
+                         _failure_marker)
+NEWEST_RESULT = reading("newest restore-test result", lambda job: job.results is not None,
+                        _newest_result)
+SNAPSHOTS = reading("snapshots", lambda job: job.repository is not None,
+                    lambda remote, job: Restic(remote, job).snapshots())
+LOCKS = reading("locks", lambda job: job.kind == "restic" and job.repository is not None, _locks)
+METRICS = reading("metrics", lambda job: job.metrics is not None, _metrics)
+SERVICE = reading("last run", lambda job: job.schedule is not None, _service)
+TIMER = reading("timer", lambda job: job.schedule is not None, _timer)
+ARCHIVE_SETS = reading("backup sets", lambda job: job.archives is not None, list_sets)
+ARCHIVE_TIERS = reading("backup sets by tier", lambda job: bool(job.archives and job.archives.tiers),
+                        _archive_tiers)
+DUMP_TIERS = reading("dumps by tier", lambda job: bool(job.dump and job.dump.remote and job.dump.tiers),
+                     _dump_tiers)
+
+
+def latest_snapshot(remote: Remote, job: Job) -> Snapshot | None:
+    """The newest snapshot of the job's host and source, as found."""
+    found = SNAPSHOTS(remote, job)
+    return found[-1] if found else None

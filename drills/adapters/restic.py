@@ -1,0 +1,213 @@
+"""The restic adapter (restic 0.14 facts: ``check`` has no JSON and exits 1 on any error;
+``snapshots --json`` has no summary). Read-only work runs with ``--no-lock``, except ``check``,
+which takes restic's exclusive lock as restic advises (a lock it cannot take is COULD NOT RUN).
+
+    >>> restic = Restic(remote, job)                          # doctest: +SKIP
+    >>> restic.latest_snapshot().short_id                     # doctest: +SKIP
+    '93bb9d28'
+    >>> restic.check(read_data_subset="10%").passed           # doctest: +SKIP
+    True
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cached_property
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+
+from drills.core.transport import DrillCouldNotRun, Remote, Result, argv
+from drills.inventory.schema import Job
+
+# restic 0.14 check prints these as progress; every other line is a finding worth showing.
+_CHECK_PROGRESS = ("using temporary cache", "create exclusive lock", "create lock", "load indexes",
+                   "check all packs", "check snapshots", "read group", "read all data", "read ",
+                   "[", "no errors were found")
+
+
+_CANNOT_OPEN = ("wrong password or no key found", "Is there a repository at the following location?",
+                "unable to open config file")
+_DIFF_LINE = re.compile(r"^([-+MTU?])\s+(/.*)$")  # restic 0.14 diff: "-    /flux/a.txt"
+
+
+class Snapshot(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    id: str
+    short_id: str
+    time: AwareDatetime
+    hostname: str
+    paths: list[str]
+    tags: list[str] = Field(default_factory=list)
+
+    def age(self, now: datetime | None = None) -> float:
+        return ((now or datetime.now(UTC)) - self.time).total_seconds()
+
+
+class Lock(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    id: str = ""
+    time: AwareDatetime
+    exclusive: bool = False
+    hostname: str
+    username: str = ""
+    pid: int
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    passed: bool
+    errors: list[str]
+    command: str
+    seconds: float
+
+
+@dataclass(frozen=True)
+class RestoreResult:
+    snapshot: Snapshot
+    target: str
+    seconds: float
+    command: str
+
+
+class Restic:
+    """restic against one job's repository, credentials from the host's own env file."""
+
+    def __init__(self, remote: Remote, job: Job) -> None:
+        if job.repository is None:
+            raise ValueError(f"job {job.name} has no repository")
+        self.remote, self.job, self.repository = remote, job, job.repository
+
+    def _run(self, *words: str, timeout: float | None = None, lock: bool = False) -> Result:
+        flags = () if lock else ("--no-lock",)
+        command = ("restic", "-r", self.repository, *flags, *words)
+        return self.remote.run(self.remote.with_credentials(command), timeout=timeout)
+
+    def _checked(self, *words: str) -> Result:
+        """A read-only restic command that must succeed, else the drill could not run."""
+        result = self._run(*words)
+        if not result.ok:
+            raise DrillCouldNotRun(f"host {self.remote.name}, job {self.job.name}: "
+                                   f"`restic {' '.join(words)}` exited {result.exit_status}: "
+                                   f"{result.tail(4)}")
+        return result
+
+    def _json(self, *words: str) -> object:
+        return json.loads(self._checked(*words, "--json").text or "null")
+
+    def snapshots(self) -> list[Snapshot]:
+        """Snapshots of this job's host and source path, oldest first."""
+        words = ["snapshots", "--host", self.hostname]
+        if self.job.source:
+            words += ["--path", self.job.source]
+        listing = self._json(*words) or []
+        if not isinstance(listing, list):
+            raise DrillCouldNotRun(f"unexpected restic snapshots JSON: {str(listing)[:200]}")
+        try:
+            found = [Snapshot.model_validate(s) for s in listing]
+        except ValidationError as exc:
+            raise DrillCouldNotRun(f"unexpected restic snapshots JSON: {exc}") from exc
+        return sorted(found, key=lambda snap: snap.time)
+
+    def latest_snapshot(self) -> Snapshot | None:
+        found = self.snapshots()
+        return found[-1] if found else None
+
+    @cached_property
+    def hostname(self) -> str:
+        """The host's own name, as restic records it in snapshots and locks (asked once)."""
+        return self.remote.run("hostname", check=True).text.strip()
+
+    def check(self, read_data_subset: str | None = None, read_all: bool = False) -> CheckResult:
+        """``restic check``, reading ``read_data_subset`` of the packs, or all of them."""
+        words = ["check"] + (["--read-data"] if read_all else
+                             [f"--read-data-subset={read_data_subset}"] if read_data_subset else [])
+        result = self._run(*words, timeout=3600, lock=True)
+        if result.exit_status not in (0, 1):
+            raise DrillCouldNotRun(f"host {self.remote.name}: restic check exited "
+                                   f"{result.exit_status}: {result.tail(4)}")
+        if not result.ok and any(said in result.stderr for said in _CANNOT_OPEN):
+            # restic 0.14 exits 1 for these too; 0.17+ has exit codes 10 and 12 (handled above)
+            raise DrillCouldNotRun(f"host {self.remote.name}, job {self.job.name}: restic check "
+                                   f"could not open {self.repository}: {result.tail(2)}")
+        if "unable to create lock" in result.stderr:  # restic check takes an exclusive lock
+            raise DrillCouldNotRun(f"host {self.remote.name}, job {self.job.name}: restic check "
+                                   f"could not lock {self.repository} (held by another run, or a "
+                                   f"stale lock: see the locks scenario): {result.tail(4)}")
+        errors = [line for line in (result.stderr + "\n" + result.text).splitlines()
+                  if line.strip() and not line.startswith(_CHECK_PROGRESS)]
+        return CheckResult(result.ok, errors if not result.ok else [],
+                           argv("restic", "-r", self.repository, *words), result.seconds)
+
+    def locks(self) -> list[Lock]:
+        listing = self._run("list", "locks")
+        if not listing.ok:
+            raise DrillCouldNotRun(f"host {self.remote.name}: restic list locks exited "
+                                   f"{listing.exit_status}: {listing.tail(3)}")
+        found = []
+        for lock_id in listing.text.split():
+            raw = self._run("cat", "lock", lock_id)
+            if raw.ok:
+                found.append(Lock.model_validate({**json.loads(raw.text), "id": lock_id}))
+        return found
+
+    def restore_size(self, snapshot: Snapshot) -> int:
+        """Bytes a full restore of ``snapshot`` writes (``restic stats --mode restore-size``)."""
+        return self.restore_stats(snapshot)[0]
+
+    def restore_stats(self, snapshot: Snapshot) -> tuple[int, int]:
+        """(bytes, files) a full restore of ``snapshot`` writes (``restic stats --mode
+        restore-size``, the same JSON in restic 0.14 and 0.18)."""
+        stats = self._json("stats", "--mode", "restore-size", snapshot.id)
+        if not isinstance(stats, dict) or not all(isinstance(stats.get(key), int) for key in
+                                                  ("total_size", "total_file_count")):
+            raise DrillCouldNotRun(f"unexpected restic stats JSON: {stats!r}"[:300])
+        return int(stats["total_size"]), int(stats["total_file_count"])
+
+    def find(self, snapshot: Snapshot, path: str) -> list[dict[str, object]]:
+        """What ``restic find`` reports for one full path in one snapshot (type, size, mtime...)."""
+        found = self._json("find", "--snapshot", snapshot.id, path) or []
+        if not isinstance(found, list):
+            raise DrillCouldNotRun(f"unexpected restic find JSON: {str(found)[:200]}")
+        return [m for hit in found if isinstance(hit, dict) for m in hit.get("matches") or []]
+
+    def ls(self, snapshot: Snapshot, path: str) -> dict[str, int]:
+        """Files under ``path`` in ``snapshot`` and their sizes (``restic ls --json``)."""
+        result = self._checked("ls", "--json", snapshot.id, path)
+        nodes = (json.loads(line) for line in result.text.splitlines() if line.startswith("{"))
+        return {str(n["path"]): int(n.get("size") or 0) for n in nodes
+                if n.get("struct_type") == "node" and n.get("type") == "file"}
+
+    def diff(self, older: Snapshot, newer: Snapshot) -> list[tuple[str, str]]:
+        """``restic diff`` of two snapshots: (change, path) with change ``+``, ``-``, ``M``,
+        ``T`` or ``U``; directories end in ``/``."""
+        result = self._checked("diff", older.id, newer.id)
+        return [(found.group(1), found.group(2)) for line in result.text.splitlines()
+                if (found := _DIFF_LINE.match(line))]
+
+    def process_alive(self, pid: int) -> bool:
+        return self.remote.run(f"kill -0 {int(pid)} 2>/dev/null").ok
+
+    def restore(self, snapshot: Snapshot, target: str, includes: tuple[str, ...] = (),
+                timeout: float = 4 * 3600, verify: bool = False) -> RestoreResult:
+        """``restic restore`` into ``target``; with ``verify``, restic reads every restored file
+        back and checks it against the snapshot's content hashes."""
+        words = ["restore", snapshot.id, "--target", target]
+        for include in includes:
+            words += ["--include", include]
+        if verify:
+            words.append("--verify")
+        result = self._run(*words, timeout=timeout)
+        command = argv("restic", "-r", self.repository, *words)
+        if not result.ok:
+            raise RestoreFailed(f"host {self.remote.name}, job {self.job.name}: `{command}` "
+                                f"exited {result.exit_status}: {result.tail(6)}")
+        return RestoreResult(snapshot, target, result.seconds, command)
+
+
+class RestoreFailed(AssertionError):
+    """The backup tool could not give the data back: a verdict on the backup, not the drill."""

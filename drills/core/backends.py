@@ -1,0 +1,105 @@
+"""One up-front probe per backend (restic repository, rclone bucket) of every drilled job, from
+the job's host, with a short limit: a backend that is unreachable, hung, refusing or refusing
+the credentials is COULD NOT RUN for every later command that names it, so a hung object store
+costs about a minute, not an hour, and the rest of the run goes on.
+
+    >>> backends_of(Job.model_validate({"name": "m", "host": "akira", "kind": "rclone-mirror",
+    ...     "rpo": "1d", "source": "/space", "destination": "b2mirror:space-mirror/daily"}))
+    [Backend(kind='bucket', address='b2mirror:space-mirror')]
+    >>> classify("Fatal: wrong password or no key found", 1)
+    'refused the credentials (wrong password or no key found)'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from drills.core.transport import CommandTimedOut, DrillCouldNotRun, Remote, backend_down, down_reason
+from drills.inventory.schema import Job
+
+PROBE_LIMIT = 45.0  # seconds: restic and rclone retry a silent backend for far longer
+
+_FINDINGS = (  # (what the tool says, what it means), first match wins
+    ("wrong password or no key found", "refused the credentials (wrong password or no key found)"),
+    ("InvalidAccessKeyId", "refused the credentials (unknown access key)"),
+    ("SignatureDoesNotMatch", "refused the credentials (secret key does not match)"),
+    ("AccessDenied", "refused access (AccessDenied)"),
+    ("Access Denied", "refused access (Access Denied)"),
+    ("connection refused", "refused the connection"),
+    ("no such host", "has a name that does not resolve"),
+    ("Is there a repository at the following location?", "holds no restic repository"),
+    ("NoSuchBucket", "has no such bucket"),
+    ("directory not found", "has no such bucket or path"),
+)
+
+
+@dataclass(frozen=True)
+class Backend:
+    kind: Literal["restic repository", "bucket"]
+    address: str
+
+
+def backends_of(job: Job) -> list[Backend]:
+    """The repository and buckets a job's drills read (a bucket is ``remote:bucket``)."""
+    found = [Backend("restic repository", job.repository)] if job.repository else []
+    for path in (job.destination, job.dump.remote if job.dump else None):
+        if path:
+            name, _, rest = path.partition(":")
+            found.append(Backend("bucket", f"{name}:{rest.strip('/').split('/')[0]}"))
+    return found
+
+
+def classify(output: str, exit_status: int) -> str:
+    """What a failed probe's output means, in the operator's words."""
+    lowered = output.lower()
+    meaning = next((means for says, means in _FINDINGS if says.lower() in lowered), None)
+    last = output.strip().splitlines()[-1][:200] if output.strip() else f"exit {exit_status}"
+    return meaning or f"failed the probe (exit {exit_status}: {last})"
+
+
+def probe(remote: Remote, backend: Backend, limit: float = PROBE_LIMIT) -> str | None:
+    """None when the backend answers from ``remote`` within ``limit`` seconds, else why not."""
+    if backend.kind == "restic repository":
+        words = ["restic", "-r", backend.address, "--no-lock", "cat", "config"]
+    else:
+        words = ["rclone", "lsf", "--max-depth", "1", "--contimeout", "10s", "--timeout",
+                 f"{int(limit) - 5}s", "--low-level-retries", "1", "--retries", "1",
+                 backend.address]
+    try:
+        answer = remote.run(remote.with_credentials(words), timeout=limit)
+    except CommandTimedOut:
+        return f"did not answer within {limit:.0f}s (accepts connections but hangs, or is slow)"
+    if answer.ok:
+        return None
+    return classify(f"{answer.stderr}\n{answer.text}", answer.exit_status)
+
+
+def probe_all(remote: Remote, jobs: list[Job], limit: float = PROBE_LIMIT) -> dict[str, str]:
+    """Probe each distinct backend of ``jobs`` (all on ``remote``'s host) once; mark the failed
+    ones down for this host and return {address: finding}."""
+    failed: dict[str, str] = {}
+    seen: set[Backend] = set()
+    for job in jobs:
+        for backend in backends_of(job):
+            if backend in seen:
+                continue
+            seen.add(backend)
+            try:
+                why = probe(remote, backend, limit)
+            except DrillCouldNotRun as exc:  # the credentials could not be loaded, say
+                why = str(exc)
+            if why is not None:
+                failed[backend.address] = f"{backend.kind} {backend.address} {why}"
+                backend_down(remote.name, backend.address, failed[backend.address]
+                             + " (up-front probe; its scenarios could not run)")
+    return failed
+
+
+def require_answering(remote: Remote, job: Job) -> None:
+    """Before the drill acts for ``job`` (an on-demand backup writes to its backends): refuse
+    when one of them failed its probe, rather than start a backup that would hang."""
+    for backend in backends_of(job):
+        why = down_reason(remote.name, backend.address)
+        if why is not None:
+            raise DrillCouldNotRun(f"host {remote.name}, job {job.name}: {why}")

@@ -1,0 +1,346 @@
+"""Database drills: a dump restored from the job's latest snapshot into a scratch server on the
+job's host, and checked against the manifest of the source at dump time.
+
+PostgreSQL: a scratch cluster (``initdb`` as the database's OS user, listening only on a socket
+inside scratch), ``pg_restore --exit-on-error``, then per table the row count and an md5 of its
+rows in a fixed order, smoke queries and expected tables. Redis: a scratch ``redis-server`` on a
+socket inside scratch loads the RDB; key count and ``DEBUG DIGEST`` are compared.
+
+    >>> restored = PostgresDrill(remote, job).restore()        # doctest: +SKIP
+    >>> restored.tables["app.orders"]                          # doctest: +SKIP
+    TableState(rows=6000, checksum='6f18b5819e62fc7d6b307bdf4d549ee3')
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import shlex
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cached_property
+from typing import Any
+
+from drills.adapters.object_dumps import newest_dump
+from drills.adapters.rclone import Rclone
+from drills.adapters.readings import latest_snapshot
+from drills.adapters.restic import Restic, RestoreFailed
+from drills.core.observe import FOUND
+from drills.core.transport import DrillCouldNotRun, Remote, argv
+from drills.inventory.schema import Dump, Job
+from drills.restores.scratch import ensure_space, scratch_dir
+
+# a loaded database takes more room than its compressed dump: refuse unless this much is free
+EXPANSION = 5
+PG_BIN = "$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
+CHECKSUM = ("SELECT {index}, count(*), md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text "
+            "COLLATE \"C\"), '')) FROM {table} AS t")
+USER_TABLES = ("SELECT schemaname || '.' || tablename FROM pg_tables WHERE schemaname NOT IN "
+               "('pg_catalog', 'information_schema') ORDER BY 1")
+FALSE_VALUES = {"", "f", "false", "0"}
+LOAD_FAILED = r"Unrecoverable\|Bad file format\|Wrong signature\|Short read\|Fatal"  # redis log
+
+
+@dataclass(frozen=True)
+class TableState:
+    rows: int
+    checksum: str  # PostgreSQL: md5 of the rows in order; ClickHouse: sum(cityHash64(columns))
+
+
+@dataclass(frozen=True)
+class SmokeResult:
+    query: str
+    ok: bool
+    output: str
+
+
+@dataclass
+class DatabaseRestore:
+    """What a dump restore gave back, beside what the source held at dump time."""
+
+    job: Job
+    host: str
+    what: str
+    origin: str  # "snapshot 1a2b3c4d", or the object a dump came from
+    made_at: datetime
+    restore_seconds: float
+    drill_seconds: float
+    command: str
+    expected: dict[str, Any] = field(default_factory=dict)
+    tables: dict[str, TableState] = field(default_factory=dict)
+    smoke: list[SmokeResult] = field(default_factory=list)
+    keys: int | None = None
+    digest: str | None = None
+    canary: str | None = None
+    canary_rows: int | None = None
+
+    def evidence(self) -> dict[str, object]:
+        """Flat, as a whole-tree restore's: a dump restore is the job's whole restore. The
+        restore time runs until the data is loaded in the scratch server."""
+        return {
+            "what": self.what, "origin": self.origin, "made_at": self.made_at.isoformat(),
+            "restore_seconds": round(self.restore_seconds, 3),
+            "drill_seconds": round(self.drill_seconds, 3), "command": self.command,
+            "tables": {name: vars(state) for name, state in self.tables.items()},
+            "keys": self.keys, "digest": self.digest,
+            "rto_seconds": self.job.rto.total_seconds() if self.job.rto else None}
+
+
+def quote_table(name: str) -> str:
+    """``app.orders`` as a quoted identifier: ``quote_table('app.orders') == '"app"."orders"'``."""
+    return ".".join('"' + part.replace('"', '""') + '"' for part in name.split(".", 1))
+
+
+def _dump(job: Job) -> Dump:
+    if job.dump is None:
+        raise DrillCouldNotRun(f"job {job.name} declares no dump")
+    return job.dump
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """A dump brought into scratch: where, how, its manifest, where from and when made."""
+
+    path: str
+    command: str
+    manifest: dict[str, Any]
+    origin: str
+    made_at: datetime
+
+
+class DumpDrill:
+    """What every database drill shares: bring the job's dump (and manifest) into scratch, from
+    its latest snapshot, its mirror or the newest object of a tier (``PostgresDrill``,
+    ``RedisDrill``, ``drills.restores.clickhouse.ClickHouseDrill`` load it into their scratch servers)."""
+
+    def __init__(self, remote: Remote, job: Job) -> None:
+        self.remote, self.job, self.dump = remote, job, _dump(job)
+
+    @cached_property
+    def restic(self) -> Restic:
+        """The job's repository (dumps inside its source come back from its snapshots)."""
+        return Restic(self.remote, self.job)
+
+    def _who(self) -> str:
+        return f"host {self.remote.name}, job {self.job.name}"
+
+    def _fetch(self, target: str, tier: str | None = None, as_found: bool = True) -> Fetched:
+        """Bring the dump (and its manifest) into ``target``: from the job's latest snapshot
+        (as the drill found it, or the newest after an on-demand backup), or the newest object
+        of one tier of the dump remote."""
+        if self.dump.remote is not None:
+            return self._fetch_object(target, tier or next(iter(self.dump.tiers)))
+        if self.job.destination is not None:
+            return self._fetch_mirrored(target)
+        snapshot = latest_snapshot(self.remote, self.job) if as_found else \
+            self.restic.latest_snapshot()
+        if snapshot is None:
+            raise RestoreFailed(f"{self._who()}: no snapshot of {self.job.source} in "
+                                f"{self.job.repository}")
+        path = str(self.dump.path)
+        listed = self.restic.ls(snapshot, path)
+        if path not in listed:
+            raise RestoreFailed(f"{self._who()}: snapshot {snapshot.short_id} holds no {path}")
+        ensure_space(self.remote, self.job, listed[path] * EXPANSION)
+        wanted = tuple(p for p in (path, self.dump.manifest) if p)
+        result = self.restic.restore(snapshot, target, wanted)
+        origin = f"snapshot {snapshot.short_id}"
+        return Fetched(target + path, result.command, self._manifest(target, origin), origin,
+                       snapshot.time)
+
+    def _manifest(self, target: str, origin: str) -> dict[str, Any]:
+        if not self.dump.manifest:
+            return {}
+        read = self.remote.run(f"cat {shlex.quote(target + self.dump.manifest)}")
+        try:
+            manifest = json.loads(read.text) if read.ok else {}
+        except ValueError:
+            manifest = {}
+        if not isinstance(manifest, dict) or not manifest:
+            raise RestoreFailed(f"{self._who()}: manifest {self.dump.manifest} of {origin} is "
+                                "missing or not JSON")
+        return manifest
+
+    def _fetch_mirrored(self, target: str) -> Fetched:
+        """The dump and its manifest as the job's mirror holds them (PHC: the Nextcloud dumps
+        in /space travel with the rclone mirror), copied to the same paths under ``target``."""
+        mirror = Rclone(self.remote, self.job)
+        source = str(self.job.source).rstrip("/")
+        dump = str(self.dump.path).removeprefix(source + "/")
+        ensure_space(self.remote, self.job, mirror.size(dump) * EXPANSION)
+        commands = []
+        for path in (p for p in (str(self.dump.path), self.dump.manifest) if p):
+            relative = path.removeprefix(source + "/")  # where the mirror holds it
+            commands.append(mirror.copy(relative, target + path, is_file=True).command)
+        origin = f"mirror {self.job.destination}"
+        manifest = self._manifest(target, origin)
+        made = manifest.get("dumped_at")
+        return Fetched(target + str(self.dump.path), "; ".join(commands), manifest, origin,
+                       datetime.fromisoformat(made) if isinstance(made, str) else datetime.now(UTC))
+
+    def _fetch_object(self, target: str, tier: str) -> Fetched:
+        newest = newest_dump(self.remote, self.job, tier)
+        if newest is None:
+            raise RestoreFailed(f"{self._who()}: no dump in {self.dump.remote}/{tier}")
+        ensure_space(self.remote, self.job, newest.size * EXPANSION)
+        local = f"{target}/{newest.name}"
+        words = ["rclone", "copyto", newest.url, local]
+        copied = self.remote.run(self.remote.with_credentials(words), timeout=4 * 3600)
+        if not copied.ok:
+            raise RestoreFailed(f"{self._who()}: `rclone copyto {newest.url}` exited "
+                                f"{copied.exit_status}: {copied.tail(3)}")
+        return Fetched(local, argv(*words), {}, newest.url, newest.time)
+
+    def _sql(self, socket_dir: str, database: str, query: str) -> tuple[bool, str]:
+        run = self.remote.run(f"{PG_BIN}/psql -h {shlex.quote(socket_dir)} -p {PORT} -U postgres "
+                              f"-d {shlex.quote(database)} -X -At -F '\t' -v ON_ERROR_STOP=1 "
+                              f"-c {shlex.quote(query)}", timeout=600)
+        return run.ok, (run.text if run.ok else run.tail(3)).strip()
+
+
+PORT = 54329  # only the socket file's name: the scratch server listens on no TCP address
+
+
+class PostgresDrill(DumpDrill):
+    SERVER = "PostgreSQL"
+
+    def restore(self, canary: str | None = None, tier: str | None = None) -> DatabaseRestore:
+        """Restore the latest dump (of ``tier``, for a dump remote) into a scratch PostgreSQL and
+        measure it; with ``canary``, also count that token in the dump's ``canary_table``."""
+        database = str(self.dump.database)
+        started = time.monotonic()
+        with scratch_dir(self.remote, self.job) as target:
+            fetched = self._fetch(target, tier, as_found=canary is None)
+            with self._scratch_server(target) as socket_dir:
+                server = f"-h {socket_dir} -p {PORT} -U postgres -d {shlex.quote(database)}"
+                load = (f"{PG_BIN}/psql {server} -X -q -v ON_ERROR_STOP=1 -f "
+                        if self.dump.format == "plain" else
+                        f"{PG_BIN}/pg_restore {server} --no-owner --no-privileges --exit-on-error ")
+                restore = self.remote.run(
+                    f"{PG_BIN}/createdb -h {socket_dir} -p {PORT} -U postgres "
+                    f"{shlex.quote(database)} && {load}{shlex.quote(fetched.path)} >/dev/null",
+                    timeout=4 * 3600)
+                tool = "psql -f" if self.dump.format == "plain" else "pg_restore"
+                if not restore.ok:
+                    what = f"{self.dump.path} ({fetched.origin})" if self.dump.path else fetched.origin
+                    raise RestoreFailed(f"{self._who()}: {tool} of {what} failed: {restore.tail(4)}")
+                outcome = DatabaseRestore(
+                    self.job, self.remote.name, f"database {database}", fetched.origin,
+                    fetched.made_at, time.monotonic() - started, 0.0,
+                    f"{fetched.command} && {tool} -d {database} {fetched.path.removeprefix(target)}",
+                    expected=fetched.manifest.get("tables") or {})
+                outcome.tables = self._tables(socket_dir, database, outcome.expected)
+                outcome.smoke = [SmokeResult(q, ok and out.split("\t")[0].lower() not in FALSE_VALUES,
+                                             out) for q in self.dump.smoke_queries
+                                 for ok, out in [self._sql(socket_dir, database, q)]]
+                if canary is not None and self.dump.canary_table:
+                    ok, out = self._sql(socket_dir, database,
+                                        f"SELECT count(*) FROM {quote_table(self.dump.canary_table)} "
+                                        f"WHERE token = '{canary}'")
+                    outcome.canary, outcome.canary_rows = canary, int(out) if ok and out.isdigit() else 0
+        outcome.drill_seconds = time.monotonic() - started
+        return outcome
+
+    def _tables(self, socket_dir: str, database: str,
+                expected: dict[str, Any]) -> dict[str, TableState]:
+        ok, listing = self._sql(socket_dir, database, USER_TABLES)
+        if not ok:
+            raise DrillCouldNotRun(f"{self._who()}: listing the restored tables failed: {listing}")
+        present = listing.splitlines()
+        wanted = [name for name in present if name in expected or not expected]
+        if not wanted:
+            return {}
+        query = " UNION ALL ".join(CHECKSUM.format(index=i, table=quote_table(name))
+                                   for i, name in enumerate(wanted))
+        ok, rows = self._sql(socket_dir, database, query)
+        if not ok:
+            raise DrillCouldNotRun(f"{self._who()}: checksumming the restored tables failed: {rows}")
+        states = {}
+        for line in rows.splitlines():
+            index, count, digest = line.split("\t")
+            states[wanted[int(index)]] = TableState(int(count), digest)
+        return {name: states.get(name, TableState(0, "")) for name in present}
+
+    @contextmanager
+    def _scratch_server(self, target: str) -> Iterator[str]:
+        """A throwaway cluster in ``target/pg``, owned by the database's OS user (who may pass
+        through scratch, not list it); stopped whatever happens (scratch removal takes its
+        files)."""
+        home, user = f"{target}/pg", shlex.quote(self.dump.os_user)
+        data = f"{home}/data"
+        options = shlex.quote(f"-c listen_addresses='' -k {home} -p {PORT} -c fsync=off")
+        as_user = f"runuser -u {user} --"
+        started = self.remote.run(
+            f"cd / && chmod 0711 {target} && install -d -o {user} -m 0700 {home} && "
+            f"{as_user} {PG_BIN}/initdb -D {data} -U postgres --auth=trust -E UTF8 "
+            "--locale=C.UTF-8 >/dev/null && "
+            f"{as_user} {PG_BIN}/pg_ctl -D {data} -l {home}/server.log -w -t 120 -o {options} "
+            "start >/dev/null", timeout=180)
+        if not started.ok:
+            raise DrillCouldNotRun(f"{self._who()}: scratch PostgreSQL did not start in {home}: "
+                                   f"{started.tail(4)}")
+        try:
+            yield home
+        finally:
+            self.remote.run(f"{as_user} {PG_BIN}/pg_ctl -D {data} -m immediate stop", timeout=60)
+
+    def plant_canary(self) -> str:
+        """Insert a unique token into the source's ``canary_table``; return it."""
+        table = self.dump.canary_table
+        if table is None:
+            raise DrillCouldNotRun(f"job {self.job.name} declares no dump.canary_table")
+        FOUND.before_acting(self.remote, self.job)
+        token = f"drill-{secrets.token_hex(8)}"
+        self._source_sql(f"INSERT INTO {quote_table(table)} (token) VALUES ('{token}')")
+        return token
+
+    def remove_canary(self, token: str) -> None:
+        if self.dump.canary_table:
+            self._source_sql(f"DELETE FROM {quote_table(self.dump.canary_table)} "
+                             f"WHERE token = '{token}'")
+
+    def _source_sql(self, query: str) -> None:
+        self.remote.run(f"runuser -u {shlex.quote(self.dump.os_user)} -- psql -X -q "
+                        f"-d {shlex.quote(str(self.dump.database))} -v ON_ERROR_STOP=1 "
+                        f"-c {shlex.quote(query)}", check=True)
+
+
+class RedisDrill(DumpDrill):
+    def restore(self) -> DatabaseRestore:
+        """Load the latest RDB into a scratch redis-server; count its keys, take its digest."""
+        started = time.monotonic()
+        with scratch_dir(self.remote, self.job) as target:
+            fetched = self._fetch(target)
+            home = f"{target}/redis"
+            cli = f"redis-cli -s {home}/redis.sock"
+            loaded = self.remote.run(
+                f"mkdir -m 0700 {home} && cp {shlex.quote(fetched.path)} "
+                f"{home}/dump.rdb && redis-server --port 0 --unixsocket {home}/redis.sock "
+                f"--unixsocketperm 700 --dir {home} --dbfilename dump.rdb --save '' "
+                f"--appendonly no --enable-debug-command local --daemonize yes "
+                f"--pidfile {home}/redis.pid --logfile {home}/server.log && "
+                # wait for the server, watching it: it writes its pid file before it loads, so
+                # a server that exits while loading ends the wait at once (10 s without one)
+                f"n=0; until [ \"$({cli} ping 2>/dev/null)\" = PONG ]; do sleep 0.1; "
+                f"n=$((n+1)); pid=$(cat {home}/redis.pid 2>/dev/null); "
+                f"if [ -n \"$pid\" ]; then kill -0 \"$pid\" 2>/dev/null || exit 3; "
+                f"elif [ $n -gt 100 ]; then exit 3; fi; "
+                f"grep -qs '{LOAD_FAILED}' {home}/server.log && exit 3; done; "
+                f"{cli} dbsize && {cli} debug digest", timeout=600)
+            loaded_at = time.monotonic()
+            self.remote.run(f"{cli} shutdown nosave; sleep 0.2", timeout=30)
+            if not loaded.ok:
+                log = self.remote.run(f"tail -n 3 {home}/server.log").text.strip()
+                raise RestoreFailed(f"{self._who()}: the RDB {self.dump.path} of {fetched.origin} "
+                                    f"did not load into a scratch redis-server: "
+                                    f"{log or loaded.tail(3)}")
+        keys, digest = loaded.text.split()[:2]
+        outcome = DatabaseRestore(self.job, self.remote.name, f"redis {self.dump.path}",
+                                  fetched.origin, fetched.made_at, loaded_at - started,
+                                  time.monotonic() - started,
+                                  f"{fetched.command} && redis-server --dbfilename dump.rdb",
+                                  expected=fetched.manifest, keys=int(keys), digest=digest)
+        return outcome

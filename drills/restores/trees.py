@@ -1,0 +1,217 @@
+"""Restore drills: restore into scratch, hash both sides on the host, compare on the runner.
+
+The source is hashed *while* the restore runs (the two are independent), which is most of the
+speed a drill can win.
+
+    >>> drill = RestoreDrill(remote, job)                     # doctest: +SKIP
+    >>> outcome = drill.restic_latest()                       # doctest: +SKIP
+    >>> outcome.comparison.identical, outcome.restore_seconds # doctest: +SKIP
+    (True, 2.8)
+"""
+
+from __future__ import annotations
+
+import secrets
+import shlex
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TypeVar
+
+from drills.adapters.cron import run_now
+from drills.adapters.rclone import Rclone
+from drills.adapters.readings import SNAPSHOTS, latest_snapshot
+from drills.adapters.restic import Restic, RestoreFailed, Snapshot
+from drills.adapters.systemd import start_service
+from drills.core.durations import human
+from drills.core.observe import FOUND
+from drills.core.patterns import restic_excluded
+from drills.core.transport import CommandTimedOut, DrillCouldNotRun, Remote
+from drills.inventory.schema import Job
+from drills.restores.manifest import Comparison, Manifest, compare, hash_tree, nothing_left_out
+from drills.restores.scratch import ensure_space, scratch_dir
+
+CANARY_DIR = ".drill-canary"
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RestoreOutcome:
+    job: Job
+    host: str
+    what: str
+    snapshot: Snapshot | None
+    restore_seconds: float
+    drill_seconds: float
+    comparison: Comparison
+    command: str
+
+    def evidence(self) -> dict[str, object]:
+        """Flat for a whole-tree restore; nested under ``restore[<path>]`` for a partial one."""
+        measured = self._measured()
+        return measured if self.what == "." else {f"restore[{self.what}]": measured}
+
+    def _measured(self) -> dict[str, object]:
+        c = self.comparison
+        return {"what": self.what, "restore_seconds": round(self.restore_seconds, 3),
+                "drill_seconds": round(self.drill_seconds, 3),
+                "restored_snapshot_id": self.snapshot.short_id if self.snapshot else None,
+                "restored_snapshot_time": self.snapshot.time.isoformat() if self.snapshot else None,
+                "entries_compared": c.compared, "bytes_verified": c.compared_bytes,
+                "differing": len(c.differing), "missing": len(c.missing),
+                "changed_after_backup": len(c.changed_after), "command": self.command,
+                "rto_seconds": self.job.rto.total_seconds() if self.job.rto else None,
+                "throughput_mib_s": round(c.compared_bytes / 2**20 / self.restore_seconds, 2)
+                if self.restore_seconds else None,
+                "sources": {"restore_seconds": self.source()}}
+
+    def source(self) -> str:
+        """What was restored: ``snapshot 93bb9d28 (2026-11-29T05:00:00+00:00)``, or the mirror."""
+        return (f"snapshot {self.snapshot.short_id} ({self.snapshot.time.isoformat()})"
+                if self.snapshot else f"mirror {self.job.destination}")
+
+
+def backup_now(remote: Remote, job: Job) -> None:
+    """Run the job's own backup now, as its scheduler would: its systemd service, or its cron
+    line, within the job's ``backup_timeout`` (then the service is stopped and the drill could
+    not run). A failed run is a verdict on the backup (``RestoreFailed``)."""
+    who = f"host {remote.name}, job {job.name}"
+    FOUND.before_acting(remote, job)
+    limit = job.backup_timeout.total_seconds()
+    try:
+        if job.schedule is not None:
+            service = start_service(remote, job.schedule.service, limit)
+            if not service.succeeded:
+                raise RestoreFailed(f"{who}: on-demand backup {service.unit} failed (result "
+                                    f"{service.result}, exit {service.exit_status})")
+        elif job.cron is not None:
+            result = run_now(remote, job.cron, limit)
+            if not result.ok:
+                raise RestoreFailed(f"{who}: on-demand backup `{job.cron.command}` (from "
+                                    f"{job.cron.file}) exited {result.exit_status}: {result.tail(3)}")
+        else:
+            raise DrillCouldNotRun(f"job {job.name} declares no service or cron entry to run on "
+                                   "demand")
+    except CommandTimedOut:
+        if job.schedule is not None:
+            remote.run(f"systemctl stop {shlex.quote(job.schedule.service)}", timeout=120)
+        raise DrillCouldNotRun(f"{who}: the on-demand backup did not finish within its "
+                               f"backup_timeout ({human(job.backup_timeout)}); stopped") from None
+
+
+def sweep_canaries(remote: Remote, jobs: list[Job]) -> None:
+    """Remove what a killed run's canaries left in the sources of these jobs (restic jobs of the
+    host): only the drill's own ``.drill-canary/canary-*.bin`` and then its folder, if empty.
+
+        >>> sweep_canaries(remote, [job])   # doctest: +SKIP
+    """
+    for job in jobs:
+        if job.kind == "restic" and job.source:
+            folder = shlex.quote(f"{job.source}/{CANARY_DIR}")
+            remote.run(f"[ -d {folder} ] || exit 0; rm -f {folder}/canary-*.bin; "
+                       f"rmdir {folder} 2>/dev/null || true")
+
+
+class RestoreDrill:
+    def __init__(self, remote: Remote, job: Job) -> None:
+        self.remote, self.job = remote, job
+
+    @staticmethod
+    def _in_parallel(restore: Callable[[], T], source: Callable[[], Manifest]) -> tuple[T, Manifest]:
+        """Run the restore and the hashing of the source side by side."""
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            restored, hashed = pool.submit(restore), pool.submit(source)
+            return restored.result(), hashed.result()
+
+    def restic_latest(self, subpath: str = ".", as_found: bool = True) -> RestoreOutcome:
+        """Restore the latest snapshot (or one path of it) into scratch and compare: the latest
+        as the drill found it, or (``as_found=False``, after an on-demand backup) the newest."""
+        restic = Restic(self.remote, self.job)
+        snapshot = self._present(latest_snapshot(self.remote, self.job) if as_found
+                                 else restic.latest_snapshot())
+        source = str(self.job.source)
+        includes = () if subpath == "." else (f"{source}/{subpath.strip('/')}",)
+        if not includes:
+            ensure_space(self.remote, self.job, restic.restore_size(snapshot))
+        with scratch_dir(self.remote, self.job) as target:
+            restored_root = f"{target}{source}"
+            result, source_manifest = self._in_parallel(
+                lambda: restic.restore(snapshot, target, includes),
+                lambda: hash_tree(self.remote, source, [subpath]))
+            restored = hash_tree(self.remote, restored_root, [subpath], missing_ok=True)
+        comparison = compare(source_manifest, restored, snapshot.time, self.job.name,
+                             lambda rel: restic_excluded(f"{source}/{rel}", self.job.excludes))
+        return RestoreOutcome(self.job, self.remote.name, subpath, snapshot, result.seconds,
+                              result.seconds + restored.seconds, comparison, result.command)
+
+    def restic_oldest(self, subpath: str) -> RestoreOutcome:
+        """Restore one path of the oldest snapshot the repository keeps, by its ID, with restic's
+        read-back verification; then every file ``restic ls`` lists for it must be there with its
+        size. The source is not the reference: it has moved on since that snapshot."""
+        restic = Restic(self.remote, self.job)
+        snapshots = SNAPSHOTS(self.remote, self.job)
+        snapshot, source = self._present(snapshots[0] if snapshots else None), str(self.job.source)
+        inside = f"{source}/{subpath.strip('/')}"
+        listed = restic.ls(snapshot, inside)
+        with scratch_dir(self.remote, self.job) as target:
+            result = restic.restore(snapshot, target, (inside,), verify=True)
+            restored = hash_tree(self.remote, f"{target}{source}", [subpath], missing_ok=True)
+        comparison = Comparison(self.remote.name, self.job.name, f"snapshot {snapshot.short_id}",
+                                f"{target}{source}")
+        for path, size in sorted(listed.items()):
+            got = restored.entries.get(path.removeprefix(f"{source}/"))
+            if got is None:
+                comparison.missing.append(path)
+            elif got.size != size:
+                comparison.differing.append(path)
+            else:
+                comparison.compared += 1
+                comparison.compared_bytes += size
+        return RestoreOutcome(self.job, self.remote.name, subpath, snapshot, result.seconds,
+                              result.seconds + restored.seconds, comparison, result.command)
+
+    def _present(self, snapshot: Snapshot | None) -> Snapshot:
+        """The snapshot, or the verdict that the repository holds none of the job's source."""
+        if snapshot is None:
+            raise RestoreFailed(f"host {self.remote.name}, job {self.job.name}: no snapshot of "
+                                f"{self.job.source} in {self.job.repository}")
+        return snapshot
+
+    def canary(self) -> RestoreOutcome:
+        """Plant a canary, run the job's own backup service, restore the canary, compare."""
+        FOUND.before_acting(self.remote, self.job)
+        name = f"{CANARY_DIR}/canary-{secrets.token_hex(8)}.bin"
+        path = f"{self.job.source}/{name}"
+        self.remote.run(f"mkdir -p {shlex.quote(str(self.job.source))}/{CANARY_DIR} && "
+                        f"head -c 65536 /dev/urandom > {shlex.quote(path)}", check=True)
+        try:
+            backup_now(self.remote, self.job)
+            return self.restic_latest(name, as_found=False)
+        finally:
+            self.remote.run(f"rm -f {shlex.quote(path)}; rmdir "
+                            f"{shlex.quote(f'{self.job.source}/{CANARY_DIR}')} 2>/dev/null || true")
+
+    def mirror_full(self, since: datetime) -> RestoreOutcome:
+        """The runbook's full disaster recovery, into scratch as the alternate root: the whole
+        mirror copied back (after checking scratch has room) and compared with the source."""
+        ensure_space(self.remote, self.job, Rclone(self.remote, self.job).size())
+        return self.mirror_sample(".", False, since)
+
+    def mirror_sample(self, relative: str, is_file: bool, since: datetime) -> RestoreOutcome:
+        """Copy one file or directory (``.``: the whole mirror) back from the mirror into
+        scratch and compare."""
+        mirror = Rclone(self.remote, self.job)
+        source = str(self.job.source)
+        with scratch_dir(self.remote, self.job) as target:
+            rel = relative.strip("/")
+            result, source_manifest = self._in_parallel(
+                lambda: mirror.copy(rel, f"{target}/{rel}", is_file),
+                lambda: hash_tree(self.remote, source, [rel]))
+            restored = hash_tree(self.remote, target, [rel], missing_ok=True)
+        kept = mirror.kept() if self.job.excludes else None
+        comparison = compare(source_manifest, restored, since, self.job.name,
+                             (lambda rel: rel not in kept) if kept is not None else nothing_left_out,
+                             kinds="f")
+        return RestoreOutcome(self.job, self.remote.name, rel, None, result.seconds,
+                              result.seconds + restored.seconds, comparison, result.command)

@@ -1,0 +1,1 @@
+"""Verdicts, one module per feature family (``steps/<family>.py`` asserts them)."""

@@ -1,0 +1,88 @@
+"""Verdicts on cron entries and backup metrics: daemon, schedule, success, freshness, duration."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from drills.adapters.cron import daemon_running, entries_for, normalize
+from drills.adapters.readings import (
+    METRICS,
+)
+from drills.core.clock import from_the_future
+from drills.core.durations import human, human_seconds
+from drills.core.transport import DrillCouldNotRun, Remote
+from drills.inventory.schema import Cron, Job, Metrics
+from drills.verdicts.verdict import Verdict, who
+
+
+def _cron(job: Job) -> Cron:
+    if job.cron is None:
+        raise DrillCouldNotRun(f"job {job.name} declares no cron entry")
+    return job.cron
+
+
+def cron_daemon_runs(remote: Remote, job: Job) -> Verdict:
+    running = daemon_running(remote)
+    return Verdict(running, f"{who(remote, job)}: the cron daemon is "
+                   f"{'running' if running else 'not running: no cron entry will fire'}")
+
+
+def cron_entry_matches(remote: Remote, job: Job) -> Verdict:
+    """A line of the job's cron file runs its command on the declared schedule."""
+    cron = _cron(job)
+    entries = entries_for(remote, cron)
+    if not entries:
+        return Verdict(False, f"{who(remote, job)}: no line in {cron.file} runs {cron.command}",
+                       {"cron_file": cron.file})
+    declared = normalize(cron.schedule)
+    lines = [f"{e.file}:{e.line} runs '{e.command}' as {e.user} on '{e.schedule}'" for e in entries]
+    ok = any(normalize(e.schedule) == declared for e in entries)
+    return Verdict(ok, f"{who(remote, job)}: {'; '.join(lines)}; the inventory declares "
+                   f"'{cron.schedule}'", {"cron_entries": lines, "declared": cron.schedule})
+
+
+def _metrics(job: Job) -> Metrics:
+    if job.metrics is None:
+        raise DrillCouldNotRun(f"job {job.name} declares no metrics")
+    return job.metrics
+
+
+def metrics_report_success(remote: Remote, job: Job) -> Verdict:
+    """The job's success metric is present and 1."""
+    metrics = _metrics(job)
+    values = METRICS(remote, job)
+    name = metrics.success
+    value = values.get(name)
+    where = f"{metrics.where} {metrics.labels or ''}".strip()
+    return Verdict(value == 1, f"{who(remote, job)}: {name} at {where} is "
+                   f"{'absent' if value is None else f'{value:g}'}, expected 1",
+                   {"metrics": values})
+
+
+def metrics_fresh(remote: Remote, job: Job) -> Verdict:
+    """The job's timestamp metric says its last backup is younger than the RPO."""
+    metrics = _metrics(job)
+    values = METRICS(remote, job)
+    name, rpo = metrics.timestamp, job.rpo.total_seconds()
+    stamp = values.get(name)
+    age = None if stamp is None else datetime.now(UTC).timestamp() - stamp
+    future = None if stamp is None else from_the_future(remote, datetime.fromtimestamp(stamp, UTC))
+    shown = "absent" if age is None else future or f"{human_seconds(age)} old"
+    return Verdict(age is not None and age <= rpo and future is None,
+                   f"{who(remote, job)}: {name} at {metrics.where} is {shown}, RPO {human(job.rpo)}",
+                   {"metrics_age_seconds": age, "rpo_seconds": rpo,
+                    "sources": {"metrics_age_seconds": f"{name} at {metrics.where}, as found"}})
+
+
+def metrics_duration_bounded(remote: Remote, job: Job) -> Verdict:
+    """The job's duration metric is present and no longer than its ``max_duration`` alert."""
+    metrics = _metrics(job)
+    if metrics.max_duration is None:
+        raise DrillCouldNotRun(f"job {job.name} declares no metrics.max_duration")
+    values = METRICS(remote, job)
+    took, limit = values.get(metrics.duration), metrics.max_duration.total_seconds()
+    shown = "absent" if took is None else human_seconds(took)
+    return Verdict(took is not None and took <= limit,
+                   f"{who(remote, job)}: {metrics.duration} at {metrics.where} is {shown}, "
+                   f"maximum {human(metrics.max_duration)}",
+                   {"backup_duration_seconds": took, "max_duration_seconds": limit})

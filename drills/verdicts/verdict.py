@@ -1,0 +1,44 @@
+"""What every verdict is: ``Verdict(ok, message, evidence)``, whose message names host,
+job and the path or unit concerned (``who``), and the RTO verdict every restore shares."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from drills.core.durations import human, human_seconds
+from drills.core.transport import Remote
+from drills.inventory.schema import Job
+
+
+@dataclass(frozen=True)
+class Verdict:
+    ok: bool
+    message: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+def who(host: Remote | str, job: Job) -> str:
+    """``host akira, job space-mirror``: how every verdict begins."""
+    return f"host {host if isinstance(host, str) else host.name}, job {job.name}"
+
+
+class Timed(Protocol):
+    """A restore judged against the RTO (a tree restore or a database restore)."""
+
+    job: Job
+    host: str
+    drill_seconds: float
+
+    def evidence(self) -> dict[str, object]: ...
+
+
+def within_rto(outcome: Timed) -> Verdict:
+    job = outcome.job
+    if job.rto is None:
+        return Verdict(False, f"{who(outcome.host, job)}: no RTO declared")
+    what = getattr(outcome, "what", ".")
+    return Verdict(outcome.drill_seconds <= job.rto.total_seconds(),
+                   f"{who(outcome.host, job)}: restore of {job.source if what == '.' else what} took "
+                   f"{human_seconds(outcome.drill_seconds)} (restore and verify), "
+                   f"RTO {human(job.rto)}", outcome.evidence())

@@ -1,0 +1,387 @@
+"""The suite's pytest plugin: ``--inventory``, one test per (scenario, matching job), host
+reachability up front, scratch sweeping, evidence and the closing summary.
+
+A scenario runs for the jobs that have what its steps need (steps/plugin/needs.py); selector tags such
+as ``@restic`` or ``@timer`` narrow it further, any other tag is a marker for ``-m``. Test IDs name
+job and host, so ``pytest features/ -k motoko`` drills one host and ``-k flux-backup`` one job.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import allure
+import pytest
+from pytest_bdd.parser import ScenarioTemplate
+from pytest_bdd.scenario import scenario_wrapper_template_registry
+
+from drills.core.backends import PROBE_LIMIT, probe_all
+from drills.core.clock import forget_clocks, read_clock
+from drills.core.observe import FOUND
+from drills.core.tools import tool_versions
+from drills.core.transport import DrillCouldNotRun, Remote, forget_backends
+from drills.evidence.log import EvidenceLog
+from drills.evidence.signing import sign_file
+from drills.evidence.trends import load_history
+from drills.inventory.schema import Inventory, InventoryError, Job, load_inventory
+from drills.restores.scratch import sweep
+from drills.restores.trees import sweep_canaries
+from drills.verdicts.verdict import Verdict
+from steps.plugin.needs import MARKERS, SELECTORS, selector_help, steps_need
+
+INVENTORY = pytest.StashKey[Inventory]()
+EVIDENCE = pytest.StashKey[EvidenceLog]()
+UNREACHABLE = pytest.StashKey[dict[str, str]]()
+VERSIONS = pytest.StashKey[dict[str, dict[str, str]]]()
+DRILLING = pytest.StashKey[bool]()
+LAB_HINT = "is the lab up? `make lab-up` (or `drill-lab up` in the virtualenv) starts it"
+LAB_INVENTORY = "inventory/lab.yml"  # a checkout's default
+_CONFIG: list[pytest.Config] = []  # the running config, for pytest-bdd's config-less tag hook
+# every drill option may also come from the environment (BACKUP_DRILLS_<NAME>) or the ini file
+# (drill_<name>), in that order after the command line
+SETTINGS: dict[str, tuple[type, Any]] = {
+    "inventory": (str, None), "remote_timeout": (float, 30.0), "probe_timeout": (float, PROBE_LIMIT),
+    "evidence_dir": (str, "reports/evidence"), "sign_evidence": (str, None),
+    "prometheus_textfile": (str, None), "waivers": (str, None)}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("backup drills")
+    group.addoption("--inventory", default=None,
+                    help="inventory of hosts and jobs to drill (in a checkout: inventory/lab.yml)")
+    group.addoption("--remote-timeout", type=float, default=None,
+                    help="seconds any single remote command may take before it is killed, "
+                         "except restores and checks, which have their own (default: 30)")
+    group.addoption("--probe-timeout", type=float, default=None,
+                    help="seconds the up-front probe of each repository and bucket may take "
+                         f"before its scenarios are COULD NOT RUN (default: {PROBE_LIMIT:.0f})")
+    group.addoption("--evidence-dir", default=None,
+                    help="where evidence JSON is written (default: reports/evidence)")
+    for name in SETTINGS:
+        parser.addini(f"drill_{name}", f"--{name.replace('_', '-')}, unless given on the command "
+                                       f"line or as BACKUP_DRILLS_{name.upper()}", default="")
+
+
+def resolve_settings(config: pytest.Config) -> None:
+    """Each drill option from the command line, else ``BACKUP_DRILLS_<NAME>``, else the ini
+    file's ``drill_<name>`` (paths relative to the ini file), else its default."""
+    for name, (kind, default) in SETTINGS.items():
+        if getattr(config.option, name, None) is not None:
+            continue
+        where, value = f"BACKUP_DRILLS_{name.upper()}", os.environ.get(f"BACKUP_DRILLS_{name.upper()}")
+        if not value:
+            where, value = f"ini option drill_{name}", str(config.getini(f"drill_{name}") or "")
+            if value and kind is str and config.inipath is not None:
+                value = str(config.inipath.parent / value)
+        if not value:
+            setattr(config.option, name, default)
+            continue
+        try:
+            setattr(config.option, name, kind(value))
+        except ValueError:
+            raise pytest.UsageError(f"{where}: expected a number of seconds, got {value!r}") from None
+
+
+def inventory_path(config: pytest.Config) -> Path | None:
+    """The inventory to drill: as configured, else a checkout's inventory/lab.yml, else none."""
+    chosen = config.getoption("inventory")
+    if chosen:
+        path = Path(chosen).expanduser()
+        return path if path.is_absolute() else config.invocation_params.dir / path
+    lab = config.rootpath / LAB_INVENTORY
+    return lab if lab.exists() else None
+
+
+def drills_features(config: pytest.Config) -> bool:
+    """True when the run collects Gherkin features (a ``.feature`` file, or a folder holding
+    one), so it is a drill with reports, not a run of other tests."""
+    for arg in config.args:
+        path = Path(str(arg).split("::")[0])
+        path = path if path.is_absolute() else config.invocation_params.dir / path
+        if path.suffix == ".feature" or (path.is_dir() and _holds_features(path)):
+            return True
+    return False
+
+
+def _holds_features(folder: Path) -> bool:
+    for _, dirs, files in os.walk(folder):
+        dirs[:] = [d for d in dirs if not d.startswith((".", "__")) and d not in _NOT_FEATURES]
+        if any(name.endswith(".feature") for name in files):
+            return True
+    return False
+
+
+_NOT_FEATURES = {"node_modules", "site-packages", "venv", "reports", "build", "dist"}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    _CONFIG[:] = [config]
+    for name, description in MARKERS.items():
+        config.addinivalue_line("markers", f"{name}: {description}")
+    for selector in SELECTORS:
+        config.addinivalue_line("markers", f"{selector}: {selector_help(selector)}")
+    resolve_settings(config)
+    if config.option.verbose >= 2 and config.getoption("log_cli_level", None) is None:
+        config.option.log_cli_level = "INFO"  # -vv: a live line per job, step and long command
+    drilling = drills_features(config)
+    collecting = bool(config.option.collectonly)
+    if drilling and not collecting and getattr(config.option, "allure_report_dir", "unset") is None:
+        config.option.allure_report_dir = str(config.invocation_params.dir / "reports/allure-results")
+        # one run per report (trends come from its history); cleaned once, not by each worker
+        config.option.clean_alluredir = not is_worker(config)
+    path = inventory_path(config)
+    if path is None and drilling:
+        raise pytest.UsageError("no inventory to drill: pass --inventory FILE (or set "
+                                "BACKUP_DRILLS_INVENTORY, or drill_inventory in pytest's ini file)")
+    try:
+        inventory = load_inventory(path) if path is not None else Inventory(name="none", hosts={}, jobs={})
+    except InventoryError as exc:
+        raise pytest.UsageError(f"invalid inventory, no host was touched:\n{exc}") from None
+    config.stash[INVENTORY] = inventory
+    FOUND.clear()  # the estate as this run finds it (drills.core.observe), its clocks too
+    forget_clocks()
+    FOUND.know_jobs(inventory.jobs.values())
+    reads_history = drilling and not collecting
+    config.stash[EVIDENCE] = EvidenceLog(history=load_history(evidence_dir(config)) if reads_history else {})
+    config.stash[UNREACHABLE] = {}
+    config.stash[VERSIONS] = {}
+    config.stash[DRILLING] = drilling and not collecting
+
+
+LOG = logging.getLogger("drills.restores.trees")
+
+
+def pytest_bdd_before_scenario(request: pytest.FixtureRequest, feature: Any, scenario: Any) -> None:
+    job = job_of(request.node)
+    LOG.info("%s: scenario %s", job.id if job else "-", scenario.name)
+
+
+def pytest_bdd_before_step(request: pytest.FixtureRequest, feature: Any, scenario: Any, step: Any,
+                           step_func: Any) -> None:
+    job = job_of(request.node)
+    LOG.info("%s: %s %s", job.id if job else "-", step.keyword, step.name)
+
+
+def evidence_dir(config: pytest.Config) -> Path:
+    """``--evidence-dir``, relative to where pytest was started unless absolute."""
+    return config.invocation_params.dir / Path(config.getoption("evidence_dir")).expanduser()
+
+
+TAG_MARKERS = {"runbook": "runbook", "severity": "severity", "control": "control"}
+SEVERITIES = ("blocker", "critical", "normal", "minor", "trivial")
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-bdd's own, whatever order the plugins loaded in
+def pytest_bdd_apply_tag(tag: str, function: Any) -> bool | None:
+    """``@runbook:<anchor>``, ``@severity:<level>``, ``@control:<id>``: markers with a value
+    (for ``-m runbook``, ``-m control``) that the report turns into links and labels. Any other
+    tag a user writes (``@weekly``, ``@team-db``) becomes a marker of its own, usable with -m."""
+    name, colon, value = tag.partition(":")
+    if not colon or name not in TAG_MARKERS:
+        if _CONFIG and tag not in MARKERS and tag not in SELECTORS:
+            _CONFIG[0].addinivalue_line("markers", f"{tag}: a tag of a feature file")
+        return None
+    if name == "severity" and value not in SEVERITIES:
+        raise ValueError(f"tag @{tag}: expected a severity among {', '.join(SEVERITIES)}")
+    getattr(pytest.mark, TAG_MARKERS[name])(value)(function)
+    return True
+
+
+def matching_jobs(inventory: Inventory, selectors: set[str]) -> list[Job]:
+    """The jobs a scenario runs against: those that have what every selector names (its tags
+    and what its steps need)."""
+    jobs = list(inventory.jobs.values())
+    for name in sorted(selectors & SELECTORS.keys()):
+        how, value = SELECTORS[name]
+        chosen = inventory.jobs_for(**{how: value})
+        jobs = [job for job in jobs if job in chosen]
+    return jobs
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "job" not in metafunc.fixturenames:
+        return
+    names = {mark.name for mark in metafunc.definition.iter_markers()}
+    template = scenario_template(metafunc.definition)
+    needed = steps_need(template) if template is not None else set()
+    jobs = matching_jobs(metafunc.config.stash[INVENTORY], names | needed)
+    metafunc.parametrize("job", jobs, ids=[job.id for job in jobs])
+
+
+NOT_APPLICABLE = pytest.StashKey[list[str]]()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Scenarios that apply to no job of the inventory are left out quietly (one summary line,
+    not one skip each). Observe first, then act: scenarios tagged ``@writes`` (canaries,
+    on-demand backups) run after every other scenario, so on each host the estate is read and
+    restored as found before the drill adds a snapshot (and the estate's own prune removes
+    one). Stable otherwise."""
+    idle = [item for item in items if job_of(item) is None and scenario_template(item) is not None]
+    if idle:
+        config.hook.pytest_deselected(items=idle)
+        left_out = {id(item) for item in idle}
+        items[:] = [item for item in items if id(item) not in left_out]
+    config.stash[NOT_APPLICABLE] = [item.nodeid.split("[")[0] for item in idle]
+    items.sort(key=lambda item: item.get_closest_marker("writes") is not None)
+
+
+def pytest_report_collectionfinish(config: pytest.Config) -> str | None:
+    idle = config.stash.get(NOT_APPLICABLE, [])
+    if not idle:
+        return None
+    return (f"{len(idle)} scenario(s) apply to no job of inventory "
+            f"{config.stash[INVENTORY].name} (nothing it declares needs them): left out")
+
+
+def job_of(item: pytest.Item) -> Job | None:
+    """The inventory job a collected test drills, if any."""
+    job = getattr(getattr(item, "callspec", None), "params", {}).get("job")
+    return job if isinstance(job, Job) else None
+
+
+def scenario_template(item: pytest.Item) -> ScenarioTemplate | None:
+    """The Gherkin scenario (name, steps, feature file) a pytest-bdd test runs, if any."""
+    function = getattr(getattr(item, "obj", None), "__func__", getattr(item, "obj", None))
+    return scenario_wrapper_template_registry.get(function)  # type: ignore[arg-type]
+
+
+def _hosts_of(items: list[pytest.Item]) -> set[str]:
+    return {job.host for job in map(job_of, items) if job is not None}
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Probe every host the selected tests need, in parallel, before the first drill."""
+    config = session.config
+    hosts = sorted(_hosts_of(session.items))
+    if not hosts or config.option.collectonly:
+        return
+    inventory = config.stash[INVENTORY]
+    drilled = {job.id: job for job in map(job_of, session.items) if job is not None}
+
+    def probe(name: str) -> tuple[str, str | None, dict[str, str]]:
+        remote = Remote(inventory.hosts[name], timeout=config.getoption("remote_timeout"))
+        reason = remote.probe()
+        if reason is not None:
+            return name, reason, {}
+        try:
+            read_clock(remote)  # the skew at drill start
+            sweep(remote)
+            sweep_canaries(remote, [j for j in inventory.jobs.values() if j.host == name])
+            config.stash[VERSIONS][name] = tool_versions(remote)
+        except DrillCouldNotRun as exc:
+            return name, str(exc), {}
+        jobs = [job for job in drilled.values() if job.host == name]
+        return name, None, probe_all(remote, jobs, config.getoption("probe_timeout"))
+
+    forget_backends()
+    with ThreadPoolExecutor(max_workers=min(16, len(hosts))) as pool:
+        results = list(pool.map(probe, hosts))
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    for name, reason, backends_down in results:
+        if reason is not None:
+            config.stash[UNREACHABLE][name] = reason
+            hint = f"; {LAB_HINT}" if inventory.name == "lab" else ""
+            if reporter is not None:
+                reporter.write_line(f"UNREACHABLE {reason}{hint}", red=True, bold=True)
+        for finding in backends_down.values():
+            if reporter is not None:
+                reporter.write_line(f"COULD NOT RUN host {name}: {finding}", red=True, bold=True)
+
+
+@pytest.fixture(scope="session")
+def inventory(pytestconfig: pytest.Config) -> Inventory:
+    return pytestconfig.stash[INVENTORY]
+
+
+@pytest.fixture(scope="session")
+def evidence(pytestconfig: pytest.Config) -> EvidenceLog:
+    return pytestconfig.stash[EVIDENCE]
+
+
+@pytest.fixture
+def remote(job: Job, inventory: Inventory, request: pytest.FixtureRequest) -> Remote:
+    """The job's host; a host that did not answer the probe errors at once, naming it."""
+    label_report(request.node, job, inventory)
+    reason = request.config.stash[UNREACHABLE].get(job.host)
+    if reason is not None:
+        raise DrillCouldNotRun(f"job {job.name}: {reason}")
+    return Remote(inventory.hosts[job.host], timeout=request.config.getoption("remote_timeout"))
+
+
+def label_report(node: pytest.Item, job: Job, inventory: Inventory) -> None:
+    """Allure: epic = runbook, story = job, host and job as parameters, severity, runbook
+    section links and compliance controls from the scenario's tags."""
+    runbook = job.runbook or inventory.runbook
+    allure.dynamic.epic(runbook.title if runbook else inventory.description or inventory.name)
+    allure.dynamic.story(job.name)
+    allure.dynamic.parameter("host", job.host)
+    for mark in node.iter_markers("severity"):
+        allure.dynamic.severity(allure.severity_level(mark.args[0]))
+    for mark in node.iter_markers("runbook"):
+        url = runbook.section(mark.args[0]) if runbook else f"#{mark.args[0]}"
+        allure.dynamic.link(url, name=f"runbook: {mark.args[0]}")
+    for mark in node.iter_markers("control"):
+        allure.dynamic.label("control", mark.args[0])
+
+
+def attach(name: str, doc: dict[str, Any]) -> None:
+    """Attach one piece of evidence to the running scenario's Allure report."""
+    allure.attach(json.dumps(doc, indent=2, default=str), name=name,
+                  attachment_type=allure.attachment_type.JSON)
+
+
+def require(verdict: Verdict, job: Job | None = None, log: EvidenceLog | None = None) -> None:
+    """Attach the verdict's evidence (and record it for the job), then assert it."""
+    if verdict.evidence:
+        attach("evidence", {"ok": verdict.ok, "message": verdict.message, **verdict.evidence})
+        if job is not None and log is not None:
+            log.record(job.id, **verdict.evidence)
+            if {"rto_seconds", "rpo_seconds"} & verdict.evidence.keys():  # judged on a target
+                attach_trend(job, log)
+    if not verdict.ok:
+        raise NotCompliant(verdict.message)
+
+
+def attach_trend(job: Job, log: EvidenceLog) -> None:
+    """Attach the job's restore duration and data age across past runs and this one (PNG)."""
+    png = log.trend(job.id)
+    if png is not None:
+        allure.attach(png, name="restore duration and data age across runs",
+                      attachment_type=allure.attachment_type.PNG)
+
+
+class NotCompliant(AssertionError):
+    """A drill ran and found the estate not as the runbook says."""
+
+
+def is_worker(config: pytest.Config) -> bool:
+    """True inside a pytest-xdist worker: its results go to the controller (steps/plugin/parallel.py),
+    which writes the run's outputs once."""
+    return hasattr(config, "workerinput")
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    log = session.config.stash.get(EVIDENCE, None)
+    if log is not None and (log.jobs or log.scenarios) and not is_worker(session.config):
+        folder = log.write(evidence_dir(session.config))
+        key = session.config.getoption("sign_evidence")
+        if key:
+            for file in sorted(folder.glob("*.json")):
+                sign_file(file, Path(key))
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    log = config.stash.get(EVIDENCE, None)
+    lines = log.summary_lines() if log is not None else []
+    if lines:
+        terminalreporter.section("drill evidence: restore time (RTO) and data age (RPO)")
+        for line in lines:
+            terminalreporter.write_line(line)
