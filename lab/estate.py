@@ -66,6 +66,7 @@ class LabHost:
     prepare: str = ""  # a shell script run once the host is up, before any backup
     backdate: str = ""  # the estate's job with a faked clock: `<command> --backfill TIME...`
     backdate_times: Callable[[datetime], list[datetime]] | None = None
+    borg: bool = False  # the local borg archive of /flux/active (flux-borg.timer)
 
     def env_file(self, state: LabState) -> str:
         ident = state.identities["restic" if self.identity == "dumps" else self.identity]
@@ -86,6 +87,7 @@ class LabHost:
         else:
             lines |= {"RESTIC_REPOSITORY": f"s3:{ENDPOINT}/backups-restic/{self.repository}",
                       "RESTIC_PASSWORD": state.restic_password,
+                      "BORG_PASSPHRASE": state.restic_password,
                       # quoted: read by both systemd's EnvironmentFile= and `sh -c '. file'`
                       "RESTIC_FORGET": '"{}"'.format(
                           " ".join(f"--keep-{slot} {n}" for slot, n in RETENTION.items()))}
@@ -93,6 +95,7 @@ class LabHost:
 
 
 RECOVERY_KEY = "recovery@miraclemax.lab"
+BORG_REPO = "/srv/borg/flux"  # motoko's and batou's local borg repository (flux-borg.service)
 # An unprivileged account the suite may drill as: the lab's key, and sudo for the one entry
 # point the suite escalates through (`sudo -n timeout ...`), as a real estate's sudoers would.
 DRILL_USER = ("id drill >/dev/null 2>&1 || useradd -m -s /bin/sh drill; "
@@ -115,7 +118,7 @@ HOSTS = (
     LabHost("motoko", 2222, "flux", "/flux", "restic",
             (("flux-backup", f"{MARKERS}/restic_cloud.json"),
              ("restic-check", f"{MARKERS}/restic_check.json")),
-            history=True),
+            history=True, borg=True),
     LabHost("cartae", 2223, "", "/var/backups/cartae", "restic", (), repository="cartae",
             history=True, image="dbhost", seed_script="seed-cartae.py",
             cron=(("/usr/local/sbin/cartae-backup",
@@ -136,7 +139,7 @@ HOSTS = (
     LabHost("batou", 2226, "flux", "/flux", "restic",
             (("flux-backup", f"{MARKERS}/restic_cloud.json"),
              ("restic-check", f"{MARKERS}/restic_check.json")),
-            repository="batou", history=True, image="host-trixie"),
+            repository="batou", history=True, image="host-trixie", borg=True),
     LabHost("togusa", 2227, "", "/var/backups/cartae", "restic", (), repository="togusa",
             history=True, image="dbhost-trixie", seed_script="seed-cartae.py",
             cron=(("/usr/local/sbin/cartae-backup",
@@ -387,6 +390,8 @@ class Lab:
             self._history(container, host)
         if host.backdate:
             self._backdated_sets(container, host)
+        if host.borg:
+            self._borg(container, host)
         for service, marker in host.jobs:
             sh(container, f"systemctl enable --now {service}.timer >/dev/null 2>&1")
             stale = sh(container, f"find {marker} -mmin -720 2>/dev/null || true")
@@ -417,6 +422,29 @@ class Lab:
                           f"--exclude-file /etc/miket/flux-backup.excludes "
                           f"--time '{moment:%Y-%m-%d %H:%M:%S}'", timeout=600)
         sh(container, f"{WITH_CREDENTIALS}restic forget $RESTIC_FORGET {scope} >/dev/null", timeout=300)
+
+    def _borg(self, container: Container, host: LabHost) -> None:
+        """The local borg repository: made once (repokey, the host's passphrase), then backdated
+        archives by the estate's own job (``borg-job --timestamp``, borg's own option) for each
+        day, week and month the policy keeps that has none yet; the job prunes after each."""
+        env = f"{WITH_CREDENTIALS}export BORG_REPO={BORG_REPO}; "
+        sh(container, f"{env}[ -d {BORG_REPO} ] || {{ mkdir -p /srv/borg && "
+                      "borg init --encryption=repokey >/dev/null; }", timeout=120)
+        listed = json.loads(sh(container, f"{env}TZ=UTC borg list --json --bypass-lock") or "{}")
+        times = [datetime.fromisoformat(a["start"]).replace(tzinfo=UTC) for a in listed.get("archives", [])]
+        have = {slot: {bucket(t) for t in times} for slot, bucket in BUCKETS.items()}
+        wanted = sorted({t for slot, t in history_times(datetime.now(UTC))
+                         if BUCKETS[slot](t) not in have[slot]})
+        if wanted:
+            self.log(f"backdating {len(wanted)} borg archive(s) of /flux/active on {host.name}")
+        for moment in wanted:
+            sh(container, f"{env}BORG_SOURCE=/flux/active /usr/local/sbin/borg-job --timestamp "
+                          f"{moment:%Y-%m-%dT%H:%M:%S}", timeout=600)
+        sh(container, "systemctl enable --now flux-borg.timer >/dev/null 2>&1")
+        newest = max(times, default=None)
+        if newest is None or datetime.now(UTC) - newest > timedelta(hours=12):
+            self.log(f"running flux-borg.service on {host.name} (no archive within 12h)")
+            sh(container, "systemctl start flux-borg.service", timeout=1200)
 
     def _backdated_sets(self, container: Container, host: LabHost) -> None:
         """The past a host that had always run would hold, made by the estate's own job with a

@@ -11,4 +11,5 @@ STEP_MODULES = (
     "steps.databases",
     "steps.monitoring",
     "steps.archives",
+    "steps.borg",
 )

@@ -8,9 +8,11 @@ the tools directly, so that nothing the drill does on a host changes what it jud
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from drills.adapters.archives import BackupSet, list_sets
+from drills.adapters.borg import Borg
 from drills.adapters.markers import MarkerReading, read_marker, read_newest_result
 from drills.adapters.metrics import scrape
 from drills.adapters.object_dumps import StoredDump, list_tier
@@ -18,6 +20,7 @@ from drills.adapters.restic import Lock, Restic, Snapshot
 from drills.adapters.systemd import ServiceState, TimerState, read_service, read_timer
 from drills.core.observe import reading
 from drills.core.transport import DrillCouldNotRun, Remote
+from drills.inventory.kinds import reads_repository
 from drills.inventory.schema import Job
 
 
@@ -85,9 +88,15 @@ FAILURE_MARKER = reading("failure marker", lambda job: bool(job.marker and job.m
                          _failure_marker)
 NEWEST_RESULT = reading("newest restore-test result", lambda job: job.results is not None,
                         _newest_result)
-SNAPSHOTS = reading("snapshots", lambda job: job.repository is not None,
-                    lambda remote, job: Restic(remote, job).snapshots())
+def _kept_with(tool: str) -> Callable[[Job], bool]:
+    return lambda job: job.repository is not None and reads_repository(job.kind, tool)
+
+
+SNAPSHOTS = reading("snapshots", _kept_with("restic"), lambda remote, job: Restic(remote, job).snapshots())
 LOCKS = reading("locks", lambda job: job.kind == "restic" and job.repository is not None, _locks)
+ARCHIVES = reading("borg archives", _kept_with("borg"), lambda remote, job: Borg(remote, job).archives())
+ARCHIVES_LOCAL = reading("borg archives in the host's local time", _kept_with("borg"),
+                         lambda remote, job: Borg(remote, job).local_times())
 METRICS = reading("metrics", lambda job: job.metrics is not None, _metrics)
 SERVICE = reading("last run", lambda job: job.schedule is not None, _service)
 TIMER = reading("timer", lambda job: job.schedule is not None, _timer)
@@ -99,6 +108,6 @@ DUMP_TIERS = reading("dumps by tier", lambda job: bool(job.dump and job.dump.rem
 
 
 def latest_snapshot(remote: Remote, job: Job) -> Snapshot | None:
-    """The newest snapshot of the job's host and source, as found."""
-    found = SNAPSHOTS(remote, job)
+    """The newest snapshot (of a borg job: archive) of the job's host and source, as found."""
+    found = ARCHIVES(remote, job) if reads_repository(job.kind, "borg") else SNAPSHOTS(remote, job)
     return found[-1] if found else None

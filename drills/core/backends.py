@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from drills.core.transport import CommandTimedOut, DrillCouldNotRun, Remote, backend_down, down_reason
+from drills.inventory.kinds import KINDS
 from drills.inventory.schema import Job
 
 PROBE_LIMIT = 45.0  # seconds: restic and rclone retry a silent backend for far longer
@@ -30,19 +31,23 @@ _FINDINGS = (  # (what the tool says, what it means), first match wins
     ("no such host", "has a name that does not resolve"),
     ("Is there a repository at the following location?", "holds no restic repository"),
     ("NoSuchBucket", "has no such bucket"),
+    ("passphrase supplied in BORG_PASSPHRASE", "refused the credentials (wrong BORG_PASSPHRASE)"),
+    ("is not a valid repository", "holds no borg repository"),
+    ("does not exist", "holds no borg repository (no such path)"),
     ("directory not found", "has no such bucket or path"),
 )
 
 
 @dataclass(frozen=True)
 class Backend:
-    kind: Literal["restic repository", "bucket"]
+    kind: Literal["restic repository", "borg repository", "bucket"]
     address: str
 
 
 def backends_of(job: Job) -> list[Backend]:
     """The repository and buckets a job's drills read (a bucket is ``remote:bucket``)."""
-    found = [Backend("restic repository", job.repository)] if job.repository else []
+    tool = KINDS[job.kind].repository_tool
+    found = [Backend(f"{tool} repository", job.repository)] if job.repository else []  # type: ignore[arg-type]
     for path in (job.destination, job.dump.remote if job.dump else None):
         if path:
             name, _, rest = path.partition(":")
@@ -62,6 +67,8 @@ def probe(remote: Remote, backend: Backend, limit: float = PROBE_LIMIT) -> str |
     """None when the backend answers from ``remote`` within ``limit`` seconds, else why not."""
     if backend.kind == "restic repository":
         words = ["restic", "-r", backend.address, "--no-lock", "cat", "config"]
+    elif backend.kind == "borg repository":
+        words = ["borg", "info", "--bypass-lock", backend.address]
     else:
         words = ["rclone", "lsf", "--max-depth", "1", "--contimeout", "10s", "--timeout",
                  f"{int(limit) - 5}s", "--low-level-retries", "1", "--retries", "1",

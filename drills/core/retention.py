@@ -80,13 +80,48 @@ def kept(snapshots: Iterable[Stamp], policy: Policy) -> set[Stamp]:
     return keep
 
 
-def outliving(snapshots: Sequence[Stamp], policy: Policy) -> list[str]:
-    """Snapshots nothing in the policy keeps. The newest snapshot may not have met a prune yet,
-    so what the policy kept before it is allowed too."""
+def borg_kept(archives: Iterable[Stamp], policy: Policy) -> set[Stamp]:
+    """The archives ``policy`` keeps, by ``borg prune``'s rules (borg 1.2 and 1.4 alike): from
+    daily to yearly, walking from the newest, each rule keeps the newest archive of each period
+    not already kept by an earlier rule (a period whose newest archive an earlier rule kept is
+    passed over, uncounted), until N; a rule that cannot reach N keeps the oldest archive too.
+
+    >>> from datetime import datetime, UTC
+    >>> years = [Stamp(str(i), datetime(2018 + i // 2, 12, 30 + i % 2, tzinfo=UTC)) for i in range(4)]
+    >>> sorted(a.id for a in borg_kept(years[1:] + [Stamp("old", datetime(2017, 1, 1, tzinfo=UTC))],
+    ...                                Policy(yearly=3)))
+    ['1', '3', 'old']
+    """
+    newest_first = sorted(archives, key=lambda a: a.time, reverse=True)
+    keep: set[Stamp] = set()
+    for slot, count in policy.slots():
+        if not count:
+            continue
+        last, kept_here, archive = None, 0, None
+        for archive in newest_first:
+            period = BUCKETS[slot](archive.time)
+            if period == last:
+                continue
+            last = period
+            if archive not in keep:
+                keep.add(archive)
+                kept_here += 1
+                if kept_here == count:
+                    break
+        if archive is not None and kept_here < count:
+            keep.add(archive)  # the oldest, when the rule cannot be met otherwise
+    return keep
+
+
+def outliving(snapshots: Sequence[Stamp], policy: Policy,
+              rules: Callable[[Iterable[Stamp], Policy], set[Stamp]] = kept) -> list[str]:
+    """Snapshots nothing in the policy keeps (by ``rules``: restic's ``kept`` or borg's
+    ``borg_kept``). The newest may not have met a prune yet, so what the policy kept before it
+    is allowed too."""
     if not snapshots:
         return []
     ordered = sorted(snapshots, key=lambda s: s.time)
-    allowed = kept(ordered, policy) | kept(ordered[:-1], policy)
+    allowed = rules(ordered, policy) | rules(ordered[:-1], policy)
     return [f"{s.label()}: outlives the policy ({policy.describe()}), nothing keeps it"
             for s in ordered if s not in allowed]
 

@@ -243,7 +243,7 @@ class Remote:
         named by ``credentials_from_env``, read from stdin), then runs ``words``. A command for
         a backend that failed its up-front probe from this host is not run: it could not run."""
         for address, reason in _DOWN.get(self.name, {}).items():
-            if any(word == address or word.startswith(f"{address}/") for word in words):
+            if any(word == address or word.startswith((f"{address}/", f"{address}::")) for word in words):
                 raise DrillCouldNotRun(f"host {self.name}: {reason}")
         load = ""
         if self.host.credentials_env:

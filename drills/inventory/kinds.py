@@ -25,6 +25,7 @@ class Kind:
     # checked; a tuple of keys is one requirement named together
     needs: tuple[str | tuple[str, ...], ...] = ()
     why: dict[str, str] = field(default_factory=dict)  # a requirement's explanation, by first key
+    repository_tool: str = "restic"  # the tool that reads the job's ``repository``, if it has one
 
 
 KINDS: dict[str, Kind] = {kind.name: kind for kind in (
@@ -44,7 +45,14 @@ KINDS: dict[str, Kind] = {kind.name: kind for kind in (
          ("archives", "rto")),
     Kind("restore-test", "restore_test", "the estate's own automated restore test and its results",
          ("results",)),
+    Kind("borg", "borg", "a BorgBackup archive of a source into a borg repository",
+         ("source", "repository", "rto"), repository_tool="borg"),
 )}
+
+
+def reads_repository(job_kind: str, tool: str) -> bool:
+    """Whether a job of ``job_kind`` keeps its ``repository`` with ``tool`` (restic, borg)."""
+    return KINDS[job_kind].repository_tool == tool
 
 
 def missing_needs(kind: Kind, value: Callable[[str], object]) -> str | None:

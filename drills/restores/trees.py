@@ -19,15 +19,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
+from drills.adapters.borg import Borg
 from drills.adapters.cron import run_now
 from drills.adapters.rclone import Rclone
-from drills.adapters.readings import SNAPSHOTS, latest_snapshot
+from drills.adapters.readings import ARCHIVES, SNAPSHOTS, latest_snapshot
 from drills.adapters.restic import Restic, RestoreFailed, Snapshot
 from drills.adapters.systemd import start_service
 from drills.core.durations import human
 from drills.core.observe import FOUND
 from drills.core.patterns import restic_excluded
 from drills.core.transport import CommandTimedOut, DrillCouldNotRun, Remote
+from drills.inventory.kinds import reads_repository
 from drills.inventory.schema import Job
 from drills.restores.manifest import Comparison, Manifest, compare, hash_tree, nothing_left_out
 from drills.restores.scratch import ensure_space, scratch_dir
@@ -68,7 +70,8 @@ class RestoreOutcome:
 
     def source(self) -> str:
         """What was restored: ``snapshot 93bb9d28 (2026-11-29T05:00:00+00:00)``, or the mirror."""
-        return (f"snapshot {self.snapshot.short_id} ({self.snapshot.time.isoformat()})"
+        kind = "archive" if reads_repository(self.job.kind, "borg") else "snapshot"
+        return (f"{kind} {self.snapshot.short_id} ({self.snapshot.time.isoformat()})"
                 if self.snapshot else f"mirror {self.job.destination}")
 
 
@@ -143,6 +146,24 @@ class RestoreDrill:
         comparison = compare(source_manifest, restored, snapshot.time, self.job.name,
                              lambda rel: restic_excluded(f"{source}/{rel}", self.job.excludes))
         return RestoreOutcome(self.job, self.remote.name, subpath, snapshot, result.seconds,
+                              result.seconds + restored.seconds, comparison, result.command)
+
+    def borg_latest(self) -> RestoreOutcome:
+        """Extract the newest archive as found into scratch (after checking scratch has room)
+        and compare it with the source."""
+        borg = Borg(self.remote, self.job)
+        archives = ARCHIVES(self.remote, self.job)
+        if not archives:
+            raise RestoreFailed(f"host {self.remote.name}, job {self.job.name}: no archive of "
+                                f"{self.job.source} in {self.job.repository}")
+        archive, source = archives[-1], str(self.job.source)
+        ensure_space(self.remote, self.job, borg.original_size(archive))
+        with scratch_dir(self.remote, self.job) as target:
+            result, source_manifest = self._in_parallel(
+                lambda: borg.extract(archive, target), lambda: hash_tree(self.remote, source, ["."]))
+            restored = hash_tree(self.remote, f"{target}{source}", ["."], missing_ok=True)
+        comparison = compare(source_manifest, restored, archive.time, self.job.name, nothing_left_out)
+        return RestoreOutcome(self.job, self.remote.name, ".", archive, result.seconds,
                               result.seconds + restored.seconds, comparison, result.command)
 
     def restic_oldest(self, subpath: str) -> RestoreOutcome:

@@ -1,0 +1,82 @@
+"""Verdicts on borg repositories (``kind: borg``): ``borg check``, the newest archive against
+the RPO, retention by ``borg prune``'s own rules, computed from the archive list alone.
+
+    >>> verdict = archive_fresh(remote, job)          # doctest: +SKIP
+    >>> verdict.message                               # doctest: +SKIP
+    'host motoko, job flux-borg: newest archive motoko-2026-11-29T03:30:00 of /flux/active ...'
+"""
+
+from __future__ import annotations
+
+from drills.adapters.borg import LOCK_WAIT, Borg
+from drills.adapters.readings import ARCHIVES, ARCHIVES_LOCAL
+from drills.core.clock import from_the_future
+from drills.core.durations import human, human_seconds
+from drills.core.retention import Stamp, borg_kept, missing, outliving
+from drills.core.transport import DrillCouldNotRun, Remote
+from drills.inventory.schema import Job
+from drills.verdicts.verdict import Verdict, who
+
+_COULD_NOT_RUN = (  # what borg says when the drill, not the repository, is the problem
+    ("Failed to create/acquire the lock", f"the repository stayed locked for {LOCK_WAIT}s (the "
+                                          "estate's own job holds it?)"),
+    ("passphrase supplied in BORG_PASSPHRASE", "wrong BORG_PASSPHRASE"),
+    ("is not a valid repository", "no borg repository there"),
+    ("does not exist", "no borg repository there"),
+)
+
+
+def borg_check(remote: Remote, job: Job, verify_data: bool = False) -> Verdict:
+    """``borg check`` (repository and archives; ``--verify-data`` reads every chunk) passes. A
+    lock it cannot take, a wrong passphrase or a missing repository is COULD NOT RUN."""
+    result = Borg(remote, job).check(verify_data)
+    what = "borg check" + (" --verify-data" if verify_data else "")
+    output = f"{result.stderr}\n{result.text}"
+    for says, means in _COULD_NOT_RUN:
+        if not result.ok and says in output:
+            raise DrillCouldNotRun(f"{who(remote, job)}: {what} of {job.repository} could not run: "
+                                   f"{means}")
+    detail = "passed" if result.ok else f"failed (exit {result.exit_status}):\n  " + \
+        "\n  ".join(result.tail(20).splitlines())
+    return Verdict(result.ok, f"{who(remote, job)}: {what} of {job.repository} {detail}",
+                   {"command": f"{what} {job.repository}", "check_seconds": round(result.seconds, 3)})
+
+
+def archive_fresh(remote: Remote, job: Job) -> Verdict:
+    """The newest archive is younger than the RPO, and none is dated ahead of the host's clock
+    (``borg prune`` would count its rules from it)."""
+    archives = ARCHIVES(remote, job)
+    rpo = job.rpo.total_seconds()
+    if not archives:
+        return Verdict(False, f"{who(remote, job)}: no archive of {job.source} in {job.repository}",
+                       {"rpo_seconds": rpo})
+    future = [f"archive {a.short_id} ({a.time.isoformat()}) is {why}" for a in archives
+              if (why := from_the_future(remote, a.time))]
+    newest = archives[-1]
+    age = newest.age()
+    return Verdict(age <= rpo and not future,
+                   f"{who(remote, job)}: newest archive {newest.short_id} of {job.source} in "
+                   f"{job.repository} is {human_seconds(age)} old ({newest.time.isoformat()}), RPO "
+                   f"{human(job.rpo)}" + "".join(f"\n  {line}" for line in future),
+                   {"snapshot_age_seconds": round(age, 1), "rpo_seconds": rpo,
+                    "sources": {"snapshot_age_seconds": f"archive {newest.short_id} "
+                                                        f"({newest.time.isoformat()}), as found"}})
+
+
+def archives_kept_by_prune_rules(remote: Remote, job: Job) -> Verdict:
+    """The archives against the job's retention policy by ``borg prune``'s rules, in the host's
+    local time (what prune buckets days and weeks by): every promised day, week and month where
+    history exists, and nothing the rules do not keep."""
+    if job.retention is None:
+        return Verdict(False, f"{who(remote, job)}: declares no retention policy")
+    local = ARCHIVES_LOCAL(remote, job)
+    stamps = [Stamp(name, when.replace(tzinfo=None), "archive") for name, when in sorted(
+        local.items(), key=lambda item: item[1])]
+    problems = missing(stamps, job.retention) + outliving(stamps, job.retention, borg_kept)
+    detail = "".join(f"\n  {p}" for p in problems[:30])
+    return Verdict(not problems,
+                   f"{who(remote, job)}: {len(stamps)} archive(s) of {job.source} in {job.repository} "
+                   f"against the policy ({job.retention.describe()}, by borg prune's rules): "
+                   f"{len(problems)} violation(s){detail}",
+                   {"archives": len(stamps), "retention": job.retention.describe(),
+                    "violations": len(problems)})

@@ -1,0 +1,97 @@
+"""borg.feature bites on motoko's local borg repository: a flipped byte in a segment, archives
+that stopped, an archive the prune rules do not keep and a missing day, a file whose content
+differs from its archive. Each failure names host, job and the archive or path; then the
+repository is put back exactly as it was (a copy taken before the fault)."""
+
+import shlex
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.faults.conftest import LabHost
+
+pytestmark = pytest.mark.lab
+
+JOB, WHO = "flux-borg@motoko", "host motoko, job flux-borg"
+REPO, SAVED = "/srv/borg/flux", "/root/fault-saved-borg"
+CHECK = "test_borg_check_passes"
+FRESH = "test_the_newest_borg_archive_is_younger_than_the_rpo"
+KEPT = "test_the_borg_archives_are_kept_as_borg_prunes_rules_promise"
+RESTORE = "test_the_newest_borg_archive_restores_byteidentical_within_the_rto"
+BORG = "set -a; . /etc/miket/storage-credentials.env; set +a; export BORG_REPO=/srv/borg/flux; "
+
+
+KEPT_WITH = (REPO, "/root/.config/borg", "/root/.cache/borg")
+
+
+@contextmanager
+def repository_kept(motoko: LabHost) -> Iterator[None]:
+    """The repository as it is now, put back whatever the test did to it, with borg's security
+    directory and cache: put back alone, it would be an older manifest than borg has seen, which
+    borg refuses as a rollback attack."""
+    saves = [(path, f"{SAVED}{path}") for path in KEPT_WITH]
+    motoko.sh(f"rm -rf {SAVED} && " + " && ".join(f"mkdir -p $(dirname {copy}) && cp -a {path} {copy}"
+                                                   for path, copy in saves))
+    try:
+        yield
+    finally:
+        motoko.sh(" && ".join(f"rm -rf {path} && mv {copy} {path}" for path, copy in saves)
+                  + f" && rm -rf {SAVED}")
+
+
+def archives(motoko: LabHost) -> list[str]:
+    return motoko.sh(f"{BORG}borg list --bypass-lock --short").split()
+
+
+def test_a_flipped_byte_in_a_segment_fails_borg_check_naming_the_repository(drill, motoko):
+    drill.run(CHECK, JOB).expect_pass()
+    with repository_kept(motoko):
+        # the largest segment holds file data (the manifest, rewritten by each archive, sits in
+        # the newest): one byte flipped in its middle, as a failing disk would
+        largest = motoko.sh(f"ls -S {REPO}/data/*/* | head -1").strip()
+        motoko.sh(f"size=$(stat -c %s {largest}); printf 'X' | dd of={largest} bs=1 "
+                  f"seek=$((size / 2)) conv=notrunc status=none")
+        drill.run(CHECK, JOB).expect_failure(WHO, f"borg check of {REPO} failed")
+    drill.run(CHECK, JOB).expect_pass()
+
+
+def test_archives_that_stopped_fail_naming_the_newest_and_its_age(drill, motoko):
+    drill.run(FRESH, JOB).expect_pass()
+    with repository_kept(motoko):
+        cutoff = f"motoko-{datetime.now(UTC) - timedelta(hours=30):%Y-%m-%dT%H:%M:%S}"
+        recent = [name for name in archives(motoko) if name > cutoff]  # names carry their time
+        assert recent, archives(motoko)
+        newest_left = [name for name in archives(motoko) if name <= cutoff][-1]
+        motoko.sh(BORG + " && ".join(f"borg delete ::{name}" for name in recent))
+        drill.run(FRESH, JOB).expect_failure(WHO, f"newest archive {newest_left} of /flux/active", "RPO ")
+    drill.run(FRESH, JOB).expect_pass()
+
+
+def test_an_archive_prune_would_not_keep_and_a_missing_day_fail_naming_them(drill, motoko):
+    drill.run(KEPT, JOB).expect_pass()
+    with repository_kept(motoko):
+        # a second, earlier archive on a recent day that has one: borg prune keeps the newest of
+        # a day only (on the oldest day, its "keep the oldest" rule could keep it)
+        day = [name for name in archives(motoko) if name.endswith("T04:00:00")][-1]
+        stamp = day.removeprefix("motoko-").replace("T04:00:00", "T03:00:00")
+        motoko.sh(f"{BORG}borg create --timestamp {stamp} ::motoko-extra-{stamp} /flux/active/project-beta")
+        drill.run(KEPT, JOB).expect_failure(WHO, f"archive motoko-extra-{stamp}",
+                                             "outlives the policy (7 daily, 4 weekly, 12 monthly)")
+        motoko.sh(f"{BORG}borg delete ::motoko-extra-{stamp}")
+        daily = [name for name in archives(motoko) if name.endswith("T04:00:00")][-2]
+        motoko.sh(f"{BORG}borg delete ::{daily}")
+        drill.run(KEPT, JOB).expect_failure(WHO, f"daily {daily[7:17]}: no archive")
+    drill.run(KEPT, JOB).expect_pass()
+
+
+def test_a_file_that_differs_from_its_archive_fails_the_restore_naming_it(drill, motoko):
+    path = motoko.sh("find /flux/active/project-alpha/src -type f -size +0 | sort | head -1").strip()
+    with motoko.keep(path):
+        # new content, old mtime: only a byte-for-byte comparison can tell
+        quoted = shlex.quote(path)
+        motoko.sh(f"touch -r {quoted} /root/ref && printf 'tampered' >> {quoted} && "
+                  f"touch -r /root/ref {quoted}")
+        drill.run(RESTORE, JOB).expect_failure(WHO, path.removeprefix("/flux/active/"))
+    drill.run(RESTORE, JOB).expect_pass()
