@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
-APT_PACKAGES := docker.io debootstrap restic rclone openssh-client python3-venv ca-certificates
+APT_PACKAGES := docker.io debootstrap restic rclone openssh-client python3-venv ca-certificates shellcheck
 # Node.js and npm only where no npm answers (a distribution's nodejs may already bundle npm)
 NODE_PACKAGES := nodejs npm
 # headless Chromium for the report's browser test (make test only)
@@ -83,9 +83,13 @@ drill: lab-up
 report: venv allure
 	$(VENV)/bin/drill-evidence report
 
-lint: venv
+# the shell programs the suite runs on hosts (drills/scripts), and our own shell
+SHELL_SCRIPTS := drills/scripts/*.sh lab/ensure-docker.sh .ci/run lab/images/host/files/usr/local/sbin/borg-job
+
+lint: venv system
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+	shellcheck $(SHELL_SCRIPTS)
 
 unit: venv
 	$(VENV)/bin/pytest tests/unit $(PYTEST_ARGS)

@@ -116,6 +116,20 @@ def argv(*words: str) -> str:
     return shlex.join(words)
 
 
+SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"  # drills/scripts: linted by shellcheck
+
+
+def script(name: str, *args: str) -> str:
+    """One of the package's shell programs (``drills/scripts/<name>.sh``) as a command that runs
+    it with ``args``, every one quoted: values reach it as ``$1``, ``$2``..., never as shell text.
+
+    >>> script("process-group-stop", "/var/tmp/x y/group").endswith("process-group-stop '/var/tmp/x y/group'")
+    True
+    """
+    text = (SCRIPTS / f"{name}.sh").read_text(encoding="utf-8")
+    return argv("sh", "-c", text, name, *args)
+
+
 LOG = logging.getLogger("drills.core.transport")
 PROGRESS_EVERY = 30  # seconds between "still running" lines of a long remote command
 

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from drills.adapters.restic import RestoreFailed
-from drills.core.transport import DrillCouldNotRun
+from drills.core.transport import DrillCouldNotRun, script
 from drills.restores.databases import FALSE_VALUES, DatabaseRestore, DumpDrill, SmokeResult, TableState
 from drills.restores.scratch import scratch_dir
 
@@ -50,20 +50,10 @@ USERS = ("<yandex><profiles><default/></profiles><quotas><default/></quotas>"
          "<users><default><password>%s</password><networks><ip>127.0.0.1</ip></networks>"
          "<profile>default</profile><quota>default</quota></default></users></yandex>")
 CLIENT_CONFIG = "<config><user>default</user><password>%s</password></config>"
-# per table of the database: "<db>.<table>\t<rows>\t<sum(cityHash64(columns))>", as the backup's
-# manifest computes them (the columns in their table order)
-CHECKSUMS = ("for t in $({client} -q \"SELECT name FROM system.tables WHERE database = '{db}' "
-             "ORDER BY name\"); do "
-             "cols=$({client} -q \"SELECT name FROM system.columns WHERE database = '{db}' "
-             "AND table = '$t'\" | paste -sd, -); "
-             "printf '%s\\t' \"{db}.$t\"; "
-             "{client} -q \"SELECT count(), sum(cityHash64($cols)) FROM {db}.$t\" || exit 6; "
-             "done")
-
-
 class ClickHouseDrill(DumpDrill):
     SERVER = "ClickHouse"
     client = ""  # the scratch server's clickhouse-client command, once it runs
+    client_config = ""  # the file its client reads the password from
 
     def restore(self, tier: str | None = None) -> DatabaseRestore:
         """Restore the newest backup of ``tier`` into a scratch ClickHouse server and measure
@@ -106,22 +96,14 @@ class ClickHouseDrill(DumpDrill):
 
     def _attach_script(self, backup: str, home: str, database: str) -> str:
         """Create the database and each table from its metadata, copy its frozen parts into
-        the table's ``detached/`` and attach them one by one."""
-        db = shlex.quote(database)
-        return (f"{self.client} -q {shlex.quote(f'CREATE DATABASE {database}')} && "
-                f"for sql in {backup}/metadata/{db}/*.sql; do [ -e \"$sql\" ] || continue; "
-                "t=$(basename \"$sql\" .sql); "
-                f"{self.client} < \"$sql\" || exit 4; "
-                f"parts={backup}/shadow/{db}/\"$t\"; [ -d \"$parts\" ] || continue; "
-                f"detached={home}/data/data/{db}/\"$t\"/detached; "
-                f"cp -a \"$parts\"/. \"$detached\"/ && chown -R {OWNER}: \"$detached\" || exit 5; "
-                "for part in $(ls \"$parts\"); do "
-                f"{self.client} -q \"ALTER TABLE {db}.$t ATTACH PART '$part'\" || exit 5; done; done")
+        the table's ``detached/`` and attach them one by one (``scripts/clickhouse-attach.sh``)."""
+        return script("clickhouse-attach", self.client_config, str(PORT), backup, home, database, OWNER)
 
     def _tables(self, database: str, origin: str) -> dict[str, TableState]:
         """Rows and checksum of each restored table; a table that cannot be read back (a
         corrupt part: ClickHouse checks its blocks as it reads) fails the restore."""
-        listed = self.remote.run(CHECKSUMS.format(client=self.client, db=database), timeout=3600)
+        listed = self.remote.run(script("clickhouse-checksums", self.client_config, str(PORT), database),
+                                 timeout=3600)
         if not listed.ok:
             raise RestoreFailed(f"{self._who()}: reading back the tables restored from {origin} "
                                 f"failed: {listed.tail(3)}")
@@ -144,21 +126,10 @@ class ClickHouseDrill(DumpDrill):
         home, client_config = f"{target}/clickhouse", f"{target}/client.xml"
         self.client = (f"clickhouse-client --config-file={client_config} --host 127.0.0.1 "
                        f"--port {PORT}")
-        config = CONFIG.format(home=home, port=PORT)
-        started = self.remote.run(
-            f"if clickhouse-client --host 127.0.0.1 --port {PORT} -q 'SELECT 1' >/dev/null 2>&1; "
-            f"then echo 'something already answers on 127.0.0.1:{PORT}' >&2; exit 2; fi; "
-            f"cd / && umask 077 && chmod 0711 {target} && install -d -o {OWNER} -m 0700 {home} "
-            f"{home}/data {home}/tmp && printf %s {shlex.quote(config)} > {home}/config.xml && "
-            "pw=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \\n') && "
-            f"printf {shlex.quote(USERS)} \"$pw\" > {home}/users.xml && "
-            f"printf {shlex.quote(CLIENT_CONFIG)} \"$pw\" > {client_config} && "
-            f"chown {OWNER} {home}/config.xml {home}/users.xml && "
-            f"{{ setsid timeout -k 5 {SERVER_LIMIT} runuser -u {OWNER} -- clickhouse-server "
-            f"--config-file={home}/config.xml </dev/null >/dev/null 2>&1 & echo $! > {home}/group; }} && "
-            f"for i in $(seq 300); do {self.client} -q 'SELECT 1' >/dev/null 2>&1 && exit 0; "
-            f"kill -0 -$(cat {home}/group) 2>/dev/null || exit 3; "  # the server exited
-            "sleep 0.2; done; exit 3", timeout=120)
+        self.client_config = client_config
+        started = self.remote.run(script("clickhouse-start", target, home, client_config, str(PORT), OWNER,
+                                         str(SERVER_LIMIT), CONFIG.format(home=home, port=PORT), USERS,
+                                         CLIENT_CONFIG), timeout=120)
         try:
             if not started.ok:
                 log = self.remote.run(f"tail -n 3 {home}/server.err.log").text.strip()
@@ -168,6 +139,4 @@ class ClickHouseDrill(DumpDrill):
         finally:
             # the server leads its own process group (setsid): stop it all, then make sure (a
             # negative pid names the group; sh's kill takes no "--")
-            self.remote.run(f"g=$(cat {home}/group 2>/dev/null) || exit 0; kill -TERM -$g; "
-                            "for i in $(seq 150); do kill -0 -$g 2>/dev/null || exit 0; "
-                            "sleep 0.2; done; kill -KILL -$g", timeout=60)
+            self.remote.run(script("process-group-stop", f"{home}/group"), timeout=60)

@@ -29,7 +29,7 @@ from drills.adapters.rclone import Rclone
 from drills.adapters.readings import latest_snapshot
 from drills.adapters.restic import Restic, RestoreFailed
 from drills.core.observe import FOUND
-from drills.core.transport import DrillCouldNotRun, Remote, argv
+from drills.core.transport import DrillCouldNotRun, Remote, argv, script
 from drills.inventory.schema import Dump, Job
 from drills.restores.scratch import ensure_space, scratch_dir
 
@@ -87,6 +87,21 @@ class DatabaseRestore:
             "tables": {name: vars(state) for name, state in self.tables.items()},
             "keys": self.keys, "digest": self.digest,
             "rto_seconds": self.job.rto.total_seconds() if self.job.rto else None}
+
+
+def psql_with_values(psql: tuple[str, ...], query: str, values: dict[str, str]) -> str:
+    """A psql command that reads ``query`` from stdin (where psql interpolates ``:'name'``,
+    quoting the value), each value passed as ``-v name=value``: never part of the SQL text.
+
+    >>> print(psql_with_values(("psql",), "SELECT :'t'", {"t": "it's"}))
+    psql -v 't=it'"'"'s' <<'SQL'
+    SELECT :'t'
+    SQL
+    """
+    if "\nSQL\n" in f"\n{query}\n":
+        raise ValueError("a query may not hold a line 'SQL' (the here-document's end)")
+    variables = [word for name, value in values.items() for word in ("-v", f"{name}={value}")]
+    return f"{argv(*psql, *variables)} <<'SQL'\n{query}\nSQL"
 
 
 def quote_table(name: str) -> str:
@@ -194,10 +209,12 @@ class DumpDrill:
                                 f"{copied.exit_status}: {copied.tail(3)}")
         return Fetched(local, argv(*words), {}, newest.url, newest.time)
 
-    def _sql(self, socket_dir: str, database: str, query: str) -> tuple[bool, str]:
-        run = self.remote.run(f"{PG_BIN}/psql -h {shlex.quote(socket_dir)} -p {PORT} -U postgres "
-                              f"-d {shlex.quote(database)} -X -At -F '\t' -v ON_ERROR_STOP=1 "
-                              f"-c {shlex.quote(query)}", timeout=600)
+    def _sql(self, socket_dir: str, database: str, query: str, **values: str) -> tuple[bool, str]:
+        """One query against the scratch server; ``values`` travel as psql variables (``:'name'``
+        in the query, quoted by psql), never as SQL text."""
+        psql = (f"{PG_BIN}/psql", "-h", socket_dir, "-p", str(PORT), "-U", "postgres", "-d", database,
+                "-X", "-At", "-F", "\t", "-v", "ON_ERROR_STOP=1")
+        run = self.remote.run(psql_with_values(psql, query, values), timeout=600)
         return run.ok, (run.text if run.ok else run.tail(3)).strip()
 
 
@@ -239,7 +256,7 @@ class PostgresDrill(DumpDrill):
                 if canary is not None and self.dump.canary_table:
                     ok, out = self._sql(socket_dir, database,
                                         f"SELECT count(*) FROM {quote_table(self.dump.canary_table)} "
-                                        f"WHERE token = '{canary}'")
+                                        "WHERE token = :'token'", token=canary)
                     outcome.canary, outcome.canary_rows = canary, int(out) if ok and out.isdigit() else 0
         outcome.drill_seconds = time.monotonic() - started
         return outcome
@@ -294,18 +311,18 @@ class PostgresDrill(DumpDrill):
             raise DrillCouldNotRun(f"job {self.job.name} declares no dump.canary_table")
         FOUND.before_acting(self.remote, self.job)
         token = f"drill-{secrets.token_hex(8)}"
-        self._source_sql(f"INSERT INTO {quote_table(table)} (token) VALUES ('{token}')")
+        self._source_sql(f"INSERT INTO {quote_table(table)} (token) VALUES (:'token')", token=token)
         return token
 
     def remove_canary(self, token: str) -> None:
         if self.dump.canary_table:
             self._source_sql(f"DELETE FROM {quote_table(self.dump.canary_table)} "
-                             f"WHERE token = '{token}'")
+                             "WHERE token = :'token'", token=token)
 
-    def _source_sql(self, query: str) -> None:
-        self.remote.run(f"runuser -u {shlex.quote(self.dump.os_user)} -- psql -X -q "
-                        f"-d {shlex.quote(str(self.dump.database))} -v ON_ERROR_STOP=1 "
-                        f"-c {shlex.quote(query)}", check=True)
+    def _source_sql(self, query: str, **values: str) -> None:
+        psql = ("runuser", "-u", self.dump.os_user, "--", "psql", "-X", "-q", "-d",
+                str(self.dump.database), "-v", "ON_ERROR_STOP=1")
+        self.remote.run(psql_with_values(psql, query, values), check=True)
 
 
 class RedisDrill(DumpDrill):
@@ -316,20 +333,7 @@ class RedisDrill(DumpDrill):
             fetched = self._fetch(target)
             home = f"{target}/redis"
             cli = f"redis-cli -s {home}/redis.sock"
-            loaded = self.remote.run(
-                f"mkdir -m 0700 {home} && cp {shlex.quote(fetched.path)} "
-                f"{home}/dump.rdb && redis-server --port 0 --unixsocket {home}/redis.sock "
-                f"--unixsocketperm 700 --dir {home} --dbfilename dump.rdb --save '' "
-                f"--appendonly no --enable-debug-command local --daemonize yes "
-                f"--pidfile {home}/redis.pid --logfile {home}/server.log && "
-                # wait for the server, watching it: it writes its pid file before it loads, so
-                # a server that exits while loading ends the wait at once (10 s without one)
-                f"n=0; until [ \"$({cli} ping 2>/dev/null)\" = PONG ]; do sleep 0.1; "
-                f"n=$((n+1)); pid=$(cat {home}/redis.pid 2>/dev/null); "
-                f"if [ -n \"$pid\" ]; then kill -0 \"$pid\" 2>/dev/null || exit 3; "
-                f"elif [ $n -gt 100 ]; then exit 3; fi; "
-                f"grep -qs '{LOAD_FAILED}' {home}/server.log && exit 3; done; "
-                f"{cli} dbsize && {cli} debug digest", timeout=600)
+            loaded = self.remote.run(script("redis-load", fetched.path, home, LOAD_FAILED), timeout=600)
             loaded_at = time.monotonic()
             self.remote.run(f"{cli} shutdown nosave; sleep 0.2", timeout=30)
             if not loaded.ok:

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import PurePosixPath
 
-from drills.core.transport import DrillCouldNotRun, Remote
+from drills.core.transport import DrillCouldNotRun, Remote, script
 from drills.inventory.schema import Job
 
 RUNNER = socket.gethostname().split(".")[0].replace("-", "_") or "runner"
@@ -101,14 +101,8 @@ def sweep(remote: Remote) -> list[str]:
     now = time.time()
     stale = [f"{root}/{name}" for name in listing.text.split() if _leftover(name, now)]
     for path in stale:
-        # A killed runner's restore may still be writing there: stop it, then remove. The
-        # "[d]rill-..." pattern matches those processes but not this shell's own command line.
-        # Names are [A-Za-z0-9_-] only; the rm path is split ('dri''ll-...') for the same reason.
-        root, name = path.rsplit("/", 1)
-        pattern = f"'[{name[0]}]{name[1:]}'"
-        remote.run(f"pkill -f -- {pattern}; sleep 0.5; pkill -KILL -f -- {pattern}; "
-                   f"rm -rf --one-file-system {shlex.quote(root)}/'{name[:3]}''{name[3:]}'",
-                   timeout=600)
+        parent, name = path.rsplit("/", 1)
+        remote.run(script("sweep", parent, name[0], name[1:]), timeout=600)
     return stale
 
 

@@ -2,6 +2,7 @@ import hashlib
 import logging
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -10,7 +11,7 @@ from contextlib import contextmanager, suppress
 import pytest
 
 from drills.core import transport
-from drills.core.transport import MASK, CommandTimedOut, DrillCouldNotRun, HostUnreachable, Remote
+from drills.core.transport import MASK, CommandTimedOut, DrillCouldNotRun, HostUnreachable, Remote, script
 from drills.inventory.schema import Host
 
 
@@ -172,3 +173,25 @@ def test_a_long_command_logs_progress_while_it_runs_and_a_line_when_it_ends(monk
     with caplog.at_level(logging.INFO, logger="drills.core.transport"):
         remote.run("sleep 0.5", timeout=2)  # a limit shorter than the beat: no heartbeat at all
     assert not [r for r in caplog.records if "still running" in r.getMessage()]
+
+
+def test_a_package_script_gets_its_arguments_as_values_never_as_shell_text(tmp_path):
+    remote = Remote(Host(name="h", transport="local://"), timeout=30)
+    hostile = str(tmp_path / "it's $(touch pwned); `touch pwned2`")
+    result = remote.run(script("process-group-stop", hostile))  # no such group file: nothing to do
+    assert result.ok, result.tail()
+    assert not list(tmp_path.glob("pwned*")), "an argument ran as shell"
+
+
+def test_the_sweep_stops_a_leftover_writer_removes_its_folder_and_spares_itself(tmp_path):
+    leftover = tmp_path / "drill-20261129T000000-dead"
+    leftover.mkdir()
+    writer = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", str(leftover)])
+    try:
+        remote = Remote(Host(name="h", transport="local://"), timeout=30)
+        result = remote.run(script("sweep", str(tmp_path), "d", "rill-20261129T000000-dead"))
+        assert result.ok, result.tail()
+        assert writer.wait(timeout=10) != 0  # stopped
+        assert not leftover.exists()
+    finally:
+        writer.kill()
