@@ -29,8 +29,3 @@ Feature: Database dumps kept by tier in an object store restore and are kept as 
   Scenario: The newest dump is younger than the RPO
     Given the job's host answers
     Then the newest dump is younger than the RPO
-
-  @runbook:minio-bucket-snapshot
-  Scenario: The dump bucket keeps object versions
-    Given the job's host answers
-    Then the bucket holding the dumps keeps object versions

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import boto3
 import docker
 import docker.errors
 import yaml
@@ -95,7 +96,12 @@ class LabHost:
 
 
 RECOVERY_KEY = "recovery@miraclemax.lab"
-BORG_REPO = "/srv/borg/flux"  # motoko's and batou's local borg repository (flux-borg.service)
+BORG_REPO = "/srv/borg/flux"
+# what inventory/lab.yml's jobs declare of their buckets (bucket.feature)
+BUCKET_CONTROLS: dict[str, dict[str, Any]] = {
+    "backups-restic": {"lock": {"Mode": "GOVERNANCE", "Days": 7}, "encryption": True},
+    "backups": {},
+}  # motoko's and batou's local borg repository (flux-borg.service)
 # An unprivileged account the suite may drill as: the lab's key, and sudo for the one entry
 # point the suite escalates through (`sudo -n timeout ...`), as a real estate's sudoers would.
 DRILL_USER = ("id drill >/dev/null 2>&1 || useradd -m -s /bin/sh drill; "
@@ -316,6 +322,7 @@ class Lab:
         images = build_all(self.client, self.log)
         self._network()
         self._objectstore(state, images["objectstore"])
+        self._bucket_controls(state)
         workspaces = tuple(fleet_host(i) for i in range(1, count + 1))
         for name in self.fleet_names()[count:]:
             self.log(f"removing workspace host {name} (HOSTS={count})")
@@ -359,6 +366,31 @@ class Lab:
         if store.status != "running":
             store.start()
         self._wait(lambda: _http_ready(store), "objectstore S3 API on :8333", 90)
+
+    def _bucket_controls(self, state: LabState) -> None:
+        """The buckets' own controls, as the lab's runbooks promise them (checked by
+        bucket.feature through the S3 API): versioning everywhere; for restic's bucket, made
+        with object lock before restic first writes to it, a default retention (GOVERNANCE,
+        7 days) and default encryption; lifecycle rules that keep noncurrent versions 400 days.
+        Set on every bring-up: a fault test's change never outlives the next one."""
+        admin = state.identities["admin"]
+        s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{S3_PORT}", region_name="us-east-1",
+                          aws_access_key_id=admin.access_key, aws_secret_access_key=admin.secret_key)
+        existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
+        for name, controls in BUCKET_CONTROLS.items():
+            if name not in existing:
+                s3.create_bucket(Bucket=name, ObjectLockEnabledForBucket=bool(controls.get("lock")))
+            s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+            if controls.get("lock"):
+                s3.put_object_lock_configuration(Bucket=name, ObjectLockConfiguration={
+                    "ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": controls["lock"]}})
+            s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": [
+                {"ID": "noncurrent-400d", "Status": "Enabled", "Filter": {"Prefix": ""},
+                 "NoncurrentVersionExpiration": {"NoncurrentDays": 400}}]})
+            if controls.get("encryption"):
+                s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": [
+                    {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
+            s3.delete_bucket_policy(Bucket=name)
 
     def _host(self, host: LabHost, state: LabState, image: str) -> None:
         container, fresh = self._ensure(host.name, image, state.fingerprint,

@@ -32,6 +32,9 @@ class Identity:
     secret_key: str
 
 
+AUDITOR_ACTIONS = ["Read", "List"]  # reads objects and the buckets' configuration, writes nothing
+
+
 @dataclass(frozen=True)
 class LabState:
     root: Path
@@ -75,16 +78,46 @@ class LabState:
             with os.fdopen(fd, "w") as handle:
                 json.dump(doc, handle)
         doc = json.loads(secrets_file.read_text())
+        if "auditor" not in doc["identities"]:  # a lab made before the bucket audit: add it once
+            doc["identities"]["auditor"] = {"access_key": f"LABAUDITOR{secrets.token_hex(6)}",
+                                            "secret_key": secrets.token_urlsafe(30)}
+            partial = secrets_file.with_suffix(".partial")
+            fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                json.dump(doc, handle)
+            partial.replace(secrets_file)
         identities = {name: Identity(name, v["access_key"], v["secret_key"])
                       for name, v in doc["identities"].items()}
-        return cls(root, identities, doc["restic_password"])
+        state = cls(root, identities, doc["restic_password"])
+        state.write_auditor_env()
+        return state
+
+    @property
+    def auditor_env(self) -> Path:
+        """The runner-side env file (0600) with the auditor identity's key, as inventory/lab.yml's
+        object store names it."""
+        return self.root / "auditor.env"
+
+    def write_auditor_env(self) -> None:
+        auditor = self.identities["auditor"]
+        text = (f"DRILL_LAB_AUDITOR_ACCESS_KEY_ID={auditor.access_key}\n"
+                f"DRILL_LAB_AUDITOR_SECRET_ACCESS_KEY={auditor.secret_key}\n")
+        if self.auditor_env.exists() and self.auditor_env.read_text() == text:
+            return
+        partial = self.auditor_env.with_suffix(".partial")
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        partial.replace(self.auditor_env)
 
     def s3_config(self) -> str:
-        """SeaweedFS identities; admin for the lab itself, one identity per job."""
+        """SeaweedFS identities; admin for the lab itself, one identity per job, and the
+        read-only auditor the suite reads the buckets' own controls with."""
         actions = ["Admin", "Read", "Write", "List", "Tagging"]
         return json.dumps({"identities": [
             {"name": i.name, "credentials": [{"accessKey": i.access_key,
-                                              "secretKey": i.secret_key}], "actions": actions}
+                                              "secretKey": i.secret_key}],
+             "actions": AUDITOR_ACTIONS if i.name == "auditor" else actions}
             for i in self.identities.values()]})
 
     def write_ssh_config(self, ports: dict[str, int]) -> None:

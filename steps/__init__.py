@@ -12,4 +12,5 @@ STEP_MODULES = (
     "steps.monitoring",
     "steps.archives",
     "steps.borg",
+    "steps.bucket",
 )

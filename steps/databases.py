@@ -12,7 +12,6 @@ from drills.restores.databases import DatabaseRestore, PostgresDrill, RedisDrill
 from drills.restores.trees import backup_now
 from drills.verdicts.databases import (
     TierRestores,
-    bucket_versioned,
     canary_row_back,
     data_matches_dump_time,
     newest_dump_fresh,
@@ -126,10 +125,3 @@ def _(remote: Remote, job: Job) -> None:
 def _(remote: Remote, job: Job, evidence: EvidenceLog) -> None:
     """The newest dump of any tier, dated by its name, is no older than the `rpo`."""
     require(newest_dump_fresh(remote, job), job, evidence)
-
-
-@then("the bucket holding the dumps keeps object versions")
-@needs("dump_tiers")
-def _(remote: Remote, job: Job) -> None:
-    """`rclone backend versioning` reports the bucket of `dump.remote` Enabled."""
-    require(bucket_versioned(remote, job))

@@ -64,16 +64,3 @@ def list_tier(remote: Remote, job: Job, tier: str) -> list[StoredDump]:
 def newest_dump(remote: Remote, job: Job, tier: str) -> StoredDump | None:
     found = list_tier(remote, job, tier)
     return found[-1] if found else None
-
-
-def bucket_versioning(remote: Remote, job: Job) -> tuple[str, str]:
-    """(bucket, its versioning status as rclone reports it: Enabled, Suspended, Unversioned)."""
-    dump = dump_remote_of(job)
-    name, _, path = str(dump.remote).partition(":")
-    bucket = f"{name}:{path.strip('/').split('/')[0]}"
-    asked = remote.run(remote.with_credentials(["rclone", "backend", "versioning", bucket]),
-                       timeout=60)
-    if not asked.ok:
-        raise DrillCouldNotRun(f"host {remote.name}, job {job.name}: `rclone backend versioning "
-                               f"{bucket}` exited {asked.exit_status}: {asked.tail(2)}")
-    return bucket, asked.text.strip() or "unknown"

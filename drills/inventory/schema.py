@@ -316,6 +316,59 @@ class Samples(_Strict):
     directory: str
 
 
+EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+
+
+class ObjectStore(_Strict):
+    """An S3 endpoint the runner audits with a read-only identity of its own (never a job's
+    backup credentials): the names of the runner's environment variables that hold its key,
+    optionally read from a runner-side env file (mode 0600) when the environment lacks them.
+
+    ``object_stores: {b2: {endpoint: "https://s3.us-west-002.backblazeb2.com", region: us-west-002,
+    access_key_env: AUDITOR_KEY_ID, secret_key_env: AUDITOR_KEY}}``"""
+
+    name: str = ""
+    endpoint: str
+    region: str = "us-east-1"
+    access_key_env: EnvName
+    secret_key_env: EnvName
+    env_file: str | None = None
+    timeout: Duration = Field(default=timedelta(seconds=20))  # each S3 API call's limit
+
+    @field_validator("endpoint")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return _anonymous_url(value)  # the key travels in the environment, never in the URL
+
+    @field_validator("env_file")
+    @classmethod
+    def _expand_env_file(cls, value: str | None) -> str | None:
+        return None if value is None else os.path.expandvars(os.path.expanduser(value))
+
+
+class ObjectLock(_Strict):
+    """The default retention new objects must get: ``{mode: COMPLIANCE, days: 30}``."""
+
+    mode: Literal["GOVERNANCE", "COMPLIANCE"]
+    days: int = Field(ge=1)
+
+
+class BucketControls(_Strict):
+    """What the bucket holding a job's backups must enforce, checked through the S3 API:
+    ``bucket: {store: b2, name: backups, prefix: flux/, object_lock: {mode: COMPLIANCE, days: 30},
+    encryption: required}``. Versioning and privacy are always checked; lifecycle rules must not
+    expire the prefix's objects (current or noncurrent) sooner than ``keep_days`` (default: as
+    long as the job's retention policy keeps snapshots)."""
+
+    store: str
+    name: str = Field(min_length=3)
+    prefix: str = ""
+    mfa_delete: bool = False
+    object_lock: ObjectLock | None = None
+    keep_days: int | None = Field(default=None, ge=1)
+    encryption: Literal["required"] | None = None
+
+
 class Job(_Strict):
     name: str = ""
     host: str = ""
@@ -348,6 +401,7 @@ class Job(_Strict):
     retention: Policy | None = None
     endpoints: tuple[Endpoint, ...] | None = None
     runbook: Runbook | None = None  # when the job follows another runbook than the inventory's
+    bucket: BucketControls | None = None  # the bucket's own controls, audited from the runner
 
     @property
     def read_data_rotation(self) -> int | None:
@@ -407,6 +461,7 @@ class Inventory(_Strict):
     description: str = ""
     runbook: Runbook | None = None
     ansible: AnsibleSource | None = None
+    object_stores: dict[str, ObjectStore] = Field(default_factory=dict)
     hosts: dict[str, Host]
     jobs: dict[str, Job]
     source_file: str = ""
@@ -415,7 +470,7 @@ class Inventory(_Strict):
     @classmethod
     def _names(cls, data: Any) -> Any:
         if isinstance(data, dict):
-            for section in ("hosts", "jobs"):
+            for section in ("hosts", "jobs", "object_stores"):
                 entries = data.get(section)
                 if isinstance(entries, dict):
                     data[section] = {k: ({"name": k, **v} if isinstance(v, dict) else v)
@@ -425,6 +480,9 @@ class Inventory(_Strict):
     @model_validator(mode="after")
     def _hosts_exist(self) -> Inventory:
         for job in self.jobs.values():
+            if job.bucket is not None and job.bucket.store not in self.object_stores:
+                raise ValueError(f"job {job.name!r}: bucket.store names {job.bucket.store!r}, expected "
+                                 f"one of object_stores {sorted(self.object_stores)}")
             if job.host not in self.hosts:
                 raise ValueError(f"job {job.name!r} names host {job.host!r}, expected one of "
                                  f"{sorted(self.hosts)}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from drills.adapters.object_dumps import bucket_versioning, dump_remote_of
+from drills.adapters.object_dumps import dump_remote_of
 from drills.adapters.readings import DUMP_TIERS
 from drills.core.clock import from_the_future
 from drills.core.durations import human, human_seconds
@@ -145,9 +145,3 @@ def newest_dump_fresh(remote: Remote, job: Job) -> Verdict:
                    f"{who(remote, job)}: newest dump: {shown}, RPO {human(job.rpo)}",
                    {"snapshot_age_seconds": age, "rpo_seconds": rpo,
                     "sources": {"snapshot_age_seconds": f"dump {shown}"}})
-
-
-def bucket_versioned(remote: Remote, job: Job) -> Verdict:
-    bucket, status = bucket_versioning(remote, job)
-    return Verdict(status == "Enabled", f"{who(remote, job)}: versioning of {bucket} is "
-                   f"{status}, expected Enabled (a deleted or overwritten dump can come back)")

@@ -31,6 +31,8 @@ SELECTORS: dict[str, tuple[str, str]] = {
     "db_manifest": ("needs", "dump.manifest"), "restore_results": ("needs", "results"),
     "archive_tiers": ("needs", "archives.tiers"), "read_rotation": ("needs", "read_data_rotation"),
     "samples": ("needs", "samples"), "rto": ("needs", "rto"),
+    "bucket": ("needs", "bucket"), "bucket_lock": ("needs", "bucket.object_lock"),
+    "bucket_encryption": ("needs", "bucket.encryption"),
 }
 
 # markers that are not selectors: feature families, ordering, report labels
@@ -49,6 +51,7 @@ MARKERS: dict[str, str] = {
     "runbook": "the runbook section a scenario drills (tag @runbook:<anchor>)",
     "severity": "Allure severity of a scenario (tag @severity:<level>)",
     "control": "a compliance control a scenario evidences (tag @control:<id>)",
+    "bucket_controls": "the bucket's own controls, read through the S3 API from the runner",
 }
 
 _NEEDS: dict[Callable[..., Any], tuple[str, ...]] = {}

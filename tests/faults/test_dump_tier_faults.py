@@ -1,5 +1,5 @@
 """dump_tiers.feature bites on carbon, 254Carbon's PostgreSQL and ClickHouse: an empty newest dump, a missing
-weekly dump and an overstaying daily one, a dump job stopped for days, versioning suspended.
+weekly dump and an overstaying daily one, a dump job stopped for days (versioning: test_bucket.py).
 Each failure names host, job and the object or bucket; then the lab is healed."""
 
 from datetime import UTC, datetime, timedelta
@@ -20,7 +20,6 @@ PREFIX = "minio:backups/postgres"
 RESTORE = "test_the_newest_dump_of_every_tier_restores_and_passes_the_smoke_queries"
 TIERS = "test_every_tier_keeps_the_dumps_it_promises"
 FRESH = "test_the_newest_dump_is_younger_than_the_rpo"
-VERSIONS = "test_the_dump_bucket_keeps_object_versions"
 
 
 class Carbon(LabHost):
@@ -82,16 +81,6 @@ def test_a_dump_job_stopped_for_days_fails_freshness(drill, carbon):
         for tier, name in recent:
             carbon.rclone(f"moveto {PREFIX}-stash/{tier}/{name} {PREFIX}/{tier}/{name}")
     drill.run(FRESH, JOB).expect_pass()
-
-
-def test_suspended_versioning_fails_naming_the_bucket(drill, carbon):
-    carbon.rclone("backend versioning minio:backups Suspended")
-    try:
-        drill.run(VERSIONS, JOB).expect_failure(
-            WHO, "versioning of minio:backups is Suspended, expected Enabled")
-    finally:
-        carbon.rclone("backend versioning minio:backups Enabled")
-    drill.run(VERSIONS, JOB).expect_pass()
 
 
 CLICKHOUSE_JOB = "carbon-clickhouse@carbon"
