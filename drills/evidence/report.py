@@ -23,7 +23,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-PROJECT = Path(__file__).resolve().parent.parent
+PROJECT = Path(__file__).resolve().parents[2]
 BUNDLED = PROJECT / "tools/allure/node_modules/.bin/allure"
 TIMEOUT_SECONDS = 300
 GROUP_BY = "epic,feature,story"  # runbook, feature, job: the tree an auditor walks

@@ -48,7 +48,8 @@ def test_credentials_from_the_runners_environment_drill_motoko_and_show_nowhere(
     state = LabState.load_or_create()
     identity = state.identities["restic"]
     values = {"RESTIC_PASSWORD": state.restic_password, "AWS_ACCESS_KEY_ID": identity.access_key,
-              "AWS_SECRET_ACCESS_KEY": identity.secret_key}
+              "AWS_SECRET_ACCESS_KEY": identity.secret_key,
+              "BORG_PASSPHRASE": state.restic_password}  # motoko's borg repository too
     inventory = drill.inventory_with(host="motoko", credentials_env=None, credentials_from_env=list(values))
     run = drill.run_features("-q", "-rA", f"--inventory={inventory}", "-k", "motoko",
                              env={**os.environ, **values})
