@@ -32,7 +32,8 @@ class Identity:
     secret_key: str
 
 
-AUDITOR_ACTIONS = ["Read", "List"]  # reads objects and the buckets' configuration, writes nothing
+# reads objects, listings, ACLs and the buckets' configuration; writes nothing
+AUDITOR_ACTIONS = ["Read", "List", "ReadAcp"]
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,7 @@ class BucketState:
     policy: dict[str, Any] | None = None
     acl: dict[str, Any] = field(default_factory=dict)
     encryption: list[str] = field(default_factory=list)  # default algorithms
+    unreadable: tuple[str, ...] = ()  # configurations the store refuses to the auditor
 
 
 def _secret(store: ObjectStore, name: str) -> str:
@@ -87,15 +89,22 @@ def client(store: ObjectStore) -> Any:
                         aws_secret_access_key=_secret(store, store.secret_key_env), config=_config(store))
 
 
-def _call(store: ObjectStore, bucket: str, what: str, call: Any) -> dict[str, Any] | None:
-    """One read of the bucket's configuration: None when not configured; COULD NOT RUN when
-    the store refuses the auditor or does not answer."""
+class Refused(DrillCouldNotRun):
+    """The store refuses the auditor this read (some stores keep a configuration to admins)."""
+
+
+def _call(store: ObjectStore, bucket: str, what: str, call: Any, **args: Any) -> dict[str, Any] | None:
+    """One read of the bucket's configuration: None when not configured; ``Refused`` when the
+    store refuses the auditor; COULD NOT RUN when it does not answer."""
     try:
-        answer: dict[str, Any] = call(Bucket=bucket)
+        answer: dict[str, Any] = call(Bucket=bucket, **args)
     except botocore.exceptions.ClientError as exc:
         code = str(exc.response.get("Error", {}).get("Code", ""))
         if code in _ABSENT:
             return None
+        if code == "AccessDenied":
+            raise Refused(f"object store {store.name}: {what} of bucket {bucket} is refused to the "
+                          "auditor identity (AccessDenied)") from None
         raise DrillCouldNotRun(f"object store {store.name}: {what} of bucket {bucket} refused: {code} "
                                f"({exc.response.get('Error', {}).get('Message', '')})") from None
     except (botocore.exceptions.BotoCoreError, OSError) as exc:
@@ -106,19 +115,30 @@ def _call(store: ObjectStore, bucket: str, what: str, call: Any) -> dict[str, An
     return answer
 
 
+def _optional(store: ObjectStore, bucket: str, what: str, call: Any,
+              refused: list[str]) -> dict[str, Any] | None:
+    try:
+        return _call(store, bucket, what, call)
+    except Refused:
+        refused.append(what)
+        return None
+
+
 def read_bucket(store: ObjectStore, bucket: str) -> BucketState:
-    """Every control of ``bucket`` the S3 API reports."""
+    """Every control of ``bucket`` the S3 API reports to the auditor (what it refuses is
+    named in ``unreadable``; the verdicts then judge the newest objects instead)."""
     s3 = client(store)
+    refused: list[str] = []
     versioning = _call(store, bucket, "GetBucketVersioning", s3.get_bucket_versioning) or {}
-    lock = (_call(store, bucket, "GetObjectLockConfiguration", s3.get_object_lock_configuration)
-            or {}).get("ObjectLockConfiguration", {})
+    lock = (_optional(store, bucket, "GetObjectLockConfiguration", s3.get_object_lock_configuration,
+                      refused) or {}).get("ObjectLockConfiguration", {})
     retention = lock.get("Rule", {}).get("DefaultRetention", {})
     days = int(retention.get("Days") or 0) or int(retention.get("Years") or 0) * 365
     lifecycle = _call(store, bucket, "GetBucketLifecycleConfiguration",
                       s3.get_bucket_lifecycle_configuration) or {}
     policy = _call(store, bucket, "GetBucketPolicy", s3.get_bucket_policy)
-    encryption = (_call(store, bucket, "GetBucketEncryption", s3.get_bucket_encryption) or {}).get(
-        "ServerSideEncryptionConfiguration", {}).get("Rules", [])
+    encryption = (_optional(store, bucket, "GetBucketEncryption", s3.get_bucket_encryption, refused)
+                  or {}).get("ServerSideEncryptionConfiguration", {}).get("Rules", [])
     return BucketState(
         bucket, versioning.get("Status"), versioning.get("MFADelete"),
         (str(retention["Mode"]), days) if retention.get("Mode") else None,
@@ -126,7 +146,39 @@ def read_bucket(store: ObjectStore, bucket: str) -> BucketState:
         json.loads(policy["Policy"]) if policy and policy.get("Policy") else None,
         _call(store, bucket, "GetBucketAcl", s3.get_bucket_acl) or {},
         [str(rule.get("ApplyServerSideEncryptionByDefault", {}).get("SSEAlgorithm"))
-         for rule in encryption if rule.get("ApplyServerSideEncryptionByDefault")])
+         for rule in encryption if rule.get("ApplyServerSideEncryptionByDefault")], tuple(refused))
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """One object as the auditor reads its head: when written, its encryption, its retention."""
+
+    key: str
+    written: datetime
+    encryption: str | None
+    lock_mode: str | None
+    locked_until: datetime | None
+
+    def locked_days(self) -> float:
+        return (self.locked_until - self.written).total_seconds() / 86400 if self.locked_until else 0.0
+
+
+NEWEST_SAMPLE = 3  # objects judged when a configuration is refused to the auditor
+
+
+def newest_objects(store: ObjectStore, bucket: str, prefix: str) -> list[StoredObject]:
+    """The newest few objects of the prefix's first listing page (1,000 keys at most), with
+    their encryption and retention as the store reports them to the auditor."""
+    s3 = client(store)
+    listing = _call(store, bucket, "ListObjectsV2", s3.list_objects_v2, Prefix=prefix) or {}
+    listed = listing.get("Contents", [])
+    newest = sorted(listed, key=lambda entry: entry["LastModified"], reverse=True)[:NEWEST_SAMPLE]
+    found = []
+    for entry in newest:  # the head carries encryption and retention (GetObjectRetention may be refused)
+        head = _call(store, bucket, f"HeadObject {entry['Key']}", s3.head_object, Key=entry["Key"]) or {}
+        found.append(StoredObject(entry["Key"], entry["LastModified"], head.get("ServerSideEncryption"),
+                                  head.get("ObjectLockMode"), head.get("ObjectLockRetainUntilDate")))
+    return found
 
 
 def anonymous_grants(acl: dict[str, Any]) -> list[str]:

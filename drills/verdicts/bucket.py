@@ -15,9 +15,11 @@ from typing import Any
 
 from drills.adapters.s3api import (
     BucketState,
+    StoredObject,
     anonymous_answers,
     anonymous_grants,
     anonymous_statements,
+    newest_objects,
     read_bucket,
 )
 from drills.core.transport import DrillCouldNotRun
@@ -65,23 +67,53 @@ def versioned(inventory: Inventory, job: Job) -> Verdict:
 
 def locked(inventory: Inventory, job: Job) -> Verdict:
     """Object lock is on, and new objects get a default retention of the declared mode for at
-    least the declared days."""
-    controls, _, state = _state(inventory, job)
+    least the declared days. Where the store refuses its lock configuration to the auditor, the
+    newest objects of the prefix must carry such a retention themselves."""
+    controls, store, state = _state(inventory, job)
     want = controls.object_lock
     if want is None:
         raise DrillCouldNotRun(f"job {job.name} declares no bucket.object_lock")
     declared = f"declared {want.mode} for {want.days}d"
+    if "GetObjectLockConfiguration" in state.unreadable:
+        return _locked_objects(job, controls, newest_objects(store, controls.name, controls.prefix), declared)
     if not state.lock_enabled or state.lock is None:
         problem = "object lock is not enabled" if not state.lock_enabled else "no default retention"
         return Verdict(False, f"{_who(job, controls)}: {problem}, {declared}", {"bucket_lock": None})
     mode, days = state.lock
-    problems = ([f"default retention mode is {mode}, {declared}"] if mode != want.mode and
-                want.mode == "COMPLIANCE" else [])
-    if days < want.days:
-        problems.append(f"default retention is {days}d, shorter than {declared}")
+    problems = _weaker(mode, days, want.mode, want.days, declared, "default retention")
     return Verdict(not problems, f"{_who(job, controls)}: " + ("; ".join(problems) or
                    f"new objects locked by default ({mode}, {days}d), {declared}"),
                    {"bucket_lock": f"{mode} {days}d"})
+
+
+def _weaker(mode: str | None, days: float, want_mode: str, want_days: int, declared: str,
+            what: str) -> list[str]:
+    problems = [f"{what} mode is {mode}, {declared}"] if mode != want_mode and (
+        want_mode == "COMPLIANCE" or mode is None) else []
+    if days < want_days - 1 / 24:  # an hour's grace: stores round the retain-until time
+        problems.append(f"{what} is {days:.0f}d, shorter than {declared}")
+    return problems
+
+
+def _locked_objects(job: Job, controls: BucketControls, objects: list[StoredObject],
+                    declared: str) -> Verdict:
+    """The lock, judged from the newest objects (the store keeps its configuration from the
+    auditor)."""
+    where = f"the {len(objects)} newest object(s) under {controls.prefix or '(all)'}"
+    if not objects:
+        raise DrillCouldNotRun(f"{_who(job, controls)}: GetObjectLockConfiguration is refused to the "
+                               f"auditor and no object under {controls.prefix or '(all)'} can stand for it")
+    problems = [f"{o.key}: " + "; ".join(_weaker(o.lock_mode, o.locked_days(), *_want(controls), declared,
+                                                 "retention"))
+                for o in objects if _weaker(o.lock_mode, o.locked_days(), *_want(controls), declared, "")]
+    return Verdict(not problems, f"{_who(job, controls)} (its lock configuration refused to the auditor: "
+                   f"judged from {where}): " + ("; ".join(problems) or f"each locked, {declared}"),
+                   {"bucket_lock": f"{len(objects) - len(problems)}/{len(objects)} newest objects locked"})
+
+
+def _want(controls: BucketControls) -> tuple[str, int]:
+    assert controls.object_lock is not None
+    return controls.object_lock.mode, controls.object_lock.days
 
 
 def keep_days_of(job: Job) -> int | None:
@@ -144,8 +176,22 @@ def private(inventory: Inventory, job: Job) -> Verdict:
 
 def encrypted(inventory: Inventory, job: Job) -> Verdict:
     """New objects are encrypted at rest by default (a default encryption rule), where the job
-    declares ``encryption: required``."""
-    controls, _, state = _state(inventory, job)
+    declares ``encryption: required``. Where the store refuses its encryption configuration to
+    the auditor, the newest objects of the prefix must each be stored encrypted."""
+    controls, store, state = _state(inventory, job)
+    if "GetBucketEncryption" in state.unreadable:
+        objects = newest_objects(store, controls.name, controls.prefix)
+        if not objects:
+            raise DrillCouldNotRun(f"{_who(job, controls)}: GetBucketEncryption is refused to the auditor "
+                                   f"and no object under {controls.prefix or '(all)'} can stand for it")
+        clear = [o.key for o in objects if not o.encryption]
+        kinds = ", ".join(sorted({str(o.encryption) for o in objects}))
+        return Verdict(not clear, f"{_who(job, controls)} (its encryption configuration refused to the "
+                       f"auditor: judged from the {len(objects)} newest object(s) under "
+                       f"{controls.prefix or '(all)'}): " + (
+                           f"stored in clear: {', '.join(clear)}, declared encryption: required" if clear
+                           else f"each stored encrypted ({kinds})"),
+                       {"bucket_encryption": [o.encryption for o in objects]})
     return Verdict(bool(state.encryption), f"{_who(job, controls)}: " + (
         f"default encryption {', '.join(state.encryption)}" if state.encryption else
         "no default encryption, declared encryption: required"), {"bucket_encryption": state.encryption})
