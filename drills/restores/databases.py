@@ -89,19 +89,20 @@ class DatabaseRestore:
             "rto_seconds": self.job.rto.total_seconds() if self.job.rto else None}
 
 
-def psql_with_values(psql: tuple[str, ...], query: str, values: dict[str, str]) -> str:
+def psql_with_values(program: str, args: tuple[str, ...], query: str, values: dict[str, str]) -> str:
     """A psql command that reads ``query`` from stdin (where psql interpolates ``:'name'``,
     quoting the value), each value passed as ``-v name=value``: never part of the SQL text.
+    ``program`` is the suite's own shell word for psql (``$(...)/psql``), ``args`` are quoted.
 
-    >>> print(psql_with_values(("psql",), "SELECT :'t'", {"t": "it's"}))
-    psql -v 't=it'"'"'s' <<'SQL'
+    >>> print(psql_with_values("psql", ("-X",), "SELECT :'t'", {"t": "it's"}))
+    psql -X -v 't=it'"'"'s' <<'SQL'
     SELECT :'t'
     SQL
     """
     if "\nSQL\n" in f"\n{query}\n":
         raise ValueError("a query may not hold a line 'SQL' (the here-document's end)")
     variables = [word for name, value in values.items() for word in ("-v", f"{name}={value}")]
-    return f"{argv(*psql, *variables)} <<'SQL'\n{query}\nSQL"
+    return f"{program} {argv(*args, *variables)} <<'SQL'\n{query}\nSQL"
 
 
 def quote_table(name: str) -> str:
@@ -212,9 +213,9 @@ class DumpDrill:
     def _sql(self, socket_dir: str, database: str, query: str, **values: str) -> tuple[bool, str]:
         """One query against the scratch server; ``values`` travel as psql variables (``:'name'``
         in the query, quoted by psql), never as SQL text."""
-        psql = (f"{PG_BIN}/psql", "-h", socket_dir, "-p", str(PORT), "-U", "postgres", "-d", database,
-                "-X", "-At", "-F", "\t", "-v", "ON_ERROR_STOP=1")
-        run = self.remote.run(psql_with_values(psql, query, values), timeout=600)
+        args = ("-h", socket_dir, "-p", str(PORT), "-U", "postgres", "-d", database, "-X", "-At", "-F", "\t",
+                "-v", "ON_ERROR_STOP=1")
+        run = self.remote.run(psql_with_values(f"{PG_BIN}/psql", args, query, values), timeout=600)
         return run.ok, (run.text if run.ok else run.tail(3)).strip()
 
 
@@ -320,9 +321,9 @@ class PostgresDrill(DumpDrill):
                              "WHERE token = :'token'", token=token)
 
     def _source_sql(self, query: str, **values: str) -> None:
-        psql = ("runuser", "-u", self.dump.os_user, "--", "psql", "-X", "-q", "-d",
-                str(self.dump.database), "-v", "ON_ERROR_STOP=1")
-        self.remote.run(psql_with_values(psql, query, values), check=True)
+        args = ("-u", self.dump.os_user, "--", "psql", "-X", "-q", "-d", str(self.dump.database),
+                "-v", "ON_ERROR_STOP=1")
+        self.remote.run(psql_with_values("runuser", args, query, values), check=True)
 
 
 class RedisDrill(DumpDrill):
