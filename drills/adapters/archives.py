@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from drills.adapters.restic import RestoreFailed
-from drills.core.transport import DrillCouldNotRun, Remote
+from drills.core.transport import DrillCouldNotRun, Remote, declared
 from drills.inventory.schema import Archives, Job
 from drills.restores.manifest import Comparison, compare, hash_tree
 from drills.restores.scratch import ensure_space, scratch_dir
@@ -59,9 +59,7 @@ def parse_listing(text: str, set_format: str) -> list[BackupSet]:
 
 def archives_of(job: Job) -> Archives:
     """The job's ``archives``, or the verdict that the drill cannot run without them."""
-    if job.archives is None:
-        raise DrillCouldNotRun(f"job {job.name} declares no archives")
-    return job.archives
+    return declared(job, job.archives, "archives")
 
 
 def list_sets(remote: Remote, job: Job, root: str | None = None) -> list[BackupSet]:

@@ -19,7 +19,7 @@ from drills.adapters.object_dumps import StoredDump, list_tier
 from drills.adapters.restic import Lock, Restic, Snapshot
 from drills.adapters.systemd import ServiceState, TimerState, read_service, read_timer
 from drills.core.observe import reading
-from drills.core.transport import DrillCouldNotRun, Remote
+from drills.core.transport import Remote, declared
 from drills.inventory.kinds import reads_repository
 from drills.inventory.schema import Job
 
@@ -33,9 +33,7 @@ class FoundLock:
 
 
 def _marker(remote: Remote, job: Job) -> MarkerReading:
-    if job.marker is None:
-        raise DrillCouldNotRun(f"job {job.name} declares no marker")
-    return read_marker(remote, job.marker.path)
+    return read_marker(remote, declared(job, job.marker, "marker").path)
 
 
 def _failure_marker(remote: Remote, job: Job) -> MarkerReading | None:
@@ -44,9 +42,7 @@ def _failure_marker(remote: Remote, job: Job) -> MarkerReading | None:
 
 
 def _newest_result(remote: Remote, job: Job) -> MarkerReading:
-    if job.results is None:
-        raise DrillCouldNotRun(f"job {job.name} declares no restore-test results directory")
-    return read_newest_result(remote, job.results)
+    return read_newest_result(remote, declared(job, job.results, "restore-test results directory"))
 
 
 def _locks(remote: Remote, job: Job) -> list[FoundLock]:
@@ -56,21 +52,15 @@ def _locks(remote: Remote, job: Job) -> list[FoundLock]:
 
 
 def _metrics(remote: Remote, job: Job) -> dict[str, float]:
-    if job.metrics is None:
-        raise DrillCouldNotRun(f"job {job.name} declares no metrics")
-    return scrape(remote, job.metrics)
+    return scrape(remote, declared(job, job.metrics, "metrics"))
 
 
 def _service(remote: Remote, job: Job) -> ServiceState:
-    if job.schedule is None:
-        raise DrillCouldNotRun(f"job {job.name} declares no schedule")
-    return read_service(remote, job.schedule.service)
+    return read_service(remote, declared(job, job.schedule, "schedule").service)
 
 
 def _timer(remote: Remote, job: Job) -> TimerState:
-    if job.schedule is None:
-        raise DrillCouldNotRun(f"job {job.name} declares no schedule")
-    return read_timer(remote, job.schedule.timer)
+    return read_timer(remote, declared(job, job.schedule, "schedule").timer)
 
 
 def _archive_tiers(remote: Remote, job: Job) -> dict[str, list[BackupSet]]:

@@ -25,7 +25,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import paramiko
 import testinfra
@@ -65,6 +65,22 @@ def forget_backends() -> None:
 class DrillCouldNotRun(RuntimeError):
     """The drill could not run (host unreachable, command timed out, tool missing): not a
     verdict about the backup itself."""
+
+
+T = TypeVar("T")
+
+
+def declared(job: Any, value: T | None, what: str) -> T:
+    """``value`` when the job declares it, else COULD NOT RUN naming what the job lacks:
+    ``declared(job, job.cron, "cron entry")``.
+
+    >>> declared(type("J", (), {"name": "j"})(), None, "metrics")
+    Traceback (most recent call last):
+    drills.core.transport.DrillCouldNotRun: job j declares no metrics
+    """
+    if value is None:
+        raise DrillCouldNotRun(f"job {job.name} declares no {what}")
+    return value
 
 
 class HostUnreachable(DrillCouldNotRun):

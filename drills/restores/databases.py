@@ -29,7 +29,7 @@ from drills.adapters.rclone import Rclone
 from drills.adapters.readings import latest_snapshot
 from drills.adapters.restic import Restic, RestoreFailed
 from drills.core.observe import FOUND
-from drills.core.transport import DrillCouldNotRun, Remote, argv, script
+from drills.core.transport import DrillCouldNotRun, Remote, argv, declared, script
 from drills.inventory.schema import Dump, Job
 from drills.restores.scratch import ensure_space, scratch_dir
 
@@ -111,9 +111,7 @@ def quote_table(name: str) -> str:
 
 
 def _dump(job: Job) -> Dump:
-    if job.dump is None:
-        raise DrillCouldNotRun(f"job {job.name} declares no dump")
-    return job.dump
+    return declared(job, job.dump, "dump")
 
 
 @dataclass(frozen=True)
@@ -307,9 +305,7 @@ class PostgresDrill(DumpDrill):
 
     def plant_canary(self) -> str:
         """Insert a unique token into the source's ``canary_table``; return it."""
-        table = self.dump.canary_table
-        if table is None:
-            raise DrillCouldNotRun(f"job {self.job.name} declares no dump.canary_table")
+        table = declared(self.job, self.dump.canary_table, "dump.canary_table")
         FOUND.before_acting(self.remote, self.job)
         token = f"drill-{secrets.token_hex(8)}"
         self._source_sql(f"INSERT INTO {quote_table(table)} (token) VALUES (:'token')", token=token)

@@ -12,10 +12,10 @@ from drills.adapters.borg import LOCK_WAIT, Borg
 from drills.adapters.readings import ARCHIVES, ARCHIVES_LOCAL
 from drills.core.clock import from_the_future
 from drills.core.durations import human, human_seconds
-from drills.core.retention import Stamp, borg_kept, missing, outliving
+from drills.core.retention import Stamp, borg_kept
 from drills.core.transport import DrillCouldNotRun, Remote
 from drills.inventory.schema import Job
-from drills.verdicts.verdict import Verdict, who
+from drills.verdicts.verdict import Verdict, retention_verdict, who
 
 _COULD_NOT_RUN = (  # what borg says when the drill, not the repository, is the problem
     ("Failed to create/acquire the lock", f"the repository stayed locked for {LOCK_WAIT}s (the "
@@ -67,16 +67,7 @@ def archives_kept_by_prune_rules(remote: Remote, job: Job) -> Verdict:
     """The archives against the job's retention policy by ``borg prune``'s rules, in the host's
     local time (what prune buckets days and weeks by): every promised day, week and month where
     history exists, and nothing the rules do not keep."""
-    if job.retention is None:
-        return Verdict(False, f"{who(remote, job)}: declares no retention policy")
-    local = ARCHIVES_LOCAL(remote, job)
-    stamps = [Stamp(name, when.replace(tzinfo=None), "archive") for name, when in sorted(
-        local.items(), key=lambda item: item[1])]
-    problems = missing(stamps, job.retention) + outliving(stamps, job.retention, borg_kept)
-    detail = "".join(f"\n  {p}" for p in problems[:30])
-    return Verdict(not problems,
-                   f"{who(remote, job)}: {len(stamps)} archive(s) of {job.source} in {job.repository} "
-                   f"against the policy ({job.retention.describe()}, by borg prune's rules): "
-                   f"{len(problems)} violation(s){detail}",
-                   {"archives": len(stamps), "retention": job.retention.describe(),
-                    "violations": len(problems)})
+    local = ARCHIVES_LOCAL(remote, job) if job.retention is not None else {}
+    stamps = [Stamp(name, when.replace(tzinfo=None), "archive")
+              for name, when in sorted(local.items(), key=lambda item: item[1])]
+    return retention_verdict(remote, job, stamps, "archive", borg_kept, ", by borg prune's rules")

@@ -22,7 +22,7 @@ from drills.adapters.s3api import (
     newest_objects,
     read_bucket,
 )
-from drills.core.transport import DrillCouldNotRun
+from drills.core.transport import DrillCouldNotRun, declared
 from drills.inventory.schema import BucketControls, Inventory, Job, ObjectStore
 from drills.verdicts.verdict import Verdict
 
@@ -35,9 +35,7 @@ def forget_buckets() -> None:
 
 
 def _controls(job: Job) -> BucketControls:
-    if job.bucket is None:
-        raise DrillCouldNotRun(f"job {job.name} declares no bucket")
-    return job.bucket
+    return declared(job, job.bucket, "bucket")
 
 
 def _state(inventory: Inventory, job: Job) -> tuple[BucketControls, ObjectStore, BucketState]:
@@ -70,19 +68,17 @@ def locked(inventory: Inventory, job: Job) -> Verdict:
     least the declared days. Where the store refuses its lock configuration to the auditor, the
     newest objects of the prefix must carry such a retention themselves."""
     controls, store, state = _state(inventory, job)
-    want = controls.object_lock
-    if want is None:
-        raise DrillCouldNotRun(f"job {job.name} declares no bucket.object_lock")
-    declared = f"declared {want.mode} for {want.days}d"
+    want = declared(job, controls.object_lock, "bucket.object_lock")
+    promised = f"declared {want.mode} for {want.days}d"
     if "GetObjectLockConfiguration" in state.unreadable:
-        return _locked_objects(job, controls, newest_objects(store, controls.name, controls.prefix), declared)
+        return _locked_objects(job, controls, newest_objects(store, controls.name, controls.prefix), promised)
     if not state.lock_enabled or state.lock is None:
         problem = "object lock is not enabled" if not state.lock_enabled else "no default retention"
-        return Verdict(False, f"{_who(job, controls)}: {problem}, {declared}", {"bucket_lock": None})
+        return Verdict(False, f"{_who(job, controls)}: {problem}, {promised}", {"bucket_lock": None})
     mode, days = state.lock
-    problems = _weaker(mode, days, want.mode, want.days, declared, "default retention")
+    problems = _weaker(mode, days, want.mode, want.days, promised, "default retention")
     return Verdict(not problems, f"{_who(job, controls)}: " + ("; ".join(problems) or
-                   f"new objects locked by default ({mode}, {days}d), {declared}"),
+                   f"new objects locked by default ({mode}, {days}d), {promised}"),
                    {"bucket_lock": f"{mode} {days}d"})
 
 

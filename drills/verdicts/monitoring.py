@@ -10,15 +10,13 @@ from drills.adapters.readings import (
 )
 from drills.core.clock import from_the_future
 from drills.core.durations import human, human_seconds
-from drills.core.transport import DrillCouldNotRun, Remote
+from drills.core.transport import Remote, declared
 from drills.inventory.schema import Cron, Job, Metrics
 from drills.verdicts.verdict import Verdict, who
 
 
 def _cron(job: Job) -> Cron:
-    if job.cron is None:
-        raise DrillCouldNotRun(f"job {job.name} declares no cron entry")
-    return job.cron
+    return declared(job, job.cron, "cron entry")
 
 
 def cron_daemon_runs(remote: Remote, job: Job) -> Verdict:
@@ -42,9 +40,7 @@ def cron_entry_matches(remote: Remote, job: Job) -> Verdict:
 
 
 def _metrics(job: Job) -> Metrics:
-    if job.metrics is None:
-        raise DrillCouldNotRun(f"job {job.name} declares no metrics")
-    return job.metrics
+    return declared(job, job.metrics, "metrics")
 
 
 def metrics_report_success(remote: Remote, job: Job) -> Verdict:
@@ -77,12 +73,11 @@ def metrics_fresh(remote: Remote, job: Job) -> Verdict:
 def metrics_duration_bounded(remote: Remote, job: Job) -> Verdict:
     """The job's duration metric is present and no longer than its ``max_duration`` alert."""
     metrics = _metrics(job)
-    if metrics.max_duration is None:
-        raise DrillCouldNotRun(f"job {job.name} declares no metrics.max_duration")
+    max_duration = declared(job, metrics.max_duration, "metrics.max_duration")
     values = METRICS(remote, job)
-    took, limit = values.get(metrics.duration), metrics.max_duration.total_seconds()
+    took, limit = values.get(metrics.duration), max_duration.total_seconds()
     shown = "absent" if took is None else human_seconds(took)
     return Verdict(took is not None and took <= limit,
                    f"{who(remote, job)}: {metrics.duration} at {metrics.where} is {shown}, "
-                   f"maximum {human(metrics.max_duration)}",
+                   f"maximum {human(max_duration)}",
                    {"backup_duration_seconds": took, "max_duration_seconds": limit})

@@ -26,10 +26,10 @@ from drills.core.coverage import (
 )
 from drills.core.durations import human, human_seconds
 from drills.core.patterns import restic_excluded
-from drills.core.retention import Stamp, missing, outliving
+from drills.core.retention import Stamp
 from drills.core.transport import DrillCouldNotRun, Remote
 from drills.inventory.schema import Job
-from drills.verdicts.verdict import Verdict, who
+from drills.verdicts.verdict import Verdict, retention_verdict, who
 
 
 def restic_check(remote: Remote, job: Job, subset: str | None = None, read_all: bool = False,
@@ -132,20 +132,10 @@ def no_stale_locks(remote: Remote, job: Job) -> Verdict:
 def retention_conforms(remote: Remote, job: Job) -> Verdict:
     """The job's snapshots against its retention policy, computed from the list alone: every
     promised day, week and month where history exists, and nothing the policy does not keep."""
-    if job.retention is None:
-        return Verdict(False, f"{who(remote, job)}: declares no retention policy")
-    snapshots = SNAPSHOTS(remote, job)
-    stamps = [Stamp(s.short_id, s.time) for s in snapshots]
-    problems = [f"{line}: restic forget counts its keep rules from it"
-                for line in _from_the_future(remote, snapshots)]
-    problems += missing(stamps, job.retention) + outliving(stamps, job.retention)
-    detail = "".join(f"\n  {p}" for p in problems[:30])
-    return Verdict(not problems,
-                   f"{who(remote, job)}: {len(snapshots)} snapshot(s) of {job.source} in "
-                   f"{job.repository} against the policy ({job.retention.describe()}): "
-                   f"{len(problems)} violation(s){detail}",
-                   {"snapshots": len(snapshots), "retention": job.retention.describe(),
-                    "violations": len(problems)})
+    snapshots = SNAPSHOTS(remote, job) if job.retention is not None else []
+    return retention_verdict(remote, job, [Stamp(s.short_id, s.time) for s in snapshots], "snapshot",
+                             earlier=[f"{line}: restic forget counts its keep rules from it"
+                                      for line in _from_the_future(remote, snapshots)])
 
 
 def sample_listed(remote: Remote, job: Job) -> Verdict:

@@ -14,15 +14,13 @@ from drills.adapters.readings import (
     TIMER,
 )
 from drills.adapters.systemd import normalize_calendar
-from drills.core.transport import DrillCouldNotRun, Remote
+from drills.core.transport import Remote, declared
 from drills.inventory.schema import Job, Schedule
 from drills.verdicts.verdict import Verdict, who
 
 
 def _schedule(job: Job) -> Schedule:
-    if job.schedule is None:
-        raise DrillCouldNotRun(f"job {job.name} declares no schedule")
-    return job.schedule
+    return declared(job, job.schedule, "schedule")
 
 
 def timer_armed(remote: Remote, job: Job) -> Verdict:

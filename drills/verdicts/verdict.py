@@ -3,10 +3,12 @@ job and the path or unit concerned (``who``), and the RTO verdict every restore 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from drills.core.durations import human, human_seconds
+from drills.core.retention import Policy, Stamp, kept, missing, outliving
 from drills.core.transport import Remote
 from drills.inventory.schema import Job
 
@@ -42,3 +44,21 @@ def within_rto(outcome: Timed) -> Verdict:
                    f"{who(outcome.host, job)}: restore of {job.source if what == '.' else what} took "
                    f"{human_seconds(outcome.drill_seconds)} (restore and verify), "
                    f"RTO {human(job.rto)}", outcome.evidence())
+
+
+def retention_verdict(remote: Remote, job: Job, stamps: list[Stamp], noun: str,
+                      rules: Callable[[Iterable[Stamp], Policy], set[Stamp]] = kept, how: str = "",
+                      earlier: Sequence[str] = ()) -> Verdict:
+    """The job's snapshots (archives) against its retention policy, from their list alone:
+    every promised day, week and month where history exists (``missing``), nothing ``rules``
+    do not keep (``outliving``); ``earlier`` problems first. ``how`` names the rules."""
+    if job.retention is None:
+        return Verdict(False, f"{who(remote, job)}: declares no retention policy")
+    problems = [*earlier, *missing(stamps, job.retention), *outliving(stamps, job.retention, rules)]
+    detail = "".join(f"\n  {p}" for p in problems[:30])
+    return Verdict(not problems,
+                   f"{who(remote, job)}: {len(stamps)} {noun}(s) of {job.source} in {job.repository} "
+                   f"against the policy ({job.retention.describe()}{how}): {len(problems)} "
+                   f"violation(s){detail}",
+                   {f"{noun}s": len(stamps), "retention": job.retention.describe(),
+                    "violations": len(problems)})
