@@ -31,6 +31,7 @@ from pathlib import Path
 from drills import __version__
 from drills.core.bundled import bundled
 from drills.evidence.controls import matrix, render_markdown
+from drills.evidence.merge import MergeError, merge
 from drills.evidence.report import ReportError, build_report
 from drills.evidence.signing import SigningError, keygen, verify_path
 from drills.inventory.schema import InventoryError, load_inventory
@@ -154,6 +155,31 @@ def _ini_file(folder: Path) -> Path | None:
     return None
 
 
+def _merge(argv: list[str]) -> int:
+    """``backup-drills merge``: the shards' evidence and Allure results as one run."""
+    parser = argparse.ArgumentParser(prog="backup-drills merge", description=_merge.__doc__)
+    parser.add_argument("--evidence", type=Path, nargs="+", required=True,
+                        help="each shard's evidence folder (its reports/evidence, or the run in it)")
+    parser.add_argument("--allure", type=Path, nargs="*", default=[],
+                        help="each shard's Allure results folder")
+    parser.add_argument("--out", type=Path, required=True, help="folder for the merged run")
+    parser.add_argument("--key", type=Path, help="public key: verify every shard's evidence first")
+    parser.add_argument("--sign", type=Path, help="private key: sign the merged evidence")
+    args = parser.parse_args(argv)
+    try:
+        merged = merge(args.evidence, args.out, args.allure, args.key, args.sign)
+    except (MergeError, OSError, ValueError) as exc:
+        print(f"backup-drills merge: {exc}", file=sys.stderr)
+        return 4
+    verdicts = list(merged.jobs.values())
+    counts = ", ".join(f"{verdicts.count(v)} {v}" for v in sorted(set(verdicts)))
+    print(f"merged {len(merged.jobs)} job(s) from {len(args.evidence)} shard(s) "
+          f"({', '.join(merged.shards) or 'unlabelled'}): {counts or 'no job'}\n"
+          f"evidence: {merged.folder} (summary.md, summary.html, controls.md)"
+          + (f"\nallure results: {args.out / 'allure-results'}" if args.allure else ""))
+    return merged.exit_code
+
+
 def _inventory_check(path: Path) -> int:
     try:
         inventory = load_inventory(path)
@@ -174,6 +200,8 @@ def main(argv: list[str] | None = None) -> int:
         return evidence_main(args[1:], prog="backup-drills evidence")
     if args and args[0] == "report":
         return evidence_main(args, prog="backup-drills")
+    if args and args[0] == "merge":
+        return _merge(args[1:])
     if args and args[0] == "steps":
         from steps.plugin.catalogue import main as steps_main  # the catalogue reads the step modules
 
@@ -191,5 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("report", help="single-file HTML report of the Allure results")
     commands.add_parser("evidence", help="keygen | verify | matrix of signed evidence")
     commands.add_parser("steps", help="the step catalogue: every sentence a feature can use")
+    commands.add_parser("merge", help="one run from the shards of a drill (--shard i/n): "
+                                      "evidence, summary, controls matrix, Allure results, exit code")
     parsed = parser.parse_args(args)
     return _inventory_check(parsed.file)

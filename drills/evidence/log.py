@@ -33,6 +33,7 @@ class EvidenceLog:
     jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
     scenarios: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     history: dict[str, list[Point]] = field(default_factory=dict)
+    shard: str | None = None  # "2/3" for one part of a sharded drill (``--shard``)
 
     def __repr__(self) -> str:  # shown as a step parameter in the report: keep it short
         return f"EvidenceLog(run {self.run_id}, {len(self.jobs | self.scenarios)} job(s))"
@@ -82,6 +83,7 @@ class EvidenceLog:
         for job_id in sorted(self.jobs.keys() | self.scenarios.keys()):
             doc = {"schema_version": SCHEMA_VERSION, "suite_version": __version__,
                    "run_id": self.run_id, "job": job_id, "verdict": self.verdict(job_id),
+                   **({"shard": self.shard} if self.shard else {}),
                    "measured": self.jobs.get(job_id, {}),
                    "scenarios": self.scenarios.get(job_id, [])}
             (folder / f"{job_id}.json").write_text(json.dumps(doc, indent=2, default=str) + "\n")

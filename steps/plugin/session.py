@@ -23,6 +23,7 @@ from pytest_bdd.scenario import scenario_wrapper_template_registry
 from drills.core.backends import PROBE_LIMIT, probe_all
 from drills.core.clock import forget_clocks, read_clock
 from drills.core.observe import FOUND
+from drills.core.shards import assign, parse_shard
 from drills.core.tools import tool_versions
 from drills.core.transport import DrillCouldNotRun, Remote, forget_backends
 from drills.evidence.log import EvidenceLog
@@ -47,7 +48,7 @@ _CONFIG: list[pytest.Config] = []  # the running config, for pytest-bdd's config
 SETTINGS: dict[str, tuple[type, Any]] = {
     "inventory": (str, None), "remote_timeout": (float, 30.0), "probe_timeout": (float, PROBE_LIMIT),
     "evidence_dir": (str, "reports/evidence"), "sign_evidence": (str, None),
-    "prometheus_textfile": (str, None), "waivers": (str, None)}
+    "prometheus_textfile": (str, None), "waivers": (str, None), "shard": (str, None)}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -62,6 +63,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          f"before its scenarios are COULD NOT RUN (default: {PROBE_LIMIT:.0f})")
     group.addoption("--evidence-dir", default=None,
                     help="where evidence JSON is written (default: reports/evidence)")
+    group.addoption("--shard", default=None, metavar="I/N",
+                    help="drill the hosts of the i-th of n parts (every job of a host in the same "
+                         "part; balanced by past drill times); merge the parts with "
+                         "`backup-drills merge`")
     for name in SETTINGS:
         parser.addini(f"drill_{name}", f"--{name.replace('_', '-')}, unless given on the command "
                                        f"line or as BACKUP_DRILLS_{name.upper()}", default="")
@@ -230,15 +235,47 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         left_out = {id(item) for item in idle}
         items[:] = [item for item in items if id(item) not in left_out]
     config.stash[NOT_APPLICABLE] = [item.nodeid.split("[")[0] for item in idle]
+    if config.getoption("shard"):
+        _keep_shard(config, items)
     items.sort(key=lambda item: item.get_closest_marker("writes") is not None)
 
 
-def pytest_report_collectionfinish(config: pytest.Config) -> str | None:
+SHARD_HOSTS = pytest.StashKey[str]()
+
+
+def _keep_shard(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Leave out the scenarios of hosts in other shards (``--shard i/n``)."""
+    try:
+        index, count = parse_shard(str(config.getoption("shard")))
+    except ValueError as exc:
+        raise pytest.UsageError(f"--shard: {exc}") from None
+    inventory, log = config.stash[INVENTORY], config.stash[EVIDENCE]
+    jobs_by_host: dict[str, list[str]] = {host: [] for host in inventory.hosts}
+    for job in inventory.jobs.values():
+        jobs_by_host[job.host].append(job.id)
+    past = {job: points[-1].restore_seconds for job, points in log.history.items()
+            if points and points[-1].restore_seconds is not None}
+    chosen = assign(jobs_by_host, count, past)
+    mine = sorted(host for host, shard in chosen.items() if shard == index)
+    others = [item for item in items if (drilled := job_of(item)) is not None and drilled.host not in mine]
+    if others:
+        config.hook.pytest_deselected(items=others)
+        left_out = {id(item) for item in others}
+        items[:] = [item for item in items if id(item) not in left_out]
+    log.shard = f"{index}/{count}"
+    how = "balanced by past drill times" if past else "balanced by job count: no history yet"
+    config.stash[SHARD_HOSTS] = f"shard {index}/{count} ({how}): hosts {', '.join(mine) or 'none'}"
+
+
+def pytest_report_collectionfinish(config: pytest.Config) -> list[str]:
+    lines = []
     idle = config.stash.get(NOT_APPLICABLE, [])
-    if not idle:
-        return None
-    return (f"{len(idle)} scenario(s) apply to no job of inventory "
-            f"{config.stash[INVENTORY].name} (nothing it declares needs them): left out")
+    if idle:
+        lines.append(f"{len(idle)} scenario(s) apply to no job of inventory "
+                     f"{config.stash[INVENTORY].name} (nothing it declares needs them): left out")
+    if SHARD_HOSTS in config.stash:
+        lines.append(config.stash[SHARD_HOSTS])
+    return lines
 
 
 def job_of(item: pytest.Item) -> Job | None:

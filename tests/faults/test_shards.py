@@ -1,0 +1,61 @@
+"""A fleet beyond one runner: the lab drilled as three shards in separate processes (as three
+runners of a CI matrix would), merged by ``backup-drills merge`` into one run that equals the
+unsharded run of the same lab in jobs, verdicts and exit code; signatures checked on the way in,
+the merged evidence signed again."""
+
+import json
+
+import pytest
+
+from drills.cli import main
+from drills.evidence.signing import verify_path
+from tests.faults.conftest import Drill
+
+pytestmark = pytest.mark.lab
+
+
+def verdicts(folder):
+    docs = (json.loads(path.read_text()) for path in folder.glob("*@*.json"))
+    return {doc["job"]: doc["verdict"] for doc in docs}
+
+
+def test_three_shards_merged_equal_the_unsharded_run(one_failing_run, tmp_path_factory, capsys):
+    whole = one_failing_run  # flux-backup's RTO at 1 s: exactly its restore fails, exit 1
+    private, public = whole.tmp / "keys/evidence.key", whole.tmp / "keys/evidence.pub"
+    inventory = whole.drill.inventory_with("flux-backup", rto="1s")
+    shards = [Drill(tmp_path_factory.mktemp(f"shard-{i}")) for i in (1, 2, 3)]
+    codes = [drill.run_features("-q", f"--inventory={inventory}", f"--shard={i}/3",
+                                f"--sign-evidence={private}").returncode
+             for i, drill in enumerate(shards, 1)]
+    assert sorted(codes) == [0, 0, 1], codes  # only flux-backup's shard finds it not compliant
+    out = tmp_path_factory.mktemp("merged")
+    code = main(["merge", "--evidence", *(str(d.tmp / "evidence") for d in shards),
+                 "--allure", *(str(d.tmp / "allure") for d in shards),
+                 "--out", str(out), "--key", str(public), "--sign", str(private)])
+    printed = capsys.readouterr().out
+    assert code == whole.run.returncode == 1, printed
+    merged = next(p for p in out.iterdir() if p.is_dir() and p.name.endswith("-merged"))
+    unsharded = next(p for p in (whole.tmp / "evidence").iterdir() if p.is_dir())
+    assert verdicts(merged) == verdicts(unsharded)  # every job once, the same verdicts
+    assert verdicts(merged)["flux-backup@motoko"] == "not_compliant"
+    assert "(1/3, 2/3, 3/3)" in printed
+    assert verify_path(merged, public) == []  # signed again
+    results = sum(len(list((d.tmp / "allure").glob("*-result.json"))) for d in shards)
+    assert len(list((out / "allure-results").glob("*-result.json"))) == results
+    assert (merged / "controls.md").exists()
+    assert (merged / "summary.html").exists()
+
+
+def test_a_missing_shard_and_a_job_in_two_shards_are_named(one_failing_run, tmp_path_factory, capsys):
+    evidence = one_failing_run.tmp / "evidence"
+    run = next(p for p in evidence.iterdir() if p.is_dir())
+    twice = main(["merge", "--evidence", str(run), str(run), "--out", str(tmp_path_factory.mktemp("m"))])
+    assert twice == 4
+    assert "is in two shards" in capsys.readouterr().err
+    shard = tmp_path_factory.mktemp("shard-labelled")
+    for file in run.glob("*@*.json"):
+        doc = json.loads(file.read_text())
+        (shard / file.name).write_text(json.dumps({**doc, "shard": "1/3"}))
+    missing = main(["merge", "--evidence", str(shard), "--out", str(tmp_path_factory.mktemp("m2"))])
+    assert missing == 4
+    assert "missing shard(s) 2/3, 3/3 of 3" in capsys.readouterr().err
