@@ -78,7 +78,8 @@ def _from_env_file(store: ObjectStore, name: str) -> str | None:
 
 def _config(store: ObjectStore, signed: bool = True) -> Config:
     seconds = store.timeout.total_seconds()
-    return Config(connect_timeout=min(5.0, seconds), read_timeout=seconds, retries={"max_attempts": 2},
+    return Config(connect_timeout=min(5.0, seconds), read_timeout=seconds,
+                  retries={"max_attempts": 2, "mode": "standard"},  # two attempts in all
                   signature_version="s3v4" if signed else UNSIGNED, s3={"addressing_style": "path"})
 
 

@@ -27,11 +27,31 @@ from drills.inventory.schema import BucketControls, Inventory, Job, ObjectStore
 from drills.verdicts.verdict import Verdict
 
 _FOUND: dict[tuple[str, str], BucketState] = {}  # (store, bucket): read once per run
+_FAILED: dict[tuple[str, str], str] = {}  # (store, bucket): why it could not be read
 
 
 def forget_buckets() -> None:
     """A new run reads every bucket again."""
     _FOUND.clear()
+    _FAILED.clear()
+
+
+def read_buckets(inventory: Inventory, jobs: list[Job]) -> dict[str, str]:
+    """Read every bucket the ``jobs`` declare, once and up front (before any drill acts; a
+    store that hangs costs its limit once, not once per scenario): {bucket: why not} for
+    those that could not be read."""
+    for job in jobs:
+        if job.bucket is None:
+            continue
+        store = inventory.object_stores[job.bucket.store]
+        key = (store.name, job.bucket.name)
+        if key in _FOUND or key in _FAILED:
+            continue
+        try:
+            _FOUND[key] = read_bucket(store, job.bucket.name)
+        except DrillCouldNotRun as exc:
+            _FAILED[key] = str(exc)
+    return {f"{store}/{bucket}": why for (store, bucket), why in _FAILED.items()}
 
 
 def _controls(job: Job) -> BucketControls:
@@ -42,8 +62,11 @@ def _state(inventory: Inventory, job: Job) -> tuple[BucketControls, ObjectStore,
     controls = _controls(job)
     store = inventory.object_stores[controls.store]
     key = (store.name, controls.name)
+    if key in _FAILED:
+        raise DrillCouldNotRun(f"{_who(job, controls)}: {_FAILED[key]}")
     if key not in _FOUND:
-        _FOUND[key] = read_bucket(store, controls.name)
+        read_buckets(inventory, [job])
+        return _state(inventory, job)
     return controls, store, _FOUND[key]
 
 

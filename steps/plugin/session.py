@@ -32,6 +32,7 @@ from drills.evidence.trends import load_history
 from drills.inventory.schema import Inventory, InventoryError, Job, load_inventory
 from drills.restores.scratch import sweep
 from drills.restores.trees import sweep_canaries
+from drills.verdicts.bucket import forget_buckets, read_buckets
 from drills.verdicts.verdict import Verdict
 from steps.plugin.needs import MARKERS, SELECTORS, selector_help, steps_need
 
@@ -151,6 +152,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[INVENTORY] = inventory
     FOUND.clear()  # the estate as this run finds it (drills.core.observe), its clocks too
     forget_clocks()
+    forget_buckets()
     FOUND.know_jobs(inventory.jobs.values())
     reads_history = drilling and not collecting
     config.stash[EVIDENCE] = EvidenceLog(history=load_history(evidence_dir(config)) if reads_history else {})
@@ -319,9 +321,13 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         return name, None, probe_all(remote, jobs, config.getoption("probe_timeout"))
 
     forget_backends()
-    with ThreadPoolExecutor(max_workers=min(16, len(hosts))) as pool:
+    with ThreadPoolExecutor(max_workers=min(16, len(hosts) + 1)) as pool:
+        buckets = pool.submit(read_buckets, inventory, list(drilled.values()))  # beside the hosts
         results = list(pool.map(probe, hosts))
     reporter = config.pluginmanager.get_plugin("terminalreporter")
+    for finding in buckets.result().values():
+        if reporter is not None:
+            reporter.write_line(f"COULD NOT RUN {finding}", red=True, bold=True)
     for name, reason, backends_down in results:
         if reason is not None:
             config.stash[UNREACHABLE][name] = reason
