@@ -182,6 +182,13 @@ def history_times(now: datetime) -> list[tuple[str, datetime]]:
     return times
 
 
+def missing_history(times: list[datetime]) -> list[datetime]:
+    """The ``history_times`` whose day, week or month none of ``times`` (the backups a
+    repository holds) falls in: what backdating must still add, oldest first."""
+    have = {slot: {bucket(t) for t in times} for slot, bucket in BUCKETS.items()}
+    return sorted({t for slot, t in history_times(datetime.now(UTC)) if BUCKETS[slot](t) not in have[slot]})
+
+
 def daily_times(now: datetime, days: int) -> list[datetime]:
     """03:00 on each of the ``days - 1`` days before today, oldest first."""
     today = now.replace(hour=3, minute=0, second=0, microsecond=0)
@@ -452,9 +459,7 @@ class Lab:
         listed = sh(container, f"{WITH_CREDENTIALS}restic snapshots --json --no-lock {scope} 2>/dev/null")
         listing = json.loads(listed or "[]")
         times = [datetime.fromisoformat(s["time"]) for s in listing]
-        have = {slot: {bucket(t) for t in times} for slot, bucket in BUCKETS.items()}
-        wanted = sorted({t for slot, t in history_times(datetime.now(UTC))
-                         if BUCKETS[slot](t) not in have[slot]})
+        wanted = missing_history(times)
         if wanted:
             self.log(f"backdating {len(wanted)} snapshot(s) of {host.seed_root} on {host.name} "
                      "(restic --time) for the retention policy")
@@ -473,9 +478,7 @@ class Lab:
                       "borg init --encryption=repokey >/dev/null; }", timeout=120)
         listed = json.loads(sh(container, f"{env}TZ=UTC borg list --json --bypass-lock") or "{}")
         times = [datetime.fromisoformat(a["start"]).replace(tzinfo=UTC) for a in listed.get("archives", [])]
-        have = {slot: {bucket(t) for t in times} for slot, bucket in BUCKETS.items()}
-        wanted = sorted({t for slot, t in history_times(datetime.now(UTC))
-                         if BUCKETS[slot](t) not in have[slot]})
+        wanted = missing_history(times)
         if wanted:
             self.log(f"backdating {len(wanted)} borg archive(s) of /flux/active on {host.name}")
         for moment in wanted:

@@ -56,23 +56,23 @@ class Borg:
         command = ("env", *place, *zone, "BORG_RELOCATED_REPO_ACCESS_IS_OK=no", "borg", *words)
         return self.remote.run(self.remote.with_credentials(command), timeout=timeout)
 
-    def archives(self) -> list[Snapshot]:
-        """Every archive of the repository, oldest first."""
-        result = self._run("list", "--json", "--bypass-lock", self.repository)
+    def _listed(self, local: bool = False) -> str:
+        """``borg list --json`` of the repository (times in UTC, or ``local``: the host's own)."""
+        result = self._run("list", "--json", "--bypass-lock", self.repository, local=local)
         if not result.ok:
             raise DrillCouldNotRun(f"host {self.remote.name}, job {self.job.name}: `borg list "
                                    f"{self.repository}` exited {result.exit_status}: {result.tail(4)}")
-        return parse_archives(result.text, self.remote.name, str(self.job.source))
+        return result.text
+
+    def archives(self) -> list[Snapshot]:
+        """Every archive of the repository, oldest first."""
+        return parse_archives(self._listed(), self.remote.name, str(self.job.source))
 
     def local_times(self) -> dict[str, datetime]:
         """Each archive's start in the host's own local time (what ``borg prune`` buckets by),
         by archive name."""
-        result = self._run("list", "--json", "--bypass-lock", self.repository, local=True)
-        if not result.ok:
-            raise DrillCouldNotRun(f"host {self.remote.name}, job {self.job.name}: `borg list "
-                                   f"{self.repository}` exited {result.exit_status}: {result.tail(4)}")
         return {str(entry["name"]): datetime.fromisoformat(str(entry["start"])).replace(tzinfo=None)
-                for entry in json.loads(result.text).get("archives", [])}
+                for entry in json.loads(self._listed(local=True)).get("archives", [])}
 
     def check(self, verify_data: bool = False, timeout: float = 4 * 3600) -> Result:
         """``borg check`` of the repository and its archives (``--verify-data``: every chunk

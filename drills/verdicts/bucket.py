@@ -122,9 +122,9 @@ def _locked_objects(job: Job, controls: BucketControls, objects: list[StoredObje
     if not objects:
         raise DrillCouldNotRun(f"{_who(job, controls)}: GetObjectLockConfiguration is refused to the "
                                f"auditor and no object under {controls.prefix or '(all)'} can stand for it")
-    problems = [f"{o.key}: " + "; ".join(_weaker(o.lock_mode, o.locked_days(), *_want(controls), declared,
-                                                 "retention"))
-                for o in objects if _weaker(o.lock_mode, o.locked_days(), *_want(controls), declared, "")]
+    weaker = {o.key: _weaker(o.lock_mode, o.locked_days(), *_want(controls), declared, "retention")
+              for o in objects}
+    problems = [f"{key}: " + "; ".join(found) for key, found in weaker.items() if found]
     return Verdict(not problems, f"{_who(job, controls)} (its lock configuration refused to the auditor: "
                    f"judged from {where}): " + ("; ".join(problems) or f"each locked, {declared}"),
                    {"bucket_lock": f"{len(objects) - len(problems)}/{len(objects)} newest objects locked"})
