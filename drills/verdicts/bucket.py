@@ -28,12 +28,22 @@ from drills.verdicts.verdict import Verdict
 
 _FOUND: dict[tuple[str, str], BucketState] = {}  # (store, bucket): read once per run
 _FAILED: dict[tuple[str, str], str] = {}  # (store, bucket): why it could not be read
+_NEWEST: dict[tuple[str, str, str], list[StoredObject]] = {}  # (store, bucket, prefix)
 
 
 def forget_buckets() -> None:
     """A new run reads every bucket again."""
     _FOUND.clear()
     _FAILED.clear()
+    _NEWEST.clear()
+
+
+def _newest(store: ObjectStore, controls: BucketControls) -> list[StoredObject]:
+    """The prefix's newest objects, read once per run for the lock and encryption verdicts."""
+    key = (store.name, controls.name, controls.prefix)
+    if key not in _NEWEST:
+        _NEWEST[key] = newest_objects(store, controls.name, controls.prefix)
+    return _NEWEST[key]
 
 
 def read_buckets(inventory: Inventory, jobs: list[Job]) -> dict[str, str]:
@@ -94,7 +104,7 @@ def locked(inventory: Inventory, job: Job) -> Verdict:
     want = declared(job, controls.object_lock, "bucket.object_lock")
     promised = f"declared {want.mode} for {want.days}d"
     if "GetObjectLockConfiguration" in state.unreadable:
-        return _locked_objects(job, controls, newest_objects(store, controls.name, controls.prefix), promised)
+        return _locked_objects(job, controls, _newest(store, controls), promised)
     if not state.lock_enabled or state.lock is None:
         problem = "object lock is not enabled" if not state.lock_enabled else "no default retention"
         return Verdict(False, f"{_who(job, controls)}: {problem}, {promised}", {"bucket_lock": None})
@@ -199,7 +209,7 @@ def encrypted(inventory: Inventory, job: Job) -> Verdict:
     the auditor, the newest objects of the prefix must each be stored encrypted."""
     controls, store, state = _state(inventory, job)
     if "GetBucketEncryption" in state.unreadable:
-        objects = newest_objects(store, controls.name, controls.prefix)
+        objects = _newest(store, controls)
         if not objects:
             raise DrillCouldNotRun(f"{_who(job, controls)}: GetBucketEncryption is refused to the auditor "
                                    f"and no object under {controls.prefix or '(all)'} can stand for it")
