@@ -21,10 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import boto3
-import botocore.exceptions
-from botocore import UNSIGNED
-from botocore.config import Config
+import botocore.exceptions  # light; boto3 itself (0.1 s of imports) loads with the first client
 
 from drills.core.transport import DrillCouldNotRun
 from drills.inventory.schema import ObjectStore
@@ -76,7 +73,10 @@ def _from_env_file(store: ObjectStore, name: str) -> str | None:
     return None
 
 
-def _config(store: ObjectStore, signed: bool = True) -> Config:
+def _config(store: ObjectStore, signed: bool = True) -> Any:
+    from botocore import UNSIGNED
+    from botocore.config import Config
+
     seconds = store.timeout.total_seconds()
     return Config(connect_timeout=min(5.0, seconds), read_timeout=seconds,
                   retries={"max_attempts": 2, "mode": "standard"},  # two attempts in all
@@ -85,6 +85,8 @@ def _config(store: ObjectStore, signed: bool = True) -> Config:
 
 def client(store: ObjectStore) -> Any:
     """A boto3 S3 client with the store's auditor identity."""
+    import boto3
+
     return boto3.client("s3", endpoint_url=store.endpoint, region_name=store.region,
                         aws_access_key_id=_secret(store, store.access_key_env),
                         aws_secret_access_key=_secret(store, store.secret_key_env), config=_config(store))
@@ -205,6 +207,8 @@ def anonymous_statements(policy: dict[str, Any] | None) -> list[str]:
 def anonymous_answers(store: ObjectStore, bucket: str, prefix: str) -> list[str]:
     """Unsigned requests (a listing of the prefix, and its first object if the auditor sees
     one): what an anonymous caller was given, or [] when every request was refused."""
+    import boto3
+
     anonymous = boto3.client("s3", endpoint_url=store.endpoint, region_name=store.region,
                              config=_config(store, signed=False))
     given = []

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from drills import __version__
-from drills.evidence.trends import Point, plot
+from drills.evidence.trends import Point, load_history, plot
 
 SCHEMA_VERSION = 3  # 3: each measurement names its source (``sources``)
 OUTCOMES = ("verified", "not_compliant", "could_not_run", "waived")
@@ -33,6 +33,7 @@ class EvidenceLog:
     jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
     scenarios: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     history: dict[str, list[Point]] = field(default_factory=dict)
+    history_dir: Path | None = None  # past runs' evidence, read one job at a time when asked
     shard: str | None = None  # "2/3" for one part of a sharded drill (``--shard``)
 
     def __repr__(self) -> str:  # shown as a step parameter in the report: keep it short
@@ -62,13 +63,25 @@ class EvidenceLog:
         return next((o for o in ("not_compliant", "could_not_run", "waived") if o in seen),
                     "verified")
 
+    def past(self, job_id: str) -> list[Point]:
+        """The job's points from past runs: ``history``, else read from ``history_dir`` the first
+        time they are asked for (a worker of ``-n 8`` reads only its own jobs' files).
+
+        >>> EvidenceLog(history_dir=Path("/nonexistent")).past("flux-backup@motoko")
+        []
+        """
+        if job_id not in self.history and self.history_dir is not None:
+            found = load_history(self.history_dir, exclude_run=self.run_id, job=job_id)
+            self.history[job_id] = found.get(job_id, [])
+        return self.history.get(job_id, [])
+
     def trend(self, job_id: str) -> bytes | None:
         """PNG of the job's restore duration and data age over past runs and this one; None
         when no run measured either, or matplotlib (the ``plot`` extra) is not installed."""
         if importlib.util.find_spec("matplotlib") is None:
             return None
         measured = self.jobs.get(job_id, {})
-        points = [*self.history.get(job_id, []), Point.of(self.run_id, measured)]
+        points = [*self.past(job_id), Point.of(self.run_id, measured)]
         points = [p for p in points if p.measured]
         if not points:
             return None

@@ -40,14 +40,14 @@ class Point:
         return self.restore_seconds is not None or self.age_hours is not None
 
 
-def load_history(evidence_dir: Path, exclude_run: str = "") -> dict[str, list[Point]]:
-    """Every job's points from ``evidence_dir/<run>/<job>.json``, oldest run first; runs that
-    measured nothing for a job and unreadable files are left out."""
+def load_history(evidence_dir: Path, exclude_run: str = "", job: str | None = None) -> dict[str, list[Point]]:
+    """Every job's points (or only ``job``'s) from ``evidence_dir/<run>/<job>.json``, oldest run
+    first; runs that measured nothing for a job and unreadable files are left out."""
     history: dict[str, list[Point]] = {}
     if not evidence_dir.is_dir():
         return history
     for run in sorted(p for p in evidence_dir.iterdir() if p.is_dir() and p.name != exclude_run):
-        for path in sorted(run.glob("*@*.json")):
+        for path in [run / f"{job}.json"] if job is not None else sorted(run.glob("*@*.json")):
             try:
                 doc = json.loads(path.read_text())
                 point = Point.of(str(doc["run_id"]), dict(doc.get("measured") or {}))

@@ -28,7 +28,6 @@ from drills.core.tools import tool_versions
 from drills.core.transport import DrillCouldNotRun, Remote, forget_backends
 from drills.evidence.log import EvidenceLog
 from drills.evidence.signing import sign_file
-from drills.evidence.trends import load_history
 from drills.inventory.schema import Inventory, InventoryError, Job, load_inventory
 from drills.restores.scratch import sweep
 from drills.restores.trees import sweep_canaries
@@ -41,6 +40,7 @@ EVIDENCE = pytest.StashKey[EvidenceLog]()
 UNREACHABLE = pytest.StashKey[dict[str, str]]()
 VERSIONS = pytest.StashKey[dict[str, dict[str, str]]]()
 DRILLING = pytest.StashKey[bool]()
+PROBED = pytest.StashKey[set[str]]()  # hosts probed so far this run
 LAB_HINT = "is the lab up? `make lab-up` (or `drill-lab up` in the virtualenv) starts it"
 LAB_INVENTORY = "inventory/lab.yml"  # a checkout's default
 _CONFIG: list[pytest.Config] = []  # the running config, for pytest-bdd's config-less tag hook
@@ -155,7 +155,7 @@ def pytest_configure(config: pytest.Config) -> None:
     forget_buckets()
     FOUND.know_jobs(inventory.jobs.values())
     reads_history = drilling and not collecting
-    config.stash[EVIDENCE] = EvidenceLog(history=load_history(evidence_dir(config)) if reads_history else {})
+    config.stash[EVIDENCE] = EvidenceLog(history_dir=evidence_dir(config) if reads_history else None)
     config.stash[UNREACHABLE] = {}
     config.stash[VERSIONS] = {}
     config.stash[DRILLING] = drilling and not collecting
@@ -255,8 +255,8 @@ def _keep_shard(config: pytest.Config, items: list[pytest.Item]) -> None:
     jobs_by_host: dict[str, list[str]] = {host: [] for host in inventory.hosts}
     for job in inventory.jobs.values():
         jobs_by_host[job.host].append(job.id)
-    past = {job: points[-1].restore_seconds for job, points in log.history.items()
-            if points and points[-1].restore_seconds is not None}
+    past = {job.id: points[-1].restore_seconds for job in inventory.jobs.values()
+            if (points := log.past(job.id)) and points[-1].restore_seconds is not None}
     chosen = assign(jobs_by_host, count, past)
     mine = sorted(host for host, shard in chosen.items() if shard == index)
     others = [item for item in items if (drilled := job_of(item)) is not None and drilled.host not in mine]
@@ -297,13 +297,33 @@ def _hosts_of(items: list[pytest.Item]) -> set[str]:
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """Probe every host the selected tests need, in parallel, before the first drill."""
+    """Probe every host the selected tests need, in parallel, before the first drill. An xdist
+    worker instead probes each of its own hosts before that host's first test
+    (``pytest_runtest_setup``): every host once, by the worker that drills it, not by all."""
     config = session.config
-    hosts = sorted(_hosts_of(session.items))
-    if not hosts or config.option.collectonly:
+    config.stash[PROBED] = set()
+    if config.option.collectonly:
         return
+    forget_backends()
+    if not is_worker(config):
+        probe_hosts(config, sorted(_hosts_of(session.items)), session.items)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    job = job_of(item)
+    if job is not None and is_worker(item.config) and job.host not in item.config.stash[PROBED]:
+        probe_hosts(item.config, [job.host], item.session.items)
+
+
+def probe_hosts(config: pytest.Config, hosts: list[str], items: list[pytest.Item]) -> None:
+    """Probe ``hosts`` (reachable, clock, sweep, tool versions, backends) and read the buckets
+    of their jobs among ``items``, in parallel; name what did not answer."""
+    if not hosts:
+        return
+    config.stash[PROBED].update(hosts)
     inventory = config.stash[INVENTORY]
-    drilled = {job.id: job for job in map(job_of, session.items) if job is not None}
+    drilled = {job.id: job for job in map(job_of, items) if job is not None and job.host in hosts}
 
     def probe(name: str) -> tuple[str, str | None, dict[str, str]]:
         remote = Remote(inventory.hosts[name], timeout=config.getoption("remote_timeout"))
@@ -320,7 +340,6 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         jobs = [job for job in drilled.values() if job.host == name]
         return name, None, probe_all(remote, jobs, config.getoption("probe_timeout"))
 
-    forget_backends()
     with ThreadPoolExecutor(max_workers=min(16, len(hosts) + 1)) as pool:
         buckets = pool.submit(read_buckets, inventory, list(drilled.values()))  # beside the hosts
         results = list(pool.map(probe, hosts))
@@ -387,7 +406,7 @@ def require(verdict: Verdict, job: Job | None = None, log: EvidenceLog | None = 
         attach("evidence", {"ok": verdict.ok, "message": verdict.message, **verdict.evidence})
         if job is not None and log is not None:
             log.record(job.id, **verdict.evidence)
-            if {"rto_seconds", "rpo_seconds"} & verdict.evidence.keys():  # judged on a target
+            if "rto_seconds" in verdict.evidence:  # once per job, with its restore's time
                 attach_trend(job, log)
     if not verdict.ok:
         raise NotCompliant(verdict.message)

@@ -8,7 +8,9 @@ the lab's admin identity: a flipped byte, a deleted object). Never through the s
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import re
 import shlex
 import shutil
@@ -85,6 +87,8 @@ class Drill:
             "pytest",
             "-p",
             "no:cacheprovider",
+            "-p",  # the unit tests' property-testing plugin: about 1 s of imports a run, unused here
+            "no:hypothesispytest",
             f"--alluredir={self.tmp / 'allure'}",
             "--clean-alluredir",
             f"--evidence-dir={self.tmp / 'evidence'}",
@@ -154,11 +158,39 @@ class Drill:
         return path
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Fault tests of different hosts run side by side (``make test``: ``-n 2 --dist
+    loadgroup``): a lab test marked ``touches(host)`` joins that host's xdist group, so the
+    tests of one host run one after another on one worker. Any other lab test is ``alone``
+    (whole drills, the object store, a stopped host): ``make test`` runs those in a pass of
+    their own, with nothing beside them."""
+    for item in items:
+        if item.get_closest_marker("lab") is None:
+            continue
+        touched = item.get_closest_marker("touches")
+        if touched is not None and item.get_closest_marker("alone") is None:
+            item.add_marker(pytest.mark.xdist_group(touched.args[0]))
+        else:
+            item.add_marker(pytest.mark.alone)
+
+
 @pytest.fixture(scope="session")
 def lab() -> Lab:
-    """The lab, brought up (idempotent: seconds when it already runs)."""
+    """The lab, brought up (idempotent: seconds when it already runs). Under xdist the first
+    worker brings it up and the others wait for it: a second bring-up beside running tests could
+    put back the history a fault test has just taken away."""
     instance = Lab(log=lambda line: None)
-    instance.up()
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID", "")
+    root = LabState.load_or_create().root
+    with (root / "up.lock").open("a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        lock.seek(0)
+        if not run or lock.read() != run:
+            instance.up()
+            lock.seek(0)
+            lock.truncate()
+            lock.write(run)
+            lock.flush()
     return instance
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from tests.faults.conftest import LabHost
 
-pytestmark = pytest.mark.lab
+pytestmark = [pytest.mark.lab, pytest.mark.touches("miraclemax")]
 
 JOB = "miraclemax-backup@miraclemax"
 WHO = "host miraclemax, job miraclemax-backup"

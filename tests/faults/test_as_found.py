@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-pytestmark = pytest.mark.lab
+pytestmark = [pytest.mark.lab, pytest.mark.touches("motoko")]
 
 MARKER = "/space/_ops/data-estate/markers/restic_cloud.json"
 FAILURE = "/space/_ops/data-estate/markers/last_failure.json"

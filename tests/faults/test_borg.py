@@ -12,7 +12,7 @@ import pytest
 
 from tests.faults.conftest import LabHost
 
-pytestmark = pytest.mark.lab
+pytestmark = [pytest.mark.lab, pytest.mark.touches("motoko")]
 
 JOB, WHO = "flux-borg@motoko", "host motoko, job flux-borg"
 REPO, SAVED = "/srv/borg/flux", "/root/fault-saved-borg"

@@ -12,7 +12,7 @@ import pytest
 from lab.estate import PREFIX
 from tests.faults.conftest import scenario_node
 
-pytestmark = pytest.mark.lab
+pytestmark = [pytest.mark.lab, pytest.mark.alone]
 
 REPOSITORY = "s3:http://objectstore:8333/backups-restic/flux"
 

@@ -14,7 +14,7 @@ import pytest
 from lab.estate import Lab
 from lab.state import LabState
 
-pytestmark = pytest.mark.lab
+pytestmark = [pytest.mark.lab, pytest.mark.alone]
 
 FLUX, CARBON = "flux-backup@motoko", "carbon-postgres@carbon"
 VERSIONS = "test_the_backup_bucket_keeps_object_versions"

@@ -10,7 +10,7 @@ import pytest
 
 from tests.faults.conftest import LabHost
 
-pytestmark = pytest.mark.lab
+pytestmark = [pytest.mark.lab, pytest.mark.touches("cartae")]
 
 POSTGRES = "test_the_latest_pg_dump_restores_into_a_scratch_postgresql_as_the_source_was_at_dump_time"
 CANARY = "test_a_canary_row_written_before_an_ondemand_backup_comes_back_from_its_dump"
@@ -174,6 +174,7 @@ def test_a_metrics_fault_fails_naming_the_metric(drill, cartae, fault, named):
     drill.run(METRICS, job_id).expect_pass()
 
 
+@pytest.mark.touches("akira")
 def test_a_mirrored_nextcloud_dump_missing_rows_fails_naming_the_table_and_the_mirror(drill, akira):
     settings = "/etc/miket/nextcloud-db-dump.env"
 

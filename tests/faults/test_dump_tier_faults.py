@@ -12,7 +12,7 @@ from drills.restores.clickhouse import PORT, ClickHouseDrill
 from drills.restores.scratch import scratch_dir
 from tests.faults.conftest import ROOT, LabHost
 
-pytestmark = pytest.mark.lab
+pytestmark = [pytest.mark.lab, pytest.mark.touches("carbon")]
 
 JOB = "carbon-postgres@carbon"
 WHO = "host carbon, job carbon-postgres"

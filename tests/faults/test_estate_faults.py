@@ -10,7 +10,7 @@ import pytest
 
 from tests.faults.conftest import ROOT, scenario_node
 
-pytestmark = pytest.mark.lab
+pytestmark = [pytest.mark.lab, pytest.mark.touches("motoko")]
 
 FULL = "test_the_latest_snapshot_restores_byteidentical_within_the_rto"
 SCRATCH = "/var/tmp/backup-drill"
@@ -44,6 +44,7 @@ def test_a_run_killed_mid_restore_leaves_sources_intact_and_scratch_to_the_next_
     assert motoko.sh(DIGEST) == before
 
 
+@pytest.mark.alone  # stops a host and drills the whole lab
 def test_a_host_that_stops_mid_run_is_named_unreachable_and_the_run_goes_on(drill, lab, akira):
     run = subprocess.Popen(
         drill.command("features/", "-v", "-rA"),

@@ -12,7 +12,7 @@ from drills.evidence.controls import matrix
 from drills.evidence.signing import verify_path
 from drills.inventory.schema import load_inventory
 
-pytestmark = pytest.mark.lab
+pytestmark = [pytest.mark.lab, pytest.mark.alone]
 ROOT = Path(__file__).resolve().parents[2]
 
 

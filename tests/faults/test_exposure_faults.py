@@ -16,8 +16,10 @@ ENDPOINTS = "test_every_endpoint_answers_with_its_expected_status"
 @pytest.mark.parametrize(
     ("host_name", "job_name", "fault", "heal", "why"),
     [
-        ("akira", "space-mirror", "chmod 0644", "chmod 0600", "mode 0644 lets group or others in"),
-        ("motoko", "flux-backup", "chown nobody", "chown root", "owned by nobody, not root"),
+        pytest.param("akira", "space-mirror", "chmod 0644", "chmod 0600", "mode 0644 lets group or others in",
+                     marks=pytest.mark.touches("akira")),
+        pytest.param("motoko", "flux-backup", "chown nobody", "chown root", "owned by nobody, not root",
+                     marks=pytest.mark.touches("motoko")),
     ],
     ids=["readable-by-others", "owned-by-another-user"],
 )
@@ -34,6 +36,7 @@ def test_a_credentials_file_not_private_fails_naming_host_job_path(
     drill.run(PRIVATE, job_id).expect_pass()
 
 
+@pytest.mark.alone  # every host's jobs use the store
 def test_a_store_that_stops_answering_fails_naming_each_endpoint(drill, lab):
     store = docker.from_env().containers.get(PREFIX + "objectstore")
     drill.run(ENDPOINTS, "space-mirror@akira").expect_pass()

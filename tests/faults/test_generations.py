@@ -13,7 +13,8 @@ CHECK = "test_restic_check_passes"
 FRESH = "test_the_jobs_status_marker_reports_a_success_younger_than_the_rpo"
 MARKER = "/space/_ops/data-estate/markers/restic_cloud.json"
 ENV = "/etc/miket/storage-credentials.env"
-TWINS = [("motoko", "flux-backup"), ("batou", "batou-backup")]
+TWINS = [pytest.param("motoko", "flux-backup", marks=pytest.mark.touches("motoko")),
+         pytest.param("batou", "batou-backup", marks=pytest.mark.touches("batou"))]
 
 
 @pytest.mark.parametrize(("host", "job_name"), TWINS, ids=["debian12", "debian13"])

@@ -14,6 +14,8 @@ import pytest
 from tests.faults.conftest import ROOT
 from tests.unit.test_plugin import USER_FEATURE
 
+pytestmark = [pytest.mark.lab, pytest.mark.touches("motoko")]
+
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:

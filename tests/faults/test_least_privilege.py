@@ -5,7 +5,7 @@ named, instead of being judged."""
 
 import pytest
 
-pytestmark = pytest.mark.lab
+pytestmark = [pytest.mark.lab, pytest.mark.touches("akira")]
 
 TIMER = "test_the_jobs_timer_is_armed_on_its_declared_schedule"
 CHECK = "test_rclone_check_oneway_finds_no_differences"

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-pytestmark = pytest.mark.lab
+pytestmark = [pytest.mark.lab, pytest.mark.touches("akira")]
 
 FRESH = "test_the_jobs_status_marker_reports_a_success_younger_than_the_rpo"
 NO_FAILURE = "test_no_failure_is_newer_than_the_jobs_last_success"
@@ -21,6 +21,7 @@ def test_a_marker_older_than_the_rpo_fails(drill, akira):
     drill.run(FRESH, "space-mirror@akira").expect_pass()
 
 
+@pytest.mark.touches("motoko")
 def test_a_marker_reporting_failure_fails(drill, motoko):
     marker = f"{MARKERS}/restic_check.json"
     with motoko.keep(marker):

@@ -2,7 +2,7 @@
 
 import pytest
 
-pytestmark = pytest.mark.lab
+pytestmark = [pytest.mark.lab, pytest.mark.touches("akira")]
 
 FILE = "test_one_file_restores_from_the_mirror_byteidentical"
 DIRECTORY = "test_one_directory_restores_from_the_mirror_byteidentical"

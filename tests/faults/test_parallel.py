@@ -7,7 +7,7 @@ from collections import defaultdict
 
 import pytest
 
-pytestmark = pytest.mark.lab
+pytestmark = [pytest.mark.lab, pytest.mark.alone]
 
 TEST_LINE = re.compile(r"\[(gw\d+)\] \[\s*\d+%\] (PASSED|FAILED) \S+\[[^\]]*@([\w-]+)\]")
 

@@ -12,7 +12,7 @@ from drills.evidence.report import build_report
 from tests.faults.conftest import ROOT
 from tests.faults.report_page import ReportPage, chromium
 
-pytestmark = pytest.mark.lab
+pytestmark = [pytest.mark.lab, pytest.mark.alone]
 
 RESTORE = "The latest snapshot restores byte-identical within the RTO"
 MIRROR_CHECK = "rclone check --one-way finds no differences"

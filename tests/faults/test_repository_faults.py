@@ -17,7 +17,7 @@ from tests.faults.conftest import (
     scenario_node,
 )
 
-pytestmark = pytest.mark.lab
+pytestmark = [pytest.mark.lab, pytest.mark.touches("motoko")]
 
 CHECK = "test_restic_check_passes"
 SUBSET = "test_a_readdata_subset_check_passes"

@@ -8,7 +8,7 @@ import pytest
 
 from tests.faults.conftest import blob_location, flip_one_byte, put_back
 
-pytestmark = pytest.mark.lab
+pytestmark = [pytest.mark.lab, pytest.mark.touches("motoko")]
 
 FULL = "test_the_latest_snapshot_restores_byteidentical_within_the_rto"
 SINGLE = "test_a_single_file_restores_exactly"

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-pytestmark = pytest.mark.lab
+pytestmark = [pytest.mark.lab, pytest.mark.touches("akira")]
 
 RESULTS = "/space/_ops/backups/restore-tests"
 SCENARIO = "test_the_newest_automated_restore_test_passed_every_test_and_is_younger_than_the_jobs_rpo"

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-pytestmark = pytest.mark.lab
+pytestmark = [pytest.mark.lab, pytest.mark.touches("motoko")]
 
 RETENTION = "test_the_snapshots_keep_what_the_retention_policy_promises"
 JOB = "flux-backup@motoko"

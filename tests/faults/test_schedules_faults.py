@@ -2,7 +2,7 @@
 
 import pytest
 
-pytestmark = pytest.mark.lab
+pytestmark = [pytest.mark.lab, pytest.mark.touches("akira")]
 
 ARMED = "test_the_jobs_timer_is_armed_on_its_declared_schedule"
 LAST_RUN = "test_the_jobs_last_run_succeeded"
@@ -34,6 +34,7 @@ def test_a_timer_on_another_calendar_fails_the_armed_scenario(drill):
     run.expect_failure("host akira, job space-mirror: space-mirror.timer runs on '*-*-* 04:00:00'")
 
 
+@pytest.mark.touches("motoko")
 def test_a_failed_last_run_fails_its_scenario(drill, motoko):
     motoko.sh("chmod -x /usr/local/sbin/backup-job; systemctl start restic-check.service || true")
     try:

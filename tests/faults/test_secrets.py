@@ -9,7 +9,7 @@ import pytest
 
 from lab.state import LabState
 
-pytestmark = pytest.mark.lab
+pytestmark = [pytest.mark.lab, pytest.mark.alone]
 PHC = ("PHC Bulletproof Backups: B2 Mirror & Restic Restore Runbook", "phc")
 CARTAE = ("Cartae Restic Backup System (Session 81e)", "cartae")
 RUNBOOKS = {  # the first word of each job's name: the runbook it follows

@@ -11,7 +11,7 @@ from drills.cli import main
 from drills.evidence.signing import verify_path
 from tests.faults.conftest import Drill
 
-pytestmark = pytest.mark.lab
+pytestmark = [pytest.mark.lab, pytest.mark.alone]
 
 
 def verdicts(folder):

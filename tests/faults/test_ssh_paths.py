@@ -12,7 +12,7 @@ import yaml
 from lab.state import LabState
 from tests.faults.conftest import ROOT
 
-pytestmark = pytest.mark.lab
+pytestmark = [pytest.mark.lab, pytest.mark.touches("motoko")]
 
 FULL = "test_the_latest_snapshot_restores_byteidentical_within_the_rto"
 FRESH = "test_the_jobs_status_marker_reports_a_success_younger_than_the_rpo"
@@ -46,6 +46,7 @@ def test_a_host_only_the_jump_host_can_reach_is_drilled_through_it(drill, tmp_pa
     # with a resolver on 127.0.0.1 alone: nothing leaves this machine)
 
 
+@pytest.mark.alone  # drills every host
 def test_a_host_whose_name_does_not_resolve_is_unreachable_and_the_rest_of_the_run_completes(
     drill, tmp_path
 ):
@@ -60,6 +61,7 @@ def test_a_host_whose_name_does_not_resolve_is_unreachable_and_the_rest_of_the_r
     assert time.monotonic() - started < 60
 
 
+@pytest.mark.touches("akira")
 def test_a_host_that_refuses_the_key_is_unreachable_by_name_and_could_not_run(drill, tmp_path):
     inventory = inventory_with_host(tmp_path, "akira", transport="ssh://nobody@akira")
     started = time.monotonic()
@@ -69,6 +71,7 @@ def test_a_host_that_refuses_the_key_is_unreachable_by_name_and_could_not_run(dr
     assert time.monotonic() - started < 60
 
 
+@pytest.mark.touches("akira")
 def test_a_connection_an_earlier_run_left_open_does_not_hide_a_broken_identity(drill, tmp_path):
     """The first run leaves its SSH master open (ControlPersist); the next, with an identity the
     host does not accept, must not ride on it."""

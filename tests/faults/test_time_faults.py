@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-pytestmark = pytest.mark.lab
+pytestmark = [pytest.mark.lab, pytest.mark.touches("akira")]
 
 CLOCK = "test_the_jobs_host_clock_agrees_with_the_runners"
 MARKER_FRESH = "test_the_jobs_status_marker_reports_a_success_younger_than_the_rpo"
@@ -41,6 +41,7 @@ def test_a_marker_dated_30_days_ahead_is_named_as_from_the_future(drill, akira):
     drill.run(MARKER_FRESH, "space-mirror@akira").expect_pass()
 
 
+@pytest.mark.touches("motoko")
 def test_a_snapshot_dated_a_year_ahead_is_named(drill, motoko):
     ahead = (datetime.now(UTC) + timedelta(days=365)).strftime("%Y-%m-%d %H:%M:%S")
     made = motoko.restic(f"backup /flux --host motoko --time '{ahead}' --json --quiet")

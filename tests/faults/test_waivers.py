@@ -3,7 +3,7 @@ says waived; an expired one waives nothing."""
 
 import pytest
 
-pytestmark = pytest.mark.lab
+pytestmark = [pytest.mark.lab, pytest.mark.touches("motoko")]
 
 FULL = "test_the_latest_snapshot_restores_byteidentical_within_the_rto"
 WAIVER = """waivers:
