@@ -9,7 +9,7 @@ import pytest
 
 from lab.state import LabState
 
-pytestmark = [pytest.mark.lab, pytest.mark.alone]
+pytestmark = pytest.mark.lab
 PHC = ("PHC Bulletproof Backups: B2 Mirror & Restic Restore Runbook", "phc")
 CARTAE = ("Cartae Restic Backup System (Session 81e)", "cartae")
 RUNBOOKS = {  # the first word of each job's name: the runbook it follows
@@ -21,6 +21,7 @@ RUNBOOKS = {  # the first word of each job's name: the runbook it follows
 }
 
 
+@pytest.mark.alone  # reads the whole healthy drill
 def test_a_whole_drill_writes_and_prints_no_secret_value(healthy_run):
     state = LabState.load_or_create()
     secrets = [state.restic_password]
@@ -44,6 +45,7 @@ def test_a_whole_drill_writes_and_prints_no_secret_value(healthy_run):
     assert json.loads((tmp_path / "allure" / "categories.json").read_text())[0]["matchedStatuses"]
 
 
+@pytest.mark.touches("motoko")
 def test_credentials_from_the_runners_environment_drill_motoko_and_show_nowhere(drill, tmp_path: Path):
     state = LabState.load_or_create()
     identity = state.identities["restic"]
