@@ -110,11 +110,13 @@ class Drill:
         return [(where, s[:4] + "...") for where, text in haystacks.items() for s in secrets if s in text]
 
     def run(
-        self, test: str, job_id: str, inventory: Path | None = None, dns: bool = True
+        self, test: str, job_id: str, inventory: Path | None = None, dns: bool = True, *options: str
     ) -> ScenarioRun:
         """One scenario for one job, e.g. ``run("test_restic_check_passes", "flux-backup@motoko")``;
-        ``job_id`` "" runs it for every job. Without ``dns``, no name beyond /etc/hosts resolves."""
+        ``job_id`` "" runs it for every job. Without ``dns``, no name beyond /etc/hosts resolves;
+        ``options`` go to pytest as they are (``--probe-timeout=5``)."""
         extra = [f"--inventory={inventory}"] if inventory is not None else []
+        extra += options
         command = self.command(scenario_node(test) + (f"[{job_id}]" if job_id else ""), "-q",
                                "--tb=short", *extra)
         proc = subprocess.run(
@@ -158,6 +160,7 @@ class Drill:
         return path
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups (its worker plugin registers last)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Fault tests of different hosts run side by side (``make test``: ``-n 2 --dist
     loadgroup``): a lab test marked ``touches(host)`` joins that host's xdist group, so the
@@ -169,9 +172,21 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             continue
         touched = item.get_closest_marker("touches")
         if touched is not None and item.get_closest_marker("alone") is None:
-            item.add_marker(pytest.mark.xdist_group(touched.args[0]))
+            in_group(item, touched.args[0])
         else:
             item.add_marker(pytest.mark.alone)
+
+
+def in_group(item: pytest.Item, group: str) -> None:
+    """Put ``item`` in xdist's group ``group``: the ``@group`` suffix of its node ID is what
+    ``--dist loadgroup`` schedules by. pytest-xdist 3.8 writes that suffix where pytest 9 no
+    longer reads it (``_nodeid``; pytest 9 keeps the ID in ``_id``), so it is written here."""
+    if hasattr(item, "_id"):  # pytest >= 9
+        from _pytest.nodeid import NodeId
+
+        item._id = NodeId.parse(f"{item.nodeid}@{group}")
+    else:
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(scope="session")
@@ -213,22 +228,16 @@ class WholeRun:
 
 
 @pytest.fixture(scope="session")
-def healthy_run(tmp_path_factory: pytest.TempPathFactory, lab: Lab) -> WholeRun:
-    """The whole drill of the healthy lab, writing all it can: ``-rA -v`` output, JUnit XML,
-    Allure results and evidence."""
-    drill = Drill(tmp_path_factory.mktemp("healthy-run"))
-    return WholeRun(drill, drill.run_features("-rA", "-v", f"--junitxml={drill.tmp / 'junit.xml'}"))
-
-
-@pytest.fixture(scope="session")
 def one_failing_run(tmp_path_factory: pytest.TempPathFactory, lab: Lab) -> WholeRun:
-    """The whole drill on two workers (``-n 2 -v``) with flux-backup's RTO at 1 s, so exactly
-    its restore fails, signing its evidence (``keys/evidence.pub`` verifies it) and writing a
-    Prometheus textfile (``textfile/backup_drills.prom``)."""
+    """The whole drill on two workers (``-n 2 -v -rA``) with flux-backup's RTO at 1 s, so exactly
+    its restore fails, writing all it can: signed evidence (``keys/evidence.pub`` verifies it), a
+    Prometheus textfile (``textfile/backup_drills.prom``), JUnit XML and Allure results. Every
+    other scenario of every job passes in it: the session's whole drill of the healthy lab."""
     drill = Drill(tmp_path_factory.mktemp("one-failing-run"))
     private, _ = keygen(drill.tmp / "keys")
     inventory = drill.inventory_with("flux-backup", rto="1s")
-    run = drill.run_features("-n", "2", "-v", f"--inventory={inventory}",
+    run = drill.run_features("-n", "2", "-v", "-rA", f"--inventory={inventory}",
+                             f"--junitxml={drill.tmp / 'junit.xml'}",
                              f"--sign-evidence={private}",
                              f"--prometheus-textfile={drill.tmp / 'textfile' / 'backup_drills.prom'}")
     return WholeRun(drill, run)

@@ -47,7 +47,7 @@ def test_a_run_killed_mid_restore_leaves_sources_intact_and_scratch_to_the_next_
 @pytest.mark.alone  # stops a host and drills two
 def test_a_host_that_stops_mid_run_is_named_unreachable_and_the_run_goes_on(drill, lab, akira):
     run = subprocess.Popen(
-        drill.command("features/", "-v", "-rA", "-k", "akira or motoko"),  # the one that stops, one that stays
+        drill.command("features/", "-v", "-rA", "-k", "akira or motoko"),  # one stops, one stays
         cwd=ROOT,
         text=True,
         stdout=subprocess.PIPE,

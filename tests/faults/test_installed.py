@@ -14,7 +14,7 @@ import pytest
 from tests.faults.conftest import ROOT
 from tests.unit.test_plugin import USER_FEATURE
 
-pytestmark = [pytest.mark.lab, pytest.mark.touches("motoko")]
+pytestmark = [pytest.mark.lab, pytest.mark.touches("batou")]  # drills batou, the Debian 13 host
 
 
 @pytest.fixture(scope="module")
@@ -44,15 +44,15 @@ def test_the_wheel_alone_drills_the_lab_and_a_users_own_folder(installed: Path, 
     assert version.stdout.startswith("backup-drills "), version.stdout + version.stderr
 
     run = subprocess.run([str(installed / "bin/backup-drills"), "run", "--inventory", "prod.yml",
-                          "-k", "motoko and not canary", "-p", "no:cacheprovider", "-q"],
+                          "-k", "batou and not canary", "-p", "no:cacheprovider", "-q"],
                          cwd=user, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
     assert " passed" in run.stdout
-    assert any((user / "reports/evidence").glob("*/flux-backup@motoko.json")), "no evidence written"
+    assert any((user / "reports/evidence").glob("*/batou-backup@batou.json")), "no evidence written"
     assert (user / "reports/allure-results/environment.properties").exists()
 
     own = subprocess.run([str(installed / "bin/pytest"), "ours", "--inventory", "prod.yml", "-m", "weekly",
-                          "-k", "motoko", "-p", "no:cacheprovider", "-q"],
+                          "-k", "batou", "-p", "no:cacheprovider", "-q"],
                          cwd=user, capture_output=True, text=True, timeout=300)
     assert own.returncode == 0, own.stdout[-3000:] + own.stderr[-2000:]
-    assert "1 passed" in own.stdout, own.stdout  # restic check of flux-backup, motoko's restic job
+    assert "1 passed" in own.stdout, own.stdout  # restic check of batou-backup, batou's restic job

@@ -1,6 +1,7 @@
-"""The HTML report read the way an auditor reads it: two drills (the first with a broken restore
-and an unreachable host, the second the session's healthy run), one report after each with a
-shared history, both opened in Debian's headless Chromium; then the run's evidence summary page."""
+"""The HTML report read the way an auditor reads it: two drills (the first of the whole lab with a
+broken restore and an unreachable host, the second of the healed job), one report after each with
+a shared history, both opened in Debian's headless Chromium; then the evidence summary page of the
+session's whole drill."""
 
 import re
 from pathlib import Path
@@ -9,7 +10,7 @@ import pytest
 import yaml
 
 from drills.evidence.report import build_report
-from tests.faults.conftest import ROOT
+from tests.faults.conftest import ROOT, Drill
 from tests.faults.report_page import ReportPage, chromium
 
 pytestmark = [pytest.mark.lab, pytest.mark.alone]
@@ -33,13 +34,16 @@ def broken_estate(tmp_path: Path) -> Path:
     return path
 
 
-def test_the_report_shows_scenarios_evidence_categories_and_history_in_chromium(drill, tmp_path, healthy_run):
+def test_the_report_shows_scenarios_evidence_categories_and_history_in_chromium(
+        drill, tmp_path, one_failing_run):
     history = tmp_path / "history.jsonl"
-    broken = drill.run_features("-q", f"--inventory={broken_estate(tmp_path)}")
+    broken = drill.run_features("-q", "-n", "2", f"--inventory={broken_estate(tmp_path)}")
     assert broken.returncode == 1, broken.stdout[-3000:]
     first = build_report(tmp_path / "allure", tmp_path / "first", history)
-    assert healthy_run.run.returncode == 0, healthy_run.run.stdout[-3000:]
-    second = build_report(healthy_run.tmp / "allure", tmp_path / "second", history)
+    healed = Drill(tmp_path / "healed")  # flux-backup alone, at its own RTO
+    again = healed.run_features("-q", "-k", "flux-backup")
+    assert again.returncode == 0, again.stdout[-3000:]
+    second = build_report(healed.tmp / "allure", tmp_path / "second", history)
 
     with chromium() as browser:
         page = ReportPage(browser, first)
@@ -73,10 +77,11 @@ def test_the_report_shows_scenarios_evidence_categories_and_history_in_chromium(
         # the first run comes back from the history file, failed
         page.wait.until(lambda b: b.find_elements("css selector", "[data-testid=tree-leaf-status-failed]"))
 
-        summary = sorted((healthy_run.tmp / "evidence").glob("*/summary.html"))[-1]
+        summary = sorted((one_failing_run.tmp / "evidence").glob("*/summary.html"))[-1]
         browser.get(summary.as_uri())
         text = browser.find_element("tag name", "body").text
-        assert "flux-backup@motoko verified" in text, text
+        assert "flux-backup@motoko not_compliant" in text, text
+        assert "space-mirror@akira verified" in text, text
         widths = [img.get_property("naturalWidth") for img in browser.find_elements("tag name", "img")]
         jobs = yaml.safe_load((ROOT / "inventory/lab.yml").read_text())["jobs"]
         assert len(widths) == len(jobs), widths  # one trend per job: each measures a time or an age
