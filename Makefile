@@ -120,4 +120,4 @@ lowest: system
 
 bench: lab-up
 	$(PY) bench/restore_verify.py
-	$(PY) bench/fleet.py --hosts 16 --workers 4
+	$(PY) bench/fleet.py --hosts 16 --workers 4 --large 48 --large-workers 8
