@@ -21,6 +21,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -215,6 +216,7 @@ def carbon_times(now: datetime) -> list[datetime]:
 FLEET_PORTS = 2300
 FLEET_MAX = 64
 FLEET_NAME = re.compile(r"ws\d\d")
+INOTIFY_INSTANCES = Path("/proc/sys/fs/inotify/max_user_instances")
 
 
 def fleet_host(index: int) -> LabHost:
@@ -332,6 +334,7 @@ class Lab:
         self._objectstore(state, images["objectstore"])
         self._bucket_controls(state)
         workspaces = tuple(fleet_host(i) for i in range(1, count + 1))
+        self._inotify_room(len(HOSTS) + count)
         for name in self.fleet_names()[count:]:
             self.log(f"removing workspace host {name} (HOSTS={count})")
             self.client.containers.get(PREFIX + name).remove(force=True)
@@ -349,6 +352,21 @@ class Lab:
         self.log("lab up: " + ", ".join(f"{h.name} (ssh 127.0.0.1:{h.ssh_port})" for h in HOSTS)
                  + f", objectstore (s3 127.0.0.1:{S3_PORT}); ssh config {state.ssh_config}"
                  + fleet_note)
+
+    def _inotify_room(self, hosts: int, limit: Path = INOTIFY_INSTANCES) -> None:
+        """Each lab host's systemd takes inotify instances (about five) from one per-user limit of
+        the machine, 128 by default: about 25 hosts. Beyond that a host's systemd exits at boot
+        (code 255, no log), so the limit is raised for a big fleet, or the error says how."""
+        needed = 128 + 8 * hosts
+        current = int(limit.read_text())
+        if current >= needed:
+            return
+        try:
+            limit.write_text(f"{needed}\n")
+        except OSError:
+            raise LabError(f"{hosts} lab hosts need fs.inotify.max_user_instances >= {needed} (it is "
+                           f"{current}): `sudo sysctl fs.inotify.max_user_instances={needed}`") from None
+        self.log(f"raised fs.inotify.max_user_instances from {current} to {needed} for {hosts} hosts")
 
     def _objectstore(self, state: LabState, image: str) -> None:
         current = self.container("objectstore")
