@@ -144,7 +144,14 @@ def report_seconds(results: Path, out: Path) -> float:
     subprocess.run([str(Path(sys.executable).parent / "drill-evidence"), "report", "--results", str(results),
                     "--out", str(out / "html"), "--history", str(out / "history.jsonl")],
                    cwd=ROOT, check=True, capture_output=True, text=True, timeout=900)
-    return time.perf_counter() - started
+    seconds = time.perf_counter() - started
+    index = out / "html" / "index.html"
+    if not index.is_file() or index.stat().st_size == 0:
+        sys.exit(f"[bench] the report over {results} was not built: no {index}")
+    count = len(list(results.glob("*-result.json")))
+    print(f"[bench] report over {count} results: {index.stat().st_size / MiB:.1f} MiB in {seconds:.1f}s",
+          flush=True)
+    return seconds
 
 
 def median(measures: list[Measure]) -> Measure:
