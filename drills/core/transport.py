@@ -13,10 +13,12 @@ stdin, never in argv, and are masked in everything a command prints back.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import logging
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -199,6 +201,7 @@ def host_key_options(host: Host) -> str:
     alias = f"backup-drills-{host.name}"
     if not _PINNED:
         _PINNED.append(Path(tempfile.mkdtemp(prefix="backup-drills-known-hosts-")))  # mode 0700
+        atexit.register(shutil.rmtree, _PINNED[0], ignore_errors=True)  # gone with the process
     pinned = _PINNED[0] / host.name
     pinned.write_text(f"{alias} {host.ssh_host_key}\n")
     return (f" -o StrictHostKeyChecking=yes -o UserKnownHostsFile={shlex.quote(str(pinned))}"

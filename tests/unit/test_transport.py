@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from pathlib import Path
 
 import pytest
 
@@ -195,3 +196,17 @@ def test_the_sweep_stops_a_leftover_writer_removes_its_folder_and_spares_itself(
         assert not leftover.exists()
     finally:
         writer.kill()
+
+
+def test_the_folder_of_pinned_host_keys_goes_with_the_process(tmp_path):
+    script = ("from drills.core.transport import host_key_options, _PINNED\n"
+              "from drills.inventory.schema import Host\n"
+              "host = Host(name='db1', transport='ssh://db1', ssh_host_key='ssh-ed25519 AAAAC3Nz')\n"
+              "host_key_options(host)\n"
+              "print(_PINNED[0])\n")
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+                         cwd=Path(__file__).resolve().parents[2])
+    folder = Path(run.stdout.strip())
+    assert run.returncode == 0, run.stderr
+    assert folder.name.startswith("backup-drills-known-hosts-"), run.stdout
+    assert not folder.exists()
