@@ -110,7 +110,8 @@ class Drill:
         return [(where, s[:4] + "...") for where, text in haystacks.items() for s in secrets if s in text]
 
     def run(
-        self, test: str, job_id: str, inventory: Path | None = None, dns: bool = True, *options: str
+        self, test: str, job_id: str, inventory: Path | None = None, dns: bool = True,
+        options: tuple[str, ...] = (),
     ) -> ScenarioRun:
         """One scenario for one job, e.g. ``run("test_restic_check_passes", "flux-backup@motoko")``;
         ``job_id`` "" runs it for every job. Without ``dns``, no name beyond /etc/hosts resolves;

@@ -45,7 +45,7 @@ def test_a_store_that_stops_answering_fails_naming_each_endpoint(drill, lab):
         # the endpoints are what is judged here; the up-front probe of the mirror's backend
         # meets the same hung store, and a short limit keeps its wait short (its own bound is
         # test_bounds.py's)
-        drill.run(ENDPOINTS, "space-mirror@akira", None, True, "--probe-timeout=5").expect_failure(
+        drill.run(ENDPOINTS, "space-mirror@akira", options=("--probe-timeout=5",)).expect_failure(
             "host akira, job space-mirror",
             "S3 API without credentials (http://objectstore:8333/) answered 000, expected 403",
             "object store web UI (http://objectstore:9333/) answered 000, expected 200",
