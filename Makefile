@@ -97,14 +97,16 @@ unit: venv
 faults: lab-up browser
 	$(VENV)/bin/pytest tests/faults $(PYTEST_ARGS)
 
-# unit tests and the fault tests of different lab hosts side by side (one xdist group per host:
+# the fault tests of different lab hosts side by side (one xdist group per host:
 # tests/faults/conftest.py), then the lab tests that need the lab alone (whole drills, the object
-# store, a stopped host); both passes run, the exit code is the first failure's
+# store, a stopped host: one group, one after another) beside the unit tests, which fill the
+# other worker while those wait on the lab; both passes run, the exit code is the first failure's
 TEST_WORKERS ?= 2
 test: lab-up browser lint
 	@status=0; \
-	$(VENV)/bin/pytest tests/ -m "not alone" -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS) || status=$$?; \
-	$(VENV)/bin/pytest tests/faults -m alone $(PYTEST_ARGS) || { [ $$status -ne 0 ] || status=$$?; }; \
+	$(VENV)/bin/pytest tests/faults -m "not alone" -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS) || status=$$?; \
+	$(VENV)/bin/pytest tests/ -m "alone or not lab" -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS) \
+	  || { [ $$status -ne 0 ] || status=$$?; }; \
 	exit $$status
 
 # the unit tests on the lowest versions pyproject.toml allows (tools/floors.py), in a virtualenv

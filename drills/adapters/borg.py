@@ -15,10 +15,12 @@ time, without an offset.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from drills.adapters.restic import RestoreFailed, RestoreResult, Snapshot
+from drills.core.progress import written_into
 from drills.core.transport import DrillCouldNotRun, Remote, Result, argv
 from drills.inventory.schema import Job
 
@@ -50,11 +52,11 @@ class Borg:
         self.remote, self.job, self.repository = remote, job, job.repository
 
     def _run(self, *words: str, cwd: str | None = None, timeout: float | None = None,
-             local: bool = False) -> Result:
+             local: bool = False, progress: Callable[[], str] | None = None) -> Result:
         place = ("-C", cwd) if cwd else ()
         zone = () if local else ("TZ=UTC",)
         command = ("env", *place, *zone, "BORG_RELOCATED_REPO_ACCESS_IS_OK=no", "borg", *words)
-        return self.remote.run(self.remote.with_credentials(command), timeout=timeout)
+        return self.remote.run(self.remote.with_credentials(command), timeout=timeout, progress=progress)
 
     def _listed(self, local: bool = False) -> str:
         """``borg list --json`` of the repository (times in UTC, or ``local``: the host's own)."""
@@ -90,11 +92,14 @@ class Borg:
         info = json.loads(result.text)
         return int(info["archives"][0]["stats"]["original_size"])
 
-    def extract(self, archive: Snapshot, target: str, timeout: float = 4 * 3600) -> RestoreResult:
+    def extract(self, archive: Snapshot, target: str, timeout: float = 4 * 3600,
+                expected: int | None = None) -> RestoreResult:
         """``borg extract`` of the whole archive into ``target`` (borg stores paths without their
-        leading slash: /flux/active comes back as ``target``/flux/active)."""
+        leading slash: /flux/active comes back as ``target``/flux/active); every 30 s the log
+        says how much of ``expected`` bytes it has written."""
         location = f"{self.repository}::{archive.short_id}"
-        result = self._run("extract", "--bypass-lock", location, cwd=target, timeout=timeout)
+        result = self._run("extract", "--bypass-lock", location, cwd=target, timeout=timeout,
+                           progress=written_into(self.remote, target, expected))
         command = f"cd {target} && " + argv("borg", "extract", location)
         if not result.ok:
             raise RestoreFailed(f"host {self.remote.name}, job {self.job.name}: `{command}` exited "

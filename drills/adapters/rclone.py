@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from drills.adapters.restic import RestoreFailed
+from drills.core.progress import written_into
 from drills.core.transport import DrillCouldNotRun, Remote, argv
 from drills.inventory.schema import Job
 
@@ -58,12 +59,13 @@ class Rclone:
         inside = relative.strip("/")
         return self.destination if inside in ("", ".") else f"{self.destination}/{inside}"
 
-    def copy(self, relative: str, target: str, is_file: bool) -> CopyResult:
+    def copy(self, relative: str, target: str, is_file: bool, expected: int | None = None) -> CopyResult:
         """Copy one file (``copyto``) or one directory (``.``: all of it) from the mirror into
-        ``target``."""
+        ``target``; every 30 s the log says how much of ``expected`` bytes it has written."""
         remote_path = self._path(relative)
         words = ("rclone", "copyto" if is_file else "copy", remote_path, target)
-        result = self.remote.run(self.remote.with_credentials(words), timeout=4 * 3600)
+        result = self.remote.run(self.remote.with_credentials(words), timeout=4 * 3600,
+                                 progress=written_into(self.remote, target, expected))
         if not result.ok:
             raise RestoreFailed(f"host {self.remote.name}, job {self.job.name}: `{argv(*words)}` "
                                 f"exited {result.exit_status}: {result.tail(4)}")

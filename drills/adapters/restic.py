@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
+from drills.core.progress import written_into
 from drills.core.transport import DrillCouldNotRun, Remote, Result, argv
 from drills.inventory.schema import Job
 
@@ -82,10 +84,11 @@ class Restic:
             raise ValueError(f"job {job.name} has no repository")
         self.remote, self.job, self.repository = remote, job, job.repository
 
-    def _run(self, *words: str, timeout: float | None = None, lock: bool = False) -> Result:
+    def _run(self, *words: str, timeout: float | None = None, lock: bool = False,
+             progress: Callable[[], str] | None = None) -> Result:
         flags = () if lock else ("--no-lock",)
         command = ("restic", "-r", self.repository, *flags, *words)
-        return self.remote.run(self.remote.with_credentials(command), timeout=timeout)
+        return self.remote.run(self.remote.with_credentials(command), timeout=timeout, progress=progress)
 
     def _checked(self, *words: str) -> Result:
         """A read-only restic command that must succeed, else the drill could not run."""
@@ -193,15 +196,17 @@ class Restic:
         return self.remote.run(f"kill -0 {int(pid)} 2>/dev/null").ok
 
     def restore(self, snapshot: Snapshot, target: str, includes: tuple[str, ...] = (),
-                timeout: float = 4 * 3600, verify: bool = False) -> RestoreResult:
+                timeout: float = 4 * 3600, verify: bool = False, expected: int | None = None
+                ) -> RestoreResult:
         """``restic restore`` into ``target``; with ``verify``, restic reads every restored file
-        back and checks it against the snapshot's content hashes."""
+        back and checks it against the snapshot's content hashes. While it runs, every 30 s the
+        log says how much of ``expected`` bytes it has written."""
         words = ["restore", snapshot.id, "--target", target]
         for include in includes:
             words += ["--include", include]
         if verify:
             words.append("--verify")
-        result = self._run(*words, timeout=timeout)
+        result = self._run(*words, timeout=timeout, progress=written_into(self.remote, target, expected))
         command = argv("restic", "-r", self.repository, *words)
         if not result.ok:
             raise RestoreFailed(f"host {self.remote.name}, job {self.job.name}: `{command}` "

@@ -24,7 +24,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -160,16 +160,31 @@ def _shown(script: str) -> str:
     return line if len(line) <= 160 else f"{line[:157]}..."
 
 
+def _said(progress: Callable[[], str] | None) -> str:
+    """What a progress reader says, as a line's tail: ``" (1.2 GiB of 3.4 GiB written)"``; a
+    reader that fails says nothing (the heartbeat itself must not fail the drill)."""
+    if progress is None:
+        return ""
+    try:
+        return f" ({progress()})"
+    except Exception as exc:  # any failure of a progress reading is only logged
+        LOG.debug("progress reading failed: %s", exc)
+        return ""
+
+
 @contextmanager
-def _heartbeat(host: str, script: str, limit: int) -> Iterator[None]:
-    """While a remote command runs, log a progress line every PROGRESS_EVERY seconds."""
+def _heartbeat(host: str, script: str, limit: int, progress: Callable[[], str] | None = None
+               ) -> Iterator[None]:
+    """While a remote command runs, log a progress line every PROGRESS_EVERY seconds, with what
+    ``progress`` reads of it (bytes a restore has written...)."""
     done = threading.Event()
 
     def beat() -> None:
         started = time.monotonic()
         while not done.wait(PROGRESS_EVERY):
-            LOG.info("host %s: still running after %.0fs of its %ds limit: %s", host,
-                     time.monotonic() - started, limit, _shown(script))
+            said = _said(progress)
+            LOG.info("host %s: still running after %.0fs of its %ds limit%s: %s", host,
+                     time.monotonic() - started, limit, said, _shown(script))
 
     if limit <= PROGRESS_EVERY:
         yield
@@ -231,10 +246,11 @@ class Remote:
         self._host = testinfra.get_host(host.transport, **options)
 
     def run(self, script: str, timeout: float | None = None, check: bool = False,
-            privileged: bool = True) -> Result:
+            privileged: bool = True, progress: Callable[[], str] | None = None) -> Result:
         """Run ``script`` with ``sh -c`` on the host, killed after ``timeout`` seconds. On a
         ``sudo`` host it escalates (``sudo -n``) unless the caller says the command needs no
-        privilege (``privileged=False``: reading unit state, versions, HTTP endpoints)."""
+        privilege (``privileged=False``: reading unit state, versions, HTTP endpoints). A long
+        command logs a line every 30 s, with what ``progress`` reads of it."""
         limit = int(timeout or self.timeout)
         wrapped = f"timeout -k 5 {limit} sh -c {shlex.quote(script)}"
         if self.host.sudo and privileged:
@@ -244,7 +260,7 @@ class Remote:
         started = time.monotonic()
         LOG.debug("host %s: running (limit %ds): %s", self.name, limit, _shown(script))
         try:
-            with _heartbeat(self.name, script, limit):
+            with _heartbeat(self.name, script, limit, progress):
                 out = self._backend_run(wrapped, payload)
         except RuntimeError as exc:  # ssh exited 255
             raise HostUnreachable(self.name, _ssh_reason(exc)) from None

@@ -135,12 +135,13 @@ class RestoreDrill:
                                  else restic.latest_snapshot())
         source = str(self.job.source)
         includes = () if subpath == "." else (f"{source}/{subpath.strip('/')}",)
-        if not includes:
-            ensure_space(self.remote, self.job, restic.restore_size(snapshot))
+        expected = None if includes else restic.restore_size(snapshot)
+        if expected is not None:
+            ensure_space(self.remote, self.job, expected)
         with scratch_dir(self.remote, self.job) as target:
             restored_root = f"{target}{source}"
             result, source_manifest = self._in_parallel(
-                lambda: restic.restore(snapshot, target, includes),
+                lambda: restic.restore(snapshot, target, includes, expected=expected),
                 lambda: hash_tree(self.remote, source, [subpath]))
             restored = hash_tree(self.remote, restored_root, [subpath], missing_ok=True)
         comparison = compare(source_manifest, restored, snapshot.time, self.job.name,
@@ -157,10 +158,12 @@ class RestoreDrill:
             raise RestoreFailed(f"host {self.remote.name}, job {self.job.name}: no archive of "
                                 f"{self.job.source} in {self.job.repository}")
         archive, source = archives[-1], str(self.job.source)
-        ensure_space(self.remote, self.job, borg.original_size(archive))
+        expected = borg.original_size(archive)
+        ensure_space(self.remote, self.job, expected)
         with scratch_dir(self.remote, self.job) as target:
             result, source_manifest = self._in_parallel(
-                lambda: borg.extract(archive, target), lambda: hash_tree(self.remote, source, ["."]))
+                lambda: borg.extract(archive, target, expected=expected),
+                lambda: hash_tree(self.remote, source, ["."]))
             restored = hash_tree(self.remote, f"{target}{source}", ["."], missing_ok=True)
         comparison = compare(source_manifest, restored, archive.time, self.job.name, nothing_left_out)
         return RestoreOutcome(self.job, self.remote.name, ".", archive, result.seconds,
@@ -216,18 +219,20 @@ class RestoreDrill:
     def mirror_full(self, since: datetime) -> RestoreOutcome:
         """The runbook's full disaster recovery, into scratch as the alternate root: the whole
         mirror copied back (after checking scratch has room) and compared with the source."""
-        ensure_space(self.remote, self.job, Rclone(self.remote, self.job).size())
-        return self.mirror_sample(".", False, since)
+        expected = Rclone(self.remote, self.job).size()
+        ensure_space(self.remote, self.job, expected)
+        return self.mirror_sample(".", False, since, expected)
 
-    def mirror_sample(self, relative: str, is_file: bool, since: datetime) -> RestoreOutcome:
-        """Copy one file or directory (``.``: the whole mirror) back from the mirror into
-        scratch and compare."""
+    def mirror_sample(self, relative: str, is_file: bool, since: datetime,
+                      expected: int | None = None) -> RestoreOutcome:
+        """Copy one file or directory (``.``: the whole mirror, ``expected`` bytes) back from
+        the mirror into scratch and compare."""
         mirror = Rclone(self.remote, self.job)
         source = str(self.job.source)
         with scratch_dir(self.remote, self.job) as target:
             rel = relative.strip("/")
             result, source_manifest = self._in_parallel(
-                lambda: mirror.copy(rel, f"{target}/{rel}", is_file),
+                lambda: mirror.copy(rel, f"{target}/{rel}", is_file, expected),
                 lambda: hash_tree(self.remote, source, [rel]))
             restored = hash_tree(self.remote, target, [rel], missing_ok=True)
         kept = mirror.kept() if self.job.excludes else None

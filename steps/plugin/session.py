@@ -20,6 +20,7 @@ import pytest
 from pytest_bdd.parser import ScenarioTemplate
 from pytest_bdd.scenario import scenario_wrapper_template_registry
 
+from drills.core import transport
 from drills.core.backends import PROBE_LIMIT, probe_all
 from drills.core.clock import forget_clocks, read_clock
 from drills.core.observe import FOUND
@@ -49,7 +50,8 @@ _CONFIG: list[pytest.Config] = []  # the running config, for pytest-bdd's config
 SETTINGS: dict[str, tuple[type, Any]] = {
     "inventory": (str, None), "remote_timeout": (float, 30.0), "probe_timeout": (float, PROBE_LIMIT),
     "evidence_dir": (str, "reports/evidence"), "sign_evidence": (str, None),
-    "prometheus_textfile": (str, None), "waivers": (str, None), "shard": (str, None)}
+    "prometheus_textfile": (str, None), "waivers": (str, None), "shard": (str, None),
+    "progress_every": (float, 30.0)}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -62,6 +64,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--probe-timeout", type=float, default=None,
                     help="seconds the up-front probe of each repository and bucket may take "
                          f"before its scenarios are COULD NOT RUN (default: {PROBE_LIMIT:.0f})")
+    group.addoption("--progress-every", type=float, default=None, metavar="SECONDS",
+                    help="seconds between the progress lines of a long remote command (a "
+                         "restore says how much it has written; default: 30)")
     group.addoption("--evidence-dir", default=None,
                     help="where evidence JSON is written (default: reports/evidence)")
     group.addoption("--shard", default=None, metavar="I/N",
@@ -133,6 +138,7 @@ def pytest_configure(config: pytest.Config) -> None:
     for selector in SELECTORS:
         config.addinivalue_line("markers", f"{selector}: {selector_help(selector)}")
     resolve_settings(config)
+    transport.PROGRESS_EVERY = config.option.progress_every
     if config.option.verbose >= 2 and config.getoption("log_cli_level", None) is None:
         config.option.log_cli_level = "INFO"  # -vv: a live line per job, step and long command
     drilling = drills_features(config)
@@ -161,7 +167,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[DRILLING] = drilling and not collecting
 
 
-LOG = logging.getLogger("drills.restores.trees")
+LOG = logging.getLogger("drills.drill")  # a line per job, scenario and step
 
 
 def pytest_bdd_before_scenario(request: pytest.FixtureRequest, feature: Any, scenario: Any) -> None:

@@ -32,6 +32,7 @@ from pytest_bdd.scenario import make_python_name
 from drills.evidence.signing import keygen
 from lab.estate import PREFIX, Lab, sh
 from lab.state import S3_PORT, LabState
+from tests.faults.warm import WarmPytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -73,18 +74,49 @@ class ScenarioRun:
         assert self.passed, f"the scenario did not pass:\n{self.output}"
 
 
-class Drill:
-    """Runs one scenario for one job: ``drill.run("test_restic_check_passes", "flux-backup@motoko")``."""
+class Healed:
+    """The scenarios a module's fault tests healed, each of which must pass again for its job:
+    proven once, at the end of the module, by one drill of them all (``drill.healed``)."""
 
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self) -> None:
+        self.scenarios: dict[str, None] = {}  # node IDs, in the order the tests named them
+
+    def verify(self, drill: Drill) -> None:
+        if not self.scenarios:
+            return
+        nodes = list(self.scenarios)
+        run = drill.pytest([*nodes, "-q", "--tb=line", "-rfE"], 900)
+        if run.returncode != 0 or not re.search(rf"\b{len(nodes)} passed\b", run.stdout):
+            failed = re.findall(r"^(?:FAILED|ERROR) (\S+)", run.stdout, re.MULTILINE)
+            raise AssertionError(f"after this module's faults were healed, {failed or nodes} did "
+                                 f"not pass again:\n{run.stdout[-4000:]}")
+
+
+class Drill:
+    """Runs one scenario for one job: ``drill.run("test_restic_check_passes", "flux-backup@motoko")``.
+    With a ``warm`` pytest, each run is a fork of it (the same pytest, without 2 s of imports)."""
+
+    def __init__(self, tmp: Path, warm: WarmPytest | None = None, healed: Healed | None = None) -> None:
         self.tmp = tmp
+        self.warm = warm
+        self._healed = healed
+
+    def healed(self, test: str, job_id: str) -> None:
+        """The fault is healed: this scenario must pass again for this job. Checked at the end of
+        the module, in one drill with every other scenario its tests healed (a run each would
+        cost a pytest start and the hosts' probes every time)."""
+        if self._healed is None:
+            self.run(test, job_id).expect_pass()
+        else:
+            self._healed.scenarios[f"{scenario_node(test)}[{job_id}]"] = None
 
     def command(self, *args: str) -> list[str]:
         """A pytest run of the suite whose reports go to this test's temporary directory."""
+        return [sys.executable, "-m", "pytest", *self.pytest_args(*args)]
+
+    def pytest_args(self, *args: str) -> list[str]:
+        """The arguments of ``command`` after ``python -m pytest``."""
         return [
-            sys.executable,
-            "-m",
-            "pytest",
             "-p",
             "no:cacheprovider",
             "-p",  # the unit tests' property-testing plugin: about 1 s of imports a run, unused here
@@ -95,11 +127,17 @@ class Drill:
             *args,
         ]
 
+    def pytest(self, args: list[str], timeout: float, env: dict[str, str] | None = None
+               ) -> subprocess.CompletedProcess[str]:
+        """``pytest ARGS`` of the suite (reports to this test's directory), output captured."""
+        if self.warm is not None:
+            return self.warm.run(self.pytest_args(*args), timeout, env)
+        return subprocess.run(self.command(*args), cwd=ROOT, capture_output=True, text=True,
+                              timeout=timeout, env=env)
+
     def run_features(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         """The whole drill (``pytest features/ ARGS``), output captured."""
-        return subprocess.run(
-            self.command("features/", *args), cwd=ROOT, capture_output=True, text=True, timeout=900, env=env
-        )
+        return self.pytest(["features/", *args], 900, env)
 
     def leaks(self, run: subprocess.CompletedProcess[str], secrets: list[str]) -> list[tuple[str, str]]:
         """Where any secret value shows in a run's output or in any file it wrote (reports,
@@ -117,16 +155,13 @@ class Drill:
         ``job_id`` "" runs it for every job. Without ``dns``, no name beyond /etc/hosts resolves;
         ``options`` go to pytest as they are (``--probe-timeout=5``)."""
         extra = [f"--inventory={inventory}"] if inventory is not None else []
-        extra += options
-        command = self.command(scenario_node(test) + (f"[{job_id}]" if job_id else ""), "-q",
-                               "--tb=short", *extra)
-        proc = subprocess.run(
-            command if dns else self.without_dns(command),
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
+        args = [scenario_node(test) + (f"[{job_id}]" if job_id else ""), "-q", "--tb=short", *extra,
+                *options]
+        if dns:
+            proc = self.pytest(args, 600)
+        else:  # a mount namespace of its own: a process apart, not a fork
+            proc = subprocess.run(self.without_dns(self.command(*args)), cwd=ROOT, capture_output=True,
+                                  text=True, timeout=600)
         return ScenarioRun(proc.returncode, proc.stdout + proc.stderr)
 
     def without_dns(self, command: list[str]) -> list[str]:
@@ -167,7 +202,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     loadgroup``): a lab test marked ``touches(host)`` joins that host's xdist group, so the
     tests of one host run one after another on one worker. Any other lab test is ``alone``
     (whole drills, the object store, a stopped host): ``make test`` runs those in a pass of
-    their own, with nothing beside them."""
+    their own, all in one group (one after another), beside nothing but the unit tests."""
     for item in items:
         if item.get_closest_marker("lab") is None:
             continue
@@ -176,6 +211,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             in_group(item, touched.args[0])
         else:
             item.add_marker(pytest.mark.alone)
+            in_group(item, "alone")
 
 
 def in_group(item: pytest.Item, group: str) -> None:
@@ -210,9 +246,25 @@ def lab() -> Lab:
     return instance
 
 
+@pytest.fixture(scope="session")
+def warm() -> Iterator[WarmPytest]:
+    """This test process's warm pytest (started at its first drill, stopped at the end)."""
+    server = WarmPytest(ROOT)
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def healed(tmp_path_factory: pytest.TempPathFactory, lab: Lab, warm: WarmPytest) -> Iterator[Healed]:
+    """What the module's tests healed; at its end, one drill proves it all passes again."""
+    found = Healed()
+    yield found
+    found.verify(Drill(tmp_path_factory.mktemp("healed"), warm))
+
+
 @pytest.fixture
-def drill(tmp_path: Path, lab: Lab) -> Drill:
-    return Drill(tmp_path)
+def drill(tmp_path: Path, lab: Lab, warm: WarmPytest, healed: Healed) -> Drill:
+    return Drill(tmp_path, warm, healed)
 
 
 @dataclass(frozen=True)
@@ -229,12 +281,12 @@ class WholeRun:
 
 
 @pytest.fixture(scope="session")
-def one_failing_run(tmp_path_factory: pytest.TempPathFactory, lab: Lab) -> WholeRun:
+def one_failing_run(tmp_path_factory: pytest.TempPathFactory, lab: Lab, warm: WarmPytest) -> WholeRun:
     """The whole drill on two workers (``-n 2 -v -rA``) with flux-backup's RTO at 1 s, so exactly
     its restore fails, writing all it can: signed evidence (``keys/evidence.pub`` verifies it), a
     Prometheus textfile (``textfile/backup_drills.prom``), JUnit XML and Allure results. Every
     other scenario of every job passes in it: the session's whole drill of the healthy lab."""
-    drill = Drill(tmp_path_factory.mktemp("one-failing-run"))
+    drill = Drill(tmp_path_factory.mktemp("one-failing-run"), warm)
     private, _ = keygen(drill.tmp / "keys")
     inventory = drill.inventory_with("flux-backup", rto="1s")
     run = drill.run_features("-n", "2", "-v", "-rA", f"--inventory={inventory}",

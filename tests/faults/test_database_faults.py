@@ -53,7 +53,7 @@ def test_a_dump_missing_data_fails_naming_the_table(drill, cartae, settings, nam
             drill.run(POSTGRES, job_id).expect_failure("host cartae, job cartae-postgres", *named)
         finally:
             backup(cartae)  # heal on every path: a healthy dump is the latest again
-    drill.run(POSTGRES, job_id).expect_pass()
+    drill.healed(POSTGRES, job_id)
 
 
 def test_smoke_queries_and_expected_tables_bite(drill, cartae):
@@ -80,7 +80,7 @@ def test_a_canary_row_the_dump_misses_fails_naming_the_table(drill, cartae):
             backup(cartae)
     assert cartae.sh("runuser -u postgres -- psql -At -d cartae -c "
                      "'SELECT count(*) FROM ops.drill_canary'").strip() == "0", "canary row left behind"
-    drill.run(CANARY, job_id).expect_pass()
+    drill.healed(CANARY, job_id)
 
 
 def test_a_stale_redis_rdb_fails_naming_keys_and_digest(drill, cartae):
@@ -98,7 +98,7 @@ def test_a_stale_redis_rdb_fails_naming_keys_and_digest(drill, cartae):
                                "keys restored", "at dump time", "dataset digest")
         finally:
             backup(cartae)
-    drill.run(REDIS, job_id).expect_pass()
+    drill.healed(REDIS, job_id)
 
 
 def test_a_corrupted_redis_rdb_fails_at_once_with_the_servers_own_error(drill, cartae):
@@ -119,7 +119,7 @@ def test_a_corrupted_redis_rdb_fails_at_once_with_the_servers_own_error(drill, c
     run.expect_failure("host cartae, job cartae-redis", "did not load into a scratch redis-server",
                        "Wrong RDB checksum")
     assert took < 120, f"the failed load took {took:.0f}s to be judged"
-    drill.run(REDIS, job_id).expect_pass()
+    drill.healed(REDIS, job_id)
 
 
 @pytest.mark.parametrize(
@@ -143,7 +143,7 @@ def test_a_cron_fault_fails_naming_host_job_and_file(drill, cartae, fault, heal,
         finally:
             if heal:
                 cartae.sh(heal)
-    drill.run(CRON, job_id).expect_pass()
+    drill.healed(CRON, job_id)
 
 
 @pytest.mark.parametrize(
@@ -171,7 +171,7 @@ def test_a_metrics_fault_fails_naming_the_metric(drill, cartae, fault, named):
             drill.run(METRICS, job_id).expect_failure("host cartae, job cartae-backup", *named)
         finally:
             backup(cartae)
-    drill.run(METRICS, job_id).expect_pass()
+    drill.healed(METRICS, job_id)
 
 
 @pytest.mark.touches("akira")
@@ -192,4 +192,4 @@ def test_a_mirrored_nextcloud_dump_missing_rows_fails_naming_the_table_and_the_m
         finally:
             akira.sh(f"rm -f {settings}")
             dump_and_mirror()  # heal on every path: a healthy dump, mirrored
-    drill.run(POSTGRES, "nextcloud-db@akira").expect_pass()
+    drill.healed(POSTGRES, "nextcloud-db@akira")

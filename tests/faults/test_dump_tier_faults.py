@@ -44,7 +44,7 @@ def test_an_empty_newest_dump_fails_naming_it(drill, carbon):
             WHO, f"{PREFIX}/daily/{empty}: 0 tables, 0 rows", "expected table app.orders is missing")
     finally:
         carbon.rclone(f"deletefile {PREFIX}/daily/{empty}")
-    drill.run(RESTORE, JOB).expect_pass()
+    drill.healed(RESTORE, JOB)
 
 
 def test_a_missing_weekly_and_an_overstaying_daily_dump_are_named(drill, carbon):
@@ -65,7 +65,7 @@ def test_a_missing_weekly_and_an_overstaying_daily_dump_are_named(drill, carbon)
         for name in (stale, staler):
             carbon.rclone(f"deletefile {PREFIX}/daily/{name}")
         carbon.rclone(f"moveto {PREFIX}-stash/{weekly} {PREFIX}/weekly/{weekly}")
-    drill.run(TIERS, JOB).expect_pass()
+    drill.healed(TIERS, JOB)
 
 
 def test_a_dump_job_stopped_for_days_fails_freshness(drill, carbon):
@@ -80,7 +80,7 @@ def test_a_dump_job_stopped_for_days_fails_freshness(drill, carbon):
     finally:
         for tier, name in recent:
             carbon.rclone(f"moveto {PREFIX}-stash/{tier}/{name} {PREFIX}/{tier}/{name}")
-    drill.run(FRESH, JOB).expect_pass()
+    drill.healed(FRESH, JOB)
 
 
 CLICKHOUSE_JOB = "carbon-clickhouse@carbon"
@@ -113,7 +113,7 @@ def test_a_clickhouse_backup_missing_a_part_is_named_with_the_rows_it_lost(drill
     finally:
         carbon.rclone(f"deletefile {path}")
         carbon.sh("rm -rf /tmp/fault")
-    drill.run(CLICKHOUSE_RESTORE, CLICKHOUSE_JOB).expect_pass()
+    drill.healed(CLICKHOUSE_RESTORE, CLICKHOUSE_JOB)
 
 
 def test_a_clickhouse_backup_with_a_corrupt_part_fails_naming_it(drill, carbon):
@@ -129,7 +129,7 @@ def test_a_clickhouse_backup_with_a_corrupt_part_fails_naming_it(drill, carbon):
     finally:
         carbon.rclone(f"deletefile {path}")
         carbon.sh("rm -rf /tmp/fault")
-    drill.run(CLICKHOUSE_RESTORE, CLICKHOUSE_JOB).expect_pass()
+    drill.healed(CLICKHOUSE_RESTORE, CLICKHOUSE_JOB)
 
 
 def test_the_scratch_clickhouse_server_answers_only_to_the_drill(lab):

@@ -33,7 +33,7 @@ def test_a_credentials_file_not_private_fails_naming_host_job_path(
         drill.run(PRIVATE, job_id).expect_failure(f"host {host_name}, job {job_name}", ENV_FILE, why)
     finally:
         lab_host.sh(f"{heal} {ENV_FILE}")
-    drill.run(PRIVATE, job_id).expect_pass()
+    drill.healed(PRIVATE, job_id)
 
 
 @pytest.mark.alone  # every host's jobs use the store
@@ -52,4 +52,4 @@ def test_a_store_that_stops_answering_fails_naming_each_endpoint(drill, lab):
         )
     finally:
         store.unpause()
-    drill.run(ENDPOINTS, "space-mirror@akira").expect_pass()
+    drill.healed(ENDPOINTS, "space-mirror@akira")

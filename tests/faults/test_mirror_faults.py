@@ -23,7 +23,7 @@ def test_an_altered_object_fails_the_single_file_restore(drill, akira, bucket):
     finally:
         heal(akira)
     run.expect_failure("host akira, job space-mirror", f"/space/{SAMPLE}")
-    drill.run(FILE, "space-mirror@akira").expect_pass()
+    drill.healed(FILE, "space-mirror@akira")
 
 
 def test_a_deleted_object_fails_the_directory_restore(drill, akira, bucket):
@@ -35,7 +35,7 @@ def test_a_deleted_object_fails_the_directory_restore(drill, akira, bucket):
     finally:
         heal(akira)
     run.expect_failure("host akira, job space-mirror", "1 missing from the restore", f"/space/{key}")
-    drill.run(DIRECTORY, "space-mirror@akira").expect_pass()
+    drill.healed(DIRECTORY, "space-mirror@akira")
 
 
 def test_a_deleted_object_fails_rclone_check(drill, akira, bucket):
@@ -50,7 +50,7 @@ def test_a_deleted_object_fails_rclone_check(drill, akira, bucket):
         "host akira, job space-mirror: `rclone check --one-way /space b2mirror:space-mirror",
         f"missing from the mirror: /space/{key}",
     )
-    drill.run(CHECK, "space-mirror@akira").expect_pass()
+    drill.healed(CHECK, "space-mirror@akira")
 
 
 def test_an_altered_object_fails_the_full_mirror_restore(drill, akira, bucket):
@@ -62,4 +62,4 @@ def test_an_altered_object_fails_the_full_mirror_restore(drill, akira, bucket):
     finally:
         heal(akira)
     run.expect_failure("host akira, job space-mirror", "1 differs from the source", f"/space/{key}")
-    drill.run(FULL, "space-mirror@akira").expect_pass()
+    drill.healed(FULL, "space-mirror@akira")

@@ -40,7 +40,7 @@ def test_the_report_shows_scenarios_evidence_categories_and_history_in_chromium(
     broken = drill.run_features("-q", "-n", "2", f"--inventory={broken_estate(tmp_path)}")
     assert broken.returncode == 1, broken.stdout[-3000:]
     first = build_report(tmp_path / "allure", tmp_path / "first", history)
-    healed = Drill(tmp_path / "healed")  # flux-backup alone, at its own RTO
+    healed = Drill(tmp_path / "healed", drill.warm)  # flux-backup alone, at its own RTO
     again = healed.run_features("-q", "-k", "flux-backup")
     assert again.returncode == 0, again.stdout[-3000:]
     second = build_report(healed.tmp / "allure", tmp_path / "second", history)

@@ -3,6 +3,7 @@ a file changed after the snapshot is reported, not failed; a damaged blob under 
 snapshot fails its verified restore by ID."""
 
 import json
+import re
 
 import pytest
 
@@ -32,10 +33,20 @@ def test_a_file_silently_changed_since_the_snapshot_fails_the_full_restore(drill
 
 
 def test_a_file_changed_after_the_snapshot_is_reported_not_failed(drill, motoko):
+    """... and the live log (``--log-cli-level=INFO``) names each job's scenario and, with
+    progress lines every 0.2 s, says what the restore has written against the snapshot's size
+    while restic runs."""
     with motoko.keep(VICTIM):
         motoko.sh(f"printf 'edited after the backup' >> {VICTIM}")
-        run = drill.run(FULL, "flux-backup@motoko")
+        run = drill.run(FULL, "flux-backup@motoko", options=("--progress-every=0.2", "--log-cli-level=INFO"))
     run.expect_pass()
+    scenario_line = r"drills\.drill:\S+ flux-backup@motoko: scenario The latest snapshot restores"
+    assert re.search(scenario_line, run.output), run.output
+    progress = re.findall(r"host motoko: still running after \d+s of its \d+s limit \(([^()]*\(\d+%\))\): "
+                          r"restic -r \S+ --no-lock restore", run.output)
+    assert progress, run.output
+    written = re.compile(r"[\d.]+ [KMG]?i?B of [\d.]+ [KMG]iB written \(\d+%\)")
+    assert all(written.fullmatch(said) for said in progress), progress
 
 
 def test_a_restore_slower_than_the_rto_fails(drill):
@@ -50,7 +61,7 @@ def test_a_changed_sample_file_fails_the_single_file_restore(drill, motoko):
         motoko.sh(f"m=$(stat -c %Y {quoted}); printf Y >> {quoted}; touch -d @$m {quoted}")
         run = drill.run(SINGLE, "flux-backup@motoko")
     run.expect_failure("host motoko, job flux-backup", SAMPLE)
-    drill.run(SINGLE, "flux-backup@motoko").expect_pass()
+    drill.healed(SINGLE, "flux-backup@motoko")
 
 
 def test_a_backup_that_leaves_the_canary_out_fails(drill, motoko):
@@ -62,7 +73,7 @@ def test_a_backup_that_leaves_the_canary_out_fails(drill, motoko):
         "host motoko, job flux-backup", "1 missing from the restore", "/flux/.drill-canary/canary-"
     )
     assert motoko.sh("ls -A /flux/.drill-canary 2>/dev/null || true").strip() == ""  # nor its folder
-    drill.run(CANARY, "flux-backup@motoko").expect_pass()
+    drill.healed(CANARY, "flux-backup@motoko")
 
 
 def test_a_restore_that_would_not_fit_in_scratch_is_refused_before_writing(drill, motoko):
@@ -103,7 +114,7 @@ def test_a_flipped_byte_under_the_oldest_snapshot_fails_its_verified_restore(dri
         )
     finally:
         put_back(bucket, pack, original)
-    drill.run(OLDEST, "flux-backup@motoko").expect_pass()
+    drill.healed(OLDEST, "flux-backup@motoko")
 
 
 def test_excludes_follow_restics_own_rules(drill, motoko):
@@ -129,7 +140,7 @@ def test_excludes_follow_restics_own_rules(drill, motoko):
             motoko.sh("rm -rf /flux/active/project-alpha/cache /flux/active/render.tmp /flux/docs")
     run.expect_failure("restore of /flux into", "1 differs from the source (unchanged since the backup)",
                        below_docs)
-    drill.run(FULL, "flux-backup@motoko").expect_pass()
+    drill.healed(FULL, "flux-backup@motoko")
 
 
 def test_a_canary_a_killed_drill_left_in_the_source_is_swept_by_the_next_run(drill, motoko):

@@ -3,6 +3,7 @@ must share one xdist worker, or two faults on one host meet. pytest-xdist 3.8 al
 its groups under pytest 9; tests/faults/conftest.py does."""
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -46,15 +47,26 @@ def test_beta(i):
 
 @pytest.mark.alone
 @pytest.mark.touches("alpha")
-def test_alone():
-    ran("alone")
+@pytest.mark.parametrize("i", range(3))
+def test_alone(i):
+    ran(f"alone{i}")
+
+
+@pytest.mark.parametrize("i", range(3))
+def test_lonely(i):  # no touches: alone
+    ran(f"alone{i + 3}")
+
+
+def test_unit():  # no lab: any worker, in either pass
+    ran("unit")
 """
 
 
-def test_the_fault_tests_of_one_host_run_on_one_worker_and_alone_ones_are_left_out(tmp_path):
-    (tmp_path / "conftest.py").write_text(CONFTEST)
-    (tmp_path / "test_hosts.py").write_text(TESTS)
-    run = subprocess.run([sys.executable, "-m", "pytest", "-n", "2", "--dist", "loadgroup", "-m", "not alone",
+def ran_on(tmp_path: Path, *options: str) -> dict[str, set[str]]:
+    """Run the tests above with ``options`` on two workers: which tests (by name, without their
+    number) ran on which workers."""
+    shutil.rmtree(tmp_path / "ran", ignore_errors=True)
+    run = subprocess.run([sys.executable, "-m", "pytest", "-n", "2", "--dist", "loadgroup", *options,
                           "-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-q", str(tmp_path)],
                          cwd=tmp_path, capture_output=True, text=True, timeout=120,
                          env={**os.environ, "PYTHONPATH": str(ROOT)})
@@ -63,5 +75,20 @@ def test_the_fault_tests_of_one_host_run_on_one_worker_and_alone_ones_are_left_o
     for path in (tmp_path / "ran").iterdir():
         name, worker = path.name.split("-")
         workers.setdefault(name.rstrip("0123456789"), set()).add(worker)
-    assert sorted(workers) == ["alpha", "beta"], workers  # the alone test waits for its own pass
+    return workers
+
+
+def test_the_fault_tests_of_one_host_run_on_one_worker_and_alone_ones_are_left_out(tmp_path):
+    (tmp_path / "conftest.py").write_text(CONFTEST)
+    (tmp_path / "test_hosts.py").write_text(TESTS)
+    workers = ran_on(tmp_path, "-m", "not alone and lab")
+    assert sorted(workers) == ["alpha", "beta"], workers  # the alone tests wait for their own pass
     assert all(len(seen) == 1 for seen in workers.values()), workers
+
+
+def test_the_alone_tests_run_one_after_another_beside_the_unit_tests(tmp_path):
+    (tmp_path / "conftest.py").write_text(CONFTEST)
+    (tmp_path / "test_hosts.py").write_text(TESTS)
+    workers = ran_on(tmp_path, "-m", "alone or not lab")
+    assert sorted(workers) == ["alone", "unit"], workers
+    assert len(workers["alone"]) == 1, workers  # all six on one worker

@@ -64,7 +64,7 @@ texts = st.one_of(
 
 
 @settings(
-    max_examples=1200,
+    max_examples=400,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

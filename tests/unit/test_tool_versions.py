@@ -32,7 +32,7 @@ class Replay:
     def with_credentials(self, words):
         return " ".join(words)
 
-    def run(self, script, timeout=None, check=False, privileged=True):
+    def run(self, script, timeout=None, check=False, privileged=True, progress=None):
         for word, (file, status) in self.answers.items():
             if word in script:
                 text = (self.folder / file).read_text() if file else ""

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from drills.core import transport
+from drills.core.progress import written_into
 from drills.core.transport import MASK, CommandTimedOut, DrillCouldNotRun, HostUnreachable, Remote, script
 from drills.inventory.schema import Host
 
@@ -210,3 +211,29 @@ def test_the_folder_of_pinned_host_keys_goes_with_the_process(tmp_path):
     assert run.returncode == 0, run.stderr
     assert folder.name.startswith("backup-drills-known-hosts-"), run.stdout
     assert not folder.exists()
+
+
+def test_a_long_restore_says_every_beat_how_much_it_has_written(monkeypatch, caplog, tmp_path):
+    monkeypatch.setattr(transport, "PROGRESS_EVERY", 0.3)
+    remote = Remote(Host(name="slowhost", transport="local://"), timeout=30)
+    target = tmp_path / "scratch"
+    writer = f"mkdir -p {target}; head -c 1048576 /dev/zero > {target}/a; sleep 1.5; " \
+             f"head -c 1048576 /dev/zero > {target}/b"
+    with caplog.at_level(logging.INFO, logger="drills.core.transport"):
+        assert remote.run(writer, progress=written_into(remote, str(target), 4 * 2**20)).ok
+    beats = [r.getMessage() for r in caplog.records if "still running" in r.getMessage()]
+    assert any("of its 30s limit (1.0 MiB of 4.0 MiB written (25%)):" in beat for beat in beats), beats
+
+
+def test_a_progress_reader_that_fails_costs_the_command_nothing(monkeypatch, caplog):
+    monkeypatch.setattr(transport, "PROGRESS_EVERY", 0.2)
+    remote = Remote(Host(name="slowhost", transport="local://"), timeout=30)
+
+    def broken() -> str:
+        raise OSError("du: cannot read")
+
+    with caplog.at_level(logging.INFO, logger="drills.core.transport"):
+        assert remote.run("sleep 0.7; echo done", progress=broken).text.strip() == "done"
+    beats = [r.getMessage() for r in caplog.records if "still running" in r.getMessage()]
+    assert beats, caplog.text
+    assert all("limit: sleep" in beat for beat in beats), beats  # the beat without a reading
