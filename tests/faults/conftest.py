@@ -255,7 +255,8 @@ def warm() -> Iterator[WarmPytest]:
 
 
 @pytest.fixture(scope="module")
-def healed(tmp_path_factory: pytest.TempPathFactory, lab: Lab, warm: WarmPytest) -> Iterator[Healed]:
+def healed_scenarios(tmp_path_factory: pytest.TempPathFactory, lab: Lab, warm: WarmPytest
+                     ) -> Iterator[Healed]:
     """What the module's tests healed; at its end, one drill proves it all passes again."""
     found = Healed()
     yield found
@@ -263,8 +264,8 @@ def healed(tmp_path_factory: pytest.TempPathFactory, lab: Lab, warm: WarmPytest)
 
 
 @pytest.fixture
-def drill(tmp_path: Path, lab: Lab, warm: WarmPytest, healed: Healed) -> Drill:
-    return Drill(tmp_path, warm, healed)
+def drill(tmp_path: Path, lab: Lab, warm: WarmPytest, healed_scenarios: Healed) -> Drill:
+    return Drill(tmp_path, warm, healed_scenarios)
 
 
 @dataclass(frozen=True)

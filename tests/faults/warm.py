@@ -50,11 +50,15 @@ QUIET = ("-W", "ignore::pytest.PytestAssertRewriteWarning")
 
 
 def warm_up() -> None:
-    """Import what a drill imports, so that every fork finds it in memory."""
+    """Import what a drill imports, so that every fork finds it in memory (a library this
+    environment lacks is left to the drill, which may not need it either)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for name in WARM_MODULES:
-            importlib.import_module(name)
+            try:
+                importlib.import_module(name)
+            except ModuleNotFoundError:
+                continue
         for package in WARM_PACKAGES:
             root = importlib.import_module(package)
             for module in pkgutil.walk_packages(root.__path__, f"{package}."):
@@ -79,8 +83,8 @@ def become_pytest(request: dict[str, Any]) -> None:
         import pytest
 
         code = int(pytest.main(request["args"]))
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
+    except SystemExit as exc:  # as the interpreter would exit: None is 0, a message is 1
+        code = 0 if exc.code is None else exc.code if isinstance(exc.code, int) else 1
     except BaseException:  # whatever it was, the caller reads it in the output
         traceback.print_exc()
     finally:
@@ -163,8 +167,9 @@ class WarmPytest:
         line = server.stdout.readline() if ready else ""
         if not line:
             self.close()
-            raise RuntimeError(f"the warm pytest server gave no answer within {timeout + 60:.0f}s "
-                               f"(exit {server.returncode})")
+            why = f"exited {server.returncode} (its error is above)" if ready else \
+                f"gave no answer within {timeout + 60:.0f}s"
+            raise RuntimeError(f"the warm pytest server {why}")
         answer: dict[str, Any] = json.loads(line)
         return answer
 
