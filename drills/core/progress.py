@@ -13,13 +13,10 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Callable
-from typing import Protocol
+
+from drills.core.transport import Remote
 
 UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
-
-
-class _Runs(Protocol):  # a Remote: only its run() is used
-    def run(self, script: str, timeout: float | None = None) -> object: ...
 
 
 def size(count: float) -> str:
@@ -37,14 +34,14 @@ def written_line(written: int, expected: int | None) -> str:
     return f"{size(written)} of {size(expected)} written ({min(100, round(100 * written / expected))}%)"
 
 
-def written_into(remote: _Runs, target: str, expected: int | None = None) -> Callable[[], str]:
+def written_into(remote: Remote, target: str, expected: int | None = None) -> Callable[[], str]:
     """A progress reader for a restore into ``target``: each call measures the bytes under it
     (``du -sb``, at most 20 s) and says them against ``expected``."""
 
     def measure() -> str:
         result = remote.run(f"du -sb {shlex.quote(target)} 2>/dev/null", timeout=20)
-        words = str(getattr(result, "text", "")).split()
-        if not words or not words[0].isdigit():
+        words = result.text.split()
+        if not result.ok or not words or not words[0].isdigit():
             return "nothing written yet"
         return written_line(int(words[0]), expected)
 
