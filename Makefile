@@ -2,6 +2,9 @@
 # bring the lab up, run lint, types, unit and fault tests). Both are idempotent: with nothing
 # changed, the set-up takes seconds.
 SHELL := /bin/bash
+# Python may cache the checkout's compiled modules (__pycache__/, ignored by git): a pytest that
+# starts without them spends about 1 s more compiling the engine and the steps
+unexport PYTHONDONTWRITEBYTECODE
 VENV ?= .venv
 PY := $(VENV)/bin/python
 APT_PACKAGES := docker.io debootstrap restic rclone openssh-client python3-venv ca-certificates shellcheck

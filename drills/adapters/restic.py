@@ -1,6 +1,8 @@
 """The restic adapter (restic 0.14 facts: ``check`` has no JSON and exits 1 on any error;
 ``snapshots --json`` has no summary). Read-only work runs with ``--no-lock``, except ``check``,
-which takes restic's exclusive lock as restic advises (a lock it cannot take is COULD NOT RUN).
+which takes restic's exclusive lock as restic advises. A lock it cannot take is asked for again
+twice, a few seconds apart (a lock whose command just ended may still be listed by the store:
+restic 0.14 has no ``--retry-lock``); still held, it is COULD NOT RUN.
 
     >>> restic = Restic(remote, job)                          # doctest: +SKIP
     >>> restic.latest_snapshot().short_id                     # doctest: +SKIP
@@ -12,17 +14,21 @@ which takes restic's exclusive lock as restic advises (a lock it cannot take is 
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
+from time import sleep
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from drills.core.progress import written_into
 from drills.core.transport import DrillCouldNotRun, Remote, Result, argv
 from drills.inventory.schema import Job
+
+log = logging.getLogger(__name__)
 
 # restic 0.14 check prints these as progress; every other line is a finding worth showing.
 _CHECK_PROGRESS = ("using temporary cache", "create exclusive lock", "create lock", "load indexes",
@@ -32,6 +38,8 @@ _CHECK_PROGRESS = ("using temporary cache", "create exclusive lock", "create loc
 
 _CANNOT_OPEN = ("wrong password or no key found", "Is there a repository at the following location?",
                 "unable to open config file")
+LOCK_RETRY_SECONDS = (2.0, 3.0)  # the pauses before asking again for a lock another run holds
+_LOCKED = "unable to create lock"
 _DIFF_LINE = re.compile(r"^([-+MTU?])\s+(/.*)$")  # restic 0.14 diff: "-    /flux/a.txt"
 
 
@@ -130,6 +138,13 @@ class Restic:
         words = ["check"] + (["--read-data"] if read_all else
                              [f"--read-data-subset={read_data_subset}"] if read_data_subset else [])
         result = self._run(*words, timeout=3600, lock=True)
+        for pause in LOCK_RETRY_SECONDS:
+            if _LOCKED not in result.stderr:
+                break
+            log.info("host %s, job %s: %s is locked; restic check asks again in %.0fs",
+                     self.remote.name, self.job.name, self.repository, pause)
+            sleep(pause)
+            result = self._run(*words, timeout=3600, lock=True)
         if result.exit_status not in (0, 1):
             raise DrillCouldNotRun(f"host {self.remote.name}: restic check exited "
                                    f"{result.exit_status}: {result.tail(4)}")
@@ -137,9 +152,10 @@ class Restic:
             # restic 0.14 exits 1 for these too; 0.17+ has exit codes 10 and 12 (handled above)
             raise DrillCouldNotRun(f"host {self.remote.name}, job {self.job.name}: restic check "
                                    f"could not open {self.repository}: {result.tail(2)}")
-        if "unable to create lock" in result.stderr:  # restic check takes an exclusive lock
+        if _LOCKED in result.stderr:  # restic check takes an exclusive lock
             raise DrillCouldNotRun(f"host {self.remote.name}, job {self.job.name}: restic check "
-                                   f"could not lock {self.repository} (held by another run, or a "
+                                   f"could not lock {self.repository} within "
+                                   f"{sum(LOCK_RETRY_SECONDS):.0f}s (held by another run, or a "
                                    f"stale lock: see the locks scenario): {result.tail(4)}")
         errors = [line for line in (result.stderr + "\n" + result.text).splitlines()
                   if line.strip() and not line.startswith(_CHECK_PROGRESS)]

@@ -509,11 +509,16 @@ def _where(loc: tuple[int | str, ...]) -> str:
     return ".".join(str(part) for part in loc if part not in ("function-after", "function-before"))
 
 
+# libyaml's safe loader where PyYAML was built with it: the same documents, ten times faster (an
+# inventory is read by every drill and every xdist worker)
+SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def load_inventory(path: str | os.PathLike[str]) -> Inventory:
     """Read and validate an inventory file; raise InventoryError on any problem."""
     file = Path(path)
     try:
-        raw = yaml.safe_load(file.read_text(encoding="utf-8"))
+        raw = yaml.load(file.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
     except OSError as exc:
         raise InventoryError(f"{file}: cannot read inventory: {exc.strerror}") from exc
     except yaml.YAMLError as exc:

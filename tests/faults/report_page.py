@@ -25,8 +25,11 @@ CHROMEDRIVER = "/usr/bin/chromedriver"
 FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--no-first-run", "--window-size=1400,1000", "--host-resolver-rules=MAP * ~NOTFOUND")
-COLLAPSED = ("return [...document.querySelectorAll('[data-testid=tree-section]')]"
-             ".filter(s => s.parentElement.children.length === 1)")
+# click open every collapsed group of the tree (one round trip), saying how many it opened
+EXPAND = ("const collapsed = [...document.querySelectorAll('[data-testid=tree-section]')]"
+          ".filter(s => s.parentElement.children.length === 1);"
+          "collapsed.forEach(s => s.querySelector('[data-testid=tree-section-title]').click());"
+          "return collapsed.length")
 
 
 @contextmanager
@@ -56,7 +59,9 @@ class ReportPage:
 
     @property
     def text(self) -> str:
-        return self.browser.find_element(By.TAG_NAME, "body").text
+        """The page's text as rendered (the browser's own ``innerText``: WebDriver's element
+        text takes seconds on a report of a whole drill)."""
+        return str(self.browser.execute_script("return document.body.innerText"))
 
     def click(self, element: WebElement) -> None:
         # a script click: the report's sticky header would intercept a pointer click
@@ -70,11 +75,8 @@ class ReportPage:
     def expand_all(self) -> None:
         """Open every group of the tree (runbook, feature, job) so every scenario shows."""
         for _ in range(10):
-            collapsed = self.browser.execute_script(COLLAPSED)
-            if not collapsed:
+            if not self.browser.execute_script(EXPAND):
                 return
-            for section in collapsed:
-                self.click(section.find_element(By.CSS_SELECTOR, "[data-testid=tree-section-title]"))
             time.sleep(0.3)
         raise AssertionError("the report's tree did not open within 10 rounds")
 

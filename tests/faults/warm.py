@@ -17,6 +17,7 @@ session of its own).
 from __future__ import annotations
 
 import atexit
+import gc
 import importlib
 import json
 import os
@@ -117,6 +118,7 @@ def serve() -> None:
     answers = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)
     warm_up()
+    gc.freeze()  # what was imported stays out of every child's collections (pytest runs several)
     for line in sys.stdin:
         request = json.loads(line)
         sys.stdout.flush()

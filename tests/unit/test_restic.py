@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from drills.adapters.restic import Restic
-from drills.core.transport import Remote
+from drills.core.transport import DrillCouldNotRun, Remote
 from drills.inventory.schema import Host, Job
 from drills.restores.trees import RestoreDrill
 from drills.verdicts.repository import no_stale_locks, restic_check, snapshot_fresh
@@ -80,8 +80,8 @@ def test_a_corrupt_data_pack_fails_the_read_data_check_only(estate):
     assert biggest.name[:8] in verdict.message
 
 
-def test_a_lock_left_by_a_killed_backup_is_stale(estate):
-    remote, job, restic, _, repo = estate
+def holding_a_lock(restic, repo):
+    """A ``restic backup --stdin`` that holds its lock until its stdin closes."""
     env = {**os.environ, "RESTIC_PASSWORD": PASSWORD}
     holder = subprocess.Popen(
         ["restic", "-r", str(repo), "backup", "--stdin"],
@@ -94,6 +94,42 @@ def test_a_lock_left_by_a_killed_backup_is_stale(estate):
         if restic.locks():
             break
         time.sleep(0.1)
+    return holder
+
+
+def test_a_lock_released_while_check_waits_is_taken_on_the_next_ask(estate, monkeypatch):
+    _, _, restic, _, repo = estate
+    holder = holding_a_lock(restic, repo)
+    pauses = []
+
+    def pause(seconds):  # the other run ends during check's first pause
+        pauses.append(seconds)
+        holder.stdin.close()
+        holder.wait(timeout=60)
+
+    monkeypatch.setattr("drills.adapters.restic.sleep", pause)
+    assert restic.check().passed
+    assert pauses == [2.0]
+
+
+def test_a_lock_held_through_the_asks_could_not_run_naming_the_repository(estate, monkeypatch):
+    _, job, restic, _, repo = estate
+    holder = holding_a_lock(restic, repo)
+    pauses = []
+    monkeypatch.setattr("drills.adapters.restic.sleep", pauses.append)
+    try:
+        with pytest.raises(DrillCouldNotRun, match=f"job {job.name}: restic check could not lock "
+                           f"{repo} within 5s .*already locked"):
+            restic.check()
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=60)
+    assert pauses == [2.0, 3.0]
+
+
+def test_a_lock_left_by_a_killed_backup_is_stale(estate):
+    remote, job, restic, _, repo = estate
+    holder = holding_a_lock(restic, repo)
     holder.kill()
     holder.wait()
     holder.stdin.close()
