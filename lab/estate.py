@@ -34,6 +34,7 @@ from docker.types import EndpointConfig
 
 from drills.core.retention import BUCKETS
 from lab.images import build_all
+from lab.restic_keys import LAB_N, key_id, rewrapped
 from lab.state import S3_PORT, LabState
 
 NETWORK = "drill-lab"
@@ -88,7 +89,7 @@ class LabHost:
                       "RCLONE_CONFIG_MINIO_ACCESS_KEY_ID": ident.access_key,
                       "RCLONE_CONFIG_MINIO_SECRET_ACCESS_KEY": ident.secret_key}
         else:
-            lines |= {"RESTIC_REPOSITORY": f"s3:{ENDPOINT}/backups-restic/{self.repository}",
+            lines |= {"RESTIC_REPOSITORY": f"s3:{ENDPOINT}/{RESTIC_BUCKET}/{self.repository}",
                       "RESTIC_PASSWORD": state.restic_password,
                       "BORG_PASSPHRASE": state.restic_password,
                       # quoted: read by both systemd's EnvironmentFile= and `sh -c '. file'`
@@ -98,6 +99,7 @@ class LabHost:
 
 
 RECOVERY_KEY = "recovery@miraclemax.lab"
+RESTIC_BUCKET = "backups-restic"  # every lab host's restic repository, one prefix each
 BORG_REPO = "/srv/borg/flux"
 # what inventory/lab.yml's jobs declare of their buckets (bucket.feature)
 BUCKET_CONTROLS: dict[str, dict[str, Any]] = {
@@ -238,7 +240,7 @@ def fleet_inventory(count: int, ssh_config: str) -> dict[str, Any]:
     jobs = {f"workspace-{h.name}": {
         "description": f"Workspace backup of {h.name}: restic snapshots of /flux, daily 5:00 AM",
         "host": h.name, "kind": "restic", "source": "/flux",
-        "repository": f"s3:{ENDPOINT}/backups-restic/{h.repository}", "excludes": ["scratch/tmp"],
+        "repository": f"s3:{ENDPOINT}/{RESTIC_BUCKET}/{h.repository}", "excludes": ["scratch/tmp"],
         "schedule": {"timer": "flux-backup.timer", "service": "flux-backup.service",
                      "on_calendar": "*-*-* 05:00:00"},
         "marker": {"path": f"{MARKERS}/restic_cloud.json",
@@ -446,6 +448,7 @@ class Lab:
         if host.identity == "restic":
             sh(container, f"{WITH_CREDENTIALS}restic cat config >/dev/null 2>&1 || restic init >/dev/null",
                timeout=120)
+            self._cheap_key(container, host, state)
         if host.prepare:
             sh(container, host.prepare, timeout=180)
         for command, marker in host.cron:  # the first backup, before any backdated history
@@ -468,6 +471,25 @@ class Lab:
                 sh(container, f"while [ \"$(systemctl show -p ActiveState --value "
                               f"{service}.service)\" = activating ]; do sleep 1; done",
                    timeout=1200)
+
+    def _cheap_key(self, container: Container, host: LabHost, state: LabState) -> None:
+        """The repository's key wrapped again at scrypt N=1024 (lab/restic_keys.py), so that
+        the many restic commands of the suite's own tests do not each spend 0.13 CPU-seconds
+        opening it. Once: a key already that cheap is left as it is."""
+        restic = f"{WITH_CREDENTIALS}restic --no-lock"
+        store = state.identities["restic"]
+        s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{S3_PORT}", region_name="us-east-1",
+                          aws_access_key_id=store.access_key, aws_secret_access_key=store.secret_key)
+        for old in sh(container, f"{restic} list keys").split():
+            doc = sh(container, f"{restic} cat key {old}")
+            if json.loads(doc)["N"] <= LAB_N:
+                continue
+            cheap = rewrapped(doc.encode(), state.restic_password)
+            prefix = f"{host.repository}/keys"
+            s3.put_object(Bucket=RESTIC_BUCKET, Key=f"{prefix}/{key_id(cheap)}", Body=cheap)
+            s3.delete_object(Bucket=RESTIC_BUCKET, Key=f"{prefix}/{old}")
+            sh(container, f"{restic} cat config >/dev/null")  # the new key opens it
+            self.log(f"restic key of {host.repository} wrapped at scrypt N={LAB_N} on {host.name}")
 
     def _history(self, container: Container, host: LabHost) -> None:
         """Backdated snapshots (restic's ``--time``, never edited repository files) for each
