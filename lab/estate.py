@@ -35,7 +35,7 @@ from docker.types import EndpointConfig
 from drills.core.retention import BUCKETS
 from lab.images import build_all
 from lab.restic_keys import LAB_N, key_id, rewrapped
-from lab.state import S3_PORT, LabState
+from lab.state import S3_PORT, Identity, LabState
 
 NETWORK = "drill-lab"
 PREFIX = "drill-lab-"
@@ -271,6 +271,12 @@ def put_file(container: Container, path: str, content: str, mode: int) -> None:
     container.put_archive("/", buffer.getvalue())
 
 
+def store_client(identity: Identity) -> Any:
+    """A boto3 S3 client on the lab's object store (published on 127.0.0.1) as ``identity``."""
+    return boto3.client("s3", endpoint_url=f"http://127.0.0.1:{S3_PORT}", region_name="us-east-1",
+                        aws_access_key_id=identity.access_key, aws_secret_access_key=identity.secret_key)
+
+
 def sh(container: Container, script: str, timeout: int = 120) -> str:
     """Run a shell script in a lab container with a timeout; raise naming host and command."""
     result = container.exec_run(["timeout", "-k", "5", str(timeout), "sh", "-c", script])
@@ -405,9 +411,7 @@ class Lab:
         with object lock before restic first writes to it, a default retention (GOVERNANCE,
         7 days) and default encryption; lifecycle rules that keep noncurrent versions 400 days.
         Set on every bring-up: a fault test's change never outlives the next one."""
-        admin = state.identities["admin"]
-        s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{S3_PORT}", region_name="us-east-1",
-                          aws_access_key_id=admin.access_key, aws_secret_access_key=admin.secret_key)
+        s3 = store_client(state.identities["admin"])
         existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
         for name, controls in BUCKET_CONTROLS.items():
             if name not in existing:
@@ -477,9 +481,7 @@ class Lab:
         the many restic commands of the suite's own tests do not each spend 0.13 CPU-seconds
         opening it. Once: a key already that cheap is left as it is."""
         restic = f"{WITH_CREDENTIALS}restic --no-lock"
-        store = state.identities["restic"]
-        s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{S3_PORT}", region_name="us-east-1",
-                          aws_access_key_id=store.access_key, aws_secret_access_key=store.secret_key)
+        s3 = store_client(state.identities["restic"])
         for old in sh(container, f"{restic} list keys").split():
             doc = sh(container, f"{restic} cat key {old}")
             if json.loads(doc)["N"] <= LAB_N:

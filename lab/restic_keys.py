@@ -19,6 +19,7 @@ import base64
 import hashlib
 import json
 import os
+from typing import Any
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.poly1305 import Poly1305
@@ -48,12 +49,11 @@ def _ctr(key: bytes, nonce: bytes, data: bytes) -> bytes:
     return cipher.update(data) + cipher.finalize()
 
 
-def opened(doc: dict[str, object], password: str) -> bytes:
+def opened(doc: dict[str, Any], password: str) -> bytes:
     """The master key (restic's JSON) a key file seals; WrongPassword if the password is wrong."""
-    salt = base64.b64decode(str(doc["salt"]))
-    encryption, k, r = _derived(password, salt, int(str(doc["N"])), int(str(doc["r"])),
-                                int(str(doc["p"])))
-    data = base64.b64decode(str(doc["data"]))
+    salt = base64.b64decode(doc["salt"])
+    encryption, k, r = _derived(password, salt, doc["N"], doc["r"], doc["p"])
+    data = base64.b64decode(doc["data"])
     nonce, ciphertext, tag = data[:16], data[16:-16], data[-16:]
     if _mac(k, r, nonce, ciphertext) != tag:
         raise WrongPassword("the password does not open this restic key")

@@ -23,15 +23,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 import docker
 import pytest
 import yaml
 from pytest_bdd.scenario import make_python_name
 
 from drills.evidence.signing import keygen
-from lab.estate import PREFIX, Lab, sh
-from lab.state import S3_PORT, LabState
+from lab.estate import PREFIX, Lab, sh, store_client
+from lab.state import LabState
 from tests.faults.warm import WarmPytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -341,14 +340,7 @@ def motoko(lab: Lab) -> LabHost:
 @pytest.fixture(scope="session")
 def bucket(lab: Lab):  # type: ignore[no-untyped-def]
     """boto3 S3 client on the lab's object store, with the lab's admin identity."""
-    admin = LabState.load_or_create().identities["admin"]
-    return boto3.client(
-        "s3",
-        endpoint_url=f"http://127.0.0.1:{S3_PORT}",
-        aws_access_key_id=admin.access_key,
-        aws_secret_access_key=admin.secret_key,
-        region_name="us-east-1",
-    )
+    return store_client(LabState.load_or_create().identities["admin"])
 
 
 def index_packs(motoko: LabHost) -> Iterator[dict[str, Any]]:
