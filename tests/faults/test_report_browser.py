@@ -4,7 +4,6 @@ shared history, a report of a drill whose host does not answer; then the evidenc
 the session's whole drill."""
 
 import re
-from pathlib import Path
 
 import pytest
 import yaml
@@ -24,15 +23,6 @@ def scenario_names() -> set[str]:
     return set(re.findall(r"^\s*Scenario(?: Outline)?:\s*(.+?)\s*$", text, re.MULTILINE))
 
 
-def akira_refusing(drill: Drill) -> Path:
-    """The lab inventory with akira's SSH port refusing."""
-    doc = yaml.safe_load((ROOT / "inventory/lab.yml").read_text())
-    doc["hosts"]["akira"]["transport"] = "ssh://127.0.0.1:1"
-    path = drill.tmp / "akira-refusing.yml"
-    path.write_text(yaml.safe_dump(doc))
-    return path
-
-
 def test_the_report_shows_scenarios_evidence_categories_and_history_in_chromium(
         drill, tmp_path, one_failing_run):
     history = tmp_path / "history.jsonl"
@@ -42,7 +32,8 @@ def test_the_report_shows_scenarios_evidence_categories_and_history_in_chromium(
     again = healed.run_features("-q", "-k", "flux-backup")
     assert again.returncode == 0, again.stdout[-3000:]
     second = build_report(healed.tmp / "allure", tmp_path / "second", history)
-    refused = drill.run_features("-q", "-k", "akira", f"--inventory={akira_refusing(drill)}")
+    refusing = drill.inventory_with(host="akira", transport="ssh://127.0.0.1:1")  # its SSH port
+    refused = drill.run_features("-q", "-k", "akira", f"--inventory={refusing}")
     assert refused.returncode == 2, refused.stdout[-3000:]  # could not run: nothing verified
     unreachable = build_report(drill.tmp / "allure", tmp_path / "unreachable", tmp_path / "other.jsonl")
 
