@@ -402,6 +402,9 @@ class Job(_Strict):
     endpoints: tuple[Endpoint, ...] | None = None
     runbook: Runbook | None = None  # when the job follows another runbook than the inventory's
     bucket: BucketControls | None = None  # the bucket's own controls, audited from the runner
+    # whether the drill may write to the estate for this job (plant canaries, start on-demand
+    # backups): @writes scenarios run only where this says "allowed" (or with --allow-writes)
+    writes: Literal["allowed", "refused"] = "refused"
 
     @property
     def read_data_rotation(self) -> int | None:
