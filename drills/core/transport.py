@@ -14,9 +14,11 @@ stdin, never in argv, and are masked in everything a command prints back.
 from __future__ import annotations
 
 import atexit
+import functools
 import hashlib
 import logging
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -28,21 +30,28 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import testinfra
+import testinfra.host
+from testinfra.backend import parse_hostspec
 from testinfra.backend.base import CommandResult
 from testinfra.backend.ssh import SshBackend
 
 from drills.inventory.schema import Host
 
+if TYPE_CHECKING:
+    import paramiko
+
 TIMED_OUT = 124
 CONNECT_TIMEOUT = 5  # seconds to connect; a silent host also meets ServerAlive (5 s x 3)
 _KILLED = 137
 _NO_CREDENTIALS = 97  # the credentials env file is not readable by the drilling user
-# One shared connection per host (and route) within one drill process, never one an earlier run
-# left open: a master authenticated then would hide an identity or host key that fails now.
-_MUX = "-o ControlPath=/tmp/.backup-drill-ssh-{pid}-%C"
+# the known_hosts files of the drilling user, where the inventory declares no host key (the
+# system's /etc/ssh/ssh_known_hosts stays ssh's GlobalKnownHostsFile; paramiko reads it too)
+USER_KNOWN_HOSTS = ("~/.ssh/known_hosts", "~/.ssh/known_hosts2")
+SYSTEM_KNOWN_HOSTS = ("/etc/ssh/ssh_known_hosts", "/etc/ssh/ssh_known_hosts2")
+KEYSCAN_TIMEOUT = 5  # seconds ssh-keyscan may spend reading an untrusted key's fingerprint
 
 
 _DOWN: dict[str, dict[str, str]] = {}  # host -> backend address -> why it is not drilled
@@ -198,29 +207,293 @@ def _heartbeat(host: str, script: str, limit: int, progress: Callable[[], str] |
         thread.join()
 
 
-_PINNED: list[Path] = []  # this process's private folder of pinned host keys
+_PRIVATE: dict[tuple[str, int], Path] = {}  # (kind, pid) -> that process's private folder
+_PRIVATE_LOCK = threading.Lock()
+
+
+def _short_tmp() -> str:
+    """The temporary folder, if short enough for an ssh control socket inside a folder of ours
+    (a unix socket path has 108 bytes, and ssh adds 17 while it binds); else ``/tmp``."""
+    base = tempfile.gettempdir()
+    return base if len(base) <= 20 else "/tmp"
+
+
+def _remove_own(folder: Path, pid: int) -> None:
+    if os.getpid() == pid:  # a fork inherits the exit handler, not the folder
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def private_folder(kind: str) -> Path:
+    """This process's own folder for ``kind`` (``keys``, ``ssh``): made by ``mkdtemp`` (mode
+    0700, a name nobody can guess or take first), removed when the process exits. A forked
+    drill makes its own: it never shares pinned keys or SSH masters with its parent.
+
+    >>> oct(private_folder("doc").stat().st_mode & 0o777)
+    '0o700'
+    """
+    key = (kind, os.getpid())
+    with _PRIVATE_LOCK:
+        folder = _PRIVATE.get(key)
+        if folder is None:
+            folder = Path(tempfile.mkdtemp(prefix=f"bd-{kind}-", dir=_short_tmp()))
+            _PRIVATE[key] = folder
+            atexit.register(_remove_own, folder, key[1])
+    return folder
+
+
+@dataclass(frozen=True)
+class HostTrust:
+    """The host keys a host may present: those ``files`` list for its name, or (``pinned``) one
+    key whatever its name, address or port (filed under ``alias``, ssh's HostKeyAlias).
+    ``declared`` says where the trust comes from, for the message that refuses a key."""
+
+    files: tuple[str, ...]
+    declared: str
+    pinned: str | None = None
+    alias: str | None = None
+
+
+def host_trust(host: Host) -> HostTrust:
+    """Where ``host``'s keys are trusted from: its pinned ``ssh_host_key`` (written to a
+    runner-private known_hosts file under an alias), its ``ssh_known_hosts`` file, or else the
+    drilling user's own known_hosts files. Never "any key".
+
+    >>> host_trust(Host(name="db1", transport="ssh://db1", ssh_known_hosts="/etc/drill/known_hosts"))
+    HostTrust(files=('/etc/drill/known_hosts',), declared='ssh_known_hosts', pinned=None, alias=None)
+    """
+    if host.ssh_host_key:
+        alias = f"backup-drills-{hashlib.sha256(host.name.encode()).hexdigest()[:16]}"
+        pinned = private_folder("keys") / alias
+        line = f"{alias} {host.ssh_host_key}\n"
+        if not pinned.exists() or pinned.read_text() != line:
+            partial = pinned.with_suffix(f".{threading.get_ident()}")
+            partial.write_text(line)
+            partial.replace(pinned)  # atomic: a thread beside it never reads half a key
+        return HostTrust((str(pinned),), "ssh_host_key", host.ssh_host_key, alias)
+    if host.ssh_known_hosts:
+        return HostTrust((host.ssh_known_hosts,), "ssh_known_hosts")
+    return HostTrust(tuple(os.path.expanduser(f) for f in USER_KNOWN_HOSTS), "the user's known_hosts")
+
+
+def _ssh_file_list(files: Sequence[str]) -> str:
+    """Files as ssh's UserKnownHostsFile reads them: ``%`` doubled, a name with a space quoted."""
+    words = [path.replace("%", "%%") for path in files]
+    return " ".join(f'"{word}"' if any(c.isspace() for c in word) else word for word in words)
 
 
 def host_key_options(host: Host) -> str:
-    """ssh options that trust only the host keys the inventory declares (none: ssh's own
-    known_hosts and config decide). A pinned key is written to a runner-private known_hosts file
-    under an alias of the host's name, so its address and port do not matter.
+    """ssh options that check the host's key strictly against its ``host_trust``: they come
+    first on ssh's command line, so no ssh_config can loosen them (``accept-new``, ``no``,
+    ``/dev/null``). A jump host is checked the same way (see ``Remote``).
 
     >>> host_key_options(Host(name="db1", transport="ssh://db1", ssh_known_hosts="/etc/drill/known_hosts"))
     ' -o StrictHostKeyChecking=yes -o UserKnownHostsFile=/etc/drill/known_hosts'
     """
-    if host.ssh_known_hosts:
-        return f" -o StrictHostKeyChecking=yes -o UserKnownHostsFile={shlex.quote(host.ssh_known_hosts)}"
-    if not host.ssh_host_key:
-        return ""
-    alias = f"backup-drills-{host.name}"
-    if not _PINNED:
-        _PINNED.append(Path(tempfile.mkdtemp(prefix="backup-drills-known-hosts-")))  # mode 0700
-        atexit.register(shutil.rmtree, _PINNED[0], ignore_errors=True)  # gone with the process
-    pinned = _PINNED[0] / host.name
-    pinned.write_text(f"{alias} {host.ssh_host_key}\n")
-    return (f" -o StrictHostKeyChecking=yes -o UserKnownHostsFile={shlex.quote(str(pinned))}"
-            f" -o HostKeyAlias={shlex.quote(alias)}")
+    trust = host_trust(host)
+    words = ["-o", "StrictHostKeyChecking=yes", "-o", f"UserKnownHostsFile={_ssh_file_list(trust.files)}"]
+    if trust.alias:
+        words += ["-o", f"HostKeyAlias={trust.alias}"]
+    return f" {argv(*words)}"
+
+
+def _jump_options(host: Host, jump: str) -> str:
+    """``ProxyJump`` hands the jump's own ssh nothing but ``-F``: its key would be checked as the
+    user's ssh_config says. The same hop as a ProxyCommand whose ssh checks it strictly, against
+    the host's known_hosts (a pinned key is the host's own: the jump is checked against the
+    user's files)."""
+    files = host_trust(host).files if not host.ssh_host_key else \
+        tuple(os.path.expanduser(f) for f in USER_KNOWN_HOSTS)
+    words = ["ssh", *(["-F", host.ssh_config] if host.ssh_config else []), "-o", "BatchMode=yes",
+             "-o", "StrictHostKeyChecking=yes", "-o", f"UserKnownHostsFile={_ssh_file_list(files)}",
+             "-o", "ControlMaster=no", "-o", "ControlPath=none", "-o", f"ConnectTimeout={CONNECT_TIMEOUT}",
+             "-o", "LogLevel=ERROR", "-W", "[%h]:%p", "--", jump.replace("%", "%%")]
+    return f" -o {shlex.quote('ProxyCommand=' + argv(*words))}"
+
+
+_KEY_NAME = re.compile(r"No (\S+) host key is known for (\S+) and|Host key for (\S+) has changed")
+_OFFERED = re.compile(r"The fingerprint for the (\S+) key sent by the remote host is\s+"
+                      r"(SHA256:[A-Za-z0-9+/]+)")
+
+
+def _keyscan_words(name: str, kind: str | None = None) -> list[str]:
+    """ssh-keyscan's arguments for a known_hosts name: ``[127.0.0.1]:2222`` is port 2222."""
+    bracketed = re.fullmatch(r"\[(.+)\]:(\d+)", name)
+    where = ["-p", bracketed.group(2), bracketed.group(1)] if bracketed else [name]
+    return ["ssh-keyscan", *(["-t", kind.lower()] if kind else []), *where]
+
+
+def scanned_fingerprint(name: str, kind: str | None) -> str | None:
+    """The SHA256 fingerprint of the ``kind`` key that ``name`` offers now, read with ssh-keyscan
+    and ssh-keygen on the runner (bounded); None when it cannot be read."""
+    try:
+        scan = subprocess.run([*_keyscan_words(name, kind)[:1], "-T", str(KEYSCAN_TIMEOUT),
+                               *_keyscan_words(name, kind)[1:]], capture_output=True, check=False,
+                              timeout=KEYSCAN_TIMEOUT + 10)
+        listed = subprocess.run(["ssh-keygen", "-l", "-f", "-"], input=scan.stdout, capture_output=True,
+                                check=False, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    found = re.search(r"SHA256:[A-Za-z0-9+/]+", listed.stdout.decode(errors="replace"))
+    return found.group(0) if found else None
+
+
+def untrusted_key(host: Host, trust: HostTrust, name: str, kind: str, fingerprint: str | None,
+                  changed: bool) -> str:
+    """Why a host key was refused, with its fingerprint and the one-line fix (for ssh:// and
+    paramiko:// alike): ``Host key verification failed: [127.0.0.1]:2222 offered an unknown
+    ED25519 key SHA256:...; verify the fingerprint, then: ssh-keyscan ... >> ~/.ssh/known_hosts ...``."""
+    kind = kind.upper()
+    offered = f"{kind} key {fingerprint or '(its fingerprint could not be read from the runner)'}"
+    if trust.pinned:
+        return (f"Host key verification failed: the host offered {offered}, not the key its "
+                f"ssh_host_key pins; verify the fingerprint on the host (ssh-keygen -lf "
+                f"/etc/ssh/ssh_host_{kind.lower()}_key.pub), then set ssh_host_key: of host "
+                f"{host.name} in the inventory to that file's line")
+    where = trust.files[0]
+    scan = f"{argv(*_keyscan_words(name, kind))} >> {shlex.quote(where)}"
+    if changed:
+        return (f"Host key verification failed: {name} offered {offered}, not the key "
+                f"{trust.declared} ({', '.join(trust.files)}) lists for it: the host was reinstalled, "
+                f"or someone is in the middle; verify the fingerprint, then: "
+                f"{argv('ssh-keygen', '-R', name, '-f', where)}; {scan}, or pin it with ssh_host_key: "
+                "in the inventory")
+    return (f"Host key verification failed: {name} offered {offered}, which {trust.declared} "
+            f"({', '.join(trust.files)}) does not list; verify the fingerprint, then: {scan}, "
+            "or pin it with ssh_host_key: in the inventory")
+
+
+def _ssh_key_refusal(host: Host, stderr: str) -> str | None:
+    """ssh's "Host key verification failed", said with the offered key's fingerprint and the
+    fix; None for any other failure."""
+    if "Host key verification failed" not in stderr:
+        return None
+    trust = host_trust(host)
+    named = _KEY_NAME.search(stderr)
+    if named is None:
+        return (f"Host key verification failed ({' '.join(stderr.split())[-300:]}); trusted keys: "
+                f"{trust.declared} ({', '.join(trust.files)})")
+    changed = named.group(3) is not None
+    name = named.group(2) or named.group(3)
+    offered = _OFFERED.search(stderr)
+    if offered is not None:
+        kind, fingerprint = offered.group(1), offered.group(2)
+    else:  # ssh names an unknown key's type, not its fingerprint
+        kind = named.group(1) or "ED25519"
+        fingerprint = None if name == trust.alias else scanned_fingerprint(name, kind)
+    return untrusted_key(host, trust, name, kind, fingerprint, changed)
+
+
+class _HostKeyRefused(Exception):
+    """paramiko:// refused the host's key: the message says which key and the fix."""
+
+
+def _strict_paramiko(host: Host, options: dict[str, Any]) -> testinfra.host.Host:
+    """testinfra's paramiko backend, checking the host key as ssh does with
+    StrictHostKeyChecking=yes against ``host_trust(host)`` (testinfra's own accepts any key
+    with a warning, and its ssh_config reader may turn checking off)."""
+    import paramiko
+    from testinfra.backend.paramiko import ParamikoBackend
+
+    class RefuseUnknown(paramiko.MissingHostKeyPolicy):  # type: ignore[misc]  # untyped
+        def __init__(self, trust: HostTrust) -> None:
+            self.trust = trust
+
+        def missing_host_key(self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey) -> None:
+            raise _HostKeyRefused(untrusted_key(host, self.trust, hostname, _kind(key),
+                                                key.fingerprint, changed=False))
+
+    class StrictParamikoBackend(ParamikoBackend):  # type: ignore[misc]  # untyped
+        @functools.cached_property
+        def client(self) -> paramiko.SSHClient:
+            client = paramiko.SSHClient()
+            cfg: dict[str, Any] = {"hostname": self.host.name,
+                                   "port": int(self.host.port) if self.host.port else 22,
+                                   "username": self.host.user, "timeout": self.timeout,
+                                   "password": self.host.password}
+            config = Path(self.ssh_config or "~/.ssh/config").expanduser()
+            if self.ssh_config or config.exists():
+                parsed = paramiko.SSHConfig.from_path(str(config))
+                self._load_ssh_config(client, cfg, parsed, str(config.parent))
+            if self.ssh_identity_file:
+                cfg["key_filename"] = self.ssh_identity_file
+            port = int(cfg["port"])
+            name = cfg["hostname"] if port == 22 else f"[{cfg['hostname']}]:{port}"
+            trust = host_trust(host)
+            _trust_keys(client.get_host_keys(), trust, name)
+            client.set_missing_host_key_policy(RefuseUnknown(trust))  # after the config: final
+            try:
+                client.connect(**cfg)
+            except paramiko.BadHostKeyException as exc:
+                raise _HostKeyRefused(untrusted_key(host, trust, name, _kind(exc.key),
+                                                    exc.key.fingerprint, changed=True)) from None
+            return client
+
+    spec, kw = parse_hostspec(host.transport)
+    for key, value in options.items():
+        kw.setdefault(key, value)
+    kw.pop("connection", None)
+    cache_key = (host.transport, repr(sorted(kw.items())), host_trust(host))
+    with _PRIVATE_LOCK:
+        found = _PARAMIKO.get(cache_key)
+        if found is None:
+            backend = StrictParamikoBackend(spec, **kw)
+            found = _PARAMIKO[cache_key] = testinfra.host.Host(backend)
+            backend.set_host(found)
+    return found
+
+
+_PARAMIKO: dict[tuple[str, str, HostTrust], testinfra.host.Host] = {}
+
+
+def _kind(key: paramiko.PKey) -> str:
+    """ssh's word for a key's type: ``ED25519``, ``RSA``, ``ECDSA``."""
+    name = key.get_name()
+    return {"ssh-ed25519": "ED25519", "ssh-rsa": "RSA"}.get(name, "ECDSA" if "ecdsa" in name else name)
+
+
+def _trust_keys(keys: paramiko.HostKeys, trust: HostTrust, name: str) -> None:
+    """Fill ``keys`` (a paramiko client's) with what ``trust`` allows, filed under ``name``,
+    the name paramiko looks the host up by: a pinned key whatever the address and port."""
+    import paramiko
+
+    if trust.pinned:
+        entry = paramiko.hostkeys.HostKeyEntry.from_line(f"{name} {trust.pinned}")
+        if entry is None or entry.key is None:
+            raise _HostKeyRefused(f"ssh_host_key: cannot read the key {trust.pinned[:40]!r}")
+        keys.add(name, entry.key.get_name(), entry.key)
+        return
+    for path in (*SYSTEM_KNOWN_HOSTS, *trust.files):  # as ssh reads GlobalKnownHostsFile too
+        if not os.path.exists(path):
+            continue
+        try:
+            keys.load(path)
+        except (OSError, UnicodeDecodeError, paramiko.SSHException,
+                paramiko.hostkeys.InvalidHostKey) as exc:
+            raise _HostKeyRefused(f"cannot read the known_hosts file {path}: {exc}") from None
+
+
+def control_path(host: Host) -> str:
+    """Where ``host``'s shared SSH connection listens: this process's private 0700 folder, one
+    socket per host and route, never one an earlier run left open (a master authenticated then
+    would hide an identity or host key that fails now). ``%C`` is ssh's hash of the host, port
+    and user; a jump host adds its own hash (``%C`` does not cover the route)."""
+    name = "%C"
+    if host.jump_host:
+        name += "-" + hashlib.sha256(host.jump_host.encode()).hexdigest()[:8]
+    return str(private_folder("ssh") / name)
+
+
+def ssh_options(host: Host) -> str:
+    """The options an ``ssh://`` host's ssh gets before any ssh_config line (shell words, as
+    testinfra's ``ssh_extra_args`` takes them): its private ControlPath, keep-alives, no
+    prompts, errors printed, the jump, and the strict host key check.
+
+    >>> "-o StrictHostKeyChecking=yes" in ssh_options(Host(name="db1", transport="ssh://db1"))
+    True
+    """
+    jump = _jump_options(host, host.jump_host) if host.jump_host else ""
+    return (f"-o ControlPath={shlex.quote(control_path(host))} -o ServerAliveInterval=5 "
+            f"-o ServerAliveCountMax=3 -o BatchMode=yes -o LogLevel=ERROR{jump}{host_key_options(host)}")
 
 
 class Remote:
@@ -237,13 +510,11 @@ class Remote:
             options = {k: v for k, v in options.items() if v}
             options["timeout"] = CONNECT_TIMEOUT
         if host.transport.startswith("ssh://"):
-            mux, jump = _MUX.format(pid=os.getpid()), ""
-            if host.jump_host:  # %C does not cover the route: a jump gets its own connection
-                route = hashlib.sha256(host.jump_host.encode()).hexdigest()[:8]
-                mux, jump = f"{mux}-{route}", f" -o ProxyJump={shlex.quote(host.jump_host)}"
-            options["ssh_extra_args"] = (f"{mux} -o ServerAliveInterval=5 -o ServerAliveCountMax=3 "
-                                         f"-o BatchMode=yes{jump}{host_key_options(host)}")
-        self._host = testinfra.get_host(host.transport, **options)
+            options["ssh_extra_args"] = ssh_options(host)
+        if host.transport.startswith("paramiko://"):
+            self._host = _strict_paramiko(host, options)
+        else:
+            self._host = testinfra.get_host(host.transport, **options)
 
     def run(self, script: str, timeout: float | None = None, check: bool = False,
             privileged: bool = True, progress: Callable[[], str] | None = None) -> Result:
@@ -263,7 +534,9 @@ class Remote:
             with _heartbeat(self.name, script, limit, progress):
                 out = self._backend_run(wrapped, payload)
         except RuntimeError as exc:  # ssh exited 255
-            raise HostUnreachable(self.name, _ssh_reason(exc)) from None
+            raise HostUnreachable(self.name, _ssh_reason(exc, self.host)) from None
+        except _HostKeyRefused as exc:  # paramiko: the host's key is not trusted
+            raise HostUnreachable(self.name, str(exc)) from None
         except _paramiko_errors() as exc:  # paramiko: refused, silent, auth
             raise HostUnreachable(self.name, _paramiko_reason(exc)) from None
         seconds = time.monotonic() - started
@@ -343,12 +616,16 @@ class Remote:
         return None
 
 
-def _ssh_reason(exc: RuntimeError) -> str:
-    """The last line ssh printed, from testinfra's RuntimeError(CommandResult)."""
+def _ssh_reason(exc: RuntimeError, host: Host) -> str:
+    """The last line ssh printed, from testinfra's RuntimeError(CommandResult); a refused host
+    key said with its fingerprint and the fix."""
     detail = exc.args[0] if exc.args else None
     stderr = getattr(detail, "stderr", None) if detail is not None else None
     if not isinstance(stderr, str):
         stderr = str(detail) if isinstance(detail, str) else ""
+    refused = _ssh_key_refusal(host, stderr)
+    if refused is not None:
+        return refused
     lines = [line for line in stderr.splitlines() if line.strip()]
     return lines[-1] if lines else "ssh exited 255 without a message (connection lost?)"
 

@@ -78,8 +78,9 @@ class Host(_Strict):
     transport: str
     ssh_config: str | None = None
     ssh_identity_file: str | None = None
-    # which host keys to trust (ssh:// only; else ssh's own known_hosts and config decide): a
-    # known_hosts file, or one pinned key as the host's /etc/ssh/ssh_host_ed25519_key.pub prints it
+    # which host keys to trust (ssh:// and paramiko://, always checked strictly; neither: the
+    # drilling user's ~/.ssh/known_hosts): a known_hosts file, or one pinned key as the host's
+    # /etc/ssh/ssh_host_ed25519_key.pub prints it (trusted whatever address and port reach it)
     ssh_known_hosts: str | None = None
     ssh_host_key: str | None = None
     jump_host: str | None = None
@@ -130,9 +131,10 @@ class Host(_Strict):
     def _one_trust(self) -> Host:
         if self.ssh_known_hosts and self.ssh_host_key:
             raise ValueError("ssh_known_hosts and ssh_host_key: expected one of them, got both")
-        if (self.ssh_known_hosts or self.ssh_host_key) and not self.transport.startswith("ssh://"):
-            raise ValueError("ssh_known_hosts and ssh_host_key need an ssh:// transport (testinfra's "
-                             "paramiko:// backend accepts any host key)")
+        if (self.ssh_known_hosts or self.ssh_host_key) and not self.transport.startswith(
+                ("ssh://", "paramiko://")):
+            raise ValueError("ssh_known_hosts and ssh_host_key need an ssh:// or paramiko:// "
+                             "transport (the keys an SSH server presents)")
         return self
 
     @field_validator("ssh_config", "ssh_identity_file", "ssh_known_hosts")

@@ -199,18 +199,129 @@ def test_the_sweep_stops_a_leftover_writer_removes_its_folder_and_spares_itself(
         writer.kill()
 
 
-def test_the_folder_of_pinned_host_keys_goes_with_the_process(tmp_path):
-    script = ("from drills.core.transport import host_key_options, _PINNED\n"
+def test_the_private_folders_are_0700_and_go_with_the_process(tmp_path):
+    script = ("from drills.core.transport import host_key_options, control_path\n"
               "from drills.inventory.schema import Host\n"
               "host = Host(name='db1', transport='ssh://db1', ssh_host_key='ssh-ed25519 AAAAC3Nz')\n"
-              "host_key_options(host)\n"
-              "print(_PINNED[0])\n")
+              "import os, pathlib\n"
+              "pinned = host_key_options(host).split('UserKnownHostsFile=')[1].split()[0]\n"
+              "for folder in (pathlib.Path(control_path(host)).parent, pathlib.Path(pinned).parent):\n"
+              "    print(folder, oct(folder.stat().st_mode & 0o777))\n")
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
                          cwd=Path(__file__).resolve().parents[2])
-    folder = Path(run.stdout.strip())
     assert run.returncode == 0, run.stderr
-    assert folder.name.startswith("backup-drills-known-hosts-"), run.stdout
-    assert not folder.exists()
+    folders = [line.split() for line in run.stdout.splitlines()]
+    assert [mode for _, mode in folders] == ["0o700", "0o700"], run.stdout
+    assert {Path(folder).name[:7] for folder, _ in folders} == {"bd-ssh-", "bd-keys"}, run.stdout
+    assert not any(Path(folder).exists() for folder, _ in folders)  # removed at exit
+
+
+def effective_ssh_options(remote: Remote) -> dict[str, str]:
+    """What ssh makes of the very command line the transport runs (``ssh -G``: the options in
+    force after the command line and the ssh_config, nothing sent anywhere)."""
+    backend = remote._host.backend
+    words, args = backend._build_ssh_command("true")
+    line = backend.quote(" ".join(words), *args)
+    assert line.startswith("ssh ")
+    shown = subprocess.run("ssh -G " + line.removeprefix("ssh "), shell=True, capture_output=True,
+                           text=True, timeout=30, check=True)
+    return dict(line.split(" ", 1) for line in shown.stdout.splitlines() if " " in line)
+
+
+@pytest.fixture
+def loose_config(tmp_path):
+    """A user's ssh_config that would accept any new key and remember none."""
+    config = tmp_path / "ssh_config"
+    config.write_text("Host *\n  StrictHostKeyChecking accept-new\n  UserKnownHostsFile /dev/null\n"
+                      "  LogLevel QUIET\n")
+    return config
+
+
+def test_ssh_checks_host_keys_strictly_whatever_the_users_ssh_config_says(loose_config, tmp_path):
+    known = tmp_path / "known hosts %d"
+    options = {
+        "user": {},
+        "known_hosts": {"ssh_known_hosts": str(known)},
+        "pinned": {"ssh_host_key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTheTest"},
+    }
+    seen = {name: effective_ssh_options(Remote(Host(name="db1", transport="ssh://drill@db1.example.net:2222",
+                                                    ssh_config=str(loose_config), **extra)))
+            for name, extra in options.items()}
+    for effective in seen.values():
+        assert effective["stricthostkeychecking"] == "true"  # "yes": accept-new overridden
+        assert effective["loglevel"] == "ERROR"  # ssh says why it refused a key
+        assert effective["batchmode"] == "yes"
+    home = Path("~").expanduser()
+    assert seen["user"]["userknownhostsfile"] == f"{home}/.ssh/known_hosts {home}/.ssh/known_hosts2"
+    assert "hostkeyalias" not in seen["user"]
+    assert seen["known_hosts"]["userknownhostsfile"] == str(known)  # a space and a % kept as they are
+    pinned = Path(seen["pinned"]["userknownhostsfile"])
+    alias = seen["pinned"]["hostkeyalias"]
+    # filed under an alias: the address and port do not matter
+    assert pinned.read_text() == f"{alias} {options['pinned']['ssh_host_key']}\n"
+
+
+def test_a_jump_host_is_checked_as_strictly_as_the_host(loose_config, tmp_path):
+    known = tmp_path / "known_hosts"
+    remote = Remote(Host(name="db1", transport="ssh://db1", ssh_config=str(loose_config),
+                         ssh_known_hosts=str(known), jump_host="bastion"))
+    effective = effective_ssh_options(remote)
+    assert "proxyjump" not in effective  # ProxyJump would hand the jump's ssh only -F
+    proxy = effective["proxycommand"]
+    assert proxy.startswith(f"ssh -F {loose_config} -o BatchMode=yes -o StrictHostKeyChecking=yes "
+                            f"-o UserKnownHostsFile={known} "), proxy
+    assert proxy.endswith(" -W '[%h]:%p' -- bastion"), proxy
+
+
+def test_the_control_socket_is_private_and_short_enough_for_a_unix_socket():
+    host = Host(name="db1", transport="ssh://db1", jump_host="bastion.example.net")
+    path = Remote(host)._host.backend.ssh_extra_args.split("ControlPath=")[1].split()[0]
+    folder = Path(path).parent
+    assert oct(folder.stat().st_mode & 0o777) == "0o700"
+    assert folder.owner() == Path("~").expanduser().owner()
+    longest = len(path.replace("%C", "x" * 40)) + 17  # ssh binds a temporary name 17 bytes longer
+    assert longest < 108, path
+
+
+CHANGED = """@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@
+@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @
+@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@
+IT IS POSSIBLE THAT SOMEONE IS DOING SOMETHING NASTY!
+Someone could be eavesdropping on you right now (man-in-the-middle attack)!
+It is also possible that a host key has just been changed.
+The fingerprint for the ED25519 key sent by the remote host is
+SHA256:4MKginGGkcZV88q+T6VfsnOM6eVYA5o7KUgtEsTKwYo.
+Please contact your system administrator.
+Add correct host key in /tmp/kh to get rid of this message.
+Offending ED25519 key in /tmp/kh:1
+  remove with:
+  ssh-keygen -f "/tmp/kh" -R "[127.0.0.1]:2221"
+Host key for [127.0.0.1]:2221 has changed and you have requested strict checking.
+Host key verification failed.
+"""  # OpenSSH 9.2's words
+
+
+def test_a_changed_host_key_is_named_with_the_offered_fingerprint_and_the_fix():
+    host = Host(name="db1", transport="ssh://db1", ssh_known_hosts="/tmp/kh")
+    reason = transport._ssh_reason(RuntimeError(CHANGED), host)
+    assert reason.startswith("Host key verification failed: [127.0.0.1]:2221 offered ED25519 key "
+                             "SHA256:4MKginGGkcZV88q+T6VfsnOM6eVYA5o7KUgtEsTKwYo, not the key "
+                             "ssh_known_hosts (/tmp/kh) lists for it"), reason
+    assert reason.endswith("verify the fingerprint, then: ssh-keygen -R '[127.0.0.1]:2221' -f /tmp/kh; "
+                           "ssh-keyscan -t ed25519 -p 2221 127.0.0.1 >> /tmp/kh, or pin it with "
+                           "ssh_host_key: in the inventory"), reason
+
+
+def test_an_unknown_host_key_that_cannot_be_scanned_still_says_the_fix():
+    stderr = ("No ED25519 host key is known for [127.0.0.1]:1 and you have requested strict checking.\n"
+              "Host key verification failed.\n")
+    reason = transport._ssh_reason(RuntimeError(stderr), Host(name="db1", transport="ssh://db1"))
+    home = Path("~").expanduser()
+    assert reason == ("Host key verification failed: [127.0.0.1]:1 offered ED25519 key (its fingerprint "
+                      "could not be read from the runner), which the user's known_hosts "
+                      f"({home}/.ssh/known_hosts, {home}/.ssh/known_hosts2) does not list; verify the "
+                      "fingerprint, then: ssh-keyscan -t ed25519 -p 1 127.0.0.1 >> "
+                      f"{home}/.ssh/known_hosts, or pin it with ssh_host_key: in the inventory")
 
 
 def test_a_long_restore_says_every_beat_how_much_it_has_written(monkeypatch, caplog, tmp_path):
@@ -237,3 +348,98 @@ def test_a_progress_reader_that_fails_costs_the_command_nothing(monkeypatch, cap
     beats = [r.getMessage() for r in caplog.records if "still running" in r.getMessage()]
     assert beats, caplog.text
     assert all("limit: sleep" in beat for beat in beats), beats  # the beat without a reading
+
+
+@contextmanager
+def paramiko_sshd(key) -> Iterator[tuple[int, list[bytes]]]:
+    """A real SSH server on loopback (paramiko's server side) with host key ``key``: it accepts
+    any client key and answers every command with ``ran``; ``commands`` lists what arrived."""
+    import paramiko
+
+    commands: list[bytes] = []
+
+    class Server(paramiko.ServerInterface):
+        def get_allowed_auths(self, username):
+            return "publickey"
+
+        def check_auth_publickey(self, username, key):
+            return paramiko.AUTH_SUCCESSFUL
+
+        def check_channel_request(self, kind, chanid):
+            return paramiko.OPEN_SUCCEEDED
+
+        def check_channel_exec_request(self, channel, command):
+            commands.append(command)
+
+            def answer() -> None:
+                channel.sendall(b"ran\n")
+                channel.send_exit_status(0)
+                channel.close()
+
+            threading.Timer(0.05, answer).start()
+            return True
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    stop = threading.Event()
+    transports: list[paramiko.Transport] = []
+
+    def serve() -> None:
+        while not stop.is_set():
+            with suppress(TimeoutError):
+                conn = listener.accept()[0]
+                server = paramiko.Transport(conn)
+                server.add_server_key(key)
+                transports.append(server)
+                with suppress(paramiko.SSHException, EOFError):
+                    server.start_server(server=Server())
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1], commands
+    finally:
+        stop.set()
+        thread.join()
+        for server in transports:
+            server.close()
+        listener.close()
+
+
+def test_paramiko_refuses_a_host_key_it_does_not_know_before_any_command(tmp_path, monkeypatch):
+    import paramiko
+
+    impostor, real = paramiko.ECDSAKey.generate(), paramiko.ECDSAKey.generate()
+    identity = tmp_path / "id_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(identity)], check=True,
+                   timeout=30)
+    empty = tmp_path / "empty_known_hosts"
+    empty.write_text("")
+    monkeypatch.setattr(transport, "USER_KNOWN_HOSTS", (str(empty),))
+    monkeypatch.setattr(transport, "SYSTEM_KNOWN_HOSTS", ())
+    with paramiko_sshd(impostor) as (port, commands):
+        spec = f"paramiko://drill@127.0.0.1:{port}"
+        known = tmp_path / "known_hosts"
+        known.write_text(f"[127.0.0.1]:{port} {real.get_name()} {real.get_base64()}\n")
+        # unknown (the user's files list nothing), changed (the inventory's file lists another
+        # key), not the pinned one: each refused naming the key the server offered
+        for extra, said in [({}, "which the user's known_hosts"),
+                            ({"ssh_known_hosts": str(known)}, "not the key ssh_known_hosts"),
+                            ({"ssh_host_key": f"{real.get_name()} {real.get_base64()}"},
+                             "not the key its ssh_host_key pins")]:
+            remote = Remote(Host(name="db1", transport=spec, ssh_identity_file=str(identity), **extra))
+            with pytest.raises(HostUnreachable) as refused:
+                remote.run("touch /tmp/pwned")
+            message = str(refused.value)
+            assert message.startswith("host db1 unreachable: Host key verification failed: "), message
+            assert impostor.fingerprint in message, message
+            assert said in message, message
+        assert commands == []  # nothing reached the server
+        # the same server, its key trusted: by a known_hosts file, or pinned (address and port
+        # do not matter: the pinned key is the host's, whatever it is reached by)
+        known.write_text(f"[127.0.0.1]:{port} {impostor.get_name()} {impostor.get_base64()}\n")
+        for extra in [{"ssh_known_hosts": str(known)},
+                      {"ssh_host_key": f"{impostor.get_name()} {impostor.get_base64()}"}]:
+            trusted = Remote(Host(name="db1", transport=spec, ssh_identity_file=str(identity), **extra))
+            assert trusted.run("true").text == "ran\n"
+        assert len(commands) == 2
