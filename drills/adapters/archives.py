@@ -2,21 +2,20 @@
 with GPG, kept N days locally and copied to further tiers. Everything is read from listings on
 the job's host; archives are decrypted and unpacked only into scratch there.
 
-    >>> sets = parse_listing("20261122_030000/n8n.tar.gz.gpg\\t1200\\nlatest/n8n.tar.gz.gpg\\t1200\\n",
-    ...                      "%Y%m%d_%H%M%S")
+    >>> sets = parse_listing("1200\\t20261122_030000/n8n.tar.gz.gpg\\0"
+    ...                      "1200\\tlatest/n8n.tar.gz.gpg\\0", "%Y%m%d_%H%M%S")
     >>> [(s.name, s.time.hour, s.files) for s in sets]
     [('20261122_030000', 3, {'n8n.tar.gz.gpg': 1200})]
 """
 
 from __future__ import annotations
 
-import shlex
 import statistics
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from drills.adapters.restic import RestoreFailed
-from drills.core.transport import DrillCouldNotRun, Remote, declared
+from drills.core.transport import DrillCouldNotRun, Remote, argv, declared, script
 from drills.inventory.schema import Archives, Job
 from drills.restores.manifest import Comparison, compare, hash_tree
 from drills.restores.scratch import ensure_space, scratch_dir
@@ -24,6 +23,10 @@ from drills.restores.scratch import ensure_space, scratch_dir
 # the first byte of an OpenPGP message that starts with an encrypted session key (old and new
 # packet formats, public-key or passphrase): anything else is not encrypted
 ENCRYPTED_FIRST_BYTES = {0x84, 0x85, 0x86, 0x87, 0xC1, 0x8C, 0x8D, 0x8E, 0x8F, 0xC3}
+# the first byte of each file named as a positional parameter, one decimal value a line (empty
+# when the file is empty or unreadable), in the order given
+_FIRST_BYTES = ('for f do printf \'%s\\n\' '
+                '"$(head -c 1 -- "$f" 2>/dev/null | od -An -tu1 | tr -d \' \\n\')"; done')
 
 
 @dataclass(frozen=True)
@@ -39,11 +42,12 @@ class BackupSet:
 
 
 def parse_listing(text: str, set_format: str) -> list[BackupSet]:
-    """Sets from ``<set>/<file>\\t<size>`` lines, oldest first; names not in ``set_format``
-    (``latest``, a ``.partial`` set) are not sets."""
+    """Sets from NUL-ended ``<size>\\t<set>/<file>`` records (a file name may hold any byte
+    but NUL, newlines and tabs included), oldest first; names not in ``set_format`` (``latest``,
+    a ``.partial`` set) are not sets."""
     files: dict[str, dict[str, int]] = {}
-    for line in text.splitlines():
-        path, _, size = line.rpartition("\t")
+    for record in text.split("\0"):
+        size, _, path = record.partition("\t")
         name, _, file = path.partition("/")
         if file and "/" not in file and size.isdigit():
             files.setdefault(name, {})[file] = int(size)
@@ -65,8 +69,9 @@ def archives_of(job: Job) -> Archives:
 def list_sets(remote: Remote, job: Job, root: str | None = None) -> list[BackupSet]:
     """The backup sets under the job's archive root (or one of its tiers), oldest first."""
     archives = archives_of(job)
-    where = shlex.quote(root or archives.root)
-    listed = remote.run(f"cd {where} && find . -mindepth 2 -maxdepth 2 -type f -printf '%P\\t%s\\n'")
+    where = root or archives.root
+    listed = remote.run(argv("find", "-H", where, "-mindepth", "2", "-maxdepth", "2", "-type", "f",
+                             "-printf", "%s\\t%P\\0"))
     if not listed.ok:
         raise DrillCouldNotRun(f"host {remote.name}, job {job.name}: cannot list {root or archives.root}: "
                                f"{listed.tail(2)}")
@@ -81,14 +86,12 @@ def first_bytes(remote: Remote, paths: list[str]) -> dict[str, int | None]:
     """The first byte of each file (None when empty or unreadable), in one command."""
     if not paths:
         return {}
-    script = "for f in " + " ".join(shlex.quote(p) for p in paths) + \
-             "; do printf '%s\\t%s\\n' \"$(head -c 1 \"$f\" | od -An -tu1 | tr -d ' ')\" \"$f\"; done"
-    result = remote.run(script, timeout=120)
-    found: dict[str, int | None] = {}
-    for line in result.text.splitlines():
-        value, _, path = line.partition("\t")
-        found[path] = int(value) if value.isdigit() else None
-    return found
+    result = remote.run(argv("sh", "-c", _FIRST_BYTES, "first-bytes", *paths), timeout=120)
+    values = result.text.split("\n")[:len(paths)]
+    if not result.ok or len(values) != len(paths):
+        raise DrillCouldNotRun(f"host {remote.name}: cannot read the first byte of {len(paths)} "
+                               f"archives (exit {result.exit_status}): {result.tail(2)}")
+    return {path: int(value) if value.isdigit() else None for path, value in zip(paths, values, strict=True)}
 
 
 def in_clear(remote: Remote, job: Job) -> tuple[int, list[str]]:
@@ -148,7 +151,6 @@ def restore_newest(remote: Remote, job: Job) -> ArchiveRestore:
         raise DrillCouldNotRun(f"host {remote.name}, job {job.name}: no archive of "
                                f"{', '.join(absent)} under {archives.root}")
     ensure_space(remote, job, 3 * sum(s.files[str(s.archive(c))] for c, s in newest.items() if s))
-    home = f"--homedir {shlex.quote(archives.gnupghome)} " if archives.gnupghome else ""
     outcome = ArchiveRestore(job, remote.name, f"newest archives under {archives.root}", [])
     with scratch_dir(remote, job) as target:
         for component, backup in newest.items():
@@ -157,10 +159,8 @@ def restore_newest(remote: Remote, job: Job) -> ArchiveRestore:
             path, source = f"{archives.root}/{backup.name}/{name}", archives.components[component].source
             out = f"{target}/{component}"
             encrypted = name.endswith((".gpg", ".pgp", ".asc"))
-            unpack = (f"gpg {home}--batch --quiet --decrypt --output {out}.tar.gz {shlex.quote(path)}"
-                      f" && tar -xzf {out}.tar.gz -C {out} && rm -f {out}.tar.gz" if encrypted
-                      else f"tar -xzf {shlex.quote(path)} -C {out}")
-            run = remote.run(f"mkdir -p {out} && {unpack}", timeout=4 * 3600)
+            run = remote.run(script("archive-unpack", path, out, "yes" if encrypted else "no",
+                                    archives.gnupghome or ""), timeout=4 * 3600)
             if not run.ok:
                 raise RestoreFailed(f"host {remote.name}, job {job.name}: {path} did not "
                                     f"{'decrypt and ' if encrypted else ''}unpack: {run.tail(3)}")

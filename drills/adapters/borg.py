@@ -100,7 +100,7 @@ class Borg:
         location = f"{self.repository}::{archive.short_id}"
         result = self._run("extract", "--bypass-lock", location, cwd=target, timeout=timeout,
                            progress=written_into(self.remote, target, expected))
-        command = f"cd {target} && " + argv("borg", "extract", location)
+        command = f"{argv('cd', target)} && {argv('borg', 'extract', location)}"
         if not result.ok:
             raise RestoreFailed(f"host {self.remote.name}, job {self.job.name}: `{command}` exited "
                                 f"{result.exit_status}: {result.tail(6)}")

@@ -12,11 +12,10 @@ are skipped.
 from __future__ import annotations
 
 import re
-import shlex
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from drills.core.transport import DrillCouldNotRun, Remote, Result
+from drills.core.transport import DrillCouldNotRun, Remote, Result, argv
 from drills.inventory.schema import Cron
 
 NICKNAMES = {"@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *", "@monthly": "0 0 1 * *",
@@ -66,7 +65,7 @@ def parse_crontab(path: str, text: str) -> list[CronEntry]:
 
 def entries_for(remote: Remote, cron: Cron) -> list[CronEntry]:
     """The lines of ``cron.file`` whose command runs ``cron.command``."""
-    read = remote.run(f"cat {shlex.quote(cron.file)}")
+    read = remote.run(argv("cat", "--", cron.file))
     if not read.ok:
         return []
     return [entry for entry in parse_crontab(cron.file, read.text)
@@ -83,7 +82,7 @@ def run_now(remote: Remote, cron: Cron, timeout: float) -> Result:
     if not found:
         raise DrillCouldNotRun(f"host {remote.name}: no line in {cron.file} runs {cron.command}")
     entry = found[0]
-    script = f"sh -c {shlex.quote(entry.command)}"
+    words: tuple[str, ...] = ("sh", "-c", entry.command)
     if entry.user != "root":
-        script = f"runuser -u {shlex.quote(entry.user)} -- {script}"
-    return remote.run(script, timeout=timeout)
+        words = ("runuser", "-u", entry.user, "--", *words)
+    return remote.run(argv(*words), timeout=timeout)

@@ -8,15 +8,20 @@
 from __future__ import annotations
 
 import json
-import shlex
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
 
-from drills.core.transport import Remote
+from drills.core.transport import Remote, argv
 
 _MISSING = 44
+# shell code with the paths as positional parameters: a marker ($1), or the newest *.json of a
+# folder ($1) by modification time, its path NUL-ended before its content
+_READ = f'[ -e "$1" ] || exit {_MISSING}; cat -- "$1"'
+_NEWEST = ('newest=; for f in "$1"/*.json; do [ -f "$f" ] || continue; '
+           '{ [ -z "$newest" ] || [ "$f" -nt "$newest" ]; } && newest=$f; done; '
+           f'[ -n "$newest" ] || exit {_MISSING}; printf \'%s\\0\' "$newest"; cat -- "$newest"')
 
 
 class StatusMarker(BaseModel):
@@ -67,7 +72,7 @@ class MarkerReading:
 
 
 def read_marker(remote: Remote, path: str) -> MarkerReading:
-    result = remote.run(f"test -e {shlex.quote(path)} || exit {_MISSING}; cat {shlex.quote(path)}")
+    result = remote.run(argv("sh", "-c", _READ, "read-marker", path))
     if result.exit_status == _MISSING:
         return MarkerReading(remote.name, path, False, None, "does not exist")
     if not result.ok:
@@ -82,15 +87,13 @@ def read_newest_result(remote: Remote, directory: str) -> MarkerReading:
         >>> read_newest_result(remote, "/space/_ops/backups/restore-tests").marker.tests  # doctest: +SKIP
         {'b2_mirror': 'PASS'}
     """
-    where = shlex.quote(directory.rstrip("/"))
-    result = remote.run(f"newest=$(ls -1t -- {where}/*.json 2>/dev/null | head -n 1); "
-                        f'[ -n "$newest" ] || exit {_MISSING}; printf "%s\\n" "$newest"; cat -- "$newest"')
+    result = remote.run(argv("sh", "-c", _NEWEST, "newest-result", directory.rstrip("/")))
     pattern, what = f"{directory.rstrip('/')}/*.json", "restore-test result"
     if result.exit_status == _MISSING:
         return MarkerReading(remote.name, pattern, False, None, "matches no file", what)
     if not result.ok:
         return MarkerReading(remote.name, pattern, True, None, f"unreadable: {result.tail(2)}", what)
-    path, _, text = result.text.partition("\n")
+    path, _, text = result.text.partition("\0")
     return _parsed(remote.name, path, text, what)
 
 

@@ -9,11 +9,9 @@ HTTP): fetched from the job's host without credentials and parsed with prometheu
 
 from __future__ import annotations
 
-import shlex
-
 from prometheus_client.parser import text_string_to_metric_families
 
-from drills.core.transport import DrillCouldNotRun, Remote
+from drills.core.transport import DrillCouldNotRun, Remote, argv
 from drills.inventory.schema import Metrics
 
 
@@ -31,11 +29,11 @@ def scrape(remote: Remote, metrics: Metrics) -> dict[str, float]:
     """The job's metrics, asked from its host (so a Pushgateway on localhost works too), or its
     textfile read there. A textfile that is gone reads as no metrics at all."""
     if metrics.textfile is not None:
-        fetched = remote.run(f"cat {shlex.quote(metrics.textfile)}")
+        fetched = remote.run(argv("cat", "--", metrics.textfile))
         if not fetched.ok:
             return {}
     else:
-        fetched = remote.run(f"curl -sS -f -m 10 {shlex.quote(str(metrics.url))}", timeout=20,
+        fetched = remote.run(argv("curl", "-sS", "-f", "-m", "10", "--", str(metrics.url)), timeout=20,
                              privileged=False)
         if not fetched.ok:
             raise DrillCouldNotRun(f"host {remote.name}: metrics at {metrics.url} did not "

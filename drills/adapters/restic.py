@@ -41,6 +41,7 @@ _CANNOT_OPEN = ("wrong password or no key found", "Is there a repository at the 
 LOCK_RETRY_SECONDS = (2.0, 3.0)  # the pauses before asking again for a lock another run holds
 _LOCKED = "unable to create lock"
 _DIFF_LINE = re.compile(r"^([-+MTU?])\s+(/.*)$")  # restic 0.14 diff: "-    /flux/a.txt"
+_ID = re.compile(r"[0-9a-f]{8,64}")  # a snapshot's or lock's ID as restic prints it
 
 
 class Snapshot(BaseModel):
@@ -107,6 +108,18 @@ class Restic:
                                    f"{result.tail(4)}")
         return result
 
+    def _id(self, value: str) -> str:
+        """An ID read back from the repository (a snapshot's, a lock's), before it goes into a
+        command: hexadecimal only, so it can never be taken for an option.
+
+        >>> Restic.__new__(Restic)._id("93bb9d28")
+        '93bb9d28'
+        """
+        if not _ID.fullmatch(value):
+            raise DrillCouldNotRun(f"host {self.remote.name}, job {self.job.name}: the repository "
+                                   f"gave an ID that is not hexadecimal: {value[:80]!r}")
+        return value
+
     def _json(self, *words: str) -> object:
         return json.loads(self._checked(*words, "--json").text or "null")
 
@@ -131,7 +144,7 @@ class Restic:
     @cached_property
     def hostname(self) -> str:
         """The host's own name, as restic records it in snapshots and locks (asked once)."""
-        return self.remote.run("hostname", check=True).text.strip()
+        return self.remote.run(argv("hostname"), check=True).text.strip()
 
     def check(self, read_data_subset: str | None = None, read_all: bool = False) -> CheckResult:
         """``restic check``, reading ``read_data_subset`` of the packs, or all of them."""
@@ -169,7 +182,7 @@ class Restic:
                                    f"{listing.exit_status}: {listing.tail(3)}")
         found = []
         for lock_id in listing.text.split():
-            raw = self._run("cat", "lock", lock_id)
+            raw = self._run("cat", "lock", self._id(lock_id))
             if raw.ok:
                 found.append(Lock.model_validate({**json.loads(raw.text), "id": lock_id}))
         return found
@@ -181,7 +194,7 @@ class Restic:
     def restore_stats(self, snapshot: Snapshot) -> tuple[int, int]:
         """(bytes, files) a full restore of ``snapshot`` writes (``restic stats --mode
         restore-size``, the same JSON in restic 0.14 and 0.18)."""
-        stats = self._json("stats", "--mode", "restore-size", snapshot.id)
+        stats = self._json("stats", "--mode", "restore-size", self._id(snapshot.id))
         if not isinstance(stats, dict) or not all(isinstance(stats.get(key), int) for key in
                                                   ("total_size", "total_file_count")):
             raise DrillCouldNotRun(f"unexpected restic stats JSON: {stats!r}"[:300])
@@ -189,14 +202,14 @@ class Restic:
 
     def find(self, snapshot: Snapshot, path: str) -> list[dict[str, object]]:
         """What ``restic find`` reports for one full path in one snapshot (type, size, mtime...)."""
-        found = self._json("find", "--snapshot", snapshot.id, path) or []
+        found = self._json("find", "--snapshot", self._id(snapshot.id), "--", path) or []
         if not isinstance(found, list):
             raise DrillCouldNotRun(f"unexpected restic find JSON: {str(found)[:200]}")
         return [m for hit in found if isinstance(hit, dict) for m in hit.get("matches") or []]
 
     def ls(self, snapshot: Snapshot, path: str) -> dict[str, int]:
         """Files under ``path`` in ``snapshot`` and their sizes (``restic ls --json``)."""
-        result = self._checked("ls", "--json", snapshot.id, path)
+        result = self._checked("ls", "--json", "--", self._id(snapshot.id), path)
         nodes = (json.loads(line) for line in result.text.splitlines() if line.startswith("{"))
         return {str(n["path"]): int(n.get("size") or 0) for n in nodes
                 if n.get("struct_type") == "node" and n.get("type") == "file"}
@@ -204,12 +217,12 @@ class Restic:
     def diff(self, older: Snapshot, newer: Snapshot) -> list[tuple[str, str]]:
         """``restic diff`` of two snapshots: (change, path) with change ``+``, ``-``, ``M``,
         ``T`` or ``U``; directories end in ``/``."""
-        result = self._checked("diff", older.id, newer.id)
+        result = self._checked("diff", self._id(older.id), self._id(newer.id))
         return [(found.group(1), found.group(2)) for line in result.text.splitlines()
                 if (found := _DIFF_LINE.match(line))]
 
     def process_alive(self, pid: int) -> bool:
-        return self.remote.run(f"kill -0 {int(pid)} 2>/dev/null").ok
+        return int(pid) > 1 and self.remote.run(argv("kill", "-0", str(int(pid)))).ok
 
     def restore(self, snapshot: Snapshot, target: str, includes: tuple[str, ...] = (),
                 timeout: float = 4 * 3600, verify: bool = False, expected: int | None = None
@@ -217,7 +230,7 @@ class Restic:
         """``restic restore`` into ``target``; with ``verify``, restic reads every restored file
         back and checks it against the snapshot's content hashes. While it runs, every 30 s the
         log says how much of ``expected`` bytes it has written."""
-        words = ["restore", snapshot.id, "--target", target]
+        words = ["restore", self._id(snapshot.id), "--target", target]
         for include in includes:
             words += ["--include", include]
         if verify:

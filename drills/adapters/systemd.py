@@ -8,11 +8,10 @@
 from __future__ import annotations
 
 import json
-import shlex
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from drills.core.transport import Remote
+from drills.core.transport import Remote, argv
 
 _TIMER_PROPS = ("Id", "LoadState", "ActiveState", "UnitFileState", "NextElapseUSecRealtime",
                 "LastTriggerUSec", "TimersCalendar", "Result")
@@ -23,9 +22,10 @@ _SERVICE_PROPS = ("Id", "LoadState", "ActiveState", "Result", "ExecMainStatus",
 def _show(remote: Remote, unit: str, props: tuple[str, ...]) -> dict[str, str]:
     """``systemctl show`` of some properties, timestamps as epoch seconds (``@1795955639``)
     where this systemd can (``--timestamp=unix``, systemd 248+), so no zone is guessed."""
-    quoted, wanted = shlex.quote(unit), ",".join(props)
-    result = remote.run(f"systemctl show {quoted} --timestamp=unix -p {wanted} 2>/dev/null || "
-                        f"systemctl show {quoted} -p {wanted}", check=True, privileged=False)
+    code = ('systemctl show --timestamp=unix -p "$1" -- "$2" 2>/dev/null || '
+            'systemctl show -p "$1" -- "$2"')
+    result = remote.run(argv("sh", "-c", code, "systemctl-show", ",".join(props), unit),
+                        check=True, privileged=False)
     values: dict[str, str] = {}
     for line in result.text.splitlines():
         key, _, value = line.partition("=")
@@ -37,7 +37,8 @@ def _timer_times(remote: Remote, unit: str) -> dict[str, datetime | None]:
     """The timer's next and last elapse from ``systemctl list-timers -o json`` (microseconds
     since the epoch, whatever the host's zone), or {} where that output is not available
     (systemd before 250): then ``systemctl show``'s text is read instead."""
-    listed = remote.run(f"systemctl list-timers --all -o json {shlex.quote(unit)}", privileged=False)
+    listed = remote.run(argv("systemctl", "list-timers", "--all", "-o", "json", "--", unit),
+                        privileged=False)
     try:
         rows = json.loads(listed.text) if listed.ok else []
     except ValueError:
@@ -136,8 +137,8 @@ def read_service(remote: Remote, unit: str) -> ServiceState:
 
 def _from_journal(remote: Remote, state: ServiceState) -> ServiceState:
     """The result of the unit's last finished start job, from the journal."""
-    result = remote.run(f"journalctl -u {shlex.quote(state.unit)} -o json --no-pager -n 500 "
-                        "--output-fields=JOB_RESULT,JOB_TYPE")
+    result = remote.run(argv("journalctl", "-u", state.unit, "-o", "json", "--no-pager", "-n", "500",
+                             "--output-fields=JOB_RESULT,JOB_TYPE"))
     for line in reversed(result.text.splitlines()):
         try:
             entry = json.loads(line)
@@ -153,7 +154,7 @@ def _from_journal(remote: Remote, state: ServiceState) -> ServiceState:
 
 def normalize_calendar(remote: Remote, expression: str) -> str:
     """Ask the host's systemd to normalize a calendar expression (``daily`` -> ``*-*-* 00:00:00``)."""
-    result = remote.run(f"systemd-analyze calendar {shlex.quote(expression)}", privileged=False)
+    result = remote.run(argv("systemd-analyze", "calendar", "--", expression), privileged=False)
     for line in result.text.splitlines():
         if "Normalized form:" in line:
             return line.split("Normalized form:", 1)[1].strip()
@@ -163,5 +164,5 @@ def normalize_calendar(remote: Remote, expression: str) -> str:
 
 def start_service(remote: Remote, unit: str, timeout: float) -> ServiceState:
     """Start a oneshot service and wait for it to finish (an on-demand backup)."""
-    remote.run(f"systemctl start {shlex.quote(unit)}", timeout=timeout)
+    remote.run(argv("systemctl", "start", "--", unit), timeout=timeout)
     return read_service(remote, unit)

@@ -14,12 +14,11 @@ snapshot time must match byte for byte; entries changed later are reported, not 
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from drills.core.transport import DrillCouldNotRun, Remote
+from drills.core.transport import DrillCouldNotRun, Remote, script
 
 _SEPARATOR = b"--HASHES--"
 
@@ -52,22 +51,13 @@ class Manifest:
 _NO_ROOT = 44
 
 
-def _script(root: str, subpaths: Iterable[str], parallel: int, missing_ok: bool) -> str:
-    """List the tree, then hash it with ``parallel`` sha256sum batches. Each batch writes its
-    own temp file (parallel writers on one pipe interleave), concatenated at the end."""
-    targets = " ".join(shlex.quote(f"./{p.strip('/')}" if p not in ("", ".") else ".")
-                       for p in subpaths)
-    batch = 'sha256sum -z "$@" > "$(mktemp "$0/h.XXXXXX")"'
-    quiet = " 2>/dev/null" if missing_ok else ""
-    listing_failed = "" if missing_ok else "[ $lrc -eq 0 ] || exit $lrc; "
-    return (f"cd {shlex.quote(root)} 2>/dev/null || exit {_NO_ROOT}; "
-            "d=$(mktemp -d) && trap 'rm -rf \"$d\"' EXIT || exit 2; "
-            f"find {targets} \\( -type f -o -type l -o -type d \\) "
-            f"-printf '%y\\0%s\\0%T@\\0%p\\0%l\\0'{quiet}; lrc=$?; {listing_failed}"
-            f"printf '%s\\0' {_SEPARATOR.decode()}; "
-            f"find {targets} -type f -print0{quiet} | xargs -0 -r -P {parallel} -n 256 "
-            f"sh -c {shlex.quote(batch)} \"$d\"; rc=$?; cat \"$d\"/h.* 2>/dev/null; "
-            "[ $rc -eq 0 ] || [ $rc -eq 123 ] || exit $rc")
+def _command(root: str, subpaths: Iterable[str], parallel: int, missing_ok: bool) -> str:
+    """The listing and hashing of ``subpaths`` of ``root`` (``drills/scripts/hash-tree.sh``),
+    every value a positional parameter; each subpath is given as ``./<path>`` (or ``.``), so no
+    name is ever taken for an option of ``find``."""
+    targets = [f"./{p.strip('/')}" if p.strip("/") not in ("", ".") else "." for p in subpaths]
+    return script("hash-tree", root, str(parallel), "yes" if missing_ok else "no",
+                  _SEPARATOR.decode(), *targets)
 
 
 def hash_tree(remote: Remote, root: str, subpaths: Iterable[str] = (".",),
@@ -76,7 +66,7 @@ def hash_tree(remote: Remote, root: str, subpaths: Iterable[str] = (".",),
 
     With ``missing_ok`` (the restored side), a missing root or subpath is simply absent from
     the manifest; otherwise (the source side) it means the drill cannot run."""
-    result = remote.run(_script(root, list(subpaths), parallel, missing_ok), timeout=timeout)
+    result = remote.run(_command(root, list(subpaths), parallel, missing_ok), timeout=timeout)
     if missing_ok and result.exit_status == _NO_ROOT:
         return Manifest(remote.name, root, {}, result.seconds)
     if not result.ok:

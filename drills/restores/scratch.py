@@ -2,9 +2,10 @@
 
 A scratch directory carries an owner label and a timestamp in its name
 (``drill-<runner>-<pid>-<epoch>-<random>``), is refused when it overlaps anything the job
-protects, is removed on every path, and leftovers of a killed run are swept at the next start.
+protects (paths resolved on the host, symlinks included, before anything is written), is
+removed on every path, and leftovers of a killed run are swept at the next start.
 
-    >>> with scratch_dir(remote, protected=["/flux"]) as target:    # doctest: +SKIP
+    >>> with scratch_dir(remote, job) as target:    # doctest: +SKIP
     ...     restic.restore(snapshot, target)
 """
 
@@ -13,63 +14,159 @@ from __future__ import annotations
 import os
 import re
 import secrets
-import shlex
 import socket
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from drills.core.transport import DrillCouldNotRun, Remote, script
+from drills.core.transport import DrillCouldNotRun, Remote, argv, script
 from drills.inventory.schema import Job
 
 RUNNER = socket.gethostname().split(".")[0].replace("-", "_") or "runner"
 PREFIX = "drill-"
 MAX_AGE = 24 * 3600
+RESOLVE_LIMIT = 60  # seconds for the one command that resolves every protected path
 
 
 MARGIN = 64 << 20
 
+# what a drill's shell code needs, as positional parameters: never a value in the code itself
+_FREE = ('p=$1; while [ ! -e "$p" ]; do p=$(dirname -- "$p"); done; '
+         'df -P -B1 -- "$p" | awk \'NR==2 {print $4}\'')
 
-class ScratchRefused(ValueError):
-    """The scratch target overlaps something the drill must never touch."""
+
+class ScratchRefused(DrillCouldNotRun, ValueError):
+    """The scratch target overlaps something the drill must never touch, or a sample leaves the
+    job's source: the drill could not run (for a value of the inventory)."""
+
+
+@dataclass(frozen=True)
+class Protected:
+    """One path the drill of a job must never write into, and what it is to the job."""
+
+    what: str  # "source", "repository", "sample file"...
+    path: str  # as the inventory declares it
 
 
 def overlaps(a: str, b: str) -> bool:
-    """True when one path is the other or lies inside it."""
+    """True when one path is the other or lies inside it (of normalized, resolved paths).
+
+    >>> overlaps("/flux", "/flux/x"), overlaps("/flux2", "/flux")
+    (True, False)
+    """
     pa, pb = PurePosixPath(a), PurePosixPath(b)
     return pa == pb or pb in pa.parents or pa in pb.parents
 
 
-def protected_paths(job: Job) -> list[str]:
-    """What a drill of ``job`` must never write into: its source, any local repository, and a
-    tarball job's archives, tiers and component sources."""
-    paths = [job.source] if job.source else []
-    paths += [p for p in (job.repository, job.destination) if p and p.startswith("/")]
+def inside_source(job: Job, relative: str, host: str) -> str:
+    """``relative`` (a sample, a canary) as a path below the job's source, without its slashes
+    at either end; refused when it is absolute or has a ``..`` part (it would leave the source,
+    and its restore would leave scratch).
+
+    >>> inside_source(type("J", (), {"name": "j", "source": "/s"})(), "a/../../etc", "h")
+    Traceback (most recent call last):
+    drills.restores.scratch.ScratchRefused: host h, job j: refusing the path 'a/../../etc' below ...
+    """
+    parts = PurePosixPath(relative).parts
+    if relative.startswith("/") or ".." in parts or "\0" in relative:
+        raise ScratchRefused(f"host {host}, job {job.name}: refusing the path {relative!r} below "
+                             f"the source {job.source}: expected a relative path without '..'")
+    return relative.strip("/") or "."
+
+
+def _local(location: str | None) -> str | None:
+    """A repository or mirror that is a path on the host (``/srv/repo``, restic's
+    ``local:/srv/repo``), else None (``s3:...``, ``ssh://...``, ``remote:path``)."""
+    if location is None:
+        return None
+    path = location.removeprefix("local:")
+    return path if path.startswith("/") else None
+
+
+def protected_paths(job: Job) -> list[Protected]:
+    """What a drill of ``job`` must never write into: its source and samples, any local
+    repository or mirror, its dump, markers and results, and a tarball job's archives, tiers,
+    component sources and keys."""
+    found = [Protected("source", job.source)] if job.source else []
+    found += [Protected(what, path) for what, path in
+              (("repository", _local(job.repository)), ("mirror", _local(job.destination)))
+              if path]
+    if job.samples is not None and job.source:
+        found += [Protected("sample file", f"{job.source}/{job.samples.file}"),
+                  Protected("sample directory", f"{job.source}/{job.samples.directory}")]
+    if job.dump is not None:
+        found += [Protected(what, path) for what, path in
+                  (("dump", job.dump.path), ("dump manifest", job.dump.manifest)) if path]
+    if job.marker is not None:
+        found += [Protected("marker", job.marker.path)]
+        found += [Protected("failure marker", job.marker.failure_path)] if job.marker.failure_path else []
+    found += [Protected("results", job.results)] if job.results else []
     if job.archives is not None:
-        paths += [job.archives.root, *(t.path for t in job.archives.tiers),
-                  *(c.source for c in job.archives.components.values())]
-    return paths
+        archives = job.archives
+        found += [Protected("archive root", archives.root),
+                  *(Protected("archive tier", t.path) for t in archives.tiers),
+                  *(Protected(f"component {name}'s source", c.source)
+                    for name, c in archives.components.items())]
+        found += [Protected("gnupghome", archives.gnupghome)] if archives.gnupghome else []
+    return found
 
 
-def refuse_overlap(target: str, protected: Iterable[str], host: str, job: str) -> None:
-    for path in protected:
-        if overlaps(target, path):
-            raise ScratchRefused(f"host {host}, job {job}: refusing scratch {target}: it overlaps "
-                                 f"{path}, which the drill protects")
+def resolve(remote: Remote, paths: Sequence[str]) -> list[str]:
+    """Each path as the host resolves it (``realpath -m``: symlinks followed, ``..`` and ``//``
+    folded, missing parts allowed), in one bounded command with the paths as its arguments."""
+    result = remote.run(argv("realpath", "-m", "-z", "--", *paths), timeout=RESOLVE_LIMIT)
+    resolved = [p.decode("utf-8", errors="surrogateescape") for p in result.stdout.split(b"\0")[:-1]]
+    if not result.ok or len(resolved) != len(paths):
+        raise DrillCouldNotRun(f"host {remote.name}: cannot resolve the paths scratch must not "
+                               f"overlap (realpath -m exited {result.exit_status}): {result.tail(3)}")
+    return resolved
+
+
+def _within(path: str, folder: str) -> bool:
+    """``path`` is ``folder`` or lies below it."""
+    return PurePosixPath(folder) in (PurePosixPath(path), *PurePosixPath(path).parents)
+
+
+def _shown(path: str, real: str) -> str:
+    return path if path == real else f"{path} (resolved: {real})"
+
+
+def refuse_overlap(remote: Remote, job: Job, target: str) -> None:
+    """Refuse (COULD NOT RUN), before anything is written, a scratch ``target`` whose real path
+    is, contains or lies inside anything ``job`` protects, and a sample that leaves the source,
+    all resolved on the host; the message names the host, the job and both paths."""
+    who = f"host {remote.name}, job {job.name}"
+    if job.samples is not None:
+        for sample in (job.samples.file, job.samples.directory):
+            inside_source(job, sample, remote.name)
+    protected = protected_paths(job)
+    real_target, *reals = resolve(remote, [target, *(p.path for p in protected)])
+    real_source = reals[0] if job.source else None
+    for item, real in zip(protected, reals, strict=True):
+        if item.what.startswith("sample") and real_source is not None and \
+                not _within(real, real_source):
+            raise ScratchRefused(f"{who}: refusing the {item.what} {_shown(item.path, real)}: it "
+                                 f"leaves the source {_shown(str(job.source), real_source)}")
+        if overlaps(real_target, real):
+            raise ScratchRefused(f"{who}: refusing scratch {_shown(target, real_target)}: it "
+                                 f"overlaps the {item.what} {_shown(item.path, real)}, which the "
+                                 "drill protects")
 
 
 @contextmanager
 def scratch_dir(remote: Remote, job: Job) -> Iterator[str]:
-    """Make a labelled scratch directory on the host; remove it whatever happens."""
+    """Make a labelled scratch directory on the host, once its real path overlaps nothing the
+    job protects; remove it whatever happens."""
     root = remote.host.scratch
     path = f"{root}/{PREFIX}{RUNNER}-{os.getpid()}-{int(time.time())}-{secrets.token_hex(3)}"
-    refuse_overlap(path, protected_paths(job), remote.name, job.name)
-    remote.run(f"mkdir -p -m 0700 {shlex.quote(path)}", check=True)
+    refuse_overlap(remote, job, path)
+    remote.run(argv("mkdir", "-p", "-m", "0700", "--", path), check=True)
     try:
         yield path
     finally:
-        remote.run(f"rm -rf --one-file-system {shlex.quote(path)}", timeout=600)
+        remote.run(argv("rm", "-rf", "--one-file-system", "--", path), timeout=600)
 
 
 def _leftover(name: str, now: float) -> bool:
@@ -97,9 +194,10 @@ def sweep(remote: Remote) -> list[str]:
     """Remove scratch left by killed runs of this runner, or older than a day, after stopping
     any process still writing there; return what was removed."""
     root = remote.host.scratch
-    listing = remote.run(f"ls -1 {shlex.quote(root)} 2>/dev/null || true")
+    listing = remote.run(argv("find", root, "-mindepth", "1", "-maxdepth", "1", "-printf", "%f\\0"))
     now = time.time()
-    stale = [f"{root}/{name}" for name in listing.text.split() if _leftover(name, now)]
+    names = (name.decode("utf-8", errors="surrogateescape") for name in listing.stdout.split(b"\0"))
+    stale = [f"{root}/{name}" for name in names if _leftover(name, now)]
     for path in stale:
         parent, name = path.rsplit("/", 1)
         remote.run(script("sweep", parent, name[0], name[1:]), timeout=600)
@@ -108,9 +206,7 @@ def sweep(remote: Remote) -> list[str]:
 
 def free_bytes(remote: Remote, path: str) -> int:
     """Bytes available to the drill on the filesystem that holds ``path`` (or its parent)."""
-    probe = f"p={shlex.quote(path)}; while [ ! -e \"$p\" ]; do p=$(dirname \"$p\"); done; " \
-            'df -P -B1 "$p" | awk \'NR==2 {print $4}\''
-    result = remote.run(probe, check=True)
+    result = remote.run(argv("sh", "-c", _FREE, "free-bytes", path), check=True)
     return int(result.text.strip())
 
 

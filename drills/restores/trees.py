@@ -12,7 +12,6 @@ speed a drill can win.
 from __future__ import annotations
 
 import secrets
-import shlex
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -28,13 +27,19 @@ from drills.adapters.systemd import start_service
 from drills.core.durations import human
 from drills.core.observe import FOUND
 from drills.core.patterns import restic_excluded
-from drills.core.transport import CommandTimedOut, DrillCouldNotRun, Remote
+from drills.core.transport import CommandTimedOut, DrillCouldNotRun, Remote, argv
 from drills.inventory.kinds import reads_repository
 from drills.inventory.schema import Job
 from drills.restores.manifest import Comparison, Manifest, compare, hash_tree, nothing_left_out
-from drills.restores.scratch import ensure_space, scratch_dir
+from drills.restores.scratch import ensure_space, inside_source, scratch_dir
 
 CANARY_DIR = ".drill-canary"
+# the canary's shell code, its paths as positional parameters ($1 the canary folder in the
+# source, $2 the canary): a folder that is a symbolic link (to /etc...) is never written through
+_NO_LINK = '[ ! -L "$1" ] || { echo "$1 is a symbolic link" >&2; exit 3; }; '
+_PLANT = _NO_LINK + 'mkdir -p -- "$1" && [ ! -L "$1" ] && head -c 65536 /dev/urandom > "$2"'
+_UNPLANT = _NO_LINK + '[ -d "$1" ] || exit 0; rm -f -- "$1"/canary-*.bin; rmdir -- "$1" 2>/dev/null || true'
+_REMOVE = _NO_LINK + 'rm -f -- "$2"; rmdir -- "$1" 2>/dev/null || true'
 T = TypeVar("T")
 
 
@@ -98,7 +103,7 @@ def backup_now(remote: Remote, job: Job) -> None:
                                    "demand")
     except CommandTimedOut:
         if job.schedule is not None:
-            remote.run(f"systemctl stop {shlex.quote(job.schedule.service)}", timeout=120)
+            remote.run(argv("systemctl", "stop", "--", job.schedule.service), timeout=120)
         raise DrillCouldNotRun(f"{who}: the on-demand backup did not finish within its "
                                f"backup_timeout ({human(job.backup_timeout)}); stopped") from None
 
@@ -111,9 +116,7 @@ def sweep_canaries(remote: Remote, jobs: list[Job]) -> None:
     """
     for job in jobs:
         if job.kind == "restic" and job.source:
-            folder = shlex.quote(f"{job.source}/{CANARY_DIR}")
-            remote.run(f"[ -d {folder} ] || exit 0; rm -f {folder}/canary-*.bin; "
-                       f"rmdir {folder} 2>/dev/null || true")
+            remote.run(argv("sh", "-c", _UNPLANT, "canary-sweep", f"{job.source}/{CANARY_DIR}"))
 
 
 class RestoreDrill:
@@ -134,7 +137,8 @@ class RestoreDrill:
         snapshot = self._present(latest_snapshot(self.remote, self.job) if as_found
                                  else restic.latest_snapshot())
         source = str(self.job.source)
-        includes = () if subpath == "." else (f"{source}/{subpath.strip('/')}",)
+        subpath = inside_source(self.job, subpath, self.remote.name)
+        includes = () if subpath == "." else (f"{source}/{subpath}",)
         expected = None if includes else restic.restore_size(snapshot)
         if expected is not None:
             ensure_space(self.remote, self.job, expected)
@@ -176,7 +180,8 @@ class RestoreDrill:
         restic = Restic(self.remote, self.job)
         snapshots = SNAPSHOTS(self.remote, self.job)
         snapshot, source = self._present(snapshots[0] if snapshots else None), str(self.job.source)
-        inside = f"{source}/{subpath.strip('/')}"
+        subpath = inside_source(self.job, subpath, self.remote.name)
+        inside = f"{source}/{subpath}"
         listed = restic.ls(snapshot, inside)
         with scratch_dir(self.remote, self.job) as target:
             result = restic.restore(snapshot, target, (inside,), verify=True)
@@ -207,14 +212,13 @@ class RestoreDrill:
         FOUND.before_acting(self.remote, self.job)
         name = f"{CANARY_DIR}/canary-{secrets.token_hex(8)}.bin"
         path = f"{self.job.source}/{name}"
-        self.remote.run(f"mkdir -p {shlex.quote(str(self.job.source))}/{CANARY_DIR} && "
-                        f"head -c 65536 /dev/urandom > {shlex.quote(path)}", check=True)
+        folder = f"{self.job.source}/{CANARY_DIR}"
+        self.remote.run(argv("sh", "-c", _PLANT, "canary", folder, path), check=True)
         try:
             backup_now(self.remote, self.job)
             return self.restic_latest(name, as_found=False)
         finally:
-            self.remote.run(f"rm -f {shlex.quote(path)}; rmdir "
-                            f"{shlex.quote(f'{self.job.source}/{CANARY_DIR}')} 2>/dev/null || true")
+            self.remote.run(argv("sh", "-c", _REMOVE, "canary-remove", folder, path))
 
     def mirror_full(self, since: datetime) -> RestoreOutcome:
         """The runbook's full disaster recovery, into scratch as the alternate root: the whole
@@ -229,8 +233,8 @@ class RestoreDrill:
         the mirror into scratch and compare."""
         mirror = Rclone(self.remote, self.job)
         source = str(self.job.source)
+        rel = inside_source(self.job, relative, self.remote.name)
         with scratch_dir(self.remote, self.job) as target:
-            rel = relative.strip("/")
             result, source_manifest = self._in_parallel(
                 lambda: mirror.copy(rel, f"{target}/{rel}", is_file, expected),
                 lambda: hash_tree(self.remote, source, [rel]))

@@ -1,6 +1,7 @@
 import os
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -11,8 +12,11 @@ from drills.restores.scratch import (
     ScratchRefused,
     ensure_space,
     free_bytes,
+    inside_source,
     overlaps,
+    protected_paths,
     refuse_overlap,
+    resolve,
     scratch_dir,
     sweep,
 )
@@ -31,6 +35,12 @@ def job(**changes) -> Job:
     return Job.model_validate(base | changes)
 
 
+def host(scratch: Path | str) -> Remote:
+    """A local host whose scratch is taken as written: the inventory's loader refuses '..' and
+    '/', and the check on the host must hold without it."""
+    return Remote(Host.model_construct(name="h", transport="local://", scratch=str(scratch)))
+
+
 @pytest.mark.parametrize(
     ("a", "b", "expected"),
     [
@@ -45,10 +55,114 @@ def test_overlap(a, b, expected):
     assert overlaps(a, b) is expected
 
 
-@pytest.mark.parametrize("target", ["/flux/restore", "/srv/restic-repo/x", "/", "/srv"])
-def test_a_target_overlapping_source_or_repository_is_refused(target):
-    with pytest.raises(ScratchRefused, match=f"host h, job flux: refusing scratch {target}"):
-        refuse_overlap(target, ["/flux", "/srv/restic-repo"], "h", "flux")
+@pytest.fixture
+def estate(tmp_path):
+    """A source with a sample, a local repository, and a scratch folder beside them."""
+    (tmp_path / "src" / "docs").mkdir(parents=True)
+    (tmp_path / "src" / "docs" / "a.txt").write_text("a\n")
+    (tmp_path / "repo").mkdir()
+    (tmp_path / "scratch").mkdir()
+    return tmp_path, job(source=str(tmp_path / "src"), repository=str(tmp_path / "repo"),
+                         samples={"file": "docs/a.txt", "directory": "docs"})
+
+
+def test_paths_are_resolved_on_the_host_in_one_command(tmp_path, local):
+    (tmp_path / "real").mkdir()
+    os.symlink(tmp_path / "real", tmp_path / "link")
+    asked = [str(tmp_path / "link" / "x"), f"/{tmp_path}//a/../b", "/nonexistent/y/../z"]
+    assert resolve(local, asked) == [str(tmp_path / "real" / "x"), f"{tmp_path}/b", "/nonexistent/z"]
+
+
+def test_a_scratch_that_overlaps_nothing_is_made_and_removed(estate):
+    tmp_path, protected = estate
+    with scratch_dir(host(tmp_path / "scratch"), protected) as target:
+        assert os.path.isdir(target)
+    assert os.listdir(tmp_path / "scratch") == []
+
+
+def test_a_scratch_that_is_a_symlink_into_the_source_is_refused_before_anything_is_written(estate):
+    tmp_path, protected = estate
+    os.symlink(tmp_path / "src" / "docs", tmp_path / "sneaky")
+    with pytest.raises(DrillCouldNotRun) as refused, scratch_dir(host(tmp_path / "sneaky"), protected):
+        pytest.fail("scratch was made")
+    message = str(refused.value)
+    assert message.startswith(f"host h, job flux: refusing scratch {tmp_path}/sneaky/drill-")
+    assert f"(resolved: {tmp_path}/src/docs/drill-" in message
+    assert f"overlaps the source {tmp_path}/src, which the drill protects" in message
+    assert sorted(os.listdir(tmp_path / "src" / "docs")) == ["a.txt"]
+
+
+@pytest.mark.parametrize(
+    ("target", "what"),
+    [("{tmp}/scratch/../src/s", "source"), ("/{tmp}//src", "source"),
+     ("{tmp}/scratch/../../{base}/repo/x", "repository"), ("{tmp}", "source"), ("/", "source")],
+    ids=["dotdot-into-source", "double-slash-source", "dotdot-into-repository", "containing", "root"],
+)
+def test_a_target_spelled_to_look_elsewhere_is_refused_by_its_real_path(estate, target, what):
+    tmp_path, protected = estate
+    spelled = target.format(tmp=tmp_path, base=tmp_path.name)
+    with pytest.raises(ScratchRefused, match=rf"host h, job flux: refusing scratch {spelled}( \(resolved: "
+                                             rf".*\))?: it overlaps the {what} "):
+        refuse_overlap(host(spelled), protected, spelled)
+    assert sorted(os.listdir(tmp_path / "src")) == ["docs"]
+
+
+@pytest.mark.parametrize(
+    ("what", "changes"),
+    [
+        ("repository", lambda t: {"repository": f"local:{t}/scratch"}),
+        ("mirror", lambda t: {"kind": "rclone-mirror", "repository": None, "destination": f"{t}/scratch"}),
+        ("archive root", lambda t: {"kind": "gpg-tar", "archives": {
+            "root": f"{t}/scratch", "keep_days": 3, "components": {"n8n": {"source": f"{t}/n8n"}}}}),
+        ("component n8n's source", lambda t: {"kind": "gpg-tar", "archives": {
+            "root": f"{t}/sets", "keep_days": 3, "components": {"n8n": {"source": f"{t}/scratch"}}}}),
+        ("results", lambda t: {"results": f"{t}/scratch"}),
+    ],
+)
+def test_every_declared_path_is_protected(estate, what, changes):
+    tmp_path, protected = estate
+    declared = protected.model_copy(update=_validated(protected, changes(tmp_path)))
+    with pytest.raises(ScratchRefused, match=rf"refusing scratch {tmp_path}/scratch/drill-x: it "
+                                             rf"overlaps the {what} "):
+        refuse_overlap(host(tmp_path / "scratch"), declared, f"{tmp_path}/scratch/drill-x")
+
+
+def test_a_dump_its_manifest_and_markers_are_protected_too():
+    declared = job(dump={"path": "/flux/db.dump", "manifest": "/flux/db.json"},
+                   marker={"path": "/m/flux.json", "failure_path": "/m/flux.failed"})
+    assert {(p.what, p.path) for p in protected_paths(declared)} >= {
+        ("dump", "/flux/db.dump"), ("dump manifest", "/flux/db.json"),
+        ("marker", "/m/flux.json"), ("failure marker", "/m/flux.failed")}
+
+
+def _validated(base: Job, changes: dict) -> dict:
+    """The job's fields with ``changes``, as the inventory's loader would take them."""
+    data = base.model_dump(exclude_defaults=True) | changes
+    data = {k: v for k, v in data.items() if v is not None}
+    data.setdefault("rto", "4h")
+    return dict(Job.model_validate(data))
+
+
+@pytest.mark.parametrize("sample", ["../etc/passwd", "docs/../../repo", "/etc/passwd", "a/..", ".."])
+def test_a_sample_with_dotdot_or_absolute_is_refused_as_could_not_run(estate, sample):
+    tmp_path, protected = estate
+    hostile = protected.model_copy(update={"samples": protected.samples.model_copy(update={"file": sample})})
+    with pytest.raises(DrillCouldNotRun, match=rf"host h, job flux: refusing the path '{sample}' below"):
+        refuse_overlap(host(tmp_path / "scratch"), hostile, f"{tmp_path}/scratch/drill-x")
+    with pytest.raises(ScratchRefused):
+        inside_source(protected, sample, "h")
+
+
+def test_a_sample_whose_real_path_leaves_the_source_is_refused(estate):
+    tmp_path, protected = estate
+    os.symlink(tmp_path / "repo", tmp_path / "src" / "away")
+    hostile = protected.model_copy(update={"samples": protected.samples.model_copy(
+        update={"directory": "away/inside"})})
+    with pytest.raises(ScratchRefused, match=rf"host h, job flux: refusing the sample directory "
+                                             rf"{tmp_path}/src/away/inside \(resolved: "
+                                             rf"{tmp_path}/repo/inside\): it leaves the source "
+                                             rf"{tmp_path}/src"):
+        refuse_overlap(host(tmp_path / "scratch"), hostile, f"{tmp_path}/scratch/drill-x")
 
 
 def test_scratch_inside_the_source_is_refused_before_anything_runs(tmp_path):
