@@ -35,6 +35,9 @@ class EvidenceLog:
     history: dict[str, list[Point]] = field(default_factory=dict)
     history_dir: Path | None = None  # past runs' evidence, read one job at a time when asked
     shard: str | None = None  # "2/3" for one part of a sharded drill (``--shard``)
+    # scenarios the run left out for a job, and why ("writes not allowed"): neither verified
+    # nor failed
+    not_run: dict[str, list[dict[str, str]]] = field(default_factory=dict)
 
     def __repr__(self) -> str:  # shown as a step parameter in the report: keep it short
         return f"EvidenceLog(run {self.run_id}, {len(self.jobs | self.scenarios)} job(s))"
@@ -56,6 +59,18 @@ class EvidenceLog:
         self.scenarios.setdefault(job_id, []).append(
             {"scenario": scenario, "outcome": outcome, "controls": controls,
              "message": message[:2000]})
+
+    def left_out(self, job_id: str, scenario: str, reason: str) -> None:
+        """A scenario not run for one job, and why; recorded once however often it is told.
+
+        >>> log = EvidenceLog()
+        >>> log.left_out("flux-backup@motoko", "A canary ...", "writes not allowed")
+        >>> log.not_run["flux-backup@motoko"]
+        [{'scenario': 'A canary ...', 'reason': 'writes not allowed'}]
+        """
+        entries = self.not_run.setdefault(job_id, [])
+        if {"scenario": scenario, "reason": reason} not in entries:
+            entries.append({"scenario": scenario, "reason": reason})
 
     def verdict(self, job_id: str) -> str:
         """The job's verdict: the worst of its scenarios' outcomes."""
@@ -98,7 +113,8 @@ class EvidenceLog:
                    "run_id": self.run_id, "job": job_id, "verdict": self.verdict(job_id),
                    **({"shard": self.shard} if self.shard else {}),
                    "measured": self.jobs.get(job_id, {}),
-                   "scenarios": self.scenarios.get(job_id, [])}
+                   "scenarios": self.scenarios.get(job_id, []),
+                   **({"not_run": self.not_run[job_id]} if job_id in self.not_run else {})}
             (folder / f"{job_id}.json").write_text(json.dumps(doc, indent=2, default=str) + "\n")
             png = self.trend(job_id)
             if png is not None:
@@ -124,9 +140,11 @@ class EvidenceLog:
                    if age_key else "-")
             controls = sorted({c for s in scenarios for c in s["controls"]})
             passed = sum(s["outcome"] == "verified" for s in scenarios)
+            reasons = [entry["reason"] for entry in self.not_run.get(job_id, [])]
+            not_run = "".join(f", {reasons.count(r)} not run: {r}" for r in sorted(set(reasons)))
             rows.append({"job": job_id, "verdict": self.verdict(job_id),
                          "restore (RTO)": restore, "data age (RPO)": age,
-                         "scenarios": f"{passed}/{len(scenarios)} verified",
+                         "scenarios": f"{passed}/{len(scenarios)} verified{not_run}",
                          "controls": ", ".join(controls) or "-"})
         return rows
 

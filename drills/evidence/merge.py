@@ -87,6 +87,8 @@ def merge(evidence: list[Path], out: Path, allure: list[Path] | None = None,
             log.scenarios[job] = list(doc.get("scenarios", []))
             if not log.scenarios[job]:
                 del log.scenarios[job]
+            for entry in doc.get("not_run", []):
+                log.left_out(job, str(entry["scenario"]), str(entry["reason"]))
     _check_shards(shards)
     target = log.write(out)
     for folder in folders:  # each job's trend as its shard drew it (with its own history)

@@ -46,8 +46,8 @@ MARKERS: dict[str, str] = {
     "archives": "tarball backups (dated sets of per-component archives)",
     "restore_tests": "the estate's own automated restore tests and their results",
     "slow": "drills that restore a whole snapshot",
-    "writes": "scenarios that write to the estate (a canary, an on-demand backup); run last, "
-              "left out by -m 'not writes'",
+    "writes": "scenarios that write to the estate (a canary, an on-demand backup): run only for "
+              "jobs that declare writes: allowed (or with --allow-writes), after every other scenario",
     "runbook": "the runbook section a scenario drills (tag @runbook:<anchor>)",
     "severity": "Allure severity of a scenario (tag @severity:<level>)",
     "control": "a compliance control a scenario evidences (tag @control:<id>)",

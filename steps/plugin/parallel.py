@@ -46,7 +46,8 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> LoadScopeSch
 def worker_results(config: pytest.Config) -> dict[str, Any]:
     """What one worker measured and concluded, as plain data execnet can carry."""
     log, outcomes = config.stash[EVIDENCE], config.stash[OUTCOMES]
-    return {"evidence": json.dumps({"jobs": log.jobs, "scenarios": log.scenarios}, default=str),
+    return {"evidence": json.dumps({"jobs": log.jobs, "scenarios": log.scenarios,
+                                    "not_run": log.not_run}, default=str),
             "outcomes": {kind: count for kind, count in outcomes.items()}, "verified": config.stash[VERIFIED],
             "versions": config.stash[VERSIONS], "unreachable": config.stash[UNREACHABLE]}
 
@@ -59,6 +60,9 @@ def merge_results(config: pytest.Config, results: dict[str, Any]) -> list[str]:
         log.record(job_id, **measured)
     for job_id, outcomes in evidence["scenarios"].items():
         log.scenarios.setdefault(job_id, []).extend(outcomes)
+    for job_id, entries in evidence["not_run"].items():  # every worker collected them all: once
+        for entry in entries:
+            log.left_out(job_id, entry["scenario"], entry["reason"])
     config.stash[OUTCOMES].update(results["outcomes"])
     verified = config.stash[VERIFIED]
     for job_id, ok in results["verified"].items():

@@ -69,6 +69,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "restore says how much it has written; default: 30)")
     group.addoption("--evidence-dir", default=None,
                     help="where evidence JSON is written (default: reports/evidence)")
+    group.addoption("--allow-writes", action="store_true", default=False,
+                    help="run the @writes scenarios (a canary planted, an on-demand backup) for "
+                         "every job, not only for the jobs that declare `writes: allowed`")
     group.addoption("--shard", default=None, metavar="I/N",
                     help="drill the hosts of the i-th of n parts (every job of a host in the same "
                          "part; balanced by past drill times); merge the parts with "
@@ -228,24 +231,51 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 NOT_APPLICABLE = pytest.StashKey[list[str]]()
+WRITES_NOT_ALLOWED = "writes not allowed"
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Scenarios that apply to no job of the inventory are left out quietly (one summary line,
-    not one skip each). Observe first, then act: scenarios tagged ``@writes`` (canaries,
-    on-demand backups) run after every other scenario, so on each host the estate is read and
-    restored as found before the drill adds a snapshot (and the estate's own prune removes
-    one). Stable otherwise."""
+    not one skip each), and so are ``@writes`` scenarios (canaries, on-demand backups) of jobs
+    that do not declare ``writes: allowed`` when ``--allow-writes`` is not given: the evidence
+    names them as not run, neither verified nor failed. Observe first, then act: the
+    ``@writes`` scenarios that do run come after every other scenario, so on each host the
+    estate is read and restored as found before the drill adds a snapshot (and the estate's
+    own prune removes one). Stable otherwise."""
     idle = [item for item in items if job_of(item) is None and scenario_template(item) is not None]
-    if idle:
-        config.hook.pytest_deselected(items=idle)
-        left_out = {id(item) for item in idle}
-        items[:] = [item for item in items if id(item) not in left_out]
+    leave_out(config, items, idle)
     config.stash[NOT_APPLICABLE] = [item.nodeid.split("[")[0] for item in idle]
     if config.getoption("shard"):
         _keep_shard(config, items)
+    refused = [item for item in items if writes_refused(item)]
+    leave_out(config, items, refused)
+    for item in refused:
+        job = job_of(item)
+        if job is not None:  # always: only a job's scenario is refused
+            config.stash[EVIDENCE].left_out(job.id, _title(item), WRITES_NOT_ALLOWED)
     items.sort(key=lambda item: item.get_closest_marker("writes") is not None)
+
+
+def leave_out(config: pytest.Config, items: list[pytest.Item], chosen: list[pytest.Item]) -> None:
+    """Deselect ``chosen`` from ``items`` (pytest counts them as deselected, never as run)."""
+    if chosen:
+        config.hook.pytest_deselected(items=chosen)
+        gone = {id(item) for item in chosen}
+        items[:] = [item for item in items if id(item) not in gone]
+
+
+def writes_refused(item: pytest.Item) -> bool:
+    """True for a ``@writes`` scenario of a job that does not declare ``writes: allowed``, in a
+    run without ``--allow-writes``: the drill must not write to that job's estate."""
+    job = job_of(item)
+    return (job is not None and item.get_closest_marker("writes") is not None
+            and job.writes != "allowed" and not item.config.getoption("allow_writes"))
+
+
+def _title(item: pytest.Item) -> str:
+    template = scenario_template(item)
+    return str(template.name) if template is not None else item.name
 
 
 SHARD_HOSTS = pytest.StashKey[str]()
@@ -265,11 +295,8 @@ def _keep_shard(config: pytest.Config, items: list[pytest.Item]) -> None:
             if (points := log.past(job.id)) and points[-1].restore_seconds is not None}
     chosen = assign(jobs_by_host, count, past)
     mine = sorted(host for host, shard in chosen.items() if shard == index)
-    others = [item for item in items if (drilled := job_of(item)) is not None and drilled.host not in mine]
-    if others:
-        config.hook.pytest_deselected(items=others)
-        left_out = {id(item) for item in others}
-        items[:] = [item for item in items if id(item) not in left_out]
+    leave_out(config, items, [item for item in items
+                               if (drilled := job_of(item)) is not None and drilled.host not in mine])
     log.shard = f"{index}/{count}"
     how = "balanced by past drill times" if past else "balanced by job count: no history yet"
     config.stash[SHARD_HOSTS] = f"shard {index}/{count} ({how}): hosts {', '.join(mine) or 'none'}"
@@ -453,3 +480,23 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         terminalreporter.section("drill evidence: restore time (RTO) and data age (RPO)")
         for line in lines:
             terminalreporter.write_line(line)
+    not_run = writes_not_run_line(log) if log is not None else None
+    if not_run is not None:
+        terminalreporter.write_sep("=", not_run, yellow=True)
+
+
+def writes_not_run_line(log: EvidenceLog) -> str | None:
+    """The one line that says how many ``@writes`` scenarios the run left out, and how to allow
+    them; None when it left none out.
+
+    >>> log = EvidenceLog()
+    >>> log.left_out("flux-backup@motoko", "A canary ...", WRITES_NOT_ALLOWED)
+    >>> writes_not_run_line(log)
+    'not run: writes not allowed (1 scenario; set writes: allowed on the job or pass --allow-writes)'
+    """
+    count = sum(entry["reason"] == WRITES_NOT_ALLOWED
+                for entries in log.not_run.values() for entry in entries)
+    if not count:
+        return None
+    return (f"not run: {WRITES_NOT_ALLOWED} ({count} scenario{'s' if count > 1 else ''}; set writes: "
+            "allowed on the job or pass --allow-writes)")

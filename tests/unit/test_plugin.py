@@ -1,6 +1,8 @@
 """The suite as an operator runs it: inventory selection, job parametrization, bad input."""
 
+import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -29,7 +31,8 @@ def test_an_invalid_inventory_stops_the_run_naming_file_key_and_expectation(tmp_
     run = pytest_features(f"--inventory={bad}", tmp=tmp_path)
     assert run.returncode == 4
     assert "invalid inventory, no host was touched" in run.stderr
-    assert f"{bad}: jobs.flux-backup.rpo: expected a duration such as 26h" in run.stderr
+    where = rf"{re.escape(str(bad))}:\d+:\d+"  # file:line:column, as editors jump to
+    assert re.search(rf"{where}: jobs\.flux-backup\.rpo: expected a duration such as 26h", run.stderr)
 
 
 def test_adding_a_job_to_the_inventory_drills_it_without_editing_a_feature(tmp_path):
@@ -140,3 +143,80 @@ def test_the_inventory_may_come_from_the_environment_and_a_drill_without_one_is_
     bad = subprocess.run(command, cwd=folder, capture_output=True, text=True, timeout=120, env=env)
     assert bad.returncode == 4
     assert "BACKUP_DRILLS_REMOTE_TIMEOUT: expected a number of seconds, got 'soon'" in bad.stderr
+
+
+def collected(*args: str, tmp: Path) -> set[str]:
+    """The test IDs a ``--collect-only`` drill of ``features/`` selects."""
+    run = pytest_features("--collect-only", "-q", *args, tmp=tmp)
+    assert run.returncode in (0, 5), run.stdout + run.stderr  # 5: every test left out
+    return {line for line in run.stdout.splitlines() if "::" in line}
+
+
+NOT_RUN = "not run: writes not allowed ({}; set writes: allowed on the job or pass --allow-writes)"
+
+
+def test_a_drill_of_the_example_inventory_plants_nothing_unless_writes_are_allowed(tmp_path):
+    example = f"--inventory={ROOT / 'inventory/example.yml'}"
+    writing = collected(example, "-m", "writes", "--allow-writes", tmp=tmp_path)
+    # the restic canary of flux-backup, the example's one job a @writes scenario applies to
+    assert writing == {"features/restore.feature::test_a_canary_planted_before_an_ondemand_backup_"
+                       "comes_back_byteexact[flux-backup@motoko]"}
+    read_only = pytest_features(example, "--collect-only", "-q", tmp=tmp_path)
+    chosen = {line for line in read_only.stdout.splitlines() if "::" in line}
+    assert chosen
+    assert not chosen & writing, chosen & writing
+    # one line for the whole run, not a skip per test; pytest counts them as deselected
+    assert read_only.stdout.count("not run: writes not allowed") == 1, read_only.stdout
+    assert NOT_RUN.format("1 scenario") in read_only.stdout
+    assert collected(example, "--allow-writes", tmp=tmp_path) == chosen | writing
+
+
+def test_the_lab_declares_writes_allowed_for_each_job_its_write_scenarios_drill(tmp_path):
+    lab = collected("-m", "writes", tmp=tmp_path)
+    doc = yaml.safe_load((ROOT / "inventory/lab.yml").read_text())
+    allowed = sorted(name for name, job in doc["jobs"].items() if job.get("writes") == "allowed")
+    assert sorted({test.split("[")[1].split("@")[0] for test in lab}) == allowed
+    doc["jobs"]["flux-backup"].pop("writes")
+    refused = tmp_path / "refused.yml"
+    refused.write_text(yaml.safe_dump(doc, allow_unicode=True))
+    run = pytest_features(f"--inventory={refused}", "--collect-only", "-q", "-m", "writes", tmp=tmp_path)
+    left = {line for line in run.stdout.splitlines() if "::" in line}
+    assert lab - left == {test for test in lab if test.endswith("[flux-backup@motoko]")} != set()
+    assert NOT_RUN.format("1 scenario") in run.stdout, run.stdout
+
+
+def test_write_scenarios_not_allowed_are_neither_failed_nor_verified_in_a_parallel_drill(tmp_path):
+    """Unreachable hosts: the read-only scenarios COULD NOT RUN (exit 2, not 1); the canary is
+    left out, named once in the terminal and in its job's evidence, by the xdist controller."""
+    doc = yaml.safe_load((ROOT / "inventory/example.yml").read_text())
+    for host in doc["hosts"].values():
+        host.update(transport="ssh://drill@127.0.0.1:1", ssh_config=None, ssh_identity_file=None)
+    path = tmp_path / "down.yml"
+    path.write_text(yaml.safe_dump(doc))
+    run = pytest_features(f"--inventory={path}", "-m", "writes or (markers and not schedules)",
+                          "-n", "2", "-q", tmp=tmp_path)
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert run.stdout.count("not run: writes not allowed") == 1, run.stdout
+    assert NOT_RUN.format("1 scenario") in run.stdout
+    assert "\n6 failed in " in run.stdout, run.stdout
+    assert "passed" not in run.stdout
+    (folder,) = (tmp_path / "evidence").iterdir()
+    flux = json.loads((folder / "flux-backup@motoko.json").read_text())
+    assert flux["not_run"] == [{"scenario": "A canary planted before an on-demand backup comes back "
+                                            "byte-exact", "reason": "writes not allowed"}]
+    assert all("canary" not in s["scenario"] for s in flux["scenarios"])
+    assert "1 not run: writes not allowed" in (folder / "summary.md").read_text()
+
+
+def test_backup_drills_run_passes_allow_writes_to_the_drill(tmp_path):
+    command = [sys.executable, "-c", "from drills.cli import main; raise SystemExit(main())", "run",
+               f"--inventory={ROOT / 'inventory/example.yml'}", "--collect-only", "-q",
+               "-m", "writes"]  # its cache and reports: the current folder's (tmp_path)
+    refused = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 5, refused.stdout + refused.stderr  # nothing left to drill
+    assert NOT_RUN.format("1 scenario") in refused.stdout
+    allowed = subprocess.run([*command, "--allow-writes"], cwd=tmp_path, capture_output=True,
+                             text=True, timeout=120)
+    assert allowed.returncode == 0, allowed.stdout + allowed.stderr
+    assert "comes_back_byteexact[flux-backup@motoko]" in allowed.stdout
+    assert "not run: writes not allowed" not in allowed.stdout
