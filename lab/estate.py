@@ -234,8 +234,10 @@ def fleet_host(index: int) -> LabHost:
                    repository=f"fleet-{name}")
 
 
-def fleet_inventory(count: int, ssh_config: str) -> dict[str, Any]:
-    """The inventory of ``count`` fleet hosts, one restic job each (validated by the loader)."""
+def fleet_inventory(count: int, ssh_config: str, known_hosts: str | None = None) -> dict[str, Any]:
+    """The inventory of ``count`` fleet hosts, one restic job each (validated by the loader); their
+    keys in ``known_hosts`` (default: the lab's, beside ``ssh_config``)."""
+    known_hosts = known_hosts or str(Path(ssh_config).with_name("known_hosts"))
     hosts = [fleet_host(i) for i in range(1, count + 1)]
     jobs = {f"workspace-{h.name}": {
         "description": f"Workspace backup of {h.name}: restic snapshots of /flux, daily 5:00 AM",
@@ -251,7 +253,8 @@ def fleet_inventory(count: int, ssh_config: str) -> dict[str, Any]:
     return {"name": "lab-fleet",
             "description": f"Scale lab: {count} workspace hosts, one restic job each",
             "hosts": {h.name: {"transport": f"ssh://{h.name}", "ssh_config": ssh_config,
-                               "credentials_env": ENV_FILE} for h in hosts},
+                               "ssh_known_hosts": known_hosts, "credentials_env": ENV_FILE}
+                      for h in hosts},
             "jobs": jobs}
 
 
@@ -350,6 +353,7 @@ class Lab:
             list(pool.map(lambda h: self._host(h, state, images[h.image]), HOSTS))
             list(pool.map(lambda h: self._host(h, state, images[h.image]), workspaces))
         hosts = HOSTS + workspaces
+        state.write_known_hosts({h.name: (h.ssh_port, self.host_keys(h.name)) for h in hosts})
         state.write_ssh_config({h.name: h.ssh_port for h in hosts})
         fleet_note = ""
         if workspaces:
@@ -360,6 +364,15 @@ class Lab:
         self.log("lab up: " + ", ".join(f"{h.name} (ssh 127.0.0.1:{h.ssh_port})" for h in HOSTS)
                  + f", objectstore (s3 127.0.0.1:{S3_PORT}); ssh config {state.ssh_config}"
                  + fleet_note)
+
+    def host_keys(self, name: str) -> list[str]:
+        """The public host keys of lab host ``name``, as its sshd serves them (``docker exec``:
+        read on the host itself, not over the network that they are to authenticate)."""
+        container = self.container(name)
+        if container is None:
+            raise LabError(f"lab host {name} does not exist: `drill-lab up` makes it")
+        found = sh(container, "cat /etc/ssh/ssh_host_*_key.pub", timeout=30)
+        return [line for line in found.splitlines() if line.strip()]
 
     def _inotify_room(self, hosts: int, limit: Path = INOTIFY_INSTANCES) -> None:
         """Each lab host's systemd takes inotify instances (about five) from one per-user limit of

@@ -1,4 +1,5 @@
-"""The lab's machine-wide state: its SSH key, its generated credentials, its ssh_config.
+"""The lab's machine-wide state: its SSH key, its generated credentials, its ssh_config and the
+known_hosts file of its hosts' real keys (read from each host at bring-up; checked strictly).
 
 Kept outside the checkout (``~/.local/state/backup-drills-lab``, or ``$DRILL_LAB_STATE``) so
 that every clone on the machine drills the same lab. Secret files are mode 0600 and never
@@ -49,6 +50,12 @@ class LabState:
     @property
     def ssh_config(self) -> Path:
         return self.root / "ssh_config"
+
+    @property
+    def known_hosts(self) -> Path:
+        """The lab hosts' own keys, by name and by published address (``motoko,[127.0.0.1]:2222``):
+        rewritten at every bring-up, since a recreated container makes new keys."""
+        return self.root / "known_hosts"
 
     @property
     def fingerprint(self) -> str:
@@ -121,13 +128,30 @@ class LabState:
              "actions": AUDITOR_ACTIONS if i.name == "auditor" else actions}
             for i in self.identities.values()]})
 
+    def write_known_hosts(self, keys: dict[str, tuple[int, list[str]]]) -> None:
+        """``keys``: each host's published SSH port and its public host key lines (``ssh-ed25519
+        AAAA... root@motoko``, as /etc/ssh/ssh_host_*_key.pub hold them). Each key is filed under
+        the host's name (port 22, as a jump host reaches it on the lab's network) and its
+        published address."""
+        lines = []
+        for name, (port, found) in keys.items():
+            if not found:
+                raise ValueError(f"lab host {name}: no SSH host key found in /etc/ssh")
+            lines += [f"{name},[127.0.0.1]:{port} {' '.join(key.split()[:2])}\n" for key in found]
+        _replace(self.known_hosts, "".join(lines))
+
     def write_ssh_config(self, ports: dict[str, int]) -> None:
         blocks = [
             f"Host {name}\n  HostName 127.0.0.1\n  Port {port}\n  User root\n"
             f"  IdentityFile {self.private_key}\n  IdentitiesOnly yes\n"
-            "  StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n  LogLevel ERROR\n"
+            f"  StrictHostKeyChecking yes\n  UserKnownHostsFile {self.known_hosts}\n  LogLevel ERROR\n"
             "  ConnectTimeout 5\n  ServerAliveInterval 5\n  ServerAliveCountMax 3\n"
             for name, port in ports.items()]
-        partial = self.ssh_config.with_suffix(".partial")
-        partial.write_text("".join(blocks))
-        partial.replace(self.ssh_config)  # atomic: a drill reading it never sees half a file
+        _replace(self.ssh_config, "".join(blocks))
+
+
+def _replace(path: Path, text: str) -> None:
+    """Write ``path`` at once: a drill reading it never sees half a file."""
+    partial = path.with_suffix(".partial")
+    partial.write_text(text)
+    partial.replace(path)
