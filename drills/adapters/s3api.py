@@ -23,6 +23,7 @@ from typing import Any
 
 import botocore.exceptions  # light; boto3 itself (0.1 s of imports) loads with the first client
 
+from drills.core.secrets import Secret, register
 from drills.core.transport import DrillCouldNotRun
 from drills.inventory.schema import ObjectStore
 
@@ -48,13 +49,26 @@ class BucketState:
     unreadable: tuple[str, ...] = ()  # configurations the store refuses to the auditor
 
 
-def _secret(store: ObjectStore, name: str) -> str:
+def _secret(store: ObjectStore, name: str) -> Secret:
+    """The auditor key ``name``, registered for masking (``drills.core.secrets``)."""
     value = os.environ.get(name) or _from_env_file(store, name)
     if not value:
         where = f" or its env_file {store.env_file}" if store.env_file else ""
         raise DrillCouldNotRun(f"object store {store.name}: the runner's environment{where} lacks "
                                f"{name} (the auditor identity)")
-    return value
+    return register(value)
+
+
+def auditor_keys(store: ObjectStore) -> list[Secret]:
+    """The store's auditor key and key ID as far as the runner has them, registered for masking
+    (a run registers them up front; what it cannot read is named when a bucket is read)."""
+    found = []
+    for name in (store.access_key_env, store.secret_key_env):
+        try:
+            found.append(_secret(store, name))
+        except DrillCouldNotRun:
+            continue
+    return found
 
 
 def _from_env_file(store: ObjectStore, name: str) -> str | None:
@@ -88,8 +102,9 @@ def client(store: ObjectStore) -> Any:
     import boto3
 
     return boto3.client("s3", endpoint_url=store.endpoint, region_name=store.region,
-                        aws_access_key_id=_secret(store, store.access_key_env),
-                        aws_secret_access_key=_secret(store, store.secret_key_env), config=_config(store))
+                        aws_access_key_id=_secret(store, store.access_key_env).reveal(),
+                        aws_secret_access_key=_secret(store, store.secret_key_env).reveal(),
+                        config=_config(store))
 
 
 class Refused(DrillCouldNotRun):

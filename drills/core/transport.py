@@ -38,6 +38,7 @@ from testinfra.backend import parse_hostspec
 from testinfra.backend.base import CommandResult
 from testinfra.backend.ssh import SshBackend
 
+from drills.core.secrets import mask_bytes, register_all
 from drills.inventory.schema import Host
 
 if TYPE_CHECKING:
@@ -549,6 +550,7 @@ class Remote:
         for secret in secrets:  # a tool that echoes a value back must not carry it further
             stdout, stderr = (stdout.replace(secret, MASK.encode()),
                               stderr.replace(secret, MASK.encode()))
+        stdout, stderr = mask_bytes(stdout), mask_bytes(stderr)  # every registered secret's forms
         result = Result(self.name, script, out.exit_status, stdout,
                         stderr.decode("utf-8", errors="replace"), seconds)
         if out.exit_status == _NO_CREDENTIALS and self.host.credentials_env:
@@ -586,6 +588,7 @@ class Remote:
             raise DrillCouldNotRun(f"host {self.name}: the runner's environment lacks "
                                    f"{', '.join(missing)} (credentials_from_env)")
         values = {name: os.environ[name] for name in names}
+        register_all(values.values())  # masked in every output from now on (drills.core.secrets)
         payload = "".join(f"{name}={shlex.quote(value)}\n" for name, value in values.items())
         return payload.encode(), [v.encode() for v in values.values() if len(v) >= 4]
 

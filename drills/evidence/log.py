@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from drills import __version__
+from drills.core.secrets import mask
 from drills.evidence.trends import Point, load_history, plot
 
 SCHEMA_VERSION = 3  # 3: each measurement names its source (``sources``)
@@ -58,7 +59,7 @@ class EvidenceLog:
             raise ValueError(f"unknown outcome {outcome!r}, expected one of {OUTCOMES}")
         self.scenarios.setdefault(job_id, []).append(
             {"scenario": scenario, "outcome": outcome, "controls": controls,
-             "message": message[:2000]})
+             "message": mask(message)[:2000]})
 
     def left_out(self, job_id: str, scenario: str, reason: str) -> None:
         """A scenario not run for one job, and why; recorded once however often it is told.
@@ -104,7 +105,8 @@ class EvidenceLog:
 
     def write(self, directory: Path) -> Path:
         """Under ``directory/<run>/``: one JSON file per job, ``<job>.trend.png`` for jobs with
-        measurements, and the auditors' ``summary.md`` and ``summary.html``."""
+        measurements, and the auditors' ``summary.md`` and ``summary.html``; every registered
+        secret masked (``drills.core.secrets``)."""
         folder = directory / self.run_id
         folder.mkdir(parents=True, exist_ok=True)
         plots: dict[str, bytes] = {}
@@ -115,13 +117,13 @@ class EvidenceLog:
                    "measured": self.jobs.get(job_id, {}),
                    "scenarios": self.scenarios.get(job_id, []),
                    **({"not_run": self.not_run[job_id]} if job_id in self.not_run else {})}
-            (folder / f"{job_id}.json").write_text(json.dumps(doc, indent=2, default=str) + "\n")
+            (folder / f"{job_id}.json").write_text(mask(json.dumps(doc, indent=2, default=str)) + "\n")
             png = self.trend(job_id)
             if png is not None:
                 plots[job_id] = png
                 (folder / f"{job_id}.trend.png").write_bytes(png)
-        (folder / "summary.md").write_text(self.summary_markdown())
-        (folder / "summary.html").write_text(self.summary_html(plots))
+        (folder / "summary.md").write_text(mask(self.summary_markdown()))
+        (folder / "summary.html").write_text(mask(self.summary_html(plots)))
         return folder
 
     def summary_rows(self) -> list[dict[str, str]]:

@@ -10,6 +10,7 @@ unreachable, timed out, tool missing, a bug). Other codes are pytest's own (3 in
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,11 +20,13 @@ import pytest
 
 from drills import __version__
 from drills.adapters.restic import RestoreFailed
+from drills.adapters.s3api import auditor_keys
+from drills.core import secrets
 from drills.core.transport import DrillCouldNotRun
 from drills.evidence.prometheus import render, write_textfile
 from drills.evidence.signing import SigningError, check_private_key
 from drills.evidence.waivers import WaiverBook, WaiverError, load_waivers
-from drills.inventory.schema import Job
+from drills.inventory.schema import Inventory, Job
 from steps.plugin.session import (
     DRILLING,
     EVIDENCE,
@@ -79,13 +82,70 @@ def pytest_configure(config: pytest.Config) -> None:
             check_private_key(Path(key))
         except SigningError as exc:
             raise pytest.UsageError(f"--sign-evidence: {exc}") from None
+    if config.stash.get(DRILLING, False):
+        register_secrets(config.stash[INVENTORY])
+        secrets.mask_log_records()
+
+
+def register_secrets(inventory: Inventory) -> None:
+    """Every secret value the runner holds for this inventory, registered for masking before
+    anything runs: the hosts' ``credentials_from_env`` values and the object stores' auditor
+    keys (from the environment or their env files). The hosts' own env files never reach the
+    runner."""
+    secrets.forget()
+    for host in inventory.hosts.values():
+        secrets.register_all(os.environ.get(name) for name in host.credentials_from_env)
+    for store in inventory.object_stores.values():
+        auditor_keys(store)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """What the terminal shows of a drill goes through the masker (live log, reports, an
+    internal error's traceback)."""
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None or not session.config.stash.get(DRILLING, False):
+        return
+    writer = session.config.get_terminal_writer()
+    write = writer.write
+
+    def masked(msg: str, *, flush: bool = False, **markup: bool) -> None:
+        write(secrets.mask(msg), flush=flush, **markup)
+
+    writer.write = masked  # type: ignore[method-assign]
 
 
 @pytest.hookimpl(wrapper=True, trylast=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
-    """Show a verdict as its message (host, job, paths), not a traceback; apply waivers; count.
-    Innermost, so that the Allure listener records the report as changed here."""
+    """Show a verdict as its message (host, job, paths), not a traceback; apply waivers; count;
+    mask every secret in what the report shows (traceback, ``-l`` locals, captured output).
+    Innermost, so that the Allure listener, JUnit and the terminal get the report as changed
+    here."""
     report = yield
+    judged = _judged(item, call, report)
+    mask_report(judged)
+    return judged
+
+
+def mask_report(report: pytest.TestReport) -> None:
+    """Mask every registered secret in a test report: its traceback (rendered to text when a
+    secret is in it), its captured output and log, a waiver's reason."""
+    if not secrets.active():
+        return
+    if isinstance(report.longrepr, tuple):  # a skip: (path, line, reason)
+        path, line, reason = report.longrepr
+        report.longrepr = (path, line, secrets.mask(reason))
+    elif report.longrepr is not None:
+        text = str(report.longrepr)
+        if secrets.mask(text) != text:
+            report.longrepr = secrets.mask(text)
+    report.sections = [(title, secrets.mask(content)) for title, content in report.sections]
+    if hasattr(report, "wasxfail"):
+        report.wasxfail = secrets.mask(report.wasxfail)
+
+
+def _judged(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport
+            ) -> pytest.TestReport:
     job = job_of(item)
     if job is not None and (report.when == "call" or report.failed):
         verified = item.config.stash[VERIFIED]
@@ -164,3 +224,16 @@ def write_allure_context(results: Path, config: pytest.Config) -> None:
             lines[f"{host}.{tool}"] = version
     (results / "environment.properties").write_text(
         "".join(f"{key}={value}\n" for key, value in lines.items()))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Once every worker has written its part: the Allure results (attachments, parameters,
+    status messages) and the JUnit XML, masked as files (``drills.core.secrets.mask_tree``)."""
+    if not config.stash.get(DRILLING, False) or is_worker(config):
+        return
+    results = getattr(config.option, "allure_report_dir", None)
+    if results:
+        secrets.mask_tree(Path(results))
+    junit = getattr(config.option, "xmlpath", None)
+    if junit and Path(junit).is_file():
+        secrets.mask_file(Path(junit))

@@ -2,6 +2,7 @@
 
 import pytest
 
+from drills.core import secrets
 from drills.core.observe import FOUND
 from drills.core.transport import Remote
 from drills.inventory.schema import Host
@@ -14,5 +15,7 @@ def local() -> Remote:
 
 @pytest.fixture(autouse=True)
 def nothing_found_yet() -> None:
-    """Each test reads its own estate: what an earlier test found is forgotten."""
+    """Each test reads its own estate: what an earlier test found is forgotten (and the
+    secrets it registered for masking)."""
     FOUND.clear()
+    secrets.forget()
