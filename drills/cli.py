@@ -185,7 +185,7 @@ def _inventory_check(path: Path) -> int:
         inventory = load_inventory(path)
     except InventoryError as exc:
         print(exc, file=sys.stderr)
-        return 2
+        return 4  # bad input: the code a drill of the same inventory exits with (pytest's usage error)
     print(f"{path}: inventory {inventory.name}: {len(inventory.hosts)} host(s), "
           f"{len(inventory.jobs)} job(s): valid")
     return 0

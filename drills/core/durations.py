@@ -4,6 +4,9 @@
     datetime.timedelta(seconds=5400)
     >>> human(parse_duration("26h"))
     '26h'
+    >>> parse_duration("26")
+    Traceback (most recent call last):
+    ValueError: expected a duration such as 26h, ... got '26': a number alone says neither seconds nor hours
 """
 
 from __future__ import annotations
@@ -20,8 +23,17 @@ def parse_duration(text: str) -> timedelta:
     compact = text.strip().lower().replace(" ", "")
     parts = _PART.findall(compact)
     if not compact or "".join(n + u for n, u in parts) != compact:
-        raise ValueError(f"expected a duration such as 26h, 7d, 15m or 1h30m, got {text!r}")
+        raise ValueError(f"expected a duration such as 26h, 7d, 15m or 1h30m, got {text!r}"
+                         f"{_why(compact)}")
     return timedelta(seconds=sum(float(n) * _UNITS[u] for n, u in parts))
+
+
+def _why(compact: str) -> str:
+    if re.fullmatch(r"[+-]?\d+(\.\d+)?", compact):
+        return ": a number alone says neither seconds nor hours"
+    if compact.startswith("-"):
+        return ": a duration is above zero"
+    return ""
 
 
 def human(delta: timedelta) -> str:

@@ -5,19 +5,25 @@ is touched.
     >>> [job.name for job in inv.jobs_for(kind="restic")]    # doctest: +SKIP
     ['flux-backup']
 
-Invalid input raises ``InventoryError`` whose message names the file, the key and what was
-expected, e.g. ``inventory/lab.yml: jobs.flux-backup.rpo: expected a duration such as 26h ...``.
+Invalid input raises ``InventoryError``: one line a problem, naming the file, the line and
+column, the key, what was expected and the value found (secrets masked), and the nearest key
+for a typo, e.g. ``inventory/lab.yml:101:10: jobs.flux-backup.rpoo: unknown key (did you mean
+'rpo'?)``. Duplicate keys, a second top-level section, durations without a unit or not above
+zero, names outside ``[A-Za-z0-9._-]``, ``..`` in paths, a scratch that overlaps a job's data,
+and credentials inside URLs are all refused.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
+import types
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path, PurePosixPath
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple, Union, get_args, get_origin
 
-import yaml
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -34,20 +40,37 @@ from drills.core.coverage import rotation_of
 from drills.core.durations import parse_duration
 from drills.core.retention import Policy
 from drills.inventory.ansible import AnsibleInventoryError, read_ansible
+from drills.inventory.credentials import mask, secret_in
 from drills.inventory.kinds import KINDS, missing_needs
+from drills.inventory.marked import CONTROL, Document, Place, YamlProblem, read_yaml
 
 TRANSPORTS = ("ssh://", "paramiko://", "docker://", "local://")
 
 
+class Located(ValueError):
+    """A problem a model validator finds at a key below the model (``loc``, relative to it),
+    e.g. ``Located(("hosts", "akira", "scratch"), "...")`` from the inventory's validator."""
+
+    def __init__(self, loc: tuple[str | int, ...], message: str, value: Any = None) -> None:
+        super().__init__(f"{'.'.join(str(part) for part in loc)}: {message}")
+        self.loc, self.message, self.value = loc, message, value
+
+
 def _duration(value: Any) -> timedelta:
     if isinstance(value, timedelta):
-        return value
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise ValueError(f"expected a duration such as 26h, 7d, 15m or 1h30m, got {value!r}")
-    try:
-        return parse_duration(str(value)) if isinstance(value, str) else timedelta(seconds=value)
-    except OverflowError:  # timedelta stops at 999999999 days
-        raise ValueError(f"expected a duration of less than a million days, got {value!r}") from None
+        delta = value
+    elif isinstance(value, str):
+        try:
+            delta = parse_duration(value)
+        except OverflowError:  # timedelta stops at 999999999 days
+            raise ValueError("expected a duration of less than a million days") from None
+    else:  # a bare number (26, 26.0, 1:30 which YAML reads as 90): seconds? hours?
+        raise ValueError(f"expected a duration with its unit such as 26h, 7d, 15m or 1h30m, got "
+                         f"{value!r}: a number alone says neither seconds nor hours")
+    if delta <= timedelta(0):
+        raise ValueError(f"expected a duration greater than zero such as 26h, 7d, 15m or 1h30m, "
+                         f"got {value!r}")
+    return delta
 
 
 Duration = Annotated[timedelta, BeforeValidator(_duration)]
@@ -56,10 +79,62 @@ Duration = Annotated[timedelta, BeforeValidator(_duration)]
 def _absolute(value: str) -> str:
     if not isinstance(value, str) or not value.startswith("/"):
         raise ValueError(f"expected an absolute path on the host, got {value!r}")
-    return str(PurePosixPath(value))
+    if CONTROL.search(value):
+        raise ValueError("expected a path without newlines or other control characters")
+    if ".." in value.split("/"):
+        raise ValueError("expected a path without '..' components (it would point outside "
+                         "where it is written to)")
+    return "/" + str(PurePosixPath(value)).lstrip("/")  # //space and /space are one path
 
 
 AbsPath = Annotated[str, BeforeValidator(_absolute)]
+
+
+def _relative(value: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("expected a path relative to the job's source, such as mike/photos/2024")
+    if value.startswith("/"):
+        raise ValueError("expected a path relative to the job's source, without a leading '/'")
+    if CONTROL.search(value):
+        raise ValueError("expected a path without newlines or other control characters")
+    if ".." in value.split("/"):
+        raise ValueError("expected a path inside the job's source, without '..' components")
+    return str(PurePosixPath(value))
+
+
+RelPath = Annotated[str, BeforeValidator(_relative)]
+
+# the name of a host, job or object store: its key, used in test IDs, file names (evidence,
+# known_hosts) and commands; a job expanded over an Ansible group is keyed job@host
+NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*")
+NAME_RULE = "letters, digits, '.', '_' and '-', not starting with '.' or '-'"
+
+
+def _name(value: str) -> str:
+    if not isinstance(value, str) or not NAME.fullmatch(value):
+        raise ValueError(f"expected a name of {NAME_RULE}, got {value!r}")
+    return value
+
+
+def _job_key(value: str) -> str:
+    name, at, host = value.partition("@") if isinstance(value, str) else (value, "", "")
+    _name(name)
+    if at:
+        _name(host)
+    return value
+
+
+Name = Annotated[str, BeforeValidator(_name)]
+JobKey = Annotated[str, BeforeValidator(_job_key)]
+
+
+def _no_secret(value: str | None, info: ValidationInfo) -> str | None:
+    """Refuse credentials written into a URL or remote (they would reach argv, evidence, logs)."""
+    if value is not None:
+        problem = secret_in(value, str(info.field_name))
+        if problem is not None:
+            raise ValueError(problem)
+    return value
 
 
 # a public host key as ssh-keyscan or /etc/ssh/ssh_host_*_key.pub print it (a comment may follow)
@@ -68,13 +143,14 @@ HOST_KEY = (r"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # hide_input_in_errors: a ValidationError printed as it is shows no value (a secret one)
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
 
 class Host(_Strict):
     """How to reach one host, e.g. ``transport: ssh://backup@akira.example.net``."""
 
-    name: str = ""
+    name: Name = ""
     transport: str
     ssh_config: str | None = None
     ssh_identity_file: str | None = None
@@ -102,6 +178,16 @@ class Host(_Strict):
         if not value.startswith(TRANSPORTS):
             raise ValueError(f"expected a URL starting with one of {', '.join(TRANSPORTS)}, "
                              f"got {value!r}")
+        return value
+
+    _transport_secret = field_validator("transport", "jump_host")(_no_secret)
+
+    @field_validator("scratch")
+    @classmethod
+    def _not_root(cls, value: str) -> str:
+        if value == "/":
+            raise ValueError("expected a folder for the drill's restores (it makes and removes "
+                             "its own folders in it), such as /var/tmp/backup-drill, not '/'")
         return value
 
     @model_validator(mode="after")
@@ -261,6 +347,23 @@ class Dump(_Strict):
     tables: tuple[str, ...] = ()
     canary_table: str | None = None
 
+    _remote_secret = field_validator("remote")(_no_secret)
+
+    @field_validator("database")
+    @classmethod
+    def _database_name(cls, value: str | None) -> str | None:
+        """A name, never SQL or shell text: it reaches psql, createdb and clickhouse-client."""
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,62}", value):
+            raise ValueError(f"expected a database name of letters, digits, '_' and '-' (1 to 63, "
+                             f"not starting with '-'), not {value!r}")
+        return value
+
+    @field_validator("remote")
+    @classmethod
+    def _no_climbing(cls, value: str | None) -> str | None:
+        if value is not None and ".." in re.split(r"[/:]", value):
+            raise ValueError("expected an rclone remote path without '..' components")
+        return value
 
     @model_validator(mode="after")
     def _one_place(self) -> Dump:
@@ -314,8 +417,8 @@ class Runbook(_Strict):
 class Samples(_Strict):
     """Paths, relative to the job's source, that single-item restores drill."""
 
-    file: str
-    directory: str
+    file: RelPath
+    directory: RelPath
 
 
 EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
@@ -329,7 +432,7 @@ class ObjectStore(_Strict):
     ``object_stores: {b2: {endpoint: "https://s3.us-west-002.backblazeb2.com", region: us-west-002,
     access_key_env: AUDITOR_KEY_ID, secret_key_env: AUDITOR_KEY}}``"""
 
-    name: str = ""
+    name: Name = ""
     endpoint: str
     region: str = "us-east-1"
     access_key_env: EnvName
@@ -372,8 +475,8 @@ class BucketControls(_Strict):
 
 
 class Job(_Strict):
-    name: str = ""
-    host: str = ""
+    name: Name = ""
+    host: Name = ""
     group: str | None = None
     kind: str  # a name of drills.inventory.kinds.KINDS
     description: str = ""
@@ -417,8 +520,11 @@ class Job(_Strict):
     @classmethod
     def _known_kind(cls, value: str) -> str:
         if value not in KINDS:
-            raise ValueError(f"expected a job kind among {', '.join(sorted(KINDS))}, got {value!r}")
+            raise ValueError(f"expected a job kind among {', '.join(sorted(KINDS))}, got "
+                             f"{value!r}{_did_you_mean(value, KINDS)}")
         return value
+
+    _url_secret = field_validator("repository", "destination")(_no_secret)
 
     @model_validator(mode="after")
     def _kind_needs(self) -> Job:
@@ -467,30 +573,52 @@ class Inventory(_Strict):
     runbook: Runbook | None = None
     ansible: AnsibleSource | None = None
     object_stores: dict[str, ObjectStore] = Field(default_factory=dict)
-    hosts: dict[str, Host]
-    jobs: dict[str, Job]
+    hosts: dict[Name, Host]
+    jobs: dict[JobKey, Job]
     source_file: str = ""
 
     @model_validator(mode="before")
     @classmethod
     def _names(cls, data: Any) -> Any:
+        """The key is the name: a ``name:`` that says otherwise is refused (a job expanded over
+        an Ansible group is keyed ``name@host``)."""
         if isinstance(data, dict):
+            data = dict(data)
             for section in ("hosts", "jobs", "object_stores"):
                 entries = data.get(section)
                 if isinstance(entries, dict):
-                    data[section] = {k: ({"name": k, **v} if isinstance(v, dict) else v)
-                                     for k, v in entries.items()}
+                    data[section] = {k: _named(section, k, v) for k, v in entries.items()}
         return data
 
     @model_validator(mode="after")
     def _hosts_exist(self) -> Inventory:
-        for job in self.jobs.values():
+        ids: dict[str, str] = {}
+        for key, job in self.jobs.items():
             if job.bucket is not None and job.bucket.store not in self.object_stores:
-                raise ValueError(f"job {job.name!r}: bucket.store names {job.bucket.store!r}, expected "
-                                 f"one of object_stores {sorted(self.object_stores)}")
+                raise Located(("jobs", key, "bucket", "store"), f"expected one of object_stores "
+                              f"{sorted(self.object_stores)}, got {job.bucket.store!r}"
+                              f"{_did_you_mean(job.bucket.store, self.object_stores)}")
             if job.host not in self.hosts:
-                raise ValueError(f"job {job.name!r} names host {job.host!r}, expected one of "
-                                 f"{sorted(self.hosts)}")
+                raise Located(("jobs", key, "host"), f"expected a host of the inventory, one of "
+                              f"{sorted(self.hosts)}, got {job.host!r}"
+                              f"{_did_you_mean(job.host, self.hosts)}")
+            if job.id in ids:
+                raise Located(("jobs", key), f"job {key!r} has the id {job.id} of job {ids[job.id]!r}")
+            ids[job.id] = key
+        return self
+
+    @model_validator(mode="after")
+    def _scratch_apart(self) -> Inventory:
+        """A host's scratch must not be, hold, or lie inside any path its jobs protect (a
+        textual check; the drill checks the real paths on the host before it writes)."""
+        for key, job in self.jobs.items():
+            scratch = PurePosixPath(self.hosts[job.host].scratch)
+            for what, path in protected_paths(job):
+                if _overlap(scratch, PurePosixPath(path)):
+                    raise Located(("hosts", job.host, "scratch"), f"{scratch} overlaps jobs.{key}."
+                                  f"{what} {path}: the drill restores into scratch and removes what "
+                                  "it made there; choose a scratch apart from every path the host's "
+                                  "jobs back up or keep")
         return self
 
     def jobs_for(self, kind: str | None = None, needs: str | None = None) -> list[Job]:
@@ -506,65 +634,212 @@ class Inventory(_Strict):
                 if (kind is None or job.kind == kind) and (needs is None or declares(job, needs))]
 
 
+def _named(section: str, key: Any, entry: Any) -> Any:
+    if not isinstance(entry, dict):
+        return entry
+    written = entry.get("name", key)
+    expanded = section == "jobs" and key == f"{written}@{entry.get('host')}"
+    if written != key and not expanded:
+        raise Located((section, key, "name"), f"expected no 'name:' (the key {key!r} is the name), "
+                      f"got {written!r}")
+    return {**entry, "name": written}
+
+
+def protected_paths(job: Job) -> list[tuple[str, str]]:
+    """The paths of a job that a scratch must stay apart from, each with its key:
+    ``[("source", "/space"), ("dump.path", "/space/db/x.dump"), ...]``."""
+    found: list[tuple[str, str | None]] = [
+        ("source", job.source), ("results", job.results),
+        ("marker.path", job.marker.path if job.marker else None),
+        ("marker.failure_path", job.marker.failure_path if job.marker else None),
+        ("metrics.textfile", job.metrics.textfile if job.metrics else None),
+        ("dump.path", job.dump.path if job.dump else None),
+        ("dump.manifest", job.dump.manifest if job.dump else None)]
+    if job.archives is not None:
+        found += [("archives.root", job.archives.root), ("archives.gnupghome", job.archives.gnupghome)]
+        found += [(f"archives.components.{name}.source", c.source)
+                  for name, c in job.archives.components.items()]
+        found += [(f"archives.tiers.{i}.path", tier.path) for i, tier in enumerate(job.archives.tiers)]
+    return [(what, path) for what, path in found if path]
+
+
+def _overlap(one: PurePosixPath, other: PurePosixPath) -> bool:
+    return one == other or one in other.parents or other in one.parents
+
+
+def _did_you_mean(word: object, choices: Sequence[str] | dict[str, Any]) -> str:
+    near = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1)
+    return f" (did you mean {near[0]!r}?)" if near else ""
+
+
 class InventoryError(ValueError):
     """A bad inventory: the message names file, key and what was expected."""
 
 
-def _where(loc: tuple[int | str, ...]) -> str:
-    return ".".join(str(part) for part in loc if part not in ("function-after", "function-before"))
+class _Problem(NamedTuple):
+    """One problem: the key path, what was expected, the value found (if worth showing), and
+    whether the key itself is at fault (an unknown key)."""
+
+    loc: tuple[str | int, ...]
+    message: str
+    value: Any = None
+    show: bool = False
+    at_key: bool = False
 
 
-# libyaml's safe loader where PyYAML was built with it: the same documents, ten times faster (an
-# inventory is read by every drill and every xdist worker)
-SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+def _shown(value: Any) -> str:
+    text = repr(mask(value) if isinstance(value, str) else value)
+    return text if len(text) <= 80 else f"{text[:77]}..."
+
+
+def _report(file: Path, doc: Document | None, problems: list[_Problem]) -> str:
+    """``file:line:column: key.path = value: message``, one line a problem in the file's
+    order, secrets masked (the value is left out where the message says what it got)."""
+    lines: dict[str, tuple[int, int]] = {}
+    for problem in problems:
+        where, place = str(file), Place(0, 0)
+        if doc is not None:
+            place = doc.place(problem.loc, key=problem.at_key)
+            where = f"{file}:{place.line}:{place.column}"
+        key = _dotted(problem.loc) or "(top level)"
+        if problem.show and "got " not in problem.message:
+            key += f" = {_shown(problem.value)}"
+        lines.setdefault(mask(f"{where}: {key}: {problem.message}"), (place.line, place.column))
+    return "\n".join(sorted(lines, key=lambda line: lines[line]))
+
+
+def _dotted(loc: Sequence[str | int]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def _problems(exc: ValidationError, prefix: tuple[str, ...] = ()) -> list[_Problem]:
+    problems = []
+    for error in exc.errors():
+        loc = (*prefix, *(p for p in error["loc"] if not str(p).startswith("function-")))
+        at_key = bool(loc) and loc[-1] == "[key]"
+        loc = loc[:-1] if at_key else loc
+        message = str(error["msg"]).removeprefix("Value error, ")
+        value, cause = error.get("input"), (error.get("ctx") or {}).get("error")
+        show = value is None or isinstance(value, str | int | float | bool)
+        if isinstance(cause, Located):  # found by a model's validator, at a key below the model
+            loc, message = (*loc, *cause.loc), cause.message
+            value, show = cause.value, cause.value is not None
+        if loc[1:] and loc[-1] == "name" and value == loc[-2] and len(loc) == 3:
+            continue  # the name the loader took from the key: the key's own problem names it
+        if error["type"] == "extra_forbidden":
+            near = _did_you_mean(loc[-1], _fields_at(loc[:-1]))
+            problems.append(_Problem(loc, f"unknown key{near or ' (a typo?)'}", at_key=True))
+        elif error["type"] == "missing":
+            problems.append(_Problem(loc, "required key is missing"))
+        else:
+            problems.append(_Problem(loc, message, value, show, at_key))
+    return problems
+
+
+def _fields_at(loc: Sequence[str | int]) -> list[str]:
+    """The keys the model allows at ``loc`` (``("jobs", "j1")``: a job's), for did-you-mean."""
+    kind: Any = Inventory
+    for part in loc:
+        kind = _unwrapped(kind)
+        if isinstance(kind, type) and issubclass(kind, BaseModel):
+            field = kind.model_fields.get(str(part))
+            if field is None:
+                return []
+            kind = field.annotation
+        elif get_origin(kind) is dict:
+            kind = get_args(kind)[1]
+        elif get_origin(kind) in (tuple, list):
+            kind = get_args(kind)[0]
+        else:
+            return []
+    kind = _unwrapped(kind)
+    if isinstance(kind, type) and issubclass(kind, BaseModel):
+        return [name for name in kind.model_fields if name != "source_file"]
+    return []
+
+
+def _unwrapped(kind: Any) -> Any:
+    """``Host | None`` and ``Annotated[Host, ...]`` as ``Host``."""
+    while get_origin(kind) in (Annotated, Union, types.UnionType):
+        kind = next(arg for arg in get_args(kind) if arg is not type(None))
+    return kind
 
 
 def load_inventory(path: str | os.PathLike[str]) -> Inventory:
     """Read and validate an inventory file; raise InventoryError on any problem."""
     file = Path(path)
     try:
-        raw = yaml.load(file.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
+        text = file.read_text(encoding="utf-8")
     except OSError as exc:
         raise InventoryError(f"{file}: cannot read inventory: {exc.strerror}") from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        raise InventoryError(f"{file}:{where}: not valid YAML: "
-                             f"{getattr(exc, 'problem', exc)}") from exc
-    if not isinstance(raw, dict):
-        raise InventoryError(f"{file}: expected a mapping with keys name, hosts, jobs; "
-                             f"got {type(raw).__name__}")
-    if raw.get("ansible") is not None:
-        raw = _with_ansible(file, raw)
+    except UnicodeDecodeError as exc:
+        line = exc.object[:exc.start].count(b"\n") + 1
+        raise InventoryError(f"{file}:{line}: not UTF-8 text (byte {exc.object[exc.start]:#04x})") from None
     try:
-        return Inventory.model_validate({**raw, "source_file": str(file)})
+        doc = read_yaml(text)
+    except YamlProblem as exc:
+        raise InventoryError(mask(f"{file}:{exc}")) from None
+    raw = doc.data
+    if not isinstance(raw, dict):
+        raise InventoryError(f"{file}:1:1: expected a mapping with keys name, hosts, jobs; "
+                             f"got {type(raw).__name__}")
+    written = _written_names(raw)
+    if written:  # named once, then left out so that the rest of the file is checked too
+        raw = _without(raw, [problem.loc for problem in written])
+    if raw.get("ansible") is not None:
+        raw = _with_ansible(file, doc, raw)
+    try:
+        inventory = Inventory.model_validate({**raw, "source_file": str(file)})
     except ValidationError as exc:
-        raise InventoryError(_problems(file, exc)) from None
+        raise InventoryError(_report(file, doc, [*written, *_problems(exc)])) from None
+    if written:
+        raise InventoryError(_report(file, doc, written))
+    return inventory
 
 
-def _problems(file: Path, exc: ValidationError, prefix: tuple[str, ...] = ()) -> str:
+def _without(raw: dict[Any, Any], locs: list[tuple[str | int, ...]]) -> dict[Any, Any]:
+    """``raw`` without the entries (``(section, key)``) or keys (``(section, key, "name")``)
+    at ``locs``; the rest is shared, not copied."""
+    out = dict(raw)
+    for section, key, *rest in locs:
+        if section not in out or not isinstance(out[section], dict):
+            continue
+        entries = out[section] = dict(out[section])
+        if rest and isinstance(entries.get(key), dict):
+            entries[key] = {k: v for k, v in entries[key].items() if k != rest[0]}
+        elif not rest:
+            entries.pop(key, None)
+    return out
+
+
+def _written_names(raw: dict[Any, Any]) -> list[_Problem]:
+    """Names as the file writes them: each key is its entry's name (a ``name:`` that differs is
+    refused), and no job key holds the ``@`` the drill puts between a job and its host."""
     problems = []
-    for error in exc.errors():
-        message = str(error["msg"]).removeprefix("Value error, ")
-        if error["type"] == "extra_forbidden":
-            message = "unknown key (a typo?)"
-        elif error["type"] == "missing":
-            message = "required key is missing"
-        problems.append(f"{file}: {_where((*prefix, *error['loc'])) or '(top level)'}: {message}")
-    return "\n".join(problems)
+    for section in ("hosts", "jobs", "object_stores"):
+        entries = raw.get(section)
+        for key, entry in entries.items() if isinstance(entries, dict) else ():
+            if section == "jobs" and isinstance(key, str) and "@" in key:
+                problems.append(_Problem((section, key), f"expected a job name of {NAME_RULE}: '@' "
+                                         "separates a job from its host in the ids the drill makes "
+                                         "itself (a job of an Ansible group)", key, True, True))
+            elif isinstance(entry, dict) and "name" in entry and entry["name"] != key:
+                problems.append(_Problem((section, key, "name"), f"expected no 'name:' (the key "
+                                         f"{key!r} is the name)", entry["name"], True))
+    return problems
 
 
-def _with_ansible(file: Path, raw: dict[str, Any]) -> dict[str, Any]:
+def _with_ansible(file: Path, doc: Document, raw: dict[str, Any]) -> dict[str, Any]:
     """Merge the Ansible inventory's hosts (explicit ``hosts:`` win) and expand jobs attached
     to a ``group`` into one job per member host, keyed ``job@host``."""
     try:
         source = AnsibleSource.model_validate(raw["ansible"])
     except ValidationError as exc:
-        raise InventoryError(_problems(file, exc, ("ansible",))) from None
+        raise InventoryError(_report(file, doc, _problems(exc, ("ansible",)))) from None
     try:
         estate = read_ansible(file.parent / source.inventory, source.transport, source.defaults)
     except AnsibleInventoryError as exc:
-        raise InventoryError(f"{file}: ansible.inventory: {exc}") from None
+        raise InventoryError(_report(file, doc, [_Problem(("ansible", "inventory"), str(exc))])) from None
     hosts = raw.get("hosts") or {}
     jobs = raw.get("jobs")
     merged = {**raw, "hosts": {**estate.hosts, **hosts} if isinstance(hosts, dict) else hosts}
@@ -577,9 +852,10 @@ def _with_ansible(file: Path, raw: dict[str, Any]) -> dict[str, Any]:
             continue
         members = estate.groups.get(str(job["group"]))
         if members is None:
-            raise InventoryError(f"{file}: jobs.{name}.group: expected a group of "
-                                 f"{source.inventory}, one of {sorted(estate.groups)}; got "
-                                 f"{job['group']!r}")
+            raise InventoryError(_report(file, doc, [_Problem(
+                ("jobs", name, "group"), f"expected a group of {source.inventory}, one of "
+                f"{sorted(estate.groups)}, got {job['group']!r}"
+                f"{_did_you_mean(job['group'], estate.groups)}")]))
         for host in members:
             expanded[f"{name}@{host}"] = {**job, "name": name, "host": host}
     return {**merged, "jobs": expanded}

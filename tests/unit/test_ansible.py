@@ -1,5 +1,6 @@
 """Hosts and groups from Ansible inventories (YAML and INI, host_vars and group_vars)."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -65,13 +66,13 @@ def test_an_ini_inventory_and_a_group_job(tmp_path):
             "ansible: {inventory: hosts.ini}",
             "  j:\n    group: web\n" + JOB,
             INI,
-            "jobs.j.group: expected a group of hosts.ini, one of ['all', 'db', 'ungrouped']; got 'web'",
+            "jobs.j.group: expected a group of hosts.ini, one of ['all', 'db', 'ungrouped'], got 'web'",
         ),
         (
             "ansible: {inventory: hosts.ini, transport: telnet}",
             "  j:\n    host: pg1\n" + JOB,
             INI,
-            "ansible.transport: Input should be 'ssh' or 'paramiko'",
+            "ansible.transport = 'telnet': Input should be 'ssh' or 'paramiko'",
         ),
         (
             "ansible: {inventory: hosts.ini}",
@@ -91,5 +92,5 @@ def test_bad_ansible_input_is_named(tmp_path, ansible, jobs, ini, expected):
     path = write(tmp_path, ansible, jobs, ini)
     with pytest.raises(InventoryError) as caught:
         load_inventory(path)
-    assert str(caught.value).startswith(f"{path}: ")
+    assert re.match(rf"{re.escape(str(path))}:\d+:\d+: ", str(caught.value))
     assert expected.format(dir=tmp_path) in str(caught.value)
