@@ -87,9 +87,9 @@ def test_the_auditor_key_comes_from_the_environment_else_its_env_file_else_could
     env.write_text("export K='from-file'\n")
     store = inventory().object_stores["s3"].model_copy(update={"env_file": str(env)})
     monkeypatch.delenv("K", raising=False)
-    assert _secret(store, "K") == "from-file"
+    assert _secret(store, "K").reveal() == "from-file"  # a Secret: masked where shown
     monkeypatch.setenv("K", "from-env")
-    assert _secret(store, "K") == "from-env"
+    assert _secret(store, "K").reveal() == "from-env"
     with pytest.raises(DrillCouldNotRun, match=r"lacks S \(the auditor identity\)"):
         _secret(store, "S")
 
