@@ -28,12 +28,12 @@ def inventory_with_host(tmp_path, name, **host):
 
 def test_a_host_only_the_jump_host_can_reach_is_drilled_through_it(drill, tmp_path):
     lab = LabState.load_or_create()
-    # "motoko" resolves only on the lab's network: the runner can reach it through akira alone
+    # "motoko" resolves only on the lab's network: the runner can reach it through akira alone;
+    # both keys are checked against the lab's known_hosts (motoko's filed under its name too)
     config = tmp_path / "ssh_config"
     config.write_text(
         lab.ssh_config.read_text() + f"Host motoko-inner\n  HostName motoko\n  Port 22\n  User root\n"
-        f"  IdentityFile {lab.private_key}\n  IdentitiesOnly yes\n  StrictHostKeyChecking no\n"
-        "  UserKnownHostsFile /dev/null\n  LogLevel ERROR\n  ConnectTimeout 5\n"
+        f"  IdentityFile {lab.private_key}\n  IdentitiesOnly yes\n  LogLevel ERROR\n  ConnectTimeout 5\n"
     )
     inventory = inventory_with_host(
         tmp_path, "motoko", transport="ssh://motoko-inner", ssh_config=str(config), jump_host="akira"
@@ -97,10 +97,12 @@ def host_key(container: str) -> str:
 
 
 def test_a_pinned_host_key_is_trusted_and_another_key_is_refused_naming_the_host(drill, tmp_path):
-    # the lab's own ssh_config trusts any key; a pinned key overrides it: only that key will do
-    pinned = inventory_with_host(tmp_path, "motoko", ssh_host_key=host_key("drill-lab-motoko"))
+    # a pinned key overrides the lab's known_hosts: only that key will do
+    pinned = inventory_with_host(tmp_path, "motoko", ssh_host_key=host_key("drill-lab-motoko"),
+                                 ssh_known_hosts=None)
     drill.run(CHECK, "flux-backup@motoko", pinned).expect_pass()
-    impostor = inventory_with_host(tmp_path, "motoko", ssh_host_key=host_key("drill-lab-akira"))
+    impostor = inventory_with_host(tmp_path, "motoko", ssh_host_key=host_key("drill-lab-akira"),
+                                   ssh_known_hosts=None)
     drill.run(CHECK, "flux-backup@motoko", impostor).expect_failure(
         "host motoko unreachable", "Host key verification failed", exit_code=2)
 
