@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -30,7 +31,8 @@ def test_an_invalid_inventory_stops_the_run_naming_file_key_and_expectation(tmp_
     run = pytest_features(f"--inventory={bad}", tmp=tmp_path)
     assert run.returncode == 4
     assert "invalid inventory, no host was touched" in run.stderr
-    assert f"{bad}: jobs.flux-backup.rpo: expected a duration such as 26h" in run.stderr
+    where = rf"{re.escape(str(bad))}:\d+:\d+"  # file:line:column, as editors jump to
+    assert re.search(rf"{where}: jobs\.flux-backup\.rpo: expected a duration such as 26h", run.stderr)
 
 
 def test_adding_a_job_to_the_inventory_drills_it_without_editing_a_feature(tmp_path):
