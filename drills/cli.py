@@ -2,6 +2,7 @@
 
     $ backup-drills run --inventory prod.yml                 # the bundled features, all jobs
     $ backup-drills run --inventory prod.yml --features my-features/ -m weekly -n 4
+    $ backup-drills run --inventory prod.yml --allow-writes   # canaries too, for every job
     $ backup-drills inventory check prod.yml
     $ backup-drills report                                   # reports/html/index.html
     $ backup-drills evidence keygen|verify|matrix ...        # as ``drill-evidence`` below
