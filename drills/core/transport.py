@@ -327,9 +327,9 @@ def scanned_fingerprint(name: str, kind: str | None) -> str | None:
     """The SHA256 fingerprint of the ``kind`` key that ``name`` offers now, read with ssh-keyscan
     and ssh-keygen on the runner (bounded); None when it cannot be read."""
     try:
-        scan = subprocess.run([*_keyscan_words(name, kind)[:1], "-T", str(KEYSCAN_TIMEOUT),
-                               *_keyscan_words(name, kind)[1:]], capture_output=True, check=False,
-                              timeout=KEYSCAN_TIMEOUT + 10)
+        words = _keyscan_words(name, kind)
+        scan = subprocess.run([words[0], "-T", str(KEYSCAN_TIMEOUT), *words[1:]], capture_output=True,
+                              check=False, timeout=KEYSCAN_TIMEOUT + 10)
         listed = subprocess.run(["ssh-keygen", "-l", "-f", "-"], input=scan.stdout, capture_output=True,
                                 check=False, timeout=10)
     except (OSError, subprocess.TimeoutExpired):
