@@ -366,7 +366,10 @@ def probe_hosts(config: pytest.Config, hosts: list[str], items: list[pytest.Item
         try:
             read_clock(remote)  # the skew at drill start
             sweep(remote)
-            sweep_canaries(remote, [j for j in inventory.jobs.values() if j.host == name])
+            # a killed run's canaries, only where writes are allowed: a read-only drill never
+            # touches a source (a leftover waits for the next run that may write there)
+            sweep_canaries(remote, [j for j in inventory.jobs.values() if j.host == name
+                                    and (j.writes == "allowed" or config.getoption("allow_writes"))])
             config.stash[VERSIONS][name] = tool_versions(remote)
         except DrillCouldNotRun as exc:
             return name, str(exc), {}
