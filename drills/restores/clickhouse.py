@@ -16,18 +16,22 @@ are read back, to compare with the manifest written at backup time, and the smok
 from __future__ import annotations
 
 import json
-import shlex
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+from xml.sax.saxutils import escape
 
 from drills.adapters.restic import RestoreFailed
-from drills.core.transport import DrillCouldNotRun, script
+from drills.core.transport import DrillCouldNotRun, argv, script
 from drills.restores.databases import FALSE_VALUES, DatabaseRestore, DumpDrill, SmokeResult, TableState
 from drills.restores.scratch import scratch_dir
+from drills.restores.sqlsafety import is_identifier, is_part_name, metadata_problems, shown
+from drills.restores.throwaway import as_user, hand_over
 
 PORT = 19000  # the scratch server's native port, on 127.0.0.1 only (no HTTP port)
-OWNER = "clickhouse"  # the OS user Debian's clickhouse-server runs as
+METADATA_LIMIT = 1 << 20  # bytes of one table's metadata SQL the drill reads
 SERVER_LIMIT = 4 * 3600  # the scratch server dies with this even if the drill is killed
 CONFIG = """<yandex>
   <logger><level>warning</level><log>{home}/server.log</log>
@@ -36,6 +40,9 @@ CONFIG = """<yandex>
   <tcp_port>{port}</tcp_port>
   <path>{home}/data/</path>
   <tmp_path>{home}/tmp/</tmp_path>
+  <user_files_path>{home}/user_files/</user_files_path>
+  <format_schema_path>{home}/format_schemas/</format_schema_path>
+  <access_control_path>{home}/access/</access_control_path>
   <users_config>{home}/users.xml</users_config>
   <default_profile>default</default_profile>
   <default_database>default</default_database>
@@ -50,33 +57,43 @@ USERS = ("<yandex><profiles><default/></profiles><quotas><default/></quotas>"
          "<users><default><password>%s</password><networks><ip>127.0.0.1</ip></networks>"
          "<profile>default</profile><quota>default</quota></default></users></yandex>")
 CLIENT_CONFIG = "<config><user>default</user><password>%s</password></config>"
+
+
+@dataclass(frozen=True)
+class ScratchServer:
+    """A running scratch ClickHouse: its home, the throwaway user that runs it (and every
+    client of it), and the client config holding its password."""
+
+    home: str
+    user: str
+    client_config: str
+
+    def client(self, *words: str) -> str:
+        """clickhouse-client of this server, as its user: ``server.client("-q", "SELECT 1")``."""
+        return as_user(self.user, argv("clickhouse-client", f"--config-file={self.client_config}",
+                                       "--host", "127.0.0.1", "--port", str(PORT), *words))
+
+
 class ClickHouseDrill(DumpDrill):
+    """A backup restored by a throwaway OS user into a clickhouse-server it runs. Before anything
+    of it reaches SQL, every table and part name is checked against ClickHouse's grammar and
+    every metadata file must be one ATTACH/CREATE TABLE of its table (``sqlsafety``); a symlink
+    anywhere in it is refused."""
+
     SERVER = "ClickHouse"
-    client = ""  # the scratch server's clickhouse-client command, once it runs
-    client_config = ""  # the file its client reads the password from
 
     def restore(self, tier: str | None = None) -> DatabaseRestore:
         """Restore the newest backup of ``tier`` into a scratch ClickHouse server and measure
         it: the restore time runs until the last part is attached."""
         database = str(self.dump.database)
         started = time.monotonic()
-        with scratch_dir(self.remote, self.job) as target:
+        with scratch_dir(self.remote, self.job) as target, \
+                self.throwaway(self.remote, self.job) as user:
             fetched = self._fetch(target, tier)
-            backup = f"{target}/backup"
-            unpacked = self.remote.run(f"mkdir {backup} && tar -C {backup} -xf "
-                                       f"{shlex.quote(fetched.path)} && cat {backup}/manifest.json",
-                                       timeout=3600)
-            if not unpacked.ok:
-                raise RestoreFailed(f"{self._who()}: the backup {fetched.origin} did not unpack: "
-                                    f"{unpacked.tail(3)}")
-            try:
-                manifest = json.loads(unpacked.text)
-            except ValueError:
-                manifest = None
-            if not isinstance(manifest, dict):
-                raise RestoreFailed(f"{self._who()}: manifest.json of {fetched.origin} is not JSON")
-            with self._scratch_server(target) as home:
-                attached = self.remote.run(self._attach_script(backup, home, database),
+            backup = self._unpack(target, fetched.path, user, fetched.origin)
+            manifest = self._checked(backup, database, user, fetched.origin)
+            with self._scratch_server(target, user) as server:
+                attached = self.remote.run(self.attach_command(server, backup, database),
                                            timeout=4 * 3600)
                 if not attached.ok:
                     raise RestoreFailed(f"{self._who()}: attaching the parts of {fetched.origin} "
@@ -85,25 +102,97 @@ class ClickHouseDrill(DumpDrill):
                     self.job, self.remote.name, f"clickhouse database {database}",
                     fetched.origin, fetched.made_at, time.monotonic() - started, 0.0,
                     f"{fetched.command} && tar -xf && clickhouse-client "
-                    f"\"ALTER TABLE {database}.<table> ATTACH PART '<part>'\"",
+                    f"\"ALTER TABLE `{database}`.`<table>` ATTACH PART '<part>'\"",
                     expected=manifest.get("tables") or {})
-                outcome.tables = self._tables(database, fetched.origin)
+                outcome.tables = self._tables(server, database, fetched.origin)
                 outcome.smoke = [SmokeResult(q, ok and out.split("\t")[0].lower() not in FALSE_VALUES,
                                              out) for q in self.dump.smoke_queries
-                                 for ok, out in [self._query(q)]]
+                                 for ok, out in [self._query(server, q)]]
         outcome.drill_seconds = time.monotonic() - started
         return outcome
 
-    def _attach_script(self, backup: str, home: str, database: str) -> str:
-        """Create the database and each table from its metadata, copy its frozen parts into
-        the table's ``detached/`` and attach them one by one (``scripts/clickhouse-attach.sh``)."""
-        return script("clickhouse-attach", self.client_config, str(PORT), backup, home, database, OWNER)
+    def _unpack(self, target: str, path: str, user: str, origin: str) -> str:
+        """The backup handed to the throwaway user and unpacked by it (a tar member cannot be
+        written outside, or owned by anyone else); its folder."""
+        home = f"{target}/unpack"
+        tar = hand_over(self.remote, self._who(), target, path, home, "backup.tar", user)
+        backup = f"{home}/backup"
+        unpacked = self.remote.run(as_user(user, argv("sh", "-c", 'mkdir -m 0700 "$1" && '
+                                                      'tar -C "$1" --no-same-owner -xf "$2"',
+                                                      "unpack", backup, tar)), timeout=3600)
+        if not unpacked.ok:
+            raise RestoreFailed(f"{self._who()}: the backup {origin} did not unpack: "
+                                f"{unpacked.tail(3)}")
+        return backup
 
-    def _tables(self, database: str, origin: str) -> dict[str, TableState]:
+    def listing(self, backup: str, user: str) -> tuple[list[tuple[str, str]], list[str]]:
+        """The backup's entries to the depth of parts, as (type, path) (``d``, ``f``, ``l``...),
+        and its symlinks at any depth (at most 4 KiB of them), read as the throwaway user."""
+        read = self.remote.run(as_user(user, argv(
+            "sh", "-c", 'cd "$1" && find . -mindepth 1 -maxdepth 4 -printf "%y %P\\0" && '
+            'printf "\\0" && find . -type l -printf "%P\\0" | head -c 4096', "listing", backup)),
+            timeout=600)
+        if not read.ok:
+            raise DrillCouldNotRun(f"{self._who()}: listing the unpacked backup failed: {read.tail(3)}")
+        text = read.stdout.decode("utf-8", errors="surrogateescape")
+        entries, _, links = text.partition("\0\0")
+        listed = [(entry[:1], entry[2:]) for entry in entries.split("\0") if entry]
+        return listed, [link for link in links.split("\0") if link]
+
+    def _checked(self, backup: str, database: str, user: str, origin: str) -> dict[str, Any]:
+        """Refuse, naming each, every name and metadata file of the backup that is not what a
+        clickhouse-backup of ``database`` holds, before any of it reaches a server; return
+        its manifest."""
+        listed, links = self.listing(backup, user)
+        problems = [f"{shown(link)}: a symlink" for link in links]
+        meta, shadow = f"metadata/{database}/", f"shadow/{database}/"
+        tables = []
+        for kind, path in listed:
+            if path.startswith(meta) and path.endswith(".sql"):
+                table = path.removeprefix(meta).removesuffix(".sql")
+                if kind != "f" or not is_identifier(table):
+                    problems.append(f"{shown(path)}: not a table's metadata file (a file named "
+                                    "after an identifier)")
+                else:
+                    tables.append(table)
+        for kind, path in listed:
+            table, _, part = path.removeprefix(shadow).partition("/")
+            if path.startswith(shadow) and table in tables and part and \
+                    (kind != "d" or not is_part_name(part)):
+                problems.append(f"{shown(path)}: not a part name (partition_min_max_level)")
+        for table in tables:
+            read = self.remote.run(as_user(user, argv("head", "-c", str(METADATA_LIMIT + 1),
+                                                      f"{backup}/{meta}{table}.sql")), timeout=60)
+            if len(read.stdout) > METADATA_LIMIT:
+                problems.append(f"{meta}{table}.sql: larger than {METADATA_LIMIT} bytes")
+                continue
+            text = read.stdout.decode("utf-8", errors="replace")
+            problems += [f"{meta}{table}.sql: {p}" for p in metadata_problems(text, database, table)]
+        if problems:
+            raise RestoreFailed(f"{self._who()}: refusing the backup {origin} (nothing of it ran): "
+                                + "; ".join(problems[:10]))
+        read = self.remote.run(as_user(user, argv("head", "-c", str(METADATA_LIMIT),
+                                                  f"{backup}/manifest.json")), timeout=60)
+        try:
+            manifest = json.loads(read.text) if read.ok else None
+        except ValueError:
+            manifest = None
+        if not isinstance(manifest, dict):
+            raise RestoreFailed(f"{self._who()}: manifest.json of {origin} is missing or not JSON")
+        return manifest
+
+    def attach_command(self, server: ScratchServer, backup: str, database: str) -> str:
+        """Create the database and each table from its metadata, copy its frozen parts into
+        the table's ``detached/`` and attach them one by one, as the throwaway user
+        (``scripts/clickhouse-attach.sh``)."""
+        return as_user(server.user, script("clickhouse-attach", server.client_config, str(PORT),
+                                           backup, server.home, database))
+
+    def _tables(self, server: ScratchServer, database: str, origin: str) -> dict[str, TableState]:
         """Rows and checksum of each restored table; a table that cannot be read back (a
         corrupt part: ClickHouse checks its blocks as it reads) fails the restore."""
-        listed = self.remote.run(script("clickhouse-checksums", self.client_config, str(PORT), database),
-                                 timeout=3600)
+        listed = self.remote.run(as_user(server.user, script(
+            "clickhouse-checksums", server.client_config, str(PORT), database)), timeout=3600)
         if not listed.ok:
             raise RestoreFailed(f"{self._who()}: reading back the tables restored from {origin} "
                                 f"failed: {listed.tail(3)}")
@@ -113,30 +202,28 @@ class ClickHouseDrill(DumpDrill):
             states[name] = TableState(int(rows), checksum)
         return states
 
-    def _query(self, query: str) -> tuple[bool, str]:
-        run = self.remote.run(f"{self.client} -q {shlex.quote(query)}", timeout=600)
+    def _query(self, server: ScratchServer, query: str) -> tuple[bool, str]:
+        run = self.remote.run(server.client("-q", query), timeout=600)
         return run.ok, (run.text if run.ok else run.tail(3)).strip()
 
     @contextmanager
-    def _scratch_server(self, target: str) -> Iterator[str]:
-        """A throwaway ``clickhouse-server`` with its data in ``target/clickhouse``, owned by
-        the server's OS user, its one user's password made on the host (the client reads it
-        from ``target/client.xml``, mode 0600); refused if anything answers on its port
-        already; stopped whatever happens, and bounded in time even if not."""
-        home, client_config = f"{target}/clickhouse", f"{target}/client.xml"
-        self.client = (f"clickhouse-client --config-file={client_config} --host 127.0.0.1 "
-                       f"--port {PORT}")
-        self.client_config = client_config
-        started = self.remote.run(script("clickhouse-start", target, home, client_config, str(PORT), OWNER,
-                                         str(SERVER_LIMIT), CONFIG.format(home=home, port=PORT), USERS,
+    def _scratch_server(self, target: str, user: str) -> Iterator[ScratchServer]:
+        """A throwaway ``clickhouse-server`` with its data in ``target/clickhouse``, run by the
+        throwaway ``user``, its one user's password made on the host (the client reads it from
+        ``target/clickhouse/client.xml``, the user's, mode 0600); refused if anything answers on
+        its port already; stopped whatever happens, and bounded in time even if not."""
+        home = f"{target}/clickhouse"
+        server = ScratchServer(home, user, f"{home}/client.xml")
+        config = CONFIG.format(home=escape(home), port=PORT)
+        started = self.remote.run(script("clickhouse-start", target, home, server.client_config,
+                                         str(PORT), user, str(SERVER_LIMIT), config, USERS,
                                          CLIENT_CONFIG), timeout=120)
         try:
             if not started.ok:
-                log = self.remote.run(f"tail -n 3 {home}/server.err.log").text.strip()
+                log = self.remote.run(argv("tail", "-n", "3", f"{home}/server.err.log")).text.strip()
                 raise DrillCouldNotRun(f"{self._who()}: scratch ClickHouse did not start on "
                                        f"127.0.0.1:{PORT} in {home}: {log or started.tail(3)}")
-            yield home
+            yield server
         finally:
-            # the server leads its own process group (setsid): stop it all, then make sure (a
-            # negative pid names the group; sh's kill takes no "--")
-            self.remote.run(script("process-group-stop", f"{home}/group"), timeout=60)
+            # the server leads its own process group (setsid): stop it all, then make sure
+            self.remote.run(script("process-group-stop", f"{target}/clickhouse.group"), timeout=60)

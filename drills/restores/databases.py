@@ -14,11 +14,12 @@ socket inside scratch loads the RDB; key count and ``DEBUG DIGEST`` are compared
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import shlex
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
@@ -32,6 +33,8 @@ from drills.core.observe import FOUND
 from drills.core.transport import DrillCouldNotRun, Remote, argv, declared, script
 from drills.inventory.schema import Dump, Job
 from drills.restores.scratch import ensure_space, scratch_dir
+from drills.restores.sqlsafety import psql_has_restrict, shown
+from drills.restores.throwaway import as_user, hand_over, throwaway_user
 
 # a loaded database takes more room than its compressed dump: refuse unless this much is free
 EXPANSION = 5
@@ -130,6 +133,9 @@ class DumpDrill:
     its latest snapshot, its mirror or the newest object of a tier (``PostgresDrill``,
     ``RedisDrill``, ``drills.restores.clickhouse.ClickHouseDrill`` load it into their scratch servers)."""
 
+    # the user that reads the dump and runs the scratch server (a test may give one that exists)
+    throwaway: Callable[[Remote, Job], AbstractContextManager[str]] = staticmethod(throwaway_user)
+
     def __init__(self, remote: Remote, job: Job) -> None:
         self.remote, self.job, self.dump = remote, job, _dump(job)
 
@@ -208,19 +214,31 @@ class DumpDrill:
                                 f"{copied.exit_status}: {copied.tail(3)}")
         return Fetched(local, argv(*words), {}, newest.url, newest.time)
 
-    def _sql(self, socket_dir: str, database: str, query: str, **values: str) -> tuple[bool, str]:
-        """One query against the scratch server; ``values`` travel as psql variables (``:'name'``
-        in the query, quoted by psql), never as SQL text."""
-        args = ("-h", socket_dir, "-p", str(PORT), "-U", "postgres", "-d", database, "-X", "-At", "-F", "\t",
-                "-v", "ON_ERROR_STOP=1")
-        run = self.remote.run(psql_with_values(f"{PG_BIN}/psql", args, query, values), timeout=600)
-        return run.ok, (run.text if run.ok else run.tail(3)).strip()
-
 
 PORT = 54329  # only the socket file's name: the scratch server listens on no TCP address
+ADMIN = "drill_admin"  # the scratch cluster's superuser: sets it up, never restores
+RESTORER = "drill_restore"  # a plain role that owns the scratch database; restores and checks
+PSQL_LINE = re.compile(r"^psql:<stdin>:(\d+): (?:ERROR|FATAL|error)", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class ScratchCluster:
+    """A running scratch PostgreSQL: its socket folder, the throwaway user that runs it and
+    every tool that reads the dump, and whether the host's psql has ``\\restrict``."""
+
+    socket_dir: str
+    user: str
+    restrict: bool
 
 
 class PostgresDrill(DumpDrill):
+    """A dump restored by a throwaway OS user into a cluster it runs, connected as a plain role
+    (``RESTORER``): a ``COPY ... TO PROGRAM`` in the dump is refused by the server, and nothing
+    the dump holds runs with more rights than that empty account. A plain dump is scanned first
+    (``scripts/pg-dump-scan.sh``): a psql meta-command or a COPY other than ``FROM stdin`` is
+    refused, naming its line, before anything of it runs; psql then reads it in its restricted
+    mode (``\\restrict``) where it has one."""
+
     SERVER = "PostgreSQL"
 
     def restore(self, canary: str | None = None, tier: str | None = None) -> DatabaseRestore:
@@ -228,41 +246,89 @@ class PostgresDrill(DumpDrill):
         measure it; with ``canary``, also count that token in the dump's ``canary_table``."""
         database = str(self.dump.database)
         started = time.monotonic()
-        with scratch_dir(self.remote, self.job) as target:
+        with scratch_dir(self.remote, self.job) as target, \
+                self.throwaway(self.remote, self.job) as user:
             fetched = self._fetch(target, tier, as_found=canary is None)
-            with self._scratch_server(target) as socket_dir:
-                server = f"-h {socket_dir} -p {PORT} -U postgres -d {shlex.quote(database)}"
-                load = (f"{PG_BIN}/psql {server} -X -q -v ON_ERROR_STOP=1 -f "
-                        if self.dump.format == "plain" else
-                        f"{PG_BIN}/pg_restore {server} --no-owner --no-privileges --exit-on-error ")
-                restore = self.remote.run(
-                    f"{PG_BIN}/createdb -h {socket_dir} -p {PORT} -U postgres "
-                    f"{shlex.quote(database)} && {load}{shlex.quote(fetched.path)} >/dev/null",
-                    timeout=4 * 3600)
-                tool = "psql -f" if self.dump.format == "plain" else "pg_restore"
+            what = f"{self.dump.path} ({fetched.origin})" if self.dump.path else fetched.origin
+            home = f"{target}/pg"
+            dump = hand_over(self.remote, self._who(), target, fetched.path, home, "dump", user)
+            plain = self.dump.format == "plain"
+            roles = self._scan(user, dump, what) if plain else []
+            with self._scratch_server(home, user, database, roles) as cluster:
+                restore = self.remote.run(self.load_command(cluster, database, dump),
+                                          timeout=4 * 3600)
+                tool = "psql -f" if plain else "pg_restore"
                 if not restore.ok:
-                    what = f"{self.dump.path} ({fetched.origin})" if self.dump.path else fetched.origin
-                    raise RestoreFailed(f"{self._who()}: {tool} of {what} failed: {restore.tail(4)}")
+                    raise RestoreFailed(f"{self._who()}: {tool} of {what} failed"
+                                        f"{self._failed_line(user, dump, restore.stderr)}: "
+                                        f"{restore.tail(4)}")
                 outcome = DatabaseRestore(
                     self.job, self.remote.name, f"database {database}", fetched.origin,
                     fetched.made_at, time.monotonic() - started, 0.0,
                     f"{fetched.command} && {tool} -d {database} {fetched.path.removeprefix(target)}",
                     expected=fetched.manifest.get("tables") or {})
-                outcome.tables = self._tables(socket_dir, database, outcome.expected)
+                outcome.tables = self._tables(cluster, database, outcome.expected)
                 outcome.smoke = [SmokeResult(q, ok and out.split("\t")[0].lower() not in FALSE_VALUES,
                                              out) for q in self.dump.smoke_queries
-                                 for ok, out in [self._sql(socket_dir, database, q)]]
+                                 for ok, out in [self._sql(cluster, database, q)]]
                 if canary is not None and self.dump.canary_table:
-                    ok, out = self._sql(socket_dir, database,
+                    ok, out = self._sql(cluster, database,
                                         f"SELECT count(*) FROM {quote_table(self.dump.canary_table)} "
                                         "WHERE token = :'token'", token=canary)
                     outcome.canary, outcome.canary_rows = canary, int(out) if ok and out.isdigit() else 0
         outcome.drill_seconds = time.monotonic() - started
         return outcome
 
-    def _tables(self, socket_dir: str, database: str,
+    def load_command(self, cluster: ScratchCluster, database: str, dump: str) -> str:
+        """The restore of ``dump`` as the throwaway user, connected as ``RESTORER``: a plain
+        dump through psql (``-X``, stopping at the first error, in restricted mode where psql
+        has it, pg_dump's own \\restrict lines blanked), else pg_restore."""
+        server = ("-h", cluster.socket_dir, "-p", str(PORT), "-U", RESTORER, "-d", database)
+        if self.dump.format != "plain":
+            return as_user(cluster.user, f"{PG_BIN}/pg_restore {argv(*server)} --no-owner "
+                                         f"--no-privileges --exit-on-error {argv(dump)} >/dev/null")
+        restricted = ("-c", f"\\restrict {secrets.token_hex(16)}") if cluster.restrict else ()
+        psql = f"{PG_BIN}/psql {argv(*server, '-X', '-q', '-v', 'ON_ERROR_STOP=1', *restricted, '-f', '-')}"
+        return (f"{as_user(cluster.user, script('pg-dump-scan', 'filter', dump))} | "
+                f"{as_user(cluster.user, psql)} >/dev/null")
+
+    def _scan(self, user: str, dump: str, what: str) -> list[str]:
+        """Scan a plain dump as the throwaway user; refuse it naming each hostile line (nothing
+        of it has run); return the roles it gives objects or rights to."""
+        scanned = self.remote.run(as_user(user, script("pg-dump-scan", "scan", dump)), timeout=4 * 3600)
+        lines = scanned.text.splitlines()
+        refused = [line.split("\t", 3) for line in lines if line.startswith("refused\t")]
+        if refused:
+            named = "; ".join(f"line {number}: `{shown(text)}` ({why})"
+                              for _, number, why, text in (r + [""] * (4 - len(r)) for r in refused))
+            raise RestoreFailed(f"{self._who()}: refusing the dump {what}: it holds what psql would "
+                                f"run itself, not SQL for the server (nothing of it ran): {named}")
+        if not scanned.ok:
+            raise DrillCouldNotRun(f"{self._who()}: scanning the dump {what} failed: {scanned.tail(3)}")
+        return [line.split("\t", 1)[1] for line in lines if line.startswith("role\t")]
+
+    def _failed_line(self, user: str, dump: str, stderr: str) -> str:
+        """`` at line N: `<the line>` `` for the dump line psql stopped at, or nothing."""
+        found = PSQL_LINE.search(stderr)
+        if found is None:
+            return ""
+        number = int(found[1])
+        line = self.remote.run(as_user(user, argv("sed", "-n", f"{number}{{p;q;}}", dump)) +
+                               " | head -c 1000", timeout=600)
+        return f" at line {number}: `{shown(line.text)}`"
+
+    def _sql(self, cluster: ScratchCluster, database: str, query: str, **values: str) -> tuple[bool, str]:
+        """One query against the scratch server, as ``RESTORER``; ``values`` travel as psql
+        variables (``:'name'`` in the query, quoted by psql), never as SQL text."""
+        args = ("-h", cluster.socket_dir, "-p", str(PORT), "-U", RESTORER, "-d", database, "-X", "-At",
+                "-F", "\t", "-v", "ON_ERROR_STOP=1")
+        psql = as_user(cluster.user, f"{PG_BIN}/psql")
+        run = self.remote.run(psql_with_values(psql, args, query, values), timeout=600)
+        return run.ok, (run.text if run.ok else run.tail(3)).strip()
+
+    def _tables(self, cluster: ScratchCluster, database: str,
                 expected: dict[str, Any]) -> dict[str, TableState]:
-        ok, listing = self._sql(socket_dir, database, USER_TABLES)
+        ok, listing = self._sql(cluster, database, USER_TABLES)
         if not ok:
             raise DrillCouldNotRun(f"{self._who()}: listing the restored tables failed: {listing}")
         present = listing.splitlines()
@@ -271,7 +337,7 @@ class PostgresDrill(DumpDrill):
             return {}
         query = " UNION ALL ".join(CHECKSUM.format(index=i, table=quote_table(name))
                                    for i, name in enumerate(wanted))
-        ok, rows = self._sql(socket_dir, database, query)
+        ok, rows = self._sql(cluster, database, query)
         if not ok:
             raise DrillCouldNotRun(f"{self._who()}: checksumming the restored tables failed: {rows}")
         states = {}
@@ -281,27 +347,21 @@ class PostgresDrill(DumpDrill):
         return {name: states.get(name, TableState(0, "")) for name in present}
 
     @contextmanager
-    def _scratch_server(self, target: str) -> Iterator[str]:
-        """A throwaway cluster in ``target/pg``, owned by the database's OS user (who may pass
-        through scratch, not list it); stopped whatever happens (scratch removal takes its
-        files)."""
-        home, user = f"{target}/pg", shlex.quote(self.dump.os_user)
-        data = f"{home}/data"
-        options = shlex.quote(f"-c listen_addresses='' -k {home} -p {PORT} -c fsync=off")
-        as_user = f"runuser -u {user} --"
-        started = self.remote.run(
-            f"cd / && chmod 0711 {target} && install -d -o {user} -m 0700 {home} && "
-            f"{as_user} {PG_BIN}/initdb -D {data} -U postgres --auth=trust -E UTF8 "
-            "--locale=C.UTF-8 >/dev/null && "
-            f"{as_user} {PG_BIN}/pg_ctl -D {data} -l {home}/server.log -w -t 120 -o {options} "
-            "start >/dev/null", timeout=180)
-        if not started.ok:
-            raise DrillCouldNotRun(f"{self._who()}: scratch PostgreSQL did not start in {home}: "
-                                   f"{started.tail(4)}")
+    def _scratch_server(self, home: str, user: str, database: str,
+                        roles: list[str]) -> Iterator[ScratchCluster]:
+        """A throwaway cluster in ``home/data``, run by the throwaway ``user`` (``scripts/pg-start.sh``),
+        with ``database`` owned by ``RESTORER``; stopped whatever happens (scratch removal
+        takes its files, the user's removal anything left running)."""
+        started = self.remote.run(script("pg-start", home, user, ADMIN, RESTORER, database,
+                                         str(PORT), "\n".join(roles)), timeout=180)
         try:
-            yield home
+            if not started.ok:
+                raise DrillCouldNotRun(f"{self._who()}: scratch PostgreSQL did not start in {home}: "
+                                       f"{started.tail(4)}")
+            yield ScratchCluster(f"{home}/data", user, psql_has_restrict(started.text))
         finally:
-            self.remote.run(f"{as_user} {PG_BIN}/pg_ctl -D {data} -m immediate stop", timeout=60)
+            stop = argv("-D", f"{home}/data", "-m", "immediate", "stop")
+            self.remote.run(as_user(user, f"{PG_BIN}/pg_ctl {stop}"), timeout=60)
 
     def plant_canary(self) -> str:
         """Insert a unique token into the source's ``canary_table``; return it."""
@@ -324,17 +384,20 @@ class PostgresDrill(DumpDrill):
 
 class RedisDrill(DumpDrill):
     def restore(self) -> DatabaseRestore:
-        """Load the latest RDB into a scratch redis-server; count its keys, take its digest."""
+        """Load the latest RDB into a scratch redis-server run by a throwaway user; count its
+        keys, take its digest."""
         started = time.monotonic()
-        with scratch_dir(self.remote, self.job) as target:
+        with scratch_dir(self.remote, self.job) as target, \
+                self.throwaway(self.remote, self.job) as user:
             fetched = self._fetch(target)
             home = f"{target}/redis"
-            cli = f"redis-cli -s {home}/redis.sock"
-            loaded = self.remote.run(script("redis-load", fetched.path, home, LOAD_FAILED), timeout=600)
+            hand_over(self.remote, self._who(), target, fetched.path, home, "dump.rdb", user)
+            loaded = self.remote.run(script("redis-load", home, user, LOAD_FAILED), timeout=600)
             loaded_at = time.monotonic()
-            self.remote.run(f"{cli} shutdown nosave; sleep 0.2", timeout=30)
+            self.remote.run(as_user(user, argv("redis-cli", "-s", f"{home}/redis.sock", "shutdown",
+                                               "nosave")) + "; sleep 0.2", timeout=30)
             if not loaded.ok:
-                log = self.remote.run(f"tail -n 3 {home}/server.log").text.strip()
+                log = self.remote.run(argv("tail", "-n", "3", f"{home}/server.log")).text.strip()
                 raise RestoreFailed(f"{self._who()}: the RDB {self.dump.path} of {fetched.origin} "
                                     f"did not load into a scratch redis-server: "
                                     f"{log or loaded.tail(3)}")

@@ -10,6 +10,7 @@ from drills.core.transport import Remote
 from drills.inventory.schema import load_inventory
 from drills.restores.clickhouse import PORT, ClickHouseDrill
 from drills.restores.scratch import scratch_dir
+from drills.restores.throwaway import throwaway_user
 from tests.faults.conftest import ROOT, LabHost
 
 pytestmark = [pytest.mark.lab, pytest.mark.touches("carbon")]
@@ -134,17 +135,21 @@ def test_a_clickhouse_backup_with_a_corrupt_part_fails_naming_it(drill, carbon):
 
 def test_the_scratch_clickhouse_server_answers_only_to_the_drill(lab):
     # restored production data on 127.0.0.1 (ClickHouse 18.16 has no socket): the server's one
-    # user has a password made on the host, which only the drill's client config holds
+    # user has a password made on the host, which only the drill's client config holds; the
+    # server and its client run as a throwaway user, neither root nor clickhouse, gone after
     inventory = load_inventory(ROOT / "inventory/lab.yml")
     job = inventory.jobs["carbon-clickhouse"]
     remote = Remote(inventory.hosts[job.host])
     drill = ClickHouseDrill(remote, job)
     anonymous = f"clickhouse-client --host 127.0.0.1 --port {PORT} -q 'SELECT 1'"
-    with scratch_dir(remote, job) as target, drill._scratch_server(target):
+    with scratch_dir(remote, job) as target, throwaway_user(remote, job) as user, \
+            drill._scratch_server(target, user) as server:
         refused = remote.run(anonymous)
         assert not refused.ok
         assert "password" in refused.stderr.lower(), refused.stderr
-        assert remote.run(f"{drill.client} -q 'SELECT 1'").text.strip() == "1"
-        mode = remote.run(f"stat -c '%a %U' {target}/client.xml {target}/clickhouse").text.split()
-        assert mode == ["600", "root", "700", "clickhouse"], mode
+        assert remote.run(server.client("-q", "SELECT 1")).text.strip() == "1"
+        mode = remote.run(f"stat -c '%a %U' {server.client_config} {server.home}").text.split()
+        assert mode == ["600", user, "700", user], mode
+        assert remote.run(f"pgrep -u {user} -x clickhouse-serv").ok, f"no clickhouse-server of {user}"
     assert "Connection refused" in remote.run(anonymous).stderr  # stopped with the drill
+    assert not remote.run(f"id {user}").ok, f"{user} is left on the host"

@@ -1,0 +1,24 @@
+#!/bin/sh
+# Hand a file fetched into scratch (a dump, an RDB, a backup tar) to the throwaway user: it must
+# be a regular file inside TARGET once symlinks are resolved (a backup may hold a link to
+# anything); it is moved, never copied or followed, into HOME (made here, the user's, 0700) as
+# NAME, the user's and readable only by it. Exit 4 if the file is not one to hand over.
+#   scratch-hand-over.sh TARGET FILE HOME NAME USER
+set -eu
+target=$1 file=$2 home=$3 name=$4 user=$5
+cd /
+chmod 0711 "$target"
+install -d -o "$user" -g "$user" -m 0700 "$home"
+root=$(realpath -e -- "$target")
+real=$(realpath -e -- "$file") || { echo "$file is missing" >&2; exit 4; }
+case $real in
+  "$root"/*) ;;
+  *) echo "$file leads outside scratch, to $real" >&2; exit 4 ;;
+esac
+if [ ! -f "$real" ] || [ -L "$real" ]; then
+  echo "$file is not a regular file" >&2
+  exit 4
+fi
+mv -f -- "$real" "$home/$name"
+chown "$user:$user" "$home/$name"
+chmod 0400 "$home/$name"
