@@ -497,6 +497,15 @@ def ssh_options(host: Host) -> str:
             f"-o ServerAliveCountMax=3 -o BatchMode=yes -o LogLevel=ERROR{jump}{host_key_options(host)}")
 
 
+def _bytes_as_found(text: str) -> bytes:
+    """A command as bytes, names that were not UTF-8 on the host as their own bytes again.
+
+    >>> _bytes_as_found("ls caf\\udce9")
+    b'ls caf\\xe9'
+    """
+    return text.encode("utf-8", "surrogateescape")
+
+
 class Remote:
     """One host of the inventory, reached through a testinfra backend."""
 
@@ -516,6 +525,9 @@ class Remote:
             self._host = _strict_paramiko(host, options)
         else:
             self._host = testinfra.get_host(host.transport, **options)
+        # a name read back from a host need not be UTF-8 (it comes decoded with surrogateescape):
+        # sent back in a command, it is the same bytes again, not an error
+        self._host.backend.encode = _bytes_as_found
 
     def run(self, script: str, timeout: float | None = None, check: bool = False,
             privileged: bool = True, progress: Callable[[], str] | None = None) -> Result:

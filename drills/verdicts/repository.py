@@ -3,7 +3,6 @@ sample files, vanished files, shrinking snapshots."""
 
 from __future__ import annotations
 
-import shlex
 import statistics
 from datetime import UTC, datetime
 
@@ -27,7 +26,7 @@ from drills.core.coverage import (
 from drills.core.durations import human, human_seconds
 from drills.core.patterns import restic_excluded
 from drills.core.retention import Stamp
-from drills.core.transport import DrillCouldNotRun, Remote
+from drills.core.transport import DrillCouldNotRun, Remote, argv
 from drills.inventory.schema import Job
 from drills.verdicts.verdict import Verdict, retention_verdict, who
 
@@ -149,7 +148,7 @@ def sample_listed(remote: Remote, job: Job) -> Verdict:
     if latest is None:
         return Verdict(False, f"{who(remote, job)}: no snapshot of {job.source} to look in")
     matches = [m for m in restic.find(latest, path) if m.get("path") == path]
-    size = remote.run(f"stat -c %s {shlex.quote(path)}")
+    size = remote.run(argv("stat", "-c", "%s", "--", path))
     where = f"{who(remote, job)}: {path} in snapshot {latest.short_id}"
     if not matches:
         return Verdict(False, f"{where}: not found by `restic find`",
@@ -221,9 +220,9 @@ def _mtimes(remote: Remote, paths: list[str]) -> dict[str, float]:
     """Modification times of those of ``paths`` that exist on the host (in batches)."""
     found: dict[str, float] = {}
     for start in range(0, len(paths), 200):
-        batch = " ".join(shlex.quote(p) for p in paths[start:start + 200])
-        listed = remote.run(f"stat -c '%Y %n' -- {batch} 2>/dev/null || true", timeout=120)
-        for line in listed.text.splitlines():
+        listed = remote.run(argv("stat", "--printf", "%Y %n\\0", "--", *paths[start:start + 200]),
+                            timeout=120)  # a path that is gone is left out (stat exits 1)
+        for line in listed.text.split("\0"):
             mtime, _, path = line.partition(" ")
             if mtime.isdigit():
                 found[path] = float(mtime)
