@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import posixpath
 import re
 import types
 from collections.abc import Sequence
@@ -84,7 +85,7 @@ def _absolute(value: str) -> str:
     if ".." in value.split("/"):
         raise ValueError("expected a path without '..' components (it would point outside "
                          "where it is written to)")
-    return "/" + str(PurePosixPath(value)).lstrip("/")  # //space and /space are one path
+    return "/" + posixpath.normpath(value).lstrip("/")  # //space and /space are one path
 
 
 AbsPath = Annotated[str, BeforeValidator(_absolute)]
@@ -612,9 +613,9 @@ class Inventory(_Strict):
         """A host's scratch must not be, hold, or lie inside any path its jobs protect (a
         textual check; the drill checks the real paths on the host before it writes)."""
         for key, job in self.jobs.items():
-            scratch = PurePosixPath(self.hosts[job.host].scratch)
+            scratch = self.hosts[job.host].scratch
             for what, path in protected_paths(job):
-                if _overlap(scratch, PurePosixPath(path)):
+                if _overlap(scratch, path):
                     raise Located(("hosts", job.host, "scratch"), f"{scratch} overlaps jobs.{key}."
                                   f"{what} {path}: the drill restores into scratch and removes what "
                                   "it made there; choose a scratch apart from every path the host's "
@@ -663,8 +664,10 @@ def protected_paths(job: Job) -> list[tuple[str, str]]:
     return [(what, path) for what, path in found if path]
 
 
-def _overlap(one: PurePosixPath, other: PurePosixPath) -> bool:
-    return one == other or one in other.parents or other in one.parents
+def _overlap(one: str, other: str) -> bool:
+    """Whether two normalized absolute paths are one, or one holds the other."""
+    one, other = one.rstrip("/") + "/", other.rstrip("/") + "/"
+    return one.startswith(other) or other.startswith(one)
 
 
 def _did_you_mean(word: object, choices: Sequence[str] | dict[str, Any]) -> str:
