@@ -93,6 +93,24 @@ def test_a_restore_that_would_not_fit_in_scratch_is_refused_before_writing(drill
     assert leftovers == ""
 
 
+def test_a_scratch_that_is_a_symlink_into_the_source_is_refused_on_the_host(drill, motoko):
+    """Its text overlaps nothing; its real path (resolved on motoko, before anything is written)
+    is inside /flux: COULD NOT RUN naming the host, the job and both paths."""
+    link = "/var/tmp/scratch-into-flux"
+    motoko.sh(f"ln -sfn /flux {link}")
+    try:
+        run = drill.run(FULL, "flux-backup@motoko", drill.inventory_with(host="motoko", scratch=link))
+        written = motoko.sh("ls -d /flux/drill-* 2>/dev/null || true").strip()
+    finally:
+        motoko.sh(f"rm -f {link}")
+    run.expect_failure(
+        f"COULD NOT RUN: host motoko, job flux-backup: refusing scratch {link}/drill-",
+        "(resolved: /flux/drill-", "overlaps the source /flux, which the drill protects",
+        exit_code=2,
+    )
+    assert written == ""
+
+
 def first_file_blob(motoko, snapshot_id: str, directory: str) -> str:
     """The first content blob of the first file in ``directory`` of a snapshot, walking its trees."""
     tree = json.loads(motoko.restic(f"cat snapshot {snapshot_id} --no-lock"))["tree"]
