@@ -218,7 +218,7 @@ class DumpDrill:
 PORT = 54329  # only the socket file's name: the scratch server listens on no TCP address
 ADMIN = "drill_admin"  # the scratch cluster's superuser: sets it up, never restores
 RESTORER = "drill_restore"  # a plain role that owns the scratch database; restores and checks
-PSQL_LINE = re.compile(r"^psql:<stdin>:(\d+): (?:ERROR|FATAL|error)", re.MULTILINE)
+PSQL_LINE = re.compile(r"^psql:<stdin>:(\d+): ((?:ERROR|FATAL|error):.*)$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -260,7 +260,7 @@ class PostgresDrill(DumpDrill):
                 tool = "psql -f" if plain else "pg_restore"
                 if not restore.ok:
                     raise RestoreFailed(f"{self._who()}: {tool} of {what} failed"
-                                        f"{self._failed_line(user, dump, restore.stderr)}: "
+                                        f"{self._failed_line(user, dump, restore.stderr)}"
                                         f"{restore.tail(4)}")
                 outcome = DatabaseRestore(
                     self.job, self.remote.name, f"database {database}", fetched.origin,
@@ -289,7 +289,7 @@ class PostgresDrill(DumpDrill):
                                          f"--no-privileges --exit-on-error {argv(dump)} >/dev/null")
         restricted = ("-c", f"\\restrict {secrets.token_hex(16)}") if cluster.restrict else ()
         psql = f"{PG_BIN}/psql {argv(*server, '-X', '-q', '-v', 'ON_ERROR_STOP=1', *restricted, '-f', '-')}"
-        return (f"{as_user(cluster.user, script('pg-dump-scan', 'filter', dump))} | "
+        return (f"{as_user(cluster.user, script('pg-dump-scan', 'filter', dump))} 2>/dev/null | "
                 f"{as_user(cluster.user, psql)} >/dev/null")
 
     def _scan(self, user: str, dump: str, what: str) -> list[str]:
@@ -308,14 +308,15 @@ class PostgresDrill(DumpDrill):
         return [line.split("\t", 1)[1] for line in lines if line.startswith("role\t")]
 
     def _failed_line(self, user: str, dump: str, stderr: str) -> str:
-        """`` at line N: `<the line>` `` for the dump line psql stopped at, or nothing."""
+        """`` at line N: `<the line>`: <psql's error>; `` for the dump line psql stopped at, or
+        ``: ``."""
         found = PSQL_LINE.search(stderr)
         if found is None:
-            return ""
+            return ": "
         number = int(found[1])
         line = self.remote.run(as_user(user, argv("sed", "-n", f"{number}{{p;q;}}", dump)) +
                                " | head -c 1000", timeout=600)
-        return f" at line {number}: `{shown(line.text)}`"
+        return f" at line {number}: `{shown(line.text)}`: {found[2].strip()}; "
 
     def _sql(self, cluster: ScratchCluster, database: str, query: str, **values: str) -> tuple[bool, str]:
         """One query against the scratch server, as ``RESTORER``; ``values`` travel as psql

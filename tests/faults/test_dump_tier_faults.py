@@ -2,6 +2,7 @@
 weekly dump and an overstaying daily one, a dump job stopped for days (versioning: test_bucket.py).
 Each failure names host, job and the object or bucket; then the lab is healed."""
 
+import shlex
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -153,3 +154,68 @@ def test_the_scratch_clickhouse_server_answers_only_to_the_drill(lab):
         assert remote.run(f"pgrep -u {user} -x clickhouse-serv").ok, f"no clickhouse-server of {user}"
     assert "Connection refused" in remote.run(anonymous).stderr  # stopped with the drill
     assert not remote.run(f"id {user}").ok, f"{user} is left on the host"
+
+
+def hostile_dump(carbon: Carbon, lines: list[str]) -> str:
+    """Today's newest daily dump with ``lines`` after its line 20 (past pg_dump's SET lines),
+    filed as a newer daily dump; its object path. The lines are 21, 22..."""
+    newest = carbon.dumps("daily")[-1]
+    name = f"254carbon-{datetime.now(UTC):%Y%m%d}-235959.sql"
+    carbon.rclone(f"copyto {PREFIX}/daily/{newest} /tmp/fault/{newest}")
+    carbon.sh(f"cd /tmp/fault && printf '%s\\n' {' '.join(shlex.quote(line) for line in lines)} "
+              f"> hostile && sed '20r hostile' {newest} > {name}")
+    carbon.rclone(f"copyto /tmp/fault/{name} {PREFIX}/daily/{name}")
+    return f"{PREFIX}/daily/{name}"
+
+
+PWNED = ("/tmp/pwned", "/tmp/pwned2", "/tmp/pwned3")
+
+
+@pytest.mark.parametrize(
+    ("lines", "named"),
+    [
+        (["\\! touch /tmp/pwned", "COPY (SELECT 1) TO PROGRAM 'touch /tmp/pwned2';"],
+         ["it holds what psql would run itself, not SQL for the server (nothing of it ran)",
+          "line 21: `\\! touch /tmp/pwned` (a psql meta-command)",
+          "line 22: `COPY (SELECT 1) TO PROGRAM 'touch /tmp/pwned2';` (a COPY other than FROM stdin)"]),
+        (["DO $$BEGIN EXECUTE 'COPY (SELECT 1) TO PROGRAM ''touch /tmp/pwned2'''; END$$;"],
+         ["psql -f of", "failed at line 21: `DO $$BEGIN EXECUTE 'COPY (SELECT 1) TO PROGRAM "
+          "''touch /tmp/pwned2'''; END$$;`", "to COPY to or from an external program"]),
+    ],
+    ids=["psql-commands", "copy-to-program-in-sql"],
+)
+def test_a_hostile_plain_dump_is_refused_naming_its_lines_and_runs_nothing(drill, carbon, lines, named):
+    # a plain dump is SQL whoever wrote the bucket chose: a psql meta-command is refused by the
+    # scan before anything runs; COPY ... TO PROGRAM hidden in SQL reaches the server, which
+    # refuses it to the plain role the restore connects as
+    carbon.sh(f"rm -rf {' '.join(PWNED)} /tmp/fault && mkdir /tmp/fault")
+    path = hostile_dump(carbon, lines)
+    try:
+        drill.run(RESTORE, JOB).expect_failure(WHO, path, *named)
+    finally:
+        carbon.rclone(f"deletefile {path}")
+        carbon.sh("rm -rf /tmp/fault")
+    assert carbon.sh(f"ls {' '.join(PWNED)} 2>/dev/null || true").strip() == "", "the dump ran a program"
+    drill.healed(RESTORE, JOB)
+
+
+def test_a_clickhouse_backup_with_an_injected_part_name_and_an_outfile_is_refused(drill, carbon):
+    # a part directory whose name closes ATTACH PART's quote, and a metadata file that is a
+    # SELECT ... INTO OUTFILE (clickhouse-client writes that file itself): both named, none run
+    carbon.sh(f"rm -rf {' '.join(PWNED)} /tmp/fault && mkdir /tmp/fault")
+    part = "202609_9_9_0');SYSTEM SHUTDOWN;--"
+    outfile = "SELECT * FROM analytics.ticks INTO OUTFILE '/tmp/pwned3'"
+    path = altered_clickhouse_backup(
+        carbon, f"mkdir {shlex.quote('shadow/analytics/ticks/' + part)} && "
+                f"printf '%s\\n' {shlex.quote(outfile)} > metadata/analytics/evil.sql")
+    try:
+        drill.run(CLICKHOUSE_RESTORE, CLICKHOUSE_JOB).expect_failure(
+            CLICKHOUSE_WHO, f"refusing the backup {path} (nothing of it ran)",
+            f"shadow/analytics/ticks/{part}: not a part name",
+            f"metadata/analytics/evil.sql: line 1: {outfile}: expected ATTACH TABLE or CREATE "
+            "TABLE, found SELECT")
+    finally:
+        carbon.rclone(f"deletefile {path}")
+        carbon.sh("rm -rf /tmp/fault")
+    assert carbon.sh(f"ls {' '.join(PWNED)} 2>/dev/null || true").strip() == "", "the backup ran"
+    drill.healed(CLICKHOUSE_RESTORE, CLICKHOUSE_JOB)
