@@ -30,14 +30,14 @@ from drills.restores.scratch import scratch_dir
 from drills.restores.sqlsafety import is_identifier, is_part_name, metadata_problems, shown
 from drills.restores.throwaway import as_user, hand_over
 
-PORT = 19000  # the scratch server's native port, on 127.0.0.1 only (no HTTP port)
+PORT = 19000  # the scratch server's first native port to try, on 127.0.0.1 only (no HTTP port)
 METADATA_LIMIT = 1 << 20  # bytes of one table's metadata SQL the drill reads
 SERVER_LIMIT = 4 * 3600  # the scratch server dies with this even if the drill is killed
 CONFIG = """<yandex>
   <logger><level>warning</level><log>{home}/server.log</log>
     <errorlog>{home}/server.err.log</errorlog><console>0</console></logger>
   <listen_host>127.0.0.1</listen_host>
-  <tcp_port>{port}</tcp_port>
+  <tcp_port>@PORT@</tcp_port>
   <path>{home}/data/</path>
   <tmp_path>{home}/tmp/</tmp_path>
   <user_files_path>{home}/user_files/</user_files_path>
@@ -67,11 +67,12 @@ class ScratchServer:
     home: str
     user: str
     client_config: str
+    port: int = PORT
 
     def client(self, *words: str) -> str:
         """clickhouse-client of this server, as its user: ``server.client("-q", "SELECT 1")``."""
         return as_user(self.user, argv("clickhouse-client", f"--config-file={self.client_config}",
-                                       "--host", "127.0.0.1", "--port", str(PORT), *words))
+                                       "--host", "127.0.0.1", "--port", str(self.port), *words))
 
 
 class ClickHouseDrill(DumpDrill):
@@ -185,14 +186,14 @@ class ClickHouseDrill(DumpDrill):
         """Create the database and each table from its metadata, copy its frozen parts into
         the table's ``detached/`` and attach them one by one, as the throwaway user
         (``scripts/clickhouse-attach.sh``)."""
-        return as_user(server.user, script("clickhouse-attach", server.client_config, str(PORT),
+        return as_user(server.user, script("clickhouse-attach", server.client_config, str(server.port),
                                            backup, server.home, database))
 
     def _tables(self, server: ScratchServer, database: str, origin: str) -> dict[str, TableState]:
         """Rows and checksum of each restored table; a table that cannot be read back (a
         corrupt part: ClickHouse checks its blocks as it reads) fails the restore."""
         listed = self.remote.run(as_user(server.user, script(
-            "clickhouse-checksums", server.client_config, str(PORT), database)), timeout=3600)
+            "clickhouse-checksums", server.client_config, str(server.port), database)), timeout=3600)
         if not listed.ok:
             raise RestoreFailed(f"{self._who()}: reading back the tables restored from {origin} "
                                 f"failed: {listed.tail(3)}")
@@ -210,20 +211,21 @@ class ClickHouseDrill(DumpDrill):
     def _scratch_server(self, target: str, user: str) -> Iterator[ScratchServer]:
         """A throwaway ``clickhouse-server`` with its data in ``target/clickhouse``, run by the
         throwaway ``user``, its one user's password made on the host (the client reads it from
-        ``target/clickhouse/client.xml``, the user's, mode 0600); refused if anything answers on
-        its port already; stopped whatever happens, and bounded in time even if not."""
+        ``target/clickhouse/client.xml``, the user's, mode 0600), listening on
+        its first free port from ``PORT``; stopped whatever happens, and bounded in time even
+        if not."""
         home = f"{target}/clickhouse"
-        server = ScratchServer(home, user, f"{home}/client.xml")
-        config = CONFIG.format(home=escape(home), port=PORT)
-        started = self.remote.run(script("clickhouse-start", target, home, server.client_config,
-                                         str(PORT), user, str(SERVER_LIMIT), config, USERS,
-                                         CLIENT_CONFIG), timeout=120)
+        client_config = f"{home}/client.xml"
+        started = self.remote.run(script("clickhouse-start", target, home, client_config,
+                                         str(PORT), user, str(SERVER_LIMIT),
+                                         CONFIG.format(home=escape(home)), USERS, CLIENT_CONFIG),
+                                  timeout=180)
         try:
-            if not started.ok:
+            if not started.ok or not started.text.strip().isdigit():
                 log = self.remote.run(argv("tail", "-n", "3", f"{home}/server.err.log")).text.strip()
                 raise DrillCouldNotRun(f"{self._who()}: scratch ClickHouse did not start on "
-                                       f"127.0.0.1:{PORT} in {home}: {log or started.tail(3)}")
-            yield server
+                                       f"127.0.0.1 in {home}: {log or started.tail(3)}")
+            yield ScratchServer(home, user, client_config, int(started.text.strip()))
         finally:
             # the server leads its own process group (setsid): stop it all, then make sure
             self.remote.run(script("process-group-stop", f"{target}/clickhouse.group"), timeout=60)

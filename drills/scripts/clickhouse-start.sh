@@ -3,12 +3,21 @@
 # 0700), on 127.0.0.1 only, its one user's password made here (never an argument: the client
 # reads it from CLIENT_XML, the user's, mode 0600). The server leads its own process group (its
 # id in TARGET/clickhouse.group, where the user cannot write) and dies after LIMIT seconds even
-# if the drill is killed. Refused if anything answers on PORT already; exit 3 if it does not start.
+# if the drill is killed. Its port is the first of PORT..PORT+19 where nothing listens (a
+# server another run left must not stop this one), put for @PORT@ in CONFIG and printed on
+# success; exit 2 if every port answers, 3 if the server does not start.
 #   clickhouse-start.sh TARGET HOME CLIENT_XML PORT USER LIMIT CONFIG USERS_TEMPLATE CLIENT_TEMPLATE
 set -eu
-target=$1 home=$2 client_xml=$3 port=$4 user=$5 limit=$6 config=$7 users=$8 client=$9
-if clickhouse-client --host 127.0.0.1 --port "$port" -q 'SELECT 1' >/dev/null 2>&1; then
-  echo "something already answers on 127.0.0.1:$port" >&2
+target=$1 home=$2 client_xml=$3 first=$4 user=$5 limit=$6 config=$7 users=$8 client=$9
+port=
+for p in $(seq "$first" $((first + 19))); do
+  if clickhouse-client --host 127.0.0.1 --port "$p" -q 'SELECT 1' 2>&1 | grep -q 'Connection refused'; then
+    port=$p
+    break
+  fi
+done
+if [ -z "$port" ]; then
+  echo "something already answers on every port of 127.0.0.1:$first-$((first + 19))" >&2
   exit 2
 fi
 cd /
@@ -16,7 +25,7 @@ umask 077
 chmod 0711 "$target"
 install -d -o "$user" -g "$user" -m 0700 "$home" "$home/data" "$home/tmp" "$home/user_files" \
   "$home/format_schemas" "$home/access"
-printf %s "$config" > "$home/config.xml"
+printf %s "$config" | sed "s/@PORT@/$port/g" > "$home/config.xml"
 pw=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
 # shellcheck disable=SC2059  # the templates are the format: one %s, the password
 printf "$users" "$pw" > "$home/users.xml"
@@ -28,7 +37,7 @@ setsid timeout -k 5 "$limit" runuser -u "$user" -- clickhouse-server \
 echo $! > "$target/clickhouse.group"
 for _ in $(seq 300); do
   clickhouse-client --config-file="$client_xml" --host 127.0.0.1 --port "$port" -q 'SELECT 1' \
-    >/dev/null 2>&1 && exit 0
+    >/dev/null 2>&1 && echo "$port" && exit 0
   kill -0 -"$(cat "$target/clickhouse.group")" 2>/dev/null || exit 3  # the server exited
   sleep 0.2
 done

@@ -9,7 +9,7 @@ import pytest
 
 from drills.core.transport import Remote
 from drills.inventory.schema import load_inventory
-from drills.restores.clickhouse import PORT, ClickHouseDrill
+from drills.restores.clickhouse import ClickHouseDrill
 from drills.restores.scratch import scratch_dir
 from drills.restores.throwaway import throwaway_user
 from tests.faults.conftest import ROOT, LabHost
@@ -142,9 +142,9 @@ def test_the_scratch_clickhouse_server_answers_only_to_the_drill(lab):
     job = inventory.jobs["carbon-clickhouse"]
     remote = Remote(inventory.hosts[job.host])
     drill = ClickHouseDrill(remote, job)
-    anonymous = f"clickhouse-client --host 127.0.0.1 --port {PORT} -q 'SELECT 1'"
     with scratch_dir(remote, job) as target, throwaway_user(remote, job) as user, \
             drill._scratch_server(target, user) as server:
+        anonymous = f"clickhouse-client --host 127.0.0.1 --port {server.port} -q 'SELECT 1'"
         refused = remote.run(anonymous)
         assert not refused.ok
         assert "password" in refused.stderr.lower(), refused.stderr
