@@ -1,10 +1,14 @@
 """Database drills: a dump restored from the job's latest snapshot into a scratch server on the
 job's host, and checked against the manifest of the source at dump time.
 
-PostgreSQL: a scratch cluster (``initdb`` as the database's OS user, listening only on a socket
-inside scratch), ``pg_restore --exit-on-error``, then per table the row count and an md5 of its
-rows in a fixed order, smoke queries and expected tables. Redis: a scratch ``redis-server`` on a
-socket inside scratch loads the RDB; key count and ``DEBUG DIGEST`` are compared.
+Backup content is hostile: the dump is handed to a throwaway OS user (``throwaway.py``), which
+runs the scratch server and every tool that reads the dump. PostgreSQL: a scratch cluster
+(listening only on a socket inside scratch) whose database is owned by a plain role, the one the
+restore connects as; a plain dump is scanned first and any psql meta-command refused, naming its
+line; ``psql -X`` (in ``\\restrict`` mode where psql has it) or ``pg_restore --exit-on-error``,
+then per table the row count and an md5 of its rows in a fixed order, smoke queries and expected
+tables. Redis: a scratch ``redis-server`` on a socket inside scratch loads the RDB; key count and
+``DEBUG DIGEST`` are compared.
 
     >>> restored = PostgresDrill(remote, job).restore()        # doctest: +SKIP
     >>> restored.tables["app.orders"]                          # doctest: +SKIP
@@ -16,7 +20,6 @@ from __future__ import annotations
 import json
 import re
 import secrets
-import shlex
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -174,7 +177,9 @@ class DumpDrill:
     def _manifest(self, target: str, origin: str) -> dict[str, Any]:
         if not self.dump.manifest:
             return {}
-        read = self.remote.run(f"cat {shlex.quote(target + self.dump.manifest)}")
+        # a regular file, not a link a hostile backup placed (to a secret, or a FIFO that hangs)
+        regular = '[ -f "$1" ] && [ ! -L "$1" ] && exec head -c 1048576 -- "$1"'
+        read = self.remote.run(argv("sh", "-c", regular, "manifest", target + self.dump.manifest))
         try:
             manifest = json.loads(read.text) if read.ok else {}
         except ValueError:
