@@ -121,7 +121,10 @@ class Restic:
         return value
 
     def _json(self, *words: str) -> object:
-        return json.loads(self._checked(*words, "--json").text or "null")
+        """restic's JSON answer to ``words``; ``--json`` goes before a ``--`` that ends the
+        options (after it, restic would take it as a pattern or a path)."""
+        cut = words.index("--") if "--" in words else len(words)
+        return json.loads(self._checked(*words[:cut], "--json", *words[cut:]).text or "null")
 
     def snapshots(self) -> list[Snapshot]:
         """Snapshots of this job's host and source path, oldest first."""

@@ -66,6 +66,20 @@ def test_snapshots_check_and_restore_size(estate):
     assert snapshot_fresh(remote, job).ok
 
 
+def test_find_reads_a_path_that_looks_like_an_option(estate):
+    """restic find ends its options with ``--`` and still answers JSON (``--json`` placed before
+    it): the sample file and a file named ``--json`` are found by their full paths."""
+    remote, _, restic, source, repo = estate
+    (source / "--json").write_text("an option's name\n")
+    remote.run(remote.with_credentials(["restic", "-r", str(repo), "backup", str(source), "--host",
+                                        restic.hostname]), check=True)
+    snapshot = restic.latest_snapshot()
+    assert snapshot is not None
+    for name in ("naïve café.txt", "--json"):
+        found = restic.find(snapshot, f"{source}/{name}")
+        assert [match["path"] for match in found] == [f"{source}/{name}"]
+
+
 def test_a_corrupt_data_pack_fails_the_read_data_check_only(estate):
     remote, job, _, _, repo = estate
     packs = sorted((repo / "data").rglob("*"), key=lambda p: p.stat().st_size if p.is_file() else 0)
