@@ -328,7 +328,8 @@ class Dump(_Strict):
     """A database dump the job backs up (absolute paths inside its ``source``): a PostgreSQL
     custom-format ``pg_dump`` or a Redis RDB, and the manifest of the data at dump time
     (``{"tables": {"app.orders": {"rows": 6000, "md5": ...}}}``, or ``{"keys": 1802, "digest":
-    ...}``). ``os_user`` runs the database's tools; ``smoke_queries`` must return a true first
+    ...}``). ``os_user`` owns the live database (the canary's rows are written as it; the dump
+    itself is restored by a throwaway user, never by it); ``smoke_queries`` must return a true first
     value; ``tables`` must be present; ``canary_table`` takes the drill's canary rows (a
     ``token text`` column). Or, instead of ``path``, dumps in an object store (254Carbon):
     ``remote: "minio:backups/postgres"`` (an rclone remote the host's env file configures) with
