@@ -138,7 +138,9 @@ def _run(args: list[str]) -> int:
     # it); reports, evidence, the cache and an ini file are the current folder's
     here = Path.cwd()
     root = os.path.commonpath([str(Path(folder).resolve()) for folder in chosen])
-    options = [f"--rootdir={root}", "-o", f"cache_dir={here / '.pytest_cache'}"]
+    options = [f"--rootdir={root}"]
+    if "no:cacheprovider" not in rest and "-pno:cacheprovider" not in rest:  # else no cache_dir option
+        options += ["-o", f"cache_dir={here / '.pytest_cache'}"]
     ini = _ini_file(here)
     if ini is not None and "-c" not in rest and not any(w.startswith("--config-file") for w in rest):
         options += ["-c", str(ini)]

@@ -220,3 +220,15 @@ def test_backup_drills_run_passes_allow_writes_to_the_drill(tmp_path):
     assert allowed.returncode == 0, allowed.stdout + allowed.stderr
     assert "comes_back_byteexact[flux-backup@motoko]" in allowed.stdout
     assert "not run: writes not allowed" not in allowed.stdout
+
+
+def test_backup_drills_run_without_pytests_cache(tmp_path):
+    """``-p no:cacheprovider`` leaves pytest without a cache_dir option: the command sets none
+    then (pytest refused the run: 'Unknown config option: cache_dir')."""
+    command = [sys.executable, "-c", "from drills.cli import main; raise SystemExit(main())", "run",
+               f"--inventory={ROOT / 'inventory/example.yml'}", "--collect-only", "-q",
+               "-p", "no:cacheprovider"]
+    run = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "cache_dir" not in run.stdout + run.stderr
+    assert not (tmp_path / ".pytest_cache").exists()
