@@ -29,7 +29,7 @@ def _(remote: Remote, job: Job) -> None:
 @then("the timer's calendar matches the job's declared schedule")
 @needs("timer")
 def _(remote: Remote, job: Job) -> None:
-    """The timer's OnCalendar normalizes to the inventory's ``on_calendar``."""
+    """Every OnCalendar= of the timer fires when the inventory's ``on_calendar`` does."""
     require(timer_schedule_matches(remote, job))
 
 

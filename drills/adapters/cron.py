@@ -2,7 +2,9 @@
 
 System crontabs (``/etc/crontab``, ``/etc/cron.d/*``) carry a user field; a user's own crontab
 (``/var/spool/cron/crontabs/<user>``) does not. Variable lines (``SHELL=/bin/sh``) and comments
-are skipped.
+are skipped, except that the last ``CRON_TZ=`` before a line is kept with it (``cron_tz``): cronie
+runs the lines after it in that zone, Debian's cron ignores it (crontab(5), LIMITATIONS: the
+daemon's zone for every line; ``TZ=`` reaches only the commands).
 
     >>> entries = parse_crontab("/etc/cron.d/x", "SHELL=/bin/sh\\n0 2 * * * root /usr/local/sbin/b\\n")
     >>> entries[0].schedule, entries[0].user, entries[0].command, entries[0].line
@@ -18,10 +20,7 @@ from pathlib import PurePosixPath
 from drills.core.transport import DrillCouldNotRun, Remote, Result, argv
 from drills.inventory.schema import Cron
 
-NICKNAMES = {"@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *", "@monthly": "0 0 1 * *",
-             "@weekly": "0 0 * * 0", "@daily": "0 0 * * *", "@midnight": "0 0 * * *",
-             "@hourly": "0 * * * *"}
-_VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\s*=")
+_VARIABLE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$")
 
 
 @dataclass(frozen=True)
@@ -31,21 +30,21 @@ class CronEntry:
     schedule: str
     user: str
     command: str
-
-
-def normalize(schedule: str) -> str:
-    """``@daily`` and ``0 0 * * *`` alike: ``normalize("@daily") == "0 0 * * *"``."""
-    words = " ".join(schedule.split())
-    return NICKNAMES.get(words, words)
+    cron_tz: tuple[int, str] | None = None  # the CRON_TZ= line in effect: (line, zone)
 
 
 def parse_crontab(path: str, text: str) -> list[CronEntry]:
     """The entries of one crontab file (system format unless it is a user's spool file)."""
     spool_user = PurePosixPath(path).name if "/var/spool/cron" in path else None
     entries = []
+    cron_tz: tuple[int, str] | None = None
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
-        if not line or line.startswith("#") or _VARIABLE.match(line):
+        variable = _VARIABLE.match(line)
+        if variable and variable.group(1) == "CRON_TZ":
+            value = variable.group(2).strip().strip("'\"")
+            cron_tz = (number, value) if value else None
+        if not line or line.startswith("#") or variable:
             continue
         if line.startswith("@"):
             nick, _, rest = line.partition(" ")
@@ -59,7 +58,7 @@ def parse_crontab(path: str, text: str) -> list[CronEntry]:
             user, _, rest = rest.partition(" ")
         else:
             user = spool_user
-        entries.append(CronEntry(path, number, schedule, user, rest.strip()))
+        entries.append(CronEntry(path, number, schedule, user, rest.strip(), cron_tz))
     return entries
 
 

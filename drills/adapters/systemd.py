@@ -8,9 +8,11 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from drills.core.calendars import Calendar, parse_analyze
 from drills.core.transport import Remote, argv
 
 _TIMER_PROPS = ("Id", "LoadState", "ActiveState", "UnitFileState", "NextElapseUSecRealtime",
@@ -27,9 +29,9 @@ def _show(remote: Remote, unit: str, props: tuple[str, ...]) -> dict[str, str]:
     result = remote.run(argv("sh", "-c", code, "systemctl-show", ",".join(props), unit),
                         check=True, privileged=False)
     values: dict[str, str] = {}
-    for line in result.text.splitlines():
+    for line in result.text.splitlines():  # an array property (TimersCalendar) takes a line each
         key, _, value = line.partition("=")
-        values[key] = value
+        values[key] = f"{values[key]}\n{value}" if key in values else value
     return values
 
 
@@ -83,12 +85,24 @@ class TimerState:
     calendar: str
 
     @property
+    def calendars(self) -> tuple[str, ...]:
+        """Every ``OnCalendar=`` of the timer, normalized by systemd (``*-*-* 04:00:00``), from
+        ``TimersCalendar``: one ``{ OnCalendar=... ; next_elapse=... }`` line each.
+
+        >>> shown = ("{ OnCalendar=*-*-* 04:00:00 ; next_elapse=Fri 2026-12-04 04:00:00 UTC }\\n"
+        ...          "{ OnCalendar=*-*-* 13:00:00 ; next_elapse=n/a }")
+        >>> TimerState("t", True, True, True, None, None, shown).calendars
+        ('*-*-* 04:00:00', '*-*-* 13:00:00')
+        """
+        return tuple(found.strip() for found in _ON_CALENDAR.findall(self.calendar))
+
+    @property
     def on_calendar(self) -> str:
-        """The normalized ``OnCalendar=`` expression, e.g. ``*-*-* 04:00:00``."""
-        marker = "OnCalendar="
-        if marker not in self.calendar:
-            return ""
-        return self.calendar.split(marker, 1)[1].split(";", 1)[0].strip()
+        """The first normalized ``OnCalendar=`` expression, e.g. ``*-*-* 04:00:00``."""
+        return next(iter(self.calendars), "")
+
+
+_ON_CALENDAR = re.compile(r"OnCalendar=(.*?) ; next_elapse=")
 
 
 @dataclass(frozen=True)
@@ -160,6 +174,22 @@ def normalize_calendar(remote: Remote, expression: str) -> str:
             return line.split("Normalized form:", 1)[1].strip()
     raise ValueError(f"host {remote.name}: systemd does not accept the calendar expression "
                      f"{expression!r}: {result.tail(3)}")
+
+
+CALENDAR_ITERATIONS = 800  # a daily timer's next two years and more
+
+
+def calendar_firings(remote: Remote, expressions: list[str],
+                     iterations: int = CALENDAR_ITERATIONS) -> list[Calendar]:
+    """The next ``iterations`` firings of each calendar expression, as the host's systemd
+    computes them in the host's zone (``systemd-analyze calendar --iterations=N``), read in UTC."""
+    result = remote.run(argv("systemd-analyze", "calendar", f"--iterations={iterations}", "--",
+                             *expressions), privileged=False)
+    found = parse_analyze(result.text, iterations) if result.ok else []
+    if len(found) != len(expressions):
+        raise ValueError(f"host {remote.name}: systemd does not accept the calendar expressions "
+                         f"{expressions!r}: {result.tail(3)}")
+    return found
 
 
 def start_service(remote: Remote, unit: str, timeout: float) -> ServiceState:

@@ -231,11 +231,16 @@ class Host(_Strict):
 
 
 class Schedule(_Strict):
-    """A systemd timer and the service it starts; ``on_calendar`` as the runbook states it."""
+    """A systemd timer and the service it starts; ``on_calendar`` as the runbook states it: one
+    expression, or a list when the timer has several ``OnCalendar=`` lines."""
 
     timer: str
     service: str
-    on_calendar: str
+    on_calendar: str | list[str] = Field(min_length=1)
+
+    @property
+    def calendars(self) -> tuple[str, ...]:
+        return (self.on_calendar,) if isinstance(self.on_calendar, str) else tuple(self.on_calendar)
 
     @field_validator("timer", "service")
     @classmethod

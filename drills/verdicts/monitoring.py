@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from drills.adapters.cron import daemon_running, entries_for, normalize
+from drills.adapters.cron import CronEntry, daemon_running, entries_for
 from drills.adapters.readings import (
     METRICS,
 )
+from drills.core.calendars import CronTimes, ScheduleError, cron_times, first_difference
 from drills.core.clock import from_the_future
 from drills.core.durations import human, human_seconds
-from drills.core.transport import Remote, declared
+from drills.core.transport import DrillCouldNotRun, Remote, declared
 from drills.inventory.schema import Cron, Job, Metrics
 from drills.verdicts.verdict import Verdict, who
 
@@ -26,17 +27,53 @@ def cron_daemon_runs(remote: Remote, job: Job) -> Verdict:
 
 
 def cron_entry_matches(remote: Remote, job: Job) -> Verdict:
-    """A line of the job's cron file runs its command on the declared schedule."""
+    """A line of the job's cron file runs its command when the declared schedule fires: the
+    same times, however written (``0 2 * * 1-5`` = ``00 02 * * mon-fri``, ``@daily`` =
+    ``0 0 * * *``; :mod:`drills.core.calendars` says why the comparison is exact). A line under
+    a ``CRON_TZ=`` is not judged: cronie runs it in that zone, Debian's cron in the host's."""
     cron = _cron(job)
     entries = entries_for(remote, cron)
     if not entries:
         return Verdict(False, f"{who(remote, job)}: no line in {cron.file} runs {cron.command}",
                        {"cron_file": cron.file})
-    declared = normalize(cron.schedule)
-    lines = [f"{e.file}:{e.line} runs '{e.command}' as {e.user} on '{e.schedule}'" for e in entries]
-    ok = any(normalize(e.schedule) == declared for e in entries)
+    try:
+        wanted = cron_times(cron.schedule)
+    except ScheduleError as exc:
+        raise DrillCouldNotRun(f"{who(remote, job)}: the inventory's cron schedule: {exc}") from exc
+    zoned = [e for e in entries if e.cron_tz is not None]
+    if zoned:
+        raise DrillCouldNotRun(
+            f"{who(remote, job)}: " + "; ".join(
+                f"{e.file}:{e.line} runs under CRON_TZ={e.cron_tz[1]} (line {e.cron_tz[0]})"
+                for e in zoned if e.cron_tz) +
+            ": cronie runs it in that zone, Debian's cron in the host's; the drill cannot tell "
+            "which zone the inventory's schedule means, so it does not judge it")
+    lines, ok = [], False
+    for entry in entries:
+        judged = _judge_entry(entry, cron.schedule, wanted)
+        ok = ok or judged is None
+        lines.append(f"{entry.file}:{entry.line} runs '{entry.command}' as {entry.user} on "
+                     f"'{entry.schedule}'" + (f" ({judged})" if judged else ""))
+    same = "; the same times" if ok else ""
     return Verdict(ok, f"{who(remote, job)}: {'; '.join(lines)}; the inventory declares "
-                   f"'{cron.schedule}'", {"cron_entries": lines, "declared": cron.schedule})
+                   f"'{cron.schedule}'{same}", {"cron_entries": lines, "declared": cron.schedule})
+
+
+def _judge_entry(entry: CronEntry, declared_schedule: str, wanted: CronTimes) -> str | None:
+    """None if the entry fires when the declared schedule does; else what differs."""
+    try:
+        times = cron_times(entry.schedule)
+    except ScheduleError as exc:
+        return f"not a schedule Debian's cron runs: {exc}"
+    if times == wanted:
+        return None
+    now = datetime.now(UTC).replace(tzinfo=None, second=0, microsecond=0)
+    found = first_difference(entry.schedule, declared_schedule, now)
+    if found is None:
+        return "fires at other times"
+    when, side = found
+    only = "only this line fires" if side == 0 else "only the declared schedule fires"
+    return f"fires at other times: e.g. at {when:%Y-%m-%d %H:%M} on cron's clock {only}"
 
 
 def _metrics(job: Job) -> Metrics:

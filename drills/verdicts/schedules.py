@@ -13,7 +13,8 @@ from drills.adapters.readings import (
     SERVICE,
     TIMER,
 )
-from drills.adapters.systemd import normalize_calendar
+from drills.adapters.systemd import CALENDAR_ITERATIONS, calendar_firings
+from drills.core.calendars import compare_calendars
 from drills.core.transport import Remote, declared
 from drills.inventory.schema import Job, Schedule
 from drills.verdicts.verdict import Verdict, who
@@ -42,13 +43,40 @@ def timer_next_run(remote: Remote, job: Job) -> Verdict:
 
 
 def timer_schedule_matches(remote: Remote, job: Job) -> Verdict:
+    """Every ``OnCalendar=`` of the timer, together, fires when the runbook's expressions do:
+    compared by their next firings as the host's ``systemd-analyze calendar`` computes them
+    (``daily`` = ``*-*-* 00:00:00`` = ``00:00 UTC`` on a UTC host), not by their text. A line
+    the runbook does not state, or a stated one the timer lacks, is named."""
     schedule = _schedule(job)
     timer = TIMER(remote, job)
-    declared = normalize_calendar(remote, schedule.on_calendar)
-    return Verdict(timer.on_calendar == declared,
-                   f"{who(remote, job)}: {timer.unit} runs on '{timer.on_calendar or 'no calendar'}'"
-                   f", the inventory declares '{schedule.on_calendar}' ({declared})",
-                   {"on_calendar": timer.on_calendar, "declared": declared})
+    running, stated = timer.calendars, schedule.calendars
+    shown = ", ".join(f"'{c}'" for c in running) or "'no calendar'"
+    if not running:
+        return Verdict(False, f"{who(remote, job)}: {timer.unit} runs on {shown}, the inventory "
+                       f"declares {', '.join(repr(c) for c in stated)}",
+                       {"on_calendar": [], "declared": list(stated)})
+    firings = calendar_firings(remote, [*running, *stated])
+    on_timer, on_runbook = firings[:len(running)], firings[len(running):]
+    result = compare_calendars(on_timer, on_runbook)
+    declared_text = ", ".join(f"'{c.original}' ({c.normalized})" for c in on_runbook)
+    until = (f"up to {result.horizon:%Y-%m-%d %H:%M} UTC" if result.horizon
+             else "all their firings")
+    message = f"{who(remote, job)}: {timer.unit} runs on {shown}, the inventory declares {declared_text}"
+    if result.same:
+        message += f": the same firings ({CALENDAR_ITERATIONS} of each compared, {until})"
+    else:
+        named = [f"OnCalendar={c.original} is not stated by the inventory" for c in result.extra]
+        named += [f"'{c.original}' ({c.normalized}) is declared but the timer does not fire then"
+                  for c in result.missing]
+        first = result.first_difference
+        message += "; " + "; ".join(named or ["they fire at other times"])
+        if first is not None:
+            message += f" (first difference {first:%Y-%m-%d %H:%M:%S} UTC)"
+    return Verdict(result.same, message,
+                   {"on_calendar": list(running), "declared": [c.normalized for c in on_runbook],
+                    "not_stated": [c.original for c in result.extra],
+                    "not_on_timer": [c.original for c in result.missing],
+                    "compared_until": result.horizon.isoformat() if result.horizon else None})
 
 
 def last_run_succeeded(remote: Remote, job: Job) -> Verdict:

@@ -1,5 +1,6 @@
-from drills.adapters.cron import normalize, parse_crontab
+from drills.adapters.cron import parse_crontab
 from drills.adapters.metrics import parse
+from drills.core.calendars import cron_times
 
 SYSTEM = """# m h dom mon dow user command
 SHELL=/bin/sh
@@ -23,10 +24,10 @@ def test_a_users_own_crontab_has_no_user_field():
     assert (entry.user, entry.command) == ("backup", "/home/backup/run.sh")
 
 
-def test_nicknames_and_spacing_normalize():
-    assert normalize("@daily") == normalize("0  0 * * *") == "0 0 * * *"
-    assert normalize("@weekly") == "0 0 * * 0"
-    assert normalize("0 2 * * *") != normalize("0 3 * * *")
+def test_nicknames_and_spacing_fire_alike():
+    assert cron_times("@daily") == cron_times("0  0 * * *") == cron_times("0 0 * * *")
+    assert cron_times("@weekly") == cron_times("0 0 * * 0")
+    assert cron_times("0 2 * * *") != cron_times("0 3 * * *")
 
 
 def test_metrics_are_chosen_by_label():

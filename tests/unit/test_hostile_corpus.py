@@ -314,6 +314,7 @@ def systemd_units_read_and_started(e: Estate, v: str) -> None:
     tolerated(lambda: systemd._timer_times(e.remote, v))
     tolerated(lambda: systemd._from_journal(e.remote, systemd.ServiceState(v, True, "", None, None)))
     tolerated(lambda: systemd.normalize_calendar(e.remote, v))
+    tolerated(lambda: systemd.calendar_firings(e.remote, [v, "daily"]))
     tolerated(lambda: systemd.start_service(e.remote, v, 30))
     e.received("systemctl", "start", v)
     e.received("systemctl", "list-timers", v)
