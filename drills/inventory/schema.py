@@ -491,6 +491,10 @@ class Job(_Strict):
     repository: str | None = None
     destination: str | None = None
     excludes: tuple[str, ...] = ()
+    # borg create's --exclude-caches, --exclude-if-present NAME..., --keep-exclude-tags
+    exclude_caches: bool = False
+    exclude_if_present: tuple[str, ...] = ()
+    keep_exclude_tags: bool = False
     schedule: Schedule | None = None
     cron: Cron | None = None
     marker: Marker | None = None

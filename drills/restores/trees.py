@@ -11,6 +11,8 @@ speed a drill can win.
 
 from __future__ import annotations
 
+import posixpath
+import re
 import secrets
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +26,13 @@ from drills.adapters.rclone import Rclone
 from drills.adapters.readings import ARCHIVES, SNAPSHOTS, latest_snapshot
 from drills.adapters.restic import Restic, RestoreFailed, Snapshot
 from drills.adapters.systemd import start_service
+from drills.core.borg_patterns import (
+    CACHE_TAG_CONTENTS,
+    BorgPatternError,
+    PatternMatcher,
+    create_excluded,
+    parse_exclude,
+)
 from drills.core.durations import human
 from drills.core.observe import FOUND
 from drills.core.patterns import restic_excluded
@@ -40,6 +49,25 @@ _NO_LINK = '[ ! -L "$1" ] || { echo "$1 is a symbolic link" >&2; exit 3; }; '
 _PLANT = _NO_LINK + 'mkdir -p -- "$1" && [ ! -L "$1" ] && head -c 65536 /dev/urandom > "$2"'
 _UNPLANT = _NO_LINK + '[ -d "$1" ] || exit 0; rm -f -- "$1"/canary-*.bin; rmdir -- "$1" 2>/dev/null || true'
 _REMOVE = _NO_LINK + 'rm -f -- "$2"; rmdir -- "$1" 2>/dev/null || true'
+# borg create's tag tests (its dir_is_tagged), on the host: $1 the source, $2 "yes" for
+# --exclude-caches, $3 CACHEDIR.TAG's signature, then pairs of an --exclude-if-present name as a
+# find glob (escaped) and as itself. Prints NUL-ended "tag, path of the tag" records: a
+# CACHEDIR.TAG whose first bytes are the signature, a name that exists (a link, if its target
+# does), as borg opens and tests them.
+_TAGGED = r'''cd -- "$1" || exit 44
+caches=$2 signature=$3
+shift 3
+if [ "$caches" = yes ]; then
+  find . -name CACHEDIR.TAG -exec sh -c 'for p; do
+    [ "$(head -c 43 -- "$p" 2>/dev/null)" = "$0" ] && printf "CACHEDIR.TAG\0%s\0" "$p"
+  done; exit 0' "$signature" {} + || exit
+fi
+while [ $# -ge 2 ]; do
+  find . -path "*/$1" -exec sh -c 'for p; do
+    [ -e "$p" ] && printf "%s\0%s\0" "$0" "$p"
+  done; exit 0' "$2" {} + || exit
+  shift 2
+done'''
 T = TypeVar("T")
 
 
@@ -108,6 +136,55 @@ def backup_now(remote: Remote, job: Job) -> None:
                                f"backup_timeout ({human(job.backup_timeout)}); stopped") from None
 
 
+def _find_glob(name: str) -> str:
+    """A name as a ``find -path`` glob that matches only itself."""
+    return re.sub(r"([\\*?\[])", r"\\\1", name)
+
+
+def borg_tagged(remote: Remote, job: Job, timeout: float = 600) -> dict[str, list[str]]:
+    """The directories of the job's source that borg create's ``--exclude-caches`` and
+    ``--exclude-if-present`` find tagged (absolute path: its tag names), asked of the host: a
+    CACHEDIR.TAG's signature and a link's target cannot be told from a manifest."""
+    source = posixpath.normpath(str(job.source))
+    pairs = [word for tag in job.exclude_if_present for word in (_find_glob(tag.strip("/")), tag)]
+    result = remote.run(argv("sh", "-c", _TAGGED, "borg-tagged", source,
+                             "yes" if job.exclude_caches else "no",
+                             CACHE_TAG_CONTENTS.decode(), *pairs), timeout=timeout)
+    if not result.ok:
+        raise DrillCouldNotRun(f"host {remote.name}, job {job.name}: cannot find the directories "
+                               f"borg's tags exclude in {source}: {result.tail(4)}")
+    words = [w.decode("utf-8", "surrogateescape") for w in result.stdout.split(b"\0")[:-1]]
+    tagged: dict[str, list[str]] = {}
+    for tag, path in zip(words[::2], words[1::2], strict=True):
+        relative = path.removesuffix("/" + tag.strip("/")).removeprefix(".").strip("/")
+        tagged.setdefault(posixpath.join(source, relative) if relative else source, []).append(tag)
+    return tagged
+
+
+def borg_left_out(job: Job, host: str, kinds: Callable[[str], str | None],
+                  tagged: dict[str, list[str]]) -> Callable[[str], bool]:
+    """What ``borg create`` of the job's source leaves out, by path relative to the source:
+    its ``--exclude`` patterns (borg's styles, ``fm:`` by default), an excluded directory never
+    descended into, and the directories its tags exclude (``tagged``, from ``borg_tagged``).
+    ``kinds(relative)`` is the entry's type (``d`` a directory)."""
+    if not (job.excludes or tagged):
+        return nothing_left_out
+    try:
+        matcher = PatternMatcher([parse_exclude(e) for e in job.excludes if e], fallback=True)
+    except BorgPatternError as exc:
+        raise DrillCouldNotRun(f"host {host}, job {job.name}: borg refuses an exclude: {exc}") from None
+    source = posixpath.normpath(str(job.source))
+
+    def is_dir(path: str) -> bool:
+        relative = path[len(source):].strip("/")
+        return relative == "" or kinds(relative) == "d"
+
+    def left_out(relative: str) -> bool:
+        return create_excluded(posixpath.join(source, relative), source, matcher, is_dir,
+                               lambda d: tagged.get(d, []), job.keep_exclude_tags)
+    return left_out
+
+
 def sweep_canaries(remote: Remote, jobs: list[Job]) -> None:
     """Remove what a killed run's canaries left in the sources of these jobs (restic jobs of the
     host): only the drill's own ``.drill-canary/canary-*.bin`` and then its folder, if empty.
@@ -169,7 +246,14 @@ class RestoreDrill:
                 lambda: borg.extract(archive, target, expected=expected),
                 lambda: hash_tree(self.remote, source, ["."]))
             restored = hash_tree(self.remote, f"{target}{source}", ["."], missing_ok=True)
-        comparison = compare(source_manifest, restored, archive.time, self.job.name, nothing_left_out)
+        tagged = (borg_tagged(self.remote, self.job)
+                  if self.job.exclude_caches or self.job.exclude_if_present else {})
+
+        def kind(relative: str) -> str | None:
+            entry = source_manifest.entries.get(relative) or restored.entries.get(relative)
+            return entry.kind if entry else None
+        comparison = compare(source_manifest, restored, archive.time, self.job.name,
+                             borg_left_out(self.job, self.remote.name, kind, tagged))
         return RestoreOutcome(self.job, self.remote.name, ".", archive, result.seconds,
                               result.seconds + restored.seconds, comparison, result.command)
 

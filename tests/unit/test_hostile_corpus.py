@@ -419,6 +419,17 @@ def canary_planted_and_removed(e: Estate, v: str) -> None:
 
 
 @builder
+def borg_tags_found(e: Estate, v: str) -> None:
+    tagged = e.tmp / f"src{name(v)}" / f"d{name(v)}"
+    tagged.mkdir(parents=True)
+    (tagged / name(v)).write_bytes(b"")
+    (tagged / "CACHEDIR.TAG").write_bytes(b"Signature: 8a477f597d28d172789f06886806bc55")
+    found = trees.borg_tagged(e.remote, job(kind="borg", source=str(tagged.parent),
+                                            exclude_caches=True, exclude_if_present=(name(v),)))
+    assert found == {str(tagged): ["CACHEDIR.TAG", name(v)]}
+
+
+@builder
 def mirror_sample_restored(e: Estate, v: str) -> None:
     (e.tmp / "src").mkdir()
     drill = trees.RestoreDrill(e.remote, job(kind="rclone-mirror", source=str(e.tmp / "src"),
