@@ -8,11 +8,14 @@ the RPO, retention by ``borg prune``'s own rules, computed from the archive list
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from drills.adapters.borg import LOCK_WAIT, Borg
 from drills.adapters.readings import ARCHIVES, ARCHIVES_LOCAL
+from drills.adapters.restic import Snapshot
 from drills.core.clock import from_the_future
 from drills.core.durations import human, human_seconds
-from drills.core.retention import Stamp, borg_kept
+from drills.core.retention import Policy, Stamp, borg_kept, borg_prune_kept, disagreement, matching
 from drills.core.transport import DrillCouldNotRun, Remote
 from drills.inventory.schema import Job
 from drills.verdicts.verdict import Verdict, retention_verdict, who
@@ -64,10 +67,44 @@ def archive_fresh(remote: Remote, job: Job) -> Verdict:
 
 
 def archives_kept_by_prune_rules(remote: Remote, job: Job) -> Verdict:
-    """The archives against the job's retention policy by ``borg prune``'s rules, in the host's
-    local time (what prune buckets days and weeks by): every promised day, week and month where
-    history exists, and nothing the rules do not keep."""
-    local = ARCHIVES_LOCAL(remote, job) if job.retention is not None else {}
-    stamps = [Stamp(name, when.replace(tzinfo=None), "archive")
-              for name, when in sorted(local.items(), key=lambda item: item[1])]
-    return retention_verdict(remote, job, stamps, "archive", borg_kept, ", by borg prune's rules")
+    """The archives against the job's retention policy by ``borg prune``'s rules (``borg_kept``:
+    ``within``, then last, hourly, daily, weekly, monthly, yearly), on the archives prune rules
+    on (``match_archives``; checkpoints left out), periods read in the host's local time (what
+    prune buckets days and weeks by): nothing the rules do not keep is in the repository
+    (allowing what the prune after the archive before the newest kept), and borg's own ``prune
+    --dry-run --list`` keeps what the rules computed here keep, or both lists are named. The
+    dry run deletes nothing but takes the repository's lock, waiting for it up to LOCK_WAIT
+    seconds (as ``borg check`` does). A missed night is not a finding here (the daily rule
+    reaches one day further back); how far each rule reaches is told."""
+    policy = job.retention
+    if policy is not None and policy.borg_unsupported():
+        raise DrillCouldNotRun(f"{who(remote, job)}: the retention policy's "
+                               f"{', '.join(policy.borg_unsupported())} is restic's; borg prune has "
+                               f"no such rule")
+    local = ARCHIVES_LOCAL(remote, job) if policy is not None else {}
+    instants = {a.short_id: a for a in ARCHIVES(remote, job)} if policy is not None else {}
+    stamps = matching([Stamp(name, when.replace(tzinfo=None), "archive",
+                             at=instants[name].time if name in instants else None)
+                       for name, when in sorted(local.items(), key=lambda item: item[1])],
+                      policy or Policy())
+    earlier = _prune_disagrees(remote, job, stamps, instants) if policy is not None and stamps else []
+    return retention_verdict(remote, job, stamps, "archive", borg_kept, ", by borg prune's rules",
+                             earlier=earlier)
+
+
+def _prune_disagrees(remote: Remote, job: Job, stamps: list[Stamp],
+                     archives: dict[str, Snapshot]) -> list[str]:
+    """borg's own ``prune --dry-run --list`` with the job's policy, against ``borg_kept`` (with
+    ``within`` counted from now, as the dry run counts it)."""
+    if job.retention is None or job.repository is None:
+        return []
+    now = datetime.now(UTC)
+    words = ("env", "BORG_RELOCATED_REPO_ACCESS_IS_OK=no", "borg", "prune", "--dry-run", "--list",
+             "--lock-wait", str(LOCK_WAIT), *job.retention.borg_words(), job.repository)
+    result = remote.run(remote.with_credentials(words), timeout=600)
+    output = f"{result.stderr}\n{result.text}"
+    if not result.ok:
+        raise DrillCouldNotRun(f"{who(remote, job)}: `borg prune --dry-run` of {job.repository} "
+                               f"exited {result.exit_status}: {result.tail(4)}")
+    theirs = borg_prune_kept(output, {a.id: name for name, a in archives.items()})
+    return disagreement(borg_kept(stamps, job.retention, now), theirs, "borg prune --dry-run", stamps)

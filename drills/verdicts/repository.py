@@ -3,6 +3,8 @@ sample files, vanished files, shrinking snapshots."""
 
 from __future__ import annotations
 
+import json
+import re
 import statistics
 from datetime import UTC, datetime
 
@@ -25,7 +27,7 @@ from drills.core.coverage import (
 )
 from drills.core.durations import human, human_seconds
 from drills.core.patterns import restic_excluded
-from drills.core.retention import Stamp
+from drills.core.retention import Stamp, disagreement, kept, restic_forget_kept
 from drills.core.transport import DrillCouldNotRun, Remote, argv
 from drills.inventory.schema import Job
 from drills.verdicts.verdict import Verdict, retention_verdict, who
@@ -129,12 +131,44 @@ def no_stale_locks(remote: Remote, job: Job) -> Verdict:
 
 
 def retention_conforms(remote: Remote, job: Job) -> Verdict:
-    """The job's snapshots against its retention policy, computed from the list alone: every
-    promised day, week and month where history exists, and nothing the policy does not keep."""
+    """The job's snapshots against its retention policy by restic's own rules (``kept``: every
+    rule of ``restic forget``, in the snapshots' own offsets): nothing is in the repository
+    that the rules do not keep (allowing what the forget before the newest snapshot kept), no
+    snapshot is dated ahead of the host's clock, and restic's own ``forget --dry-run --json``
+    (``--no-lock``: read-only, no lock taken) keeps what the rules computed here keep, or both
+    lists are named. A missed night is not a finding here (restic's daily rule reaches one day
+    further back); how far each rule reaches is told."""
     snapshots = SNAPSHOTS(remote, job) if job.retention is not None else []
-    return retention_verdict(remote, job, [Stamp(s.short_id, s.time) for s in snapshots], "snapshot",
-                             earlier=[f"{line}: restic forget counts its keep rules from it"
-                                      for line in _from_the_future(remote, snapshots)])
+    stamps = [Stamp(s.short_id, s.time, tags=frozenset(s.tags)) for s in snapshots]
+    earlier = [f"{line}: restic forget counts its keep rules from it"
+               for line in _from_the_future(remote, snapshots)]
+    if job.retention is not None and stamps:
+        earlier += _restic_forget_disagrees(remote, job, stamps)
+    return retention_verdict(remote, job, stamps, "snapshot", earlier=earlier)
+
+
+def _restic_forget_disagrees(remote: Remote, job: Job, stamps: list[Stamp]) -> list[str]:
+    """restic's own ``forget --dry-run --json`` with the job's policy, host and path, against
+    ``kept`` (restic before 0.16 keeps no oldest snapshot for an unmet rule)."""
+    if job.retention is None or job.repository is None:
+        return []
+    restic = Restic(remote, job)
+    version = re.search(r"restic (\d+)\.(\d+)", remote.run(argv("restic", "version"), privileged=False).text)
+    modern = version is None or (int(version[1]), int(version[2])) >= (0, 16)
+    words = ("restic", "-r", job.repository, "--no-lock", "forget", "--dry-run", "--json",
+             "--host", restic.hostname, *(("--path", job.source) if job.source else ()),
+             *job.retention.restic_words())
+    result = remote.run(remote.with_credentials(words), timeout=600)
+    if not result.ok:
+        raise DrillCouldNotRun(f"{who(remote, job)}: `restic forget --dry-run` of {job.repository} "
+                               f"exited {result.exit_status}: {result.tail(4)}")
+    try:
+        theirs = restic_forget_kept(json.loads(result.text or "[]"))
+    except (ValueError, KeyError) as exc:
+        raise DrillCouldNotRun(f"{who(remote, job)}: `restic forget --dry-run --json` printed "
+                               f"no keep list ({exc})") from None
+    ours = kept(stamps, job.retention, datetime.now(UTC), oldest=modern)
+    return disagreement(ours, theirs, "restic forget --dry-run", stamps)
 
 
 def sample_listed(remote: Remote, job: Job) -> Verdict:

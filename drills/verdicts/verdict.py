@@ -3,12 +3,12 @@ job and the path or unit concerned (``who``), and the RTO verdict every restore 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from drills.core.durations import human, human_seconds
-from drills.core.retention import Policy, Stamp, kept, missing, outliving
+from drills.core.retention import Rules, Stamp, kept, outliving, reach
 from drills.core.transport import Remote
 from drills.inventory.schema import Job
 
@@ -47,18 +47,22 @@ def within_rto(outcome: Timed) -> Verdict:
 
 
 def retention_verdict(remote: Remote, job: Job, stamps: list[Stamp], noun: str,
-                      rules: Callable[[Iterable[Stamp], Policy], set[Stamp]] = kept, how: str = "",
+                      rules: Rules = kept, how: str = "",
                       earlier: Sequence[str] = ()) -> Verdict:
-    """The job's snapshots (archives) against its retention policy, from their list alone:
-    every promised day, week and month where history exists (``missing``), nothing ``rules``
-    do not keep (``outliving``); ``earlier`` problems first. ``how`` names the rules."""
+    """The job's snapshots (archives) against its retention policy, by the tool's own
+    ``rules``: nothing ``rules`` do not keep (``outliving``); ``earlier`` problems first (the
+    tool's own dry run disagreeing, a snapshot from the future). How far each count rule reaches
+    is told (``reach``), not judged: the tools keep the newest of the last N periods that HAVE
+    a snapshot, so a missed night is the freshness scenario's finding. ``how`` names the rules."""
     if job.retention is None:
         return Verdict(False, f"{who(remote, job)}: declares no retention policy")
-    problems = [*earlier, *missing(stamps, job.retention), *outliving(stamps, job.retention, rules)]
+    problems = [*earlier, *outliving(stamps, job.retention, rules)] if stamps else \
+        [*earlier, f"no {noun} at all, the policy promises {job.retention.describe()}"]
     detail = "".join(f"\n  {p}" for p in problems[:30])
+    told = "".join(f"\n  {line}" for line in reach(stamps, job.retention, rules)) if stamps else ""
     return Verdict(not problems,
                    f"{who(remote, job)}: {len(stamps)} {noun}(s) of {job.source} in {job.repository} "
                    f"against the policy ({job.retention.describe()}{how}): {len(problems)} "
-                   f"violation(s){detail}",
+                   f"violation(s){detail}{told}",
                    {f"{noun}s": len(stamps), "retention": job.retention.describe(),
                     "violations": len(problems)})

@@ -1,6 +1,6 @@
 from datetime import UTC, datetime, timedelta
 
-from drills.core.retention import Policy, Stamp, kept, missing, outliving
+from drills.core.retention import Policy, Stamp, borg_kept, kept, missing, outliving, reach
 
 POLICY = Policy(daily=7, weekly=4, monthly=12)
 NOW = datetime(2026, 11, 22, 5, 0, tzinfo=UTC)
@@ -50,3 +50,10 @@ def test_a_missing_month_is_named():
 def test_a_young_repository_is_held_only_to_the_history_it_has():
     assert missing(daily_history(3), POLICY) == []
     assert missing([], POLICY) == ["no snapshot at all, the policy promises 7 daily, 4 weekly, 12 monthly"]
+
+
+def test_a_missed_night_is_what_restic_and_borg_keep_not_a_violation():
+    repo = [s for s in pruned(daily_history(450)) if s.id != "d002"]
+    assert outliving(repo, POLICY) == []
+    assert outliving(repo, POLICY, borg_kept) == []
+    assert reach(repo, POLICY)[0] == "daily: 7 of 7, 2026-11-15 to 2026-11-22 (no snapshot on 2026-11-20)"
