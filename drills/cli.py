@@ -138,7 +138,10 @@ def _run(args: list[str]) -> int:
     # it); reports, evidence, the cache and an ini file are the current folder's
     here = Path.cwd()
     root = os.path.commonpath([str(Path(folder).resolve()) for folder in chosen])
-    options = [f"--rootdir={root}"]
+    # this command imported the drills package before pytest could mark the plugin's modules for
+    # assertion rewriting; pytest's warning about it would be an error where the user's ini (or a
+    # pyproject.toml above the features) says filterwarnings = error
+    options = [f"--rootdir={root}", "-W", "ignore::pytest.PytestAssertRewriteWarning"]
     if "no:cacheprovider" not in rest and "-pno:cacheprovider" not in rest:  # else no cache_dir option
         options += ["-o", f"cache_dir={here / '.pytest_cache'}"]
     ini = _ini_file(here)
