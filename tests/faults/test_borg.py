@@ -1,5 +1,5 @@
 """borg.feature bites on motoko's local borg repository: a flipped byte in a segment, archives
-that stopped, an archive the prune rules do not keep and a missing day, a file whose content
+that stopped, an archive the prune rules do not keep, a file whose content
 differs from its archive. Each failure names host, job and the archive or path; then the
 repository is put back exactly as it was (a copy taken before the fault)."""
 
@@ -69,7 +69,7 @@ def test_archives_that_stopped_fail_naming_the_newest_and_its_age(drill, motoko)
     drill.healed(FRESH, JOB)
 
 
-def test_an_archive_prune_would_not_keep_and_a_missing_day_fail_naming_them(drill, motoko):
+def test_an_archive_prune_would_not_keep_fails_naming_it(drill, motoko):
     drill.run(KEPT, JOB).expect_pass()
     with repository_kept(motoko):
         # a second, earlier archive on a recent day that has one: borg prune keeps the newest of
@@ -79,11 +79,7 @@ def test_an_archive_prune_would_not_keep_and_a_missing_day_fail_naming_them(dril
         motoko.sh(f"{BORG}borg create --timestamp {stamp} ::motoko-extra-{stamp} /flux/active/project-beta")
         drill.run(KEPT, JOB).expect_failure(WHO, f"archive motoko-extra-{stamp}",
                                              "outlives the policy (7 daily, 4 weekly, 12 monthly)")
-        motoko.sh(f"{BORG}borg delete ::motoko-extra-{stamp}")
-        daily = [name for name in archives(motoko) if name.endswith("T04:00:00")][-2]
-        motoko.sh(f"{BORG}borg delete ::{daily}")
-        drill.run(KEPT, JOB).expect_failure(WHO, f"daily {daily[7:17]}: no archive")
-    drill.healed(KEPT, JOB)
+    drill.healed(KEPT, JOB)  # a missed night is no finding: test_retention_faults.py
 
 
 def test_a_file_that_differs_from_its_archive_fails_the_restore_naming_it(drill, motoko):
