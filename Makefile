@@ -121,7 +121,7 @@ lowest: system
 	@echo "[lowest] installing the project with its floors:" $$(tr '\n' ' ' < build/lowest.txt)
 	@$(LOWEST)/bin/pip install -q --disable-pip-version-check -c build/lowest.txt '.[lab,plot,ansible]' \
 	  'hypothesis>=6.100,<7' 2>&1 | { grep -v '^WARNING: Location' || true; }; test $${PIPESTATUS[0]} -eq 0
-	$(LOWEST)/bin/python -m pytest tests/unit -p no:cacheprovider -q
+	$(LOWEST)/bin/python -m pytest tests/unit -p no:cacheprovider -q -n $(TEST_WORKERS)
 
 bench: lab-up
 	$(PY) bench/restore_verify.py
