@@ -91,3 +91,52 @@ def test_a_file_that_differs_from_its_archive_fails_the_restore_naming_it(drill,
                   f"touch -r /root/ref {quoted}")
         drill.run(RESTORE, JOB).expect_failure(WHO, path.removeprefix("/flux/active/"))
     drill.healed(RESTORE, JOB)
+
+
+BATOU_JOB, BATOU_WHO = "batou-borg@batou", "host batou, job batou-borg"
+# borg 1.4's own create decides what these leave out; the drill must expect just the rest
+EXCLUDES = ["*.tmp", "sh:**/drill-scratch", "pp:/flux/active/drill-excluded"]
+LEFT_OUT = {"project-alpha/drill-render.tmp/frame.bin": "", "project-alpha/drill-scratch/s.bin": "",
+            "drill-excluded/old.bin": "", "project-beta/drill-cache/blob.bin": "",
+            "project-beta/drill-cache/CACHEDIR.TAG": "Signature: 8a477f597d28d172789f06886806bc55",
+            "project-beta/drill-tagged/.nobackup": "", "project-beta/drill-tagged/blob.bin": ""}
+KEPT_NOT = {"drill-excluded-not/kept.bin": "", "project-beta/drill-fake-cache/blob.bin": "",
+            "project-beta/drill-fake-cache/CACHEDIR.TAG": "Signature: not borg's"}
+PLANTED = ("project-alpha/drill-render.tmp", "project-alpha/drill-scratch", "drill-excluded",
+           "project-beta/drill-cache", "project-beta/drill-tagged", "drill-excluded-not",
+           "project-beta/drill-fake-cache")
+
+
+def plant(host: LabHost, files: dict[str, str]) -> None:
+    """Files of the source, two days old (older than any archive the test makes)."""
+    host.sh(" && ".join(f"mkdir -p $(dirname {shlex.quote(p)}) && printf %s {shlex.quote(body)} > "
+                        f"{shlex.quote(p)} && touch -d '2 days ago' {shlex.quote(p)}"
+                        for p, body in ((f"/flux/active/{rel}", body) for rel, body in files.items())))
+
+
+@pytest.mark.touches("batou")
+def test_what_borgs_excludes_leave_out_is_not_missing_and_the_rest_still_is(drill):
+    batou = LabHost("batou")
+    stamp = f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%S}"
+    archive = f"batou-excludes-{stamp}"
+    inventory = drill.inventory_with("batou-borg", excludes=EXCLUDES, exclude_caches=True,
+                                     exclude_if_present=[".nobackup"])
+    try:
+        plant(batou, LEFT_OUT)
+        # an archive as an estate with these excludes makes it: borg's own create decides
+        batou.sh(f"{BORG}borg create --lock-wait 60 "
+                 + " ".join(f"--exclude {shlex.quote(e)}" for e in EXCLUDES)
+                 + f" --exclude-caches --exclude-if-present .nobackup ::{archive} /flux/active")
+        listed = batou.sh(f"{BORG}borg list --bypass-lock --short ::{archive}")
+        assert not [rel for rel in LEFT_OUT if f"flux/active/{rel}" in listed.split("\n")], listed
+        drill.run(RESTORE, BATOU_JOB, inventory=inventory).expect_pass()
+        # not excluded, though they look it: a prefix that is not the path, a CACHEDIR.TAG
+        # without borg's signature; older than the archive, so missing from its restore
+        plant(batou, KEPT_NOT)
+        run = drill.run(RESTORE, BATOU_JOB, inventory=inventory)
+        run.expect_failure(BATOU_WHO, "3 missing from the restore", *KEPT_NOT)
+        assert not [rel for rel in LEFT_OUT if rel in run.output], run.output
+    finally:
+        batou.sh(f"{BORG}borg delete --lock-wait 60 ::{archive} 2>/dev/null; cd /flux/active && rm -rf "
+                 + " ".join(shlex.quote(p) for p in PLANTED))
+    drill.healed(RESTORE, BATOU_JOB)
