@@ -36,7 +36,12 @@ REACHING = frozenset(name.lower() for name in (
     "remoteSecure", "cluster", "clusterAllReplicas", "executable", "executablePool", "input",
     "azureBlobStorage", "azureBlobStorageCluster", "deltaLake", "hudi", "iceberg", "dictionary",
     "dictGet", "merge", "view", "loop", "disk", "kafka", "rabbitMQ", "nats", "fileLog",
-    "distributed", "buffer", "materializedPostgreSQL", "keeperMap", "embeddedRocksDB"))
+    "distributed", "buffer", "materializedPostgreSQL", "keeperMap", "embeddedRocksDB",
+    "icebergS3", "icebergAzure", "icebergHDFS", "icebergLocal", "icebergCluster", "icebergS3Cluster",
+    "deltaLakeAzure", "deltaLakeLocal", "deltaLakeCluster", "hudiCluster", "s3Queue", "azureQueue",
+    "arrowFlight", "ytsaurus", "joinGet", "joinGetOrNull", "dictHas", "dictIsIn", "dictGetChildren",
+    "dictGetDescendants", "dictGetHierarchy"))
+REACHING_PREFIXES = ("dictget",)  # dictGetString, dictGetOrDefault, ...
 REFUSED_WORDS = frozenset({"SELECT", "INSERT", "OUTFILE", "INFILE", "SYSTEM", "CLUSTER"})
 RESTRICT_SINCE = {17: 6, 16: 10, 15: 14, 14: 19, 13: 22}  # psql \restrict (CVE-2025-8714)
 
@@ -106,8 +111,11 @@ def _name(token: Token) -> str:
 def metadata_problems(text: str, database: str, table: str) -> list[str]:
     """Why a metadata file's SQL is refused (empty: accepted): it must be one ``ATTACH TABLE`` or
     ``CREATE TABLE`` of ``database.table`` (or bare ``table``), on an engine of the MergeTree or
-    Log family, with no second statement, no SELECT or INTO OUTFILE, and no table function or
-    engine that reaches a file, the network or a program. Each problem names its line."""
+    Log family named in its ``ENGINE =`` clause, with no second statement, no SELECT or INTO
+    OUTFILE, no ``AS`` another table or table function, no function named in quotes (ClickHouse
+    calls `` `url`(...) `` as it calls ``url(...)``), no ``disk = disk(...)`` setting, and no
+    table function, function or engine that reaches a file, the network or a program. Each
+    problem names its line."""
     lines = text.splitlines() or [""]
 
     def problem(line: int, why: str) -> str:
@@ -136,18 +144,35 @@ def metadata_problems(text: str, database: str, table: str) -> list[str]:
     if named != wanted:
         problems.append(problem(found[min(at, len(found) - 1)].line,
                                 f"creates {'.'.join(named)}, not {database}.{table}"))
+    table_at = at + 2 if len(name) == 3 and name[1].text == "." else at
+    depth, engines = 0, 0
     for index, token in enumerate(found):
         after = found[index + 1] if index + 1 < len(found) else None
+        depth += {"(": 1, ")": -1}.get(token.text, 0) if token.kind == "symbol" else 0
+        calls = after is not None and after.text == "("
+        if token.kind == "quoted" and calls and index != table_at:
+            # ClickHouse takes `url`(...) and "file"(...) as the function or table function
+            problems.append(problem(token.line, f"{token.text}(...): a function named in quotes"))
+        elif words[index] == "AS" and depth == 0:
+            problems.append(problem(token.line, "CREATE TABLE ... AS another table or a table "
+                                                "function: expected its columns and an ENGINE"))
+        elif words[index] == "DISK" and after is not None and after.text == "=" and \
+                index + 3 < len(found) and found[index + 3].text == "(":
+            problems.append(problem(token.line, "SETTINGS disk = a disk made on the fly"))
         if token.text == ";" and any(t.text != ";" for t in found[index + 1:]):
             problems.append(problem(token.line, "a second statement"))
         elif words[index] in REFUSED_WORDS:
             problems.append(problem(token.line, f"{words[index]} in a table's metadata"))
-        elif token.kind == "word" and after is not None and after.text == "(" and \
-                token.text.lower() in REACHING:
+        elif token.kind == "word" and calls and (token.text.lower() in REACHING or
+                                                 token.text.lower().startswith(REACHING_PREFIXES)):
             problems.append(problem(token.line, f"{token.text}(...) reaches beyond the scratch server"))
         elif words[index] == "ENGINE" and after is not None and after.text == "=":
+            engines += 1
             engine = found[index + 2] if index + 2 < len(found) else None
             if engine is None or ENGINE.fullmatch(engine.text) is None:
                 problems.append(problem(token.line, f"engine {engine.text if engine else '(none)'}: "
                                         "expected one of the MergeTree or Log family"))
+    if engines == 0:
+        problems.append(problem(found[-1].line, "no ENGINE = clause: expected one of the MergeTree "
+                                                "or Log family"))
     return list(dict.fromkeys(problems))

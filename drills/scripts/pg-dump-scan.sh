@@ -4,15 +4,36 @@
 # anywhere outside quotes (only pg_dump's own "\restrict KEY" / "\unrestrict KEY" lines and the
 # "\." that ends a COPY block are allowed), a backslash before a quote inside a string (read
 # differently with standard_conforming_strings off), and any COPY other than "COPY ... FROM stdin;"
-# alone on its line. Lines of a COPY ... FROM stdin block are data, up to its "\." line.
+# alone on its line. Lines of a COPY ... FROM stdin block are data, up to its "\." line: in them
+# only the backslash sequences pg_dump writes (\\ \b \f \n \r \t \v \N) are accepted, so a line
+# psql would read as SQL after all runs no meta-command.
+# Words are split as psql's lexer (psqlscan.l) splits them: a "$" that opens no dollar quote ends
+# a word ("$BEGIN" is "$" and BEGIN); only identifiers count towards CREATE FUNCTION ... BEGIN.
+# What psql versions read differently is refused: a number run into a word ("1BEGIN", "0x1F"),
+# "$1x", and a psql variable (":NAME", which psql replaces with its value, e.g. an empty one).
+# A NUL byte is refused first (PostgreSQL text has none; psql drops the rest of its 1 KiB
+# chunk): a separate tr | cmp pass, as awk may be mawk.
 #   scan:   prints "refused<TAB>LINE<TAB>WHY<TAB>TEXT" for each refused line (at most 10; the
 #           scan stops at a string it cannot read for sure) and exits 3 if any, and
 #           "role<TAB>NAME" for each role the dump gives objects or rights to
 #   filter: prints the dump as psql must read it: the same lines, pg_dump's \restrict and
-#           \unrestrict lines blank (the drill's psql is in restricted mode already)
+#           \unrestrict lines blank (the drill's psql is in restricted mode already); nothing
+#           and exit 3 if the dump holds a NUL byte
 #   pg-dump-scan.sh MODE DUMP
 set -eu
 mode=$1 dump=$2
+export LC_ALL=C
+[ -r "$dump" ] || { echo "pg-dump-scan: cannot read $dump" >&2; exit 2; }
+# shellcheck disable=SC2094  # both only read the dump
+if ! differ=$(tr '\000' '\001' <"$dump" | cmp -- "$dump" - 2>&1); then
+  line=$(printf '%s\n' "$differ" | sed -n 's/.*differ: .*line \([0-9][0-9]*\)$/\1/p')
+  [ -n "$line" ] || { echo "pg-dump-scan: $differ" >&2; exit 2; }
+  if [ "$mode" = scan ]; then
+    text=$(sed -n "${line}{p;q;}" "$dump" | tr '\000\t' '@ ' | cut -c 1-300)
+    printf 'refused\t%s\t%s\t%s\n' "$line" "a NUL byte (shown as @; psql drops what follows it)" "$text"
+  fi
+  exit 3
+fi
 # shellcheck disable=SC2016  # the awk program is literal
 exec awk -v mode="$mode" '
 function refuse(why) {
@@ -41,6 +62,7 @@ function statement_ends(at_end) {
   stmt = ""; words = 0; fn = 0
 }
 function word(w,    u) {
+  # an identifier (psql counts nothing else towards CREATE [OR REPLACE] FUNCTION|PROCEDURE)
   u = toupper(w); words++
   if (words == 1) first = u
   if (words <= 4) {
@@ -55,14 +77,31 @@ function word(w,    u) {
     else if (u == "END" && blk > 0) blk--
   }
 }
+function identchar(ch) { return ch ~ /^[A-Za-z0-9_$]$/ || ch > "~" }
+function copy_data(    t, k, e, rest) {
+  # a COPY data line holds only the backslash sequences pg_dump writes; \f and \t are also psql
+  # meta-commands that read an argument, where a backquote runs a program: none in it
+  t = $0
+  while ((k = index(t, "\\")) > 0) {
+    e = substr(t, k + 1, 1)
+    if (e !~ /^[\\bfnrtvN]$/) { refuse("a backslash sequence pg_dump does not write in COPY data"); return }
+    rest = substr(t, k + 2); sub(/^[ \t\r\f\v]+/, "", rest); match(rest, /^[^ \t\r\f\v]*/)
+    if ((e == "f" || e == "t") && !identchar(substr(t, k + 2, 1)) && index(rest, "`") && \
+        substr(rest, 1, RLENGTH) ~ /[`"\047]/) {
+      refuse("a backquote after \\" e " in COPY data (psql would run it if it read the line as SQL)"); return
+    }
+    t = substr(t, k + 2)
+  }
+}
 BEGIN { st = "n"; depth = 0; blk = 0; data = 0; stmt = ""; words = 0; fn = 0 }
 data == 1 {
   if ($0 == "\\." || $0 == "\\.\r") data = 0
+  else if (index($0, "\\")) copy_data()
   if (mode == "filter") print
   next
 }
 {
-  line = $0; n = length(line); i = 1; w = ""
+  line = $0; n = length(line); i = 1
   clean = (st == "n" && depth == 0 && blk == 0 && stmt ~ /^[ \t]*$/)
   if (clean && line ~ /^\\(un)?restrict [A-Za-z0-9]+\r?$/) {
     if (mode == "filter") print ""
@@ -76,12 +115,43 @@ data == 1 {
   while (i <= n) {
     c = substr(line, i, 1)
     if (st == "n") {
-      if (c == "$" && (i == 1 || substr(line, i - 1, 1) ~ /[ \t(),;=]/) && \
-          match(substr(line, i), /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/)) {
-        tag = substr(line, i, RLENGTH); if (w != "") { word(w); w = "" }; st = "dq"; i += RLENGTH; stmt = stmt " "; continue
+      if (c == "$") {
+        # $tag$ opens a dollar quote, $1 is a parameter, any other "$" is a token of its own
+        j = i + 1; d = substr(line, j, 1)
+        if (d ~ /^[A-Za-z_]$/ || d > "~") { j++; while (j <= n && ((d = substr(line, j, 1)) ~ /^[A-Za-z0-9_]$/ || d > "~")) j++ }
+        if (substr(line, j, 1) == "$") { tag = substr(line, i, j - i + 1); st = "dq"; i = j + 1; stmt = stmt " "; continue }
+        if (substr(line, i + 1, 1) ~ /^[0-9]$/) {
+          j = i + 1; while (j <= n && substr(line, j, 1) ~ /^[0-9]$/) j++
+          if (identchar(substr(line, j, 1))) { refuse("a parameter run into a word (psql versions read it differently)"); break }
+          stmt = stmt substr(line, i, j - i); i = j; continue
+        }
+        stmt = stmt c; i++; continue
       }
-      if (c ~ /[A-Za-z0-9_$]/ || c > "~") { w = w c; stmt = stmt c; i++; continue }
-      if (w != "") { word(w); w = "" }
+      if (c ~ /^[A-Za-z_]$/ || c > "~") {
+        j = i + 1; while (j <= n && identchar(substr(line, j, 1))) j++
+        w = substr(line, i, j - i); i = j
+        # E, B, X, N before a quote and U& before a quote or double quote are no identifiers
+        if (!(w ~ /^[EeBbXxNn]$/ && substr(line, i, 1) == "\047") && \
+            !(w ~ /^[Uu]$/ && substr(line, i, 2) ~ /^&["\047]$/)) word(w)
+        if (length(stmt) < 4096) stmt = stmt w
+        continue
+      }
+      if (c ~ /^[0-9]$/ || (c == "." && substr(line, i + 1, 1) ~ /^[0-9]$/)) {
+        match(substr(line, i), /^([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?/); j = i + RLENGTH
+        d = substr(line, j, 1)
+        if (d != "$" && identchar(d)) { refuse("a number run into a word (psql versions read it differently)"); break }
+        if (length(stmt) < 4096) stmt = stmt substr(line, i, j - i)
+        i = j; continue
+      }
+      if (c == ":") {
+        if (substr(line, i + 1, 1) == ":") { stmt = stmt "::"; i += 2; continue }
+        # :NAME, :"NAME", :{?NAME} and NAME in quotes: psql puts in its variable (all in capitals)
+        v = substr(line, i + 1); sub(/^(["\047]|\{\?)/, "", v); match(v, /^[A-Za-z0-9_]*/)
+        if (substr(v, 1, RLENGTH) ~ /^[A-Z_][A-Z0-9_]*$/ && !identchar(substr(v, RLENGTH + 1, 1)) || \
+            substr(line, i + 1, 2) == "{?") {
+          refuse("a psql variable"); break
+        }
+      }
       if (c == "\\") { refuse("a psql meta-command"); break }
       if (c == "-" && substr(line, i + 1, 1) == "-") break
       if (c == "/" && substr(line, i + 1, 1) == "*") { st = "c"; nest = 1; i += 2; stmt = stmt " "; continue }
@@ -110,7 +180,6 @@ data == 1 {
       if (k == 0) i = n + 1; else { i += k - 1 + length(tag); st = "n" }
     }
   }
-  if (w != "") word(w)
   stmt = stmt " "
   if (mode == "filter") print
 }

@@ -26,6 +26,12 @@ LAB_TICKS = ("CREATE TABLE analytics.ticks ( day Date,  ts DateTime,  symbol Str
     "ENGINE = MergeTree(day, (day), 8192);\n",
     "CREATE TABLE IF NOT EXISTS `analytics`.`ticks` (x UInt8) ENGINE = ReplacingMergeTree ORDER BY x",
     "-- a comment\nCREATE TABLE analytics.ticks (x UInt8) ENGINE = Log",
+    # what the lab's carbon-clickhouse-backup writes: SHOW CREATE TABLE ... FORMAT TSVRaw
+    "CREATE TABLE analytics.ticks\n(\n    `day` Date,\n    `ts` DateTime,\n    `symbol` String,\n"
+    "    `price` Float64,\n    `volume` UInt32\n)\nENGINE = MergeTree\nPARTITION BY toYYYYMM(day)\n"
+    "ORDER BY (symbol, ts)\nSETTINGS index_granularity = 8192",
+    "CREATE TABLE analytics.ticks (`x` Decimal(10, 2), y String DEFAULT CAST(x AS String)) "
+    "ENGINE = MergeTree ORDER BY x",
 ])
 def test_one_create_or_attach_of_its_table_is_accepted(sql):
     assert metadata_problems(sql, "analytics", "ticks") == []
@@ -50,6 +56,34 @@ def test_one_create_or_attach_of_its_table_is_accepted(sql):
     ("CREATE TABLE analytics.ticks (x String DEFAULT 'unclosed) ENGINE = Log", "not ClickHouse SQL"),
     ("CREATE DATABASE analytics", "expected ATTACH TABLE or CREATE TABLE, found CREATE DATABASE"),
     ("", "empty"),
+    # the security review of issue 23: each was accepted
+    ("CREATE TABLE analytics.ticks AS `url`('http://169.254.169.254/latest/meta-data/', 'LineAsString', "
+     "'x String')", "line 1: CREATE TABLE analytics.ticks AS `url`("),
+    ("CREATE TABLE analytics.ticks AS `url`('http://169.254.169.254/latest/meta-data/', 'LineAsString', "
+     "'x String')", "`url`(...): a function named in quotes"),
+    ("CREATE TABLE analytics.ticks AS `url`('http://169.254.169.254/', 'LineAsString', 'x String')",
+     "CREATE TABLE ... AS another table or a table function"),
+    ("CREATE TABLE analytics.ticks AS `url`('http://169.254.169.254/', 'LineAsString', 'x String')",
+     "no ENGINE = clause"),
+    ("CREATE TABLE analytics.ticks (x UInt8, y String DEFAULT `file`('/etc/passwd','RawBLOB')) "
+     "ENGINE = MergeTree ORDER BY x", "`file`(...): a function named in quotes"),
+    ("CREATE TABLE analytics.ticks (x UInt8, y String ALIAS `executable`('x.sh','TSV','y String')) "
+     "ENGINE = MergeTree ORDER BY x", "`executable`(...): a function named in quotes"),
+    ("CREATE TABLE analytics.ticks (x UInt8) ENGINE = MergeTree ORDER BY x SETTINGS disk = "
+     "`disk`(type = 'local', path = '/etc/')", "SETTINGS disk = a disk made on the fly"),
+    ("CREATE TABLE analytics.ticks (x UInt8) ENGINE = MergeTree ORDER BY x SETTINGS disk = "
+     "`disk`(type = 'local', path = '/etc/')", "`disk`(...): a function named in quotes"),
+    ("CREATE TABLE analytics.ticks AS `merge`('system', '.*')", "`merge`(...): a function named in quotes"),
+    ("CREATE TABLE analytics.ticks AS `merge`('system', '.*')", "no ENGINE = clause"),
+    # and their kin
+    ("CREATE TABLE analytics.ticks AS analytics.instruments", "CREATE TABLE ... AS another table"),
+    ("CREATE TABLE analytics.ticks AS \"remote\"('127.0.0.1:9000', system.users)",
+     '"remote"(...): a function named in quotes'),
+    ("CREATE TABLE analytics.ticks (x UInt8) ENGINE = MergeTree ORDER BY x SETTINGS disk = d(type = s3)",
+     "SETTINGS disk = a disk made on the fly"),
+    ("CREATE TABLE analytics.ticks (x String DEFAULT dictGetString('d', 'a', 1)) ENGINE = Log",
+     "dictGetString(...) reaches beyond the scratch server"),
+    ("CREATE TABLE analytics.ticks (x UInt8)", "line 1: CREATE TABLE analytics.ticks (x UInt8): no ENGINE"),
 ])
 def test_anything_else_is_refused_naming_its_line(sql, named):
     problems = metadata_problems(sql, "analytics", "ticks")
@@ -111,11 +145,13 @@ CREATE FUNCTION app.f() RETURNS text LANGUAGE plpgsql AS $_$
 BEGIN RETURN 'a \\! b'; END $_$;
 COMMENT ON TABLE app.notes IS 'C:\\temp; /* not a comment */ \\d';
 COPY app.notes (id, body) FROM stdin;
-1\t\\! not a command: data
+1\t\\\\! not a command: data
 2\t\\N
-\\restrict inside data
+3\tall of them: \\\\ \\b \\f \\n \\r \\t \\v `\\tx` é \\t x `y`
+\\\\restrict inside data
 \\.
 SELECT $$ \\! quoted $$, "we\\ird", E'x' /* \\! nested /* comment */ still */; -- \\! comment
+SELECT a[1:2], a[1:n], b::integer, 1e+20, .5, 1.5E-3, x$y, $1, $é$ \\! $é$, U&'\\0041', U&"a" FROM t;
 """
 
 
@@ -145,7 +181,7 @@ def test_the_filter_blanks_pg_dumps_restrict_lines_only(tmp_path):
     changed = [n for n, (a, b) in enumerate(zip(given, filtered, strict=True), 1) if a != b]
     assert changed == [5, len(given)]
     assert filtered[4] == filtered[-1] == ""
-    assert "\\restrict inside data" in filtered
+    assert "\\\\restrict inside data" in filtered
 
 
 @pytest.mark.parametrize(("hostile", "why"), [
@@ -177,11 +213,83 @@ def test_a_hostile_line_is_refused_by_number(tmp_path, hostile, why):
     # nor inside a string or a comment
     "SELECT '\nCOPY app.notes FROM stdin;\n';",
     "/*\nCOPY app.notes FROM stdin;\n*/",
+    # psql counts identifiers only: CREATE FUNCTION is its first two ($ is a word of its own)
+    "1 CREATE FUNCTION f() $BEGIN ;\nCOPY app.notes FROM stdin;",
+    "CREATE E'' FUNCTION f() BEGIN ;\nCOPY app.notes FROM stdin;",
+    "CREATE U&\"x\" OR REPLACE FUNCTION f() x$y BEGIN ;\nCOPY app.notes FROM stdin;",
+    # psql puts its variable in (LAST_ERROR_MESSAGE is empty): the server would start the COPY
+    ":LAST_ERROR_MESSAGE COPY app.notes FROM stdin;",
 ])
 def test_a_copy_psql_would_not_send_opens_no_data_block(tmp_path, hiding):
     done = scan(tmp_path, f"{hiding}\n\\! touch /tmp/pwned\n\\.\n")
     assert done.returncode == 3, done
     assert "\\! touch /tmp/pwned" in done.stdout.decode(), done.stdout
+
+
+@pytest.mark.parametrize("hostile", [
+    # pg_dump writes \\ \b \f \n \r \t \v \N in COPY data, never octal, hex or anything else
+    "3\t\\! touch /tmp/pwned", "3\t\\x5c! id", "3\t\\134! id", "3\t\\.", "\\.x",
+    # a line psql read as SQL after all would run \f or \t with a backquoted argument
+    "3\tx\\f `touch /tmp/pwned`", "3\t\\t\t'a b'`id`", "3\t\\f`id`",
+])
+def test_copy_data_holds_only_what_pg_dump_writes(tmp_path, hostile):
+    done = scan(tmp_path, "COPY app.notes (id, body) FROM stdin;\n1\tok \\\\ \\t\n"
+                          f"{hostile}\n\\.\nSELECT 1;\n")
+    assert done.returncode == 3, done
+    refused = [line.split("\t", 3) for line in done.stdout.decode().splitlines()]
+    assert [r[:2] for r in refused] == [["refused", "3"]], refused
+    assert "COPY data" in refused[0][2], refused
+
+
+# the security review of issue 23: both scanned clean, and psql without \restrict ran the \!
+REVIEWED_BEGIN = """SET standard_conforming_strings = on;
+CREATE TABLE t (a int);
+CREATE FUNCTION x $BEGIN ;
+COPY t FROM stdin;
+\\! touch /tmp/rv/out/pwned1
+\\.
+SELECT 1;
+"""
+
+
+def test_a_dollar_that_opens_no_quote_is_a_word_of_its_own(tmp_path):
+    # psql reads "$BEGIN" as "$" and BEGIN: CREATE FUNCTION x is still open at ";"
+    done = scan(tmp_path, REVIEWED_BEGIN)
+    assert done.returncode == 3, done
+    assert done.stdout.decode().splitlines() == [
+        "refused\t5\ta psql meta-command\t\\! touch /tmp/rv/out/pwned1",
+        "refused\t6\ta psql meta-command\t\\."]
+
+
+def test_a_nul_byte_is_refused_naming_its_line(tmp_path):
+    pre = b"SELECT 1; \x00--"
+    dump = tmp_path / "d2.sql"
+    dump.write_bytes(b"CREATE TABLE t (a int);\n" + pre + b"x" * (1023 - len(pre)) +
+                     b"\\! touch /tmp/rv/out/pwned2\nSELECT 2;\n")
+    for mode in ("scan", "filter"):
+        done = subprocess.run(["sh", str(SCRIPTS / "pg-dump-scan.sh"), mode, str(dump)],
+                              capture_output=True, check=False, timeout=60)
+        assert done.returncode == 3, done
+    refused = done.stdout  # filter: prints nothing of such a dump
+    assert refused == b""
+    done = subprocess.run(["sh", str(SCRIPTS / "pg-dump-scan.sh"), "scan", str(dump)],
+                          capture_output=True, check=False, timeout=60)
+    fields = done.stdout.decode().rstrip("\n").split("\t")
+    assert fields[:3] == ["refused", "2", "a NUL byte (shown as @; psql drops what follows it)"], fields
+    assert fields[3].startswith("SELECT 1; @--xxx"), fields
+
+
+@pytest.mark.parametrize(("hostile", "why"), [
+    ("CREATE FUNCTION f() AS 1BEGIN;", "a number run into a word (psql versions read it differently)"),
+    ("SELECT 0x1F;", "a number run into a word (psql versions read it differently)"),
+    ("SELECT $1BEGIN;", "a parameter run into a word (psql versions read it differently)"),
+    ("SELECT :LAST_ERROR_MESSAGE 1;", "a psql variable"),
+    ("SELECT :'VERSION';", "a psql variable"),
+    ("SELECT :{?ERROR};", "a psql variable"),
+])
+def test_what_psql_versions_or_variables_change_is_refused(tmp_path, hostile, why):
+    done = scan(tmp_path, f"SELECT 1;\n{hostile}\n")
+    assert done.stdout.decode().splitlines() == [f"refused\t2\t{why}\t{hostile}"], done
 
 
 def test_a_long_dump_is_read_in_one_pass(tmp_path):
