@@ -146,6 +146,23 @@ def test_a_cron_fault_fails_naming_host_job_and_file(drill, cartae, fault, heal,
     drill.healed(CRON, job_id)
 
 
+def test_a_cron_entry_written_otherwise_passes_and_another_hour_fails(drill, cartae):
+    """The same nightly 02:00 with a zero-padded hour, month names and 0-7 for the weekdays
+    passes (cron's own rules, read by cronsim: not the text); 03:00 in the same form fails,
+    naming both forms. Healed by putting back the file as the lab's image ships it."""
+    job_id = "cartae-backup@cartae"
+    with cartae.keep(CRONTAB):
+        cartae.sh(f"sed -i 's/^0 2 \\* \\* \\* /00 02 * jan-dec 0-7 /' {CRONTAB}")
+        assert "00 02 * jan-dec 0-7 root /usr/local/sbin/cartae-backup" in cartae.sh(f"cat {CRONTAB}")
+        drill.run(CRON, job_id).expect_pass()
+        cartae.sh(f"sed -i 's/^00 02 /00 03 /' {CRONTAB}")
+        drill.run(CRON, job_id).expect_failure(
+            "host cartae, job cartae-backup", f"{CRONTAB}:5 runs '/usr/local/sbin/cartae-backup",
+            "on '00 03 * jan-dec 0-7' (fires at other times", "only the declared schedule fires",
+            "the inventory declares '0 2 * * *'")
+    drill.healed(CRON, job_id)
+
+
 @pytest.mark.parametrize(
     ("fault", "named"),
     [
