@@ -38,7 +38,7 @@ from testinfra.backend import parse_hostspec
 from testinfra.backend.base import CommandResult
 from testinfra.backend.ssh import SshBackend
 
-from drills.core.secrets import mask_bytes, register_all
+from drills.core.secrets import Secret, mask_bytes, register_all
 from drills.inventory.schema import Host
 
 if TYPE_CHECKING:
@@ -297,13 +297,19 @@ def host_key_options(host: Host) -> str:
     return f" {argv(*words)}"
 
 
+def jump_trust(host: Host) -> HostTrust:
+    """Where the jump host's key is trusted from: the host's known_hosts (a pinned key is the
+    host's own: the jump is checked against the user's files)."""
+    if host.ssh_host_key:
+        return HostTrust(tuple(os.path.expanduser(f) for f in USER_KNOWN_HOSTS), "the user's known_hosts")
+    return host_trust(host)
+
+
 def _jump_options(host: Host, jump: str) -> str:
     """``ProxyJump`` hands the jump's own ssh nothing but ``-F``: its key would be checked as the
     user's ssh_config says. The same hop as a ProxyCommand whose ssh checks it strictly, against
-    the host's known_hosts (a pinned key is the host's own: the jump is checked against the
-    user's files)."""
-    files = host_trust(host).files if not host.ssh_host_key else \
-        tuple(os.path.expanduser(f) for f in USER_KNOWN_HOSTS)
+    ``jump_trust``."""
+    files = jump_trust(host).files
     words = ["ssh", *(["-F", host.ssh_config] if host.ssh_config else []), "-o", "BatchMode=yes",
              "-o", "StrictHostKeyChecking=yes", "-o", f"UserKnownHostsFile={_ssh_file_list(files)}",
              "-o", "ControlMaster=no", "-o", "ControlPath=none", "-o", f"ConnectTimeout={CONNECT_TIMEOUT}",
@@ -339,10 +345,11 @@ def scanned_fingerprint(name: str, kind: str | None) -> str | None:
 
 
 def untrusted_key(host: Host, trust: HostTrust, name: str, kind: str, fingerprint: str | None,
-                  changed: bool) -> str:
+                  changed: bool, jump: str | None = None) -> str:
     """Why a host key was refused, with its fingerprint and the one-line fix (for ssh:// and
     paramiko:// alike): ``Host key verification failed: [127.0.0.1]:2222 offered an unknown
-    ED25519 key SHA256:...; verify the fingerprint, then: ssh-keyscan ... >> ~/.ssh/known_hosts ...``."""
+    ED25519 key SHA256:...; verify the fingerprint, then: ssh-keyscan ... >> ~/.ssh/known_hosts ...``.
+    ``jump``: the key refused is the jump host's (filed as ``name``), trusted by ``jump_trust``."""
     kind = kind.upper()
     offered = f"{kind} key {fingerprint or '(its fingerprint could not be read from the runner)'}"
     if trust.pinned:
@@ -352,20 +359,36 @@ def untrusted_key(host: Host, trust: HostTrust, name: str, kind: str, fingerprin
                 f"{host.name} in the inventory to that file's line")
     where = trust.files[0]
     scan = f"{argv(*_keyscan_words(name, kind))} >> {shlex.quote(where)}"
+    who, pin = name, ", or pin it with ssh_host_key: in the inventory"
+    if jump is not None:
+        who = f"the jump host {jump} ({name})"
+        pin = (f" (the jump host's own key; the ssh_host_key of host {host.name} pins that host's "
+               "key only)") if host.ssh_host_key else f" (the jump host's own key, not host {host.name}'s)"
     if changed:
-        return (f"Host key verification failed: {name} offered {offered}, not the key "
+        return (f"Host key verification failed: {who} offered {offered}, not the key "
                 f"{trust.declared} ({', '.join(trust.files)}) lists for it: the host was reinstalled, "
                 f"or someone is in the middle; verify the fingerprint, then: "
-                f"{argv('ssh-keygen', '-R', name, '-f', where)}; {scan}, or pin it with ssh_host_key: "
-                "in the inventory")
-    return (f"Host key verification failed: {name} offered {offered}, which {trust.declared} "
-            f"({', '.join(trust.files)}) does not list; verify the fingerprint, then: {scan}, "
-            "or pin it with ssh_host_key: in the inventory")
+                f"{argv('ssh-keygen', '-R', name, '-f', where)}; {scan}{pin}")
+    return (f"Host key verification failed: {who} offered {offered}, which {trust.declared} "
+            f"({', '.join(trust.files)}) does not list; verify the fingerprint, then: {scan}{pin}")
+
+
+def _known_name(url: str) -> str:
+    """How known_hosts files the host of a jump host's ``ssh://[user@]host[:port]``: ``host``,
+    or ``[host]:port`` for a port other than 22.
+
+    >>> _known_name("ssh://ops@bastion:2222"), _known_name("ssh://bastion:22")
+    ('[bastion]:2222', 'bastion')
+    """
+    name, _, port = url.removeprefix("ssh://").rpartition("@")[2].partition(":")
+    return name if port in ("", "22") else f"[{name}]:{port}"
 
 
 def _ssh_key_refusal(host: Host, stderr: str) -> str | None:
     """ssh's "Host key verification failed", said with the offered key's fingerprint and the
-    fix; None for any other failure."""
+    fix; None for any other failure. Through a jump host, the key refused may be the jump's:
+    its ssh (the ProxyCommand) names it, and the host's ssh then says more (the connection
+    closed before its key exchange), where a refusal of the host's own key is ssh's last word."""
     if "Host key verification failed" not in stderr:
         return None
     trust = host_trust(host)
@@ -375,13 +398,19 @@ def _ssh_key_refusal(host: Host, stderr: str) -> str | None:
                 f"{trust.declared} ({', '.join(trust.files)})")
     changed = named.group(3) is not None
     name = named.group(2) or named.group(3)
+    jump = host.jump_host
+    if jump is not None and (name == _known_name(jump) or not stderr.rstrip().endswith(
+            "Host key verification failed.")):
+        trust = jump_trust(host)
+    else:
+        jump = None
     offered = _OFFERED.search(stderr)
     if offered is not None:
         kind, fingerprint = offered.group(1), offered.group(2)
     else:  # ssh names an unknown key's type, not its fingerprint
         kind = named.group(1) or "ED25519"
         fingerprint = None if name == trust.alias else scanned_fingerprint(name, kind)
-    return untrusted_key(host, trust, name, kind, fingerprint, changed)
+    return untrusted_key(host, trust, name, kind, fingerprint, changed, jump)
 
 
 class _HostKeyRefused(Exception):
@@ -589,9 +618,11 @@ class Remote:
             load += "set -a; . /dev/stdin; set +a; "
         return CredentialScript(f"{load}unset AWS_CA_BUNDLE; exec {argv(*words)}")
 
-    def _runner_credentials(self) -> tuple[bytes | None, list[bytes]]:
+    def _runner_credentials(self) -> tuple[Secret | None, list[bytes]]:
         """The stdin payload (``NAME='value'`` lines) of ``credentials_from_env`` and the values
-        to mask; a variable the runner lacks means the drill cannot run."""
+        to mask; a variable the runner lacks means the drill cannot run. The payload is a
+        ``Secret``: a ``pytest -l`` traceback through ``run`` shows it as the mask (shell-quoted,
+        a value with a ``'`` in it no longer looks like the value the masker knows)."""
         names = self.host.credentials_from_env
         if not names:
             return None, []
@@ -601,10 +632,10 @@ class Remote:
                                    f"{', '.join(missing)} (credentials_from_env)")
         values = {name: os.environ[name] for name in names}
         register_all(values.values())  # masked in every output from now on (drills.core.secrets)
-        payload = "".join(f"{name}={shlex.quote(value)}\n" for name, value in values.items())
-        return payload.encode(), [v.encode() for v in values.values() if len(v) >= 4]
+        return (Secret("".join(f"{name}={shlex.quote(value)}\n" for name, value in values.items())),
+                [v.encode() for v in values.values() if len(v) >= 4])
 
-    def _backend_run(self, command: str, stdin: bytes | None) -> CommandResult:
+    def _backend_run(self, command: str, stdin: Secret | None) -> CommandResult:
         """testinfra runs commands without stdin; with a payload, the backend's own command
         line (ssh with its options, or the local shell) runs here with the payload piped in."""
         backend = self._host.backend
@@ -615,8 +646,8 @@ class Remote:
             line = backend.quote(" ".join(words), *args)
         else:  # local:// (the inventory allows nothing else with credentials_from_env)
             line = backend.get_command(command)
-        done = subprocess.run(backend.encode(line), shell=True, input=stdin, capture_output=True,
-                              check=False)
+        done = subprocess.run(backend.encode(line), shell=True, input=stdin.reveal().encode(),
+                              capture_output=True, check=False)
         out = backend.result(done.returncode, backend.encode(line), done.stdout, done.stderr)
         if isinstance(backend, SshBackend) and done.returncode == 255:
             raise RuntimeError(out)

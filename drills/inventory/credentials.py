@@ -27,9 +27,10 @@ _URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^\s/@:'\"]*:)[^
 # restic's sftp:user:password@host:/path, and ssh's user:password@host (a jump host), as masked
 _BARE_PASSWORD = re.compile(r"(?:^|(?<=[\s,'\"])|(?<=sftp:))(?!sftp:)(?P<head>[^\s/@:,'\"]+:)"
                             r"[^\s/@,'\"]*@")
-# an rclone option of a connection string as it may appear in any text: ,name=value
-_OPTION = re.compile(r"(?<=,)(?P<name>[A-Za-z0-9_-]+)=(?P<value>'(?:[^']|'')*'?|\"(?:[^\"]|\"\")*\"?"
-                     r"|[^,:\s'\"]*)")
+# an rclone option of a connection string as it may appear in any text: ,name= and its value,
+# quoted (whole), or unquoted (where it ends is found by _unquoted_end)
+_OPTION = re.compile(r"(?<=,)(?P<name>[A-Za-z0-9_-]+)=(?P<quoted>'(?:[^']|'')*'?|\"(?:[^\"]|\"\")*\"?)?")
+_NEXT_OPTION = re.compile(r",[A-Za-z0-9_-]+=")
 _SECRET_WORDS = frozenset({"pass", "password", "password2", "passphrase", "passwd", "secret", "token",
                            "key", "account", "credentials", "credential", "pem", "sas", "signature",
                            "cookie", "session", "apikey", "bearer", "private", "auth_token"})
@@ -87,10 +88,44 @@ def _secret_options(value: str) -> list[tuple[str, int, int]]:
             if secret_option(name) and end > start]
 
 
+def _unquoted_end(text: str, start: int) -> int:
+    """Where an unquoted option value starting at ``start`` ends, erring towards more: at the
+    next ``,name=`` option; else at the last ``:`` (rclone's end of the options, before the path:
+    a value may hold colons, as a SAS URL does); else at the end of the text the connection
+    string is in (the quote it was opened with, or else the next blank) or of all the text."""
+    token = max(text.rfind(blank, 0, start) for blank in " \t\n\r") + 1
+    opened = re.search(r"['\"]", text[token:start])
+    if opened:  # the connection string is quoted in the text (a repr, JSON, a shell word)
+        close = re.compile(rf"(?<!\\){opened[0]}(?=[\s,:;)\]}}]|$)")
+        found = close.search(text, start)
+        end = found.start() if found else len(text)
+    else:
+        found = re.compile(r"\s").search(text, start)
+        end = found.start() if found else len(text)
+    following = _NEXT_OPTION.search(text, start, end)
+    if following:
+        return following.start()
+    colon = text.rfind(":", start, end)
+    return colon if colon >= 0 else end
+
+
+def _masked_options(text: str) -> str:
+    """``text`` with the value of every secret rclone option hidden, none of it left."""
+    parts, done = [], 0
+    for option in _OPTION.finditer(text):
+        if option.start() < done or not secret_option(option["name"]):
+            continue
+        start = option.end("name") + 1
+        end = option.end() if option["quoted"] else _unquoted_end(text, start)
+        parts += [text[done:start], HIDDEN]
+        done = end
+    return "".join(parts) + text[done:]
+
+
 def mask(text: str) -> str:
     """``text`` with every password of a URL or ``user:password@host``, and the value of every
     secret rclone option (``,secret_access_key=...``), replaced by ``***``, wherever they are."""
-    text = _OPTION.sub(lambda m: f"{m['name']}={HIDDEN}" if secret_option(m["name"]) else m[0], text)
+    text = _masked_options(text)
     text = _URL_PASSWORD.sub(lambda m: f"{m['head']}{HIDDEN}@", text)
     return _BARE_PASSWORD.sub(lambda m: f"{m['head']}{HIDDEN}@", text)
 

@@ -138,6 +138,10 @@ def _no_secret(value: str | None, info: ValidationInfo) -> str | None:
     return value
 
 
+# one jump host: ssh's URL ssh://[user@]host[:port], or ProxyJump's single hop [user@]host[:port]
+# (no IPv6 address: OpenSSH 9.2 reads no ssh://[...] URL; a Host alias in ssh_config can name one)
+JUMP_HOST = re.compile(r"(?:ssh://)?(?:[A-Za-z0-9_][A-Za-z0-9._-]*@)?[A-Za-z0-9_][A-Za-z0-9._-]*"
+                       r"(?::(?P<port>[0-9]{1,5}))?")
 # a public host key as ssh-keyscan or /etc/ssh/ssh_host_*_key.pub print it (a comment may follow)
 HOST_KEY = (r"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com) "
             r"[A-Za-z0-9+/]+={0,3}( .*)?$")
@@ -182,6 +186,18 @@ class Host(_Strict):
         return value
 
     _transport_secret = field_validator("transport", "jump_host")(_no_secret)
+
+    @field_validator("jump_host")
+    @classmethod
+    def _one_jump(cls, value: str | None) -> str | None:
+        """One hop, as the strict ProxyCommand hands it to ssh: ``ssh://[user@]host[:port]``;
+        ProxyJump's ``[user@]host[:port]`` is the same hop, kept in that form."""
+        found = None if value is None else JUMP_HOST.fullmatch(value)
+        if value is not None and (found is None or not 0 < int(found["port"] or 22) < 65536):
+            raise ValueError("expected one jump host as ssh://[user@]host[:port] (or [user@]host[:port]), "
+                             "host a name or IPv4 address (an IPv6 one through a Host alias in ssh_config); "
+                             "a chain of jump hosts is not supported")
+        return None if value is None else "ssh://" + value.removeprefix("ssh://")
 
     @field_validator("scratch")
     @classmethod

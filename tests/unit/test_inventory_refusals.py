@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from drills.cli import main
+from drills.inventory import credentials
 from drills.inventory.schema import Inventory, InventoryError, Job, load_inventory
 
 BASE = """\
@@ -278,3 +279,57 @@ def test_inventory_check_exits_4_on_bad_input_as_a_drill_does(tmp_path, capsys):
     assert main(["inventory", "check", str(bad)]) == 4
     assert f"{bad}:10:5: jobs.j1.rpoo: unknown key (did you mean 'rpo'?)" in capsys.readouterr().err
     assert main(["inventory", "check", str(tmp_path / "missing.yml")]) == 4
+
+
+@pytest.mark.parametrize(("remote", "shown", "fragments"), [
+    (":azureblob,sas_url=https://a.blob/c?sig=TOPSECRETSIG123:c", "':azureblob,sas_url=***:c'",
+     ["https", "a.blob", "TOPSECRETSIG123"]),
+    (":sftp,host=h,pass=hunter:2password:dir", "':sftp,host=h,pass=***:dir'", ["hunter", "2password"]),
+    (":sftp,pass=hunter 2password:dir", "':sftp,pass=***:dir'", ["hunter", "2password"]),
+    (":s3,secret_access_key=hunter:2password,provider=AWS:b", "':s3,secret_access_key=***,provider=AWS:b'",
+     ["hunter", "2password"]),
+    (":s3,secret_access_key=hunter:2password:", "':s3,secret_access_key=***:'", ["hunter", "2password"]),
+    (":s3,secret_access_key=hunter", "':s3,secret_access_key=***'", ["hunter"]),
+])
+def test_no_part_of_a_secret_option_value_is_shown_whatever_colons_it_holds(tmp_path, remote, shown,
+                                                                           fragments):
+    """rclone ends an unquoted value at a ':', but a user may mean the colon as part of it (a
+    SAS URL): the value is hidden up to the next option, or else to the last ':' (the path)."""
+    text = BASE.replace("kind: restic", "kind: rclone-mirror").replace(
+        "repository: s3:https://s3.example.net/bucket/j1", f"destination: '{remote}'")
+    message = refused(tmp_path, text)
+    assert f"jobs.j1.destination = {shown}: secret rclone option(s)" in message, message
+    assert not any(fragment in message for fragment in fragments), message
+
+
+@pytest.mark.parametrize("jump", ["ops@bastion:2222,ops@second", "ops@bastion:99999", "-oProxyCommand=x",
+                                  "ssh://ops@bastion/path", "ops@::1", "ops@[2001:db8::1]:2222"])
+def test_a_jump_host_is_one_hop_in_the_form_the_transport_hands_ssh(tmp_path, jump):
+    text = BASE.replace('"ssh://backup@h1.example.net"',
+                        f'"ssh://backup@h1.example.net", jump_host: "{jump}"')
+    assert f"hosts.h1.jump_host = '{jump}': expected one jump host as ssh://[user@]host[:port] (or " \
+        "[user@]host[:port]), host a name or IPv4 address (an IPv6 one through a Host alias in " \
+        "ssh_config); a chain of jump hosts is not supported" in refused(tmp_path, text)
+
+
+@pytest.mark.parametrize(("jump", "url"), [("bastion", "ssh://bastion"), ("ops@10.0.0.1:2222", "ssh://ops@10.0.0.1:2222"),
+                                           ("ssh://ops@bastion.example.net:22", "ssh://ops@bastion.example.net:22")])
+def test_a_proxyjump_hop_is_taken_as_ssh_s_url(tmp_path, jump, url):
+    path = tmp_path / "inv.yml"
+    path.write_text(BASE.replace('"ssh://backup@h1.example.net"',
+                                 f'"ssh://backup@h1.example.net", jump_host: "{jump}"'))
+    assert load_inventory(path).hosts["h1"].jump_host == url
+
+
+@pytest.mark.parametrize(("text", "masked"), [
+    ("rclone lsf :sftp,pass=hunter:2password:dir/x --max-depth 1",
+     "rclone lsf :sftp,pass=***:dir/x --max-depth 1"),
+    ('{"destination": ":sftp,pass=hunter:2password:dir", "rpo": 1}',
+     '{"destination": ":sftp,pass=***:dir", "rpo": 1}'),
+    ("rclone lsf ':azureblob,sas_url=https://a.blob/c?sig=TOPSECRETSIG123 x:c' -q",
+     "rclone lsf ':azureblob,sas_url=***:c' -q"),
+    (":s3,key='hunter:2password,x':b", ":s3,key=***:b"),
+    (":s3,pass=hunter:2password,token=hunter2,region=x:b", ":s3,pass=***,token=***,region=x:b"),
+])
+def test_a_secret_option_is_masked_whole_in_any_text(text, masked):
+    assert credentials.mask(text) == masked

@@ -67,6 +67,28 @@ def test_runner_credentials_travel_on_stdin_and_are_masked_in_what_comes_back(mo
         assert b"s3cr3t" in stdin
 
 
+def test_a_traceback_with_locals_through_run_shows_the_stdin_payload_masked(monkeypatch):
+    """The payload holds each value shell-quoted (``'ab'"'"'cd'``): a form the masker does not
+    know, so ``run`` and ``_backend_run`` hold it as a Secret, shown as the mask by ``-l``."""
+    from drills.core import secrets
+
+    monkeypatch.setenv("DRILL_TEST_QUOTED", "-".join(["wxyz", "ab'cd", "qrstuv"]))
+    remote = Remote(Host(name="h", transport="local://", credentials_from_env=["DRILL_TEST_QUOTED"]))
+
+    def broken(command):  # fails in _backend_run, after the payload was made
+        raise ValueError("the backend broke")
+
+    monkeypatch.setattr(remote._host.backend, "get_command", broken)
+    with pytest.raises(ValueError, match="the backend broke") as failed:
+        remote.run(remote.with_credentials(["true"]))
+    shown = str(failed.getrepr(showlocals=True, style="long"))
+    assert "_backend_run" in shown, shown
+    assert "payload    = Secret(********)" in shown, shown
+    assert "stdin      = Secret(********)" in shown, shown
+    masked = secrets.mask(shown)  # as the report plugin shows it
+    assert not any(part in masked for part in ("wxyz-ab", "cd-qrstuv")), masked  # either side of '"
+
+
 def test_a_runner_credential_the_environment_lacks_means_could_not_run(monkeypatch):
     monkeypatch.delenv("DRILL_TEST_ABSENT", raising=False)
     remote = Remote(Host(name="h", transport="local://", credentials_from_env=["DRILL_TEST_ABSENT"]))
@@ -270,7 +292,7 @@ def test_a_jump_host_is_checked_as_strictly_as_the_host(loose_config, tmp_path):
     proxy = effective["proxycommand"]
     assert proxy.startswith(f"ssh -F {loose_config} -o BatchMode=yes -o StrictHostKeyChecking=yes "
                             f"-o UserKnownHostsFile={known} "), proxy
-    assert proxy.endswith(" -W '[%h]:%p' -- bastion"), proxy
+    assert proxy.endswith(" -W '[%h]:%p' -- ssh://bastion"), proxy  # ProxyJump's form, as ssh's URL
 
 
 def test_the_control_socket_is_private_and_short_enough_for_a_unix_socket():
@@ -353,12 +375,41 @@ def test_a_progress_reader_that_fails_costs_the_command_nothing(monkeypatch, cap
 @contextmanager
 def paramiko_sshd(key) -> Iterator[tuple[int, list[bytes]]]:
     """A real SSH server on loopback (paramiko's server side) with host key ``key``: it accepts
-    any client key and answers every command with ``ran``; ``commands`` lists what arrived."""
+    any client key and answers every command with ``ran``; ``commands`` lists what arrived. As
+    a jump host, it forwards a connection (``ssh -W``) to a loopback port."""
     import paramiko
 
     commands: list[bytes] = []
+    forwards: dict[int, tuple[str, int]] = {}
+    opened: list[socket.socket] = []
+
+    def bridge(channel: paramiko.Channel, to: socket.socket) -> None:
+        def pump(receive, send, done) -> None:
+            with suppress(OSError, EOFError):
+                while data := receive(32768):
+                    send(data)
+            with suppress(OSError, EOFError):
+                done()
+
+        threading.Thread(target=pump, args=(channel.recv, to.sendall, lambda: to.shutdown(socket.SHUT_WR)),
+                         daemon=True).start()
+        threading.Thread(target=pump, args=(to.recv, channel.sendall, channel.shutdown_write),
+                         daemon=True).start()
+
+    def forward(server: paramiko.Transport) -> None:
+        while server.is_active():
+            channel = server.accept(0.2)
+            if channel is not None and channel.get_id() in forwards:
+                opened.append(socket.create_connection(forwards[channel.get_id()], timeout=10))
+                bridge(channel, opened[-1])
 
     class Server(paramiko.ServerInterface):
+        def check_channel_direct_tcpip_request(self, chanid, origin, destination):
+            if destination[0] != "127.0.0.1":
+                return paramiko.OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED
+            forwards[chanid] = destination
+            return paramiko.OPEN_SUCCEEDED
+
         def get_allowed_auths(self, username):
             return "publickey"
 
@@ -393,6 +444,7 @@ def paramiko_sshd(key) -> Iterator[tuple[int, list[bytes]]]:
                 transports.append(server)
                 with suppress(paramiko.SSHException, EOFError):
                     server.start_server(server=Server())
+                    threading.Thread(target=forward, args=(server,), daemon=True).start()
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
@@ -403,6 +455,8 @@ def paramiko_sshd(key) -> Iterator[tuple[int, list[bytes]]]:
         thread.join()
         for server in transports:
             server.close()
+        for connection in opened:
+            connection.close()
         listener.close()
 
 
@@ -443,3 +497,56 @@ def test_paramiko_refuses_a_host_key_it_does_not_know_before_any_command(tmp_pat
             trusted = Remote(Host(name="db1", transport=spec, ssh_identity_file=str(identity), **extra))
             assert trusted.run("true").text == "ran\n"
         assert len(commands) == 2
+
+
+def test_a_jump_hosts_refused_key_is_said_to_be_the_jumps_with_its_own_fix(tmp_path, monkeypatch):
+    """Through a jump host (ssh's ProxyCommand), the refused key is named for the host that
+    offered it: the jump's unknown key is the jump's, with the jump's fingerprint and its
+    known_hosts line, never "set ssh_host_key: of the host"; with the jump's key trusted, the
+    host's own wrong key is the host's. A user ssh_config that would accept anything is loaded."""
+    import paramiko
+
+    identity = tmp_path / "id_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(identity)], check=True,
+                   timeout=30)
+    config = tmp_path / "ssh_config"
+    config.write_text(f"Host *\n  StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n"
+                      f"  IdentityFile {identity}\n")  # the jump's ssh gets -F, not -i
+    known = tmp_path / "known_hosts"
+    known.write_text("")
+    monkeypatch.setattr(transport, "USER_KNOWN_HOSTS", (str(known),))
+    monkeypatch.setattr(transport, "SYSTEM_KNOWN_HOSTS", ())
+    target_key, jump_key, other = (paramiko.ECDSAKey.generate() for _ in range(3))
+    with paramiko_sshd(target_key) as (port, commands), paramiko_sshd(jump_key) as (jump_port, jumped):
+        def remote(pinned: paramiko.PKey) -> Remote:
+            return Remote(Host(name="h1", transport=f"ssh://root@127.0.0.1:{port}", ssh_config=str(config),
+                               ssh_identity_file=str(identity), jump_host=f"root@127.0.0.1:{jump_port}",
+                               ssh_host_key=f"{pinned.get_name()} {pinned.get_base64()}"))
+
+        with pytest.raises(HostUnreachable) as refused:
+            remote(target_key).run("touch /tmp/pwned")
+        message = str(refused.value)
+        assert message == (
+            "host h1 unreachable: Host key verification failed: the jump host "
+            f"ssh://root@127.0.0.1:{jump_port} ([127.0.0.1]:{jump_port}) offered ECDSA key "
+            f"{jump_key.fingerprint}, which the user's known_hosts ({known}) does not list; verify the "
+            f"fingerprint, then: ssh-keyscan -t ecdsa -p {jump_port} "
+            f"127.0.0.1 >> {known} (the jump host's own key; the ssh_host_key of host h1 pins that host's "
+            "key only)"), message
+        assert target_key.fingerprint not in message
+        assert commands == []
+        assert jumped == []
+
+        known.write_text(f"[127.0.0.1]:{jump_port} {jump_key.get_name()} {jump_key.get_base64()}\n")
+        with pytest.raises(HostUnreachable) as refused:  # the jump is trusted, the host's pin is wrong
+            remote(other).run("touch /tmp/pwned")
+        message = str(refused.value)
+        assert message.startswith("host h1 unreachable: Host key verification failed: the host offered "
+                                  f"ECDSA key {target_key.fingerprint}, not the key its ssh_host_key pins; "
+                                  "verify the fingerprint on the host"), message
+        assert "jump" not in message, message
+        assert jump_key.fingerprint not in message, message
+        assert commands == []
+
+        assert remote(target_key).run("true").text == "ran\n"  # both keys trusted: through the jump
+        assert len(commands) == 1
