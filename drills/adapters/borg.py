@@ -19,8 +19,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from drills.adapters.restic import RestoreFailed, RestoreResult, Snapshot
+from drills.adapters.restic import RestoreResult, Snapshot
 from drills.core.progress import written_into
+from drills.core.tool_errors import COULD_NOT_RUN, RepositoryDamaged, failure, judge, said
 from drills.core.transport import DrillCouldNotRun, Remote, Result, argv
 from drills.inventory.schema import Job
 
@@ -62,9 +63,13 @@ class Borg:
         """``borg list --json`` of the repository (times in UTC, or ``local``: the host's own)."""
         result = self._run("list", "--json", "--bypass-lock", self.repository, local=local)
         if not result.ok:
-            raise DrillCouldNotRun(f"host {self.remote.name}, job {self.job.name}: `borg list "
-                                   f"{self.repository}` exited {result.exit_status}: {result.tail(4)}")
+            raise self._failure(f"borg list {self.repository}", result)
         return result.text
+
+    def _failure(self, command: str, result: Result) -> Exception:
+        """A failed read, in borg's own words: damage (NOT COMPLIANT) or COULD NOT RUN."""
+        return failure(f"host {self.remote.name}, job {self.job.name}", command,
+                       f"{result.stderr}\n{result.text}", result.exit_status)
 
     def archives(self) -> list[Snapshot]:
         """Every archive of the repository, oldest first."""
@@ -87,8 +92,7 @@ class Borg:
         """Bytes the archive restores to (``borg info --json``)."""
         result = self._run("info", "--json", "--bypass-lock", f"{self.repository}::{archive.short_id}")
         if not result.ok:
-            raise DrillCouldNotRun(f"host {self.remote.name}, job {self.job.name}: `borg info` of "
-                                   f"{archive.short_id} exited {result.exit_status}: {result.tail(4)}")
+            raise self._failure(f"borg info {self.repository}::{archive.short_id}", result)
         info = json.loads(result.text)
         return int(info["archives"][0]["stats"]["original_size"])
 
@@ -101,7 +105,13 @@ class Borg:
         result = self._run("extract", "--bypass-lock", location, cwd=target, timeout=timeout,
                            progress=written_into(self.remote, target, expected))
         command = f"{argv('cd', target)} && {argv('borg', 'extract', location)}"
-        if not result.ok:
-            raise RestoreFailed(f"host {self.remote.name}, job {self.job.name}: `{command}` exited "
-                                f"{result.exit_status}: {result.tail(6)}")
+        if not result.ok:  # a restore that stops is a verdict on the backup, unless borg could not open it
+            output = f"{result.stderr}\n{result.text}"
+            judgement = judge(output)
+            if judgement is not None and judgement.kind == COULD_NOT_RUN:
+                raise self._failure(command, result)
+            means = f", {judgement.means}" if judgement else ""
+            raise RepositoryDamaged(f"host {self.remote.name}, job {self.job.name}: `{command}` exited "
+                                    f"{result.exit_status}{means}:\n  "
+                                    + "\n  ".join(said(output, result.exit_status).splitlines()), output)
         return RestoreResult(archive, target, result.seconds, command)

@@ -8,6 +8,12 @@ costs about a minute, not an hour, and the rest of the run goes on.
     [Backend(kind='bucket', address='b2mirror:space-mirror')]
     >>> classify("Fatal: wrong password or no key found", 1)
     'refused the credentials (wrong password or no key found)'
+
+A repository the tool opens but finds damaged (a segment missing, a checksum that fails) is not
+down: its scenarios run and find the damage, NOT COMPLIANT (``drills.core.tool_errors``). Each
+probe is the cheapest command that proves the repository opens: ``borg list --last 1`` (``borg
+info`` reads every archive's metadata and fails where ``borg list`` and ``borg check`` work),
+``restic cat config``.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from drills.core.tool_errors import DAMAGE, judge, named
 from drills.core.transport import CommandTimedOut, DrillCouldNotRun, Remote, backend_down, down_reason
 from drills.inventory.kinds import KINDS
 from drills.inventory.schema import Job
@@ -56,11 +63,14 @@ def backends_of(job: Job) -> list[Backend]:
 
 
 def classify(output: str, exit_status: int) -> str:
-    """What a failed probe's output means, in the operator's words."""
+    """What a failed probe's output means, in the operator's words; else the tool's own lines
+    that name the problem (not its traceback, footer or table)."""
     lowered = output.lower()
     meaning = next((means for says, means in _FINDINGS if says.lower() in lowered), None)
-    last = output.strip().splitlines()[-1][:200] if output.strip() else f"exit {exit_status}"
-    return meaning or f"failed the probe (exit {exit_status}: {last})"
+    if meaning is None and (judgement := judge(output)) is not None:
+        meaning = f"{'is damaged' if judgement.kind == DAMAGE else 'failed the probe'}: {judgement.means}"
+    lines = named(output, lines=3, chars=300, attached=False).replace("\n", "; ")
+    return meaning or f"failed the probe (exit {exit_status}: {lines or 'no output'})"
 
 
 def probe(remote: Remote, backend: Backend, limit: float = PROBE_LIMIT) -> str | None:
@@ -68,7 +78,7 @@ def probe(remote: Remote, backend: Backend, limit: float = PROBE_LIMIT) -> str |
     if backend.kind == "restic repository":
         words = ["restic", "-r", backend.address, "--no-lock", "cat", "config"]
     elif backend.kind == "borg repository":
-        words = ["borg", "info", "--bypass-lock", backend.address]
+        words = ["borg", "list", "--last", "1", "--short", "--bypass-lock", backend.address]
     else:
         words = ["rclone", "lsf", "--max-depth", "1", "--contimeout", "10s", "--timeout",
                  f"{int(limit) - 5}s", "--low-level-retries", "1", "--retries", "1",
@@ -77,9 +87,10 @@ def probe(remote: Remote, backend: Backend, limit: float = PROBE_LIMIT) -> str |
         answer = remote.run(remote.with_credentials(words), timeout=limit)
     except CommandTimedOut:
         return f"did not answer within {limit:.0f}s (accepts connections but hangs, or is slow)"
-    if answer.ok:
-        return None
-    return classify(f"{answer.stderr}\n{answer.text}", answer.exit_status)
+    output = f"{answer.stderr}\n{answer.text}"
+    if answer.ok or ((judgement := judge(output)) is not None and judgement.kind == DAMAGE):
+        return None  # it opens; damage is its scenarios' finding (NOT COMPLIANT), not a down backend
+    return classify(output, answer.exit_status)
 
 
 def probe_all(remote: Remote, jobs: list[Job], limit: float = PROBE_LIMIT) -> dict[str, str]:

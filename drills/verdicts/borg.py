@@ -16,33 +16,32 @@ from drills.adapters.restic import Snapshot
 from drills.core.clock import from_the_future
 from drills.core.durations import human, human_seconds
 from drills.core.retention import Policy, Stamp, borg_kept, borg_prune_kept, disagreement, matching
+from drills.core.tool_errors import COULD_NOT_RUN, ToolCouldNotRun, judge, named, said
 from drills.core.transport import DrillCouldNotRun, Remote
 from drills.inventory.schema import Job
 from drills.verdicts.verdict import Verdict, retention_verdict, who
 
-_COULD_NOT_RUN = (  # what borg says when the drill, not the repository, is the problem
-    ("Failed to create/acquire the lock", f"the repository stayed locked for {LOCK_WAIT}s (the "
-                                          "estate's own job holds it?)"),
-    ("passphrase supplied in BORG_PASSPHRASE", "wrong BORG_PASSPHRASE"),
-    ("is not a valid repository", "no borg repository there"),
-    ("does not exist", "no borg repository there"),
-)
-
 
 def borg_check(remote: Remote, job: Job, verify_data: bool = False) -> Verdict:
-    """``borg check`` (repository and archives; ``--verify-data`` reads every chunk) passes. A
-    lock it cannot take, a wrong passphrase or a missing repository is COULD NOT RUN."""
+    """``borg check`` (repository and archives; ``--verify-data`` reads every chunk) passes.
+    Damage it finds is NOT COMPLIANT, named by borg's own lines (``Segment entry checksum
+    mismatch``, ``Index object count mismatch``; not its per-object lines or traceback), with
+    its full output in the evidence. Only a repository borg cannot open (a lock it cannot take
+    in LOCK_WAIT seconds, a wrong passphrase, no repository there) is COULD NOT RUN."""
     result = Borg(remote, job).check(verify_data)
     what = "borg check" + (" --verify-data" if verify_data else "")
     output = f"{result.stderr}\n{result.text}"
-    for says, means in _COULD_NOT_RUN:
-        if not result.ok and says in output:
-            raise DrillCouldNotRun(f"{who(remote, job)}: {what} of {job.repository} could not run: "
-                                   f"{means}")
-    detail = "passed" if result.ok else f"failed (exit {result.exit_status}):\n  " + \
-        "\n  ".join(result.tail(20).splitlines())
+    judgement = judge(output) if not result.ok else None
+    if judgement is not None and judgement.kind == COULD_NOT_RUN:
+        lines = "\n  ".join(named(output).splitlines())
+        raise ToolCouldNotRun(f"{who(remote, job)}: {what} of {job.repository} could not run "
+                              f"(lock wait {LOCK_WAIT}s): {judgement.means}:\n  {lines}", output)
+    means = f", {judgement.means}" if judgement else ""
+    detail = "passed" if result.ok else f"failed (exit {result.exit_status}){means}:\n  " + \
+        "\n  ".join(said(output, result.exit_status).splitlines())
     return Verdict(result.ok, f"{who(remote, job)}: {what} of {job.repository} {detail}",
-                   {"command": f"{what} {job.repository}", "check_seconds": round(result.seconds, 3)})
+                   {"command": f"{what} {job.repository}", "check_seconds": round(result.seconds, 3),
+                    **({} if result.ok else {"output": output.strip()})})
 
 
 def archive_fresh(remote: Remote, job: Job) -> Verdict:

@@ -184,6 +184,14 @@ def pytest_bdd_before_step(request: pytest.FixtureRequest, feature: Any, scenari
     LOG.info("%s: %s %s", job.id if job else "-", step.keyword, step.name)
 
 
+def pytest_bdd_step_error(request: pytest.FixtureRequest, feature: Any, scenario: Any, step: Any,
+                          step_func: Any, step_func_args: Any, exception: Exception) -> None:
+    """A failure that quotes a tool's lines (``drills.core.tool_errors``) attaches its full output."""
+    output = getattr(exception, "output", None)
+    if isinstance(output, str) and output.strip():
+        allure.attach(output, name="the tool's full output", attachment_type=allure.attachment_type.TEXT)
+
+
 def evidence_dir(config: pytest.Config) -> Path:
     """``--evidence-dir``, relative to where pytest was started unless absolute."""
     return config.invocation_params.dir / Path(config.getoption("evidence_dir")).expanduser()
