@@ -174,10 +174,14 @@ PWNED = ("/tmp/pwned", "/tmp/pwned2", "/tmp/pwned3")
 @pytest.mark.parametrize(
     ("lines", "named"),
     [
-        (["\\! touch /tmp/pwned", "COPY (SELECT 1) TO PROGRAM 'touch /tmp/pwned2';"],
+        # psql reads "$BEGIN" as "$" and BEGIN: the function is still open at ";", and the COPY
+        # after it no data block (the security review of issue 23)
+        (["\\! touch /tmp/pwned", "COPY (SELECT 1) TO PROGRAM 'touch /tmp/pwned2';",
+          "CREATE FUNCTION x $BEGIN ;", "COPY t FROM stdin;", "\\! touch /tmp/pwned3", "\\."],
          ["it holds what psql would run itself, not SQL for the server (nothing of it ran)",
           "line 21: `\\! touch /tmp/pwned` (a psql meta-command)",
-          "line 22: `COPY (SELECT 1) TO PROGRAM 'touch /tmp/pwned2';` (a COPY other than FROM stdin)"]),
+          "line 22: `COPY (SELECT 1) TO PROGRAM 'touch /tmp/pwned2';` (a COPY other than FROM stdin)",
+          "line 25: `\\! touch /tmp/pwned3` (a psql meta-command)"]),
         (["DO $$BEGIN EXECUTE 'COPY (SELECT 1) TO PROGRAM ''touch /tmp/pwned2'''; END$$;"],
          ["psql -f of", "failed at line 21: `DO $$BEGIN EXECUTE 'COPY (SELECT 1) TO PROGRAM "
           "''touch /tmp/pwned2'''; END$$;`", "to COPY to or from an external program"]),
