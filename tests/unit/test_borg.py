@@ -29,30 +29,6 @@ def test_an_aware_start_keeps_its_offset():
     assert parse_archives(text, "h", "/s")[0].time == datetime(2026, 11, 29, 2, 30, tzinfo=UTC)
 
 
-BORGS_ARCHIVES = [  # testsuite/helpers.py, test_prune_split
-    (datetime(2015, 1, 1, 10, 0, 0), 1), (datetime(2016, 1, 1, 10, 0, 0), 2),
-    (datetime(2017, 1, 1, 10, 0, 0), 3), (datetime(2017, 2, 1, 10, 0, 0), 4),
-    (datetime(2017, 3, 1, 10, 0, 0), 5), (datetime(2017, 3, 2, 10, 0, 0), 6),
-    (datetime(2017, 3, 3, 10, 0, 0), 7), (datetime(2017, 3, 4, 10, 0, 0), 8),
-    (datetime(2017, 10, 1, 9, 45, 0), 9), (datetime(2017, 10, 1, 9, 55, 0), 10),
-    (datetime(2017, 10, 1, 10, 0, 1), 11), (datetime(2017, 10, 1, 10, 0, 3), 12),
-    (datetime(2017, 10, 1, 10, 0, 5), 13),
-]
-
-
-@pytest.mark.parametrize(("rule", "count", "expected"), [
-    ("yearly", 3, {13, 2, 1}),
-    ("monthly", 3, {13, 8, 4}),
-    ("weekly", 2, {13, 8}),
-    ("daily", 3, {13, 8, 7}),
-    ("daily", 0, set()),
-])
-def test_borg_prune_split_table(rule, count, expected):
-    archives = [Stamp(str(n), when.replace(tzinfo=UTC)) for when, n in BORGS_ARCHIVES]
-    kept = borg_kept(archives, Policy(**{rule: count}))
-    assert {int(a.id) for a in kept} == expected
-
-
 def test_borg_keeps_the_oldest_when_a_rule_cannot_be_met():
     # testsuite/helpers.py, test_prune_split_keep_oldest
     archives = [Stamp(name, datetime(*day, 10, tzinfo=UTC))
