@@ -14,6 +14,7 @@ snapshot time must match byte for byte; entries changed later are reported, not 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -132,6 +133,23 @@ class Comparison:
                 if len(paths) > limit:
                     lines.append(f"    ... and {len(paths) - limit} more")
         return "\n".join(lines)
+
+
+def entry_named(entries: dict[str, Entry], path: str) -> Entry | None:
+    r"""The entry of ``path``. A name a tool's JSON printed with U+FFFD for each byte that was
+    not UTF-8 (restic, as Go's encoder does) matches the one entry whose undecodable bytes
+    (surrogate-escaped in a manifest) stand in those places; two such candidates match none.
+
+    >>> entries = {"d/\udcff\udcfe": Entry("f", 1, 0.0, "", "")}
+    >>> entry_named(entries, "d/\ufffd\ufffd") is entries["d/\udcff\udcfe"]
+    True
+    """
+    found = entries.get(path)
+    if found is not None or "\ufffd" not in path:
+        return found
+    pattern = re.compile("".join("[\udc80-\udcff]" if c == "\ufffd" else re.escape(c) for c in path))
+    hits = [entry for name, entry in entries.items() if pattern.fullmatch(name)]
+    return hits[0] if len(hits) == 1 else None
 
 
 def nothing_left_out(path: str) -> bool:

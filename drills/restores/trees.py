@@ -39,7 +39,7 @@ from drills.core.patterns import restic_excluded
 from drills.core.transport import CommandTimedOut, DrillCouldNotRun, Remote, argv
 from drills.inventory.kinds import reads_repository
 from drills.inventory.schema import Job
-from drills.restores.manifest import Comparison, Manifest, compare, hash_tree, nothing_left_out
+from drills.restores.manifest import Comparison, Manifest, compare, entry_named, hash_tree, nothing_left_out
 from drills.restores.scratch import ensure_space, inside_source, scratch_dir
 
 CANARY_DIR = ".drill-canary"
@@ -273,7 +273,7 @@ class RestoreDrill:
         comparison = Comparison(self.remote.name, self.job.name, f"snapshot {snapshot.short_id}",
                                 f"{target}{source}")
         for path, size in sorted(listed.items()):
-            got = restored.entries.get(path.removeprefix(f"{source}/"))
+            got = entry_named(restored.entries, path.removeprefix(f"{source}/"))
             if got is None:
                 comparison.missing.append(path)
             elif got.size != size:

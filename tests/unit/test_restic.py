@@ -161,6 +161,22 @@ def test_the_restore_drill_restores_and_compares(estate):
     assert os.listdir(remote.host.scratch) == []
 
 
+def test_the_oldest_snapshot_restores_a_name_that_is_not_utf8(estate):
+    """restic's JSON prints each byte of a name that is not UTF-8 as U+FFFD; the restored file,
+    named by its own bytes, still counts as restored (it was reported missing)."""
+    remote, job, restic, source, repo = estate
+    odd = os.fsencode(source / "active") + b"/\xff\xfe.bin"
+    with open(odd, "wb") as handle:
+        handle.write(b"not utf-8\n")
+    remote.run(remote.with_credentials(["restic", "-r", str(repo), "backup", str(source), "--host",
+                                        restic.hostname]), check=True)
+    first = restic.snapshots()[0]
+    remote.run(remote.with_credentials(["restic", "-r", str(repo), "forget", first.id]), check=True)
+    outcome = RestoreDrill(remote, job).restic_oldest("active")
+    assert outcome.comparison.identical, outcome.comparison.describe()
+    assert outcome.comparison.compared == 1  # restic ls lists the folder itself, not below it
+
+
 def test_silent_corruption_of_the_source_is_named(estate):
     remote, job, _, source, _ = estate
     victim = source / "active" / "deep" / "f7.dat"
