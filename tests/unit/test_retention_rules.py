@@ -36,7 +36,8 @@ def _stamp(n: int, entry: dict) -> Stamp:
 
 def _policy(spec: dict) -> Policy:
     if any(v == -1 for v in spec.values()):  # restic's "unlimited": the rules take it, an inventory does not
-        return Policy.model_construct(**{**Policy().model_dump(), **spec})
+        # (model_copy, not model_construct: pydantic 2.7's model_construct fails on AliasChoices)
+        return Policy().model_copy(update=spec)
     return Policy.model_validate(spec)
 
 
