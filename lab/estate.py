@@ -113,6 +113,13 @@ DRILL_USER = ("id drill >/dev/null 2>&1 || useradd -m -s /bin/sh drill; "
               "-g drill /root/.ssh/authorized_keys /home/drill/.ssh/authorized_keys && "
               "echo 'drill ALL=(root) NOPASSWD: /usr/bin/timeout' > /etc/sudoers.d/drill && "
               "chmod 0440 /etc/sudoers.d/drill")
+# A second account with no sudo rights of its own: tests/faults/test_least_privilege.py installs
+# the file `backup-drills sudoers` generates for motoko's read-only jobs (sudo: exact), and its
+# helpers, as its only rights
+DRILL_EXACT_USER = ("id drill-exact >/dev/null 2>&1 || useradd -m -s /bin/sh drill-exact; "
+                    "install -d -m 0700 -o drill-exact -g drill-exact /home/drill-exact/.ssh && "
+                    "install -m 0600 -o drill-exact -g drill-exact /root/.ssh/authorized_keys "
+                    "/home/drill-exact/.ssh/authorized_keys")
 NEXTCLOUD_DUMPS = "/space/_services/nextcloud/db-snapshots"
 CARBON_JOBS = ("carbon-pg-dump", "carbon-clickhouse-backup")  # 254Carbon's CronJobs
 # A database host without Cartae's own backup: PostgreSQL alone
@@ -128,7 +135,7 @@ HOSTS = (
     LabHost("motoko", 2222, "flux", "/flux", "restic",
             (("flux-backup", f"{MARKERS}/restic_cloud.json"),
              ("restic-check", f"{MARKERS}/restic_check.json")),
-            history=True, borg=True),
+            history=True, borg=True, prepare=DRILL_EXACT_USER),
     LabHost("cartae", 2223, "", "/var/backups/cartae", "restic", (), repository="cartae",
             history=True, image="dbhost", seed_script="seed-cartae.py",
             cron=(("/usr/local/sbin/cartae-backup",

@@ -38,6 +38,7 @@ from testinfra.backend import parse_hostspec
 from testinfra.backend.base import CommandResult
 from testinfra.backend.ssh import SshBackend
 
+from drills.core.privilege import NotExact, exact_command
 from drills.core.secrets import Secret, mask_bytes, register_all
 from drills.inventory.schema import Host
 
@@ -108,7 +109,10 @@ class CommandTimedOut(DrillCouldNotRun):
 
 class CredentialScript(str):
     """A script that loads the host's credentials first (from ``Remote.with_credentials``):
-    ``Remote.run`` hands it the runner-side values on stdin."""
+    ``Remote.run`` hands it the runner-side values on stdin. ``words``: the program it runs
+    (what a ``sudo: exact`` host escalates, sudoers loading the credentials)."""
+
+    words: tuple[str, ...] = ()
 
 
 MASK = "********"
@@ -566,7 +570,9 @@ class Remote:
         command logs a line every 30 s, with what ``progress`` reads of it."""
         limit = int(timeout or self.timeout)
         wrapped = f"timeout -k 5 {limit} sh -c {shlex.quote(script)}"
-        if self.host.sudo and privileged:
+        if self.host.sudo == "exact" and privileged:
+            wrapped = self._exact(script, limit)
+        elif self.host.sudo and privileged:
             wrapped = f"sudo -n {wrapped}"
         payload, secrets = self._runner_credentials() if isinstance(script, CredentialScript) \
             else (None, [])
@@ -616,7 +622,22 @@ class Remote:
             load = f"[ -r {env} ] || exit {_NO_CREDENTIALS}; set -a; . {env}; set +a; "
         if self.host.credentials_from_env:
             load += "set -a; . /dev/stdin; set +a; "
-        return CredentialScript(f"{load}unset AWS_CA_BUNDLE; exec {argv(*words)}")
+        made = CredentialScript(f"{load}unset AWS_CA_BUNDLE; exec {argv(*words)}")
+        made.words = tuple(words)
+        return made
+
+    def _exact(self, script: str, limit: int) -> str:
+        """``script`` escalated as one program on a ``sudo: exact`` host (``drills.core.privilege``);
+        a command sudoers cannot allow exactly could not run, named."""
+        words = script.words if isinstance(script, CredentialScript) else None
+        if words is not None and self.host.credentials_from_env:
+            raise DrillCouldNotRun(f"host {self.name}: sudo: exact passes credentials through "
+                                   "sudoers' env_file, not credentials_from_env")
+        try:
+            return exact_command(script, limit, words)
+        except NotExact as exc:
+            raise DrillCouldNotRun(f"host {self.name}: sudo: exact cannot escalate this "
+                                   f"command: {exc}") from None
 
     def _runner_credentials(self) -> tuple[Secret | None, list[bytes]]:
         """The stdin payload (``NAME='value'`` lines) of ``credentials_from_env`` and the values

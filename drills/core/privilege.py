@@ -1,0 +1,102 @@
+"""Exact escalation (``sudo: exact``): one absolute program with plain arguments per sudo.
+
+On a ``sudo: true`` host a privileged command runs as ``sudo -n timeout ... sh -c SCRIPT``: its
+sudoers line is root for anything. On a ``sudo: exact`` host the transport escalates only one
+program of ``PROGRAMS`` with the command's own words, or one of the package's shell helpers
+installed on the host under ``HELPERS`` (named after its content's digest, pinned by that digest
+in sudoers), and keeps ``timeout`` outside sudo, running as the drilling user (sudo relays the
+signal to the program):
+
+    >>> exact_words("restic -r /srv/r snapshots", 30)
+    ['timeout', '-k', '5', '30', 'sudo', '-n', '--', '/usr/bin/restic', '-r', '/srv/r', 'snapshots']
+
+``drills.inventory.sudoers`` writes the sudoers file that allows exactly these commands for an
+inventory's jobs, from the same table: a program the drill escalates is one this module names.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shlex
+
+# every program the drill escalates on a ``sudo: exact`` host, where Debian 12 and 13 have it
+PROGRAMS = {
+    "restic": "/usr/bin/restic",
+    "find": "/usr/bin/find",
+    "realpath": "/usr/bin/realpath",
+    "mkdir": "/usr/bin/mkdir",
+    "rm": "/usr/bin/rm",
+    "stat": "/usr/bin/stat",
+    "du": "/usr/bin/du",
+    "hostname": "/usr/bin/hostname",
+    "journalctl": "/usr/bin/journalctl",
+    "cat": "/usr/bin/cat",
+    "kill": "/usr/bin/kill",
+}
+# where the operator installs the drill's shell helpers (``backup-drills sudoers --helpers``)
+HELPERS = "/usr/local/lib/backup-drills"
+_QUIET = " 2>/dev/null"  # a command's own redirection, kept outside sudo
+
+
+class NotExact(ValueError):
+    """A privileged command that is neither one program with plain words nor a known helper."""
+
+
+def helper_text(code: str) -> str:
+    """A helper's file as installed: its code, with ``#!/bin/sh`` first if it has none.
+
+    >>> helper_text('cat -- "$1"')
+    '#!/bin/sh\\ncat -- "$1"\\n'
+    """
+    text = code if code.startswith("#!") else f"#!/bin/sh\n{code}"
+    return text if text.endswith("\n") else f"{text}\n"
+
+
+def helper_digest(code: str) -> str:
+    """The sha256 (hex) of a helper's installed file: sudoers pins it."""
+    return hashlib.sha256(helper_text(code).encode()).hexdigest()
+
+
+def helper_path(name: str, code: str) -> str:
+    """Where the helper ``name`` of this ``code`` is installed: its digest in the name, so a
+    changed helper is a different program, which an older sudoers file does not allow.
+
+    >>> helper_path("read-marker", "cat").startswith("/usr/local/lib/backup-drills/read-marker-")
+    True
+    """
+    return f"{HELPERS}/{name}-{helper_digest(code)[:12]}"
+
+
+def escalated(script: str, words: tuple[str, ...] | None = None) -> list[str]:
+    """The program and words sudo runs for ``script``: ``words`` when the transport knows them
+    (a command with credentials: sudoers' ``env_file`` loads those), a helper for
+    ``sh -c CODE NAME ARGS...``, else the script's own words, which must be one program of
+    ``PROGRAMS`` and quoted as ``argv`` quotes them (no pipe, no ``;``, no expansion)."""
+    if words is None:
+        words = tuple(shlex.split(script))
+        if shlex.join(words) != script:
+            raise NotExact(f"not one program with plain arguments: {script[:120]}")
+    if len(words) >= 4 and words[:2] == ("sh", "-c"):
+        return [helper_path(words[3], words[2]), *words[4:]]
+    if not words or words[0] not in PROGRAMS:
+        raise NotExact(f"{words[0] if words else 'nothing'} is not a program `sudo: exact` "
+                       f"escalates ({', '.join(sorted(PROGRAMS))}, or a helper)")
+    return [PROGRAMS[words[0]], *words[1:]]
+
+
+def exact_words(script: str, limit: int, words: tuple[str, ...] | None = None) -> list[str]:
+    """``timeout -k 5 LIMIT sudo -n -- PROGRAM WORDS...``: the timeout runs as the drilling user,
+    outside sudo; sudo sees one program and its words."""
+    return ["timeout", "-k", "5", str(limit), "sudo", "-n", "--", *escalated(script, words)]
+
+
+def exact_command(script: str, limit: int, words: tuple[str, ...] | None = None) -> str:
+    """``exact_words`` as one shell command line; a trailing ``2>/dev/null`` of ``script`` (a
+    progress reading) stays a redirection of the drilling user's shell.
+
+    >>> exact_command("du -sb /var/tmp/x 2>/dev/null", 20)
+    'timeout -k 5 20 sudo -n -- /usr/bin/du -sb /var/tmp/x 2>/dev/null'
+    """
+    quiet = words is None and script.endswith(_QUIET)
+    command = shlex.join(exact_words(script.removesuffix(_QUIET) if quiet else script, limit, words))
+    return command + (_QUIET if quiet else "")

@@ -1,0 +1,242 @@
+"""``backup-drills sudoers``: the sudoers file of exactly what a ``sudo: exact`` drill escalates.
+
+Each rule is one absolute program of ``drills.core.privilege.PROGRAMS`` (or a shell helper
+pinned by its sha256) with its arguments pinned by a regular expression (sudo 1.9.10 and
+later) built from the inventory: the repository, the source and samples, scratch with its random
+suffix, snapshot ids, the units. No rule allows a shell, ``env``, ``timeout``, or a program with
+free arguments. A job whose commands cannot be pinned yet is refused, naming job and kind:
+
+    >>> print(sudoers_file(inventory, "motoko", "drill-exact"))     # doctest: +SKIP
+    Defaults!/usr/bin/restic env_file=/etc/miket/storage-credentials.env
+    drill-exact ALL=(root) NOPASSWD: /usr/bin/restic ^-r s3\\:http...
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from drills.core.privilege import PROGRAMS, helper_digest, helper_path
+from drills.core.transport import SCRIPTS
+from drills.inventory.schema import Host, Inventory, Job
+
+COVERED = ("restic", "restic-check")  # the kinds whose every privileged command has a rule
+EXIT_NOT_COVERED = 4  # a job the generator cannot cover: bad input for `sudo: exact`
+ID = "[0-9a-f]{8,64}"  # a restic snapshot or lock id, as restic.py checks it before use
+NAME = "[A-Za-z0-9][A-Za-z0-9._-]*"  # the host's own name (restic --host), read with hostname
+NUMBER = "[0-9]+"
+
+
+class NotCovered(ValueError):
+    """A job or value the generator cannot pin exactly: no too-broad rule is written instead."""
+
+
+def lit(text: str) -> str:
+    """``text`` as a regular expression of itself, for sudoers (``, : = #`` escaped too) and
+    Python's ``re`` alike (a backslash before any of those is a literal in both).
+
+    >>> print(lit("s3:http://x/a.b"))
+    s3\\:http\\://x/a\\.b
+    """
+    if any(ord(c) < 32 or c in "\\\x7f" for c in text):
+        raise NotCovered(f"{text!r}: a control character or backslash cannot be pinned")
+    return re.sub(r"([.\[\](){}*+?|^$,:=#])", r"\\\1", text)
+
+
+def alt(*options: str) -> str:
+    """One of ``options`` (already expressions), as one group."""
+    return f"({'|'.join(dict.fromkeys(options))})"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One sudoers command: ``program`` with arguments matching ``args`` (an anchored regular
+    expression; "" is no arguments), and why the drill runs it."""
+
+    program: str
+    args: str
+    why: str
+    digest: str | None = None
+
+    def matches(self, words: Sequence[str]) -> bool:
+        """Whether sudo allows ``words`` (program first) by this rule: sudo matches the
+        arguments joined by spaces."""
+        if not words or words[0] != self.program:
+            return False
+        if not self.args:
+            return len(words) == 1
+        return re.fullmatch(self.args, " ".join(words[1:])) is not None
+
+    def line(self) -> str:
+        digest = f"sha256:{self.digest} " if self.digest else ""
+        args = f"^{self.args}$" if self.args else '""'
+        return f"{digest}{self.program} {args}"
+
+
+def _helper(name: str, code: str, args: str, why: str) -> Rule:
+    return Rule(helper_path(name, code), args, why, helper_digest(code))
+
+
+def helpers() -> dict[str, str]:
+    """Every shell helper a covered drill escalates, by name: its code, from the module that
+    sends it (the package's scripts and the inline programs)."""
+    from drills.adapters import markers
+    from drills.restores import scratch
+
+    return {"hash-tree": (SCRIPTS / "hash-tree.sh").read_text(encoding="utf-8"),
+            "sweep": (SCRIPTS / "sweep.sh").read_text(encoding="utf-8"),
+            "free-bytes": scratch._FREE, "read-marker": markers._READ}
+
+
+def _scratch(host: Host) -> tuple[str, str]:
+    """Scratch's parent, and one scratch directory (``drill-<runner>-<pid>-<epoch>-<hex>``)."""
+    parent = lit(host.scratch)
+    return parent, f"{parent}/drill-[A-Za-z0-9_]+-{NUMBER}-{NUMBER}-[0-9a-f]+"
+
+
+def host_rules(host: Host) -> list[Rule]:
+    """What every drill of the host escalates: scratch's sweep and space."""
+    parent, one = _scratch(host)
+    code = helpers()
+    return [
+        Rule(PROGRAMS["find"], f"{parent} -mindepth 1 -maxdepth 1 -printf %f[^ ]0",
+             "scratch left by killed runs"),
+        _helper("sweep", code["sweep"], f"{parent} d rill-[A-Za-z0-9_]+-{NUMBER}-{NUMBER}-[0-9a-f]+",
+                "remove scratch a killed run left"),
+        _helper("free-bytes", code["free-bytes"], parent, "free space in scratch"),
+        Rule(PROGRAMS["mkdir"], f"-p -m 0700 -- {one}", "make scratch"),
+        Rule(PROGRAMS["rm"], f"-rf --one-file-system -- {one}", "remove scratch"),
+        Rule(PROGRAMS["du"], f"-sb {one}", "bytes restored so far (progress)"),
+    ]
+
+
+def _restic(job: Job, host: Host) -> list[Rule]:
+    repo = lit(job.repository or "")
+    _, one = _scratch(host)
+    source = lit(job.source) if job.source else None
+    samples = _samples(job)
+    paths = alt(*samples) if samples else None
+    rules = [
+        ("--no-lock cat config", "the repository opens (the up-front probe)"),
+        ("check( --read-data| --read-data-subset=[0-9]+/[0-9]+| --read-data-subset=[0-9.]+%)?",
+         "restic check (takes restic's lock)"),
+        (f"--no-lock snapshots --host {NAME}{f'( --path {source})?' if source else ''} --json", "snapshots"),
+        ("--no-lock list locks", "locks"),
+        (f"--no-lock cat lock {ID}", "a lock's owner"),
+        (f"--no-lock stats --mode restore-size {ID} --json", "restore sizes"),
+        (f"--no-lock diff {ID} {ID}", "what changed between snapshots"),
+    ]
+    if paths:
+        rules += [(f"--no-lock find --snapshot {ID} --json -- {paths}", "a sample in a snapshot"),
+                  (f"--no-lock ls --json -- {ID} {paths}", "a sample's listing")]
+    if source:
+        includes = f"( --include {paths})*" if paths else ""
+        rules.append((f"--no-lock restore {ID} --target {one}{includes}( --verify)?", "restore into scratch"))
+    if job.retention is not None and source:
+        policy = " ".join(lit(w) for w in job.retention.restic_words())
+        rules.append((f"--no-lock forget --dry-run --json --host {NAME} --path {source} {policy}",
+                      "restic's own retention, as a dry run"))
+    return [Rule(PROGRAMS["restic"], f"-r {repo} {args}", why) for args, why in rules]
+
+
+def _samples(job: Job) -> list[str]:
+    if job.samples is None or not job.source:
+        return []
+    return [lit(f"{job.source}/{job.samples.file}"), lit(f"{job.source}/{job.samples.directory}")]
+
+
+def _trees(job: Job, host: Host) -> list[Rule]:
+    """Hashing the source and the restored tree, the sample's size, the overlap check."""
+    from drills.restores.scratch import protected_paths
+
+    _, one = _scratch(host)
+    code = helpers()
+    rules = [Rule(PROGRAMS["realpath"], f"-m -z -- {one}"
+                  + "".join(f" {lit(p.path)}" for p in protected_paths(job)), "scratch overlaps nothing")]
+    if not job.source:
+        return rules
+    source = lit(job.source)
+    relative = [lit(f"./{p}") for p in (job.samples.file, job.samples.directory)] if job.samples else []
+    subpaths = alt(r"\.", *relative)
+    roots = alt(source, f"{one}{source}")
+    rules.append(_helper("hash-tree", code["hash-tree"],
+                         f"{roots} {NUMBER} (yes|no) --HASHES-- {subpaths}( {subpaths})*",
+                         "hash the source and the restored tree"))
+    if job.samples is not None:
+        rules.append(Rule(PROGRAMS["stat"], f"-c %s -- {lit(f'{job.source}/{job.samples.file}')}",
+                          "the sample's size"))
+    return rules
+
+
+def _common(job: Job, host: Host) -> list[Rule]:
+    """Markers, the service's journal, the credentials file's mode, the host's name."""
+    code = helpers()
+    rules = [Rule(PROGRAMS["hostname"], "", "the host's name as restic records it")]
+    if job.marker is not None:
+        markers = [job.marker.path, *([job.marker.failure_path] if job.marker.failure_path else [])]
+        rules.append(_helper("read-marker", code["read-marker"], alt(*map(lit, markers)), "status markers"))
+    if job.schedule is not None and job.schedule.service:
+        rules.append(Rule(PROGRAMS["journalctl"], f"-u {lit(job.schedule.service)} -o json --no-pager "
+                          f"-n {NUMBER} --output-fields=JOB_RESULT{lit(',')}JOB_TYPE", "the service's runs"))
+    if host.credentials_env:
+        rules.append(Rule(PROGRAMS["stat"], f"-c %a %U {lit(host.credentials_env)}",
+                          "the credentials file's mode and owner"))
+    return rules
+
+
+def job_rules(job: Job, host: Host) -> list[Rule]:
+    """Every command a read-only drill of ``job`` escalates on ``host``; NotCovered for a kind,
+    or a part of a job, the generator cannot pin yet."""
+    if job.kind not in COVERED:
+        raise NotCovered(f"job {job.name}: kind {job.kind} is not covered by `sudo: exact` yet "
+                         f"(covered: {', '.join(COVERED)}); drill it with sudo: true or as root")
+    if job.writes == "allowed":
+        raise NotCovered(f"job {job.name}: writes: allowed needs the write programs (canary, "
+                         "backup, systemctl start), which `sudo: exact` does not allow yet")
+    if host.credentials_from_env:
+        raise NotCovered(f"host {host.name}: credentials_from_env cannot reach an exact sudo "
+                         "(sudoers loads credentials_env with env_file)")
+    return [*_restic(job, host), *_trees(job, host), *_common(job, host)]
+
+
+def rules_for(inventory: Inventory, host: str) -> list[Rule]:
+    """The host's rules, each once, for all its jobs."""
+    chosen = inventory.hosts[host]
+    found = host_rules(chosen)
+    for job in inventory.jobs.values():
+        if job.host == host:
+            found += job_rules(job, chosen)
+    return list(dict.fromkeys(found))
+
+
+def sudoers_file(inventory: Inventory, host: str, user: str, source: str = "the inventory") -> str:
+    """The sudoers file (for ``/etc/sudoers.d/``) of ``user`` on ``host``."""
+    if not re.fullmatch(r"[a-z_][a-z0-9_-]*", user):
+        raise NotCovered(f"--user {user!r}: expected a user name ([a-z_][a-z0-9_-]*)")
+    rules = rules_for(inventory, host)
+    chosen = inventory.hosts[host]
+    jobs = sorted(job.name for job in inventory.jobs.values() if job.host == host)
+    lines = [f"# backup-drills sudoers for {user} on {host} ({', '.join(jobs) or 'no jobs'}), from {source}",
+             "# Generated: install as /etc/sudoers.d/backup-drills (mode 0440, check with visudo -cf),",
+             "# the helpers it names under their paths (backup-drills sudoers --helpers DIR),",
+             "# and set sudo: exact on the host in the inventory. Needs sudo 1.9.10 or later."]
+    if chosen.credentials_env:
+        lines.append(f"Defaults!{PROGRAMS['restic']} env_file={chosen.credentials_env}")
+    for rule in rules:
+        lines.append(f"# {rule.why}")
+        lines.append(f"{user} ALL=(root) NOPASSWD: {rule.line()}")
+    return "\n".join(lines) + "\n"
+
+
+def helper_files(inventory: Inventory, host: str) -> dict[str, str]:
+    """The helpers the host's rules name: installed path -> file content."""
+    from drills.core.privilege import helper_text
+
+    named = {helper_path(name, code): helper_text(code) for name, code in helpers().items()}
+    return {rule.program: named[rule.program] for rule in rules_for(inventory, host) if rule.program in named}
+
+
+def allowed(rules: Iterable[Rule], words: Sequence[str]) -> Rule | None:
+    """The rule that allows ``words`` (program first), if any."""
+    return next((rule for rule in rules if rule.matches(words)), None)
