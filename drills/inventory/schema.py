@@ -165,9 +165,7 @@ class Host(_Strict):
     ssh_known_hosts: str | None = None
     ssh_host_key: str | None = None
     jump_host: str | None = None
-    # true: privileged commands run as `sudo -n timeout ... sh -c SCRIPT` (root for anything);
-    # exact: one program per sudo, as `backup-drills sudoers` allows (drills/core/privilege.py)
-    sudo: bool | Literal["exact"] = False
+    sudo: bool = False
     credentials_env: AbsPath | None = None
     credentials_owner: str = "root"  # who alone may read credentials_env (mode 0600 or stricter)
     # names of the runner's environment variables handed to the host's tools over the command's
@@ -588,6 +586,61 @@ class Job(_Strict):
         return self.id
 
 
+# a query parameter whose name says it carries a credential: it belongs in token_env
+_SECRET_QUERY = re.compile(r"(?:^|&)[^=&]*(?:token|key|secret|pass|auth|signature|sig)[^=&]*=", re.I)
+
+
+def _notify_url(value: str) -> str:
+    if not isinstance(value, str) or not value.startswith(("http://", "https://")):
+        raise ValueError(f"expected an http:// or https:// URL, got {value!r}")
+    if CONTROL.search(value) or " " in value:
+        raise ValueError("expected a URL without spaces, newlines or other control characters")
+    netloc = value.split("/")[2]
+    if "@" in netloc:
+        raise ValueError("expected a URL without credentials: name the environment variable "
+                         "that holds a token with token_env")
+    if not netloc:
+        raise ValueError(f"expected a URL with a host, got {value!r}")
+    if _SECRET_QUERY.search(value.partition("?")[2]):  # Located without a value: none shown
+        raise Located((), "expected a URL without a credential in its query: name the environment "
+                      "variable that holds it with token_env")
+    return value
+
+
+NotifyUrl = Annotated[str, BeforeValidator(_notify_url)]
+
+
+def _notify_timeout(value: Any) -> timedelta:
+    delta = _duration(value)
+    if delta > timedelta(seconds=60):
+        raise ValueError(f"expected a timeout of at most 60s: a notification must not hold up the "
+                         f"drill's exit, got {value!r}")
+    return delta
+
+
+class Webhook(_Strict):
+    """Where the run's JSON summary is POSTed at its end: ``{url: "https://hooks.example.net/x",
+    token_env: DRILLS_WEBHOOK_TOKEN}`` (sent as ``Authorization: Bearer``, from the runner's
+    environment)."""
+
+    url: NotifyUrl
+    token_env: EnvName | None = None
+
+
+class Notify(_Strict):
+    """Notifications of a run (``drills.evidence.notify``): a healthchecks-style ``ping`` URL
+    (``/start``, then the URL itself on success or ``/fail``), a ``webhook``, and the time
+    each notification may take in all (at most 60s). A failed notification is a warning and
+    never changes the verdict.
+
+    ``notify: {ping: "https://hc-ping.com/<uuid>", webhook: {url: "https://hooks.example.net/x"},
+    timeout: 10s}``"""
+
+    ping: NotifyUrl | None = None
+    webhook: Webhook | None = None
+    timeout: Annotated[timedelta, BeforeValidator(_notify_timeout)] = timedelta(seconds=10)
+
+
 class AnsibleSource(_Strict):
     """Hosts and groups from an Ansible inventory: ``ansible: {inventory: ansible/hosts.ini}``."""
 
@@ -602,6 +655,7 @@ class Inventory(_Strict):
     runbook: Runbook | None = None
     ansible: AnsibleSource | None = None
     object_stores: dict[str, ObjectStore] = Field(default_factory=dict)
+    notify: Notify | None = None
     hosts: dict[Name, Host]
     jobs: dict[JobKey, Job]
     source_file: str = ""

@@ -1,0 +1,58 @@
+"""What ``backup-drills run`` prints besides its verdicts: no warning of pytest's own (with
+``-W error``, where an ini says ``filterwarnings = error``, a warning is exit 1, the not-compliant
+code), and the drill's progress on pytest's live log with ``-o log_cli=true`` alone."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.unit.test_notify import backup_drills_run, tiny_estate
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def installed_like_a_wheel(site: Path) -> dict[str, str]:
+    """The environment of a run where the suite looks installed from its wheel: the metadata
+    pytest reads to mark a plugin's packages for assertion rewriting (its ``pytest11`` entry point
+    and its files as RECORD lists them). An editable install lists no package files, so it never
+    shows pytest's 'Module already imported so cannot be rewritten' warning."""
+    info = site / "backup_drills-0.1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: backup-drills\nVersion: 0.1.0\n")
+    (info / "entry_points.txt").write_text("[pytest11]\nbackup_drills = steps.plugin.entry\n")
+    (info / "RECORD").write_text("drills/__init__.py,,\nsteps/__init__.py,,\n")
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(ROOT)])}
+
+
+def test_backup_drills_run_warns_nothing_with_W_error(tmp_path):
+    env = installed_like_a_wheel(tmp_path / "site")
+    inventory = tiny_estate(tmp_path / "estate")
+    run = backup_drills_run(tmp_path, f"--inventory={inventory}", "-W", "error", env=env)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "1 passed" in run.stdout
+    assert "Warning" not in run.stdout + run.stderr
+    # the same metadata does make pytest warn of a marked package imported before it starts
+    # (steps, which needs rewriting for its step modules' asserts): the check is live
+    imported_first = subprocess.run(
+        [sys.executable, "-c", "import steps, pytest; raise SystemExit(pytest.main())",
+         str(ROOT / "features"), f"--inventory={inventory}", "--collect-only", "-q",
+         "-p", "no:cacheprovider", "-W", "error"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120, env=env)
+    assert imported_first.returncode != 0
+    assert "Module already imported so cannot be rewritten; steps" in imported_first.stderr, \
+        imported_first.stdout + imported_first.stderr
+
+
+def test_the_drills_progress_shows_on_the_live_log_with_log_cli_alone(tmp_path):
+    inventory = tiny_estate(tmp_path / "estate")
+    quiet = backup_drills_run(tmp_path, f"--inventory={inventory}")
+    live = backup_drills_run(tmp_path, f"--inventory={inventory}", "-o", "log_cli=true")
+    assert quiet.returncode == live.returncode == 0, live.stdout + live.stderr
+    steps = ["nightly@runner: scenario The job's status marker reports a success younger than the RPO",
+             "nightly@runner: When I read the job's status marker",
+             "nightly@runner: And the marker is younger than the job's RPO"]
+    assert all(line in live.stdout for line in steps), live.stdout
+    assert not any(line in quiet.stdout for line in steps), quiet.stdout
