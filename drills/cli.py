@@ -206,6 +206,10 @@ def main(argv: list[str] | None = None) -> int:
         return evidence_main(args, prog="backup-drills")
     if args and args[0] == "merge":
         return _merge(args[1:])
+    if args and args[0] == "discover":
+        from drills.inventory.discover import discover_main  # only this command reads hosts' units
+
+        return discover_main(args[1:])
     if args and args[0] == "steps":
         from steps.plugin.catalogue import main as steps_main  # the catalogue reads the step modules
 
@@ -225,5 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("steps", help="the step catalogue: every sentence a feature can use")
     commands.add_parser("merge", help="one run from the shards of a drill (--shard i/n): "
                                       "evidence, summary, controls matrix, Allure results, exit code")
+    commands.add_parser("discover", help="read hosts' backup jobs (read-only) and write a starter "
+                                         "inventory: backup-drills discover HOST... --out FILE")
     parsed = parser.parse_args(args)
     return _inventory_check(parsed.file)
