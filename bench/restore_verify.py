@@ -72,7 +72,7 @@ def main() -> int:
             remote.run(PLAIN_SHA.format(root=SOURCE), timeout=3600)
 
     def suite_drill() -> None:
-        outcome = RestoreDrill(remote, job).restic_latest()
+        outcome = RestoreDrill(remote, job).latest()
         if not outcome.comparison.identical or outcome.comparison.compared < 10000:
             raise SystemExit(outcome.comparison.describe())
 

@@ -1,4 +1,5 @@
-"""Steps for borg.feature: borg repositories checked, fresh, kept by prune's rules, restored."""
+"""Steps for borg.feature: borg repositories checked, fresh, kept by prune's rules, restored,
+by the verdicts every tool shares (``drills.verdicts.repository``)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from drills.core.transport import Remote
 from drills.evidence.log import EvidenceLog
 from drills.inventory.schema import Job
 from drills.restores.trees import RestoreDrill, RestoreOutcome
-from drills.verdicts.borg import archive_fresh, archives_kept_by_prune_rules, borg_check
+from drills.verdicts.repository import check_passes, retention_conforms, snapshot_fresh
 from steps.plugin.needs import needs
 from steps.plugin.session import require
 
@@ -18,14 +19,14 @@ from steps.plugin.session import require
 def _(remote: Remote, job: Job) -> None:
     """``borg check`` of the job's repository and its archives passes (waits a bounded time for
     the lock; a lock it cannot take is COULD NOT RUN, not a verdict)."""
-    require(borg_check(remote, job))
+    require(check_passes(remote, job))
 
 
 @then("the newest borg archive is younger than the RPO")
 @needs("borg")
 def _(remote: Remote, job: Job, evidence: EvidenceLog) -> None:
     """The newest archive of the repository, as found, is younger than the job's ``rpo``."""
-    require(archive_fresh(remote, job), job, evidence)
+    require(snapshot_fresh(remote, job), job, evidence)
 
 
 @then("the borg archives keep what the retention policy promises, by borg prune's rules")
@@ -33,11 +34,11 @@ def _(remote: Remote, job: Job, evidence: EvidenceLog) -> None:
 def _(remote: Remote, job: Job) -> None:
     """Nothing outlives the policy by ``borg prune``'s own rules in the host's local time (a
     missed night is the freshness scenario's), and ``borg prune --dry-run`` agrees."""
-    require(archives_kept_by_prune_rules(remote, job))
+    require(retention_conforms(remote, job))
 
 
 @when("I extract the newest borg archive into scratch", target_fixture="restored")
 @needs("borg")
 def _(remote: Remote, job: Job) -> RestoreOutcome:
     """``borg extract`` of the newest archive, as found, into labelled scratch, timed."""
-    return RestoreDrill(remote, job).borg_latest()
+    return RestoreDrill(remote, job).latest()

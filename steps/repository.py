@@ -11,10 +11,10 @@ from drills.core.transport import Remote
 from drills.evidence.log import EvidenceLog
 from drills.inventory.schema import Job
 from drills.verdicts.repository import (
+    check_passes,
     every_pack_read,
     no_stale_locks,
     nothing_vanished,
-    restic_check,
     restic_read_check,
     retention_conforms,
     sample_listed,
@@ -29,7 +29,7 @@ from steps.plugin.session import evidence_dir, require
 @needs("restic")
 def _(remote: Remote, job: Job) -> None:
     """``restic check`` of the job's repository passes (read-only, ``--no-lock``)."""
-    require(restic_check(remote, job))
+    require(check_passes(remote, job))
 
 
 @then("a restic check of the job's read-data subset passes")

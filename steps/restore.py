@@ -25,14 +25,14 @@ def _samples(job: Job) -> Samples:
 @needs("restic")
 def _(remote: Remote, job: Job) -> RestoreOutcome:
     """Restore the newest snapshot of ``source`` into labelled scratch, timed."""
-    return RestoreDrill(remote, job).restic_latest()
+    return RestoreDrill(remote, job).latest()
 
 
 @when("I restore the job's sample file from the latest snapshot", target_fixture="restored")
 @needs("restic")
 def _(remote: Remote, job: Job) -> RestoreOutcome:
     """Restore ``samples.file`` alone from the newest snapshot into scratch."""
-    return RestoreDrill(remote, job).restic_latest(_samples(job).file)
+    return RestoreDrill(remote, job).latest(_samples(job).file)
 
 
 @when("I plant a canary and run the job's backup on demand", target_fixture="restored")

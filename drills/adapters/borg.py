@@ -15,15 +15,35 @@ time, without an offset.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import posixpath
+import re
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
-from drills.adapters.restic import RestoreResult, Snapshot
+from drills.adapters.tool import BackupTool, CheckResult, RestoreResult, RetentionDryRun, Snapshot
+from drills.core.borg_patterns import (
+    CACHE_TAG_CONTENTS,
+    BorgPatternError,
+    PatternMatcher,
+    create_excluded,
+    parse_exclude,
+)
 from drills.core.progress import written_into
-from drills.core.tool_errors import COULD_NOT_RUN, RepositoryDamaged, failure, judge, said
+from drills.core.retention import Policy, Rules, Stamp, borg_kept, borg_prune_kept, matching
+from drills.core.tool_errors import (
+    COULD_NOT_RUN,
+    Judgement,
+    RepositoryDamaged,
+    ToolCouldNotRun,
+    failure,
+    judge,
+    named,
+    said,
+)
 from drills.core.transport import DrillCouldNotRun, Remote, Result, argv
 from drills.inventory.schema import Job
+from drills.restores.manifest import nothing_left_out
 
 LOCK_WAIT = 30  # seconds borg check waits for the repository lock (the estate's job may hold it)
 
@@ -44,13 +64,96 @@ def parse_archives(text: str, host: str, source: str) -> list[Snapshot]:
     return sorted(archives, key=lambda a: a.time)
 
 
+# borg create's tag tests (its dir_is_tagged), on the host: $1 the source, $2 "yes" for
+# --exclude-caches, $3 CACHEDIR.TAG's signature, then pairs of an --exclude-if-present name as a
+# find glob (escaped) and as itself. Prints NUL-ended "tag, path of the tag" records: a
+# CACHEDIR.TAG whose first bytes are the signature, a name that exists (a link, if its target
+# does), as borg opens and tests them.
+_TAGGED = r'''cd -- "$1" || exit 44
+caches=$2 signature=$3
+shift 3
+if [ "$caches" = yes ]; then
+  find . -name CACHEDIR.TAG -exec sh -c 'for p; do
+    [ "$(head -c 43 -- "$p" 2>/dev/null)" = "$0" ] && printf "CACHEDIR.TAG\0%s\0" "$p"
+  done; exit 0' "$signature" {} + || exit
+fi
+while [ $# -ge 2 ]; do
+  find . -path "*/$1" -exec sh -c 'for p; do
+    [ -e "$p" ] && printf "%s\0%s\0" "$0" "$p"
+  done; exit 0' "$2" {} + || exit
+  shift 2
+done'''
+
+
+def _find_glob(name: str) -> str:
+    """A name as a ``find -path`` glob that matches only itself."""
+    return re.sub(r"([\\*?\[])", r"\\\1", name)
+
+
+def borg_tagged(remote: Remote, job: Job, timeout: float = 600) -> dict[str, list[str]]:
+    """The directories of the job's source that borg create's ``--exclude-caches`` and
+    ``--exclude-if-present`` find tagged (absolute path: its tag names), asked of the host: a
+    CACHEDIR.TAG's signature and a link's target cannot be told from a manifest."""
+    source = posixpath.normpath(str(job.source))
+    pairs = [word for tag in job.exclude_if_present for word in (_find_glob(tag.strip("/")), tag)]
+    result = remote.run(argv("sh", "-c", _TAGGED, "borg-tagged", source,
+                             "yes" if job.exclude_caches else "no",
+                             CACHE_TAG_CONTENTS.decode(), *pairs), timeout=timeout)
+    if not result.ok:
+        raise DrillCouldNotRun(f"host {remote.name}, job {job.name}: cannot find the directories "
+                               f"borg's tags exclude in {source}: {result.tail(4)}")
+    words = [w.decode("utf-8", "surrogateescape") for w in result.stdout.split(b"\0")[:-1]]
+    tagged: dict[str, list[str]] = {}
+    for tag, path in zip(words[::2], words[1::2], strict=True):
+        relative = path.removesuffix("/" + tag.strip("/")).removeprefix(".").strip("/")
+        tagged.setdefault(posixpath.join(source, relative) if relative else source, []).append(tag)
+    return tagged
+
+
+def borg_left_out(job: Job, host: str, kinds: Callable[[str], str | None],
+                  tagged: dict[str, list[str]]) -> Callable[[str], bool]:
+    """What ``borg create`` of the job's source leaves out, by path relative to the source:
+    its ``--exclude`` patterns (borg's styles, ``fm:`` by default), an excluded directory never
+    descended into, and the directories its tags exclude (``tagged``, from ``borg_tagged``).
+    ``kinds(relative)`` is the entry's type (``d`` a directory)."""
+    if not (job.excludes or tagged):
+        return nothing_left_out
+    try:
+        matcher = PatternMatcher([parse_exclude(e) for e in job.excludes if e], fallback=True)
+    except BorgPatternError as exc:
+        raise DrillCouldNotRun(f"host {host}, job {job.name}: borg refuses an exclude: {exc}") from None
+    source = posixpath.normpath(str(job.source))
+
+    def is_dir(path: str) -> bool:
+        relative = path[len(source):].strip("/")
+        return relative == "" or kinds(relative) == "d"
+
+    def left_out(relative: str) -> bool:
+        return create_excluded(posixpath.join(source, relative), source, matcher, is_dir,
+                               lambda d: tagged.get(d, []), job.keep_exclude_tags)
+    return left_out
+
+
 class Borg:
-    """borg against one job's repository (a path on the host, or ``ssh://...`` as borg takes)."""
+    """borg against one job's repository (a path on the host, or ``ssh://...`` as borg takes);
+    the ``BackupTool`` of ``drills.adapters.tool``."""
+
+    name: ClassVar[str] = "borg"
+    noun: ClassVar[str] = "archive"
+    newest: ClassVar[str] = "newest archive"
+    backend: ClassVar[str] = "borg repository"
+    prune: ClassVar[str] = "borg prune"
 
     def __init__(self, remote: Remote, job: Job) -> None:
         if job.repository is None:
             raise ValueError(f"job {job.name} has no repository")
         self.remote, self.job, self.repository = remote, job, job.repository
+
+    @classmethod
+    def probe_words(cls, address: str, limit: float) -> list[str]:
+        """``borg list --last 1``: the repository opens (``borg info`` reads every archive's
+        metadata and fails where ``borg list`` and ``borg check`` still work)."""
+        return ["borg", "list", "--last", "1", "--short", "--bypass-lock", address]
 
     def _run(self, *words: str, cwd: str | None = None, timeout: float | None = None,
              local: bool = False, progress: Callable[[], str] | None = None) -> Result:
@@ -75,26 +178,51 @@ class Borg:
         """Every archive of the repository, oldest first."""
         return parse_archives(self._listed(), self.remote.name, str(self.job.source))
 
+    def snapshots(self) -> list[Snapshot]:
+        """The archives, as every verdict reads them (``archives``)."""
+        return self.archives()
+
     def local_times(self) -> dict[str, datetime]:
         """Each archive's start in the host's own local time (what ``borg prune`` buckets by),
         by archive name."""
         return {str(entry["name"]): datetime.fromisoformat(str(entry["start"])).replace(tzinfo=None)
                 for entry in json.loads(self._listed(local=True)).get("archives", [])}
 
-    def check(self, verify_data: bool = False, timeout: float = 4 * 3600) -> Result:
-        """``borg check`` of the repository and its archives (``--verify-data``: every chunk
-        read and authenticated)."""
-        words = ["check", "--lock-wait", str(LOCK_WAIT), *(["--verify-data"] if verify_data else []),
-                 self.repository]
-        return self._run(*words, timeout=timeout)
+    def check(self, read_data: str | None = None, timeout: float = 4 * 3600) -> CheckResult:
+        """``borg check`` of the repository and its archives (any ``read_data``:
+        ``--verify-data``, every chunk read and authenticated). Damage it finds fails the check,
+        named by borg's own lines (not its per-object lines or traceback), the full output kept;
+        only a repository borg cannot open (a lock it cannot take in LOCK_WAIT seconds, a wrong
+        passphrase, no repository there) is COULD NOT RUN."""
+        verify = ["--verify-data"] if read_data else []
+        result = self._run("check", "--lock-wait", str(LOCK_WAIT), *verify, self.repository,
+                           timeout=timeout)
+        what = "borg check" + "".join(f" {word}" for word in verify)
+        output = f"{result.stderr}\n{result.text}"
+        judgement = judge(output) if not result.ok else None
+        if judgement is not None and judgement.kind == COULD_NOT_RUN:
+            lines = "\n  ".join(named(output).splitlines())
+            raise ToolCouldNotRun(f"host {self.remote.name}, job {self.job.name}: {what} of "
+                                  f"{self.repository} could not run (lock wait {LOCK_WAIT}s): "
+                                  f"{judgement.means}:\n  {lines}", output)
+        means = f", {judgement.means}" if judgement else ""
+        return CheckResult(result.ok, [] if result.ok else said(output, result.exit_status).splitlines(),
+                           f"{what} {self.repository}", result.seconds, what,
+                           f"failed (exit {result.exit_status}){means}",
+                           "" if result.ok else output.strip())
 
     def original_size(self, archive: Snapshot) -> int:
         """Bytes the archive restores to (``borg info --json``)."""
-        result = self._run("info", "--json", "--bypass-lock", f"{self.repository}::{archive.short_id}")
+        return self.restore_stats(archive)[0]
+
+    def restore_stats(self, snapshot: Snapshot) -> tuple[int, int]:
+        """(bytes, files) the archive restores to (``borg info --json``: its ``original_size``
+        and ``nfiles``)."""
+        result = self._run("info", "--json", "--bypass-lock", f"{self.repository}::{snapshot.short_id}")
         if not result.ok:
-            raise self._failure(f"borg info {self.repository}::{archive.short_id}", result)
-        info = json.loads(result.text)
-        return int(info["archives"][0]["stats"]["original_size"])
+            raise self._failure(f"borg info {self.repository}::{snapshot.short_id}", result)
+        stats = json.loads(result.text)["archives"][0]["stats"]
+        return int(stats["original_size"]), int(stats["nfiles"])
 
     def extract(self, archive: Snapshot, target: str, timeout: float = 4 * 3600,
                 expected: int | None = None) -> RestoreResult:
@@ -115,3 +243,65 @@ class Borg:
                                     f"{result.exit_status}{means}:\n  "
                                     + "\n  ".join(said(output, result.exit_status).splitlines()), output)
         return RestoreResult(archive, target, result.seconds, command)
+
+    def restore(self, snapshot: Snapshot, target: str, includes: tuple[str, ...] = (), /, *,
+                expected: int | None = None, verify: bool = False) -> RestoreResult:
+        """The whole archive extracted into ``target`` (``extract``); borg extract verifies
+        every chunk it reads, ``verify`` asks nothing more. ``includes`` are refused: the borg
+        drills restore whole archives."""
+        if includes:
+            raise DrillCouldNotRun(f"host {self.remote.name}, job {self.job.name}: the borg drill "
+                                   "restores whole archives, not single paths")
+        return self.extract(snapshot, target, expected=expected)
+
+    def left_out(self, kinds: Callable[[str], str | None]) -> Callable[[str], bool]:
+        """What ``borg create`` leaves out (``borg_left_out``), the tagged directories asked of
+        the host when the job declares ``exclude_caches`` or ``exclude_if_present``."""
+        tagged = (borg_tagged(self.remote, self.job)
+                  if self.job.exclude_caches or self.job.exclude_if_present else {})
+        return borg_left_out(self.job, self.remote.name, kinds, tagged)
+
+    @classmethod
+    def judge(cls, output: str) -> Judgement | None:
+        """borg's failed output in its own words (``drills.core.tool_errors``)."""
+        return judge(output)
+
+    def retention_stamps(self, found: Sequence[Snapshot]) -> list[Stamp]:
+        """The archives ``borg prune`` rules on (``match_archives``; checkpoints left out), dated
+        in the host's local time (what prune buckets days and weeks by), with their instants.
+        A policy with a rule borg prune does not have could not run."""
+        policy = self.job.retention or Policy()
+        if policy.borg_unsupported():
+            raise DrillCouldNotRun(f"host {self.remote.name}, job {self.job.name}: the retention "
+                                   f"policy's {', '.join(policy.borg_unsupported())} is restic's; "
+                                   "borg prune has no such rule")
+        instants = {a.short_id: a for a in found}
+        local = self.local_times()
+        return matching([Stamp(name, when.replace(tzinfo=None), "archive",
+                               at=instants[name].time if name in instants else None)
+                         for name, when in sorted(local.items(), key=lambda item: item[1])], policy)
+
+    def rules(self) -> Rules:
+        return borg_kept
+
+    def retention_dry_run(self, stamps: Sequence[Stamp], found: Sequence[Snapshot]) -> RetentionDryRun:
+        """borg's own ``prune --dry-run --list`` with the job's policy, against ``borg_kept``
+        (with ``within`` counted from now, as the dry run counts it). It deletes nothing but
+        takes the repository's lock, waiting for it up to LOCK_WAIT seconds."""
+        policy = self.job.retention
+        if policy is None:
+            raise DrillCouldNotRun(f"job {self.job.name} declares no retention policy")
+        now = datetime.now(UTC)
+        words = ("env", "BORG_RELOCATED_REPO_ACCESS_IS_OK=no", "borg", "prune", "--dry-run", "--list",
+                 "--lock-wait", str(LOCK_WAIT), *policy.borg_words(), self.repository)
+        result = self.remote.run(self.remote.with_credentials(words), timeout=600)
+        output = f"{result.stderr}\n{result.text}"
+        if not result.ok:
+            raise DrillCouldNotRun(f"host {self.remote.name}, job {self.job.name}: `borg prune "
+                                   f"--dry-run` of {self.repository} exited {result.exit_status}: "
+                                   f"{result.tail(4)}")
+        theirs = borg_prune_kept(output, {a.id: a.short_id for a in found})
+        return RetentionDryRun("borg prune --dry-run", theirs, borg_kept(stamps, policy, now))
+
+
+_CONFORMS: type[BackupTool] = Borg  # mypy holds the class to the protocol

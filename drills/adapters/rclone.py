@@ -8,13 +8,25 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import ClassVar, NoReturn
 
-from drills.adapters.restic import RestoreFailed
+from drills.adapters.tool import (
+    BackupTool,
+    CheckResult,
+    RestoreFailed,
+    RestoreResult,
+    RetentionDryRun,
+    Snapshot,
+)
 from drills.core.progress import written_into
+from drills.core.retention import Rules, Stamp
+from drills.core.tool_errors import Judgement, judge
 from drills.core.transport import DrillCouldNotRun, Remote, argv
 from drills.inventory.schema import Job
+from drills.restores.manifest import nothing_left_out
 
 _CHECK_EXIT = {0: "no differences", 1: "differences found"}
 
@@ -36,6 +48,15 @@ class CopyResult:
 
 
 class Rclone:
+    """rclone against one mirror job's source and ``destination``; the ``BackupTool`` of
+    ``drills.adapters.tool`` (a mirror keeps one copy: no snapshots, nothing to retain)."""
+
+    name: ClassVar[str] = "rclone"
+    noun: ClassVar[str] = "mirror"
+    newest: ClassVar[str] = "mirror"
+    backend: ClassVar[str] = "bucket"
+    prune: ClassVar[str] = "rclone"
+
     def __init__(self, remote: Remote, job: Job) -> None:
         if job.destination is None or job.source is None:
             raise ValueError(f"job {job.name} needs source and destination")
@@ -102,3 +123,65 @@ class Rclone:
         if result.exit_status == 1 and not differences:
             differences = [f"rclone reported differences: {result.tail(4)}"]
         return MirrorCheck(differences, argv(*words), result.seconds, len(lines))
+
+    @classmethod
+    def probe_words(cls, address: str, limit: float) -> list[str]:
+        """``rclone lsf --max-depth 1`` of the bucket, with rclone's own retries cut short."""
+        return ["rclone", "lsf", "--max-depth", "1", "--contimeout", "10s", "--timeout",
+                f"{int(limit) - 5}s", "--low-level-retries", "1", "--retries", "1", address]
+
+    def _none(self, what: str) -> NoReturn:
+        raise DrillCouldNotRun(f"host {self.remote.name}, job {self.job.name}: an rclone mirror "
+                               f"keeps one copy, no {what}")
+
+    def snapshots(self) -> list[Snapshot]:
+        self._none("snapshots")
+
+    def check(self, read_data: str | None = None) -> CheckResult:
+        """``rclone check --one-way`` (it reads every file's hash, whatever ``read_data``)."""
+        found = self.check_one_way()
+        return CheckResult(not found.differences, found.differences, found.command, found.seconds,
+                           "rclone check --one-way", "found differences")
+
+    def restore_stats(self, snapshot: Snapshot | None = None) -> tuple[int, int]:
+        """(bytes, files) the mirror holds (``rclone size --json``)."""
+        words = ("rclone", "size", "--json", self._path("."))
+        result = self.remote.run(self.remote.with_credentials(words), timeout=3600)
+        if not result.ok:
+            raise DrillCouldNotRun(f"host {self.remote.name}: `{argv(*words)}` exited "
+                                   f"{result.exit_status}: {result.tail(4)}")
+        sized = json.loads(result.text)
+        return int(sized["bytes"]), int(sized.get("count") or 0)
+
+    def restore(self, snapshot: Snapshot, target: str, includes: tuple[str, ...] = (), /, *,
+                expected: int | None = None, verify: bool = False) -> RestoreResult:
+        """The whole mirror copied into ``target`` + the source's path (single paths: ``copy``)."""
+        if includes:
+            raise DrillCouldNotRun(f"host {self.remote.name}, job {self.job.name}: single paths "
+                                   "come back from the mirror with copy(), not restore()")
+        copied = self.copy(".", f"{target}{self.source}", False, expected)
+        return RestoreResult(snapshot, target, copied.seconds, copied.command)
+
+    def left_out(self, kinds: Callable[[str], str | None]) -> Callable[[str], bool]:
+        """What the mirror leaves out by the job's ``excludes``, by rclone's own rules: every
+        file ``rclone lsf`` with those filters does not list (``kept``)."""
+        if not self.job.excludes:
+            return nothing_left_out
+        kept = self.kept()
+        return lambda relative: relative not in kept
+
+    @classmethod
+    def judge(cls, output: str) -> Judgement | None:
+        return judge(output)
+
+    def retention_stamps(self, found: Sequence[Snapshot]) -> list[Stamp]:
+        self._none("history to retain")
+
+    def rules(self) -> Rules:
+        self._none("history to retain")
+
+    def retention_dry_run(self, stamps: Sequence[Stamp], found: Sequence[Snapshot]) -> RetentionDryRun:
+        self._none("history to retain")
+
+
+_CONFORMS: type[BackupTool] = Rclone  # mypy holds the class to the protocol

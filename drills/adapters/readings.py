@@ -8,19 +8,18 @@ the tools directly, so that nothing the drill does on a host changes what it jud
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from drills.adapters.archives import BackupSet, list_sets
-from drills.adapters.borg import Borg
 from drills.adapters.markers import MarkerReading, read_marker, read_newest_result
 from drills.adapters.metrics import scrape
 from drills.adapters.object_dumps import StoredDump, list_tier
-from drills.adapters.restic import Lock, Restic, Snapshot
+from drills.adapters.restic import Lock, Restic
 from drills.adapters.systemd import ServiceState, TimerState, read_service, read_timer
+from drills.adapters.tool import Snapshot, tool_class, tool_for
 from drills.core.observe import reading
+from drills.core.retention import Stamp
 from drills.core.transport import Remote, declared
-from drills.inventory.kinds import reads_repository
 from drills.inventory.schema import Job
 
 
@@ -78,15 +77,24 @@ FAILURE_MARKER = reading("failure marker", lambda job: bool(job.marker and job.m
                          _failure_marker)
 NEWEST_RESULT = reading("newest restore-test result", lambda job: job.results is not None,
                         _newest_result)
-def _kept_with(tool: str) -> Callable[[Job], bool]:
-    return lambda job: job.repository is not None and reads_repository(job.kind, tool)
+def _backups(remote: Remote, job: Job) -> list[Snapshot]:
+    return tool_for(remote, job).snapshots()
 
 
-SNAPSHOTS = reading("snapshots", _kept_with("restic"), lambda remote, job: Restic(remote, job).snapshots())
-LOCKS = reading("locks", lambda job: job.kind == "restic" and job.repository is not None, _locks)
-ARCHIVES = reading("borg archives", _kept_with("borg"), lambda remote, job: Borg(remote, job).archives())
-ARCHIVES_LOCAL = reading("borg archives in the host's local time", _kept_with("borg"),
-                         lambda remote, job: Borg(remote, job).local_times())
+def _retention_stamps(remote: Remote, job: Job) -> list[Stamp]:
+    return tool_for(remote, job).retention_stamps(BACKUPS(remote, job))
+
+
+def _kept_in_repository(job: Job) -> bool:
+    return job.repository is not None
+
+
+# the job's snapshots (archives), whichever tool keeps them (``drills.adapters.tool``)
+BACKUPS = reading("snapshots", _kept_in_repository, _backups)
+# the same as the tool's retention rules read them (borg: in the host's local time)
+RETENTION_STAMPS = reading("retention stamps", lambda job: job.retention is not None
+                           and job.repository is not None, _retention_stamps)
+LOCKS = reading("locks", lambda job: job.repository is not None and tool_class(job) is Restic, _locks)
 METRICS = reading("metrics", lambda job: job.metrics is not None, _metrics)
 SERVICE = reading("last run", lambda job: job.schedule is not None, _service)
 TIMER = reading("timer", lambda job: job.schedule is not None, _timer)
@@ -98,6 +106,6 @@ DUMP_TIERS = reading("dumps by tier", lambda job: bool(job.dump and job.dump.rem
 
 
 def latest_snapshot(remote: Remote, job: Job) -> Snapshot | None:
-    """The newest snapshot (of a borg job: archive) of the job's host and source, as found."""
-    found = ARCHIVES(remote, job) if reads_repository(job.kind, "borg") else SNAPSHOTS(remote, job)
+    """The newest snapshot (archive) of the job's host and source, as found."""
+    found = BACKUPS(remote, job)
     return found[-1] if found else None

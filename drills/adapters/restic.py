@@ -16,17 +16,30 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from functools import cached_property
 from time import sleep
+from typing import ClassVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
 
+from drills.adapters.tool import (
+    BackupTool,
+    CheckResult,
+    RestoreFailed,
+    RestoreResult,
+    RetentionDryRun,
+    Snapshot,
+)
+from drills.core.patterns import restic_excluded
 from drills.core.progress import written_into
+from drills.core.retention import Rules, Stamp, kept, restic_forget_kept
+from drills.core.tool_errors import Judgement, judge
 from drills.core.transport import DrillCouldNotRun, Remote, Result, argv
 from drills.inventory.schema import Job
+
+__all__ = ["CheckResult", "Lock", "Restic", "RestoreFailed", "RestoreResult", "Snapshot"]
 
 log = logging.getLogger(__name__)
 
@@ -44,20 +57,6 @@ _DIFF_LINE = re.compile(r"^([-+MTU?])\s+(/.*)$")  # restic 0.14 diff: "-    /flu
 _ID = re.compile(r"[0-9a-f]{8,64}")  # a snapshot's or lock's ID as restic prints it
 
 
-class Snapshot(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    id: str
-    short_id: str
-    time: AwareDatetime
-    hostname: str
-    paths: list[str]
-    tags: list[str] = Field(default_factory=list)
-
-    def age(self, now: datetime | None = None) -> float:
-        return ((now or datetime.now(UTC)) - self.time).total_seconds()
-
-
 class Lock(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
@@ -69,24 +68,15 @@ class Lock(BaseModel):
     pid: int
 
 
-@dataclass(frozen=True)
-class CheckResult:
-    passed: bool
-    errors: list[str]
-    command: str
-    seconds: float
-
-
-@dataclass(frozen=True)
-class RestoreResult:
-    snapshot: Snapshot
-    target: str
-    seconds: float
-    command: str
-
-
 class Restic:
-    """restic against one job's repository, credentials from the host's own env file."""
+    """restic against one job's repository, credentials from the host's own env file (the
+    ``BackupTool`` of ``drills.adapters.tool``)."""
+
+    name: ClassVar[str] = "restic"
+    noun: ClassVar[str] = "snapshot"
+    newest: ClassVar[str] = "latest snapshot"
+    backend: ClassVar[str] = "restic repository"
+    prune: ClassVar[str] = "restic forget"
 
     def __init__(self, remote: Remote, job: Job) -> None:
         if job.repository is None:
@@ -149,8 +139,15 @@ class Restic:
         """The host's own name, as restic records it in snapshots and locks (asked once)."""
         return self.remote.run(argv("hostname"), check=True).text.strip()
 
+    @classmethod
+    def probe_words(cls, address: str, limit: float) -> list[str]:
+        """``restic cat config``: the repository opens (its key, its config)."""
+        return ["restic", "-r", address, "--no-lock", "cat", "config"]
+
     def check(self, read_data_subset: str | None = None, read_all: bool = False) -> CheckResult:
-        """``restic check``, reading ``read_data_subset`` of the packs, or all of them."""
+        """``restic check``, reading ``read_data_subset`` of the packs, or all of them (also
+        ``read_data_subset="all"``)."""
+        read_all = read_all or read_data_subset == "all"
         words = ["check"] + (["--read-data"] if read_all else
                              [f"--read-data-subset={read_data_subset}"] if read_data_subset else [])
         result = self._run(*words, timeout=3600, lock=True)
@@ -176,7 +173,8 @@ class Restic:
         errors = [line for line in (result.stderr + "\n" + result.text).splitlines()
                   if line.strip() and not line.startswith(_CHECK_PROGRESS)]
         return CheckResult(result.ok, errors if not result.ok else [],
-                           argv("restic", "-r", self.repository, *words), result.seconds)
+                           argv("restic", "-r", self.repository, *words), result.seconds,
+                           "restic check" + "".join(f" {word}" for word in words[1:]))
 
     def locks(self) -> list[Lock]:
         listing = self._run("list", "locks")
@@ -228,7 +226,7 @@ class Restic:
         return int(pid) > 1 and self.remote.run(argv("kill", "-0", str(int(pid)))).ok
 
     def restore(self, snapshot: Snapshot, target: str, includes: tuple[str, ...] = (),
-                timeout: float = 4 * 3600, verify: bool = False, expected: int | None = None
+                expected: int | None = None, verify: bool = False, timeout: float = 4 * 3600
                 ) -> RestoreResult:
         """``restic restore`` into ``target``; with ``verify``, restic reads every restored file
         back and checks it against the snapshot's content hashes. While it runs, every 30 s the
@@ -245,6 +243,50 @@ class Restic:
                                 f"exited {result.exit_status}: {result.tail(6)}")
         return RestoreResult(snapshot, target, result.seconds, command)
 
+    def left_out(self, kinds: Callable[[str], str | None]) -> Callable[[str], bool]:
+        """What ``restic backup`` of the source leaves out by the job's ``excludes`` (restic's
+        own pattern rules, ``drills.core.patterns``), by path relative to the source."""
+        source = str(self.job.source)
+        return lambda relative: restic_excluded(f"{source}/{relative}", self.job.excludes)
 
-class RestoreFailed(AssertionError):
-    """The backup tool could not give the data back: a verdict on the backup, not the drill."""
+    @classmethod
+    def judge(cls, output: str) -> Judgement | None:
+        """restic's failed output in its own words (``drills.core.tool_errors``)."""
+        return judge(output)
+
+    def retention_stamps(self, found: Sequence[Snapshot]) -> list[Stamp]:
+        """The snapshots as ``restic forget`` reads them: their recorded times, with their
+        offsets, and their tags."""
+        return [Stamp(s.short_id, s.time, tags=frozenset(s.tags)) for s in found]
+
+    def rules(self) -> Rules:
+        return kept
+
+    def retention_dry_run(self, stamps: Sequence[Stamp], found: Sequence[Snapshot]) -> RetentionDryRun:
+        """restic's own ``forget --dry-run --json`` (``--no-lock``: read-only) with the job's
+        policy, host and path; ``ours`` as this restic counts (before 0.16 it keeps no oldest
+        snapshot for an unmet rule)."""
+        policy = self.job.retention
+        if policy is None:
+            raise DrillCouldNotRun(f"job {self.job.name} declares no retention policy")
+        who = f"host {self.remote.name}, job {self.job.name}"
+        version = re.search(r"restic (\d+)\.(\d+)",
+                            self.remote.run(argv("restic", "version"), privileged=False).text)
+        modern = version is None or (int(version[1]), int(version[2])) >= (0, 16)
+        words = ("restic", "-r", self.repository, "--no-lock", "forget", "--dry-run", "--json",
+                 "--host", self.hostname, *(("--path", self.job.source) if self.job.source else ()),
+                 *policy.restic_words())
+        result = self.remote.run(self.remote.with_credentials(words), timeout=600)
+        if not result.ok:
+            raise DrillCouldNotRun(f"{who}: `restic forget --dry-run` of {self.repository} "
+                                   f"exited {result.exit_status}: {result.tail(4)}")
+        try:
+            theirs = restic_forget_kept(json.loads(result.text or "[]"))
+        except (ValueError, KeyError) as exc:
+            raise DrillCouldNotRun(f"{who}: `restic forget --dry-run --json` printed "
+                                   f"no keep list ({exc})") from None
+        return RetentionDryRun("restic forget --dry-run", theirs,
+                               kept(stamps, policy, datetime.now(UTC), oldest=modern))
+
+
+_CONFORMS: type[BackupTool] = Restic  # mypy holds the class to the protocol

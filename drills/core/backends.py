@@ -9,21 +9,22 @@ costs about a minute, not an hour, and the rest of the run goes on.
     >>> classify("Fatal: wrong password or no key found", 1)
     'refused the credentials (wrong password or no key found)'
 
-A repository the tool opens but finds damaged (a segment missing, a checksum that fails) is not
-down: its scenarios run and find the damage, NOT COMPLIANT (``drills.core.tool_errors``). Each
-probe is the cheapest command that proves the repository opens: ``borg list --last 1`` (``borg
-info`` reads every archive's metadata and fails where ``borg list`` and ``borg check`` work),
+Each backend is probed by its tool (``BackupTool.probe_words``, ``drills.adapters.tool``). A
+repository the tool opens but finds damaged (a segment missing, a checksum that fails) is not
+down: its scenarios run and find the damage, NOT COMPLIANT (the tool's ``judge``). Each probe is
+the cheapest command that proves the repository opens: ``borg list --last 1`` (``borg info``
+reads every archive's metadata and fails where ``borg list`` and ``borg check`` work),
 ``restic cat config``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
+from drills.adapters.rclone import Rclone
+from drills.adapters.tool import BackupTool, every_tool, tool_class
 from drills.core.tool_errors import DAMAGE, judge, named
 from drills.core.transport import CommandTimedOut, DrillCouldNotRun, Remote, backend_down, down_reason
-from drills.inventory.kinds import KINDS
 from drills.inventory.schema import Job
 
 PROBE_LIMIT = 45.0  # seconds: restic and rclone retry a silent backend for far longer
@@ -47,18 +48,22 @@ _FINDINGS = (  # (what the tool says, what it means), first match wins
 
 @dataclass(frozen=True)
 class Backend:
-    kind: Literal["restic repository", "borg repository", "bucket"]
+    kind: str  # the ``backend`` of the tool that reads it: "restic repository", "bucket"
     address: str
+
+    def tool(self) -> type[BackupTool]:
+        """The tool whose probe this backend gets."""
+        return {tool.backend: tool for tool in every_tool()}[self.kind]
 
 
 def backends_of(job: Job) -> list[Backend]:
-    """The repository and buckets a job's drills read (a bucket is ``remote:bucket``)."""
-    tool = KINDS[job.kind].repository_tool
-    found = [Backend(f"{tool} repository", job.repository)] if job.repository else []  # type: ignore[arg-type]
+    """The repository and buckets a job's drills read (a bucket is ``remote:bucket``, read
+    with rclone)."""
+    found = [Backend(tool_class(job).backend, job.repository)] if job.repository else []
     for path in (job.destination, job.dump.remote if job.dump else None):
         if path:
             name, _, rest = path.partition(":")
-            found.append(Backend("bucket", f"{name}:{rest.strip('/').split('/')[0]}"))
+            found.append(Backend(Rclone.backend, f"{name}:{rest.strip('/').split('/')[0]}"))
     return found
 
 
@@ -75,20 +80,14 @@ def classify(output: str, exit_status: int) -> str:
 
 def probe(remote: Remote, backend: Backend, limit: float = PROBE_LIMIT) -> str | None:
     """None when the backend answers from ``remote`` within ``limit`` seconds, else why not."""
-    if backend.kind == "restic repository":
-        words = ["restic", "-r", backend.address, "--no-lock", "cat", "config"]
-    elif backend.kind == "borg repository":
-        words = ["borg", "list", "--last", "1", "--short", "--bypass-lock", backend.address]
-    else:
-        words = ["rclone", "lsf", "--max-depth", "1", "--contimeout", "10s", "--timeout",
-                 f"{int(limit) - 5}s", "--low-level-retries", "1", "--retries", "1",
-                 backend.address]
+    words = backend.tool().probe_words(backend.address, limit)
     try:
         answer = remote.run(remote.with_credentials(words), timeout=limit)
     except CommandTimedOut:
         return f"did not answer within {limit:.0f}s (accepts connections but hangs, or is slow)"
     output = f"{answer.stderr}\n{answer.text}"
-    if answer.ok or ((judgement := judge(output)) is not None and judgement.kind == DAMAGE):
+    judgement = None if answer.ok else backend.tool().judge(output)
+    if answer.ok or (judgement is not None and judgement.kind == DAMAGE):
         return None  # it opens; damage is its scenarios' finding (NOT COMPLIANT), not a down backend
     return classify(output, answer.exit_status)
 

@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from drills.adapters.restic import RestoreFailed
+from drills.adapters.tool import RestoreFailed
 from drills.core.transport import DrillCouldNotRun
 
 MAX_LINES = 5  # lines of the tool's own output a message quotes

@@ -25,7 +25,9 @@ class Kind:
     # checked; a tuple of keys is one requirement named together
     needs: tuple[str | tuple[str, ...], ...] = ()
     why: dict[str, str] = field(default_factory=dict)  # a requirement's explanation, by first key
-    repository_tool: str = "restic"  # the tool that reads the job's ``repository``, if it has one
+    # the tool that keeps the job's backups (its ``repository``, its mirror), as ``module:Class``
+    # implementing ``drills.adapters.tool.BackupTool``: chosen here, never by the kind's name
+    tool: str = "drills.adapters.restic:Restic"
 
 
 KINDS: dict[str, Kind] = {kind.name: kind for kind in (
@@ -33,7 +35,7 @@ KINDS: dict[str, Kind] = {kind.name: kind for kind in (
          ("source", "repository", "rto")),
     Kind("restic-check", "restic_check", "a scheduled `restic check` of a repository", ("repository",)),
     Kind("rclone-mirror", "rclone_mirror", "an rclone mirror of a source into a bucket",
-         ("source", "destination")),
+         ("source", "destination"), tool="drills.adapters.rclone:Rclone"),
     Kind("pg-dump", "postgres", "a PostgreSQL dump (pg_dump)", ("rto", "dump", "dump.database"),
          {"dump.database": "the database the dump holds"}),
     Kind("redis-rdb", "redis", "a Redis RDB snapshot", ("rto", "dump")),
@@ -46,13 +48,8 @@ KINDS: dict[str, Kind] = {kind.name: kind for kind in (
     Kind("restore-test", "restore_test", "the estate's own automated restore test and its results",
          ("results",)),
     Kind("borg", "borg", "a BorgBackup archive of a source into a borg repository",
-         ("source", "repository", "rto"), repository_tool="borg"),
+         ("source", "repository", "rto"), tool="drills.adapters.borg:Borg"),
 )}
-
-
-def reads_repository(job_kind: str, tool: str) -> bool:
-    """Whether a job of ``job_kind`` keeps its ``repository`` with ``tool`` (restic, borg)."""
-    return KINDS[job_kind].repository_tool == tool
 
 
 def missing_needs(kind: Kind, value: Callable[[str], object]) -> str | None:

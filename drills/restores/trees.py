@@ -4,15 +4,13 @@ The source is hashed *while* the restore runs (the two are independent), which i
 speed a drill can win.
 
     >>> drill = RestoreDrill(remote, job)                     # doctest: +SKIP
-    >>> outcome = drill.restic_latest()                       # doctest: +SKIP
+    >>> outcome = drill.latest()                              # doctest: +SKIP
     >>> outcome.comparison.identical, outcome.restore_seconds # doctest: +SKIP
     (True, 2.8)
 """
 
 from __future__ import annotations
 
-import posixpath
-import re
 import secrets
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -20,26 +18,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
-from drills.adapters.borg import Borg
 from drills.adapters.cron import run_now
 from drills.adapters.rclone import Rclone
-from drills.adapters.readings import ARCHIVES, SNAPSHOTS, latest_snapshot
-from drills.adapters.restic import Restic, RestoreFailed, Snapshot
+from drills.adapters.readings import BACKUPS, latest_snapshot
+from drills.adapters.restic import Restic
 from drills.adapters.systemd import start_service
-from drills.core.borg_patterns import (
-    CACHE_TAG_CONTENTS,
-    BorgPatternError,
-    PatternMatcher,
-    create_excluded,
-    parse_exclude,
-)
+from drills.adapters.tool import RestoreFailed, Snapshot, tool_class, tool_for
 from drills.core.durations import human
 from drills.core.observe import FOUND
-from drills.core.patterns import restic_excluded
 from drills.core.transport import CommandTimedOut, DrillCouldNotRun, Remote, argv
-from drills.inventory.kinds import reads_repository
 from drills.inventory.schema import Job
-from drills.restores.manifest import Comparison, Manifest, compare, entry_named, hash_tree, nothing_left_out
+from drills.restores.manifest import Comparison, Manifest, compare, entry_named, hash_tree
 from drills.restores.scratch import ensure_space, inside_source, scratch_dir
 
 CANARY_DIR = ".drill-canary"
@@ -49,25 +38,6 @@ _NO_LINK = '[ ! -L "$1" ] || { echo "$1 is a symbolic link" >&2; exit 3; }; '
 _PLANT = _NO_LINK + 'mkdir -p -- "$1" && [ ! -L "$1" ] && head -c 65536 /dev/urandom > "$2"'
 _UNPLANT = _NO_LINK + '[ -d "$1" ] || exit 0; rm -f -- "$1"/canary-*.bin; rmdir -- "$1" 2>/dev/null || true'
 _REMOVE = _NO_LINK + 'rm -f -- "$2"; rmdir -- "$1" 2>/dev/null || true'
-# borg create's tag tests (its dir_is_tagged), on the host: $1 the source, $2 "yes" for
-# --exclude-caches, $3 CACHEDIR.TAG's signature, then pairs of an --exclude-if-present name as a
-# find glob (escaped) and as itself. Prints NUL-ended "tag, path of the tag" records: a
-# CACHEDIR.TAG whose first bytes are the signature, a name that exists (a link, if its target
-# does), as borg opens and tests them.
-_TAGGED = r'''cd -- "$1" || exit 44
-caches=$2 signature=$3
-shift 3
-if [ "$caches" = yes ]; then
-  find . -name CACHEDIR.TAG -exec sh -c 'for p; do
-    [ "$(head -c 43 -- "$p" 2>/dev/null)" = "$0" ] && printf "CACHEDIR.TAG\0%s\0" "$p"
-  done; exit 0' "$signature" {} + || exit
-fi
-while [ $# -ge 2 ]; do
-  find . -path "*/$1" -exec sh -c 'for p; do
-    [ -e "$p" ] && printf "%s\0%s\0" "$0" "$p"
-  done; exit 0' "$2" {} + || exit
-  shift 2
-done'''
 T = TypeVar("T")
 
 
@@ -103,8 +73,7 @@ class RestoreOutcome:
 
     def source(self) -> str:
         """What was restored: ``snapshot 93bb9d28 (2026-11-29T05:00:00+00:00)``, or the mirror."""
-        kind = "archive" if reads_repository(self.job.kind, "borg") else "snapshot"
-        return (f"{kind} {self.snapshot.short_id} ({self.snapshot.time.isoformat()})"
+        return (f"{tool_class(self.job).noun} {self.snapshot.short_id} ({self.snapshot.time.isoformat()})"
                 if self.snapshot else f"mirror {self.job.destination}")
 
 
@@ -136,63 +105,14 @@ def backup_now(remote: Remote, job: Job) -> None:
                                f"backup_timeout ({human(job.backup_timeout)}); stopped") from None
 
 
-def _find_glob(name: str) -> str:
-    """A name as a ``find -path`` glob that matches only itself."""
-    return re.sub(r"([\\*?\[])", r"\\\1", name)
-
-
-def borg_tagged(remote: Remote, job: Job, timeout: float = 600) -> dict[str, list[str]]:
-    """The directories of the job's source that borg create's ``--exclude-caches`` and
-    ``--exclude-if-present`` find tagged (absolute path: its tag names), asked of the host: a
-    CACHEDIR.TAG's signature and a link's target cannot be told from a manifest."""
-    source = posixpath.normpath(str(job.source))
-    pairs = [word for tag in job.exclude_if_present for word in (_find_glob(tag.strip("/")), tag)]
-    result = remote.run(argv("sh", "-c", _TAGGED, "borg-tagged", source,
-                             "yes" if job.exclude_caches else "no",
-                             CACHE_TAG_CONTENTS.decode(), *pairs), timeout=timeout)
-    if not result.ok:
-        raise DrillCouldNotRun(f"host {remote.name}, job {job.name}: cannot find the directories "
-                               f"borg's tags exclude in {source}: {result.tail(4)}")
-    words = [w.decode("utf-8", "surrogateescape") for w in result.stdout.split(b"\0")[:-1]]
-    tagged: dict[str, list[str]] = {}
-    for tag, path in zip(words[::2], words[1::2], strict=True):
-        relative = path.removesuffix("/" + tag.strip("/")).removeprefix(".").strip("/")
-        tagged.setdefault(posixpath.join(source, relative) if relative else source, []).append(tag)
-    return tagged
-
-
-def borg_left_out(job: Job, host: str, kinds: Callable[[str], str | None],
-                  tagged: dict[str, list[str]]) -> Callable[[str], bool]:
-    """What ``borg create`` of the job's source leaves out, by path relative to the source:
-    its ``--exclude`` patterns (borg's styles, ``fm:`` by default), an excluded directory never
-    descended into, and the directories its tags exclude (``tagged``, from ``borg_tagged``).
-    ``kinds(relative)`` is the entry's type (``d`` a directory)."""
-    if not (job.excludes or tagged):
-        return nothing_left_out
-    try:
-        matcher = PatternMatcher([parse_exclude(e) for e in job.excludes if e], fallback=True)
-    except BorgPatternError as exc:
-        raise DrillCouldNotRun(f"host {host}, job {job.name}: borg refuses an exclude: {exc}") from None
-    source = posixpath.normpath(str(job.source))
-
-    def is_dir(path: str) -> bool:
-        relative = path[len(source):].strip("/")
-        return relative == "" or kinds(relative) == "d"
-
-    def left_out(relative: str) -> bool:
-        return create_excluded(posixpath.join(source, relative), source, matcher, is_dir,
-                               lambda d: tagged.get(d, []), job.keep_exclude_tags)
-    return left_out
-
-
 def sweep_canaries(remote: Remote, jobs: list[Job]) -> None:
-    """Remove what a killed run's canaries left in the sources of these jobs (restic jobs of the
-    host): only the drill's own ``.drill-canary/canary-*.bin`` and then its folder, if empty.
+    """Remove what a killed run's canaries left in the sources of these jobs (any job with a
+    source): only the drill's own ``.drill-canary/canary-*.bin`` and then its folder, if empty.
 
         >>> sweep_canaries(remote, [job])   # doctest: +SKIP
     """
     for job in jobs:
-        if job.kind == "restic" and job.source:
+        if job.source:
             remote.run(argv("sh", "-c", _UNPLANT, "canary-sweep", f"{job.source}/{CANARY_DIR}"))
 
 
@@ -207,54 +127,35 @@ class RestoreDrill:
             restored, hashed = pool.submit(restore), pool.submit(source)
             return restored.result(), hashed.result()
 
-    def restic_latest(self, subpath: str = ".", as_found: bool = True) -> RestoreOutcome:
-        """Restore the latest snapshot (or one path of it) into scratch and compare: the latest
-        as the drill found it, or (``as_found=False``, after an on-demand backup) the newest."""
-        restic = Restic(self.remote, self.job)
-        snapshot = self._present(latest_snapshot(self.remote, self.job) if as_found
-                                 else restic.latest_snapshot())
+    def latest(self, subpath: str = ".", as_found: bool = True) -> RestoreOutcome:
+        """Restore the latest snapshot or archive (or one path of it) into scratch, with the
+        job's tool, and compare it with the source, leaving out what the tool's excludes leave
+        out: the latest as the drill found it, or (``as_found=False``, after an on-demand
+        backup) the newest. A whole restore first checks scratch has room."""
+        tool = tool_for(self.remote, self.job)
+        if as_found:
+            newest = latest_snapshot(self.remote, self.job)
+        else:
+            newest = next(reversed(tool.snapshots()), None)
+        snapshot = self._present(newest, tool.noun)
         source = str(self.job.source)
         subpath = inside_source(self.job, subpath, self.remote.name)
         includes = () if subpath == "." else (f"{source}/{subpath}",)
-        expected = None if includes else restic.restore_size(snapshot)
+        expected = None if includes else tool.restore_stats(snapshot)[0]
         if expected is not None:
             ensure_space(self.remote, self.job, expected)
         with scratch_dir(self.remote, self.job) as target:
-            restored_root = f"{target}{source}"
             result, source_manifest = self._in_parallel(
-                lambda: restic.restore(snapshot, target, includes, expected=expected),
+                lambda: tool.restore(snapshot, target, includes, expected=expected),
                 lambda: hash_tree(self.remote, source, [subpath]))
-            restored = hash_tree(self.remote, restored_root, [subpath], missing_ok=True)
-        comparison = compare(source_manifest, restored, snapshot.time, self.job.name,
-                             lambda rel: restic_excluded(f"{source}/{rel}", self.job.excludes))
-        return RestoreOutcome(self.job, self.remote.name, subpath, snapshot, result.seconds,
-                              result.seconds + restored.seconds, comparison, result.command)
-
-    def borg_latest(self) -> RestoreOutcome:
-        """Extract the newest archive as found into scratch (after checking scratch has room)
-        and compare it with the source."""
-        borg = Borg(self.remote, self.job)
-        archives = ARCHIVES(self.remote, self.job)
-        if not archives:
-            raise RestoreFailed(f"host {self.remote.name}, job {self.job.name}: no archive of "
-                                f"{self.job.source} in {self.job.repository}")
-        archive, source = archives[-1], str(self.job.source)
-        expected = borg.original_size(archive)
-        ensure_space(self.remote, self.job, expected)
-        with scratch_dir(self.remote, self.job) as target:
-            result, source_manifest = self._in_parallel(
-                lambda: borg.extract(archive, target, expected=expected),
-                lambda: hash_tree(self.remote, source, ["."]))
-            restored = hash_tree(self.remote, f"{target}{source}", ["."], missing_ok=True)
-        tagged = (borg_tagged(self.remote, self.job)
-                  if self.job.exclude_caches or self.job.exclude_if_present else {})
+            restored = hash_tree(self.remote, f"{target}{source}", [subpath], missing_ok=True)
 
         def kind(relative: str) -> str | None:
             entry = source_manifest.entries.get(relative) or restored.entries.get(relative)
             return entry.kind if entry else None
-        comparison = compare(source_manifest, restored, archive.time, self.job.name,
-                             borg_left_out(self.job, self.remote.name, kind, tagged))
-        return RestoreOutcome(self.job, self.remote.name, ".", archive, result.seconds,
+        comparison = compare(source_manifest, restored, snapshot.time, self.job.name,
+                             tool.left_out(kind))
+        return RestoreOutcome(self.job, self.remote.name, subpath, snapshot, result.seconds,
                               result.seconds + restored.seconds, comparison, result.command)
 
     def restic_oldest(self, subpath: str) -> RestoreOutcome:
@@ -262,7 +163,7 @@ class RestoreDrill:
         read-back verification; then every file ``restic ls`` lists for it must be there with its
         size. The source is not the reference: it has moved on since that snapshot."""
         restic = Restic(self.remote, self.job)
-        snapshots = SNAPSHOTS(self.remote, self.job)
+        snapshots = BACKUPS(self.remote, self.job)
         snapshot, source = self._present(snapshots[0] if snapshots else None), str(self.job.source)
         subpath = inside_source(self.job, subpath, self.remote.name)
         inside = f"{source}/{subpath}"
@@ -284,10 +185,10 @@ class RestoreDrill:
         return RestoreOutcome(self.job, self.remote.name, subpath, snapshot, result.seconds,
                               result.seconds + restored.seconds, comparison, result.command)
 
-    def _present(self, snapshot: Snapshot | None) -> Snapshot:
+    def _present(self, snapshot: Snapshot | None, noun: str = "snapshot") -> Snapshot:
         """The snapshot, or the verdict that the repository holds none of the job's source."""
         if snapshot is None:
-            raise RestoreFailed(f"host {self.remote.name}, job {self.job.name}: no snapshot of "
+            raise RestoreFailed(f"host {self.remote.name}, job {self.job.name}: no {noun} of "
                                 f"{self.job.source} in {self.job.repository}")
         return snapshot
 
@@ -300,7 +201,7 @@ class RestoreDrill:
         self.remote.run(argv("sh", "-c", _PLANT, "canary", folder, path), check=True)
         try:
             backup_now(self.remote, self.job)
-            return self.restic_latest(name, as_found=False)
+            return self.latest(name, as_found=False)
         finally:
             self.remote.run(argv("sh", "-c", _REMOVE, "canary-remove", folder, path))
 
@@ -323,9 +224,7 @@ class RestoreDrill:
                 lambda: mirror.copy(rel, f"{target}/{rel}", is_file, expected),
                 lambda: hash_tree(self.remote, source, [rel]))
             restored = hash_tree(self.remote, target, [rel], missing_ok=True)
-        kept = mirror.kept() if self.job.excludes else None
         comparison = compare(source_manifest, restored, since, self.job.name,
-                             (lambda rel: rel not in kept) if kept is not None else nothing_left_out,
-                             kinds="f")
+                             mirror.left_out(lambda relative: None), kinds="f")
         return RestoreOutcome(self.job, self.remote.name, rel, None, result.seconds,
                               result.seconds + restored.seconds, comparison, result.command)

@@ -1,19 +1,21 @@
-"""Verdicts on restic repositories: check, read coverage, freshness, locks, retention,
-sample files, vanished files, shrinking snapshots."""
+"""Verdicts on repositories, written once for every tool (``drills.adapters.tool``): check,
+freshness, retention, shrinking snapshots (archives); and restic's own: read coverage, locks,
+sample files, vanished files.
+
+    >>> verdict = snapshot_fresh(remote, job)         # doctest: +SKIP
+    >>> verdict.message                               # doctest: +SKIP
+    'host motoko, job flux-borg: newest archive motoko-2026-11-29T03:30:00 of /flux/active ...'
+"""
 
 from __future__ import annotations
 
-import json
-import re
 import statistics
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from drills.adapters.readings import (
-    LOCKS,
-    SNAPSHOTS,
-    latest_snapshot,
-)
-from drills.adapters.restic import Restic, Snapshot
+from drills.adapters.readings import BACKUPS, LOCKS, RETENTION_STAMPS, latest_snapshot
+from drills.adapters.restic import Restic
+from drills.adapters.tool import Snapshot, tool_for
 from drills.core.clock import from_the_future
 from drills.core.coverage import (
     SliceRead,
@@ -26,23 +28,22 @@ from drills.core.coverage import (
     window,
 )
 from drills.core.durations import human, human_seconds
-from drills.core.patterns import restic_excluded
-from drills.core.retention import Stamp, disagreement, kept, restic_forget_kept
+from drills.core.retention import disagreement
 from drills.core.transport import DrillCouldNotRun, Remote, argv
 from drills.inventory.schema import Job
 from drills.verdicts.verdict import Verdict, retention_verdict, who
 
 
-def restic_check(remote: Remote, job: Job, subset: str | None = None, read_all: bool = False,
-                 why: str = "") -> Verdict:
-    """``restic check``, reading ``subset`` of the packs (or all of them), named in the message
-    with ``why`` it reads what it reads."""
-    result = Restic(remote, job).check(subset, read_all=read_all)
-    what = "restic check" + (" --read-data" if read_all else
-                             f" --read-data-subset={subset}" if subset else "") + why
-    detail = "passed" if result.passed else "failed:\n  " + "\n  ".join(result.errors[:20])
-    return Verdict(result.passed, f"{who(remote, job)}: {what} of {job.repository} {detail}",
-                   {"command": result.command, "check_seconds": round(result.seconds, 3)})
+def check_passes(remote: Remote, job: Job, read_data: str | None = None, why: str = "") -> Verdict:
+    """The job's tool's check (``restic check``, ``borg check``), reading ``read_data`` of the
+    data (a subset such as ``10%`` or ``2/4``, or ``all``), named in the message with ``why``
+    it reads what it reads. Damage it finds is NOT COMPLIANT, named by the tool's own lines (the
+    full output, when they are not all of it, in the evidence)."""
+    result = tool_for(remote, job).check(read_data)
+    detail = "passed" if result.passed else f"{result.failed}:\n  " + "\n  ".join(result.errors[:20])
+    return Verdict(result.passed, f"{who(remote, job)}: {result.what}{why} of {job.repository} {detail}",
+                   {"command": result.command, "check_seconds": round(result.seconds, 3),
+                    **({"output": result.output} if result.output else {})})
 
 
 def restic_read_check(remote: Remote, job: Job, earlier: list[SliceRead]) -> Verdict:
@@ -51,13 +52,13 @@ def restic_read_check(remote: Remote, job: Job, earlier: list[SliceRead]) -> Ver
     when no earlier drill of this rotation passed (a baseline). Records what it read."""
     slices = rotation_of(job.read_data_subset)
     if slices is None:
-        checked = restic_check(remote, job, job.read_data_subset)
+        checked = check_passes(remote, job, job.read_data_subset)
         read = [job.read_data_subset]
     elif earlier:
         read = [f"{slice_for(today(), slices)}/{slices}"]
-        checked = restic_check(remote, job, read[0])
+        checked = check_passes(remote, job, read[0])
     else:
-        checked = restic_check(remote, job, read_all=True, why=" (every slice: no earlier drill "
+        checked = check_passes(remote, job, "all", why=" (every slice: no earlier drill "
                                f"of the rotation */{slices} passed)")
         read = [f"{n}/{slices}" for n in range(1, slices + 1)]
     at = datetime.now(UTC).isoformat(timespec="seconds")
@@ -87,30 +88,31 @@ def every_pack_read(job: Job, host: str, earlier: list[SliceRead], now_read: obj
                    {"read_coverage_gaps": gaps})
 
 
-def _from_the_future(remote: Remote, snapshots: list[Snapshot]) -> list[str]:
+def _from_the_future(remote: Remote, snapshots: Sequence[Snapshot], noun: str = "snapshot") -> list[str]:
     """``snapshot 93bb9d28 (...) is dated 365d ahead of motoko's clock (...)``, one per snapshot
-    dated beyond the host's ``max_clock_skew``."""
-    return [f"snapshot {s.short_id} ({s.time.isoformat()}) is {why}" for s in snapshots
+    (archive) dated beyond the host's ``max_clock_skew``."""
+    return [f"{noun} {s.short_id} ({s.time.isoformat()}) is {why}" for s in snapshots
             if (why := from_the_future(remote, s.time))]
 
 
 def snapshot_fresh(remote: Remote, job: Job) -> Verdict:
-    """The newest snapshot is younger than the RPO, and no snapshot is dated ahead of the host's
-    clock (restic's ``forget`` would count its keep rules from it)."""
-    snapshots = SNAPSHOTS(remote, job)
+    """The newest snapshot (archive), as found, is younger than the RPO, and none is dated ahead
+    of the host's clock (the tool's retention would count its keep rules from it)."""
+    tool = tool_for(remote, job)
+    snapshots = BACKUPS(remote, job)
     rpo = job.rpo.total_seconds()
     if not snapshots:
-        return Verdict(False, f"{who(remote, job)}: no snapshot of {job.source} in "
+        return Verdict(False, f"{who(remote, job)}: no {tool.noun} of {job.source} in "
                        f"{job.repository}", {"rpo_seconds": rpo})
-    future = _from_the_future(remote, snapshots)
+    future = _from_the_future(remote, snapshots, tool.noun)
     latest = snapshots[-1]
     age = latest.age()
-    return Verdict(age <= rpo and not future, f"{who(remote, job)}: latest snapshot "
+    return Verdict(age <= rpo and not future, f"{who(remote, job)}: {tool.newest} "
                    f"{latest.short_id} of {job.source} in {job.repository} is "
                    f"{human_seconds(age)} old ({latest.time.isoformat()}), RPO {human(job.rpo)}"
                    + "".join(f"\n  {line}" for line in future),
                    {"snapshot_age_seconds": round(age, 1), "rpo_seconds": rpo,
-                    "sources": {"snapshot_age_seconds": f"snapshot {latest.short_id} "
+                    "sources": {"snapshot_age_seconds": f"{tool.noun} {latest.short_id} "
                                                         f"({latest.time.isoformat()}), as found"}})
 
 
@@ -131,44 +133,24 @@ def no_stale_locks(remote: Remote, job: Job) -> Verdict:
 
 
 def retention_conforms(remote: Remote, job: Job) -> Verdict:
-    """The job's snapshots against its retention policy by restic's own rules (``kept``: every
-    rule of ``restic forget``, in the snapshots' own offsets): nothing is in the repository
-    that the rules do not keep (allowing what the forget before the newest snapshot kept), no
-    snapshot is dated ahead of the host's clock, and restic's own ``forget --dry-run --json``
-    (``--no-lock``: read-only, no lock taken) keeps what the rules computed here keep, or both
-    lists are named. A missed night is not a finding here (restic's daily rule reaches one day
-    further back); how far each rule reaches is told."""
-    snapshots = SNAPSHOTS(remote, job) if job.retention is not None else []
-    stamps = [Stamp(s.short_id, s.time, tags=frozenset(s.tags)) for s in snapshots]
-    earlier = [f"{line}: restic forget counts its keep rules from it"
-               for line in _from_the_future(remote, snapshots)]
+    """The job's snapshots (archives) against its retention policy by its tool's own rules
+    (restic's ``kept``: every rule of ``restic forget``, in the snapshots' own offsets; borg's
+    ``borg_kept``: prune's rules on the archives it rules on, in the host's local time): nothing
+    is in the repository that the rules do not keep (allowing what the run before the newest
+    kept), none is dated ahead of the host's clock, and the tool's own dry run (``restic forget
+    --dry-run --json``, ``borg prune --dry-run --list``) keeps what the rules computed here
+    keep, or both lists are named. A missed night is not a finding here (the daily rule
+    reaches one day further back); how far each rule reaches is told."""
+    tool = tool_for(remote, job)
+    found = BACKUPS(remote, job) if job.retention is not None else []
+    stamps = RETENTION_STAMPS(remote, job) if job.retention is not None else []
+    earlier = [f"{line}: {tool.prune} counts its keep rules from it"
+               for line in _from_the_future(remote, found, tool.noun)]
     if job.retention is not None and stamps:
-        earlier += _restic_forget_disagrees(remote, job, stamps)
-    return retention_verdict(remote, job, stamps, "snapshot", earlier=earlier)
-
-
-def _restic_forget_disagrees(remote: Remote, job: Job, stamps: list[Stamp]) -> list[str]:
-    """restic's own ``forget --dry-run --json`` with the job's policy, host and path, against
-    ``kept`` (restic before 0.16 keeps no oldest snapshot for an unmet rule)."""
-    if job.retention is None or job.repository is None:
-        return []
-    restic = Restic(remote, job)
-    version = re.search(r"restic (\d+)\.(\d+)", remote.run(argv("restic", "version"), privileged=False).text)
-    modern = version is None or (int(version[1]), int(version[2])) >= (0, 16)
-    words = ("restic", "-r", job.repository, "--no-lock", "forget", "--dry-run", "--json",
-             "--host", restic.hostname, *(("--path", job.source) if job.source else ()),
-             *job.retention.restic_words())
-    result = remote.run(remote.with_credentials(words), timeout=600)
-    if not result.ok:
-        raise DrillCouldNotRun(f"{who(remote, job)}: `restic forget --dry-run` of {job.repository} "
-                               f"exited {result.exit_status}: {result.tail(4)}")
-    try:
-        theirs = restic_forget_kept(json.loads(result.text or "[]"))
-    except (ValueError, KeyError) as exc:
-        raise DrillCouldNotRun(f"{who(remote, job)}: `restic forget --dry-run --json` printed "
-                               f"no keep list ({exc})") from None
-    ours = kept(stamps, job.retention, datetime.now(UTC), oldest=modern)
-    return disagreement(ours, theirs, "restic forget --dry-run", stamps)
+        dry = tool.retention_dry_run(stamps, found)
+        earlier += disagreement(dry.ours, dry.kept, dry.command, stamps)
+    return retention_verdict(remote, job, stamps, tool.noun, tool.rules(),
+                             f", by {tool.prune}'s rules", earlier=earlier)
 
 
 def sample_listed(remote: Remote, job: Job) -> Verdict:
@@ -200,15 +182,16 @@ def nothing_vanished(remote: Remote, job: Job) -> Verdict:
     before that snapshot and not excluded, vanished from the backup (a grown exclude, a
     permission the backup lost)."""
     restic = Restic(remote, job)
-    snapshots = SNAPSHOTS(remote, job)
+    snapshots = BACKUPS(remote, job)
     if len(snapshots) < 2:
         return Verdict(True, f"{who(remote, job)}: fewer than two snapshots, nothing to compare")
     older, newer = snapshots[-2], snapshots[-1]
     removed = [path for change, path in restic.diff(older, newer)
                if change == "-" and not path.endswith("/")]
     source = str(job.source).rstrip("/")
+    left_out = restic.left_out(lambda relative: None)
     candidates = [p for p in removed if p.startswith(source + "/")
-                  and not restic_excluded(p, job.excludes)]
+                  and not left_out(p[len(source) + 1:])]
     still = _mtimes(remote, candidates)
     vanished = sorted(p for p, mtime in still.items() if mtime < newer.time.timestamp())
     return Verdict(not vanished,
@@ -225,29 +208,30 @@ SHRINK_WINDOW = 7  # earlier snapshots whose median the newest is measured again
 
 
 def snapshot_not_shrunk(remote: Remote, job: Job) -> Verdict:
-    """The newest snapshot holds at least ``shrink_ratio`` of the median file count and size of
-    the (up to seven) snapshots before it: the backup of a source that was not mounted fails
-    here even when the sample file happens to survive."""
-    snapshots = SNAPSHOTS(remote, job)
+    """The newest snapshot (archive) holds at least ``shrink_ratio`` of the median file count
+    and size of the (up to seven) ones before it, as the tool counts what a restore writes:
+    the backup of a source that was not mounted fails here even when the sample file happens
+    to survive."""
+    tool = tool_for(remote, job)
+    snapshots = BACKUPS(remote, job)
     if len(snapshots) < 2:
-        return Verdict(True, f"{who(remote, job)}: fewer than two snapshots, nothing to compare")
-    restic = Restic(remote, job)
+        return Verdict(True, f"{who(remote, job)}: fewer than two {tool.noun}s, nothing to compare")
     newest, earlier = snapshots[-1], snapshots[-1 - SHRINK_WINDOW:-1]
-    size, files = restic.restore_stats(newest)
-    sizes, counts = zip(*(restic.restore_stats(s) for s in earlier), strict=True)
+    size, files = tool.restore_stats(newest)
+    sizes, counts = zip(*(tool.restore_stats(s) for s in earlier), strict=True)
     median_size, median_files = statistics.median(sizes), statistics.median(counts)
     ratio = job.shrink_ratio
     problems = [f"{what}: {got:,} against a median of {median:,.0f} (less than {ratio:.0%})"
                 for what, got, median in (("files", files, median_files),
                                           ("bytes", size, median_size)) if got < ratio * median]
     return Verdict(not problems,
-                   f"{who(remote, job)}: newest snapshot {newest.short_id} of {job.source} holds "
+                   f"{who(remote, job)}: newest {tool.noun} {newest.short_id} of {job.source} holds "
                    f"{files:,} files, {size:,} bytes; the {len(earlier)} before it a median of "
                    f"{median_files:,.0f} files, {median_size:,.0f} bytes"
                    + "".join(f"\n  shrunk: {p}" for p in problems),
                    {"newest_files": files, "newest_bytes": size,
                     "median_files": median_files, "median_bytes": median_size,
-                    "sources": {"newest_files": f"snapshot {newest.short_id}, as found"}})
+                    "sources": {"newest_files": f"{tool.noun} {newest.short_id}, as found"}})
 
 
 def _mtimes(remote: Remote, paths: list[str]) -> dict[str, float]:

@@ -467,7 +467,7 @@ def test_the_restore_comparison_leaves_out_what_borg_create_leaves_out(tmp_path)
     from drills.core.transport import Remote
     from drills.inventory.schema import Host, Job
     from drills.restores.manifest import hash_tree
-    from drills.restores.trees import borg_left_out, borg_tagged
+    from drills.adapters.borg import borg_left_out, borg_tagged
 
     source = tmp_path / "flux active"
     for rel, body in {"keep/a.txt": b"a", "render.tmp/f.bin": b"f", "cache/blob": b"b",

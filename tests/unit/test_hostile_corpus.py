@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from drills.adapters import archives, cron, markers, metrics, object_dumps, systemd
-from drills.adapters.borg import Borg
+from drills.adapters.borg import Borg, borg_tagged
 from drills.adapters.rclone import Rclone
 from drills.adapters.restic import Restic, RestoreFailed, Snapshot
 from drills.core import backends, progress
@@ -424,8 +424,8 @@ def borg_tags_found(e: Estate, v: str) -> None:
     tagged.mkdir(parents=True)
     (tagged / name(v)).write_bytes(b"")
     (tagged / "CACHEDIR.TAG").write_bytes(b"Signature: 8a477f597d28d172789f06886806bc55")
-    found = trees.borg_tagged(e.remote, job(kind="borg", source=str(tagged.parent),
-                                            exclude_caches=True, exclude_if_present=(name(v),)))
+    found = borg_tagged(e.remote, job(kind="borg", source=str(tagged.parent),
+                                      exclude_caches=True, exclude_if_present=(name(v),)))
     assert found == {str(tagged): ["CACHEDIR.TAG", name(v)]}
 
 

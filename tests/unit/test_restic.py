@@ -11,7 +11,7 @@ from drills.adapters.restic import Restic
 from drills.core.transport import DrillCouldNotRun, Remote
 from drills.inventory.schema import Host, Job
 from drills.restores.trees import RestoreDrill
-from drills.verdicts.repository import no_stale_locks, restic_check, snapshot_fresh
+from drills.verdicts.repository import check_passes, no_stale_locks, snapshot_fresh
 from drills.verdicts.restore import restore_identical
 from drills.verdicts.verdict import within_rto
 
@@ -61,8 +61,8 @@ def test_snapshots_check_and_restore_size(estate):
     assert snapshot is not None
     assert snapshot.paths == [str(source)]
     assert restic.restore_size(snapshot) >= 50 * 1000
-    assert restic_check(remote, job).ok
-    assert restic_check(remote, job, "100%").ok
+    assert check_passes(remote, job).ok
+    assert check_passes(remote, job, "100%").ok
     assert snapshot_fresh(remote, job).ok
 
 
@@ -88,8 +88,8 @@ def test_a_corrupt_data_pack_fails_the_read_data_check_only(estate):
     damaged = bytearray(biggest.read_bytes())
     damaged[len(damaged) // 2] ^= 0xFF
     biggest.write_bytes(bytes(damaged))
-    assert restic_check(remote, job).ok
-    verdict = restic_check(remote, job, "100%")
+    assert check_passes(remote, job).ok
+    verdict = check_passes(remote, job, "100%")
     assert not verdict.ok
     assert biggest.name[:8] in verdict.message
 
@@ -154,7 +154,7 @@ def test_a_lock_left_by_a_killed_backup_is_stale(estate):
 
 def test_the_restore_drill_restores_and_compares(estate):
     remote, job, _, _, _ = estate
-    outcome = RestoreDrill(remote, job).restic_latest()
+    outcome = RestoreDrill(remote, job).latest()
     assert outcome.comparison.identical, outcome.comparison.describe()
     assert outcome.comparison.compared >= 53
     assert within_rto(outcome).ok
@@ -183,7 +183,7 @@ def test_silent_corruption_of_the_source_is_named(estate):
     stamp = victim.stat().st_mtime
     victim.write_bytes(b"bit rot")
     os.utime(victim, (stamp, stamp))
-    verdict = restore_identical(RestoreDrill(remote, job).restic_latest())
+    verdict = restore_identical(RestoreDrill(remote, job).latest())
     assert not verdict.ok
     assert str(victim) in verdict.message
 
@@ -192,7 +192,7 @@ def test_a_single_file_restore_of_a_path_the_snapshot_lacks_is_missing(estate):
     remote, job, _, source, _ = estate
     (source / "new.txt").write_text("after")
     os.utime(source / "new.txt", (1, 1))  # looks older than the snapshot: must be in it
-    outcome = RestoreDrill(remote, job).restic_latest("new.txt")
+    outcome = RestoreDrill(remote, job).latest("new.txt")
     assert outcome.comparison.missing == ["new.txt"]
 
 
@@ -207,4 +207,4 @@ def test_scratch_inside_the_repository_is_refused(estate, tmp_path):
         )
     )
     with pytest.raises(ValueError, match=r"refusing scratch .* it overlaps .*repo"):
-        RestoreDrill(inside, job).restic_latest("naïve café.txt")
+        RestoreDrill(inside, job).latest("naïve café.txt")

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from drills.adapters.restic import Snapshot
+from drills.adapters.borg import Borg
+from drills.adapters.restic import Restic, Snapshot
 from drills.core.retention import Policy
 from drills.core.transport import DrillCouldNotRun, Remote
 from drills.inventory.schema import Host, Job
-from drills.verdicts import borg as borg_verdicts
 from drills.verdicts import repository
 from tests.unit.test_hostile_corpus import CORPUS
 
@@ -60,8 +60,10 @@ def test_restic_forget_dry_run(host, value, monkeypatch):
     remote, calls, answers, canary = host
     snaps = [Snapshot(id=f"{n:x}" * 64, short_id=f"{n:x}" * 8, time=t, hostname=value, paths=[f"/s{value}"])
              for n, t in enumerate(DAYS, start=10)]
-    monkeypatch.setattr(repository, "SNAPSHOTS", lambda remote, job: snaps)
-    monkeypatch.setattr(repository.Restic, "hostname", value)
+    monkeypatch.setattr(repository, "BACKUPS", lambda remote, job: snaps)
+    monkeypatch.setattr(repository, "RETENTION_STAMPS",
+                        lambda remote, job: Restic(remote, job).retention_stamps(snaps))
+    monkeypatch.setattr(Restic, "hostname", value)
     (answers / "restic").write_text(json.dumps([{"keep": [{"short_id": s.short_id} for s in snaps]}]))
     job = _job("restic", value, Policy(daily=7))
     verdict = repository.retention_conforms(remote, job)
@@ -88,14 +90,16 @@ def test_borg_prune_dry_run(host, value, monkeypatch):
     names = [f"a{n}{value}" for n in range(len(DAYS))]
     archives = [Snapshot(id=f"{n:x}" * 64, short_id=names[n], time=t, hostname="h", paths=["/s"])
                 for n, t in enumerate(DAYS)]
-    monkeypatch.setattr(borg_verdicts, "ARCHIVES", lambda remote, job: archives)
-    monkeypatch.setattr(borg_verdicts, "ARCHIVES_LOCAL",
-                        lambda remote, job: {a.short_id: a.time.replace(tzinfo=None) for a in archives})
+    monkeypatch.setattr(repository, "BACKUPS", lambda remote, job: archives)
+    monkeypatch.setattr(Borg, "local_times",
+                        lambda self: {a.short_id: a.time.replace(tzinfo=None) for a in archives})
+    monkeypatch.setattr(repository, "RETENTION_STAMPS",
+                        lambda remote, job: Borg(remote, job).retention_stamps(archives))
     lines = [f"Keeping archive (rule: daily #{n + 1}):            x   Sun, 2026-11-29 05:00:00 [{a.id}]"
              for n, a in enumerate(archives)]
     (answers / "borg").write_text("\n".join(lines) + "\n")
     job = _job("borg", value, Policy(daily=7, match_archives=f"a*{value}"))
-    verdict = borg_verdicts.archives_kept_by_prune_rules(remote, job)
+    verdict = repository.retention_conforms(remote, job)
     assert verdict.ok, verdict.message
     words = _argv(calls, "borg")
     assert words[-1] == f"/r{value}"
@@ -103,15 +107,18 @@ def test_borg_prune_dry_run(host, value, monkeypatch):
     assert {"prune", "--dry-run", "--list", "--keep-daily=7"} <= set(words)
     assert not canary.exists()
     (answers / "borg").write_text("\n".join(lines[:3]) + "\n")
-    verdict = borg_verdicts.archives_kept_by_prune_rules(remote, job)
+    verdict = repository.retention_conforms(remote, job)
     assert not verdict.ok
     assert "kept by borg prune --dry-run only: none" in verdict.message
     assert f"kept here only: archive {names[3]} (2026-11-25 05:00)" in verdict.message
 
 
-def test_a_rule_borg_has_not_is_refused_naming_it(host):
+def test_a_rule_borg_has_not_is_refused_naming_it(host, monkeypatch):
     remote = host[0]
+    monkeypatch.setattr(repository, "BACKUPS", lambda remote, job: [])
+    monkeypatch.setattr(repository, "RETENTION_STAMPS",
+                        lambda remote, job: Borg(remote, job).retention_stamps([]))
     job = _job("borg", "x", Policy(daily=7, within_daily="7d"))
     with pytest.raises(DrillCouldNotRun, match="within_daily is restic's; borg prune has no such rule"):
-        borg_verdicts.archives_kept_by_prune_rules(remote, job)
+        repository.retention_conforms(remote, job)
 

@@ -1,0 +1,178 @@
+"""The one protocol every backup tool implements (restic, borg, rclone), and the records its
+methods return. A job's tool is chosen through the kind registry (``Kind.tool``, the class as
+``module:Class``), never by comparing kind strings: verdicts and restores ask ``tool_for``.
+
+    >>> _load(KINDS["borg"].tool).__name__, _load(KINDS["borg"].tool).noun
+    ('Borg', 'archive')
+    >>> _load(KINDS["redis-rdb"].tool).backend     # a dump kept in a restic repository
+    'restic repository'
+
+What a new tool implements, and what uses it:
+
+- ``probe_words`` (class method): the cheapest command that proves a repository opens (the
+  up-front probe of ``drills.core.backends``), and ``backend``: how the probe names it;
+- ``snapshots``: its snapshots or archives as ``Snapshot`` records, oldest first (freshness,
+  shrink, restore: ``drills.adapters.readings.BACKUPS``);
+- ``check``: its integrity check, ``read_data`` reading data (a subset, or all: ``"all"``), as
+  one ``CheckResult``;
+- ``restore_stats`` and ``restore``: what a restore writes, and the restore into scratch;
+- ``left_out``: its exclude semantics, a predicate on paths relative to the job's source;
+- ``judge``: its own error lines classified (damage, or could not run);
+- ``retention_stamps``, ``rules``, ``retention_dry_run``: the snapshots as its retention
+  rules read them, those rules, and its own dry run parsed to the IDs it keeps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+from importlib import import_module
+from typing import TYPE_CHECKING, ClassVar, Protocol, cast
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from drills.inventory.kinds import KINDS
+
+if TYPE_CHECKING:
+    from drills.core.retention import Rules, Stamp
+    from drills.core.tool_errors import Judgement
+    from drills.core.transport import Remote
+    from drills.inventory.schema import Job
+
+
+class Snapshot(BaseModel):
+    """One snapshot (restic) or archive (borg), as every verdict reads it: ``short_id`` is how
+    the tool names it to a person (restic's short ID, borg's archive name)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    id: str
+    short_id: str
+    time: AwareDatetime
+    hostname: str
+    paths: list[str]
+    tags: list[str] = Field(default_factory=list)
+
+    def age(self, now: datetime | None = None) -> float:
+        return ((now or datetime.now(UTC)) - self.time).total_seconds()
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """A tool's integrity check: ``what`` it ran (``restic check --read-data-subset=10%``),
+    whether it ``passed``, and when not, ``failed`` (how it failed: ``failed``, ``failed (exit 1),
+    a segment is missing``) and the ``errors`` lines that name the problem; ``output`` is the
+    full output attached to the report (empty when the lines are all of it)."""
+
+    passed: bool
+    errors: list[str]
+    command: str
+    seconds: float
+    what: str = ""
+    failed: str = "failed"
+    output: str = ""
+
+
+@dataclass(frozen=True)
+class RestoreResult:
+    snapshot: Snapshot
+    target: str
+    seconds: float
+    command: str
+
+
+@dataclass(frozen=True)
+class RetentionDryRun:
+    """The tool's own retention dry run (``restic forget --dry-run``): the IDs it ``kept``
+    (stamp IDs), and ``ours``, what this suite's rules keep as that tool's version counts."""
+
+    command: str
+    kept: set[str]
+    ours: set[Stamp]
+
+
+class RestoreFailed(AssertionError):
+    """The backup tool could not give the data back: a verdict on the backup, not the drill."""
+
+
+class BackupTool(Protocol):
+    """One backup tool against one job's repository (or mirror)."""
+
+    name: ClassVar[str]  # as its commands are named: "restic"
+    noun: ClassVar[str]  # what it keeps: "snapshot", "archive"
+    newest: ClassVar[str]  # how a freshness verdict names the newest: "latest snapshot"
+    backend: ClassVar[str]  # how the probe names its backend: "restic repository"
+    prune: ClassVar[str]  # its own retention command, as messages name it: "restic forget"
+    remote: Remote
+    job: Job
+
+    def __init__(self, remote: Remote, job: Job) -> None: ...
+
+    @classmethod
+    def probe_words(cls, address: str, limit: float) -> list[str]:
+        """The cheapest command that proves ``address`` opens, within ``limit`` seconds."""
+        ...
+
+    def snapshots(self) -> list[Snapshot]:
+        """The job's snapshots (archives), oldest first."""
+        ...
+
+    def check(self, read_data: str | None = None, /) -> CheckResult:
+        """The tool's check; ``read_data``: a subset of the data (``10%``, ``2/4``) or ``all``."""
+        ...
+
+    def restore_stats(self, snapshot: Snapshot) -> tuple[int, int]:
+        """(bytes, files) a full restore of ``snapshot`` writes."""
+        ...
+
+    def restore(self, snapshot: Snapshot, target: str, includes: tuple[str, ...] = (), /, *,
+                expected: int | None = None, verify: bool = False) -> RestoreResult:
+        """Restore ``snapshot`` (only ``includes``, absolute paths, when given) into ``target``:
+        the source comes back as ``target`` + its path."""
+        ...
+
+    def left_out(self, kinds: Callable[[str], str | None]) -> Callable[[str], bool]:
+        """What a backup of the job leaves out, by path relative to its source (``kinds``: an
+        entry's type there, ``d`` a directory)."""
+        ...
+
+    @classmethod
+    def judge(cls, output: str) -> Judgement | None:
+        """What the tool's failed output says: damage, could not run, or nothing known."""
+        ...
+
+    def retention_stamps(self, found: Sequence[Snapshot]) -> list[Stamp]:
+        """``found`` as the tool's retention rules read them (the periods' times, the
+        snapshots those rules apply to)."""
+        ...
+
+    def rules(self) -> Rules:
+        """The tool's retention rules (``drills.core.retention``)."""
+        ...
+
+    def retention_dry_run(self, stamps: Sequence[Stamp], found: Sequence[Snapshot]) -> RetentionDryRun:
+        """The tool's own dry run of the job's retention policy."""
+        ...
+
+
+@cache
+def _load(path: str) -> type[BackupTool]:
+    module, _, name = path.partition(":")
+    return cast("type[BackupTool]", getattr(import_module(module), name))
+
+
+def tool_class(job: Job) -> type[BackupTool]:
+    """The tool that keeps ``job``'s backups, as its kind declares."""
+    return _load(KINDS[job.kind].tool)
+
+
+def tool_for(remote: Remote, job: Job) -> BackupTool:
+    """The job's tool against its repository (or mirror), from ``remote``."""
+    return tool_class(job)(remote, job)
+
+
+def every_tool() -> list[type[BackupTool]]:
+    """Every tool the registry names, once (the probe finds a backend's tool among them)."""
+    return list(dict.fromkeys(_load(kind.tool) for kind in KINDS.values()))
