@@ -1,0 +1,92 @@
+"""Kinds with behaviour: every kind's tool is a class behind ``BackupTool``, chosen by the registry,
+and no code outside a tool's own module (and the registry) compares a kind or tool name."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+from pathlib import Path
+
+import pytest
+
+from drills.adapters.tool import BackupTool, every_tool, tool_class
+from drills.inventory.kinds import KINDS
+from drills.inventory.schema import Job
+
+ROOT = Path(__file__).resolve().parents[2]
+REGISTRY = ROOT / "drills" / "inventory" / "kinds.py"
+# files that read tools' names on a host, not choose behaviour by a job's kind: each with why
+READS_HOSTS = {ROOT / "drills" / "inventory" / "discover.py":
+               "recognises the tools a host's own timers and cron lines call, by program name"}
+MEMBERS = [name for name in dir(BackupTool) if not name.startswith("_")] + \
+    list(BackupTool.__annotations__)
+
+
+def _module_file(tool: type) -> Path:
+    return Path(inspect.getfile(tool)).resolve()
+
+
+def _names() -> dict[str, set[Path]]:
+    """Each registered kind, tag and tool name, with the files allowed to compare it: the
+    registry, and the module of the tool that keeps that kind (of a tool name: its own)."""
+    allowed: dict[str, set[Path]] = {}
+    for kind in KINDS.values():
+        home = _module_file(tool_class(Job.model_construct(kind=kind.name)))
+        for name in (kind.name, kind.tag):
+            allowed.setdefault(name, {REGISTRY}).add(home)
+    for tool in every_tool():
+        allowed.setdefault(tool.name, {REGISTRY}).add(_module_file(tool))
+    return allowed
+
+
+def _strings(node: ast.expr) -> list[str]:
+    """The string constants a comparison operand is, or holds (``in ("restic", "borg")``)."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return [node.value]
+    if isinstance(node, ast.Tuple | ast.List | ast.Set):
+        return [s for element in node.elts for s in _strings(element)]
+    return []
+
+
+def comparisons(path: Path, names: dict[str, set[Path]]) -> list[str]:
+    """``file:line: == 'restic'`` for each comparison in ``path`` against a registered name
+    that file may not compare."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if not isinstance(node, ast.Compare):
+            continue
+        for operand in (node.left, *node.comparators):
+            for value in _strings(operand):
+                if value in names and path.resolve() not in names[value]:
+                    shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path.name
+                    found.append(f"{shown}:{node.lineno}: compares {value!r}")
+    return found
+
+
+def test_no_code_outside_a_tools_module_compares_kind_or_tool_names():
+    names = _names()
+    found = [hit for folder in ("drills", "steps") for path in sorted((ROOT / folder).rglob("*.py"))
+             if path not in READS_HOSTS for hit in comparisons(path, names)]
+    assert found == []
+
+
+def test_the_check_finds_a_comparison(tmp_path):
+    """The check can fail: a step that chooses behaviour by the kind's name is named."""
+    step = tmp_path / "chooses.py"
+    step.write_text('def chosen(job):\n    return job.kind == "borg" or job.kind in ("rclone-mirror",)\n')
+    assert comparisons(step, _names()) == ["chooses.py:2: compares 'borg'",
+                                           "chooses.py:2: compares 'rclone-mirror'"]
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_every_kind_chooses_a_tool_that_has_the_whole_protocol(kind):
+    tool = tool_class(Job.model_construct(kind=kind))
+    missing = [member for member in MEMBERS if not hasattr(tool, member) and member not in ("remote", "job")]
+    assert missing == [], f"{tool.__name__} lacks {missing}"
+    assert all((tool.backend, tool.noun, tool.newest, tool.prune))
+
+
+def test_each_backend_is_probed_by_its_own_tool():
+    by_backend = {tool.backend: tool.name for tool in every_tool()}
+    assert by_backend == {"restic repository": "restic", "borg repository": "borg", "bucket": "rclone"}
+    assert every_tool()[0].probe_words("/r", 30)[:2] == ["restic", "-r"]
