@@ -765,7 +765,7 @@ def discover_main(args: list[str]) -> int:
     for name, host in hosts.items():
         remote = Remote(host, timeout=parsed.timeout)
         try:
-            report = discover_host(remote, lambda line: print(line, file=sys.stderr))
+            report = discover_host(remote)
             mask_secrets(report)
             gaps.update(schedule_gaps(remote, report))
         except DrillCouldNotRun as exc:
