@@ -1,18 +1,24 @@
 """The README's CI recipes, run as far as this machine can: each YAML block parses, and its
 ``backup-drills merge`` command, run through bash where the CI system would run it, merges three
 shards laid out the way that system hands them over (GitHub: one artifact folder per shard;
-GitLab: every shard's ``reports/`` unpacked into one folder)."""
+GitLab: every shard's ``reports/`` unpacked into one folder). The scheduling recipes of
+docs/scheduling.md: the systemd units as systemd-analyze reads them, the cron line as cronsim,
+the CronJob's fields, the same firing times, and each one's drill command run for real."""
 
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import yaml
+from cronsim import CronSim
 
+from drills.core.calendars import cron_times, five_fields, parse_analyze
 from drills.evidence.log import EvidenceLog
 from drills.evidence.signing import keygen, sign_file, verify_path
 
@@ -96,3 +102,109 @@ def test_the_gitlab_parallel_recipe_merges_the_reports_it_unpacked_into_one_fold
     assert merged_jobs(tmp_path / "merged") == {
         "flux@motoko": "verified", "db@cartae": "not_compliant", "web@akira": "verified"}
     assert verify_path(merged_run(tmp_path / "merged"), public) == []  # signed again
+
+
+# the scheduling recipes of docs/scheduling.md (docs/recipes/), each read by its own program
+RECIPES = ROOT / "docs" / "recipes"
+INSTALLED = "/opt/backup-drills/bin/backup-drills"  # where the recipes expect the command
+INVENTORY = "/etc/backup-drills/inventory.yml"
+
+
+def unit_settings(name: str) -> dict[str, list[str]]:
+    """A systemd unit's ``Key=value`` lines (every section), each key's values in order."""
+    settings: dict[str, list[str]] = {}
+    for line in (RECIPES / name).read_text().splitlines():
+        key, equals, value = line.partition("=")
+        if equals and not line.startswith(("#", ";", "[")):
+            settings.setdefault(key.strip(), []).append(value.strip())
+    return settings
+
+
+def cron_entry() -> tuple[str, str, str]:
+    """The cron.d file's one job: its schedule, its user and its command."""
+    (line,) = [line for line in (RECIPES / "backup-drills.cron").read_text().splitlines()
+               if line.strip() and not line.startswith("#") and not re.match(r"[A-Z_]+=", line)]
+    fields = line.split(None, 6)
+    return " ".join(fields[:5]), fields[5], fields[6]
+
+
+def drills_words(command: str) -> list[str]:
+    """The ``backup-drills ...`` part of a shell command: from the program to the first
+    redirection, ``&&``, ``;`` or ``|``."""
+    words = shlex.split(command)
+    start = next(i for i, word in enumerate(words) if word == "backup-drills" or word == INSTALLED)
+    end = next((i for i, word in enumerate(words) if i > start and re.match(r"[0-9]*[<>&|;]", word)),
+               len(words))
+    return words[start:end]
+
+
+def collect_only(words: list[str], tmp: Path) -> subprocess.CompletedProcess[str]:
+    """A recipe's command, run for real with ``--collect-only`` and its inventory replaced by one
+    of this machine: its subcommand and every option must exist."""
+    from tests.unit.test_notify import tiny_estate
+
+    inventory = tiny_estate(tmp / "estate")
+    args = [str(inventory) if word == INVENTORY else word for word in words[1:]]
+    assert str(inventory) in args, words
+    return subprocess.run([sys.executable, "-c", "from drills.cli import main; raise SystemExit(main())",
+                           *args, "--collect-only", "-q", "-p", "no:cacheprovider"],
+                          cwd=tmp, capture_output=True, text=True, timeout=120)
+
+
+def test_the_systemd_units_pass_systemd_analyze_verify(tmp_path):
+    analyze = shutil.which("systemd-analyze")
+    command = shutil.which("backup-drills", path=str(Path(sys.executable).parent))
+    if analyze is None or command is None:
+        pytest.skip("systemd-analyze, or backup-drills beside this Python, is missing")
+    units = tmp_path / "units"
+    units.mkdir()
+    for name in ("backup-drills.service", "backup-drills.timer"):  # ExecStart= must be executable
+        (units / name).write_text((RECIPES / name).read_text().replace(INSTALLED, command))
+    verify = [analyze, "verify", "--man=no", str(units / "backup-drills.timer"),
+              str(units / "backup-drills.service")]
+    verified = subprocess.run(verify, capture_output=True, text=True, timeout=60)
+    assert (verified.returncode, verified.stdout + verified.stderr) == (0, "")
+    # systemd-analyze verify exits 0 on what systemd ignores: its words are the check
+    service = (units / "backup-drills.service").read_text()
+    (units / "backup-drills.service").write_text(service.replace("Type=oneshot", "Type=one-shot"))
+    typo = subprocess.run(verify, capture_output=True, text=True, timeout=60)
+    assert "Failed to parse service type, ignoring: one-shot" in typo.stdout + typo.stderr
+    service = unit_settings("backup-drills.service")
+    assert service["Type"] == ["oneshot"]
+    assert service["User"] == ["drill"]
+    assert service["TimeoutStartSec"] == ["4h"]  # oneshot units have no start timeout otherwise
+    assert unit_settings("backup-drills.timer")["Persistent"] == ["true"]
+
+
+def test_the_three_recipes_fire_at_the_same_times_and_run_a_drill_command_that_exists(tmp_path):
+    schedule, user, command = cron_entry()
+    assert user == "drill"
+    cron_job = yaml.safe_load((RECIPES / "backup-drills-cronjob.yaml").read_text())
+    assert (cron_job["apiVersion"], cron_job["kind"]) == ("batch/v1", "CronJob")
+    spec = cron_job["spec"]
+    assert cron_times(spec["schedule"]) == cron_times(schedule)  # as Debian's cron reads both
+    assert (spec["timeZone"], spec["concurrencyPolicy"]) == ("Etc/UTC", "Forbid")
+    job = spec["jobTemplate"]["spec"]
+    assert job["backoffLimit"] == 0  # a retry would drill, and notify, twice
+    assert job["activeDeadlineSeconds"] > 0
+    pod = job["template"]["spec"]
+    assert pod["restartPolicy"] == "Never"
+    (container,) = pod["containers"]
+    mounted = {volume["name"] for volume in container["volumeMounts"]}
+    assert mounted == {volume["name"] for volume in pod["volumes"]}
+    (calendar,) = unit_settings("backup-drills.timer")["OnCalendar"]
+    analyze = shutil.which("systemd-analyze")
+    if analyze is not None:  # the timer's firings, as systemd reads them, against cron's
+        start = datetime.now(UTC).replace(tzinfo=None)
+        shown = subprocess.run([analyze, "calendar", "--iterations=8", calendar], capture_output=True,
+                               text=True, timeout=60, env={**os.environ, "TZ": "UTC"})
+        (read,) = parse_analyze(shown.stdout, 8)
+        cron = CronSim(five_fields(schedule), start)
+        assert list(read.firings) == [next(cron) for _ in range(8)]
+    (exec_start,) = unit_settings("backup-drills.service")["ExecStart"]
+    commands = {"systemd": drills_words(exec_start), "cron": drills_words(command),
+                "kubernetes": container["command"]}
+    assert commands["systemd"] == commands["cron"] == [INSTALLED, *commands["kubernetes"][1:]]
+    run = collect_only(commands["kubernetes"], tmp_path)  # the same words: one run proves all three
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "markers.feature::test_the_jobs_status_marker_reports" in run.stdout, run.stdout
