@@ -203,10 +203,15 @@ def job_rules(job: Job, host: Host) -> list[Rule]:
 def rules_for(inventory: Inventory, host: str) -> list[Rule]:
     """The host's rules, each once, for all its jobs."""
     chosen = inventory.hosts[host]
-    found = host_rules(chosen)
+    found, refused = host_rules(chosen), []
     for job in inventory.jobs.values():
         if job.host == host:
-            found += job_rules(job, chosen)
+            try:
+                found += job_rules(job, chosen)
+            except NotCovered as exc:
+                refused.append(str(exc))
+    if refused:
+        raise NotCovered("; ".join(refused))
     return list(dict.fromkeys(found))
 
 
@@ -240,3 +245,14 @@ def helper_files(inventory: Inventory, host: str) -> dict[str, str]:
 def allowed(rules: Iterable[Rule], words: Sequence[str]) -> Rule | None:
     """The rule that allows ``words`` (program first), if any."""
     return next((rule for rule in rules if rule.matches(words)), None)
+
+
+def rights_table(inventory: Inventory, host: str) -> str:
+    """The host's rules as a Markdown table (docs/security.md shows the lab's motoko)."""
+    rows = ["| program | arguments (a regular expression over the words, joined by spaces) | why |",
+            "|---|---|---|"]
+    for rule in rules_for(inventory, host):
+        program = rule.program if rule.digest is None else f"{rule.program} (sha256 pinned)"
+        args = f"`^{rule.args}$`".replace("|", "\\|") if rule.args else "none"
+        rows.append(f"| `{program}` | {args} | {rule.why} |")
+    return "\n".join(rows) + "\n"
