@@ -71,6 +71,7 @@ class LabHost:
     backdate: str = ""  # the estate's job with a faked clock: `<command> --backfill TIME...`
     backdate_times: Callable[[datetime], list[datetime]] | None = None
     borg: bool = False  # the local borg archive of /flux/active (flux-borg.timer)
+    borgmatic: bool = False  # Debian's borgmatic, its stock timer and /etc/borgmatic/config.yaml
 
     def env_file(self, state: LabState) -> str:
         ident = state.identities["restic" if self.identity == "dumps" else self.identity]
@@ -125,6 +126,16 @@ CARBON_JOBS = ("carbon-pg-dump", "carbon-clickhouse-backup")  # 254Carbon's Cron
 # A database host without Cartae's own backup: PostgreSQL alone
 DB_ONLY = ("rm -f /etc/cron.d/cartae-backup && systemctl disable --now redis-server "
            "prometheus-pushgateway >/dev/null 2>&1")
+# What saito's borgmatic config excludes: '*.tmp' files, /srv/data/cache, and a directory
+# tagged CACHEDIR.TAG (exclude_caches); a healthy drill must not report them missing.
+SAITO_EXCLUDED = (
+    "mkdir -p /srv/data/cache /srv/data/scratch/tmp && for i in 1 2 3 4 5 6; do "
+    "echo cached $i > /srv/data/cache/blob-$i.dat; "
+    "echo partial $i > /srv/data/active/project-alpha/src/upload-$i.tmp; done && "
+    "printf 'Signature: 8a477f597d28d172789f06886806bc55\\n# a cache: borg --exclude-caches skips "
+    "it\\n' > /srv/data/scratch/tmp/CACHEDIR.TAG")
+BORGMATIC_REPO = "/srv/borg/saito"  # lab/images/borgmatic/files/etc/borgmatic/config.yaml
+BORGMATIC_NIGHTS = 40  # the history: 04:00 on each of the 40 nights before the first up
 HOSTS = (
     LabHost("akira", 2221, "space", "/space", "mirror",
             (("nextcloud-db-dump", f"{NEXTCLOUD_DUMPS}/nextcloud.dump"),  # before the mirror
@@ -161,6 +172,11 @@ HOSTS = (
             history=True, image="dbhost-trixie", seed_script="seed-cartae.py",
             cron=(("/usr/local/sbin/cartae-backup",
                    "/var/lib/cartae-backup/markers/cartae_backup.json"),)),
+    # a Debian 13 host set up as a borgmatic user would: Debian's borgmatic 1.9, its stock timer,
+    # /etc/borgmatic/config.yaml (lab/images/borgmatic) with a passcommand, excludes and
+    # exclude_caches; no env file: the drill reads the job and its passphrase through borgmatic
+    LabHost("saito", 2228, "flux", "/srv/data", "", (), seed_args="--files 400 --large-mb 1",
+            image="borgmatic", prepare=SAITO_EXCLUDED, borgmatic=True),
     LabHost("miraclemax", 2224, "miraclemax", "/home/jbyrd", "",
             (("pai-miraclemax-backup", "/var/lib/prometheus/node-exporter/miraclemax_backup.prom"),
              ("pai-actual-backup", "/var/lib/prometheus/node-exporter/actual_backup.prom")),
@@ -485,6 +501,8 @@ class Lab:
             self._backdated_sets(container, host)
         if host.borg:
             self._borg(container, host)
+        if host.borgmatic:
+            self._borgmatic(container, host, state)
         for service, marker in host.jobs:
             sh(container, f"systemctl enable --now {service}.timer >/dev/null 2>&1")
             stale = sh(container, f"find {marker} -mmin -720 2>/dev/null || true")
@@ -555,6 +573,34 @@ class Lab:
         if newest is None or datetime.now(UTC) - newest > timedelta(hours=12):
             self.log(f"running flux-borg.service on {host.name} (no archive within 12h)")
             sh(container, "systemctl start flux-borg.service", timeout=1200)
+
+    def _borgmatic(self, container: Container, host: LabHost, state: LabState) -> None:
+        """Debian's borgmatic as its user runs it: the passphrase in a root-only file that the
+        config's ``encryption_passcommand`` reads; on the first up, the repository (``borgmatic
+        repo-create``) and 40 nights of archives by borgmatic itself (borg's ``--timestamp``
+        through the config's own ``extra_borg_options``), then borgmatic's prune; afterwards the
+        stock ``borgmatic.service`` whenever the newest archive is older than 12 hours."""
+        put_file(container, "/etc/borgmatic/passphrase", f"{state.restic_password}\n", 0o600)
+        if not sh(container, f"[ -d {BORGMATIC_REPO} ] && echo made || true").strip():
+            sh(container, "mkdir -p /srv/borg && borgmatic repo-create --encryption repokey "
+                          ">/dev/null", timeout=120)
+            today = datetime.now(UTC).replace(hour=4, minute=0, second=0, microsecond=0)
+            nights = [today - timedelta(days=d) for d in range(BORGMATIC_NIGHTS, 0, -1)]
+            self.log(f"backdating {len(nights)} borgmatic archive(s) of /srv/data on {host.name}")
+            for night in nights:
+                stamp = f"{night:%Y-%m-%dT%H:%M:%S}"
+                sh(container, "borgmatic create --override "
+                              f"'archive_name_format={{hostname}}-{stamp}' --override "
+                              f"'extra_borg_options.create=--timestamp {stamp}'", timeout=600)
+            sh(container, "borgmatic prune", timeout=300)
+        listed = json.loads(sh(container, "borgmatic list --json 2>/dev/null") or "[]")
+        times = [datetime.fromisoformat(a["start"]).replace(tzinfo=UTC)
+                 for repo in listed for a in repo.get("archives", [])]
+        newest = max(times, default=None)
+        if newest is None or datetime.now(UTC) - newest > timedelta(hours=12):
+            self.log(f"running borgmatic.service on {host.name} (no archive within 12h; the stock "
+                     "unit waits a minute first)")
+            sh(container, "systemctl start borgmatic.service", timeout=1200)
 
     def _backdated_sets(self, container: Container, host: LabHost) -> None:
         """The past a host that had always run would hold, made by the estate's own job with a

@@ -4,7 +4,8 @@ nothing and a changed file rebuilds only what depends on it.
 
 Two generations of Debian: bookworm (restic 0.14, systemd 252, PostgreSQL 15) for every host,
 and trixie (restic 0.18, systemd 257, PostgreSQL 17, Redis 8) for the workspace and database
-hosts (``host-trixie``, ``dbhost-trixie``: trixie ships no ClickHouse).
+hosts (``host-trixie``, ``dbhost-trixie``: trixie ships no ClickHouse), and a trixie host set up
+with Debian's borgmatic 1.9 (``borgmatic``, FROM ``host-trixie``).
 
     >>> tags = build_all(docker.from_env(), log=print)   # doctest: +SKIP
     >>> sorted(tags)
@@ -133,6 +134,9 @@ def build_all(client: docker.DockerClient, log: Callable[[str], None]) -> dict[s
     newer_db = _build(client, f"drill-lab/dbhost-{NEWER_SUITE}:"
                       f"{_digest(newer_host, *_tree_digest(IMAGES / 'dbhost'))}", IMAGES / "dbhost",
                       newer_host, log)
+    borgmatic = _build(client, f"drill-lab/borgmatic:"
+                       f"{_digest(newer_host, *_tree_digest(IMAGES / 'borgmatic'))}",
+                       IMAGES / "borgmatic", newer_host, log)
     return {"base": base, "host": host, "dbhost": dbhost, "chhost": chhost, "tarhost": tarhost,
             "objectstore": store, f"base-{NEWER_SUITE}": newer, f"host-{NEWER_SUITE}": newer_host,
-            f"dbhost-{NEWER_SUITE}": newer_db}
+            f"dbhost-{NEWER_SUITE}": newer_db, "borgmatic": borgmatic}
