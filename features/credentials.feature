@@ -1,7 +1,8 @@
 @credentials @severity:critical @runbook:credentials @control:ISO27001-A.8.13
 Feature: Backup credentials are readable by their owner alone
   Runbook: "the storage credentials file (/etc/miket/storage-credentials.env) is mode 0600,
-  owned by root". The drill reads the file's mode and owner, never its content.
+  owned by root". So is the repository's password file, where the job keeps its password in
+  one. The drill reads the files' modes and owners, never their content.
 
   Scenario: The credentials file is private to its owner
     Given the job's host answers

@@ -14,8 +14,9 @@ from steps.plugin.session import require
 @then("the host's credentials file is readable by its owner alone")
 @needs("credentials")
 def _(remote: Remote, job: Job) -> None:
-    """The host's `credentials_env` exists, belongs to `credentials_owner` (root by default) and
-    has mode 0600 or stricter."""
+    """The job's credentials env file (its own `credentials_env`, else the host's) and its
+    password file (`password_file`, or the `RESTIC_PASSWORD_FILE` the env file names) exist,
+    belong to the host's `credentials_owner` (root by default) and have mode 0600 or stricter."""
     require(credentials_private(remote, job))
 
 

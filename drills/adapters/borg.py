@@ -160,7 +160,8 @@ class Borg:
         place = ("-C", cwd) if cwd else ()
         zone = () if local else ("TZ=UTC",)
         command = ("env", *place, *zone, "BORG_RELOCATED_REPO_ACCESS_IS_OK=no", "borg", *words)
-        return self.remote.run(self.remote.with_credentials(command), timeout=timeout, progress=progress)
+        return self.remote.run(self.remote.with_credentials(command, self.job), timeout=timeout,
+                               progress=progress)
 
     def _listed(self, local: bool = False) -> str:
         """``borg list --json`` of the repository (times in UTC, or ``local``: the host's own)."""
@@ -294,7 +295,7 @@ class Borg:
         now = datetime.now(UTC)
         words = ("env", "BORG_RELOCATED_REPO_ACCESS_IS_OK=no", "borg", "prune", "--dry-run", "--list",
                  "--lock-wait", str(LOCK_WAIT), *policy.borg_words(), self.repository)
-        result = self.remote.run(self.remote.with_credentials(words), timeout=600)
+        result = self.remote.run(self.remote.with_credentials(words, self.job), timeout=600)
         output = f"{result.stderr}\n{result.text}"
         if not result.ok:
             raise DrillCouldNotRun(f"host {self.remote.name}, job {self.job.name}: `borg prune "

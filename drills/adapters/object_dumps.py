@@ -46,7 +46,7 @@ def list_tier(remote: Remote, job: Job, tier: str) -> list[StoredDump]:
     dump = dump_remote_of(job)
     where = f"{str(dump.remote).rstrip('/')}/{tier}"
     listed = remote.run(remote.with_credentials(["rclone", "lsf", "--format", "sp", "--files-only",
-                                                 where]), timeout=120)
+                                                 where], job), timeout=120)
     if not listed.ok:
         if "directory not found" in listed.stderr:
             return []

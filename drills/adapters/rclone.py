@@ -85,7 +85,7 @@ class Rclone:
         ``target``; every 30 s the log says how much of ``expected`` bytes it has written."""
         remote_path = self._path(relative)
         words = ("rclone", "copyto" if is_file else "copy", remote_path, target)
-        result = self.remote.run(self.remote.with_credentials(words), timeout=4 * 3600,
+        result = self.remote.run(self.remote.with_credentials(words, self.job), timeout=4 * 3600,
                                  progress=written_into(self.remote, target, expected))
         if not result.ok:
             raise RestoreFailed(f"host {self.remote.name}, job {self.job.name}: `{argv(*words)}` "
@@ -96,7 +96,7 @@ class Rclone:
         """Bytes the mirror holds (``rclone size --json``), or one path of it: what a restore
         of it writes."""
         words = ("rclone", "size", "--json", self._path(relative))
-        result = self.remote.run(self.remote.with_credentials(words), timeout=3600)
+        result = self.remote.run(self.remote.with_credentials(words, self.job), timeout=3600)
         if not result.ok:
             raise DrillCouldNotRun(f"host {self.remote.name}: `{argv(*words)}` exited "
                                    f"{result.exit_status}: {result.tail(4)}")
@@ -110,7 +110,7 @@ class Rclone:
             "--min-age", f"{max(0, int((datetime.now(UTC) - since).total_seconds()))}s"]
         words = ("rclone", "check", "--one-way", self.source, self.destination,
                  "--combined", "-", *age, *self._excludes())
-        result = self.remote.run(self.remote.with_credentials(words), timeout=4 * 3600)
+        result = self.remote.run(self.remote.with_credentials(words, self.job), timeout=4 * 3600)
         if result.exit_status not in _CHECK_EXIT:
             raise DrillCouldNotRun(f"host {self.remote.name}: `{argv(*words)}` exited "
                                    f"{result.exit_status}: {result.tail(4)}")
@@ -146,7 +146,7 @@ class Rclone:
     def restore_stats(self, snapshot: Snapshot | None = None) -> tuple[int, int]:
         """(bytes, files) the mirror holds (``rclone size --json``)."""
         words = ("rclone", "size", "--json", self._path("."))
-        result = self.remote.run(self.remote.with_credentials(words), timeout=3600)
+        result = self.remote.run(self.remote.with_credentials(words, self.job), timeout=3600)
         if not result.ok:
             raise DrillCouldNotRun(f"host {self.remote.name}: `{argv(*words)}` exited "
                                    f"{result.exit_status}: {result.tail(4)}")

@@ -87,7 +87,8 @@ class Restic:
              progress: Callable[[], str] | None = None) -> Result:
         flags = () if lock else ("--no-lock",)
         command = ("restic", "-r", self.repository, *flags, *words)
-        return self.remote.run(self.remote.with_credentials(command), timeout=timeout, progress=progress)
+        return self.remote.run(self.remote.with_credentials(command, self.job), timeout=timeout,
+                               progress=progress)
 
     def _checked(self, *words: str) -> Result:
         """A read-only restic command that must succeed, else the drill could not run."""
@@ -276,7 +277,7 @@ class Restic:
         words = ("restic", "-r", self.repository, "--no-lock", "forget", "--dry-run", "--json",
                  "--host", self.hostname, *(("--path", self.job.source) if self.job.source else ()),
                  *policy.restic_words())
-        result = self.remote.run(self.remote.with_credentials(words), timeout=600)
+        result = self.remote.run(self.remote.with_credentials(words, self.job), timeout=600)
         if not result.ok:
             raise DrillCouldNotRun(f"{who}: `restic forget --dry-run` of {self.repository} "
                                    f"exited {result.exit_status}: {result.tail(4)}")

@@ -25,6 +25,7 @@ from drills.adapters.rclone import Rclone
 from drills.adapters.tool import BackupTool, every_tool, tool_class
 from drills.core.tool_errors import DAMAGE, judge, named
 from drills.core.transport import CommandTimedOut, DrillCouldNotRun, Remote, backend_down, down_reason
+from drills.inventory.credentials import own_credentials
 from drills.inventory.schema import Job
 
 PROBE_LIMIT = 45.0  # seconds: restic and rclone retry a silent backend for far longer
@@ -78,11 +79,12 @@ def classify(output: str, exit_status: int) -> str:
     return meaning or f"failed the probe (exit {exit_status}: {lines or 'no output'})"
 
 
-def probe(remote: Remote, backend: Backend, limit: float = PROBE_LIMIT) -> str | None:
-    """None when the backend answers from ``remote`` within ``limit`` seconds, else why not."""
+def probe(remote: Remote, backend: Backend, limit: float = PROBE_LIMIT, job: Job | None = None) -> str | None:
+    """None when the backend answers from ``remote`` within ``limit`` seconds (with ``job``'s
+    credentials), else why not."""
     words = backend.tool().probe_words(backend.address, limit)
     try:
-        answer = remote.run(remote.with_credentials(words), timeout=limit)
+        answer = remote.run(remote.with_credentials(words, job), timeout=limit)
     except CommandTimedOut:
         return f"did not answer within {limit:.0f}s (accepts connections but hangs, or is slow)"
     output = f"{answer.stderr}\n{answer.text}"
@@ -103,11 +105,11 @@ def probe_all(remote: Remote, jobs: list[Job], limit: float = PROBE_LIMIT) -> di
                 continue
             seen.add(backend)
             try:
-                why = probe(remote, backend, limit)
+                why = probe(remote, backend, limit, job)
             except DrillCouldNotRun as exc:  # the credentials could not be loaded, say
                 why = str(exc)
             if why is not None:
-                failed[backend.address] = f"{backend.kind} {backend.address} {why}"
+                failed[backend.address] = f"{backend.kind} {backend.address} {why}{own_credentials(job)}"
                 backend_down(remote.name, backend.address, failed[backend.address]
                              + " (up-front probe; its scenarios could not run)")
     return failed

@@ -40,7 +40,8 @@ from testinfra.backend.ssh import SshBackend
 
 from drills.core.privilege import NotExact, exact_command
 from drills.core.secrets import Secret, mask_bytes, register_all
-from drills.inventory.schema import Host
+from drills.inventory.credentials import PASSWORD_VARIABLES, password_variables
+from drills.inventory.schema import Host, Job
 
 if TYPE_CHECKING:
     import paramiko
@@ -113,6 +114,7 @@ class CredentialScript(str):
     (what a ``sudo: exact`` host escalates, sudoers loading the credentials)."""
 
     words: tuple[str, ...] = ()
+    reads: str = ""  # the files it loads, as a refusal names them: "its credentials file /etc/x"
 
 
 MASK = "********"
@@ -600,30 +602,46 @@ class Remote:
         stdout, stderr = mask_bytes(stdout), mask_bytes(stderr)  # every registered secret's forms
         result = Result(self.name, script, out.exit_status, stdout,
                         stderr.decode("utf-8", errors="replace"), seconds)
-        if out.exit_status == _NO_CREDENTIALS and self.host.credentials_env:
-            raise DrillCouldNotRun(f"host {self.name}: cannot read its credentials file "
-                                   f"{self.host.credentials_env} as the drilling user "
-                                   f"({'with' if self.host.sudo else 'without'} sudo)")
+        if out.exit_status == _NO_CREDENTIALS and isinstance(script, CredentialScript) and script.reads:
+            raise DrillCouldNotRun(f"host {self.name}: cannot read {script.reads} as the drilling "
+                                   f"user ({'with' if self.host.sudo else 'without'} sudo)")
         if check and not result.ok:
             raise DrillCouldNotRun(f"host {self.name}: `{script}` exited {result.exit_status}: "
                                    f"{result.tail()}")
         return result
 
-    def with_credentials(self, words: Sequence[str]) -> CredentialScript:
-        """A command that loads the host's credentials env file (and the runner's variables
-        named by ``credentials_from_env``, read from stdin), then runs ``words``. A command for
-        a backend that failed its up-front probe from this host is not run: it could not run."""
+    def with_credentials(self, words: Sequence[str], job: Job | None = None) -> CredentialScript:
+        """A command that loads the credentials env file (the ``job``'s own, else the host's; and
+        the runner's variables named by ``credentials_from_env``, read from stdin), then the
+        job's ``password_file`` or ``password_command`` over any password the file set, then runs
+        ``words``. A command for a backend that failed its up-front probe from this host is not
+        run: it could not run."""
         for address, reason in _DOWN.get(self.name, {}).items():
             if any(word == address or word.startswith((f"{address}/", f"{address}::")) for word in words):
                 raise DrillCouldNotRun(f"host {self.name}: {reason}")
-        load = ""
-        if self.host.credentials_env:
-            env = shlex.quote(self.host.credentials_env)
+        if job is not None and self.host.sudo == "exact" and (
+                job.credentials_env or job.password_file or job.password_command):
+            raise DrillCouldNotRun(f"host {self.name}, job {job.name}: sudo: exact loads one env file "
+                                   "per program (sudoers' env_file), not a job's own credentials_env, "
+                                   "password_file or password_command")
+        env_file = (job.credentials_env if job is not None else None) or self.host.credentials_env
+        load, reads = "", []
+        if env_file:
+            env = shlex.quote(env_file)
             load = f"[ -r {env} ] || exit {_NO_CREDENTIALS}; set -a; . {env}; set +a; "
+            whose = f"job {job.name}'s" if job is not None and job.credentials_env else "its"
+            reads.append(f"{whose} credentials file {env_file}")
         if self.host.credentials_from_env:
             load += "set -a; . /dev/stdin; set +a; "
+        if job is not None and (job.password_file or job.password_command):
+            load += f"unset {' '.join(PASSWORD_VARIABLES)}; " + "".join(
+                f"export {name}={shlex.quote(value)}; "
+                for name, value in password_variables(job.password_file, job.password_command).items())
+        if job is not None and job.password_file:
+            load += f"[ -r {shlex.quote(job.password_file)} ] || exit {_NO_CREDENTIALS}; "
+            reads.append(f"job {job.name}'s password file {job.password_file}")
         made = CredentialScript(f"{load}unset AWS_CA_BUNDLE; exec {argv(*words)}")
-        made.words = tuple(words)
+        made.words, made.reads = tuple(words), " or ".join(reads)
         return made
 
     def _exact(self, script: str, limit: int) -> str:

@@ -18,7 +18,12 @@ a name ending in ``_file``, ``_path`` or ``_command`` names where the secret is,
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+import shlex
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from drills.inventory.schema import Job
 
 HIDDEN = "***"
 # a URL's user:password@ (scheme://user:password@host), anywhere in a value
@@ -181,3 +186,46 @@ def secret_in(value: str, key: str) -> str | None:
     return (f"a password in the URL: move it to the host's credentials_env file as "
             f"RCLONE_CONFIG_{remote}_USER and RCLONE_CONFIG_{remote}_PASS, and write the URL "
             "without it")
+
+
+# the variables through which restic and borg take a repository's password, in every form they
+# document: a job's own password_file or password_command replaces whichever its env file set
+PASSWORD_VARIABLES = ("RESTIC_PASSWORD", "RESTIC_PASSWORD_FILE", "RESTIC_PASSWORD_COMMAND",
+                      "BORG_PASSPHRASE", "BORG_PASSCOMMAND", "BORG_PASSPHRASE_FD")
+
+
+def password_variables(password_file: str | None,
+                       password_command: Sequence[str] | None) -> dict[str, str]:
+    """The environment a job's ``password_file`` or ``password_command`` becomes, for restic and
+    borg alike (each reads its own names): a file is restic's ``RESTIC_PASSWORD_FILE`` and borg's
+    ``BORG_PASSCOMMAND`` ``cat -- FILE``; a command is ``RESTIC_PASSWORD_COMMAND`` and
+    ``BORG_PASSCOMMAND``, its words quoted so that restic's splitter and borg's shlex both read
+    them back as the same words (the inventory refuses words with quotes or backslashes).
+
+    >>> password_variables("/etc/restic/flux pw", None)["BORG_PASSCOMMAND"]
+    "cat -- '/etc/restic/flux pw'"
+    >>> password_variables(None, ["pass", "show", "restic/flux"])["RESTIC_PASSWORD_COMMAND"]
+    'pass show restic/flux'
+    """
+    if password_file is not None:
+        return {"RESTIC_PASSWORD_FILE": password_file,
+                "BORG_PASSCOMMAND": shlex.join(["cat", "--", password_file])}
+    if password_command:
+        command = " ".join(shlex.quote(word) for word in password_command)
+        return {"RESTIC_PASSWORD_COMMAND": command, "BORG_PASSCOMMAND": command}
+    return {}
+
+
+def own_credentials(job: Job) -> str:
+    """The credentials a job declares itself, as a finding names them after the tool's words
+    (nothing when the job uses its host's):
+
+    >>> from drills.inventory.schema import Job
+    >>> own_credentials(Job.model_construct(name="flux", credentials_env=None, password_command=None,
+    ...                                     password_file="/etc/restic/flux.pw"))
+    " (with job flux's password_file /etc/restic/flux.pw)"
+    """
+    named = [f"{key} {value if isinstance(value, str) else ' '.join(value)}"
+             for key in ("credentials_env", "password_file", "password_command")
+             if (value := getattr(job, key, None))]
+    return f" (with job {job.name}'s {' and '.join(named)})" if named else ""

@@ -138,6 +138,37 @@ def _no_secret(value: str | None, info: ValidationInfo) -> str | None:
     return value
 
 
+# a word of a password command: restic splits RESTIC_PASSWORD_COMMAND at blanks and quotes (no
+# escapes: a quote or backslash inside a word would split it), borg's BORG_PASSCOMMAND with
+# shlex; a word without quotes, backslashes or control characters means one word to both
+_PASSWORD_WORD = re.compile(r"[^'\"\\\x00-\x1f\x7f]+")
+
+
+def _password_command(value: Any) -> tuple[str, ...]:
+    """A password command as its words: a list (``[pass, show, restic/flux]``) or a string split
+    as the tools split it (``"pass show restic/flux"``); the tool runs it, never a shell."""
+    if isinstance(value, str):
+        words = value.split()
+    elif isinstance(value, (list, tuple)) and all(isinstance(word, str) for word in value):
+        words = list(value)
+    else:
+        raise ValueError("expected a command as a list of words, e.g. [pass, show, restic/flux], "
+                         "or one string of words separated by blanks")
+    if not words:
+        raise ValueError("expected a command, got none")
+    bad = next((word for word in words if not _PASSWORD_WORD.fullmatch(word)), None)
+    if bad is not None:
+        raise ValueError("expected words without quotes, backslashes or control characters (restic "
+                         "and borg split the command themselves, each differently around those); put "
+                         "a complex command in a script and name the script")
+    if not words[0].startswith("/") and "/" in words[0]:
+        raise ValueError(f"expected the program as an absolute path or a name on PATH, got "
+                         f"{words[0]!r}")
+    return tuple(words)
+
+
+PasswordCommand = Annotated[tuple[str, ...], BeforeValidator(_password_command)]
+
 # one jump host: ssh's URL ssh://[user@]host[:port], or ProxyJump's single hop [user@]host[:port]
 # (no IPv6 address: OpenSSH 9.2 reads no ssh://[...] URL; a Host alias in ssh_config can name one)
 JUMP_HOST = re.compile(r"(?:ssh://)?(?:[A-Za-z0-9_][A-Za-z0-9._-]*@)?[A-Za-z0-9_][A-Za-z0-9._-]*"
@@ -537,6 +568,13 @@ class Job(_Strict):
     # whether the drill may write to the estate for this job (plant canaries, start on-demand
     # backups): @writes scenarios run only where this says "allowed" (or with --allow-writes)
     writes: Literal["allowed", "refused"] = "refused"
+    # the job's own credentials (docs/inventory.md, "Credentials"), over the host's: an env file
+    # sourced instead of the host's credentials_env, and the repository's password as a file
+    # (restic: RESTIC_PASSWORD_FILE; borg: BORG_PASSCOMMAND "cat FILE") or as a command printing
+    # it (RESTIC_PASSWORD_COMMAND, BORG_PASSCOMMAND; run by the tool, never by a shell)
+    credentials_env: AbsPath | None = None
+    password_file: AbsPath | None = None
+    password_command: PasswordCommand | None = None
 
     @property
     def read_data_rotation(self) -> int | None:
@@ -552,6 +590,15 @@ class Job(_Strict):
         return value
 
     _url_secret = field_validator("repository", "destination")(_no_secret)
+
+    @model_validator(mode="after")
+    def _one_password(self) -> Job:
+        if self.password_file is not None and self.password_command is not None:
+            raise ValueError("password_file and password_command: expected one of them, got both")
+        if (self.password_file or self.password_command) and self.repository is None:
+            raise ValueError("password_file and password_command are the password of the job's "
+                             "repository: expected them only on a job with a repository")
+        return self
 
     @model_validator(mode="after")
     def _kind_needs(self) -> Job:
@@ -706,8 +753,11 @@ class Inventory(_Strict):
 
     def jobs_for(self, kind: str | None = None, needs: str | None = None) -> list[Job]:
         """Jobs of a kind, or jobs that declare an attribute (``schedule``, ``marker``, a dotted
-        one such as ``dump.canary_table``; or ``host.credentials_env``, of the job's host)."""
+        one such as ``dump.canary_table``; or ``host.credentials_env``, of the job's host; or
+        one of several: ``credentials_env|host.credentials_env``)."""
         def declares(job: Job, attribute: str) -> bool:
+            if "|" in attribute:
+                return any(declares(job, one) for one in attribute.split("|"))
             owner: object = self.hosts[job.host] if attribute.startswith("host.") else job
             for part in attribute.removeprefix("host.").split("."):
                 owner = getattr(owner, part, None)

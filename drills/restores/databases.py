@@ -213,7 +213,7 @@ class DumpDrill:
         ensure_space(self.remote, self.job, newest.size * EXPANSION)
         local = f"{target}/{newest.name}"
         words = ["rclone", "copyto", newest.url, local]
-        copied = self.remote.run(self.remote.with_credentials(words), timeout=4 * 3600)
+        copied = self.remote.run(self.remote.with_credentials(words, self.job), timeout=4 * 3600)
         if not copied.ok:
             raise RestoreFailed(f"{self._who()}: `rclone copyto {newest.url}` exited "
                                 f"{copied.exit_status}: {copied.tail(3)}")

@@ -1,32 +1,65 @@
-"""Verdicts on exposure: a private credentials file, endpoints answering as declared."""
+"""Verdicts on exposure: private credentials files, endpoints answering as declared.
+
+The files judged are those a job's tool reads its credentials from: the env file (the job's own
+``credentials_env``, else its host's), and the repository's password file (the job's
+``password_file``, or the ``RESTIC_PASSWORD_FILE`` the env file names). Each must belong to the
+host's ``credentials_owner`` and be readable by its owner alone. The drill reads their modes and
+owners and the password file's path, never a value.
+"""
 
 from __future__ import annotations
 
 import shlex
 
-from drills.core.transport import Remote
+from drills.core.transport import Remote, script
 from drills.inventory.schema import Job
 from drills.verdicts.verdict import Verdict, who
 
 
+def credential_files(remote: Remote, job: Job) -> list[tuple[str, str]]:
+    """What holds the job's credentials on its host, each with what it is:
+    ``[("credentials file", "/etc/miket/storage-credentials.env"), ("password file", "/etc/restic.pw")]``."""
+    env = job.credentials_env or remote.host.credentials_env
+    found = [("credentials file", env)] if env else []
+    password = job.password_file
+    if password is None and env and not job.password_command:  # the job's command replaces it
+        named = remote.run(script("env-password-file", env), timeout=30)
+        password = named.text if named.ok and named.text else None  # a name may end in a newline
+    return found + ([("password file", password)] if password else [])
+
+
 def credentials_private(remote: Remote, job: Job) -> Verdict:
-    """The host's credentials file exists, belongs to ``credentials_owner`` and is readable by
-    its owner alone (mode 0600 or stricter), as the runbook requires."""
-    path, owner = remote.host.credentials_env, remote.host.credentials_owner
-    if path is None:
-        return Verdict(False, f"{who(remote, job)}: the host declares no credentials_env")
-    found = remote.run(f"stat -c '%a %U' {shlex.quote(path)}")
-    if not found.ok:
-        return Verdict(False, f"{who(remote, job)}: credentials file {path} is missing "
-                              f"({found.tail(1)})")
-    mode_text, user = found.text.split()
-    mode = f"{int(mode_text, 8):04o}"
-    problems = ([f"mode {mode} lets group or others in"] if int(mode_text, 8) & 0o077 else []) + (
-        [f"owned by {user}, not {owner}"] if user != owner else [])
-    return Verdict(not problems,
-                   f"{who(remote, job)}: credentials file {path} is "
-                   f"{'; '.join(problems) or f'mode {mode}, owned by {user}'}",
-                   {"credentials_file": path, "mode": mode, "owner": user})
+    """Each file holding the job's credentials (``credential_files``) exists, belongs to
+    ``credentials_owner`` and is readable by its owner alone (mode 0600 or stricter), as the
+    runbook requires."""
+    files, owner = credential_files(remote, job), remote.host.credentials_owner
+    if not files:
+        return Verdict(False, f"{who(remote, job)}: neither the job nor its host declares "
+                              "credentials_env or password_file")
+    said: list[str] = []
+    facts: dict[str, str] = {}
+    ok = True
+    for what, path in files:
+        if not path.startswith("/"):
+            said.append(f"{what} {path} is not an absolute path (the tool reads it relative to "
+                        "wherever it runs)")
+            ok = False
+            continue
+        found = remote.run(f"stat -c '%a %U' {shlex.quote(path)}")
+        if not found.ok:
+            said.append(f"{what} {path} is missing ({found.tail(1)})")
+            ok = False
+            continue
+        mode_text, user = found.text.split()
+        mode = f"{int(mode_text, 8):04o}"
+        problems = ([f"mode {mode} lets group or others in"] if int(mode_text, 8) & 0o077 else []) + (
+            [f"owned by {user}, not {owner}"] if user != owner else [])
+        ok = ok and not problems
+        said.append(f"{what} {path} is {'; '.join(problems) or f'mode {mode}, owned by {user}'}")
+        key = what.replace(" ", "_")
+        facts |= {key: path, "mode": mode, "owner": user} if key == "credentials_file" else {
+            key: path, f"{key}_mode": mode, f"{key}_owner": user}
+    return Verdict(ok, f"{who(remote, job)}: {'; '.join(said)}", facts)
 
 
 def endpoints_answer(remote: Remote, job: Job) -> Verdict:

@@ -12,10 +12,12 @@ are the real ones, and what they did with the value is checked on disk.
 
 from __future__ import annotations
 
+import getpass
 import hashlib
 import io
 import json
 import os
+import shlex
 import tarfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -471,6 +473,34 @@ def credentials_file_and_endpoints(e: Estate, v: str) -> None:
     tolerated(lambda: exposure.endpoints_answer(e.remote, job(endpoints=(
         Endpoint.model_construct(name="e", url=url, status=200),))))
     e.received("curl", url)
+
+
+@builder
+def job_credentials_forms(e: Estate, v: str) -> None:
+    """A job's own credentials_env, password_file and password_command (model_construct: what
+    the loader would refuse too) reach the tool as the variables' exact values, and the exposure
+    verdict reads the password file the env file names."""
+    password = e.tmp / f"p{name(v)}"
+    password.write_text("pw")
+    password.chmod(0o600)
+    env = e.tmp / f"e{name(v)}"
+    env.write_bytes(f"RESTIC_PASSWORD_FILE={shlex.quote(str(password))}\n".encode("utf-8", "surrogateescape"))
+    env.chmod(0o600)
+    show = 'printf "%s\\0" "$RESTIC_PASSWORD_FILE" "$BORG_PASSCOMMAND" "$RESTIC_PASSWORD_COMMAND"'
+    for fields in ({"credentials_env": str(env)}, {"password_file": str(password)},
+                   {"credentials_env": str(env), "password_command": (v, "--", v)}):
+        hostile = job(**fields)
+        printed = e.remote.run(e.remote.with_credentials(["sh", "-c", show], hostile)).text.split("\0")
+        if "password_command" in fields:
+            assert printed[2] == f"{shlex.quote(v)} -- {shlex.quote(v)}" == printed[1]
+        elif "password_file" in fields:
+            assert printed[:2] == [str(password), shlex.join(["cat", "--", str(password)])]
+        else:  # the env file's own variable, as the file sets it
+            assert printed[:2] == [str(password), ""]
+    verdict = exposure.credentials_private(e.host(credentials_owner=getpass.getuser()),
+                                           job(credentials_env=str(env)))
+    assert verdict.ok, verdict.message
+    assert f"password file {password} is mode 0600" in verdict.message
 
 
 # --- database restores (drills/restores/databases.py, clickhouse.py) ------------------------

@@ -1,0 +1,223 @@
+"""The credential forms restic and borg document, per job: an env file of the job's own, a
+password file, a password command. Each is built by ``Remote.with_credentials`` and run here by
+the real tools through the real ``local://`` transport; the exposure verdict judges the password
+file as it judges the env file."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from drills.adapters.borg import Borg
+from drills.adapters.restic import Restic
+from drills.core import backends
+from drills.core.transport import DrillCouldNotRun, Remote, forget_backends
+from drills.inventory.credentials import own_credentials, password_variables
+from drills.inventory.schema import Host, Inventory, Job
+from drills.verdicts.exposure import credentials_private
+
+HOST_PASSWORD = "the-host-env-password"  # the host's env file: wrong for every repository below
+ONE, TWO, THREE = "first-job-password", "second-job-password", "third-job-password"
+
+
+def private(path: Path, text: str) -> str:
+    path.write_text(text)
+    path.chmod(0o600)
+    return str(path)
+
+
+def restic_job(name: str, repository: Path, **credentials: object) -> Job:
+    return Job.model_validate({"name": name, "host": "runner", "kind": "restic", "rpo": "26h",
+                               "rto": "1h", "source": "/srv", "repository": str(repository),
+                               **credentials})
+
+
+@pytest.fixture
+def host(tmp_path) -> Remote:
+    env = private(tmp_path / "host.env",
+                  f"RESTIC_PASSWORD={HOST_PASSWORD}\nBORG_PASSPHRASE={HOST_PASSWORD}\n")
+    return Remote(Host(name="runner", transport="local://", credentials_env=env,
+                       credentials_owner=getpass.getuser(), scratch=str(tmp_path / "scratch")),
+                  timeout=120)
+
+
+def restic_repository(tmp_path: Path, name: str, password: str) -> Path:
+    repository = tmp_path / name
+    subprocess.run(["restic", "-r", str(repository), "init"], check=True, capture_output=True,
+                   env={**os.environ, "RESTIC_PASSWORD": password})
+    return repository
+
+
+# --- the inventory --------------------------------------------------------------------------
+
+
+def test_the_forms_are_validated(tmp_path):
+    job = restic_job("j", tmp_path, credentials_env="/etc/j.env", password_command="pass show restic/j")
+    assert job.password_command == ("pass", "show", "restic/j")
+    assert restic_job("j", tmp_path, password_command=["/usr/bin/cat", "/a b"]).password_command == (
+        "/usr/bin/cat", "/a b")
+    refusals = {
+        "credentials_env": ({"credentials_env": "etc/j.env"}, "absolute path"),
+        "password_file": ({"password_file": "/etc/../x"}, "'..'"),
+        "password_command quotes": ({"password_command": "sh -c 'cat /x'"}, "without quotes"),
+        "password_command backslash": ({"password_command": ["cat", "a\\b"]}, "backslashes"),
+        "password_command newline": ({"password_command": ["cat", "x\ny"]}, "control characters"),
+        "password_command empty": ({"password_command": []}, "expected a command"),
+        "password_command relative": ({"password_command": ["bin/pw"]}, "absolute path or a name"),
+        "both": ({"password_file": "/x", "password_command": "cat /x"}, "expected one of them"),
+    }
+    for what, (fields, expected) in refusals.items():
+        with pytest.raises(ValidationError, match=expected):
+            restic_job("j", tmp_path, **fields)
+        assert what
+    with pytest.raises(ValidationError, match="only on a job with a repository"):
+        Job.model_validate({"name": "m", "host": "h", "kind": "rclone-mirror", "rpo": "1d",
+                            "source": "/s", "destination": "r:b", "password_file": "/x"})
+
+
+def test_the_credentials_scenario_selects_jobs_with_their_own_files(tmp_path):
+    def entry(host: str, **credentials: str) -> dict[str, str]:
+        return {"host": host, "kind": "restic", "rpo": "26h", "rto": "1h", "source": "/srv",
+                "repository": str(tmp_path), **credentials}
+
+    inventory = Inventory.model_validate({
+        "name": "t",
+        "hosts": {"bare": {"transport": "local://"},
+                  "with-env": {"transport": "local://", "credentials_env": "/etc/h.env"}},
+        "jobs": {"own-env": entry("bare", credentials_env="/etc/j.env"),
+                 "own-file": entry("bare", password_file="/etc/j.pw"),
+                 "command": entry("bare", password_command="pass x"),
+                 "host-env": entry("with-env")}})
+    chosen = inventory.jobs_for(needs="credentials_env|password_file|host.credentials_env")
+    assert sorted(job.name for job in chosen) == ["host-env", "own-env", "own-file"]
+
+
+def test_the_password_variables_of_each_form():
+    assert password_variables("/etc/pw", None) == {"RESTIC_PASSWORD_FILE": "/etc/pw",
+                                                   "BORG_PASSCOMMAND": "cat -- /etc/pw"}
+    command = password_variables(None, ("systemd-creds", "decrypt", "--name=flux.pw", "/etc/a b", "-"))
+    assert command == {"RESTIC_PASSWORD_COMMAND": "systemd-creds decrypt --name=flux.pw '/etc/a b' -",
+                       "BORG_PASSCOMMAND": "systemd-creds decrypt --name=flux.pw '/etc/a b' -"}
+    assert password_variables(None, None) == {}
+
+
+# --- restic, through the real transport -----------------------------------------------------
+
+
+def test_two_restic_jobs_on_one_host_each_with_its_own_password(tmp_path, host):
+    """The host's env file holds a wrong password for both: each job's own form wins."""
+    one, two, three = (restic_repository(tmp_path, n, p) for n, p in
+                       (("one", ONE), ("two", TWO), ("three", THREE)))
+    own_env = restic_job("own-env", one, credentials_env=private(tmp_path / "one.env",
+                                                                 f"RESTIC_PASSWORD={ONE}\n"))
+    own_file = restic_job("own-file", two, password_file=private(tmp_path / "two.pw", f"{TWO}\n"))
+    command = restic_job("command", three, password_command=["cat", private(tmp_path / "three.pw", THREE)])
+    for job in (own_env, own_file, command):
+        assert Restic(host, job).snapshots() == []
+        assert backends.probe(host, backends.Backend("restic repository", str(job.repository)),
+                              limit=60, job=job) is None
+    found = backends.probe(host, backends.Backend("restic repository", str(one)), limit=60)
+    assert found is not None
+    assert "wrong password" in found  # the host's own file is wrong here
+
+
+def test_a_password_file_in_the_env_file_works(tmp_path, host):
+    repository = restic_repository(tmp_path, "repo", ONE)
+    password = private(tmp_path / "restic.pw", ONE)
+    env = private(tmp_path / "job.env", f"RESTIC_PASSWORD_FILE={password}\n")
+    assert Restic(host, restic_job("j", repository, credentials_env=env)).snapshots() == []
+
+
+def test_a_wrong_password_file_is_refused_naming_host_job_and_path(tmp_path, host):
+    repository = restic_repository(tmp_path, "repo", ONE)
+    wrong = private(tmp_path / "wrong.pw", "not-the-password")
+    job = restic_job("flux", repository, password_file=wrong)
+    forget_backends()
+    try:
+        failed = backends.probe_all(host, [job], limit=60)
+        assert failed[str(repository)].endswith("refused the credentials (wrong password or no key "
+                                                f"found) (with job flux's password_file {wrong})")
+        with pytest.raises(DrillCouldNotRun, match=f"host runner: .*job flux's password_file {wrong}"):
+            Restic(host, job).snapshots()
+    finally:
+        forget_backends()
+
+
+def test_an_unreadable_password_file_could_not_run_naming_it(tmp_path, host):
+    repository = restic_repository(tmp_path, "repo", ONE)
+    job = restic_job("flux", repository, password_file=str(tmp_path / "absent.pw"))
+    with pytest.raises(DrillCouldNotRun, match=f"host runner: cannot read its credentials file .*"
+                                               f"host.env or job flux's password file {tmp_path}/absent.pw"):
+        Restic(host, job).snapshots()
+
+
+def test_a_password_command_output_never_reaches_the_runner(tmp_path, host):
+    """The tool runs the command on the host; the drill never holds its output."""
+    repository = restic_repository(tmp_path, "repo", ONE)
+    job = restic_job("j", repository, password_command=["cat", private(tmp_path / "pw", ONE)])
+    command = host.with_credentials(["restic", "-r", str(repository), "--no-lock", "snapshots", "-v"], job)
+    result = host.run(command)
+    assert result.ok, result.stderr
+    assert ONE not in command
+    assert ONE not in result.text
+    assert ONE not in result.stderr
+
+
+def test_own_credentials_cannot_reach_an_exact_sudo(tmp_path):
+    remote = Remote(Host.model_construct(name="h", transport="local://", sudo="exact",
+                                         credentials_env=None, credentials_from_env=()))
+    job = restic_job("flux", tmp_path, password_file="/etc/flux.pw")
+    with pytest.raises(DrillCouldNotRun, match="host h, job flux: sudo: exact loads one env file"):
+        remote.with_credentials(["restic", "snapshots"], job)
+    assert own_credentials(job) == " (with job flux's password_file /etc/flux.pw)"
+
+
+# --- borg, through the real transport -------------------------------------------------------
+
+
+def borg_job(name: str, repository: Path, **credentials: object) -> Job:
+    return Job.model_validate({"name": name, "host": "runner", "kind": "borg", "rpo": "26h",
+                               "rto": "1h", "source": "/srv", "repository": str(repository),
+                               **credentials})
+
+
+def test_borg_with_a_passcommand_and_a_password_file(tmp_path, host):
+    """The host's env file sets BORG_PASSPHRASE (which borg prefers to BORG_PASSCOMMAND): the
+    job's own form still wins."""
+    repository = tmp_path / "borg"
+    subprocess.run(["borg", "init", "--encryption=repokey", str(repository)], check=True,
+                   capture_output=True, env={**os.environ, "BORG_PASSPHRASE": ONE})
+    password = private(tmp_path / "borg.pw", f"{ONE}\n")
+    for job in (borg_job("command", repository, password_command=["cat", password]),
+                borg_job("file", repository, password_file=password)):
+        assert Borg(host, job).snapshots() == []
+    wrong = borg_job("wrong", repository, password_file=private(tmp_path / "wrong.pw", "nope"))
+    with pytest.raises(DrillCouldNotRun, match="host runner, job wrong"):
+        Borg(host, wrong).snapshots()
+
+
+# --- the exposure verdict -------------------------------------------------------------------
+
+
+def test_a_password_file_others_can_read_is_named(tmp_path, host):
+    password = private(tmp_path / "restic.pw", ONE)
+    env = private(tmp_path / "job.env", f"RESTIC_PASSWORD_FILE={password}\n")
+    job = restic_job("flux", tmp_path, credentials_env=env)
+    verdict = credentials_private(host, job)
+    assert verdict.ok, verdict.message
+    assert f"credentials file {env} is mode 0600" in verdict.message
+    assert f"password file {password} is mode 0600" in verdict.message
+    os.chmod(password, 0o644)
+    verdict = credentials_private(host, job)
+    assert not verdict.ok
+    assert f"host runner, job flux: credentials file {env} is mode 0600" in verdict.message
+    assert f"password file {password} is mode 0644 lets group or others in" in verdict.message
+    declared = restic_job("flux", tmp_path, password_file=str(tmp_path / "absent.pw"))
+    verdict = credentials_private(host, declared)
+    assert not verdict.ok
+    assert f"password file {tmp_path}/absent.pw is missing" in verdict.message
