@@ -119,6 +119,8 @@ def _try(target: Target, body: bytes, content_type: str, seconds: float) -> tupl
             outcome.append((f"no answer within {target.timeout:g}s", False))
         except (OSError, ValueError) as exc:  # a reset connection, a malformed answer
             outcome.append((f"{type(exc).__name__}: {exc}", True))
+        except Exception as exc:  # a notification never ends the drill
+            outcome.append((f"{type(exc).__name__}: {exc}", False))
 
     worker = threading.Thread(target=attempt, name="drills-notify", daemon=True)
     worker.start()

@@ -93,7 +93,10 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     for problem in problems:
         _warn(config, problem)
     if ping is not None:
-        failed = ping_start(ping, config.stash[EVIDENCE].run_id, inventory.name, len(inventory.jobs))
+        try:
+            failed = ping_start(ping, config.stash[EVIDENCE].run_id, inventory.name, len(inventory.jobs))
+        except Exception as exc:  # a notification never changes the verdict
+            failed = f"{type(exc).__name__}: {exc}"
         if failed:
             _warn(config, f"ping /start: {failed}")
 
@@ -105,13 +108,20 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     ping, webhook = config.stash.get(PING, None), config.stash.get(WEBHOOK, None)
     if ping is None and webhook is None:
         return
-    summary = run_summary(config.stash[EVIDENCE], config.stash[INVENTORY].name, int(session.exitstatus),
+    try:
+        _finish(config, ping, webhook, int(session.exitstatus))
+    except Exception as exc:  # a notification never changes the verdict
+        _warn(config, f"{type(exc).__name__}: {exc}")
+
+
+def _finish(config: pytest.Config, ping: Target | None, webhook: Target | None, exit_code: int) -> None:
+    summary = run_summary(config.stash[EVIDENCE], config.stash[INVENTORY].name, exit_code,
                           config.stash[STARTED].isoformat(timespec="seconds"),
                           datetime.now(UTC).isoformat(timespec="seconds"))
     if ping is not None:
         failed = ping_end(ping, summary)
         if failed:
-            _warn(config, f"ping {'success' if summary['exit_code'] == 0 else '/fail'}: {failed}")
+            _warn(config, f"ping {'success' if exit_code == 0 else '/fail'}: {failed}")
     if webhook is not None:
         failed = send_webhook(webhook, summary)
         if failed:

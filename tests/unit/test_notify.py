@@ -156,6 +156,25 @@ def test_a_receiver_that_never_answers_is_given_up_on_at_its_timeout(silent):
     assert "0f1e2d3c" not in problem
 
 
+def test_a_receiver_that_answers_no_http_is_named_without_the_urls_path():
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/ping/0f1e2d3c-key"
+
+        def garbage() -> None:
+            connection, _ = listener.accept()
+            with connection:
+                connection.recv(65536)
+                connection.sendall(b"garbage\r\n\r\n")
+
+        threading.Thread(target=garbage, daemon=True).start()
+        problem = post(Target(url, timeout=5), b"body", "text/plain")
+    assert problem is not None
+    assert problem.startswith(f"{url.split('/ping')[0]}/...: BadStatusLine"), problem
+    assert "0f1e2d3c" not in problem
+
+
 def test_notifications_that_fail_leave_the_drills_verdict_and_exit_code(tmp_path, silent):
     """A ping that never answers and a webhook whose token is not set: one warning line each,
     the run bounded by the timeout (1s a notification), the verified drill still exit 0."""
