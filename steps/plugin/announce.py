@@ -32,6 +32,8 @@ def pytest_configure(config: pytest.Config) -> None:
     """``-o log_cli=true`` (or ``log_cli = true`` in an ini) shows the drill's progress: its lines
     are INFO, and a live log without a level passes only what the loggers let through (WARNING,
     Python's default). An explicit ``--log-level``/``--log-cli-level`` is the user's choice."""
+    if not config.pluginmanager.has_plugin("logging"):  # -p no:logging: no live log at all
+        return
     chosen = config.getoption("log_cli_level", None) or config.getoption("log_level", None) \
         or config.getini("log_cli_level") or config.getini("log_level")
     if config.getini("log_cli") and not chosen and PROGRESS.level == logging.NOTSET:

@@ -56,3 +56,6 @@ def test_the_drills_progress_shows_on_the_live_log_with_log_cli_alone(tmp_path):
              "nightly@runner: And the marker is younger than the job's RPO"]
     assert all(line in live.stdout for line in steps), live.stdout
     assert not any(line in quiet.stdout for line in steps), quiet.stdout
+    without_logging = backup_drills_run(tmp_path, f"--inventory={inventory}", "-p", "no:logging",
+                                        "--collect-only")
+    assert without_logging.returncode == 0, without_logging.stdout + without_logging.stderr
