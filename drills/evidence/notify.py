@@ -173,7 +173,7 @@ def summary_text(summary: Mapping[str, Any]) -> str:
 
 def ping_start(ping: Target, run_id: str, inventory: str, jobs: int) -> str | None:
     """``<ping>/start``: the drill has begun (healthchecks measures the run's duration from it)."""
-    body = f"backup-drills run {run_id} of inventory {inventory} started: {jobs} job(s)"
+    body = f"backup-drills run {run_id} of inventory {inventory} started ({jobs} job(s) in the inventory)"
     return post(Target(with_suffix(ping.url, "start"), ping.timeout, ping.headers),
                 mask(body).encode(), "text/plain; charset=utf-8")
 
