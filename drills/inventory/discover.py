@@ -95,6 +95,9 @@ class Found:
     notes: list[str] = field(default_factory=list)
     env_file: str | None = None
     env_names: list[str] = field(default_factory=list)
+    # what the job's kind reads from the host itself at each drill (``Kind.from_host``:
+    # borgmatic's configuration): found, shown as comments, not written
+    from_host: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -323,6 +326,11 @@ def jobs_of(trigger: Trigger, files: HostFiles,
         found.append(Found(name, job, [trigger.origin, f"{parsed.tool} {parsed.command or ''} at {where}"],
                            env_file=env_file, env_names=env_names.get(env_file or "", [])))
     _markers_and_metrics(found, reading, env, files)
+    for one in found:
+        kind = KINDS.get(one.job["kind"])
+        for key in kind.from_host if kind else ():
+            if key in one.job:
+                one.from_host[key] = one.job.pop(key)
     return found, list(dict.fromkeys(notes))
 
 
@@ -457,7 +465,7 @@ def _borgmatic_job(parsed: Parsed, env: dict[str, str], files: HostFiles) -> dic
         kind = "borgmatic" if "borgmatic" in KINDS else "borg"
         job: dict[str, Any] = {"kind": kind,
                                "repository": repository if isinstance(repository, str) else None}
-        if kind == "borgmatic":
+        if kind == "borgmatic" and path != BORGMATIC_CONFIGS[0]:
             job["config"] = path
         if isinstance(sources, list) and len(sources) == 1 and isinstance(sources[0], str):
             job["source"] = sources[0]
@@ -589,6 +597,9 @@ def render(reports: list[HostReport], hosts: dict[str, dict[str, Any]], name: st
                 job["rto"] = PLACEHOLDER_RTO
             out += [f"  {comment('from ' + line)}" for line in found.origin]
             out += [f"  {comment(note)}" for note in found.notes]
+            if found.from_host:
+                shown = "; ".join(f"{k}: {json.dumps(v, default=str)}" for k, v in found.from_host.items())
+                out.append(f"  {comment(f'read from the host at each drill, not written: {shown}')}")
             if found.env_file:
                 names = ", ".join(found.env_names) or "none readable"
                 out.append(f"  {comment(f'its env file {found.env_file} sets: {names} (values not read)')}")

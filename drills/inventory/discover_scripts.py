@@ -258,6 +258,7 @@ class _Module:
     path: str
     budget: int = 300  # function bodies left to walk (a hostile script cannot make it explode)
     seen: set[str] = field(default_factory=set)  # the variables the script reads
+    walked: set[tuple[str, tuple[tuple[str, Word], ...]]] = field(default_factory=set)
 
 
 def python_calls(text: str, path: str, arguments: tuple[Word, ...] = (),
@@ -293,8 +294,8 @@ def python_calls(text: str, path: str, arguments: tuple[Word, ...] = (),
     else:
         _walk_body([n for n in tree.body if not isinstance(n, ast.FunctionDef)], {}, module, known,
                    reading, 0)
-        for function in module.functions.values():
-            _walk_function(function, {}, module, known, reading, 1)
+        for function in module.functions.values():  # each once; no call followed (all are read)
+            _walk_function(function, {}, module, known, reading, _MAX_DEPTH)
     reading.variables |= module.seen
     reading.tools = list(dict.fromkeys(reading.tools))  # a helper called from many places: once
     return reading
@@ -302,9 +303,11 @@ def python_calls(text: str, path: str, arguments: tuple[Word, ...] = (),
 
 def _walk_function(function: ast.FunctionDef, bound: dict[str, Word], module: _Module,
                    env: dict[str, str], reading: Reading, depth: int) -> None:
-    if module.budget <= 0:
+    key = (function.name, tuple(sorted(bound.items(), key=lambda item: item[0])))
+    if module.budget <= 0 or key in module.walked:
         return
     module.budget -= 1
+    module.walked.add(key)
     scope: dict[str, Word] = {}
     arguments = function.args
     positional = [*arguments.posonlyargs, *arguments.args]

@@ -16,7 +16,8 @@ from drills.adapters.systemd import calendar_firings
 from drills.cli import main
 from drills.core.calendars import compare_calendars, cron_times
 from drills.core.transport import Remote
-from drills.inventory.discover import PLACEHOLDER_RPO, PLACEHOLDER_RTO
+from drills.inventory.discover import PLACEHOLDER_RPO, PLACEHOLDER_RTO, discover_host
+from drills.inventory.kinds import KINDS
 from drills.inventory.schema import InventoryError, Job, load_inventory
 
 pytestmark = [pytest.mark.lab, pytest.mark.alone]
@@ -63,6 +64,33 @@ def _same_schedule(remote: Remote, lab: Job, found: Job) -> str | None:
                                    f"{found.schedule.calendars} (first differ at {fired.first_difference})"
 
 
+def _read_from_host(remote: Remote, job: Job, twin: Job) -> list[str]:
+    """A kind that reads its repository, source and schedule from the host at each drill
+    (borgmatic): discovery writes none of them; what it read of the host (its comments) must be
+    what the kind's own reading (``borgmatic config validate --show``, the stock timer) gives."""
+    from importlib import import_module
+
+    (found,) = [f for f in discover_host(remote).jobs if f.name == twin.name]
+    module = import_module(KINDS[job.kind].tool.split(":")[0])
+    module.read_job(remote, job)  # fills the lab's job object from the host, as a drill does
+    problems = []
+    for key in ("repository", "source"):
+        if found.from_host.get(key) != getattr(job, key):
+            problems.append(f"{job.id}: {key}: {job.kind} reads {getattr(job, key)}, discovery read "
+                            f"{found.from_host.get(key)}")
+    calendars = found.from_host.get("schedule", {}).get("on_calendar")
+    if job.schedule is None or calendars is None:
+        problems.append(f"{job.id}: schedule: {job.kind} reads {job.schedule}, discovery read {calendars}")
+    else:
+        lines = [calendars] if isinstance(calendars, str) else list(calendars)
+        fired = compare_calendars(calendar_firings(remote, lines, 50),
+                                  calendar_firings(remote, list(job.schedule.calendars), 50))
+        if not fired.same:
+            problems.append(f"{job.id}: OnCalendar: {job.kind} reads {job.schedule.calendars}, "
+                            f"discovery read {lines}")
+    return problems
+
+
 def test_discovery_of_every_lab_host_matches_the_lab_inventory(lab, tmp_path, capsys):
     estate = load_inventory(LAB)
     out = tmp_path / "discovered.yml"
@@ -93,6 +121,9 @@ def test_discovery_of_every_lab_host_matches_the_lab_inventory(lab, tmp_path, ca
                 continue
             twin = matching[0]
             discovered.remove(twin)
+            if KINDS[job.kind].from_host:  # borgmatic: what discovery read, against the tool's own reading
+                problems += _read_from_host(remote, job, twin)
+                continue
             if twin.source != job.source:
                 problems.append(f"{job.id}: source: lab {job.source}, found {twin.source} ({twin.name})")
             differs = _same_schedule(remote, job, twin)

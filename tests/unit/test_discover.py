@@ -1,0 +1,231 @@
+"""``backup-drills discover``: units, cron lines and scripts recorded from the lab's motoko and
+cartae (tests/unit/recorded/discover/<host>/, files at their host paths; the env files hold fake
+values), read through a real local shell; and hostile values, which must reach no shell as shell
+text and no YAML as YAML."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+
+from drills.cli import main
+from drills.core.transport import Remote
+from drills.inventory.discover import (
+    PLACEHOLDER_RPO,
+    PLACEHOLDER_RTO,
+    Found,
+    HostReport,
+    RemoteFiles,
+    Trigger,
+    comment,
+    cron_triggers,
+    jobs_of,
+    mask_secrets,
+    render,
+    timer_triggers,
+)
+from drills.inventory.discover_scripts import Var, parse_tool, parse_unit, python_calls, shell_calls
+from drills.inventory.schema import Host, InventoryError, load_inventory
+
+RECORDED = Path(__file__).parent / "recorded" / "discover"
+SECRETS = ("fake-secret-value", "fake-restic-password", "fake-borg-passphrase", "AKIAFAKE")
+CORPUS = {
+    "spaces": "a b  c",
+    "single-quotes": "it's'; pwned; '",
+    "double-quotes": 'say "x"; pwned; "',
+    "command-substitution": "$(pwned)",
+    "backticks": "`pwned`",
+    "semicolon": "x;pwned;#",
+    "pipe": "x|pwned",
+    "newline": "x\npwned\n",
+    "leading-dash": "--x=$(pwned)",
+    "glob-and-variables": "*${IFS}$HOME",
+}
+
+
+class RootedFiles(RemoteFiles):
+    """The host's files under a folder of this machine: ``/etc/x`` is ``ROOT/etc/x``, read by
+    the same commands (head, find, awk) through a real local shell."""
+
+    def __init__(self, remote: Remote, root: Path) -> None:
+        super().__init__(remote)
+        self.root = str(root)
+
+    def read(self, path: str) -> str | None:
+        return super().read(self.root + path) if path.startswith("/") else None
+
+    def list_dir(self, path: str, suffix: str) -> list[str] | None:
+        found = super().list_dir(self.root + path, suffix) if path.startswith("/") else None
+        return None if found is None else [p.removeprefix(self.root) for p in found]
+
+    def env_file(self, path: str, wanted: set[str]) -> tuple[list[str], dict[str, str]] | None:
+        return super().env_file(self.root + path, wanted) if path.startswith("/") else None
+
+
+def _timer(host: str, name: str) -> list[Trigger]:
+    timer = parse_unit((RECORDED / host / f"{name}.timer.cat").read_text())
+    return timer_triggers(host, f"{name}.timer", timer.on_calendar, f"{name}.service",
+                          (RECORDED / host / f"{name}.service.cat").read_text())
+
+
+def test_units_as_recorded_give_their_commands_environment_and_calendar():
+    borg = parse_unit((RECORDED / "motoko" / "flux-borg.service.cat").read_text())
+    assert borg.exec_start == ["/usr/local/sbin/borg-job"]
+    assert borg.environment == {"BORG_REPO": "/srv/borg/flux", "BORG_SOURCE": "/flux/active"}
+    assert borg.environment_files == ["/etc/miket/storage-credentials.env"]
+    assert parse_unit((RECORDED / "motoko" / "flux-borg.timer.cat").read_text()).on_calendar == \
+        ["*-*-* 03:30:00"]
+    # a drop-in's empty assignment resets the list, as systemd reads it
+    dropped = parse_unit("[Timer]\nOnCalendar=daily\n# /etc/systemd/system/x.timer.d/o.conf\n"
+                         "[Timer]\nOnCalendar=\nOnCalendar=*-*-* 01:00\n")
+    assert dropped.on_calendar == ["*-*-* 01:00"]
+
+
+def test_motoko_jobs_from_its_recorded_units_and_scripts(local):
+    files = RootedFiles(local, RECORDED / "motoko")
+    names: dict[str, list[str]] = {}
+    (restic,), notes = jobs_of(_timer("motoko", "flux-backup")[0], files, names)
+    assert not notes
+    assert restic.job == {"kind": "restic", "source": "/flux",
+                          "repository": "s3:http://objectstore:8333/backups-restic/flux",
+                          "excludes": ["/flux/scratch/tmp"],
+                          "schedule": {"timer": "flux-backup.timer", "service": "flux-backup.service",
+                                       "on_calendar": "*-*-* 05:00:00"}}
+    assert restic.origin[0].startswith("motoko: flux-backup.timer -> flux-backup.service ExecStart=")
+    assert restic.env_file == "/etc/miket/storage-credentials.env"
+    assert "RESTIC_PASSWORD" in restic.env_names
+    (borg,), _ = jobs_of(_timer("motoko", "flux-borg")[0], files, names)  # two borg create lines: one job
+    assert (borg.job["kind"], borg.job["source"], borg.job["repository"]) == \
+        ("borg", "/flux/active", "/srv/borg/flux")
+    assert borg.job["retention"] == {"daily": 7, "weekly": 4, "monthly": 12}
+    check = parse_unit((RECORDED / "motoko" / "restic-check.service.cat").read_text())
+    trigger = timer_triggers("motoko", "restic-check.timer", ["*-*-* 06:00:00"], "restic-check.service",
+                             (RECORDED / "motoko" / "restic-check.service.cat").read_text())[0]
+    assert check.exec_start == ["/usr/local/sbin/backup-job restic-check"]
+    (checked,), _ = jobs_of(trigger, files, names)
+    assert checked.job["kind"] == "restic-check"
+    assert checked.job["repository"] == "s3:http://objectstore:8333/backups-restic/flux"
+    text = render([HostReport("motoko", [restic, borg, checked])], {"motoko": {"transport": "ssh://motoko"}})
+    assert not any(secret in text for secret in SECRETS)
+    assert not any(secret in repr(names) for secret in SECRETS)
+
+
+def test_cartae_cron_line_followed_through_its_wrapper_into_the_python_job(local):
+    files = RootedFiles(local, RECORDED / "cartae")
+    path = "/etc/cron.d/cartae-backup"
+    (trigger,) = cron_triggers("cartae", path, (RECORDED / "cartae" / "etc/cron.d/cartae-backup").read_text())
+    assert trigger.cron == {"file": path, "schedule": "0 2 * * *", "command": "/usr/local/sbin/cartae-backup"}
+    (job,), _ = jobs_of(trigger, files, {})
+    # the wrapper sources the env file, then execs backup-job cartae -> restic_backup(CARTAE, ...)
+    assert job.job["source"] == "/var/backups/cartae"
+    assert job.job["repository"] == "s3:http://objectstore:8333/backups-restic/cartae"
+    assert job.job["metrics"] == {"url": "http://127.0.0.1:9091/metrics", "labels": {"job": "cartae-backup"}}
+    assert job.env_file == "/etc/miket/storage-credentials.env"
+
+
+def test_env_file_values_only_for_asked_names_never_secret_ones(local, tmp_path):
+    env = tmp_path / "x.env"
+    env.write_text("RESTIC_PASSWORD=hunter2\nexport RESTIC_REPOSITORY='s3:h/b'\n  DEST=\"r:b\"\n# SECRET=x\n")
+    names, values = RemoteFiles(local).env_file(str(env), {"RESTIC_REPOSITORY", "DEST", "RESTIC_PASSWORD"})
+    assert names == ["RESTIC_PASSWORD", "RESTIC_REPOSITORY", "DEST"]
+    assert values == {"RESTIC_REPOSITORY": "s3:h/b", "DEST": "r:b"}  # the password was never asked
+
+
+def test_tool_command_lines_by_their_own_option_syntax():
+    call = shell_calls("restic -r s3:h/b backup --exclude-file=/e --one-file-system -e '*.tmp' /srv").tools[0]
+    parsed = parse_tool(call)
+    assert (parsed.command, parsed.positional, parsed.values("-r")) == ("backup", ("/srv",), ["s3:h/b"])
+    assert parsed.values("--exclude-file", "-e") == ["/e", "*.tmp"]
+    borg = parse_tool(shell_calls('borg create --lock-wait 60 "$REPO::{now}" "${SRC:-/data}"').tools[0])
+    assert borg.positional == (None, Var("SRC", "/data"))  # REPO::... is not one variable: not guessed
+
+
+def test_python_scripts_narrowed_to_the_word_passed_and_never_run():
+    script = ("import os, subprocess\nBASE = '/srv'\n"
+              "def a(src=''):\n    src = src or os.environ.get('A_SRC', BASE)\n"
+              "    subprocess.run(['restic', 'backup', src])\n"
+              "def b():\n    subprocess.run(['rclone', 'sync', '/x', os.environ['DEST']])\n"
+              "JOBS = {'job-a': a, 'job-b': b}\nraise SystemExit(open('/tmp/pwned', 'w'))\n")
+    only_a = python_calls(script, "/s", ("job-a",))
+    assert [(c.tool, c.words) for c in only_a.tools] == [("restic", ("backup", "/srv"))]
+    only_b = python_calls(script, "/s", ("job-b",), {"DEST": "r:b"})
+    assert [(c.tool, c.words) for c in only_b.tools] == [("rclone", ("sync", "/x", Var("DEST")))]
+    assert {"A_SRC", "DEST"} <= python_calls(script, "/s").variables
+    assert not os.path.exists("/tmp/pwned")
+
+
+def test_hostile_scripts_end_bounded():
+    nested = "x = " + "[" * 5000 + "]" * 5000 + "\n"
+    assert python_calls(nested, "/s").tools == []
+    calls = "\n".join(f"def f{i}():\n" + "".join(f"    f{i + 1}()\n" for _ in range(20)) for i in range(30))
+    assert python_calls(calls + "\ndef f30():\n    ['restic', 'check']\n", "/s").tools  # reached, bounded
+    assert shell_calls("restic backup 'unclosed\n").tools == []
+
+
+@pytest.mark.parametrize("kind", sorted(CORPUS))
+def test_hostile_names_reach_commands_as_words_and_yaml_as_values(local, tmp_path, kind, monkeypatch):
+    value = CORPUS[kind]
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    canary = tmp_path / "canary"
+    (bin_dir / "pwned").write_text(f"#!/bin/sh\ntouch {canary}\n")
+    (bin_dir / "pwned").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    folder = tmp_path / value.replace("/", "_").replace("\n", "_")
+    folder.mkdir()
+    target = folder / f"{value.replace('/', '_')}.json"
+    target.write_text("{}")
+    files = RemoteFiles(local)
+    assert files.read(str(target)) == "{}"
+    assert files.list_dir(str(folder), ".json") == [str(target)]
+    assert files.env_file(str(target), {value.replace("\n", "")}) == ([], {})
+    assert not canary.exists()
+    # the value as a host's unit, cron file and job would give it to the starter inventory
+    found = Found(f"job-{kind}", {"kind": "restic", "source": "/" + value, "repository": value},
+                  [f"h: {value}.timer -> ExecStart={value}"], notes=[value])
+    text = render([HostReport("h", [found], [value])], {"h": {"transport": "local://"}})
+    loaded = yaml.safe_load(text)
+    assert set(loaded) == {"name", "hosts", "jobs"}
+    (job,) = loaded["jobs"].values()
+    assert (job["source"], job["repository"], job["rpo"]) == ("/" + value, value, PLACEHOLDER_RPO)
+    assert "\n" not in comment(value)
+
+
+def test_a_password_in_a_repository_is_masked_and_named():
+    report = HostReport("h", [Found("j", {"kind": "restic", "repository": "rest:https://u:hunter2@b/r"}, [])])
+    mask_secrets(report)
+    assert "hunter2" not in report.jobs[0].job["repository"]
+    assert "password" in report.jobs[0].notes[0]
+
+
+def test_starter_inventory_refused_until_rpo_and_rto_are_filled(tmp_path):
+    found = Found("flux", {"kind": "restic", "source": "/flux", "repository": "s3:h/b"}, ["h: x"])
+    text = render([HostReport("h", [found])], {"h": {"transport": "local://"}})
+    path = tmp_path / "inv.yml"
+    path.write_text(text)
+    with pytest.raises(InventoryError, match=r"jobs\.flux\.rpo: expected a duration .*FILL IN"):
+        load_inventory(path)
+    path.write_text(text.replace(PLACEHOLDER_RPO, "26h").replace(PLACEHOLDER_RTO, "1h"))
+    assert main(["inventory", "check", str(path)]) == 0
+
+
+def test_discover_refuses_to_overwrite_and_unknown_hosts(tmp_path, capsys):
+    out = tmp_path / "inv.yml"
+    out.write_text("mine")
+    assert main(["discover", "local://", "--out", str(out)]) == 4
+    assert out.read_text() == "mine"
+    assert "--force" in capsys.readouterr().err
+    assert main(["discover", "nosuchhost"]) == 4
+    assert "expected a transport URL" in capsys.readouterr().err
+
+
+def test_discover_of_this_machine_over_local(tmp_path):
+    """A real run over local:// (this runner: whatever it has, it is read, never changed)."""
+    out = tmp_path / "inv.yml"
+    assert main(["discover", "local://", "--out", str(out)]) == 0
+    loaded = yaml.safe_load(out.read_text())
+    assert loaded["hosts"] == {"local": {"transport": "local://"}}
+    assert Host(name="local", transport="local://")
