@@ -28,6 +28,11 @@ class Kind:
     # the tool that keeps the job's backups (its ``repository``, its mirror), as ``module:Class``
     # implementing ``drills.adapters.tool.BackupTool``: chosen here, never by the kind's name
     tool: str = "drills.adapters.restic:Restic"
+    # the tags of other kinds whose scenarios a job of this kind runs too (borgmatic: borg's)
+    also: tuple[str, ...] = ()
+    # a job's keys that the drill reads from its host (the tool's ``read_job``, when it probes
+    # the host), counted as declared when scenarios are chosen
+    from_host: tuple[str, ...] = ()
 
 
 KINDS: dict[str, Kind] = {kind.name: kind for kind in (
@@ -49,6 +54,9 @@ KINDS: dict[str, Kind] = {kind.name: kind for kind in (
          ("results",)),
     Kind("borg", "borg", "a BorgBackup archive of a source into a borg repository",
          ("source", "repository", "rto"), tool="drills.adapters.borg:Borg"),
+    Kind("borgmatic", "borgmatic", "a borg job described by the host's own borgmatic configuration",
+         ("rto",), tool="drills.adapters.borgmatic:Borgmatic", also=("borg",),
+         from_host=("source", "repository", "excludes", "retention", "schedule")),
 )}
 
 

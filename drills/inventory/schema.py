@@ -542,6 +542,7 @@ class Job(_Strict):
     exclude_caches: bool = False
     exclude_if_present: tuple[str, ...] = ()
     keep_exclude_tags: bool = False
+    config: AbsPath | None = None  # kind borgmatic: its configuration (/etc/borgmatic/config.yaml)
     schedule: Schedule | None = None
     cron: Cron | None = None
     marker: Marker | None = None
@@ -763,8 +764,14 @@ class Inventory(_Strict):
                 owner = getattr(owner, part, None)
             return owner is not None and owner != ()  # an empty list declares nothing
 
+        def of_kind(job: Job) -> bool:  # a kind that runs another's scenarios too (``also``)
+            return kind is None or job.kind == kind or KINDS[kind].tag in KINDS[job.kind].also
+
+        def read_later(job: Job) -> bool:  # a part its kind reads from the host (``from_host``)
+            return needs is not None and needs in KINDS[job.kind].from_host
+
         return [job for job in self.jobs.values()
-                if (kind is None or job.kind == kind) and (needs is None or declares(job, needs))]
+                if of_kind(job) and (needs is None or declares(job, needs) or read_later(job))]
 
 
 def _named(section: str, key: Any, entry: Any) -> Any:

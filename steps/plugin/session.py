@@ -20,6 +20,7 @@ import pytest
 from pytest_bdd.parser import ScenarioTemplate
 from pytest_bdd.scenario import scenario_wrapper_template_registry
 
+from drills.adapters.tool import tool_class
 from drills.core import transport
 from drills.core.backends import PROBE_LIMIT, probe_all
 from drills.core.clock import forget_clocks, read_clock
@@ -382,6 +383,10 @@ def probe_hosts(config: pytest.Config, hosts: list[str], items: list[pytest.Item
         except DrillCouldNotRun as exc:
             return name, str(exc), {}
         jobs = [job for job in drilled.values() if job.host == name]
+        for job in jobs:  # a kind that reads its job from the host: borgmatic's configuration
+            read_job = getattr(tool_class(job), "read_job", None)
+            if read_job is not None:
+                read_job(remote, job)
         return name, None, probe_all(remote, jobs, config.getoption("probe_timeout"))
 
     with ThreadPoolExecutor(max_workers=min(16, len(hosts) + 1)) as pool:

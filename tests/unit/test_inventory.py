@@ -54,8 +54,8 @@ def test_jobs_are_named_and_selected_by_kind_or_capability(tmp_path):
         ("ssh://backup@h1", "ftp://backup@h1", "hosts.h1.transport", "expected a URL starting"),
         ("host: h1", "host: h2", "jobs.j1.host", "expected a host of the inventory, one of ['h1'], got 'h2'"),
         ("kind: restic", "kind: tarball", "jobs.j1.kind",
-         "expected a job kind among borg, clickhouse-backup, gpg-tar, pg-dump, rclone-mirror, redis-rdb, "
-         "restic, restic-check, restore-test, got 'tarball'"),
+         "expected a job kind among borg, borgmatic, clickhouse-backup, gpg-tar, pg-dump, rclone-mirror, "
+         "redis-rdb, restic, restic-check, restore-test, got 'tarball'"),
         ("name: t\n", "", "name", "required key is missing"),
         ("    rto: 4h\n", "    rto: 4h\n    endpoints: [{url: 'http://u:pw@s3.example.net/', status: 403}]\n",
          "jobs.j1.endpoints.0.url", "expected a URL without credentials"),

@@ -106,7 +106,7 @@ def test_durations_need_a_unit_and_a_value_above_zero(tmp_path, key, written, wh
     ("{transport:", "{transprot:",
      "inv.yml:3:8: hosts.h1.transprot: unknown key (did you mean 'transport'?)"),
     ("hosts:", "hots:", "inv.yml:2:1: hots: unknown key (did you mean 'hosts'?)"),
-    ("kind: restic", "kind: resitc", "inv.yml:7:11: jobs.j1.kind: expected a job kind among borg, "
+    ("kind: restic", "kind: resitc", "inv.yml:7:11: jobs.j1.kind: expected a job kind among borg, borgmatic, "
      "clickhouse-backup, gpg-tar, pg-dump, rclone-mirror, redis-rdb, restic, restic-check, restore-test, "
      "got 'resitc' (did you mean 'restic'?)"),
     ("host: h1", "host: h11", "inv.yml:6:11: jobs.j1.host: expected a host of the inventory, one of "

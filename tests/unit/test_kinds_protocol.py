@@ -88,5 +88,6 @@ def test_every_kind_chooses_a_tool_that_has_the_whole_protocol(kind):
 
 def test_each_backend_is_probed_by_its_own_tool():
     by_backend = {tool.backend: tool.name for tool in every_tool()}
-    assert by_backend == {"restic repository": "restic", "borg repository": "borg", "bucket": "rclone"}
+    assert by_backend == {"restic repository": "restic", "borg repository": "borg", "bucket": "rclone",
+                          "borgmatic repository": "borgmatic"}
     assert every_tool()[0].probe_words("/r", 30)[:2] == ["restic", "-r"]

@@ -1,0 +1,227 @@
+"""borgmatic (``kind: borgmatic``): a borg job that the host's own borgmatic configuration
+describes. The inventory names the configuration (``config:``, default
+``/etc/borgmatic/config.yaml``) and adds only what the runbook adds (``rpo``, ``rto``); at the
+start of the drill, the job's repository, source, excludes, retention, checks and
+``match_archives`` are read from the host with borgmatic's own ``config validate --show``, and
+its schedule from the stock ``borgmatic.timer``. Every borg command then runs through
+``borgmatic borg``, so borgmatic gives borg its passphrase (``encryption_passcommand``,
+``encryption_passphrase``, a credential hook) as its own backups get it: no env file.
+
+    >>> shown = "source_directories:\\n- /srv/data\\nrepositories:\\n- path: /srv/borg/saito\\n" \\
+    ...         "keep_daily: 7\\n\\nsummary:\\nAll configuration files are valid\\n"
+    >>> settings = read_settings(parse_shown(shown, "saito", "/etc/borgmatic/config.yaml"), None,
+    ...                          "saito", "/etc/borgmatic/config.yaml")
+    >>> settings.repository, settings.source, settings.retention.daily, settings.match_archives
+    ('/srv/borg/saito', '/srv/data', 7, 'saito-*')
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+import yaml
+
+from drills.adapters.borg import LOCK_WAIT, Borg
+from drills.adapters.systemd import read_timer
+from drills.adapters.tool import BackupTool, RetentionDryRun, Snapshot
+from drills.core.retention import Policy, Stamp, borg_kept, borg_prune_kept
+from drills.core.transport import DrillCouldNotRun, Remote, Result, argv
+from drills.inventory.schema import Job, Schedule
+
+CONFIG = "/etc/borgmatic/config.yaml"  # the stock path, borgmatic's first default
+TIMER, SERVICE = "borgmatic.timer", "borgmatic.service"  # Debian's stock units
+# what borgmatic 1.9 names the archives it makes (borg 1.x), when the config names no format
+DEFAULT_FORMAT = "{hostname}-{now:%Y-%m-%dT%H:%M:%S.%f}"
+# the parts of a configuration the drill cannot yet read as borg create does: refused, named
+UNREAD = ("patterns", "patterns_from", "exclude_from", "one_file_system", "source_directories_must_exist")
+_KEEP = ("keep_last", "keep_secondly", "keep_minutely", "keep_hourly", "keep_daily", "keep_weekly",
+         "keep_monthly", "keep_yearly", "keep_within")
+_NOW = re.compile(r"\{(now|utcnow|pid)([:%\w.-]*)\}")  # borgmatic's make_match_archives_flags
+_READ_FAILED: dict[str, str] = {}  # job id -> why its configuration could not be read
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the drill takes from a borgmatic configuration."""
+
+    repository: str
+    source: str
+    excludes: tuple[str, ...]
+    exclude_caches: bool
+    exclude_if_present: tuple[str, ...]
+    keep_exclude_tags: bool
+    retention: Policy | None
+    checks: tuple[str, ...]
+    match_archives: str | None
+    passphrase_from: str  # how borgmatic gets the passphrase (never its value)
+    notes: list[str] = field(default_factory=list)
+
+
+def parse_shown(text: str, host: str, config: str) -> dict[str, Any]:
+    """The configuration ``borgmatic -c CONFIG config validate --show`` printed: YAML, then
+    borgmatic's summary (``summary:`` after a blank line), which is not part of it."""
+    document = re.split(r"\n\s*\nsummary:\s*\n", text, maxsplit=1)[0]
+    try:
+        loaded = yaml.safe_load(document)
+    except yaml.YAMLError as exc:
+        raise DrillCouldNotRun(f"host {host}: `borgmatic -c {config} config validate --show` printed "
+                               f"no configuration borgmatic's way ({exc})") from None
+    if not isinstance(loaded, dict):
+        raise DrillCouldNotRun(f"host {host}: `borgmatic -c {config} config validate --show` printed "
+                               "no configuration")
+    return loaded
+
+
+def _words(config: dict[str, Any], key: str) -> tuple[str, ...]:
+    value = config.get(key) or ()
+    return (value,) if isinstance(value, str) else tuple(str(v) for v in value)
+
+
+def read_settings(config: dict[str, Any], repository: str | None, hostname: str,
+                  path: str) -> Settings:
+    """The job as borgmatic's ``config`` (as validated) describes it; ``repository`` picks one
+    when the config lists several (a path or a label). ``{hostname}`` in ``match_archives`` is
+    borg's placeholder, resolved with the host's short name as borg does."""
+    where = f"{path} on {hostname}"
+    unread = [key for key in UNREAD if config.get(key)]
+    if unread:
+        raise DrillCouldNotRun(f"{where}: the drill does not read {', '.join(unread)} yet: "
+                               "declare the job as kind: borg instead")
+    repositories = [r if isinstance(r, dict) else {"path": r} for r in config.get("repositories") or ()]
+    if repository is not None:
+        repositories = [r for r in repositories if repository in (r.get("path"), r.get("label"))]
+    if len(repositories) != 1:
+        listed = ", ".join(str(r.get("path")) for r in config.get("repositories") or ()) or "none"
+        raise DrillCouldNotRun(f"{where}: expected one repository (name it with 'repository:', a "
+                               f"path or label), the configuration has {listed}")
+    sources = _words(config, "source_directories")
+    if len(sources) != 1 or not sources[0].startswith("/"):
+        raise DrillCouldNotRun(f"{where}: expected one absolute source directory, the configuration "
+                               f"has {', '.join(sources) or 'none'}")
+    keeps = {key: config[key] for key in _KEEP if config.get(key)}
+    if "keep_secondly" in keeps or "keep_minutely" in keeps:
+        raise DrillCouldNotRun(f"{where}: keep_secondly and keep_minutely are not judged by the drill")
+    match = config.get("match_archives") or (config.get("prefix") and f"{config['prefix']}*")
+    if not match:
+        derived = _NOW.sub("*", str(config.get("archive_name_format") or DEFAULT_FORMAT))
+        match = None if derived == "*" else derived
+    match = str(match).removeprefix("sh:").replace("{hostname}", hostname) if match else None
+    if match in ("*", "re:.*"):
+        match = None
+    retention = Policy.model_validate({**keeps, "match_archives": match}) if keeps else None
+    checks = tuple(str(c.get("name")) if isinstance(c, dict) else str(c)
+                   for c in config.get("checks") or ())
+    if "encryption_passcommand" in config:
+        passphrase_from = "its encryption_passcommand"
+    elif "encryption_passphrase" in config:
+        passphrase_from = "its encryption_passphrase (or the credential it names)"
+    else:
+        passphrase_from = "borg's own environment (no passphrase in the configuration)"
+    return Settings(str(repositories[0]["path"]), sources[0].rstrip("/") or "/",
+                    _words(config, "exclude_patterns"), bool(config.get("exclude_caches")),
+                    _words(config, "exclude_if_present"), bool(config.get("keep_exclude_tags")),
+                    retention, checks, match, passphrase_from)
+
+
+def job_updates(job: Job, settings: Settings, calendars: Sequence[str]) -> dict[str, Any]:
+    """The job's fields the configuration and the stock timer give, those the inventory left
+    undeclared (a declared one is the runbook's promise, held against the host)."""
+    found: dict[str, Any] = {
+        "repository": settings.repository, "source": settings.source, "excludes": settings.excludes,
+        "exclude_caches": settings.exclude_caches, "exclude_if_present": settings.exclude_if_present,
+        "keep_exclude_tags": settings.keep_exclude_tags, "retention": settings.retention,
+        "schedule": Schedule(timer=TIMER, service=SERVICE, on_calendar=list(calendars))
+        if calendars else None}
+    return {key: value for key, value in found.items()
+            if getattr(job, key) in (None, (), False) and value not in (None, (), False)}
+
+
+def read_job(remote: Remote, job: Job, timeout: float = 60) -> None:
+    """Fill ``job`` (the inventory's own object, which every scenario of the run holds) from the
+    host's borgmatic configuration and stock timer; a configuration that cannot be read makes
+    the job's scenarios COULD NOT RUN, naming why."""
+    config = str(job.config or CONFIG)
+    try:
+        shown = remote.run(argv("borgmatic", "-c", config, "config", "validate", "--show"),
+                           timeout=timeout)
+        if not shown.ok:
+            raise DrillCouldNotRun(f"host {remote.name}, job {job.name}: `borgmatic -c {config} config "
+                                   f"validate --show` exited {shown.exit_status}: {shown.tail(4)}")
+        name = remote.run(argv("uname", "-n"), timeout=timeout, privileged=False)
+        hostname = name.text.strip().split(".")[0] or remote.name
+        settings = read_settings(parse_shown(shown.text, remote.name, config), job.repository,
+                                 hostname, config)
+    except DrillCouldNotRun as exc:
+        _READ_FAILED[job.id] = str(exc)
+        return
+    _READ_FAILED.pop(job.id, None)
+    timer = read_timer(remote, TIMER)
+    for key, value in job_updates(job, settings, timer.calendars if timer.loaded else ()).items():
+        object.__setattr__(job, key, value)  # the run's one job object: frozen for every step else
+
+
+class Borgmatic(Borg):
+    """borg through ``borgmatic borg`` against the repository the job's configuration names:
+    borgmatic supplies the passphrase, ``lock_wait``, ``ssh_command`` and borg's directories
+    from the configuration, as for its own backups. The ``BackupTool`` of a borgmatic job."""
+
+    name: ClassVar[str] = "borgmatic"
+    backend: ClassVar[str] = "borgmatic repository"
+    prune: ClassVar[str] = "borg prune"
+
+    read_job = staticmethod(read_job)  # called by the plugin when it probes the job's host
+
+    def __init__(self, remote: Remote, job: Job) -> None:
+        reason = _READ_FAILED.get(job.id)
+        if reason is not None:
+            raise DrillCouldNotRun(reason)
+        if job.repository is None:
+            raise DrillCouldNotRun(f"host {remote.name}, job {job.name}: its borgmatic configuration "
+                                   "was not read (the drill reads it when it probes the host)")
+        super().__init__(remote, job)
+        self.config = str(job.config or CONFIG)
+
+    @classmethod
+    def probe_words(cls, address: str, limit: float) -> list[str]:
+        """``borgmatic borg list --last 1`` of the repository, from borgmatic's default
+        configuration paths (the probe knows the repository, not the job)."""
+        return ["borgmatic", "--no-color", "--verbosity", "-1", "borg", "--repository", address,
+                "--", *Borg.probe_words(address, limit)[1:]]
+
+    def _borgmatic(self) -> tuple[str, ...]:
+        # "--": borg's own options after it (borgmatic would take --dry-run as its own)
+        return ("borgmatic", "-c", self.config, "--no-color", "--verbosity", "-1", "borg",
+                "--repository", self.repository, "--")
+
+    def _run(self, *words: str, cwd: str | None = None, timeout: float | None = None,
+             local: bool = False, progress: Any = None) -> Result:
+        place = ("-C", cwd) if cwd else ()
+        zone = () if local else ("TZ=UTC",)
+        command = ("env", *place, *zone, "BORG_RELOCATED_REPO_ACCESS_IS_OK=no", *self._borgmatic(),
+                   *words)
+        return self.remote.run(self.remote.with_credentials(command), timeout=timeout,
+                               progress=progress)
+
+    def retention_dry_run(self, stamps: Sequence[Stamp], found: Sequence[Snapshot]) -> RetentionDryRun:
+        """borg's own ``prune --dry-run --list`` with the configuration's policy, through
+        ``borgmatic borg`` (borgmatic's ``prune --dry-run`` does not list what it keeps)."""
+        policy = self.job.retention
+        if policy is None:
+            raise DrillCouldNotRun(f"job {self.job.name}: its borgmatic configuration has no keep_ rule")
+        now = datetime.now(UTC)
+        result = self._run("prune", "--dry-run", "--list", "--lock-wait", str(LOCK_WAIT),
+                           *policy.borg_words(), self.repository, local=True, timeout=600)
+        output = f"{result.stderr}\n{result.text}"
+        if not result.ok:
+            raise DrillCouldNotRun(f"host {self.remote.name}, job {self.job.name}: `borg prune "
+                                   f"--dry-run` of {self.repository} (through borgmatic) exited "
+                                   f"{result.exit_status}: {result.tail(4)}")
+        theirs = borg_prune_kept(output, {a.id: a.short_id for a in found})
+        return RetentionDryRun("borg prune --dry-run", theirs, borg_kept(stamps, policy, now))
+
+
+_CONFORMS: type[BackupTool] = Borgmatic  # mypy holds the class to the protocol
