@@ -196,7 +196,9 @@ def test_notifications_that_fail_leave_the_drills_verdict_and_exit_code(tmp_path
         "verdict is unchanged)",
         f"WARNING notify ping success: http://127.0.0.1:{port}/...: no answer "
         "within 1s (the drill's verdict is unchanged)"], output
-    assert took < 20, f"{took:.1f}s"  # two pings of 1s at most, beside a drill of ~3s
+    # the receiver never answers: unbounded, the run would wait for ever (post()'s own bound is
+    # timed above); a drill here takes 3 to 20 s, by the machine's load
+    assert took < 90, f"{took:.1f}s"
 
 
 def test_the_webhook_gets_the_json_summary_with_its_token_masked_everywhere_else(tmp_path, receiver):
