@@ -150,7 +150,7 @@ def test_a_post_that_answers_500_is_tried_once_more_and_a_404_is_not(receiver):
 def test_a_receiver_that_never_answers_is_given_up_on_at_its_timeout(silent):
     started = time.monotonic()
     problem = post(Target(silent, timeout=1.0), b"body", "text/plain")
-    assert time.monotonic() - started < 1.5
+    assert time.monotonic() - started < 2.0  # 1 s, and no second try once it is spent
     assert problem is not None
     assert problem.endswith("/...: no answer within 1s"), problem
     assert "0f1e2d3c" not in problem
