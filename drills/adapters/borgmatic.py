@@ -36,6 +36,9 @@ CONFIG = "/etc/borgmatic/config.yaml"  # the stock path, borgmatic's first defau
 TIMER, SERVICE = "borgmatic.timer", "borgmatic.service"  # Debian's stock units
 # what borgmatic 1.9 names the archives it makes (borg 1.x), when the config names no format
 DEFAULT_FORMAT = "{hostname}-{now:%Y-%m-%dT%H:%M:%S.%f}"
+# borg's exit 1 (a warning: borg check found damage, a file changed while read) fails the
+# command, as it does for a borg job: borgmatic's default would call it a warning and exit 0
+STRICT = ("--override", "borg_exit_codes=[{code: 1, treat_as: error}]")
 # the parts of a configuration the drill cannot yet read as borg create does: refused, named
 UNREAD = ("patterns", "patterns_from", "exclude_from", "one_file_system", "source_directories_must_exist")
 _KEEP = ("keep_last", "keep_secondly", "keep_minutely", "keep_hourly", "keep_daily", "keep_weekly",
@@ -189,12 +192,12 @@ class Borgmatic(Borg):
     def probe_words(cls, address: str, limit: float) -> list[str]:
         """``borgmatic borg list --last 1`` of the repository, from borgmatic's default
         configuration paths (the probe knows the repository, not the job)."""
-        return ["borgmatic", "--no-color", "--verbosity", "-1", "borg", "--repository", address,
+        return ["borgmatic", "--no-color", "--verbosity", "-1", *STRICT, "borg", "--repository", address,
                 "--", *Borg.probe_words(address, limit)[1:]]
 
     def _borgmatic(self) -> tuple[str, ...]:
         # "--": borg's own options after it (borgmatic would take --dry-run as its own)
-        return ("borgmatic", "-c", self.config, "--no-color", "--verbosity", "-1", "borg",
+        return ("borgmatic", "-c", self.config, "--no-color", "--verbosity", "-1", *STRICT, "borg",
                 "--repository", self.repository, "--")
 
     def _run(self, *words: str, cwd: str | None = None, timeout: float | None = None,
