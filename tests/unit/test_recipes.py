@@ -1,4 +1,4 @@
-"""The README's CI recipes, run as far as this machine can: each YAML block parses, and its
+"""The CI recipes of docs/fleets.md, run as far as this machine can: each YAML block parses, and its
 ``backup-drills merge`` command, run through bash where the CI system would run it, merges three
 shards laid out the way that system hands them over (GitHub: one artifact folder per shard;
 GitLab: every shard's ``reports/`` unpacked into one folder). The scheduling recipes of
@@ -27,10 +27,10 @@ OUTCOMES = {1: {"flux@motoko": "verified"}, 2: {"db@cartae": "not_compliant"}, 3
 
 
 def recipe(name: str) -> dict:
-    """The README's YAML block that follows the line starting with ``name``."""
-    text = (ROOT / "README.md").read_text()
+    """docs/fleets.md's YAML block that follows the line starting with ``name``."""
+    text = (ROOT / "docs/fleets.md").read_text()
     found = re.search(rf"^{re.escape(name)}.*?\n```yaml\n(.*?)```", text, re.MULTILINE | re.DOTALL)
-    assert found, f"README has no YAML block after {name!r}"
+    assert found, f"docs/fleets.md has no YAML block after {name!r}"
     return yaml.safe_load(found.group(1))
 
 
