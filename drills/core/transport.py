@@ -40,7 +40,8 @@ from testinfra.backend.ssh import SshBackend
 
 from drills.core.privilege import NotExact, exact_command
 from drills.core.secrets import Secret, mask_bytes, register_all
-from drills.inventory.credentials import PASSWORD_VARIABLES, password_variables
+from drills.core.unit_credentials import under_unit_credentials, unit_credentials
+from drills.inventory.credentials import password_exports
 from drills.inventory.schema import Host, Job
 
 if TYPE_CHECKING:
@@ -619,11 +620,11 @@ class Remote:
         for address, reason in _DOWN.get(self.name, {}).items():
             if any(word == address or word.startswith((f"{address}/", f"{address}::")) for word in words):
                 raise DrillCouldNotRun(f"host {self.name}: {reason}")
-        if job is not None and self.host.sudo == "exact" and (
-                job.credentials_env or job.password_file or job.password_command):
+        if job is not None and self.host.sudo == "exact" and (job.credentials_env or job.password_file
+                                                             or job.password_command or job.credentials_unit):
             raise DrillCouldNotRun(f"host {self.name}, job {job.name}: sudo: exact loads one env file "
                                    "per program (sudoers' env_file), not a job's own credentials_env, "
-                                   "password_file or password_command")
+                                   "password_file, password_command or credentials_unit")
         env_file = (job.credentials_env if job is not None else None) or self.host.credentials_env
         load, reads = "", []
         if env_file:
@@ -633,14 +634,16 @@ class Remote:
             reads.append(f"{whose} credentials file {env_file}")
         if self.host.credentials_from_env:
             load += "set -a; . /dev/stdin; set +a; "
-        if job is not None and (job.password_file or job.password_command):
-            load += f"unset {' '.join(PASSWORD_VARIABLES)}; " + "".join(
-                f"export {name}={shlex.quote(value)}; "
-                for name, value in password_variables(job.password_file, job.password_command).items())
+        if job is not None:
+            load += password_exports(job)
         if job is not None and job.password_file:
             load += f"[ -r {shlex.quote(job.password_file)} ] || exit {_NO_CREDENTIALS}; "
             reads.append(f"job {job.name}'s password file {job.password_file}")
-        made = CredentialScript(f"{load}unset AWS_CA_BUNDLE; exec {argv(*words)}")
+        command = f"{load}unset AWS_CA_BUNDLE; exec {argv(*words)}"
+        if job is not None and job.credentials_unit:  # $CREDENTIALS_DIRECTORY, as in the unit
+            unit = job.credentials_unit
+            command = f"exec {under_unit_credentials(unit, unit_credentials(self, unit), command)}"
+        made = CredentialScript(command)
         made.words, made.reads = tuple(words), " or ".join(reads)
         return made
 

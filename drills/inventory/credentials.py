@@ -181,7 +181,8 @@ def secret_in(value: str, key: str) -> str | None:
     if key == "repository":
         return (f"a password in the URL: move it to the host's credentials_env file ({REPOSITORY}), "
                 "and write the URL without it; the repository's own password belongs there too, "
-                "as RESTIC_PASSWORD_FILE or RESTIC_PASSWORD_COMMAND")
+                "as RESTIC_PASSWORD_FILE or RESTIC_PASSWORD_COMMAND (or the job's password_file "
+                "or password_command)")
     remote = _env_name(value)
     return (f"a password in the URL: move it to the host's credentials_env file as "
             f"RCLONE_CONFIG_{remote}_USER and RCLONE_CONFIG_{remote}_PASS, and write the URL "
@@ -229,3 +230,26 @@ def own_credentials(job: Job) -> str:
              for key in ("credentials_env", "password_file", "password_command")
              if (value := getattr(job, key, None))]
     return f" (with job {job.name}'s {' and '.join(named)})" if named else ""
+
+
+def password_exports(job: Job) -> str:
+    """The shell text that gives the job's own password form to restic and borg, over any
+    password an env file set (borg prefers ``BORG_PASSPHRASE`` to ``BORG_PASSCOMMAND``): each
+    value quoted; a ``password_credential`` is a file of ``$CREDENTIALS_DIRECTORY``, expanded
+    when the command runs (``drills.core.unit_credentials``). Empty when the job has none.
+
+    >>> from drills.inventory.schema import Job
+    >>> password_exports(Job.model_construct(password_file=None, password_command=None,
+    ...                                      password_credential="restic.pw")).split("; ")[1]
+    'export RESTIC_PASSWORD_FILE="$CREDENTIALS_DIRECTORY"/restic.pw'
+    """
+    credential = getattr(job, "password_credential", None)
+    values = password_variables(job.password_file, job.password_command)
+    if not values and credential is None:
+        return ""
+    exports = [f"export {name}={shlex.quote(value)}" for name, value in values.items()]
+    if credential is not None:
+        name = shlex.quote(credential)
+        exports = [f'export RESTIC_PASSWORD_FILE="$CREDENTIALS_DIRECTORY"/{name}',
+                   f'export BORG_PASSCOMMAND="cat -- $CREDENTIALS_DIRECTORY/"{name}']
+    return f"unset {' '.join(PASSWORD_VARIABLES)}; " + "".join(f"{line}; " for line in exports)

@@ -569,13 +569,23 @@ class Job(_Strict):
     # whether the drill may write to the estate for this job (plant canaries, start on-demand
     # backups): @writes scenarios run only where this says "allowed" (or with --allow-writes)
     writes: Literal["allowed", "refused"] = "refused"
-    # the job's own credentials (docs/inventory.md, "Credentials"), over the host's: an env file
-    # sourced instead of the host's credentials_env, and the repository's password as a file
-    # (restic: RESTIC_PASSWORD_FILE; borg: BORG_PASSCOMMAND "cat FILE") or as a command printing
-    # it (RESTIC_PASSWORD_COMMAND, BORG_PASSCOMMAND; run by the tool, never by a shell)
+    # the job's own credentials (docs/inventory.md, "Credentials"): an env file sourced instead
+    # of the host's credentials_env for this job's tool commands
     credentials_env: AbsPath | None = None
+    # the repository's password in a file: restic's RESTIC_PASSWORD_FILE, borg's BORG_PASSCOMMAND
+    # "cat -- FILE" (over any password the env file sets)
     password_file: AbsPath | None = None
+    # a command that prints the repository's password, as words (RESTIC_PASSWORD_COMMAND,
+    # BORG_PASSCOMMAND): the tool runs it, never a shell
     password_command: PasswordCommand | None = None
+    # a systemd service unit whose credentials (LoadCredential=, LoadCredentialEncrypted=,
+    # SetCredentialEncrypted=) the job's tool gets in $CREDENTIALS_DIRECTORY, as in the unit
+    credentials_unit: Annotated[str, StringConstraints(
+        pattern=r"^[A-Za-z0-9_][A-Za-z0-9:_.@\\-]*\.service$")] | None = None
+    # the credential of credentials_unit that holds the repository's password (restic's
+    # RESTIC_PASSWORD_FILE, borg's BORG_PASSCOMMAND "cat" of it)
+    password_credential: Annotated[str, StringConstraints(
+        pattern=r"^[A-Za-z0-9_][A-Za-z0-9._@:+-]*$")] | None = None
 
     @property
     def read_data_rotation(self) -> int | None:
@@ -594,11 +604,16 @@ class Job(_Strict):
 
     @model_validator(mode="after")
     def _one_password(self) -> Job:
-        if self.password_file is not None and self.password_command is not None:
-            raise ValueError("password_file and password_command: expected one of them, got both")
-        if (self.password_file or self.password_command) and self.repository is None:
-            raise ValueError("password_file and password_command are the password of the job's "
-                             "repository: expected them only on a job with a repository")
+        given = [key for key in ("password_file", "password_command", "password_credential")
+                 if getattr(self, key) is not None]
+        if len(given) > 1:
+            raise ValueError(f"{' and '.join(given)}: expected one of them, got {len(given)}")
+        if given and self.repository is None:
+            raise ValueError(f"{given[0]} is the password of the job's repository: expected it "
+                             "only on a job with a repository")
+        if self.password_credential is not None and self.credentials_unit is None:
+            raise ValueError("password_credential names one of a unit's credentials: expected "
+                             "credentials_unit too (the unit that loads it)")
         return self
 
     @model_validator(mode="after")

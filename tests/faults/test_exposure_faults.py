@@ -3,6 +3,8 @@ by someone else, and a store that stops answering, are each named; then healed. 
 credential forms (an env file, a password file, a password command decrypting a systemd
 credential) drill its repository, and a wrong or exposed password file is named."""
 
+import os
+
 import docker
 import pytest
 import yaml
@@ -42,8 +44,10 @@ def test_a_credentials_file_not_private_fails_naming_host_job_path(
 # batou's jobs, each switched to a credential form of its own (no value leaves the host: the
 # files are made on batou from its own env file)
 JOB_ENV, PASSWORD_FILE = "/etc/miket/batou-backup.env", "/etc/miket/batou-backup.pw"
-CREDSTORE = "/etc/credstore.encrypted/batou-borg.pw"
+CREDSTORE = "/etc/credstore.encrypted"  # systemd's, where LoadCredentialEncrypted=NAME looks
 HOST_KEY = "/var/lib/systemd/credential.secret"  # systemd-creds' host key, made on first use
+# a runtime drop-in of batou's own restic unit: the unit loads the repository's password
+DROP_IN = "/run/systemd/system/flux-backup.service.d/drill-credentials.conf"
 SWITCHED = {
     "batou-backup@batou": ("test_restic_check_passes", "test_the_latest_snapshot_is_younger_than_the_rpo",
                            "test_a_single_file_restores_exactly", PRIVATE),
@@ -52,42 +56,56 @@ SWITCHED = {
 }
 
 
-def drill_scenarios(drill, inventory, scenarios: dict[str, tuple[str, ...]]):
-    """Several scenarios of several jobs in one drill (one pytest, one probe of the host)."""
+def drill_scenarios(drill, jobs: dict[str, dict[str, object]], scenarios: dict[str, tuple[str, ...]]):
+    """Several scenarios of several jobs in one drill (one pytest, one probe of the host), with
+    some keys of some jobs of the lab inventory changed."""
+    doc = yaml.safe_load((ROOT / "inventory/lab.yml").read_text())
+    for job, changes in jobs.items():
+        doc["jobs"][job] |= changes
+    inventory = drill.tmp / "inventory.yml"
+    inventory.write_text(yaml.safe_dump(doc, allow_unicode=True))
     nodes = [f"{scenario_node(test)}[{job_id}]" for job_id, tests in scenarios.items() for test in tests]
-    return drill.pytest([*nodes, "-q", "--tb=short", "-rfE", f"--inventory={inventory}"], 900)
+    run = drill.pytest([*nodes, "-q", "--tb=short", "-rfE", f"--inventory={inventory}"], 900)
+    return run.returncode, run.stdout + run.stderr
 
 
 @pytest.mark.touches("batou")
-def test_credentials_of_the_jobs_own_a_password_file_and_a_systemd_credential(drill):
-    """batou-backup (restic) with an env file of its own and a password_file, batou-borg
-    (borg) with a password_command that decrypts a systemd credential (systemd-creds, the
-    form a LoadCredentialEncrypted= unit keeps its passphrase in): the repository scenarios
-    pass with them (probe, snapshots, check, restore). Then a wrong password file is named
-    (host, job, path) as refused credentials, and one others can read as a finding."""
+def test_the_credentials_of_a_job_of_its_own_a_unit_a_passcommand_and_a_password_file(drill):
+    """batou-backup (restic) with an env file of its own and its password from its unit's systemd
+    credential (a LoadCredentialEncrypted= drop-in of flux-backup.service, read from
+    $CREDENTIALS_DIRECTORY), batou-borg (borg) with a password_command that decrypts a systemd
+    credential (systemd-creds): the repository scenarios pass with them (probe, snapshots,
+    check, restore). Then batou-backup with a password_file: it passes, and a wrong one that
+    others can read is named (host, job, path) as refused credentials, and as a finding."""
     batou = LabHost("batou")
     had_key = batou.sh(f"test -e {HOST_KEY} && echo yes || true").strip() == "yes"
     batou.sh(f"set -a; . {ENV_FILE}; set +a; umask 077; "
              f"printf %s \"$RESTIC_PASSWORD\" > {PASSWORD_FILE}; "
              f"grep -v '^RESTIC_PASSWORD=' {ENV_FILE} > {JOB_ENV}; "
              f"printf %s \"$BORG_PASSPHRASE\" | systemd-creds encrypt --with-key=host "
-             f"--name=batou-borg.pw - {CREDSTORE}")
-    doc = yaml.safe_load((ROOT / "inventory/lab.yml").read_text())
-    doc["jobs"]["batou-backup"] |= {"credentials_env": JOB_ENV, "password_file": PASSWORD_FILE}
-    doc["jobs"]["batou-borg"]["password_command"] = [
-        "systemd-creds", "decrypt", "--name=batou-borg.pw", CREDSTORE, "-"]
-    inventory = drill.tmp / "inventory.yml"
-    inventory.write_text(yaml.safe_dump(doc, allow_unicode=True))
+             f"--name=batou-borg.pw - {CREDSTORE}/batou-borg.pw; "
+             f"printf %s \"$RESTIC_PASSWORD\" | systemd-creds encrypt --with-key=host "
+             f"--name=restic.pw - {CREDSTORE}/restic.pw; "
+             f"mkdir -p {os.path.dirname(DROP_IN)}; "
+             f"printf '[Service]\\nLoadCredentialEncrypted=restic.pw\\n' > {DROP_IN}; "
+             "systemctl daemon-reload")
+    own = {"batou-backup": {"credentials_env": JOB_ENV, "credentials_unit": "flux-backup.service",
+                            "password_credential": "restic.pw"},
+           "batou-borg": {"password_command": ["systemd-creds", "decrypt", "--name=batou-borg.pw",
+                                               f"{CREDSTORE}/batou-borg.pw", "-"]}}
+    by_file = {"batou-backup": {"credentials_env": JOB_ENV, "password_file": PASSWORD_FILE}}
+    checked = {"batou-backup@batou": ("test_restic_check_passes", PRIVATE)}
     try:
-        passed = drill_scenarios(drill, inventory, SWITCHED)
-        assert passed.returncode == 0, passed.stdout[-6000:]
-        assert "7 passed" in passed.stdout, passed.stdout[-6000:]
+        status, output = drill_scenarios(drill, own, SWITCHED)
+        assert status == 0, output[-6000:]
+        assert "7 passed" in output, output[-6000:]
+        status, output = drill_scenarios(drill, by_file, checked)
+        assert status == 0, output[-6000:]
+        assert "2 passed" in output, output[-6000:]
         batou.sh(f"printf %s not-the-password > {PASSWORD_FILE}; chmod 0644 {PASSWORD_FILE}")
-        wrong = drill_scenarios(drill, inventory,
-                                {"batou-backup@batou": ("test_restic_check_passes", PRIVATE)})
-        output = wrong.stdout + wrong.stderr
+        status, output = drill_scenarios(drill, by_file, checked)
         assert "2 failed" in output, output[-6000:]  # could not run, and a finding
-        assert wrong.returncode == 1, output[-6000:]
+        assert status == 1, output[-6000:]
         for named in ("host batou", "refused the credentials (wrong password or no key found) "
                       f"(with job batou-backup's credentials_env {JOB_ENV} and password_file "
                       f"{PASSWORD_FILE})",
@@ -95,7 +113,9 @@ def test_credentials_of_the_jobs_own_a_password_file_and_a_systemd_credential(dr
                       f"root; password file {PASSWORD_FILE} is mode 0644 lets group or others in"):
             assert named in output, f"{named!r} is not named:\n{output[-6000:]}"
     finally:
-        batou.sh(f"rm -f {JOB_ENV} {PASSWORD_FILE} {CREDSTORE}" + ("" if had_key else f" {HOST_KEY}"))
+        batou.sh(f"rm -f {JOB_ENV} {PASSWORD_FILE} {CREDSTORE}/batou-borg.pw {CREDSTORE}/restic.pw "
+                 f"{DROP_IN}; rmdir {os.path.dirname(DROP_IN)}; systemctl daemon-reload"
+                 + ("" if had_key else f"; rm -f {HOST_KEY}"))
     for job_id, tests in SWITCHED.items():
         drill.healed(tests[0], job_id)
 

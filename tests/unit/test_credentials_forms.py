@@ -221,3 +221,104 @@ def test_a_password_file_others_can_read_is_named(tmp_path, host):
     verdict = credentials_private(host, declared)
     assert not verdict.ok
     assert f"password file {tmp_path}/absent.pw is missing" in verdict.message
+
+
+# --- a systemd unit's credentials -----------------------------------------------------------
+# busctl is a stand-in printing what systemd 252 (motoko) and 257 (batou) both printed for a unit
+# with these lines (the lab's recorded answers); systemd-creds and the tools are the real ones,
+# with systemd-creds' null key (--with-key=tpm2-absent: no host key is made on this machine).
+
+UNIT = "restic-backup.service"
+BUSCTL = """#!/bin/sh
+case "$*" in
+  *LoadUnit*) [ "$6" = "s" ] && [ "$7" = %(unit)s ] && echo 'o "/org/freedesktop/systemd1/unit/u"' \
+                || echo 'o "/org/freedesktop/systemd1/unit/other"' ;;
+  */unit/other*LoadState) echo '{"type":"s","data":"not-found"}' ;;
+  *LoadState) echo '{"type":"s","data":"loaded"}' ;;
+  *LoadCredentialEncrypted) echo %(encrypted)s ;;
+  *LoadCredential) echo '{"type":"a(ss)","data":[["hostname","/etc/hostname"]]}' ;;
+  *SetCredentialEncrypted) echo %(inline)s ;;
+esac
+"""
+
+
+def encrypted(name: str, value: str, path: Path | None = None) -> bytes:
+    done = subprocess.run(["systemd-creds", "encrypt", "--with-key=tpm2-absent", f"--name={name}", "-",
+                           str(path) if path else "-"], input=value.encode(), capture_output=True,
+                          check=True)
+    return done.stdout
+
+
+@pytest.fixture
+def unit(tmp_path, monkeypatch):
+    """A unit that loads restic.pw from an encrypted file and sets borg.pw inline, encrypted."""
+    import json
+    import shlex
+
+    from drills.core.unit_credentials import forget_units
+
+    encrypted("restic.pw", ONE, tmp_path / "restic.cred")
+    inline = list(encrypted("borg.pw", TWO))
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    (tools / "busctl").write_text(BUSCTL % {
+        "unit": shlex.quote(UNIT),
+        "encrypted": shlex.quote(json.dumps({"type": "a(ss)",
+                                             "data": [["restic.pw", str(tmp_path / "restic.cred")]]})),
+        "inline": shlex.quote(json.dumps({"type": "a(say)", "data": [["borg.pw", inline]]}))})
+    (tools / "busctl").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tools}:{os.environ['PATH']}")
+    forget_units()
+    yield
+    forget_units()
+
+
+def left_in_run() -> list[str]:
+    return sorted(name for name in os.listdir("/run") if name.startswith("backup-drill-credentials."))
+
+
+def test_restic_and_borg_read_their_password_from_a_units_credentials(tmp_path, host, unit):
+    before = left_in_run()
+    restic = restic_job("restic", restic_repository(tmp_path, "repo", ONE), credentials_unit=UNIT,
+                        password_credential="restic.pw")
+    assert Restic(host, restic).snapshots() == []
+    repository = tmp_path / "borg"
+    subprocess.run(["borg", "init", "--encryption=repokey", str(repository)], check=True,
+                   capture_output=True, env={**os.environ, "BORG_PASSPHRASE": TWO})
+    borg = borg_job("borg", repository, credentials_unit=UNIT, password_credential="borg.pw")
+    assert Borg(host, borg).snapshots() == []
+    listed = host.run(host.with_credentials(["sh", "-c", 'ls "$CREDENTIALS_DIRECTORY"'], borg))
+    assert listed.text.split() == ["borg.pw", "hostname", "restic.pw"]
+    assert left_in_run() == before  # each command's folder is gone with it
+    wrong = restic_job("wrong", restic.repository, credentials_unit=UNIT, password_credential="borg.pw")
+    with pytest.raises(DrillCouldNotRun, match=r"(?s)host runner, job wrong: .*wrong password"):
+        Restic(host, wrong).snapshots()
+    (tmp_path / "restic.cred").unlink()
+    missing = f"unit {UNIT}: cannot load its credential restic.pw: {tmp_path}/restic.cred is not a file"
+    with pytest.raises(DrillCouldNotRun, match=f"host runner, job restic: .*{missing}"):
+        Restic(host, restic).snapshots()
+    assert left_in_run() == before
+
+
+def test_a_unit_systemd_does_not_know_could_not_run(tmp_path, host, unit):
+    job = restic_job("flux", tmp_path, credentials_unit="absent.service")
+    with pytest.raises(DrillCouldNotRun, match=r"host runner: unit absent\.service: systemd has no such"):
+        host.with_credentials(["restic", "snapshots"], job)
+
+
+def test_what_systemd_says_of_a_unit_is_checked():
+    from drills.core.unit_credentials import UnitCredentialsError, parse_properties
+
+    loaded = '{"type":"s","data":"loaded"}'
+    none, sets = '{"type":"a(ss)","data":[]}', '{"type":"a(say)","data":[]}'
+    for pairs, expected in (('[["-x","/a"]]', "name the drill does not load"),
+                            ('[["../x","/a"]]', "name the drill does not load"),
+                            ('[["x","/a/../b"]]', "source the drill does not read"),
+                            ('[["x","/a\\nb"]]', "source the drill does not read"),
+                            ("[]", "loads no credentials")):
+        with pytest.raises(UnitCredentialsError, match=expected):
+            parse_properties([loaded, none, f'{{"type":"a(ss)","data":{pairs}}}', sets], "u.service")
+    with pytest.raises(ValidationError, match="expected credentials_unit too"):
+        restic_job("j", Path("/r"), password_credential="restic.pw")
+    with pytest.raises(ValidationError, match="credentials_unit"):
+        restic_job("j", Path("/r"), credentials_unit="backup.timer")

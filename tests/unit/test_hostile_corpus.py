@@ -32,6 +32,8 @@ from drills.adapters.rclone import Rclone
 from drills.adapters.restic import Restic, RestoreFailed, Snapshot
 from drills.core import backends, progress
 from drills.core.transport import DrillCouldNotRun, Remote, argv
+from drills.core.unit_credentials import UnitCredential, under_unit_credentials
+from drills.inventory.credentials import password_exports
 from drills.inventory.schema import (
     Archives,
     Component,
@@ -62,7 +64,7 @@ CORPUS = {
     "non-utf8": "caf\udce9$(pwned)",  # the byte 0xE9, as a name read from a host decodes
     "glob-and-variables": "*${IFS}$HOME",
 }
-RECORDED = ("restic", "borg", "rclone", "systemctl", "journalctl", "systemd-analyze", "curl",
+RECORDED = ("restic", "borg", "rclone", "systemctl", "journalctl", "systemd-analyze", "curl", "busctl",
             "redis-server", "redis-cli", "clickhouse-client", "clickhouse-server", "clickhouse",
             "useradd", "userdel")
 RECORDER = """#!/bin/sh
@@ -505,6 +507,24 @@ def job_credentials_forms(e: Estate, v: str) -> None:
                                            job(credentials_env=str(env)))
     assert verdict.ok, verdict.message
     assert f"password file {password} is mode 0600" in verdict.message
+
+
+@builder
+def unit_credentials_and_password_credential(e: Estate, v: str) -> None:
+    """A job's credentials_unit reaches busctl as one word (a recorder: the unit is unknown, the
+    drill could not run); a credential's source, name and the unit reach unit-credentials.sh as
+    values; a password_credential is a file of $CREDENTIALS_DIRECTORY, its name intact."""
+    tolerated(lambda: e.remote.with_credentials(["true"], job(credentials_unit=v, repository="/r")))
+    e.received("busctl", v)
+    source = e.tmp / f"c{name(v)}"
+    source.write_text("value")
+    show = ('printf "%s\\0" "$(cat "$CREDENTIALS_DIRECTORY/cred")" "$RESTIC_PASSWORD_FILE" '
+            '"$CREDENTIALS_DIRECTORY"')
+    exports = password_exports(job(password_credential=v))
+    command = under_unit_credentials(v, (UnitCredential("load", "cred", str(source)),), f"{exports}{show}")
+    value, password_file, folder = e.remote.run(command).text.split("\0")[:3]
+    assert (value, password_file) == ("value", f"{folder}/{v}")
+    assert not os.path.exists(folder)
 
 
 # --- database restores (drills/restores/databases.py, clickhouse.py) ------------------------
