@@ -17,15 +17,18 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from drills.core.privilege import PROGRAMS, helper_digest, helper_path
+from drills.core.privilege import KEPT_ENV, PROGRAMS, helper_digest, helper_path
 from drills.core.transport import SCRIPTS
 from drills.inventory.schema import Host, Inventory, Job
 
-COVERED = ("restic", "restic-check")  # the kinds whose every privileged command has a rule
+COVERED = ("restic", "restic-check", "borg")  # the kinds whose every privileged command has a rule
 EXIT_NOT_COVERED = 4  # a job the generator cannot cover: bad input for `sudo: exact`
 ID = "[0-9a-f]{8,64}"  # a restic snapshot or lock id, as restic.py checks it before use
 NAME = "[A-Za-z0-9][A-Za-z0-9._-]*"  # the host's own name (restic --host), read with hostname
 NUMBER = "[0-9]+"
+# a borg archive name as the drill sends it back (REPOSITORY::NAME): no space, no slash, and a
+# colon only between other characters (escaped, outside a bracket: sudoers and re alike)
+ARCHIVE = "[A-Za-z0-9_+@.-]+(\\:[A-Za-z0-9_+@.-]+)*"
 
 
 class NotCovered(ValueError):
@@ -81,12 +84,14 @@ def _helper(name: str, code: str, args: str, why: str) -> Rule:
 def helpers() -> dict[str, str]:
     """Every shell helper a covered drill escalates, by name: its code, from the module that
     sends it (the package's scripts and the inline programs)."""
-    from drills.adapters import markers
+    from drills.adapters import borg, markers
     from drills.restores import scratch
 
     return {"hash-tree": (SCRIPTS / "hash-tree.sh").read_text(encoding="utf-8"),
             "sweep": (SCRIPTS / "sweep.sh").read_text(encoding="utf-8"),
-            "free-bytes": scratch._FREE, "read-marker": markers._READ}
+            "env-password-file": (SCRIPTS / "env-password-file.sh").read_text(encoding="utf-8"),
+            "free-bytes": scratch._FREE, "read-marker": markers._READ,
+            "borg-in-dir": borg._IN_DIR, "borg-tagged": borg._TAGGED}
 
 
 def _scratch(host: Host) -> tuple[str, str]:
@@ -140,6 +145,43 @@ def _restic(job: Job, host: Host) -> list[Rule]:
     return [Rule(PROGRAMS["restic"], f"-r {repo} {args}", why) for args, why in rules]
 
 
+def _borg(job: Job, host: Host) -> list[Rule]:
+    """borg's reads of the job's repository (the lock bypassed, as the drill reads it), its
+    check and prune's dry run (which wait for the lock), and extract into scratch through the
+    ``borg-in-dir`` helper (borg extracts into its working directory). No option that names a
+    program (``--rsh``, ``--remote-path``) or another repository matches."""
+    from drills.adapters.borg import LOCK_WAIT
+    from drills.core.borg_patterns import CACHE_TAG_CONTENTS
+
+    repo = lit(job.repository or "")
+    _, one = _scratch(host)
+    wait, archive = f"--lock-wait {LOCK_WAIT}", f"{repo}{lit('::')}{ARCHIVE}"
+    rules = [
+        (f"list --last 1 --short --bypass-lock {repo}", "the repository opens (the up-front probe)"),
+        (f"list --json --bypass-lock {repo}", "archives"),
+        (f"check {wait}( --verify-data)? {repo}", "borg check (takes borg's lock)"),
+        (f"info --json --bypass-lock {archive}", "an archive's restore size"),
+    ]
+    if job.retention is not None:
+        policy = " ".join(lit(w) for w in job.retention.borg_words())
+        rules.append((f"prune --dry-run --list {wait} {policy} {repo}",
+                      "borg prune's own retention, as a dry run (takes borg's lock)"))
+    found = [Rule(PROGRAMS["borg"], args, why) for args, why in rules]
+    code = helpers()
+    found.append(_helper("borg-in-dir", code["borg-in-dir"],
+                         f"{one} extract --bypass-lock {archive}",
+                         "borg extract into scratch (in its working directory)"))
+    if job.source and (job.exclude_caches or job.exclude_if_present):
+        from drills.adapters.borg import _find_glob
+
+        pairs = [w for tag in job.exclude_if_present for w in (_find_glob(tag.strip("/")), tag)]
+        words = [str(job.source).rstrip("/") or "/", "yes" if job.exclude_caches else "no",
+                 CACHE_TAG_CONTENTS.decode(), *pairs]
+        found.append(_helper("borg-tagged", code["borg-tagged"], " ".join(lit(w) for w in words),
+                             "the directories borg's tags exclude"))
+    return found
+
+
 def _samples(job: Job) -> list[str]:
     if job.samples is None or not job.source:
         return []
@@ -182,6 +224,8 @@ def _common(job: Job, host: Host) -> list[Rule]:
     if host.credentials_env:
         rules.append(Rule(PROGRAMS["stat"], f"-c %a %U {lit(host.credentials_env)}",
                           "the credentials file's mode and owner"))
+        rules.append(_helper("env-password-file", code["env-password-file"], lit(host.credentials_env),
+                             "the password file the credentials file names (its path only)"))
     return rules
 
 
@@ -197,7 +241,11 @@ def job_rules(job: Job, host: Host) -> list[Rule]:
     if host.credentials_from_env:
         raise NotCovered(f"host {host.name}: credentials_from_env cannot reach an exact sudo "
                          "(sudoers loads credentials_env with env_file)")
-    return [*_restic(job, host), *_trees(job, host), *_common(job, host)]
+    return [*_TOOL_RULES[job.kind](job, host), *_trees(job, host), *_common(job, host)]
+
+
+# each covered kind's tool rules (COVERED lists these kinds)
+_TOOL_RULES = {"restic": _restic, "restic-check": _restic, "borg": _borg}
 
 
 def rules_for(inventory: Inventory, host: str) -> list[Rule]:
@@ -226,12 +274,23 @@ def sudoers_file(inventory: Inventory, host: str, user: str, source: str = "the 
              "# Generated: install as /etc/sudoers.d/backup-drills (mode 0440, check with visudo -cf),",
              "# the helpers it names under their paths (backup-drills sudoers --helpers DIR),",
              "# and set sudo: exact on the host in the inventory. Needs sudo 1.9.10 or later."]
-    if chosen.credentials_env:
-        lines.append(f"Defaults!{PROGRAMS['restic']} env_file={chosen.credentials_env}")
+    if chosen.credentials_env:  # its content runs as root's environment: root's to keep safe
+        for program in credential_programs(rules):
+            lines.append(f"Defaults!{program} env_file={chosen.credentials_env}")
+    if any(rule.program == PROGRAMS["borg"] for rule in rules):
+        kept = " ".join(f"{name}={value}" for name, value in KEPT_ENV.items())
+        lines.append(f'Defaults!{PROGRAMS["borg"]} env_keep+="{kept}"')
     for rule in rules:
         lines.append(f"# {rule.why}")
         lines.append(f"{user} ALL=(root) NOPASSWD: {rule.line()}")
     return "\n".join(lines) + "\n"
+
+
+def credential_programs(rules: Iterable[Rule]) -> list[str]:
+    """The programs of ``rules`` that read the host's credentials (sudoers loads its env file
+    for each): restic, borg, and the helper that runs borg in a directory."""
+    wanted = {PROGRAMS["restic"], PROGRAMS["borg"], helper_path("borg-in-dir", helpers()["borg-in-dir"])}
+    return list(dict.fromkeys(rule.program for rule in rules if rule.program in wanted))
 
 
 def helper_files(inventory: Inventory, host: str) -> dict[str, str]:
