@@ -46,6 +46,12 @@ from drills.inventory.schema import Job
 from drills.restores.manifest import nothing_left_out
 
 LOCK_WAIT = 30  # seconds borg check waits for the repository lock (the estate's job may hold it)
+# borg in the directory $1 (borg extract writes into its working directory): one program, so
+# a ``sudo: exact`` host escalates it as a helper pinned by its digest, its words by sudoers
+_IN_DIR = '''cd -- "$1" || exit 2
+shift
+TZ=UTC BORG_RELOCATED_REPO_ACCESS_IS_OK=no exec borg "$@"
+'''
 
 
 def parse_archives(text: str, host: str, source: str) -> list[Snapshot]:
@@ -157,9 +163,10 @@ class Borg:
 
     def _run(self, *words: str, cwd: str | None = None, timeout: float | None = None,
              local: bool = False, progress: Callable[[], str] | None = None) -> Result:
-        place = ("-C", cwd) if cwd else ()
         zone = () if local else ("TZ=UTC",)
-        command = ("env", *place, *zone, "BORG_RELOCATED_REPO_ACCESS_IS_OK=no", "borg", *words)
+        command: tuple[str, ...] = ("env", *zone, "BORG_RELOCATED_REPO_ACCESS_IS_OK=no", "borg", *words)
+        if cwd:  # borg extract writes into its working directory: a helper enters it first
+            command = ("sh", "-c", _IN_DIR, "borg-in-dir", cwd, *words)
         return self.remote.run(self.remote.with_credentials(command, self.job), timeout=timeout,
                                progress=progress)
 

@@ -22,6 +22,7 @@ import shlex
 # every program the drill escalates on a ``sudo: exact`` host, where Debian 12 and 13 have it
 PROGRAMS = {
     "restic": "/usr/bin/restic",
+    "borg": "/usr/bin/borg",
     "find": "/usr/bin/find",
     "realpath": "/usr/bin/realpath",
     "mkdir": "/usr/bin/mkdir",
@@ -33,6 +34,10 @@ PROGRAMS = {
     "cat": "/usr/bin/cat",
     "kill": "/usr/bin/kill",
 }
+# the variables a command may set for its program (``env NAME=VALUE... PROGRAM``): each is set
+# in the drilling user's shell, before sudo, and the sudoers file keeps exactly this value
+# (``env_keep+="NAME=VALUE"``: sudo drops the variable when it holds any other)
+KEPT_ENV = {"TZ": "UTC", "BORG_RELOCATED_REPO_ACCESS_IS_OK": "no"}
 # where the operator installs the drill's shell helpers (``backup-drills sudoers --helpers``)
 HELPERS = "/usr/local/lib/backup-drills"
 _QUIET = " 2>/dev/null"  # a command's own redirection, kept outside sudo
@@ -67,15 +72,45 @@ def helper_path(name: str, code: str) -> str:
     return f"{HELPERS}/{name}-{helper_digest(code)[:12]}"
 
 
-def escalated(script: str, words: tuple[str, ...] | None = None) -> list[str]:
-    """The program and words sudo runs for ``script``: ``words`` when the transport knows them
-    (a command with credentials: sudoers' ``env_file`` loads those), a helper for
-    ``sh -c CODE NAME ARGS...``, else the script's own words, which must be one program of
-    ``PROGRAMS`` and quoted as ``argv`` quotes them (no pipe, no ``;``, no expansion)."""
+def _words(script: str, words: tuple[str, ...] | None) -> tuple[str, ...]:
     if words is None:
         words = tuple(shlex.split(script))
         if shlex.join(words) != script:
             raise NotExact(f"not one program with plain arguments: {script[:120]}")
+    return words
+
+
+def kept_env(words: tuple[str, ...]) -> tuple[list[str], tuple[str, ...]]:
+    """``env NAME=VALUE... PROGRAM WORDS``: the assignments (each one of ``KEPT_ENV``, with its
+    value) and the program's words; words without ``env`` are returned as they are. ``env``'s
+    options (``-C DIR``: a helper changes directory instead) are not exact.
+
+    >>> kept_env(("env", "TZ=UTC", "borg", "list"))
+    (['TZ=UTC'], ('borg', 'list'))
+    """
+    if not words or words[0] != "env":
+        return [], words
+    assignments: list[str] = []
+    for at, word in enumerate(words[1:], 1):
+        if word.startswith("-"):
+            raise NotExact(f"env {word}: not a variable `sudo: exact` keeps (a helper changes directory)")
+        if "=" not in word:
+            return assignments, words[at:]
+        name, value = word.split("=", 1)
+        if KEPT_ENV.get(name) != value:
+            raise NotExact(f"env {name}=...: not a variable `sudo: exact` keeps "
+                           f"({', '.join(f'{k}={v}' for k, v in KEPT_ENV.items())})")
+        assignments.append(word)
+    raise NotExact("env with no program")
+
+
+def escalated(script: str, words: tuple[str, ...] | None = None) -> list[str]:
+    """The program and words sudo runs for ``script``: ``words`` when the transport knows them
+    (a command with credentials: sudoers' ``env_file`` loads those), a helper for
+    ``sh -c CODE NAME ARGS...``, else the script's own words, which must be one program of
+    ``PROGRAMS`` and quoted as ``argv`` quotes them (no pipe, no ``;``, no expansion); a leading
+    ``env`` with ``KEPT_ENV`` assignments is left to ``exact_words``."""
+    _, words = kept_env(_words(script, words))
     if len(words) >= 4 and words[:2] == ("sh", "-c"):
         return [helper_path(words[3], words[2]), *words[4:]]
     if not words or words[0] not in PROGRAMS:
@@ -85,9 +120,15 @@ def escalated(script: str, words: tuple[str, ...] | None = None) -> list[str]:
 
 
 def exact_words(script: str, limit: int, words: tuple[str, ...] | None = None) -> list[str]:
-    """``timeout -k 5 LIMIT sudo -n -- PROGRAM WORDS...``: the timeout runs as the drilling user,
-    outside sudo; sudo sees one program and its words."""
-    return ["timeout", "-k", "5", str(limit), "sudo", "-n", "--", *escalated(script, words)]
+    """``[NAME=VALUE...] timeout -k 5 LIMIT sudo -n -- PROGRAM WORDS...``: the timeout runs as
+    the drilling user, outside sudo; sudo sees one program and its words, and keeps the
+    ``KEPT_ENV`` assignments set before it.
+
+    >>> exact_words(shlex.join(["env", "TZ=UTC", "borg", "list"]), 9)[:2]
+    ['TZ=UTC', 'timeout']
+    """
+    assignments, _ = kept_env(_words(script, words))
+    return [*assignments, "timeout", "-k", "5", str(limit), "sudo", "-n", "--", *escalated(script, words)]
 
 
 def exact_command(script: str, limit: int, words: tuple[str, ...] | None = None) -> str:

@@ -2,7 +2,7 @@
 the commands that need root (credentials, restores, hashing), never the read-only ones (unit
 state, versions); without sudo, what needs no privilege still runs and the rest could not run,
 named, instead of being judged. With ``sudo: exact`` and only the file ``backup-drills
-sudoers`` generates, the read-only drill passes and sudo runs no shell."""
+sudoers`` generates, motoko's whole read-only drill passes and sudo runs no shell."""
 
 import shlex
 
@@ -45,9 +45,10 @@ def test_an_unprivileged_user_without_sudo_runs_read_only_checks_and_names_the_c
 
 @pytest.mark.touches("motoko")
 def test_a_user_with_only_the_generated_sudoers_passes_motokos_read_only_drill(drill, motoko):
-    """motoko's restic jobs drilled as drill-exact, whose only rights are the file `backup-drills
-    sudoers` prints (sudo: exact): the read-only drill passes, sudo ran no shell, env or timeout,
-    and a command outside the file (restic with --password-command) is refused by sudo."""
+    """All of motoko's jobs (restic, borg, restic-check) drilled as drill-exact, whose only
+    rights are the file `backup-drills sudoers` prints (sudo: exact): the whole read-only drill
+    passes, sudo ran restic, borg and the borg-in-dir helper but no shell, env or timeout, and a
+    command outside the file (restic with --password-command) is refused by sudo."""
     from drills.inventory.schema import load_inventory
     from drills.inventory.sudoers import COVERED, helper_files, sudoers_file
     from lab.estate import DRILL_EXACT_USER
@@ -56,8 +57,9 @@ def test_a_user_with_only_the_generated_sudoers_passes_motokos_read_only_drill(d
     doc["hosts"] = {"motoko": doc["hosts"]["motoko"] | {"transport": "ssh://drill-exact@motoko",
                                                          "sudo": "exact"}}
     doc["jobs"] = {name: {k: v for k, v in job.items() if k != "writes"}  # read-only
-                   for name, job in doc["jobs"].items()
-                   if job["host"] == "motoko" and job["kind"] in COVERED}  # flux-borg: not covered
+                   for name, job in doc["jobs"].items() if job["host"] == "motoko"}
+    assert {job["kind"] for job in doc["jobs"].values()} <= set(COVERED)  # all of motoko's jobs
+    assert set(doc["jobs"]) == {"flux-backup", "flux-borg", "restic-check"}
     inventory = drill.tmp / "exact.yml"
     inventory.write_text(yaml.safe_dump(doc, allow_unicode=True))
     loaded = load_inventory(inventory)
@@ -70,14 +72,17 @@ def test_a_user_with_only_the_generated_sudoers_passes_motokos_read_only_drill(d
               "&& install -m 0440 /tmp/exact.sudoers /etc/sudoers.d/backup-drills-exact")
     try:
         since = motoko.sh("date +%s").strip()
-        run = drill.run_features("-q", f"--inventory={inventory}", "-k", "motoko")
+        run = drill.run_features("-q", "-rA", f"--inventory={inventory}", "-k", "motoko")
         assert run.returncode == 0, run.stdout[-3000:]
         assert " passed" in run.stdout
         assert "failed" not in run.stdout
         logged = motoko.sh(f"journalctl _COMM=sudo --since @{since} -o cat --no-pager")
         escalated = [line.split("COMMAND=", 1)[1] for line in logged.splitlines() if "COMMAND=" in line]
         programs = {command.split()[0] for command in escalated}
-        assert "/usr/bin/restic" in programs, logged[-2000:]
+        assert {"/usr/bin/restic", "/usr/bin/borg"} <= programs, logged[-2000:]
+        assert any(p.startswith("/usr/local/lib/backup-drills/borg-in-dir-") for p in programs), programs
+        for job in doc["jobs"]:  # every job was drilled, none skipped
+            assert f"{job}@motoko" in run.stdout, job
         assert not {p.rsplit("/", 1)[-1] for p in programs} & {"sh", "env", "timeout", "bash"}, programs
         assert "command not allowed" not in logged, logged[-2000:]
         refused = motoko.sh("su drill-exact -c 'sudo -n /usr/bin/restic -r s3:http://objectstore:8333/"
