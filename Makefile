@@ -126,3 +126,4 @@ lowest: system
 bench: lab-up
 	$(PY) bench/restore_verify.py
 	$(PY) bench/fleet.py --hosts 16 --workers 4 --large 48 --large-workers 8
+	$(PY) bench/collect.py   # collection at 1,000, 10,000 and 50,000 jobs (no lab)

@@ -131,10 +131,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if config.getoption("generate_missing", False):
         return
     contexts, problems = _contexts(), []
-    for item in items:
-        template = scenario_template(item)
-        if template is None:
-            continue
+    # each scenario once, not once per job it is drilled for (a fleet has thousands of each)
+    templates = {id(t): t for t in map(scenario_template, items) if t is not None}
+    for template in templates.values():
         for step in template.steps:
             if unmatched(step, contexts):
                 problems.append(f"{template.feature.rel_filename}:{step.line_number}: no step "

@@ -8,10 +8,13 @@ job and host, so ``pytest features/ -k motoko`` drills one host and ``-k flux-ba
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
+from collections.abc import Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -156,7 +159,9 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError("no inventory to drill: pass --inventory FILE (or set "
                                 "BACKUP_DRILLS_INVENTORY, or drill_inventory in pytest's ini file)")
     try:
-        inventory = load_inventory(path) if path is not None else Inventory(name="none", hosts={}, jobs={})
+        with cycles_kept():
+            inventory = (load_inventory(path) if path is not None
+                         else Inventory(name="none", hosts={}, jobs={}))
     except InventoryError as exc:
         raise pytest.UsageError(f"invalid inventory, no host was touched:\n{exc}") from None
     config.stash[INVENTORY] = inventory
@@ -169,6 +174,32 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[UNREACHABLE] = {}
     config.stash[VERSIONS] = {}
     config.stash[DRILLING] = drilling and not collecting
+
+
+@contextmanager
+def cycles_kept() -> Iterator[None]:
+    """No cyclic garbage collection inside: reading a fleet's inventory and collecting its tests
+    allocate millions of objects that all live on, and each collection of the oldest generation
+    walks all of them again (50,000 jobs: three times the CPU of the reading itself). Nothing
+    is lost: the collector runs again after, at its own thresholds."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_collection(session: pytest.Session) -> Generator[None, object, object]:
+    """Collect without cyclic garbage collection, then move what collection built (the
+    inventory, every test item) out of the collector's reach: it lives as long as the run, and
+    a worker's later collections no longer walk it (``gc.freeze``)."""
+    with cycles_kept():
+        result = yield
+    gc.freeze()
+    return result
 
 
 LOG = logging.getLogger("drills.drill")  # a line per job, scenario and step
@@ -218,15 +249,38 @@ def pytest_bdd_apply_tag(tag: str, function: Any) -> bool | None:
     return True
 
 
+class Selection:
+    """The inventory's jobs by selector: each selector's jobs are worked out once per run (one
+    pass over the jobs), kept as a set of the jobs' identities, so a scenario's jobs cost one
+    set lookup per job and selector, never a comparison of two jobs' models.
+
+    >>> Selection(Inventory(name="none", hosts={}, jobs={})).jobs({"restic", "timer"})
+    []
+    """
+
+    def __init__(self, inventory: Inventory) -> None:
+        self.inventory = inventory
+        self._chosen: dict[str, frozenset[int]] = {}  # selector -> id() of its jobs
+
+    def chosen(self, selector: str) -> frozenset[int]:
+        if selector not in self._chosen:
+            how, value = SELECTORS[selector]
+            self._chosen[selector] = frozenset(map(id, self.inventory.jobs_for(**{how: value})))
+        return self._chosen[selector]
+
+    def jobs(self, selectors: set[str]) -> list[Job]:
+        """The jobs that have what every selector names, in the inventory's order."""
+        sets = [self.chosen(name) for name in sorted(selectors & SELECTORS.keys())]
+        return [job for job in self.inventory.jobs.values() if all(id(job) in s for s in sets)]
+
+
+SELECTION = pytest.StashKey[Selection]()
+
+
 def matching_jobs(inventory: Inventory, selectors: set[str]) -> list[Job]:
     """The jobs a scenario runs against: those that have what every selector names (its tags
-    and what its steps need)."""
-    jobs = list(inventory.jobs.values())
-    for name in sorted(selectors & SELECTORS.keys()):
-        how, value = SELECTORS[name]
-        chosen = inventory.jobs_for(**{how: value})
-        jobs = [job for job in jobs if job in chosen]
-    return jobs
+    and what its steps need). A run reuses one ``Selection``; this builds a fresh one."""
+    return Selection(inventory).jobs(selectors)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -235,7 +289,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     names = {mark.name for mark in metafunc.definition.iter_markers()}
     template = scenario_template(metafunc.definition)
     needed = steps_need(template) if template is not None else set()
-    jobs = matching_jobs(metafunc.config.stash[INVENTORY], names | needed)
+    config = metafunc.config
+    if SELECTION not in config.stash:
+        config.stash[SELECTION] = Selection(config.stash[INVENTORY])
+    jobs = config.stash[SELECTION].jobs(names | needed)
     metafunc.parametrize("job", jobs, ids=[job.id for job in jobs])
 
 
@@ -257,13 +314,28 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     config.stash[NOT_APPLICABLE] = [item.nodeid.split("[")[0] for item in idle]
     if config.getoption("shard"):
         _keep_shard(config, items)
-    refused = [item for item in items if writes_refused(item)]
+    writing = marked_writes(items)
+    refused = [item for item in items if id(item) in writing and writes_refused(item)]
     leave_out(config, items, refused)
     for item in refused:
         job = job_of(item)
         if job is not None:  # always: only a job's scenario is refused
             config.stash[EVIDENCE].left_out(job.id, _title(item), WRITES_NOT_ALLOWED)
-    items.sort(key=lambda item: item.get_closest_marker("writes") is not None)
+    items.sort(key=lambda item: id(item) in writing)
+
+
+def marked_writes(items: list[pytest.Item]) -> set[int]:
+    """The ``id()`` of each item marked ``@writes``, the marker looked up once per scenario
+    (the tests of one scenario, one per job, share its markers), not once per test."""
+    by_scenario: dict[tuple[int, str], bool] = {}
+    found = set()
+    for item in items:
+        scenario = (id(item.parent), getattr(item, "originalname", item.name))
+        if scenario not in by_scenario:
+            by_scenario[scenario] = item.get_closest_marker("writes") is not None
+        if by_scenario[scenario]:
+            found.add(id(item))
+    return found
 
 
 def leave_out(config: pytest.Config, items: list[pytest.Item], chosen: list[pytest.Item]) -> None:
@@ -304,8 +376,9 @@ def _keep_shard(config: pytest.Config, items: list[pytest.Item]) -> None:
             if (points := log.past(job.id)) and points[-1].restore_seconds is not None}
     chosen = assign(jobs_by_host, count, past)
     mine = sorted(host for host, shard in chosen.items() if shard == index)
+    kept = set(mine)
     leave_out(config, items, [item for item in items
-                               if (drilled := job_of(item)) is not None and drilled.host not in mine])
+                               if (drilled := job_of(item)) is not None and drilled.host not in kept])
     log.shard = f"{index}/{count}"
     how = "balanced by past drill times" if past else "balanced by job count: no history yet"
     config.stash[SHARD_HOSTS] = f"shard {index}/{count} ({how}): hosts {', '.join(mine) or 'none'}"
@@ -358,6 +431,36 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         probe_hosts(item.config, [job.host], item.session.items)
 
 
+DRILLED = pytest.StashKey[tuple[int, dict[str, list[Job]]]]()
+HOST_JOBS = pytest.StashKey[dict[str, list[Job]]]()
+
+
+def drilled_by_host(config: pytest.Config, items: list[pytest.Item]) -> dict[str, list[Job]]:
+    """Each host's jobs among ``items`` (each job once), worked out once per run: a worker
+    probes its hosts one at a time, and a scan of every item for each would be quadratic."""
+    known = config.stash.get(DRILLED, None)
+    if known is not None and known[0] == id(items):
+        return known[1]
+    seen: set[int] = set()
+    found: dict[str, list[Job]] = {}
+    for job in map(job_of, items):
+        if job is not None and id(job) not in seen:
+            seen.add(id(job))
+            found.setdefault(job.host, []).append(job)
+    config.stash[DRILLED] = (id(items), found)
+    return found
+
+
+def jobs_of_host(config: pytest.Config, host: str) -> list[Job]:
+    """Every job of the inventory on ``host`` (drilled or not), from an index built once."""
+    if HOST_JOBS not in config.stash:
+        index: dict[str, list[Job]] = {}
+        for job in config.stash[INVENTORY].jobs.values():
+            index.setdefault(job.host, []).append(job)
+        config.stash[HOST_JOBS] = index
+    return config.stash[HOST_JOBS].get(host, [])
+
+
 def probe_hosts(config: pytest.Config, hosts: list[str], items: list[pytest.Item]) -> None:
     """Probe ``hosts`` (reachable, clock, sweep, tool versions, backends) and read the buckets
     of their jobs among ``items``, in parallel; name what did not answer."""
@@ -365,7 +468,9 @@ def probe_hosts(config: pytest.Config, hosts: list[str], items: list[pytest.Item
         return
     config.stash[PROBED].update(hosts)
     inventory = config.stash[INVENTORY]
-    drilled = {job.id: job for job in map(job_of, items) if job is not None and job.host in hosts}
+    by_host = drilled_by_host(config, items)
+    drilled = {job.id: job for host in hosts for job in by_host.get(host, [])}
+    on_host = {name: jobs_of_host(config, name) for name in hosts}
 
     def probe(name: str) -> tuple[str, str | None, dict[str, str]]:
         remote = Remote(inventory.hosts[name], timeout=config.getoption("remote_timeout"))
@@ -377,12 +482,12 @@ def probe_hosts(config: pytest.Config, hosts: list[str], items: list[pytest.Item
             sweep(remote)
             # a killed run's canaries, only where writes are allowed: a read-only drill never
             # touches a source (a leftover waits for the next run that may write there)
-            sweep_canaries(remote, [j for j in inventory.jobs.values() if j.host == name
-                                    and (j.writes == "allowed" or config.getoption("allow_writes"))])
+            sweep_canaries(remote, [j for j in on_host[name]
+                                    if j.writes == "allowed" or config.getoption("allow_writes")])
             config.stash[VERSIONS][name] = tool_versions(remote)
         except DrillCouldNotRun as exc:
             return name, str(exc), {}
-        jobs = [job for job in drilled.values() if job.host == name]
+        jobs = by_host.get(name, [])
         for job in jobs:  # a kind that reads its job from the host: borgmatic's configuration
             read_job = getattr(tool_class(job), "read_job", None)
             if read_job is not None:
