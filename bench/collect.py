@@ -112,6 +112,7 @@ def main() -> int:
     if args.write:
         _write(int(args.write[0]), Path(args.write[1]))
         return 0
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a killed benchmark kills its child
     results: dict[int, list[Collected]] = {jobs: [] for jobs in args.jobs}
     with tempfile.TemporaryDirectory(prefix="bench-collect-") as folder:
         tmp = Path(folder)
