@@ -270,8 +270,11 @@ class Selection:
 
     def jobs(self, selectors: set[str]) -> list[Job]:
         """The jobs that have what every selector names, in the inventory's order."""
-        sets = [self.chosen(name) for name in sorted(selectors & SELECTORS.keys())]
-        return [job for job in self.inventory.jobs.values() if all(id(job) in s for s in sets)]
+        sets = [self.chosen(name) for name in selectors & SELECTORS.keys()]
+        if not sets:
+            return list(self.inventory.jobs.values())
+        kept = frozenset.intersection(*sets)
+        return [job for job in self.inventory.jobs.values() if id(job) in kept]
 
 
 SELECTION = pytest.StashKey[Selection]()
