@@ -106,7 +106,7 @@ class Answering:
     def __init__(self, output: str, status: int) -> None:
         self.output, self.status, self.commands = output, status, []
 
-    def with_credentials(self, words):
+    def with_credentials(self, words, job=None):
         return words
 
     def run(self, words, timeout=None):

@@ -29,7 +29,7 @@ class Replay:
         self.host = Host(name="motoko", transport="local://")
         self.folder, self.answers = folder, answers
 
-    def with_credentials(self, words):
+    def with_credentials(self, words, job=None):
         return " ".join(words)
 
     def run(self, script, timeout=None, check=False, privileged=True, progress=None):
