@@ -206,7 +206,7 @@ class Borgmatic(Borg):
         zone = () if local else ("TZ=UTC",)
         command = ("env", *place, *zone, "BORG_RELOCATED_REPO_ACCESS_IS_OK=no", *self._borgmatic(),
                    *words)
-        return self.remote.run(self.remote.with_credentials(command), timeout=timeout,
+        return self.remote.run(self.remote.with_credentials(command, self.job), timeout=timeout,
                                progress=progress)
 
     def retention_dry_run(self, stamps: Sequence[Stamp], found: Sequence[Snapshot]) -> RetentionDryRun:
