@@ -25,17 +25,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
 from drills import __version__
-from drills.core.bundled import bundled
 from drills.evidence.controls import matrix, render_markdown
 from drills.evidence.merge import MergeError, merge
 from drills.evidence.report import ReportError, build_report
 from drills.evidence.signing import SigningError, keygen, verify_path
+from drills.exit_codes import guarded
 from drills.inventory.schema import InventoryError, load_inventory
+from drills.run import exit_table, run_main
 
 
 def _matrix(path: Path, out: Path) -> int:
@@ -106,59 +106,6 @@ def evidence_main(argv: list[str] | None = None, prog: str = "drill-evidence") -
     return 0
 
 
-def _run(args: list[str]) -> int:
-    """``backup-drills run [--features DIR]... [--no-bundled] [pytest options]``: pytest over the
-    bundled features (and a user's own), from and into the current folder."""
-    import pytest  # imported here: the other commands need no test runner
-
-    folders: list[str] = []
-    rest: list[str] = []
-    bundled_too = True
-    words = iter(args)
-    for word in words:
-        if word == "--features":
-            folders.append(next(words, ""))
-        elif word.startswith("--features="):
-            folders.append(word.split("=", 1)[1])
-        elif word == "--no-bundled":
-            bundled_too = False
-        else:
-            rest.append(word)
-    missing = [folder for folder in folders if not Path(folder).is_dir()]
-    if missing:
-        print(f"backup-drills run: --features {missing[0] or '(nothing)'}: expected a folder of "
-              f".feature files", file=sys.stderr)
-        return 4
-    chosen = ([str(bundled("features"))] if bundled_too else []) + folders
-    if not chosen:
-        print("backup-drills run: --no-bundled needs at least one --features DIR", file=sys.stderr)
-        return 4
-    # the features' common folder is pytest's rootdir (test IDs such as
-    # repository.feature::test_restic_check_passes[...], and Allure's titles, are relative to
-    # it); reports, evidence, the cache and an ini file are the current folder's
-    here = Path.cwd()
-    root = os.path.commonpath([str(Path(folder).resolve()) for folder in chosen])
-    # no PytestAssertRewriteWarning although drills is imported: see PYTEST_DONT_REWRITE there
-    options = [f"--rootdir={root}"]
-    if "no:cacheprovider" not in rest and "-pno:cacheprovider" not in rest:  # else no cache_dir option
-        options += ["-o", f"cache_dir={here / '.pytest_cache'}"]
-    ini = _ini_file(here)
-    if ini is not None and "-c" not in rest and not any(w.startswith("--config-file") for w in rest):
-        options += ["-c", str(ini)]
-    return int(pytest.main([*chosen, *options, *rest]))
-
-
-def _ini_file(folder: Path) -> Path | None:
-    """The folder's pytest configuration, as pytest itself would find it there."""
-    for name in ("pytest.ini", ".pytest.ini"):
-        if (folder / name).is_file():
-            return folder / name
-    pyproject = folder / "pyproject.toml"
-    if pyproject.is_file() and "[tool.pytest.ini_options]" in pyproject.read_text(errors="replace"):
-        return pyproject
-    return None
-
-
 def _merge(argv: list[str]) -> int:
     """``backup-drills merge``: the shards' evidence and Allure results as one run."""
     parser = argparse.ArgumentParser(prog="backup-drills merge", description=_merge.__doc__)
@@ -195,11 +142,12 @@ def _inventory_check(path: Path) -> int:
     return 0
 
 
+@guarded
 def main(argv: list[str] | None = None) -> int:
     """``backup-drills``: the suite's one command (see the module's docstring)."""
     args = sys.argv[1:] if argv is None else argv
     if args and args[0] == "run":
-        return _run(args[1:])
+        return run_main(args[1:])
     if args and args[0] == "evidence":
         return evidence_main(args[1:], prog="backup-drills evidence")
     if args and args[0] == "report":
@@ -214,12 +162,13 @@ def main(argv: list[str] | None = None) -> int:
         from steps.plugin.catalogue import main as steps_main  # the catalogue reads the step modules
 
         return steps_main(args[1:])
-    parser = argparse.ArgumentParser(prog="backup-drills", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="backup-drills", description=__doc__.splitlines()[0],
+                                     epilog=exit_table())
     parser.add_argument("--version", action="version", version=f"backup-drills {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="drill an inventory: pytest over the bundled features "
-                                    "(--features DIR adds a folder of your own, --no-bundled "
-                                    "leaves the bundled ones out); other options go to pytest")
+                                    "(--features DIR adds a folder of your own); its options: "
+                                    "backup-drills run --help")
     inventory = commands.add_parser("inventory", help="inventory tools")
     checks = inventory.add_subparsers(dest="action", required=True)
     check = checks.add_parser("check", help="validate an inventory file; touches no host")
@@ -233,3 +182,6 @@ def main(argv: list[str] | None = None) -> int:
                                          "inventory: backup-drills discover HOST... --out FILE")
     parsed = parser.parse_args(args)
     return _inventory_check(parsed.file)
+
+
+drill_evidence = guarded(evidence_main)  # ``drill-evidence``: an unexpected exception is exit 3

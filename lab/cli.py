@@ -10,9 +10,11 @@ from __future__ import annotations
 import argparse
 import sys
 
+from drills.exit_codes import ExitCode, guarded
 from lab.estate import Lab, LabError
 
 
+@guarded
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="drill-lab", description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["up", "status", "down", "reset"])
@@ -33,5 +35,5 @@ def main(argv: list[str] | None = None) -> int:
             lab.reset()
     except LabError as exc:
         print(f"drill-lab {args.command}: {exc}", file=sys.stderr)
-        return 1
+        return ExitCode.COULD_NOT_RUN  # the lab did not come up (or down): no verdict
     return 0

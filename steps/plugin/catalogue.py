@@ -26,6 +26,7 @@ from pytest_bdd.parser import Step
 from pytest_bdd.steps import StepFunctionContext, step_function_context_registry
 
 from drills.core.bundled import bundled
+from drills.exit_codes import guarded
 from steps import STEP_MODULES
 from steps.plugin.needs import step_needs
 from steps.plugin.session import scenario_template
@@ -143,6 +144,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                                 f"define is listed in {CATALOGUE} (regenerate: `drill-steps`).")
 
 
+@guarded
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="drill-steps", description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true",

@@ -1,10 +1,10 @@
 """What a pipeline and an auditor read from a drill run: exit codes, Allure categories and the
 Allure environment.
 
-Exit codes of ``pytest features/``: 0 every drill verified; 1 a drill ran and found the estate
-not compliant; 2 no drill found the estate not compliant, but at least one could not run (host
-unreachable, timed out, tool missing, a bug). Other codes are pytest's own (3 internal error,
-4 usage error such as an invalid inventory, 5 no tests collected).
+Exit codes of ``pytest features/``: the suite's table (``drills.exit_codes``): 0 every drill
+verified; 1 a drill ran and found the estate not compliant; 2 no drill found the estate not
+compliant, but at least one could not run (host unreachable, timed out, tool missing); 3 internal
+error; 4 bad input (an invalid inventory or option, or nothing to drill).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from drills.core.transport import DrillCouldNotRun
 from drills.evidence.prometheus import render, write_textfile
 from drills.evidence.signing import SigningError, check_private_key
 from drills.evidence.waivers import WaiverBook, WaiverError, load_waivers
+from drills.exit_codes import ExitCode, drill_exit
 from drills.inventory.schema import Inventory, Job
 from steps.plugin.session import (
     DRILLING,
@@ -38,8 +39,6 @@ from steps.plugin.session import (
     scenario_template,
 )
 
-EXIT_NOT_COMPLIANT = 1
-EXIT_COULD_NOT_RUN = 2
 OUTCOMES = pytest.StashKey[Counter[str]]()
 VERIFIED = pytest.StashKey[dict[str, bool]]()
 WAIVERS = pytest.StashKey[WaiverBook]()
@@ -197,10 +196,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if not config.stash.get(DRILLING, False) or is_worker(config):
         return
     outcomes = config.stash[OUTCOMES]
-    if exitstatus == pytest.ExitCode.TESTS_FAILED and not outcomes["not_compliant"]:
-        session.exitstatus = EXIT_COULD_NOT_RUN
-    if exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED and config.getoption("shard"):
-        session.exitstatus = pytest.ExitCode.OK  # a shard whose part holds no host: nothing to drill
+    session.exitstatus = drill_exit(exitstatus, outcomes["not_compliant"], bool(config.getoption("shard")))
+    if exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED and session.exitstatus == ExitCode.BAD_INPUT:
+        config.get_terminal_writer().line("nothing to drill: no scenario matches a job of the inventory "
+                                          "and the selection (-k, -m); exit 4 (bad input)", red=True)
     results = getattr(config.option, "allure_report_dir", None)
     if results:
         write_allure_context(Path(results), config)

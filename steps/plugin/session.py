@@ -1,4 +1,4 @@
-"""The suite's pytest plugin: ``--inventory``, one test per (scenario, matching job), host
+"""The suite's pytest plugin: ``--drill-inventory``, one test per (scenario, matching job), host
 reachability up front, scratch sweeping, evidence and the closing summary.
 
 A scenario runs for the jobs that have what its steps need (steps/plugin/needs.py); selector tags such
@@ -8,6 +8,7 @@ job and host, so ``pytest features/ -k motoko`` drills one host and ``-k flux-ba
 
 from __future__ import annotations
 
+import argparse
 import gc
 import json
 import logging
@@ -60,18 +61,19 @@ SETTINGS: dict[str, tuple[type, Any]] = {
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("backup drills")
-    group.addoption("--inventory", default=None,
-                    help="inventory of hosts and jobs to drill (in a checkout: inventory/lab.yml)")
-    group.addoption("--remote-timeout", type=float, default=None,
+    group.addoption("--drill-inventory", dest="inventory", default=None, metavar="FILE",
+                    help="inventory of hosts and jobs to drill (in a checkout: inventory/lab.yml); "
+                         "also --inventory FILE, where no other plugin (pytest-ansible) takes it")
+    group.addoption("--remote-timeout", type=float, default=None, metavar="SECONDS",
                     help="seconds any single remote command may take before it is killed, "
                          "except restores and checks, which have their own (default: 30)")
-    group.addoption("--probe-timeout", type=float, default=None,
+    group.addoption("--probe-timeout", type=float, default=None, metavar="SECONDS",
                     help="seconds the up-front probe of each repository and bucket may take "
                          f"before its scenarios are COULD NOT RUN (default: {PROBE_LIMIT:.0f})")
     group.addoption("--progress-every", type=float, default=None, metavar="SECONDS",
                     help="seconds between the progress lines of a long remote command (a "
                          "restore says how much it has written; default: 30)")
-    group.addoption("--evidence-dir", default=None,
+    group.addoption("--evidence-dir", default=None, metavar="DIR",
                     help="where evidence JSON is written (default: reports/evidence)")
     group.addoption("--allow-writes", action="store_true", default=False,
                     help="run the @writes scenarios (a canary planted, an on-demand backup) for "
@@ -81,8 +83,26 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "part; balanced by past drill times); merge the parts with "
                          "`backup-drills merge`")
     for name in SETTINGS:
-        parser.addini(f"drill_{name}", f"--{name.replace('_', '-')}, unless given on the command "
+        flag = "--drill-inventory" if name == "inventory" else f"--{name.replace('_', '-')}"
+        parser.addini(f"drill_{name}", f"{flag}, unless given on the command "
                                        f"line or as BACKUP_DRILLS_{name.upper()}", default="")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_load_initial_conftests(parser: pytest.Parser) -> Generator[None, object, object]:
+    """``--inventory``, the old spelling of ``--drill-inventory``, once every installed plugin and
+    the initial conftest files have registered their options, and only when none took it:
+    pytest-ansible's ``--inventory`` is its own, and registering ours too would stop pytest at
+    start ("conflicting option string")."""
+    result = yield
+    group = parser.getgroup("backup drills")
+    try:
+        group.addoption("--inventory", dest="inventory", default=None, metavar="FILE",
+                        help="the old spelling of --drill-inventory")
+        parser.parse_known_args([])  # pytest 8 builds its argparse parser here: a clash shows now
+    except (argparse.ArgumentError, ValueError):
+        group.options[:] = [option for option in group.options if "--inventory" not in option.names()]
+    return result
 
 
 def resolve_settings(config: pytest.Config) -> None:
@@ -156,8 +176,9 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.clean_alluredir = not is_worker(config)
     path = inventory_path(config)
     if path is None and drilling:
-        raise pytest.UsageError("no inventory to drill: pass --inventory FILE (or set "
-                                "BACKUP_DRILLS_INVENTORY, or drill_inventory in pytest's ini file)")
+        raise pytest.UsageError("no inventory to drill: pass --inventory FILE (--drill-inventory FILE "
+                                "beside a plugin that takes --inventory, such as pytest-ansible), or "
+                                "set BACKUP_DRILLS_INVENTORY, or drill_inventory in pytest's ini file")
     try:
         with cycles_kept():
             inventory = (load_inventory(path) if path is not None
