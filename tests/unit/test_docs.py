@@ -13,6 +13,9 @@ names, hosts) are not judged: they are the reader's.
 
 from __future__ import annotations
 
+import contextlib
+import importlib
+import io
 import os
 import re
 import shlex
@@ -170,7 +173,11 @@ def make_targets() -> set[str]:
 
 @cache
 def help_of(*words: str) -> str:
-    """What ``PROGRAM [SUBCOMMAND...] --help`` prints, run from the checkout as a reader would."""
+    """What ``PROGRAM [SUBCOMMAND...] --help`` prints: the console script's own function called in
+    this process (its entry point in pyproject.toml), or run as a reader would for pytest and for
+    ``backup-drills run``, which start pytest."""
+    if words[0] in scripts() and words[:2] != ("backup-drills", "run"):
+        return _called(scripts()[words[0]], [*words[1:], "--help"])
     program = shutil.which(words[0], path=str(BIN)) or words[0]
     result = subprocess.run([program, *words[1:], "--help"], capture_output=True, text=True,
                             timeout=120, cwd=ROOT, check=False)
@@ -179,6 +186,17 @@ def help_of(*words: str) -> str:
         text += subprocess.run([program, *words[1:], "--pytest-help"], capture_output=True,
                                text=True, timeout=120, cwd=ROOT, check=False).stdout
     return text
+
+
+def _called(entry: str, argv: list[str]) -> str:
+    """The output of ``module:function`` called with ``argv``, as its console script runs it."""
+    module, _, name = entry.partition(":")
+    function = getattr(importlib.import_module(module), name)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out), \
+            contextlib.suppress(SystemExit):
+        function(argv)
+    return out.getvalue()
 
 
 def has_option(help_text: str, option: str) -> bool:
