@@ -39,10 +39,10 @@ from urllib.parse import urlsplit, urlunsplit
 from drills import __version__
 from drills.core.secrets import mask
 from drills.evidence.log import EvidenceLog
+from drills.exit_codes import MEANINGS
 
 SUMMARY_VERSION = 1
-EXIT_MEANINGS = {0: "verified", 1: "not compliant", 2: "could not run", 3: "internal error",
-                 4: "bad input", 5: "no drill collected"}
+EXIT_MEANINGS = {int(code): words for code, words in MEANINGS.items()}  # drills/exit_codes.py
 RETRY_PAUSE = 0.5  # seconds between the two tries of one notification
 USER_AGENT = f"backup-drills/{__version__}"
 
