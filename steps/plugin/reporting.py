@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import sys
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,8 +25,10 @@ from drills.adapters.restic import RestoreFailed
 from drills.adapters.s3api import auditor_keys
 from drills.core import secrets
 from drills.core.transport import DrillCouldNotRun
+from drills.evidence import manifest
+from drills.evidence.controls import matrix, render_markdown
 from drills.evidence.prometheus import render, write_textfile
-from drills.evidence.signing import SigningError, check_private_key
+from drills.evidence.signing import SigningError, SigningKey, sign, signing_key
 from drills.evidence.waivers import WaiverBook, WaiverError, load_waivers
 from drills.exit_codes import ExitCode, drill_exit
 from drills.inventory.schema import Inventory, Job
@@ -34,6 +38,7 @@ from steps.plugin.session import (
     INVENTORY,
     VERSIONS,
     NotCompliant,
+    evidence_dir,
     is_worker,
     job_of,
     scenario_template,
@@ -43,6 +48,9 @@ OUTCOMES = pytest.StashKey[Counter[str]]()
 VERIFIED = pytest.StashKey[dict[str, bool]]()
 WAIVERS = pytest.StashKey[WaiverBook]()
 STARTED = pytest.StashKey[datetime]()
+SIGNER = pytest.StashKey[SigningKey]()
+EXPECTED = pytest.StashKey[set[str]]()  # the jobs this run is to drill, after selection
+JOB_OF_TEST = re.compile(r"\[([^\[\]@]+@[^\[\]@]+)\]$")  # test_x[flux-backup@motoko]
 CATEGORIES = [
     {"name": "Backup is broken (not compliant)", "matchedStatuses": ["failed"],
      "description": "A drill ran and found the estate not as the runbook says."},
@@ -56,8 +64,9 @@ CATEGORIES = [
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("backup drills")
     group.addoption("--sign-evidence", metavar="KEY", default=None,
-                    help="sign each evidence file with this ed25519 private key "
-                         "(make one with `drill-evidence keygen`)")
+                    help="sign the run's manifest.json (SSHSIG, ssh-keygen -Y sign) with this "
+                         "OpenSSH private key: a file of mode 0600, env:NAME (the key's text in "
+                         "a variable) or agent:PUBLIC (ssh-agent); `drill-evidence keygen` makes one")
     group.addoption("--prometheus-textfile", metavar="PATH", default=None,
                     help="write drill results for node_exporter's textfile collector")
     group.addoption("--waivers", metavar="PATH", default=None,
@@ -69,6 +78,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[OUTCOMES] = Counter()
     config.stash[VERIFIED] = {}
     config.stash[STARTED] = datetime.now(UTC)
+    config.stash[EXPECTED] = set()
     waivers = config.getoption("waivers")
     if waivers:
         try:
@@ -78,7 +88,7 @@ def pytest_configure(config: pytest.Config) -> None:
     key = config.getoption("sign_evidence")
     if key:
         try:
-            check_private_key(Path(key))
+            config.stash[SIGNER] = signing_key(key)
         except SigningError as exc:
             raise pytest.UsageError(f"--sign-evidence: {exc}") from None
     if config.stash.get(DRILLING, False):
@@ -236,3 +246,57 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     junit = getattr(config.option, "xmlpath", None)
     if junit and Path(junit).is_file():
         secrets.mask_file(Path(junit))
+    write_manifest(config)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """The jobs this run is to drill: those of the tests left after selection (-k, -m,
+    --shard, writes not allowed)."""
+    if EXPECTED in session.config.stash:
+        session.config.stash[EXPECTED].update(
+            job.id for job in map(job_of, session.items) if job is not None)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
+    """With -n, the controller collects nothing: the jobs are read from the workers' test IDs."""
+    expected = node.config.stash.get(EXPECTED, None)
+    if expected is not None:
+        expected.update(found.group(1) for found in map(JOB_OF_TEST.search, ids) if found)
+
+
+def write_manifest(config: pytest.Config) -> Path | None:
+    """The evidence folder's ``manifest.json`` once every file of the run is written (the
+    Prometheus textfile and JUnit are masked by then), signed with ``--sign-evidence``: run id,
+    times, suite version, inventory digest, expected jobs, every file's sha256, waivers."""
+    log = config.stash.get(EVIDENCE, None)
+    if log is None or EXPECTED not in config.stash:
+        return None
+    folder = evidence_dir(config) / log.run_id
+    expected = config.stash[EXPECTED]
+    if not folder.is_dir() and not expected:
+        return None  # nothing selected, nothing written (a shard whose part holds no host)
+    if folder.is_dir():  # this run's controls matrix, as a merge writes the merged run's
+        rows = matrix(folder)
+        (folder / "controls.json").write_text(json.dumps(rows, indent=2) + "\n")
+        (folder / "controls.md").write_text(render_markdown(rows))
+    inventory = config.stash[INVENTORY]
+    book = config.stash.get(WAIVERS, None)
+    outputs = [Path(str(path)) for path in (config.getoption("prometheus_textfile"),
+                                            getattr(config.option, "xmlpath", None)) if path]
+    facts = manifest.RunFacts(
+        run_id=log.run_id, started=config.stash[STARTED], ended=datetime.now(UTC),
+        expected_jobs=sorted(expected), shard=log.shard,
+        inventory=Path(inventory.source_file) if inventory.source_file else None,
+        inventory_name=inventory.name, outputs=outputs,
+        waivers=[{"job": w.job or "*", "scenario": w.scenario or "*", "owner": w.owner,
+                  "justification": w.justification, "expires": w.expires.isoformat()}
+                 for w in (book.waivers if book is not None else [])])
+    written = manifest.write(folder, facts)
+    signer = config.stash.get(SIGNER, None)
+    if signer is not None:
+        try:
+            sign(written, signer)
+        except SigningError as exc:  # the run's verdicts stand; its evidence is not signed
+            sys.stderr.write(f"backup-drills: evidence NOT signed: {exc}\n")
+    return written

@@ -1,6 +1,7 @@
 """A whole drill with one failing job (the session's ``one_failing_run``, on two workers):
-signed evidence verifies, and the Prometheus textfile marks exactly that job unverified; the
-exit code says "not compliant"."""
+its signed manifest lists every job and verifies, with the suite and with docs/evidence.md's
+standard tools (ssh-keygen, jq, sha256sum); the Prometheus textfile marks exactly that job
+unverified; the exit code says "not compliant"."""
 
 import json
 import re
@@ -9,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from drills.evidence.controls import matrix
-from drills.evidence.signing import verify_path
+from drills.evidence.manifest import verify_run
 from drills.inventory.schema import load_inventory
+from tests.unit.test_evidence_manifest import recipe, standard_tools
 
 pytestmark = [pytest.mark.lab, pytest.mark.alone]
 ROOT = Path(__file__).resolve().parents[2]
@@ -21,9 +23,13 @@ def test_signed_evidence_and_textfile_from_a_drill_with_one_failing_job(one_fail
     public, textfile = tmp_path / "keys" / "evidence.pub", tmp_path / "textfile" / "backup_drills.prom"
     assert run.returncode == 1, run.stdout[-3000:]
     assert re.search(r"\b1 failed, 1\d\d passed\b", run.stdout), run.stdout[-3000:]
-    signed = list((tmp_path / "evidence").rglob("*.json.sig"))
-    assert len(signed) == len(load_inventory(ROOT / "inventory/lab.yml").jobs)  # one per job
-    assert verify_path(tmp_path / "evidence", public) == []
+    (folder,) = [p for p in (tmp_path / "evidence").iterdir() if p.is_dir()]
+    manifest = json.loads((folder / "manifest.json").read_text())
+    jobs = sorted(job.id for job in load_inventory(ROOT / "inventory/lab.yml").jobs.values())
+    assert manifest["expected_jobs"] == jobs  # every job, as the -n 2 controller saw them collected
+    assert verify_run(folder, public).all() == []
+    assert standard_tools(folder, tmp_path / "keys" / "allowed_signers") == [0] * len(recipe())
+    assert str(textfile) in [output["path"] for output in manifest["outputs"]]
     text = textfile.read_text()
     assert 'backup_drill_verified{job="flux-backup",host="motoko"} 0' in text
     assert 'backup_drill_verified{job="space-mirror",host="akira"} 1' in text

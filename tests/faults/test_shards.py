@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from drills.cli import main
-from drills.evidence.signing import verify_path
+from drills.evidence.manifest import verify_run
 from tests.faults.conftest import Drill
 
 pytestmark = [pytest.mark.lab, pytest.mark.alone]
@@ -57,7 +57,8 @@ def test_three_shards_merged_equal_the_unsharded_run(one_failing_run, tmp_path_f
     assert verdicts(merged) == verdicts(unsharded, SHARDED)  # every job once, the same verdicts
     assert verdicts(merged)["flux-backup@motoko"] == "not_compliant"
     assert "(1/3, 2/3, 3/3)" in printed
-    assert verify_path(merged, public) == []  # signed again
+    assert verify_run(merged, public).all() == []  # signed again, listing the three shard manifests
+    assert len(json.loads((merged / "manifest.json").read_text())["shards"]) == 3
     results = sum(len(list((d.tmp / "allure").glob("*-result.json"))) for d in shards)
     assert len(list((out / "allure-results").glob("*-result.json"))) == results
     assert (merged / "controls.md").exists()

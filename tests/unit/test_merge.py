@@ -3,8 +3,10 @@
 import pytest
 
 from drills.evidence.log import EvidenceLog
+from drills.evidence.manifest import verify_run
 from drills.evidence.merge import MergeError, exit_code, merge
-from drills.evidence.signing import keygen, sign_file, verify_path
+from drills.evidence.signing import keygen, signing_key
+from tests.unit.test_evidence_manifest import seal
 
 
 def shard(tmp_path, name, label, outcomes):
@@ -26,16 +28,15 @@ def test_shards_merge_into_one_run_with_the_drills_exit_code(tmp_path):
     assert "flux@motoko" in (merged.folder / "summary.md").read_text()
 
 
-def test_a_signature_that_does_not_verify_stops_the_merge_and_the_merged_run_is_signed(tmp_path):
+def test_a_manifest_that_does_not_verify_stops_the_merge_and_the_merged_run_is_signed(tmp_path):
     private, public = keygen(tmp_path / "keys")
     a = shard(tmp_path, "1", None, {"flux@motoko": "not_compliant"})
-    for file in a.glob("*.json"):
-        sign_file(file, private)
-    merged = merge([a], tmp_path / "out", public_key=public, private_key=private)
+    seal(a, private)
+    merged = merge([a], tmp_path / "out", public_key=public, private_key=signing_key(str(private)))
     assert merged.exit_code == 1
-    assert verify_path(merged.folder, public) == []
+    assert verify_run(merged.folder, public).all() == []
     (a / "flux@motoko.json").write_text((a / "flux@motoko.json").read_text().replace("1.0", "0.5"))
-    with pytest.raises(MergeError, match="does not verify"):
+    with pytest.raises(MergeError, match="shard does not verify"):
         merge([a], tmp_path / "again", public_key=public)
 
 

@@ -19,8 +19,9 @@ import yaml
 from cronsim import CronSim
 
 from drills.core.calendars import cron_times, five_fields, parse_analyze
+from drills.evidence import manifest
 from drills.evidence.log import EvidenceLog
-from drills.evidence.signing import keygen, sign_file, verify_path
+from drills.evidence.signing import keygen, sign, signing_key
 
 ROOT = Path(__file__).resolve().parents[2]
 OUTCOMES = {1: {"flux@motoko": "verified"}, 2: {"db@cartae": "not_compliant"}, 3: {"web@akira": "verified"}}
@@ -47,8 +48,10 @@ def shard_reports(where: Path, number: int, private: Path) -> None:
     for job, outcome in OUTCOMES[number].items():
         log.record(job, restore_seconds=1.0, rto_seconds=60.0)
         log.outcome(job, "restic check passes", outcome, ["SOC2-A1.2"])
-    for file in log.write(where / "evidence").glob("*.json"):
-        sign_file(file, private)
+    folder = log.write(where / "evidence")
+    now = datetime.now(UTC)
+    facts = manifest.RunFacts(log.run_id, now, now, list(OUTCOMES[number]), shard=log.shard)
+    sign(manifest.write(folder, facts), signing_key(str(private)))
     results = where / "allure-results"
     results.mkdir(parents=True, exist_ok=True)
     (results / f"shard{number}-result.json").write_text("{}")
@@ -86,7 +89,7 @@ def test_the_github_matrix_recipe_merges_its_three_artifacts(tmp_path):
     assert merged_jobs(tmp_path / "merged") == {
         "flux@motoko": "verified", "db@cartae": "not_compliant", "web@akira": "verified"}
     assert len(list((tmp_path / "merged" / "allure-results").glob("*-result.json"))) == 3
-    assert verify_path(merged_run(tmp_path / "merged"), public) == []  # signed again
+    assert manifest.verify_run(merged_run(tmp_path / "merged"), public).all() == []  # signed again
 
 
 def test_the_gitlab_parallel_recipe_merges_the_reports_it_unpacked_into_one_folder(tmp_path):
@@ -101,7 +104,7 @@ def test_the_gitlab_parallel_recipe_merges_the_reports_it_unpacked_into_one_fold
     assert merged.returncode == 1, merged.stdout + merged.stderr
     assert merged_jobs(tmp_path / "merged") == {
         "flux@motoko": "verified", "db@cartae": "not_compliant", "web@akira": "verified"}
-    assert verify_path(merged_run(tmp_path / "merged"), public) == []  # signed again
+    assert manifest.verify_run(merged_run(tmp_path / "merged"), public).all() == []  # signed again
 
 
 # the scheduling recipes of docs/scheduling.md (docs/recipes/), each read by its own program
