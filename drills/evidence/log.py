@@ -39,6 +39,8 @@ class EvidenceLog:
     # scenarios the run left out for a job, and why ("writes not allowed"): neither verified
     # nor failed
     not_run: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+    # trend charts already drawn where the job was drilled (an xdist worker, when its run ended)
+    drawn: dict[str, bytes] = field(default_factory=dict)
 
     def __repr__(self) -> str:  # shown as a step parameter in the report: keep it short
         return f"EvidenceLog(run {self.run_id}, {len(self.jobs | self.scenarios)} job(s))"
@@ -118,7 +120,7 @@ class EvidenceLog:
                    "scenarios": self.scenarios.get(job_id, []),
                    **({"not_run": self.not_run[job_id]} if job_id in self.not_run else {})}
             (folder / f"{job_id}.json").write_text(mask(json.dumps(doc, indent=2, default=str)) + "\n")
-            png = self.trend(job_id)
+            png = self.drawn[job_id] if job_id in self.drawn else self.trend(job_id)
             if png is not None:
                 plots[job_id] = png
                 (folder / f"{job_id}.trend.png").write_bytes(png)

@@ -49,7 +49,19 @@ def worker_results(config: pytest.Config) -> dict[str, Any]:
     return {"evidence": json.dumps({"jobs": log.jobs, "scenarios": log.scenarios,
                                     "not_run": log.not_run}, default=str),
             "outcomes": {kind: count for kind, count in outcomes.items()}, "verified": config.stash[VERIFIED],
-            "versions": config.stash[VERSIONS], "unreachable": config.stash[UNREACHABLE]}
+            "versions": config.stash[VERSIONS], "unreachable": config.stash[UNREACHABLE],
+            "trends": drawn_trends(config)}
+
+
+def drawn_trends(config: pytest.Config) -> dict[str, bytes]:
+    """The evidence's trend chart of each job this worker drilled, drawn here as the worker
+    ends (beside the workers still drilling) rather than one after another by the controller
+    once all have ended. Only when every test of a job ran here: hosts scheduled as a unit."""
+    if not getattr(config, "workerinput", {}).get(BY_HOST):  # --dist loadgroup, ...: split jobs
+        return {}
+    log = config.stash[EVIDENCE]
+    drawn = {job_id: log.trend(job_id) for job_id in log.jobs}
+    return {job_id: png for job_id, png in drawn.items() if png is not None}
 
 
 def merge_results(config: pytest.Config, results: dict[str, Any]) -> list[str]:
@@ -68,10 +80,21 @@ def merge_results(config: pytest.Config, results: dict[str, Any]) -> list[str]:
     for job_id, ok in results["verified"].items():
         verified[job_id] = verified.get(job_id, True) and ok
     config.stash[VERSIONS].update(results["versions"])
+    log.drawn.update(results.get("trends", {}))
     unreachable = config.stash[UNREACHABLE]
     new = [reason for host, reason in results["unreachable"].items() if host not in unreachable]
     unreachable.update(results["unreachable"])
     return new
+
+
+BY_HOST = "backup_drills_by_host"  # in a worker's input: every test of a host runs on it
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """Tell each worker whether hosts are scheduled as units (``-n`` alone: HostScheduling);
+    xdist sets a worker's own ``--dist`` to "no"."""
+    node.workerinput[BY_HOST] = node.config.getvalue("dist") == "load"
 
 
 @pytest.hookimpl(tryfirst=True)
