@@ -28,6 +28,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from drills import __version__
+from drills.core.secrets import mask
 from drills.evidence.signing import SUFFIX, SigningError, check_signature
 from drills.inventory.schema import NAME
 
@@ -100,7 +101,7 @@ def write(folder: Path, facts: RunFacts) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / SIGNATURE).unlink(missing_ok=True)
     target = folder / MANIFEST
-    target.write_text(json.dumps(build(folder, facts), indent=2) + "\n")
+    target.write_text(mask(json.dumps(build(folder, facts), indent=2)) + "\n")  # a waiver's words too
     return target
 
 

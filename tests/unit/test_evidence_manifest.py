@@ -122,6 +122,9 @@ def test_a_real_run_writes_a_signed_manifest_of_everything_it_wrote(real_runs, k
         assert f"verified: run {folder.name}, 1 job(s)" in said
         assert standard_tools(folder, allowed) == [0] * len(recipe())
     assert verify(tmp / "reports/evidence", public, capsys)[0] == 0  # every run of the evidence dir
+    by_signers = evidence_main(["verify", str(newer), "--allowed-signers", str(allowed), "--identity",
+                                "backup-drills"])
+    assert by_signers == 0, capsys.readouterr().out
 
 
 def test_an_edited_summary(run, keys, capsys):
@@ -298,3 +301,14 @@ def test_merge_of_a_malformed_shard_exits_4_naming_the_file(tmp_path, capsys, co
     assert code == 4
     assert f"backup-drills merge: {bad / 'a@h1.json'}: " in said
     assert "Traceback" not in said
+
+
+def test_a_signed_manifest_listing_a_path_outside_the_folder(run, keys, capsys):
+    private, public, _ = keys
+    doc = json.loads((run / "manifest.json").read_text())
+    doc["files"].append({"path": "../outside.txt", "sha256": "0" * 64})
+    (run / "manifest.json").write_text(json.dumps(doc))
+    sign(run / "manifest.json", signing_key(str(private)))
+    code, said = verify(run, public, capsys)
+    assert code == 1
+    assert f"{run / 'manifest.json'}: lists '../outside.txt', a path outside the run folder" in said
