@@ -36,6 +36,42 @@ def _inventory_check(path: Path) -> int:
     return 0
 
 
+def _sudoers(argv: list[str]) -> int:
+    """``backup-drills sudoers``: the sudoers file of a ``sudo: exact`` drill of one host's jobs
+    (exit 4 when a job cannot be pinned exactly: its kind is named, no broader rule is written)."""
+    from drills.inventory.sudoers import NotCovered, helper_files, sudoers_file
+
+    parser = argparse.ArgumentParser(prog="backup-drills sudoers", description=_sudoers.__doc__)
+    parser.add_argument("--inventory", type=Path, required=True, help="the inventory file")
+    parser.add_argument("--host", help="the host the file is for (needed when the inventory has several)")
+    parser.add_argument("--user", default="drill", help="the drilling user on the host (default: drill)")
+    parser.add_argument("--helpers", type=Path, help="also write the shell helpers the file names "
+                                                     "into this folder, to install on the host")
+    args = parser.parse_args(argv)
+    try:
+        inventory = load_inventory(args.inventory)
+    except InventoryError as exc:
+        print(exc, file=sys.stderr)
+        return 4
+    host = args.host or (next(iter(inventory.hosts)) if len(inventory.hosts) == 1 else None)
+    if host not in inventory.hosts:
+        print(f"backup-drills sudoers: --host: expected one of {', '.join(inventory.hosts)}, got "
+              f"{args.host!r} (one file per host)", file=sys.stderr)
+        return 4
+    try:
+        text = sudoers_file(inventory, host, args.user, str(args.inventory))
+        files = helper_files(inventory, host)
+    except NotCovered as exc:
+        print(f"backup-drills sudoers: {exc}", file=sys.stderr)
+        return 4
+    if args.helpers is not None:
+        args.helpers.mkdir(parents=True, exist_ok=True)
+        for path, content in files.items():
+            (args.helpers / Path(path).name).write_text(content)
+    sys.stdout.write(text)
+    return 0
+
+
 @guarded
 def main(argv: list[str] | None = None) -> int:
     """``backup-drills``: the suite's one command (see the module's docstring)."""
@@ -52,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
         from drills.inventory.discover import discover_main  # only this command reads hosts' units
 
         return discover_main(args[1:])
+    if args and args[0] == "sudoers":
+        return _sudoers(args[1:])
     if args and args[0] == "steps":
         from steps.plugin.catalogue import main as steps_main  # the catalogue reads the step modules
 
@@ -74,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
                                       "evidence, summary, controls matrix, Allure results, exit code")
     commands.add_parser("discover", help="read hosts' backup jobs (read-only) and write a starter "
                                          "inventory: backup-drills discover HOST... --out FILE")
+    commands.add_parser("sudoers", help="the sudoers file of a sudo: exact drill of one host's jobs")
     parsed = parser.parse_args(args)
     return _inventory_check(parsed.file)
 
