@@ -196,7 +196,9 @@ class Host(_Strict):
     ssh_known_hosts: str | None = None
     ssh_host_key: str | None = None
     jump_host: str | None = None
-    sudo: bool = False
+    # true: privileged commands run as `sudo -n timeout ... sh -c SCRIPT` (root for anything);
+    # exact: one program per sudo, as `backup-drills sudoers` allows (drills/core/privilege.py)
+    sudo: bool | Literal["exact"] = False
     credentials_env: AbsPath | None = None
     credentials_owner: str = "root"  # who alone may read credentials_env (mode 0600 or stricter)
     # names of the runner's environment variables handed to the host's tools over the command's
