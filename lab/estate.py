@@ -115,8 +115,8 @@ DRILL_USER = ("id drill >/dev/null 2>&1 || useradd -m -s /bin/sh drill; "
               "echo 'drill ALL=(root) NOPASSWD: /usr/bin/timeout' > /etc/sudoers.d/drill && "
               "chmod 0440 /etc/sudoers.d/drill")
 # A second account with no sudo rights of its own: tests/faults/test_least_privilege.py installs
-# the file `backup-drills sudoers` generates for motoko's read-only jobs (sudo: exact), and its
-# helpers, as its only rights
+# the file `backup-drills sudoers` generates for motoko's and akira's read-only jobs (sudo:
+# exact), and its helpers, as its only rights
 DRILL_EXACT_USER = ("id drill-exact >/dev/null 2>&1 || useradd -m -s /bin/sh drill-exact; "
                     "install -d -m 0700 -o drill-exact -g drill-exact /home/drill-exact/.ssh && "
                     "install -m 0600 -o drill-exact -g drill-exact /root/.ssh/authorized_keys "
@@ -142,7 +142,7 @@ HOSTS = (
              ("space-mirror", f"{MARKERS}/b2_mirror.json"),
              ("restore-test", f"{MARKERS}/restore_test.json")), image="dbhost",
             prepare=f"{DB_ONLY}; /usr/local/lib/drill-lab/seed-cartae.py nextcloud --no-redis "
-                    f">/dev/null; {DRILL_USER}"),
+                    f">/dev/null; {DRILL_USER}; {DRILL_EXACT_USER}"),
     LabHost("motoko", 2222, "flux", "/flux", "restic",
             (("flux-backup", f"{MARKERS}/restic_cloud.json"),
              ("restic-check", f"{MARKERS}/restic_check.json")),

@@ -23,6 +23,7 @@ import shlex
 PROGRAMS = {
     "restic": "/usr/bin/restic",
     "borg": "/usr/bin/borg",
+    "rclone": "/usr/bin/rclone",
     "find": "/usr/bin/find",
     "realpath": "/usr/bin/realpath",
     "mkdir": "/usr/bin/mkdir",

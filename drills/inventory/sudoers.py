@@ -21,7 +21,8 @@ from drills.core.privilege import KEPT_ENV, PROGRAMS, helper_digest, helper_path
 from drills.core.transport import SCRIPTS
 from drills.inventory.schema import Host, Inventory, Job
 
-COVERED = ("restic", "restic-check", "borg")  # the kinds whose every privileged command has a rule
+# the kinds whose every privileged command has a rule
+COVERED = ("restic", "restic-check", "borg", "rclone-mirror", "restore-test")
 EXIT_NOT_COVERED = 4  # a job the generator cannot cover: bad input for `sudo: exact`
 ID = "[0-9a-f]{8,64}"  # a restic snapshot or lock id, as restic.py checks it before use
 NAME = "[A-Za-z0-9][A-Za-z0-9._-]*"  # the host's own name (restic --host), read with hostname
@@ -91,6 +92,7 @@ def helpers() -> dict[str, str]:
             "sweep": (SCRIPTS / "sweep.sh").read_text(encoding="utf-8"),
             "env-password-file": (SCRIPTS / "env-password-file.sh").read_text(encoding="utf-8"),
             "free-bytes": scratch._FREE, "read-marker": markers._READ,
+            "newest-result": markers._NEWEST,
             "borg-in-dir": borg._IN_DIR, "borg-tagged": borg._TAGGED}
 
 
@@ -182,10 +184,64 @@ def _borg(job: Job, host: Host) -> list[Rule]:
     return found
 
 
+# an rclone remote as the inventory names it: a configured remote's name (no on-the-fly
+# ``:backend,option=...:`` string, whose options could name a program), then its path
+_REMOTE = re.compile(r"[A-Za-z0-9_+@.]([A-Za-z0-9_+@. -]*[A-Za-z0-9_+@.-])?:[^:,]*")
+
+
+def _rclone(job: Job, host: Host) -> list[Rule]:
+    """rclone's reads of the job's mirror (``destination``, the samples in it) and source, its
+    one-way check, and copies from the mirror into scratch only. The remote comes from the
+    host's credentials_env (sudoers' env_file: ``RCLONE_CONFIG_<REMOTE>_...``) or root's own
+    rclone.conf; no rule allows ``--config``, another remote, ``serve``, ``mount``, ``rcd``,
+    ``--rc`` or any option that names a program."""
+    dest, source = (job.destination or "").rstrip("/"), job.source or ""
+    if not _REMOTE.fullmatch(dest) or not source:
+        raise NotCovered(f"job {job.name}: destination {dest!r} is not REMOTE:PATH of a configured "
+                         "remote (an on-the-fly :backend,option=...: remote cannot be pinned)")
+    name, _, rest = dest.partition(":")
+    bucket = f"{name}:{rest.strip('/').split('/')[0]}"
+    _, one = _scratch(host)
+    excludes = "".join(f" --exclude {lit(p)}" for p in job.excludes)
+    files = [job.samples.file] if job.samples else []
+    folders = [job.samples.directory] if job.samples else []
+    mirror = lit(dest)
+    rules = [
+        (f"lsf --max-depth 1 --contimeout 10s --timeout {NUMBER}s --low-level-retries 1 --retries 1 "
+         f"{alt(lit(bucket), mirror)}", "the mirror's bucket answers (the up-front probe)"),
+        (f"lsf -R --files-only{excludes} {lit(source)}", "what rclone's filters keep of the source"),
+        (f"size --json {alt(mirror, *(lit(f'{dest}/{p}') for p in files + folders))}",
+         "the mirror's size (what a restore writes)"),
+        (f"check --one-way {lit(source)} {mirror} --combined -( --min-age {NUMBER}s)?{excludes}",
+         "rclone check --one-way, source against mirror"),
+        (f"copy {mirror} {one}/\\.", "the whole mirror into scratch"),
+    ]
+    rules += [(f"copyto {lit(f'{dest}/{p}')} {one}/{lit(p)}", "a sample file into scratch") for p in files]
+    rules += [(f"copy {lit(f'{dest}/{p}')} {one}/{lit(p)}", "a sample folder into scratch") for p in folders]
+    found = [Rule(PROGRAMS["rclone"], args, why) for args, why in rules]
+    return [*found, _hash_tree(job, one, "hash what came back from the mirror")]
+
+
+def _restore_test(job: Job, host: Host) -> list[Rule]:
+    """The newest JSON result in the job's ``results`` folder (its markers are in ``_common``)."""
+    if not job.results:
+        return []
+    return [_helper("newest-result", helpers()["newest-result"], lit(str(job.results).rstrip("/")),
+                    "the newest automated restore-test result")]
+
+
 def _samples(job: Job) -> list[str]:
     if job.samples is None or not job.source:
         return []
     return [lit(f"{job.source}/{job.samples.file}"), lit(f"{job.source}/{job.samples.directory}")]
+
+
+def _hash_tree(job: Job, roots: str, why: str) -> Rule:
+    """The ``hash-tree`` helper over ``roots`` (an expression), of the whole tree or the samples."""
+    relative = [lit(f"./{p}") for p in (job.samples.file, job.samples.directory)] if job.samples else []
+    subpaths = alt(r"\.", *relative)
+    return _helper("hash-tree", helpers()["hash-tree"],
+                   f"{roots} {NUMBER} (yes|no) --HASHES-- {subpaths}( {subpaths})*", why)
 
 
 def _trees(job: Job, host: Host) -> list[Rule]:
@@ -193,18 +249,12 @@ def _trees(job: Job, host: Host) -> list[Rule]:
     from drills.restores.scratch import protected_paths
 
     _, one = _scratch(host)
-    code = helpers()
     rules = [Rule(PROGRAMS["realpath"], f"-m -z -- {one}"
                   + "".join(f" {lit(p.path)}" for p in protected_paths(job)), "scratch overlaps nothing")]
     if not job.source:
         return rules
     source = lit(job.source)
-    relative = [lit(f"./{p}") for p in (job.samples.file, job.samples.directory)] if job.samples else []
-    subpaths = alt(r"\.", *relative)
-    roots = alt(source, f"{one}{source}")
-    rules.append(_helper("hash-tree", code["hash-tree"],
-                         f"{roots} {NUMBER} (yes|no) --HASHES-- {subpaths}( {subpaths})*",
-                         "hash the source and the restored tree"))
+    rules.append(_hash_tree(job, alt(source, f"{one}{source}"), "hash the source and the restored tree"))
     if job.samples is not None:
         rules.append(Rule(PROGRAMS["stat"], f"-c %s -- {lit(f'{job.source}/{job.samples.file}')}",
                           "the sample's size"))
@@ -245,7 +295,8 @@ def job_rules(job: Job, host: Host) -> list[Rule]:
 
 
 # each covered kind's tool rules (COVERED lists these kinds)
-_TOOL_RULES = {"restic": _restic, "restic-check": _restic, "borg": _borg}
+_TOOL_RULES = {"restic": _restic, "restic-check": _restic, "borg": _borg, "rclone-mirror": _rclone,
+               "restore-test": _restore_test}
 
 
 def rules_for(inventory: Inventory, host: str) -> list[Rule]:
@@ -288,8 +339,9 @@ def sudoers_file(inventory: Inventory, host: str, user: str, source: str = "the 
 
 def credential_programs(rules: Iterable[Rule]) -> list[str]:
     """The programs of ``rules`` that read the host's credentials (sudoers loads its env file
-    for each): restic, borg, and the helper that runs borg in a directory."""
-    wanted = {PROGRAMS["restic"], PROGRAMS["borg"], helper_path("borg-in-dir", helpers()["borg-in-dir"])}
+    for each): restic, borg, the helper that runs borg in a directory, and rclone."""
+    wanted = {PROGRAMS["restic"], PROGRAMS["borg"], PROGRAMS["rclone"],
+              helper_path("borg-in-dir", helpers()["borg-in-dir"])}
     return list(dict.fromkeys(rule.program for rule in rules if rule.program in wanted))
 
 

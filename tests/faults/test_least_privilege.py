@@ -2,7 +2,8 @@
 the commands that need root (credentials, restores, hashing), never the read-only ones (unit
 state, versions); without sudo, what needs no privilege still runs and the rest could not run,
 named, instead of being judged. With ``sudo: exact`` and only the file ``backup-drills
-sudoers`` generates, motoko's whole read-only drill passes and sudo runs no shell."""
+sudoers`` generates, motoko's whole read-only drill and akira's mirror and restore test pass
+and sudo runs no shell."""
 
 import shlex
 
@@ -43,51 +44,64 @@ def test_an_unprivileged_user_without_sudo_runs_read_only_checks_and_names_the_c
     )
 
 
+# each host's covered jobs and what sudo must have run for them (akira's nextcloud-db is a
+# database restore, which `sudo: exact` does not cover)
+EXACT = {"motoko": ({"flux-backup", "flux-borg", "restic-check"}, {"/usr/bin/restic", "/usr/bin/borg"},
+                    "borg-in-dir-",
+                    "/usr/bin/restic -r s3:http://objectstore:8333/backups-restic/flux --password-command "
+                    "id snapshots"),
+         "akira": ({"space-mirror", "restore-test"}, {"/usr/bin/rclone"}, "newest-result-",
+                   "/usr/bin/rclone serve http b2mirror:space-mirror")}
+
+
 @pytest.mark.touches("motoko")
-def test_a_user_with_only_the_generated_sudoers_passes_motokos_read_only_drill(drill, motoko):
-    """All of motoko's jobs (restic, borg, restic-check) drilled as drill-exact, whose only
-    rights are the file `backup-drills sudoers` prints (sudo: exact): the whole read-only drill
-    passes, sudo ran restic, borg and the borg-in-dir helper but no shell, env or timeout, and a
-    command outside the file (restic with --password-command) is refused by sudo."""
+def test_a_user_with_only_the_generated_sudoers_passes_motokos_read_only_drill(drill, motoko, akira):
+    """All of motoko's jobs (restic, borg, restic-check), then akira's rclone mirror and restore
+    test, drilled as drill-exact, whose only rights are the file `backup-drills sudoers` prints
+    for that host (sudo: exact): each read-only drill passes, sudo ran the tools and the
+    helpers but no shell, env or timeout, and a command outside the file (restic with
+    --password-command, rclone serve) is refused by sudo."""
     from drills.inventory.schema import load_inventory
     from drills.inventory.sudoers import COVERED, helper_files, sudoers_file
     from lab.estate import DRILL_EXACT_USER
 
-    doc = yaml.safe_load((ROOT / "inventory/lab.yml").read_text())
-    doc["hosts"] = {"motoko": doc["hosts"]["motoko"] | {"transport": "ssh://drill-exact@motoko",
-                                                         "sudo": "exact"}}
-    doc["jobs"] = {name: {k: v for k, v in job.items() if k != "writes"}  # read-only
-                   for name, job in doc["jobs"].items() if job["host"] == "motoko"}
-    assert {job["kind"] for job in doc["jobs"].values()} <= set(COVERED)  # all of motoko's jobs
-    assert set(doc["jobs"]) == {"flux-backup", "flux-borg", "restic-check"}
-    inventory = drill.tmp / "exact.yml"
-    inventory.write_text(yaml.safe_dump(doc, allow_unicode=True))
-    loaded = load_inventory(inventory)
-    rules = sudoers_file(loaded, "motoko", "drill-exact", "the lab")
-    motoko.sh(DRILL_EXACT_USER)
-    motoko.sh("install -d -m 0755 /usr/local/lib/backup-drills")
-    for path, content in helper_files(loaded, "motoko").items():
-        motoko.sh(f"printf %s {shlex.quote(content)} > {path} && chmod 0755 {path}")
-    motoko.sh(f"printf %s {shlex.quote(rules)} > /tmp/exact.sudoers && visudo -cf /tmp/exact.sudoers "
-              "&& install -m 0440 /tmp/exact.sudoers /etc/sudoers.d/backup-drills-exact")
-    try:
-        since = motoko.sh("date +%s").strip()
-        run = drill.run_features("-q", "-rA", f"--inventory={inventory}", "-k", "motoko")
-        assert run.returncode == 0, run.stdout[-3000:]
-        assert " passed" in run.stdout
-        assert "failed" not in run.stdout
-        logged = motoko.sh(f"journalctl _COMM=sudo --since @{since} -o cat --no-pager")
-        escalated = [line.split("COMMAND=", 1)[1] for line in logged.splitlines() if "COMMAND=" in line]
-        programs = {command.split()[0] for command in escalated}
-        assert {"/usr/bin/restic", "/usr/bin/borg"} <= programs, logged[-2000:]
-        assert any(p.startswith("/usr/local/lib/backup-drills/borg-in-dir-") for p in programs), programs
-        for job in doc["jobs"]:  # every job was drilled, none skipped
-            assert f"{job}@motoko" in run.stdout, job
-        assert not {p.rsplit("/", 1)[-1] for p in programs} & {"sh", "env", "timeout", "bash"}, programs
-        assert "command not allowed" not in logged, logged[-2000:]
-        refused = motoko.sh("su drill-exact -c 'sudo -n /usr/bin/restic -r s3:http://objectstore:8333/"
-                            "backups-restic/flux --password-command id snapshots' 2>&1; echo rc=$?")
-        assert "rc=1" in refused, refused
-        assert "password is required" in refused, refused
-    finally:
-        motoko.sh("rm -f /etc/sudoers.d/backup-drills-exact /tmp/exact.sudoers")
+    lab = yaml.safe_load((ROOT / "inventory/lab.yml").read_text())
+    for name, host in (("motoko", motoko), ("akira", akira)):
+        jobs, tools, helper, outside = EXACT[name]
+        doc = dict(lab)
+        exact = {"transport": f"ssh://drill-exact@{name}", "sudo": "exact"}
+        doc["hosts"] = {name: lab["hosts"][name] | exact}
+        doc["jobs"] = {key: {k: v for k, v in job.items() if k != "writes"}  # read-only
+                       for key, job in lab["jobs"].items() if key in jobs}
+        assert {job["kind"] for job in doc["jobs"].values()} <= set(COVERED)
+        assert set(doc["jobs"]) == jobs
+        inventory = drill.tmp / f"exact-{name}.yml"
+        inventory.write_text(yaml.safe_dump(doc, allow_unicode=True))
+        loaded = load_inventory(inventory)
+        rules = sudoers_file(loaded, name, "drill-exact", "the lab")
+        host.sh(DRILL_EXACT_USER)
+        host.sh("install -d -m 0755 /usr/local/lib/backup-drills")
+        for path, content in helper_files(loaded, name).items():
+            host.sh(f"printf %s {shlex.quote(content)} > {path} && chmod 0755 {path}")
+        host.sh(f"printf %s {shlex.quote(rules)} > /tmp/exact.sudoers && visudo -cf /tmp/exact.sudoers "
+                "&& install -m 0440 /tmp/exact.sudoers /etc/sudoers.d/backup-drills-exact")
+        try:
+            since = host.sh("date +%s").strip()
+            run = drill.run_features("-q", "-rA", f"--inventory={inventory}", "-k", name)
+            assert run.returncode == 0, run.stdout[-3000:]
+            assert " passed" in run.stdout
+            assert "failed" not in run.stdout
+            logged = host.sh(f"journalctl _COMM=sudo --since @{since} -o cat --no-pager")
+            escalated = [line.split("COMMAND=", 1)[1] for line in logged.splitlines() if "COMMAND=" in line]
+            programs = {command.split()[0] for command in escalated}
+            assert tools <= programs, logged[-2000:]
+            assert any(p.startswith(f"/usr/local/lib/backup-drills/{helper}") for p in programs), programs
+            for job in jobs:  # every job was drilled, none skipped
+                assert f"{job}@{name}" in run.stdout, job
+            assert not {p.rsplit("/", 1)[-1] for p in programs} & {"sh", "env", "timeout", "bash"}, programs
+            assert "command not allowed" not in logged, logged[-2000:]
+            refused = host.sh(f"su drill-exact -c {shlex.quote(f'sudo -n {outside}')} 2>&1; echo rc=$?")
+            assert "rc=1" in refused, refused
+            assert "password is required" in refused, refused
+        finally:
+            host.sh("rm -f /etc/sudoers.d/backup-drills-exact /tmp/exact.sudoers")

@@ -21,6 +21,7 @@ import yaml
 
 from drills.adapters import markers, systemd
 from drills.adapters.borg import Borg, borg_tagged
+from drills.adapters.rclone import Rclone
 from drills.adapters.restic import Restic, Snapshot
 from drills.cli import main
 from drills.core import backends, privilege, progress
@@ -34,17 +35,21 @@ from drills.verdicts import exposure, repository
 ROOT = Path(__file__).resolve().parents[2]
 HEX = "8de43ff91c877dc17db13856fde742d6a9270c9df6e5a8a399fd557cff6943d2"
 OLDER = "5a80953bd671eacd3b270254010f5999e8bd0610ff6d02de02da30571940c97f"
+# programs no rule may name at all (rclone and restic are root-giving with free arguments too:
+# their rules pin every word)
 ROOT_GIVING = {"sh", "bash", "dash", "env", "timeout", "xargs", "sudo", "su", "runuser", "awk", "tar",
-               "systemctl", "rclone", "install", "chown", "chmod", "useradd", "python3", "perl"}
+               "systemctl", "install", "chown", "chmod", "useradd", "python3", "perl"}
+MIRROR = ("space-mirror", "restore-test")  # akira's covered jobs (nextcloud-db, pg-dump, is not)
 
 
-def exact_inventory() -> Inventory:
-    """The lab's motoko with its restic and borg jobs, read-only, as a ``sudo: exact`` host."""
+def exact_inventory(name: str = "motoko") -> Inventory:
+    """The lab's motoko with its restic and borg jobs (or akira with its mirror and restore
+    test), read-only, as a ``sudo: exact`` host."""
     lab = load_inventory(ROOT / "inventory/lab.yml")
-    host = lab.hosts["motoko"].model_copy(update={"sudo": "exact", "transport": "local://"})
-    jobs = {name: job.model_copy(update={"writes": None}) for name, job in lab.jobs.items()
-            if job.host == "motoko" and job.kind in sudoers.COVERED}
-    return lab.model_copy(update={"hosts": {"motoko": host}, "jobs": jobs})
+    host = lab.hosts[name].model_copy(update={"sudo": "exact", "transport": "local://"})
+    jobs = {key: job.model_copy(update={"writes": None}) for key, job in lab.jobs.items()
+            if job.host == name and job.kind in sudoers.COVERED}
+    return lab.model_copy(update={"hosts": {name: host}, "jobs": jobs})
 
 
 class Captured:
@@ -90,6 +95,8 @@ class Captured:
             return b'{"total_size": 12, "total_file_count": 1}'
         if name == "restic" and ("snapshots" in words or "find" in words or "forget" in words):
             return b"[]"
+        if name == "rclone" and "size" in words:
+            return b'{"count": 1, "bytes": 12}'
         if name == "borg" and "info" in words:
             return b'{"archives": [{"stats": {"original_size": 12, "nfiles": 1}}]}'
         if name == "borg" and "list" in words:
@@ -129,10 +136,45 @@ def drive_borg(remote: Remote, job: Job) -> None:
         tolerated(lambda: systemd._from_journal(remote, state))
 
 
+def drive_common(remote: Remote, job: Job) -> None:
+    """The probe, the credentials file, the markers and the service's journal."""
+    tolerated(lambda: backends.probe_all(remote, [job]))
+    tolerated(lambda: exposure.credentials_private(remote, job))
+    if job.marker is not None:
+        for path in (job.marker.path, job.marker.failure_path):
+            tolerated(lambda path=path: markers.read_marker(remote, path))
+    if job.schedule is not None and job.schedule.service:
+        state = systemd.ServiceState(job.schedule.service, True, "", None, None)
+        tolerated(lambda: systemd._from_journal(remote, state))
+
+
+def drive_mirror(remote: Remote, job: Job) -> None:
+    """Every builder a read-only drill of an rclone mirror runs (mirror.feature: the check, a
+    file, a folder and the whole mirror back into scratch, each hashed), and a restore test's
+    newest result."""
+    drive_common(remote, job)
+    if job.results is not None:
+        tolerated(lambda: markers.read_newest_result(remote, str(job.results)))
+    if job.destination is None or job.samples is None:
+        return
+    mirror, since = Rclone(remote, job), datetime.now(UTC)
+    tolerated(mirror.kept)
+    tolerated(mirror.size)
+    tolerated(mirror.restore_stats)
+    tolerated(mirror.check_one_way)
+    tolerated(lambda: mirror.check_one_way(since))
+    drill = RestoreDrill(remote, job)
+    tolerated(lambda: drill.mirror_sample(job.samples.file, True, since))  # type: ignore[union-attr]
+    tolerated(lambda: drill.mirror_sample(job.samples.directory, False, since))  # type: ignore[union-attr]
+    tolerated(lambda: drill.mirror_full(since))
+
+
 def drive_job(remote: Remote, job: Job, snapshot: Snapshot, older: Snapshot) -> None:
     """Every builder a read-only drill of one restic job runs."""
     if job.kind == "borg":
         return drive_borg(remote, job)
+    if job.kind in ("rclone-mirror", "restore-test"):
+        return drive_mirror(remote, job)
     restic = Restic(remote, job)
     tolerated(lambda: backends.probe_all(remote, [job]))
     tolerated(restic.snapshots)
@@ -169,8 +211,8 @@ def drive_job(remote: Remote, job: Job, snapshot: Snapshot, older: Snapshot) -> 
 
 
 def drive(inventory: Inventory, refused: list[str]) -> Captured:
-    """Every builder a read-only drill of the host's restic jobs runs."""
-    host = inventory.hosts["motoko"]
+    """Every builder a read-only drill of the host's jobs runs."""
+    host = next(iter(inventory.hosts.values()))
     remote = Remote(host, timeout=60)
     captured = Captured(remote)
     snapshot = Snapshot(id=HEX, short_id=HEX[:8], time=datetime.now(UTC), hostname="motoko", paths=["/flux"])
@@ -215,6 +257,55 @@ def test_every_command_a_read_only_drill_escalates_matches_a_generated_rule(refu
     borg = [words for words in captured.escalated if Path(words[0]).name == "borg"]
     assert {words[1] for words in borg} >= {"list", "check", "info", "prune"}, borg
     assert not any("sudo" in command for command in captured.plain)
+
+
+def test_every_command_a_read_only_mirror_drill_escalates_matches_a_generated_rule(refusals):
+    inventory = exact_inventory("akira")
+    assert set(inventory.jobs) == set(MIRROR)
+    rules = sudoers.rules_for(inventory, "akira")
+    captured = drive(inventory, refusals)
+    assert refusals == []
+    unmatched = [words for words in captured.escalated if sudoers.allowed(rules, words) is None]
+    assert unmatched == []
+    rclone = [words[1] for words in captured.escalated if words[0] == "/usr/bin/rclone"]
+    assert set(rclone) == {"lsf", "size", "check", "copy", "copyto"}, rclone
+    helpers = {Path(words[0]).name.rsplit("-", 1)[0] for words in captured.escalated
+               if words[0].startswith(privilege.HELPERS)}
+    assert helpers >= {"hash-tree", "read-marker", "newest-result", "free-bytes", "sweep"}, helpers
+    text = sudoers.sudoers_file(inventory, "akira", "drill-exact")
+    assert "Defaults!/usr/bin/rclone env_file=/etc/miket/storage-credentials.env" in text
+    one = "/var/tmp/backup-drill/drill-vm-1-2-abcdef"
+    dest, sample = "b2mirror:space-mirror", "mike/photos/2024"
+    newest = sudoers.helper_path("newest-result", sudoers.helpers()["newest-result"])
+    assert sudoers.allowed(rules, ["/usr/bin/rclone", "copy", f"{dest}/{sample}", f"{one}/{sample}"])
+    for words in (["/usr/bin/rclone", "--config", "/tmp/mine.conf", "size", "--json", dest],
+                  ["/usr/bin/rclone", "size", "--json", dest, "--config", "/tmp/mine.conf"],
+                  ["/usr/bin/rclone", "serve", "http", dest],
+                  ["/usr/bin/rclone", "mount", dest, "/mnt"],
+                  ["/usr/bin/rclone", "rcd", "--rc-no-auth"],
+                  ["/usr/bin/rclone", "copy", dest, f"{one}/.", "--rc"],
+                  ["/usr/bin/rclone", "copy", dest, "/etc"],
+                  ["/usr/bin/rclone", "copy", dest, f"{one}/../../../etc"],
+                  ["/usr/bin/rclone", "copy", f"{dest}/{sample}", f"{one}/{sample}/../../../../etc"],
+                  ["/usr/bin/rclone", "copyto", f"{dest}/x", "/etc/cron.d/x"],
+                  ["/usr/bin/rclone", "copy", "/space", dest],  # a write to the mirror
+                  ["/usr/bin/rclone", "copy", "evil:bucket", f"{one}/."],
+                  ["/usr/bin/rclone", "sync", dest, f"{one}/."],
+                  ["/usr/bin/rclone", "delete", dest],
+                  ["/usr/bin/rclone", "lsf", "-R", "--files-only", "/etc"],
+                  ["/usr/bin/rclone", "size", "--json", ":sftp,ssh='sh -c id':x"],
+                  ["/usr/bin/rclone", "check", "--one-way", "/space", dest, "--combined", "-",
+                   "--metadata-mapper", "id"],
+                  ["/usr/bin/rclone", "check", "--one-way", "/space", dest, "--combined", "/etc/passwd"],
+                  ["/usr/bin/rclone", "lsf", "--max-depth", "1", "--contimeout", "10s", "--timeout",
+                   "40s", "--low-level-retries", "1", "--retries", "1", "--password-command", "id", dest],
+                  [newest, "/etc"],
+                  [newest, "/space/_ops/backups/restore-tests/../../../etc"]):
+        assert sudoers.allowed(rules, words) is None, words
+    lab = load_inventory(ROOT / "inventory/lab.yml")
+    fly = lab.jobs["space-mirror"].model_copy(update={"destination": ":s3,env_auth=true:space-mirror"})
+    with pytest.raises(sudoers.NotCovered, match="on-the-fly"):
+        sudoers.job_rules(fly, lab.hosts["akira"])
 
 
 def test_no_rule_hands_out_a_shell_or_free_arguments():
@@ -283,7 +374,9 @@ def test_a_kind_it_cannot_pin_is_refused_naming_job_and_kind(capsys):
     assert main(["sudoers", "--inventory", str(ROOT / "inventory/lab.yml"), "--host", "akira"]) == 4
     said = capsys.readouterr()
     assert said.out == ""
-    assert "job space-mirror: kind rclone-mirror is not covered by `sudo: exact` yet" in said.err
+    assert "job nextcloud-db: kind pg-dump is not covered by `sudo: exact` yet" in said.err
+    assert "job space-mirror" not in said.err  # covered
+    assert "job restore-test" not in said.err
     lab = load_inventory(ROOT / "inventory/lab.yml")
     with pytest.raises(sudoers.NotCovered, match="flux-backup: writes: allowed"):
         sudoers.job_rules(lab.jobs["flux-backup"], lab.hosts["motoko"])
@@ -314,3 +407,8 @@ def test_docs_security_shows_the_rights_the_code_generates():
     assert shown == sudoers.rights_table(exact_inventory(), "motoko").strip(), (
         "docs/security.md's rights table differs from the generator: paste "
         "drills.inventory.sudoers.rights_table() output between its markers")
+    start = "<!-- generated: backup-drills sudoers rights akira -->"
+    assert start in doc, "docs/security.md lacks akira's generated rights table"
+    shown = doc.split(start, 1)[1].split(end, 1)[0].strip()
+    assert shown == sudoers.rights_table(exact_inventory("akira"), "akira").strip(), (
+        "docs/security.md's rights table of akira differs from the generator")
