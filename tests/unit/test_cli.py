@@ -72,6 +72,7 @@ UNEXPECTED = {
     "backup-drills": [
         (lambda mp: _break(mp, importlib.import_module("drills.run").run_main, "_pytest"), ["run"]),
         (lambda mp: _break(mp, main, "load_inventory"), ["inventory", "check", str(EXAMPLE)]),
+        (lambda mp: _break(mp, main, "load_inventory"), ["sudoers", "--inventory", str(EXAMPLE)]),
         (lambda mp: _break(mp, script("drill-evidence"), "build_report"), ["report"]),
         (lambda mp: _break(mp, script("drill-evidence"), "merge"),
          ["merge", "--evidence", "shard", "--out", "merged"]),
