@@ -22,7 +22,7 @@ from drills.core.transport import SCRIPTS
 from drills.inventory.schema import Host, Inventory, Job
 
 # the kinds whose every privileged command has a rule
-COVERED = ("restic", "restic-check", "borg", "rclone-mirror", "restore-test")
+COVERED = ("restic", "restic-check", "borg", "rclone-mirror", "restore-test", "gpg-tar")
 EXIT_NOT_COVERED = 4  # a job the generator cannot cover: bad input for `sudo: exact`
 ID = "[0-9a-f]{8,64}"  # a restic snapshot or lock id, as restic.py checks it before use
 NAME = "[A-Za-z0-9][A-Za-z0-9._-]*"  # the host's own name (restic --host), read with hostname
@@ -85,14 +85,15 @@ def _helper(name: str, code: str, args: str, why: str) -> Rule:
 def helpers() -> dict[str, str]:
     """Every shell helper a covered drill escalates, by name: its code, from the module that
     sends it (the package's scripts and the inline programs)."""
-    from drills.adapters import borg, markers
+    from drills.adapters import archives, borg, markers
     from drills.restores import scratch
 
     return {"hash-tree": (SCRIPTS / "hash-tree.sh").read_text(encoding="utf-8"),
             "sweep": (SCRIPTS / "sweep.sh").read_text(encoding="utf-8"),
             "env-password-file": (SCRIPTS / "env-password-file.sh").read_text(encoding="utf-8"),
             "free-bytes": scratch._FREE, "read-marker": markers._READ,
-            "newest-result": markers._NEWEST,
+            "newest-result": markers._NEWEST, "first-bytes": archives._FIRST_BYTES,
+            "archive-unpack": (SCRIPTS / "archive-unpack.sh").read_text(encoding="utf-8"),
             "borg-in-dir": borg._IN_DIR, "borg-tagged": borg._TAGGED}
 
 
@@ -222,6 +223,45 @@ def _rclone(job: Job, host: Host) -> list[Rule]:
     return [*found, _hash_tree(job, one, "hash what came back from the mirror")]
 
 
+# a backup set's folder (a name its set_format parses: no space, no slash, not ``..``) and an
+# archive's file name after ``COMPONENT.tar`` (``.gz.gpg``...): a name outside these is refused
+# by sudo, so the drill could not run there, and is never read
+SET = "[A-Za-z0-9][A-Za-z0-9_.+-]*"
+SUFFIX = "[A-Za-z0-9_.-]*"
+
+
+def _gpg_tar(job: Job, host: Host) -> list[Rule]:
+    """The sets' listing in the archive root and every tier, the first byte of each archive
+    (is it OpenPGP), and the ``archive-unpack`` helper (gpg with the job's pinned ``gnupghome``,
+    then tar, each with fixed options: no ``--to-command``, ``--use-compress-program``, ``-I``,
+    ``--checkpoint-action``, ``--exec-path`` or ``--load-extension`` can be passed) of one
+    component's archive into scratch, and the hashing of each component's source and restore."""
+    archives = job.archives
+    if archives is None:
+        raise NotCovered(f"job {job.name}: kind gpg-tar needs archives")
+    if not archives.gnupghome:
+        raise NotCovered(f"job {job.name}: archives.gnupghome is not set: `sudo: exact` runs gpg "
+                         "with a pinned home only (set it to the folder that holds the recovery key)")
+    _, one = _scratch(host)
+    roots = [archives.root, *(tier.path for tier in archives.tiers)]
+    names = alt(*(lit(c) for c in archives.components))
+    archive = f"{alt(*map(lit, roots))}/{SET}/{names}\\.tar{SUFFIX}"
+    code = helpers()
+    rules = [Rule(PROGRAMS["find"], f"-H {lit(root)} -mindepth 2 -maxdepth 2 -type f -printf %s[^ ]t%P[^ ]0",
+                  "the backup sets") for root in roots]
+    rules += [_helper("first-bytes", code["first-bytes"], f"{archive}( {archive})*",
+                      "each archive's first byte (is it encrypted)"),
+              _helper("archive-unpack", code["archive-unpack"],
+                      f"{lit(archives.root)}/{SET}/{names}\\.tar{SUFFIX} {one}/{names} (yes|no) "
+                      f"{lit(archives.gnupghome)}", "decrypt and unpack one archive into scratch")]
+    for name, component in archives.components.items():
+        base = component.source.rstrip("/").rsplit("/", 1)[-1]
+        roots_of = alt(lit(component.source), f"{one}/{lit(name)}/{lit(base)}")
+        rules.append(_helper("hash-tree", code["hash-tree"], f"{roots_of} {NUMBER} (yes|no) --HASHES-- \\.",
+                             f"hash component {name}'s source and its restore"))
+    return rules
+
+
 def _restore_test(job: Job, host: Host) -> list[Rule]:
     """The newest JSON result in the job's ``results`` folder (its markers are in ``_common``)."""
     if not job.results:
@@ -271,6 +311,8 @@ def _common(job: Job, host: Host) -> list[Rule]:
     if job.schedule is not None and job.schedule.service:
         rules.append(Rule(PROGRAMS["journalctl"], f"-u {lit(job.schedule.service)} -o json --no-pager "
                           f"-n {NUMBER} --output-fields=JOB_RESULT{lit(',')}JOB_TYPE", "the service's runs"))
+    if job.metrics is not None and job.metrics.textfile:
+        rules.append(Rule(PROGRAMS["cat"], f"-- {lit(job.metrics.textfile)}", "the job's metrics textfile"))
     if host.credentials_env:
         rules.append(Rule(PROGRAMS["stat"], f"-c %a %U {lit(host.credentials_env)}",
                           "the credentials file's mode and owner"))
@@ -296,7 +338,7 @@ def job_rules(job: Job, host: Host) -> list[Rule]:
 
 # each covered kind's tool rules (COVERED lists these kinds)
 _TOOL_RULES = {"restic": _restic, "restic-check": _restic, "borg": _borg, "rclone-mirror": _rclone,
-               "restore-test": _restore_test}
+               "restore-test": _restore_test, "gpg-tar": _gpg_tar}
 
 
 def rules_for(inventory: Inventory, host: str) -> list[Rule]:

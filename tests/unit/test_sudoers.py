@@ -19,8 +19,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from drills.adapters import markers, systemd
+from drills.adapters import archives, markers, systemd
 from drills.adapters.borg import Borg, borg_tagged
+from drills.adapters.metrics import scrape
 from drills.adapters.rclone import Rclone
 from drills.adapters.restic import Restic, Snapshot
 from drills.cli import main
@@ -30,6 +31,7 @@ from drills.inventory import sudoers
 from drills.inventory.schema import Inventory, Job, load_inventory
 from drills.restores import manifest, scratch
 from drills.restores.trees import RestoreDrill
+from drills.verdicts import archives as archive_verdicts
 from drills.verdicts import exposure, repository
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -80,6 +82,11 @@ class Captured:
         name = Path(words[0]).name
         if name == "realpath":
             return b"".join(w.encode() + b"\0" for w in words[words.index("--") + 1:])
+        if name == "find" and "-H" in words:  # a tarball job's sets, every component in each
+            return "".join(f"1200\t20261122_030000/{c}.tar.gz{'.gpg' * (c in ('n8n', 'actual-budget'))}\0"
+                           for c in ("homeassistant", "n8n", "grafana", "actual-budget")).encode()
+        if name.startswith("first-bytes"):
+            return b"".join(b"133\n" for _ in words[1:])
         if name == "find":
             stale = int(datetime.now(UTC).timestamp()) - 2 * 86400
             return f"drill-{scratch.RUNNER}-1-{stale}-aaaaaa\0".encode()
@@ -169,10 +176,27 @@ def drive_mirror(remote: Remote, job: Job) -> None:
     tolerated(lambda: drill.mirror_full(since))
 
 
+def drive_archives(remote: Remote, job: Job) -> None:
+    """Every builder a read-only drill of a tarball job runs (archives.feature: freshness, the
+    restore of each component's newest archive, encryption, tiers, sizes, retention; its
+    metrics textfile)."""
+    drive_common(remote, job)
+    tolerated(lambda: archive_verdicts.components_fresh(remote, job))
+    tolerated(lambda: archive_verdicts.never_in_clear(remote, job))
+    tolerated(lambda: archive_verdicts.tiers_hold_newest(remote, job))
+    tolerated(lambda: archive_verdicts.size_not_anomalous(remote, job))
+    tolerated(lambda: archive_verdicts.sets_conform(remote, job))
+    tolerated(lambda: archives.restore_newest(remote, job))
+    if job.metrics is not None:
+        tolerated(lambda: scrape(remote, job.metrics))  # type: ignore[arg-type]
+
+
 def drive_job(remote: Remote, job: Job, snapshot: Snapshot, older: Snapshot) -> None:
     """Every builder a read-only drill of one restic job runs."""
     if job.kind == "borg":
         return drive_borg(remote, job)
+    if job.kind == "gpg-tar":
+        return drive_archives(remote, job)
     if job.kind in ("rclone-mirror", "restore-test"):
         return drive_mirror(remote, job)
     restic = Restic(remote, job)
@@ -308,6 +332,53 @@ def test_every_command_a_read_only_mirror_drill_escalates_matches_a_generated_ru
         sudoers.job_rules(fly, lab.hosts["akira"])
 
 
+def test_every_command_a_read_only_tarball_drill_escalates_matches_a_generated_rule(refusals):
+    inventory = exact_inventory("miraclemax")
+    assert {job.kind for job in inventory.jobs.values()} == {"gpg-tar"}
+    rules = sudoers.rules_for(inventory, "miraclemax")
+    captured = drive(inventory, refusals)
+    assert refusals == []
+    unmatched = [words for words in captured.escalated if sudoers.allowed(rules, words) is None]
+    assert unmatched == []
+    used = {Path(words[0]).name.rsplit("-", 1)[0] if words[0].startswith(privilege.HELPERS)
+            else Path(words[0]).name for words in captured.escalated}
+    assert used >= {"find", "first-bytes", "archive-unpack", "hash-tree", "cat", "mkdir", "rm"}, used
+    code = sudoers.helpers()
+    unpack = sudoers.helper_path("archive-unpack", code["archive-unpack"])
+    first = sudoers.helper_path("first-bytes", code["first-bytes"])
+    one = "/var/tmp/backup-drill/drill-vm-1-2-abcdef"
+    archive, home = "/home/jbyrd/backups/miraclemax/20261122_030000/n8n.tar.gz.gpg", "/root/.gnupg"
+    assert sudoers.allowed(rules, [unpack, archive, f"{one}/n8n", "yes", home])
+    for words in ([unpack, archive, f"{one}/n8n", "yes", "/tmp/mine"],  # another gpg home
+                  [unpack, archive, f"{one}/n8n", "yes", ""],
+                  [unpack, archive, "/etc", "no", home],
+                  [unpack, archive, f"{one}/../../../etc", "no", home],
+                  [unpack, "/tmp/mine.tar.gz", f"{one}/n8n", "no", home],
+                  [unpack, "/home/jbyrd/backups/miraclemax/../../../tmp/n8n.tar.gz", f"{one}/n8n", "no",
+                   home],
+                  [unpack, "--to-command=sh", f"{one}/n8n", "no", home],
+                  [unpack, archive, f"{one}/n8n", "no", f"{home} --exec-path /tmp"],
+                  [first, "/etc/shadow"],
+                  [first, "/home/jbyrd/backups/miraclemax/../n8n.tar.gz"],
+                  ["/usr/bin/find", "-H", "/", "-mindepth", "2", "-maxdepth", "2", "-type", "f",
+                   "-printf", "%p"],
+                  ["/usr/bin/find", "-H", "/home/jbyrd/backups/miraclemax", "-exec", "sh", ";"],
+                  ["/usr/bin/cat", "--", "/etc/shadow"],
+                  ["/usr/bin/tar", "-xf", archive, "--to-command=sh"],
+                  ["/usr/bin/tar", "-I", "sh", "-xf", archive],
+                  ["/usr/bin/tar", "--use-compress-program=sh", "-xf", archive],
+                  ["/usr/bin/tar", "--checkpoint-action=exec=sh", "-xf", archive],
+                  ["/usr/bin/gpg", "--homedir", home, "--exec-path", "/tmp", "--decrypt", archive],
+                  ["/usr/bin/gpg", "--load-extension", "/tmp/x.so", "--decrypt", archive]):
+        assert sudoers.allowed(rules, words) is None, words
+    lab = load_inventory(ROOT / "inventory/lab.yml")
+    job = lab.jobs["actual-budget"]
+    assert job.archives is not None
+    homeless = job.model_copy(update={"archives": job.archives.model_copy(update={"gnupghome": None})})
+    with pytest.raises(sudoers.NotCovered, match="gnupghome is not set"):
+        sudoers.job_rules(homeless, lab.hosts["miraclemax"])
+
+
 def test_no_rule_hands_out_a_shell_or_free_arguments():
     inventory = exact_inventory()
     rules = sudoers.rules_for(inventory, "motoko")
@@ -407,8 +478,9 @@ def test_docs_security_shows_the_rights_the_code_generates():
     assert shown == sudoers.rights_table(exact_inventory(), "motoko").strip(), (
         "docs/security.md's rights table differs from the generator: paste "
         "drills.inventory.sudoers.rights_table() output between its markers")
-    start = "<!-- generated: backup-drills sudoers rights akira -->"
-    assert start in doc, "docs/security.md lacks akira's generated rights table"
-    shown = doc.split(start, 1)[1].split(end, 1)[0].strip()
-    assert shown == sudoers.rights_table(exact_inventory("akira"), "akira").strip(), (
-        "docs/security.md's rights table of akira differs from the generator")
+    for host in ("akira", "miraclemax"):
+        start = f"<!-- generated: backup-drills sudoers rights {host} -->"
+        assert start in doc, f"docs/security.md lacks {host}'s generated rights table"
+        shown = doc.split(start, 1)[1].split(end, 1)[0].strip()
+        assert shown == sudoers.rights_table(exact_inventory(host), host).strip(), (
+            f"docs/security.md's rights table of {host} differs from the generator")
