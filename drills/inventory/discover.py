@@ -552,6 +552,223 @@ def _attach_marker(job: Found, markers: dict[str, dict[str, Any]]) -> None:
         job.notes.append(f"markers that may be this job's: {', '.join(matching)}")
 
 
+# --- samples: a file and a directory for the single-item restores -------------------------------
+
+SAMPLE_KINDS = ("restic", "borg", "rclone-mirror")
+SAMPLE_DEPTH = 5  # levels of the source listed
+SAMPLE_ENTRIES = 5000  # entries listed at most (a large source is partly listed)
+SAMPLE_MAX_BYTES = 16 * 1024 * 1024  # a sample file a restore brings back quickly
+OLD = 2 * 24 * 3600  # older than this before the latest run: in older snapshots too (likely)
+# the source's files and directories, as ``%y %T@ %s %P``, NUL-separated; find's own exit
+# status on stderr (a timeout or an unreadable folder: the listing is partial)
+_LIST_SOURCE = ('{ timeout 30 find "$1" -mindepth 1 -maxdepth "$2" \\( -type d -o -type f \\) '
+                '-printf "%y %T@ %s %P\\0"; echo "find-status $?" >&2; } | head -z -n "$3"')
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One file (``f``) or directory (``d``) of a job's source, by its path relative to it."""
+
+    kind: str
+    mtime: float
+    size: int
+    path: str
+
+
+@dataclass
+class Listing:
+    entries: list[Entry]
+    complete: bool  # every entry down to SAMPLE_DEPTH listed
+    skipped: list[str] = field(default_factory=list)  # hostile names (shown escaped)
+
+
+def list_source(remote: Remote, source: str) -> Listing | None:
+    """The source's entries down to ``SAMPLE_DEPTH`` levels (at most ``SAMPLE_ENTRIES``), read
+    only; a name with a control character (a newline) or not UTF-8 is left out and noted."""
+    result = remote.run(argv("sh", "-c", _LIST_SOURCE, "list-source", source, str(SAMPLE_DEPTH),
+                             str(SAMPLE_ENTRIES)), timeout=60)
+    records = [r for r in result.stdout.split(b"\0") if r]
+    if not records and "find-status 0" not in result.stderr:
+        return None
+    listing = Listing([], "find-status 0" in result.stderr and len(records) < SAMPLE_ENTRIES)
+    for record in records:
+        kind, mtime, size, raw = [*record.split(b" ", 3), b"", b"", b""][:4]
+        try:
+            path = raw.decode("utf-8")
+            entry = Entry(kind.decode(), float(mtime), int(size), path)
+        except (UnicodeDecodeError, ValueError):
+            listing.skipped.append(raw.decode("utf-8", "backslashreplace"))
+            continue
+        if _CONTROL.search(path) or not path or ".." in path.split("/"):
+            listing.skipped.append(path)
+            continue
+        listing.entries.append(entry)
+    return listing
+
+
+def last_run(remote: Remote, found: Found) -> tuple[float | None, str]:
+    """When the job last ran, as the host knows it: its service's last start that exited 0,
+    and its marker's time (the later of the two); and how that was known."""
+    known: list[tuple[float, str]] = []
+    service = (found.job.get("schedule") or {}).get("service")
+    if isinstance(service, str):
+        shown = remote.run(argv("systemctl", "show", "--timestamp=unix", "-p", "ExecMainStartTimestamp",
+                                "-p", "ExecMainStatus", "--", service), privileged=False)
+        values = dict(line.partition("=")[::2] for line in shown.text.splitlines())
+        started = values.get("ExecMainStartTimestamp", "").lstrip("@")
+        if shown.ok and started.isdigit() and values.get("ExecMainStatus") == "0":
+            known.append((float(started), f"{service} last started"))
+    marker = (found.job.get("marker") or {}).get("path")
+    if isinstance(marker, str):
+        stat = remote.run(argv("stat", "-c", "%Y", "--", marker))
+        if stat.ok and stat.text.strip().isdigit():
+            known.append((float(stat.text.strip()), f"its marker {marker} was written"))
+    if not known:
+        now = remote.run(argv("date", "+%s"), privileged=False)
+        if not now.ok or not now.text.strip().isdigit():
+            return None, "the host's time unknown"
+        return float(now.text.strip()) - OLD, "none known (no service start, no marker): files 2 days old"
+    return max(known)
+
+
+def left_out_of(remote: Remote, found: Found, listing: Listing) -> Callable[[str], bool] | None:
+    """What the job's backup leaves out, by path relative to its source, by the tool's rules:
+    restic's patterns, borg's (its walk, its tags found in the listing), rclone's own ``lsf``
+    (None: rclone could not say)."""
+    from drills.core.borg_patterns import (
+        CACHE_TAG_NAME,
+        BorgPatternError,
+        PatternMatcher,
+        create_excluded,
+        parse_exclude,
+    )
+    from drills.core.patterns import restic_excluded
+
+    job, source = found.job, str(found.job["source"]).rstrip("/") or "/"
+    excludes = [e for e in job.get("excludes") or [] if isinstance(e, str)]
+    if job["kind"] == "restic":
+        return lambda relative: restic_excluded(f"{source}/{relative}", excludes)
+    if job["kind"] == "borg":
+        try:
+            matcher = PatternMatcher([parse_exclude(e) for e in excludes if e], fallback=True)
+        except BorgPatternError:
+            return None
+        directories = {e.path for e in listing.entries if e.kind == "d"}
+        names = {e.path for e in listing.entries}
+        tags = [CACHE_TAG_NAME] if job.get("exclude_caches") else []
+        tags += [t for t in job.get("exclude_if_present") or [] if isinstance(t, str)]
+
+        def tagged(directory: str) -> list[str]:
+            inside = directory[len(source):].strip("/")
+            return [t for t in tags if (f"{inside}/{t}" if inside else t) in names]
+
+        return lambda relative: create_excluded(
+            f"{source}/{relative}", source, matcher,
+            lambda p: p == source or p[len(source):].strip("/") in directories, tagged,
+            bool(job.get("keep_exclude_tags")))
+    if not excludes:
+        return lambda relative: False
+    words = ["rclone", "lsf", "-R", "--files-only",
+             *[w for e in excludes for w in ("--exclude", e)], "--", source]
+    listed = remote.run(argv(*words), timeout=60)
+    if not listed.ok:
+        return None
+    kept = frozenset(listed.text.splitlines())
+    return lambda relative: relative not in kept
+
+
+def choose_samples(listing: Listing, cutoff: float,
+                   left_out: Callable[[str], bool]) -> tuple[dict[str, str] | None, list[str]]:
+    """A file and a directory for the drills' single-item restores, and why: a regular file
+    changed before ``cutoff`` (the last run: so in the newest backup), not left out, at most
+    ``SAMPLE_MAX_BYTES``; a directory whose every entry is so (fully listed, not the source
+    itself). Those older than ``cutoff`` by 2 days first (likely in the oldest kept backup
+    too); then a file inside a folder, non-empty, the longest unchanged; a directory of at most
+    100 files, the longest unchanged; then by name.
+
+    >>> old = [Entry("d", 0, 0, "a"), Entry("f", 0, 5, "a/x.txt"), Entry("f", 0, 5, "top.txt")]
+    >>> choose_samples(Listing(old, True), 10 ** 9, lambda p: False)[0]
+    {'file': 'a/x.txt', 'directory': 'a'}
+    """
+    entries = listing.entries
+    kinds = {e.path: e.kind for e in entries}
+
+    def parents(path: str) -> list[str]:
+        parts = path.split("/")
+        return ["/".join(parts[:i]) for i in range(1, len(parts))]
+
+    bad: set[str] = set()  # directories that hold something unfit (fresh, left out, unlisted)
+    unfit = [e.path for e in entries if e.mtime >= cutoff or left_out(e.path)]
+    unfit += [e.path for e in entries if e.kind == "d" and e.path.count("/") + 1 >= SAMPLE_DEPTH]
+    unfit += [name for name in listing.skipped if "/" in name]
+    if not listing.complete and entries:
+        unfit.append(entries[-1].path)  # the folder being listed when the listing stopped
+    for path in unfit:
+        bad.update(parents(path))
+        if kinds.get(path) == "d":
+            bad.add(path)
+    files = [e for e in entries if e.kind == "f" and e.mtime < cutoff and not left_out(e.path)
+             and e.size <= SAMPLE_MAX_BYTES]
+    if not files:
+        return None, ["no file of the source was changed before the last run and kept by the "
+                      "job's excludes: no samples written; add a file and a directory you care about"]
+    old = cutoff - OLD
+
+    def file_rank(e: Entry) -> tuple[bool, bool, bool, float, str]:
+        return (e.mtime >= old, "/" not in e.path, e.size == 0, e.mtime, e.path)
+
+    file = min(files, key=file_rank)
+    counts: dict[str, int] = {}
+    newest: dict[str, float] = {}
+    for e in entries:
+        for parent in parents(e.path):
+            if e.kind == "f":
+                counts[parent] = counts.get(parent, 0) + 1
+            newest[parent] = max(newest.get(parent, 0.0), e.mtime)
+    directories = [d for d in counts if d not in bad and kinds.get(d) == "d"]
+    if not directories:
+        return None, [f"{file.path} would fit as the sample file, but no directory of the source "
+                      "holds only files changed before the last run and kept: no samples written; "
+                      "add a file and a directory you care about"]
+    directory = min(directories, key=lambda d: (newest[d] >= old, counts[d] > 100, newest[d], d))
+    why = [f"samples: {file.path!r} ({file.size} bytes) and {directory!r} ({counts[directory]} "
+           f"file(s)): changed before the last run"
+           + (" by 2 days or more (so likely in the oldest kept backup too)"
+              if newest[directory] < old and file.mtime < old else ""),
+           "and kept by the job's excludes; chosen by discover, not by what matters: replace them "
+           "with a file and a directory you need back"]
+    return {"file": file.path, "directory": directory}, why
+
+
+def propose_samples(remote: Remote, report: HostReport) -> None:
+    """``samples`` for each restic, borg and rclone-mirror job with a source, read only (a
+    listing of the source, the job's last run); where none fits, a note saying so."""
+    for found in report.jobs:
+        source = found.job.get("source")
+        if found.job.get("kind") not in SAMPLE_KINDS or not isinstance(source, str) or "samples" in found.job:
+            continue
+        listing = list_source(remote, source)
+        if listing is None:
+            found.notes.append(f"{source} could not be listed: no samples written; add a file and a "
+                               "directory you care about")
+            continue
+        cutoff, since = last_run(remote, found)
+        left_out = left_out_of(remote, found, listing)
+        if cutoff is None or left_out is None:
+            found.notes.append(f"{since if cutoff is None else 'the excludes could not be read'}: no "
+                               "samples written; add a file and a directory you care about")
+            continue
+        samples, why = choose_samples(listing, cutoff - 60, left_out)
+        found.notes.append(f"last run: {since}")
+        found.notes += why
+        if listing.skipped:
+            found.notes.append(f"{len(listing.skipped)} name(s) with control characters or not "
+                               "UTF-8 never chosen")
+        if samples is not None:
+            found.job["samples"] = samples
+
+
 # --- the starter inventory ---------------------------------------------------------------------
 
 def comment(text: str) -> str:
@@ -778,6 +995,7 @@ def discover_main(args: list[str]) -> int:
         try:
             report = discover_host(remote)
             mask_secrets(report)
+            propose_samples(remote, report)
             gaps.update(schedule_gaps(remote, report))
         except DrillCouldNotRun as exc:
             print(f"backup-drills discover: {exc}", file=sys.stderr)
