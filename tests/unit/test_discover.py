@@ -229,3 +229,70 @@ def test_discover_of_this_machine_over_local(tmp_path):
     loaded = yaml.safe_load(out.read_text())
     assert loaded["hosts"] == {"local": {"transport": "local://"}}
     assert Host(name="local", transport="local://")
+
+
+# --- samples -----------------------------------------------------------------------------------
+
+DAY = 24 * 3600
+
+
+def _tree(root: Path) -> None:
+    """A source with what must never be a sample: a file its excludes leave out, names with a
+    newline and not UTF-8, a folder with a file changed after the last run; and one fit folder."""
+    import time
+
+    now = time.time()
+    made = {"aaa/cache/early.txt": 20, "aab/bad\nrpo: 1s.txt": 20, "aad/fresh.txt": 0,
+            "aad/old.txt": 14, "docs/report.txt": 15, "top.txt": 30, "empty/zero.txt": 10}
+    for name, days in made.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("" if "zero" in name else f"{name}\n")
+        os.utime(path, (now - days * DAY, now - days * DAY))
+    hostile = os.fsencode(root) + b"/aac/bad\xff.txt"
+    os.makedirs(os.fsencode(root) + b"/aac")
+    with open(hostile, "wb") as handle:
+        handle.write(b"x\n")
+    os.utime(hostile, (now - 20 * DAY, now - 20 * DAY))
+    for folder in ("aaa/cache", "aaa", "aab", "aac", "docs", "empty"):  # as old as their files
+        os.utime(root / folder, (now - 30 * DAY, now - 30 * DAY))
+
+
+def _proposed(source: Path, job: dict[str, object]) -> tuple[Found, str]:
+    from drills.inventory.discover import propose_samples
+
+    found = Found("flux", {"source": str(source), "repository": "/srv/r", **job}, ["test"])
+    report = HostReport("local", [found])
+    propose_samples(Remote(Host(name="local", transport="local://"), timeout=30), report)
+    return found, render([report], {"local": {"transport": "local://"}})
+
+
+def test_samples_are_old_kept_files_never_excluded_fresh_or_hostile(tmp_path):
+    """Over a real local:// shell: restic's excludes (``cache``) leave aaa out; the names with a
+    newline and not UTF-8 are never chosen; aad holds a file changed after the last run (no
+    service, no marker: 2 days ago), so it is no sample directory though aad/old.txt is a fit
+    file; the file is the longest unchanged fit one inside a folder, not empty."""
+    source = tmp_path / "flux"
+    _tree(source)
+    found, text = _proposed(source, {"kind": "restic", "excludes": ["cache"]})
+    assert found.job["samples"] == {"file": "docs/report.txt", "directory": "docs"}
+    loaded = yaml.safe_load(text.replace(PLACEHOLDER_RPO, "26h").replace(PLACEHOLDER_RTO, "4h"))
+    assert loaded["jobs"]["flux"]["samples"] == {"file": "docs/report.txt", "directory": "docs"}
+    assert "rpo: 1s" not in [line.strip() for line in text.splitlines()]
+    assert "2 name(s) with control characters or not UTF-8 never chosen" in text
+    assert "replace them with a file and a directory you need back" in text
+    # without the exclude, the older aaa/cache/early.txt is the file and aaa the directory
+    found, _ = _proposed(source, {"kind": "restic"})
+    assert found.job["samples"] == {"file": "aaa/cache/early.txt", "directory": "aaa"}
+    # borg's own rules: fm:*/cache leaves the same folder out, sh:docs/* the docs
+    found, _ = _proposed(source, {"kind": "borg", "excludes": ["fm:*/cache", "sh:**/docs/*"]})
+    assert found.job["samples"] == {"file": "aad/old.txt", "directory": "empty"}
+
+
+def test_no_samples_when_no_file_fits(tmp_path):
+    source = tmp_path / "flux"
+    (source / "new").mkdir(parents=True)
+    (source / "new" / "fresh.txt").write_text("just written\n")
+    found, text = _proposed(source, {"kind": "rclone-mirror", "destination": "b2:x"})
+    assert "samples" not in found.job
+    assert "no samples written; add a file and a directory you care about" in text
