@@ -34,6 +34,9 @@ PROGRAMS = {
     "journalctl": "/usr/bin/journalctl",
     "cat": "/usr/bin/cat",
     "kill": "/usr/bin/kill",
+    # as a throwaway user only (``drill-`` and ten hex digits): a program that reads backup
+    # content, pinned with its options by sudoers (drills.inventory.sudoers)
+    "runuser": "/usr/sbin/runuser",
 }
 # the variables a command may set for its program (``env NAME=VALUE... PROGRAM``): each is set
 # in the drilling user's shell, before sudo, and the sudoers file keeps exactly this value
@@ -41,7 +44,7 @@ PROGRAMS = {
 KEPT_ENV = {"TZ": "UTC", "BORG_RELOCATED_REPO_ACCESS_IS_OK": "no"}
 # where the operator installs the drill's shell helpers (``backup-drills sudoers --helpers``)
 HELPERS = "/usr/local/lib/backup-drills"
-_QUIET = " 2>/dev/null"  # a command's own redirection, kept outside sudo
+_QUIET = (" 2>/dev/null", " >/dev/null")  # a command's own redirections, kept outside sudo
 
 
 class NotExact(ValueError):
@@ -133,12 +136,13 @@ def exact_words(script: str, limit: int, words: tuple[str, ...] | None = None) -
 
 
 def exact_command(script: str, limit: int, words: tuple[str, ...] | None = None) -> str:
-    """``exact_words`` as one shell command line; a trailing ``2>/dev/null`` of ``script`` (a
-    progress reading) stays a redirection of the drilling user's shell.
+    """``exact_words`` as one shell command line; a trailing ``2>/dev/null`` or ``>/dev/null``
+    of ``script`` (a progress reading, a restore's output) stays a redirection of the drilling
+    user's shell.
 
     >>> exact_command("du -sb /var/tmp/x 2>/dev/null", 20)
     'timeout -k 5 20 sudo -n -- /usr/bin/du -sb /var/tmp/x 2>/dev/null'
     """
-    quiet = words is None and script.endswith(_QUIET)
-    command = shlex.join(exact_words(script.removesuffix(_QUIET) if quiet else script, limit, words))
-    return command + (_QUIET if quiet else "")
+    quiet = next((q for q in _QUIET if words is None and script.endswith(q)), "")
+    command = shlex.join(exact_words(script.removesuffix(quiet) if quiet else script, limit, words))
+    return command + quiet

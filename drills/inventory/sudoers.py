@@ -22,7 +22,8 @@ from drills.core.transport import SCRIPTS
 from drills.inventory.schema import Host, Inventory, Job
 
 # the kinds whose every privileged command has a rule
-COVERED = ("restic", "restic-check", "borg", "rclone-mirror", "restore-test", "gpg-tar")
+COVERED = ("restic", "restic-check", "borg", "rclone-mirror", "restore-test", "gpg-tar", "pg-dump",
+           "redis-rdb")
 EXIT_NOT_COVERED = 4  # a job the generator cannot cover: bad input for `sudo: exact`
 ID = "[0-9a-f]{8,64}"  # a restic snapshot or lock id, as restic.py checks it before use
 NAME = "[A-Za-z0-9][A-Za-z0-9._-]*"  # the host's own name (restic --host), read with hostname
@@ -30,6 +31,9 @@ NUMBER = "[0-9]+"
 # a borg archive name as the drill sends it back (REPOSITORY::NAME): no space, no slash, and a
 # colon only between other characters (escaped, outside a bracket: sudoers and re alike)
 ARCHIVE = "[A-Za-z0-9_+@.-]+(\\:[A-Za-z0-9_+@.-]+)*"
+THROWAWAY = "drill-[0-9a-f]{10}"  # the throwaway user a database restore makes (throwaway.NAME)
+AS_THROWAWAY = f"-u {THROWAWAY} --"  # runuser's words before the program it runs as that user
+PG_PROGRAMS = "/usr/lib/postgresql/[0-9]+/bin"  # databases.PG_BIN_FOLDER
 
 
 class NotCovered(ValueError):
@@ -86,7 +90,7 @@ def helpers() -> dict[str, str]:
     """Every shell helper a covered drill escalates, by name: its code, from the module that
     sends it (the package's scripts and the inline programs)."""
     from drills.adapters import archives, borg, markers
-    from drills.restores import scratch
+    from drills.restores import databases, scratch
 
     return {"hash-tree": (SCRIPTS / "hash-tree.sh").read_text(encoding="utf-8"),
             "sweep": (SCRIPTS / "sweep.sh").read_text(encoding="utf-8"),
@@ -94,7 +98,10 @@ def helpers() -> dict[str, str]:
             "free-bytes": scratch._FREE, "read-marker": markers._READ,
             "newest-result": markers._NEWEST, "first-bytes": archives._FIRST_BYTES,
             "archive-unpack": (SCRIPTS / "archive-unpack.sh").read_text(encoding="utf-8"),
-            "borg-in-dir": borg._IN_DIR, "borg-tagged": borg._TAGGED}
+            "borg-in-dir": borg._IN_DIR, "borg-tagged": borg._TAGGED,
+            **{name: (SCRIPTS / f"{name}.sh").read_text(encoding="utf-8")
+               for name in ("throwaway-user", "scratch-hand-over", "pg-start", "redis-load")},
+            "manifest": databases.MANIFEST}
 
 
 def _scratch(host: Host) -> tuple[str, str]:
@@ -262,6 +269,111 @@ def _gpg_tar(job: Job, host: Host) -> list[Rule]:
     return rules
 
 
+def _dump(job: Job, host: Host, folder: str) -> tuple[str, str, str]:
+    """A restic-kept dump's ``(scratch, dump in scratch, the throwaway user's home)`` as
+    expressions, the home ``folder`` in scratch; NotCovered for a dump the generator cannot pin yet."""
+    dump = job.dump
+    remote = dump is not None and dump.remote is not None
+    if remote or job.destination is not None:
+        where = "dump.remote" if remote else "a mirror"
+        raise NotCovered(f"job {job.name}: a dump fetched from {where} "
+                         "is not covered by `sudo: exact` yet (only one kept in a restic repository)")
+    if dump is None or not dump.path or not job.repository:
+        raise NotCovered(f"job {job.name}: `sudo: exact` covers a dump kept in a restic repository "
+                         "(dump.path, repository) only")
+    if dump.format == "plain":
+        raise NotCovered(f"job {job.name}: a plain-format dump (scanned, then piped to psql) is not "
+                         "covered by `sudo: exact` yet (only custom format)")
+    _, one = _scratch(host)
+    return one, f"{one}{lit(dump.path)}", f"{one}/{folder}"
+
+
+def sql(text: str) -> str:
+    """A query as a regular expression of itself, a backslash in it (``E'\\n'``) matched by any
+    one character but a quote (sudoers and ``re`` read a backslash differently)."""
+    return "[^']".join(lit(part) for part in text.split("\\"))
+
+
+# a quoted identifier of the restored database (databases.quote_table: ``"schema"."table"``)
+IDENTIFIER = '"([^"]|"")*"'
+
+
+def _checksums() -> str:
+    """The checks' one query over the restored tables: ``CHECKSUM`` per table, joined by
+    ``UNION ALL``, each table a quoted identifier."""
+    from drills.restores.databases import CHECKSUM
+
+    one = sql(CHECKSUM.format(index="INDEX", table="TABLE")).replace("INDEX", NUMBER).replace(
+        "TABLE", f"{IDENTIFIER}\\.{IDENTIFIER}")
+    return f"{one}( UNION ALL {one})*"
+
+
+def _database(job: Job, host: Host, folder: str, name: str) -> tuple[str, list[Rule]]:
+    """The throwaway user's home (``folder`` in scratch, an expression), and what every dump
+    restored as a throwaway user needs: the job's repository read as a restic job's (the dump
+    and its manifest restored into scratch), the throwaway user made and removed
+    (``throwaway-user``: only ``drill-`` and ten hex digits), the dump handed to it as ``name``
+    (``scratch-hand-over``). The scratch server is then started by the package's helper, and the
+    programs that read the dump or the server run as that user by ``runuser``, each with fixed
+    options (no ``pg_ctl -o``, no redis config file): whatever the dump makes them do, they do
+    with the rights of an empty account."""
+    one, dump, home = _dump(job, host, folder)
+    code = helpers()
+    label = f"drill-[A-Za-z0-9_]+-{NUMBER}-{NUMBER}-[0-9a-f]+"
+    rules = [*_restic(job, host),
+             _helper("throwaway-user", code["throwaway-user"], f"add {THROWAWAY} {label}",
+                     "make the throwaway user that reads the dump"),
+             _helper("throwaway-user", code["throwaway-user"], f"remove {THROWAWAY}",
+                     "remove the throwaway user and what still runs as it")]
+    if job.dump is not None and job.dump.manifest:
+        rules.append(_helper("manifest", code["manifest"], f"{one}{lit(job.dump.manifest)}",
+                             "the dump's manifest, restored into scratch"))
+    rules.append(_helper("scratch-hand-over", code["scratch-hand-over"],
+                         f"{one} {dump} {home} {lit(name)} {THROWAWAY}",
+                         "hand the dump to the throwaway user"))
+    return home, rules
+
+
+def _redis(job: Job, host: Host) -> list[Rule]:
+    """The RDB loaded by the ``redis-load`` helper into a redis-server the throwaway user runs
+    (its options are the helper's text), stopped by ``redis-cli``; its log read on failure."""
+    from drills.restores.databases import LOAD_FAILED
+
+    home, rules = _database(job, host, "redis", "dump.rdb")
+    runuser, sock = PROGRAMS["runuser"], f"{home}/redis\\.sock"
+    failed = ".".join(lit(part) for part in LOAD_FAILED.split("\\"))  # each backslash: any one character
+    return [*rules,
+            _helper("redis-load", helpers()["redis-load"], f"{home} {THROWAWAY} {failed}",
+                    "a scratch redis-server, run by the throwaway user, loads the RDB"),
+            Rule(runuser, f"{AS_THROWAWAY} /usr/bin/redis-cli -s {sock} shutdown nosave",
+                 "stop the scratch redis-server"),
+            Rule(runuser, f"{AS_THROWAWAY} /usr/bin/tail -n 3 {home}/server\\.log",
+                 "why the RDB did not load (the scratch server's log)")]
+
+
+def _postgres(job: Job, host: Host) -> list[Rule]:
+    """The ``pg-start`` helper's cluster, run by the throwaway user; ``pg_restore`` of the dump,
+    the checks' queries and ``pg_ctl stop`` as that user, each with its options pinned."""
+    from drills.restores.databases import ADMIN, PORT, RESTORER, USER_TABLES
+
+    home, rules = _database(job, host, "pg", "dump")
+    code, runuser = helpers(), PROGRAMS["runuser"]
+    database = lit(str(job.dump.database if job.dump else ""))
+    server = f"-h {home}/data -p {PORT} -U {RESTORER} -d {database}"
+    smoke = job.dump.smoke_queries if job.dump else []
+    queries = alt(sql(USER_TABLES), _checksums(), *map(sql, smoke))
+    return [*rules,
+            _helper("pg-start", code["pg-start"], f"{home} {THROWAWAY} {ADMIN} {RESTORER} {database} {PORT} ",
+                    "a scratch PostgreSQL cluster, run by the throwaway user on a socket in scratch"),
+            Rule(runuser, f"{AS_THROWAWAY} {PG_PROGRAMS}/pg_restore {server} --no-owner --no-privileges "
+                          f"--exit-on-error {home}/dump", "pg_restore of the dump, as the throwaway user"),
+            Rule(runuser, f"{AS_THROWAWAY} {PG_PROGRAMS}/psql {server} -X -At -F . -v ON_ERROR_STOP=1 "
+                          f"-c {queries}", "the checks' queries (psql -c: no meta-command), as the "
+                 "restore's plain role"),
+            Rule(runuser, f"{AS_THROWAWAY} {PG_PROGRAMS}/pg_ctl -D {home}/data -m immediate stop",
+                 "stop the scratch cluster")]
+
+
 def _restore_test(job: Job, host: Host) -> list[Rule]:
     """The newest JSON result in the job's ``results`` folder (its markers are in ``_common``)."""
     if not job.results:
@@ -271,9 +383,12 @@ def _restore_test(job: Job, host: Host) -> list[Rule]:
 
 
 def _samples(job: Job) -> list[str]:
-    if job.samples is None or not job.source:
-        return []
-    return [lit(f"{job.source}/{job.samples.file}"), lit(f"{job.source}/{job.samples.directory}")]
+    """The paths a drill looks up and restores alone: the samples, a dump and its manifest."""
+    found = [] if job.samples is None or not job.source else \
+        [lit(f"{job.source}/{job.samples.file}"), lit(f"{job.source}/{job.samples.directory}")]
+    if job.dump is not None and job.source:
+        found += [lit(p) for p in (job.dump.path, job.dump.manifest) if p]
+    return found
 
 
 def _hash_tree(job: Job, roots: str, why: str) -> Rule:
@@ -302,7 +417,7 @@ def _trees(job: Job, host: Host) -> list[Rule]:
 
 
 def _common(job: Job, host: Host) -> list[Rule]:
-    """Markers, the service's journal, the credentials file's mode, the host's name."""
+    """Markers, the service's journal or cron entry, the credentials file's mode, the host's name."""
     code = helpers()
     rules = [Rule(PROGRAMS["hostname"], "", "the host's name as restic records it")]
     if job.marker is not None:
@@ -311,6 +426,8 @@ def _common(job: Job, host: Host) -> list[Rule]:
     if job.schedule is not None and job.schedule.service:
         rules.append(Rule(PROGRAMS["journalctl"], f"-u {lit(job.schedule.service)} -o json --no-pager "
                           f"-n {NUMBER} --output-fields=JOB_RESULT{lit(',')}JOB_TYPE", "the service's runs"))
+    if job.cron is not None:
+        rules.append(Rule(PROGRAMS["cat"], f"-- {lit(job.cron.file)}", "the job's cron entry"))
     if job.metrics is not None and job.metrics.textfile:
         rules.append(Rule(PROGRAMS["cat"], f"-- {lit(job.metrics.textfile)}", "the job's metrics textfile"))
     if host.credentials_env:
@@ -338,7 +455,8 @@ def job_rules(job: Job, host: Host) -> list[Rule]:
 
 # each covered kind's tool rules (COVERED lists these kinds)
 _TOOL_RULES = {"restic": _restic, "restic-check": _restic, "borg": _borg, "rclone-mirror": _rclone,
-               "restore-test": _restore_test, "gpg-tar": _gpg_tar}
+               "restore-test": _restore_test, "gpg-tar": _gpg_tar, "pg-dump": _postgres,
+               "redis-rdb": _redis}
 
 
 def rules_for(inventory: Inventory, host: str) -> list[Rule]:

@@ -42,11 +42,15 @@ from drills.restores.throwaway import as_user, hand_over, throwaway_user
 # a loaded database takes more room than its compressed dump: refuse unless this much is free
 EXPANSION = 5
 PG_BIN = "$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
+PG_BIN_FOLDER = re.compile(r"/usr/lib/postgresql/[0-9]+/bin")  # PG_BIN on a Debian host
 CHECKSUM = ("SELECT {index}, count(*), md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text "
             "COLLATE \"C\"), '')) FROM {table} AS t")
 USER_TABLES = ("SELECT schemaname || '.' || tablename FROM pg_tables WHERE schemaname NOT IN "
                "('pg_catalog', 'information_schema') ORDER BY 1")
 FALSE_VALUES = {"", "f", "false", "0"}
+# a manifest as restored: a regular file, not a link a hostile backup placed (to a secret, or a
+# FIFO that hangs), its first MiB
+MANIFEST = '[ -f "$1" ] && [ ! -L "$1" ] && exec head -c 1048576 -- "$1"'
 LOAD_FAILED = r"Unrecoverable\|Bad file format\|Wrong signature\|Short read\|Fatal"  # redis log
 
 
@@ -177,9 +181,7 @@ class DumpDrill:
     def _manifest(self, target: str, origin: str) -> dict[str, Any]:
         if not self.dump.manifest:
             return {}
-        # a regular file, not a link a hostile backup placed (to a secret, or a FIFO that hangs)
-        regular = '[ -f "$1" ] && [ ! -L "$1" ] && exec head -c 1048576 -- "$1"'
-        read = self.remote.run(argv("sh", "-c", regular, "manifest", target + self.dump.manifest))
+        read = self.remote.run(argv("sh", "-c", MANIFEST, "manifest", target + self.dump.manifest))
         try:
             manifest = json.loads(read.text) if read.ok else {}
         except ValueError:
@@ -234,6 +236,7 @@ class ScratchCluster:
     socket_dir: str
     user: str
     restrict: bool
+    bin: str = PG_BIN  # the folder of the host's newest PostgreSQL programs (as shell text)
 
 
 class PostgresDrill(DumpDrill):
@@ -290,7 +293,7 @@ class PostgresDrill(DumpDrill):
         has it, pg_dump's own \\restrict lines blanked), else pg_restore."""
         server = ("-h", cluster.socket_dir, "-p", str(PORT), "-U", RESTORER, "-d", database)
         if self.dump.format != "plain":
-            return as_user(cluster.user, f"{PG_BIN}/pg_restore {argv(*server)} --no-owner "
+            return as_user(cluster.user, f"{cluster.bin}/pg_restore {argv(*server)} --no-owner "
                                          f"--no-privileges --exit-on-error {argv(dump)} >/dev/null")
         restricted = ("-c", f"\\restrict {secrets.token_hex(16)}") if cluster.restrict else ()
         psql = f"{PG_BIN}/psql {argv(*server, '-X', '-q', '-v', 'ON_ERROR_STOP=1', *restricted, '-f', '-')}"
@@ -328,8 +331,12 @@ class PostgresDrill(DumpDrill):
         variables (``:'name'`` in the query, quoted by psql), never as SQL text."""
         args = ("-h", cluster.socket_dir, "-p", str(PORT), "-U", RESTORER, "-d", database, "-X", "-At",
                 "-F", "\t", "-v", "ON_ERROR_STOP=1")
-        psql = as_user(cluster.user, f"{PG_BIN}/psql")
-        run = self.remote.run(psql_with_values(psql, args, query, values), timeout=600)
+        if self.remote.host.sudo == "exact" and not values:  # the query pinned by sudoers with
+            # its psql: -c hands the server the text as it is (no meta-command, no variable)
+            command = as_user(cluster.user, argv(f"{cluster.bin}/psql", *args, "-c", query))
+        else:
+            command = psql_with_values(as_user(cluster.user, f"{cluster.bin}/psql"), args, query, values)
+        run = self.remote.run(command, timeout=600)
         return run.ok, (run.text if run.ok else run.tail(3)).strip()
 
     def _tables(self, cluster: ScratchCluster, database: str,
@@ -358,16 +365,29 @@ class PostgresDrill(DumpDrill):
         """A throwaway cluster in ``home/data``, run by the throwaway ``user`` (``scripts/pg-start.sh``),
         with ``database`` owned by ``RESTORER``; stopped whatever happens (scratch removal
         takes its files, the user's removal anything left running)."""
+        programs = self._pg_bin()
         started = self.remote.run(script("pg-start", home, user, ADMIN, RESTORER, database,
                                          str(PORT), "\n".join(roles)), timeout=180)
         try:
             if not started.ok:
                 raise DrillCouldNotRun(f"{self._who()}: scratch PostgreSQL did not start in {home}: "
                                        f"{started.tail(4)}")
-            yield ScratchCluster(f"{home}/data", user, psql_has_restrict(started.text))
+            yield ScratchCluster(f"{home}/data", user, psql_has_restrict(started.text), programs)
         finally:
             stop = argv("-D", f"{home}/data", "-m", "immediate", "stop")
-            self.remote.run(as_user(user, f"{PG_BIN}/pg_ctl {stop}"), timeout=60)
+            self.remote.run(as_user(user, f"{programs}/pg_ctl {stop}"), timeout=60)
+
+    def _pg_bin(self) -> str:
+        """``PG_BIN``; on a ``sudo: exact`` host the folder it names, read without privilege
+        (sudoers pins each program by its path, not a shell expression)."""
+        if self.remote.host.sudo != "exact":
+            return PG_BIN
+        found = self.remote.run("printf '%s\\n' /usr/lib/postgresql/*/bin | sort -V | tail -n 1",
+                                timeout=30, privileged=False).text.strip()
+        if not PG_BIN_FOLDER.fullmatch(found):
+            raise DrillCouldNotRun(f"{self._who()}: no PostgreSQL programs in /usr/lib/postgresql "
+                                   f"(found {found[:80]!r})")
+        return found
 
     def plant_canary(self) -> str:
         """Insert a unique token into the source's ``canary_table``; return it."""
@@ -400,10 +420,16 @@ class RedisDrill(DumpDrill):
             hand_over(self.remote, self._who(), target, fetched.path, home, "dump.rdb", user)
             loaded = self.remote.run(script("redis-load", home, user, LOAD_FAILED), timeout=600)
             loaded_at = time.monotonic()
-            self.remote.run(as_user(user, argv("redis-cli", "-s", f"{home}/redis.sock", "shutdown",
-                                               "nosave")) + "; sleep 0.2", timeout=30)
+            exact = self.remote.host.sudo == "exact"  # one program per sudo, by its path
+            shutdown = as_user(user, argv("/usr/bin/redis-cli" if exact else "redis-cli", "-s",
+                                          f"{home}/redis.sock", "shutdown", "nosave"))
+            self.remote.run(shutdown if exact else f"{shutdown}; sleep 0.2", timeout=30)
+            if exact:
+                time.sleep(0.2)
             if not loaded.ok:
-                log = self.remote.run(argv("tail", "-n", "3", f"{home}/server.log")).text.strip()
+                tail = ("-n", "3", f"{home}/server.log")
+                log = self.remote.run(as_user(user, argv("/usr/bin/tail", *tail)) if exact
+                                      else argv("tail", *tail)).text.strip()
                 raise RestoreFailed(f"{self._who()}: the RDB {self.dump.path} of {fetched.origin} "
                                     f"did not load into a scratch redis-server: "
                                     f"{log or loaded.tail(3)}")

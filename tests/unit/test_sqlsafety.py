@@ -8,6 +8,7 @@ import os
 import subprocess
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -307,11 +308,12 @@ class Recorded:
     """A stand-in for the host's transport: answers the passwd listing, records the rest."""
 
     name = "db1"
+    host = SimpleNamespace(sudo=True)
 
     def __init__(self, passwd: str) -> None:
         self.passwd, self.commands = passwd, []
 
-    def run(self, command: str, timeout: float | None = None) -> Result:
+    def run(self, command: str, timeout: float | None = None, privileged: bool = True) -> Result:
         self.commands.append(command)
         listing = self.passwd.encode() if "/etc/passwd" in command else b""
         return Result(self.name, command, 0, listing, "", 0.0)

@@ -11,6 +11,7 @@ the exact ``timeout ... sudo -n -- PROGRAM WORDS`` the transport would send.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import shlex
 from datetime import UTC, datetime
@@ -19,7 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from drills.adapters import archives, markers, systemd
+from drills.adapters import archives, cron, markers, systemd
 from drills.adapters.borg import Borg, borg_tagged
 from drills.adapters.metrics import scrape
 from drills.adapters.rclone import Rclone
@@ -28,8 +29,9 @@ from drills.cli import main
 from drills.core import backends, privilege, progress
 from drills.core.transport import DrillCouldNotRun, Remote
 from drills.inventory import sudoers
-from drills.inventory.schema import Inventory, Job, load_inventory
+from drills.inventory.schema import Host, Inventory, Job, load_inventory
 from drills.restores import manifest, scratch
+from drills.restores.databases import PostgresDrill, RedisDrill
 from drills.restores.trees import RestoreDrill
 from drills.verdicts import archives as archive_verdicts
 from drills.verdicts import exposure, repository
@@ -40,7 +42,12 @@ OLDER = "5a80953bd671eacd3b270254010f5999e8bd0610ff6d02de02da30571940c97f"
 # programs no rule may name at all (rclone and restic are root-giving with free arguments too:
 # their rules pin every word)
 ROOT_GIVING = {"sh", "bash", "dash", "env", "timeout", "xargs", "sudo", "su", "runuser", "awk", "tar",
-               "systemctl", "install", "chown", "chmod", "useradd", "python3", "perl"}
+               "systemctl", "install", "chown", "chmod", "useradd", "userdel", "pkill", "python3", "perl"}
+# runuser is one of PROGRAMS for the database restores: only as a throwaway user, only to run
+# one program of these with its options pinned
+AS_THROWAWAY = "-u drill-[0-9a-f]{10} -- "
+RUN_AS_THROWAWAY = ("/usr/lib/postgresql/[0-9]+/bin/pg_restore ", "/usr/lib/postgresql/[0-9]+/bin/psql ",
+                    "/usr/lib/postgresql/[0-9]+/bin/pg_ctl ", "/usr/bin/redis-cli ", "/usr/bin/tail ")
 MIRROR = ("space-mirror", "restore-test")  # akira's covered jobs (nextcloud-db, pg-dump, is not)
 
 
@@ -50,8 +57,18 @@ def exact_inventory(name: str = "motoko") -> Inventory:
     lab = load_inventory(ROOT / "inventory/lab.yml")
     host = lab.hosts[name].model_copy(update={"sudo": "exact", "transport": "local://"})
     jobs = {key: job.model_copy(update={"writes": None}) for key, job in lab.jobs.items()
-            if job.host == name and job.kind in sudoers.COVERED}
+            if job.host == name and job.kind in sudoers.COVERED and covered(job, host)}
     return lab.model_copy(update={"hosts": {name: host}, "jobs": jobs})
+
+
+def covered(job: Job, host: Host) -> bool:
+    """Whether the generator covers ``job`` (akira's nextcloud-db, a pg-dump fetched from the
+    mirror, is not)."""
+    try:
+        sudoers.job_rules(job.model_copy(update={"writes": None}), host)
+    except sudoers.NotCovered:
+        return False
+    return True
 
 
 class Captured:
@@ -60,22 +77,31 @@ class Captured:
     def __init__(self, remote: Remote) -> None:
         self.escalated: list[list[str]] = []
         self.plain: list[str] = []
+        self.queries: list[str] = []
         backend = remote._host.backend
 
         def run(command: str, stdin: object = None):  # type: ignore[no-untyped-def]
-            words = shlex.split(command)
-            if words[-1] == "2>/dev/null":
+            line = command.split("\n", 1)[0]  # a query's here-document: the program's stdin
+            if line != command:
+                assert line.endswith(" <<'SQL'"), command
+                self.queries.append(command)
+            words = shlex.split(line.removesuffix(" <<'SQL'"))
+            if words[-1] in ("2>/dev/null", ">/dev/null"):
                 words.pop()
             while words and "=" in words[0] and not words[0].startswith("-"):  # kept env
                 assert words.pop(0) in {f"{k}={v}" for k, v in privilege.KEPT_ENV.items()}, command
             if words[4:7] != ["sudo", "-n", "--"]:
                 self.plain.append(command)
-                return backend.result(0, command.encode(), b"", b"")
+                return backend.result(0, command.encode(), self.plain_answer(command), b"")
             assert words[:2] == ["timeout", "-k"], command
             self.escalated.append(words[7:])
             return backend.result(0, command.encode(), self.answer(words[7:]), b"")
 
         remote._backend_run = run  # type: ignore[method-assign]
+
+    def plain_answer(self, command: str) -> bytes:
+        """What a command the drilling user runs itself prints (nothing the drill reads here)."""
+        return b""
 
     @staticmethod
     def answer(words: list[str]) -> bytes:
@@ -110,6 +136,35 @@ class Captured:
             return (b'{"archives": [{"name": "motoko-2026-11-29T03:30:00", "id": "ab12", '
                     b'"start": "2026-11-29T03:30:00.000000"}]}')
         return b""
+
+
+class DatabaseCaptured(Captured):
+    """A host whose repository has one snapshot holding the dumps, whose scratch servers start
+    and answer: a database restore sends every command it would on a healthy host."""
+
+    @staticmethod
+    def answer(words: list[str]) -> bytes:
+        name = Path(words[0]).name
+        if name == "restic" and "snapshots" in words:
+            return (f'[{{"id": "{HEX}", "short_id": "{HEX[:8]}", "time": "2026-11-29T02:00:00Z", '
+                    f'"hostname": "cartae", "paths": ["/var/backups/cartae"]}}]').encode()
+        if name == "restic" and "ls" in words:
+            node = {"struct_type": "node", "type": "file", "path": words[-1], "size": 1000}
+            return json.dumps(node).encode()
+        if name.startswith("manifest"):
+            return b'{"tables": {"app.accounts": {"rows": 1}, "app.we\\"ird t": {"rows": 1}}, "keys": 3}'
+        if name.startswith("pg-start"):
+            return b"psql (PostgreSQL) 15.10 (Debian 15.10-0+deb12u1)\n"
+        if name.startswith("redis-load"):
+            return b"3 0123abcd\n"
+        if name == "runuser" and Path(words[4]).name == "psql":  # a table whose name needs quotes
+            return b'app.accounts\napp.we"ird t\n0\t1\tx\n' if "pg_tables" in words[-1] else b"0\t1\tx\n"
+        return Captured.answer(words)
+
+    def plain_answer(self, command: str) -> bytes:
+        if "/usr/lib/postgresql/*/bin" in command:
+            return b"/usr/lib/postgresql/15/bin\n"
+        return command.encode()
 
 
 def tolerated(call) -> object:  # type: ignore[no-untyped-def]
@@ -191,8 +246,23 @@ def drive_archives(remote: Remote, job: Job) -> None:
         tolerated(lambda: scrape(remote, job.metrics))  # type: ignore[arg-type]
 
 
+def drive_database(remote: Remote, job: Job) -> None:
+    """Every builder a read-only drill of a database job runs (databases.feature: the dump
+    restored into a scratch server by a throwaway user, checked, the server stopped and the
+    user removed; cron.feature: its cron entry)."""
+    drive_common(remote, job)
+    if job.cron is not None:
+        tolerated(lambda: cron.entries_for(remote, job.cron))  # type: ignore[arg-type]
+    drill = PostgresDrill(remote, job) if job.kind == "pg-dump" else RedisDrill(remote, job)
+    tolerated(drill.restore)
+
+
 def drive_job(remote: Remote, job: Job, snapshot: Snapshot, older: Snapshot) -> None:
     """Every builder a read-only drill of one restic job runs."""
+    if job.kind in ("pg-dump", "redis-rdb"):
+        return drive_database(remote, job)
+    if job.cron is not None:
+        tolerated(lambda: cron.entries_for(remote, job.cron))  # type: ignore[arg-type]
     if job.kind == "borg":
         return drive_borg(remote, job)
     if job.kind == "gpg-tar":
@@ -234,11 +304,11 @@ def drive_job(remote: Remote, job: Job, snapshot: Snapshot, older: Snapshot) -> 
     tolerated(lambda: manifest.hash_tree(remote, job.source, [job.samples.file]))
 
 
-def drive(inventory: Inventory, refused: list[str]) -> Captured:
+def drive(inventory: Inventory, refused: list[str], capture: type[Captured] = Captured) -> Captured:
     """Every builder a read-only drill of the host's jobs runs."""
     host = next(iter(inventory.hosts.values()))
     remote = Remote(host, timeout=60)
-    captured = Captured(remote)
+    captured = capture(remote)
     snapshot = Snapshot(id=HEX, short_id=HEX[:8], time=datetime.now(UTC), hostname="motoko", paths=["/flux"])
     older = snapshot.model_copy(update={"id": OLDER, "short_id": OLDER[:8]})
     tolerated(lambda: scratch.sweep(remote))
@@ -332,6 +402,96 @@ def test_every_command_a_read_only_mirror_drill_escalates_matches_a_generated_ru
         sudoers.job_rules(fly, lab.hosts["akira"])
 
 
+def test_every_command_a_read_only_database_drill_escalates_matches_a_generated_rule(refusals):
+    """Cartae's restic job, its pg_dump and its Redis RDB: the dumps restored into scratch
+    servers that a throwaway user runs; what runs as that user goes through runuser, each
+    program with its options pinned; making and removing the user only through the helper."""
+    inventory = exact_inventory("cartae")
+    assert {job.kind for job in inventory.jobs.values()} == {"restic", "pg-dump", "redis-rdb"}
+    rules = sudoers.rules_for(inventory, "cartae")
+    captured = drive(inventory, refusals, DatabaseCaptured)
+    assert refusals == []
+    unmatched = [words for words in captured.escalated if sudoers.allowed(rules, words) is None]
+    assert unmatched == []
+    used = {Path(words[0]).name.rsplit("-", 1)[0] if words[0].startswith(privilege.HELPERS)
+            else Path(words[0]).name for words in captured.escalated}
+    assert used >= {"throwaway-user", "scratch-hand-over", "pg-start", "redis-load", "manifest",
+                    "runuser", "restic", "cat"}, used
+    as_user = [Path(words[4]).name for words in captured.escalated if words[0] == "/usr/sbin/runuser"]
+    assert set(as_user) == {"pg_restore", "psql", "pg_ctl", "redis-cli"}, as_user
+    actions = [words[1] for words in captured.escalated if "/throwaway-user-" in words[0]]
+    assert sorted(actions) == ["add", "add", "remove", "remove"], actions
+    psql = [words for words in captured.escalated if words[0] == "/usr/sbin/runuser" and
+            Path(words[4]).name == "psql"]
+    assert [words[-2] for words in psql] == ["-c"] * 5, psql  # tables, checksums, 3 smoke queries
+    assert any('"app"."we""ird t"' in words[-1] for words in psql), psql
+    assert captured.queries == []  # no query on psql's stdin, where a meta-command would run
+    assert not any("sudo" in command for command in captured.plain)
+    for rule in rules:  # runuser only as a throwaway user, only one of its pinned programs
+        if rule.program == "/usr/sbin/runuser":
+            assert rule.args.startswith(AS_THROWAWAY), rule
+            assert rule.args.removeprefix(AS_THROWAWAY).startswith(RUN_AS_THROWAWAY), rule
+    code = sudoers.helpers()
+    user, one = "drill-0123456789", "/var/tmp/backup-drill/drill-vm-1-2-abcdef"
+    throwaway = sudoers.helper_path("throwaway-user", code["throwaway-user"])
+    start = sudoers.helper_path("pg-start", code["pg-start"])
+    hand = sudoers.helper_path("scratch-hand-over", code["scratch-hand-over"])
+    load = sudoers.helper_path("redis-load", code["redis-load"])
+    pg, runuser = "/usr/lib/postgresql/15/bin", "/usr/sbin/runuser"
+    server = ["-h", f"{one}/pg/data", "-p", "54329", "-U", "drill_restore", "-d", "cartae"]
+    assert sudoers.allowed(rules, [throwaway, "add", user, "drill-vm-1-2-abcdef"])
+    psql = [runuser, "-u", user, "--", f"{pg}/psql", *server, "-X", "-At", "-F", "\t", "-v",
+            "ON_ERROR_STOP=1"]
+    assert sudoers.allowed(rules, [*psql, "-c", "SELECT 1"])
+    for words in ([runuser, "-u", "root", "--", *psql[4:], "-c", "SELECT 1"],
+                  psql,  # a query on stdin: psql would run its meta-commands
+                  [*psql, "-c", "\\! id"],
+                  [*psql, "-c", "SELECT 1; COPY x TO PROGRAM 'id'"],
+                  [*psql, "-c", "SELECT 1", "-c", "\\! id"],
+                  [*psql, "-c", 'SELECT 0, count(*), md5(x) FROM "a"."b" AS t; \\! id'],
+                  [*psql, "-c", sudoers.helpers()["manifest"]],
+                  [runuser, "-u", "postgres", "--", f"{pg}/pg_ctl", "-D", f"{one}/pg/data", "-m",
+                   "immediate", "stop"],
+                  [runuser, "-u", user, "--", "/bin/sh", "-c", "id"],
+                  [runuser, "-u", user, "--", "sh"],
+                  [runuser, "-u", "drill-x", "--", f"{pg}/pg_ctl", "-D", f"{one}/pg/data", "-m",
+                   "immediate", "stop"],
+                  [runuser, "-u", user, "-g", "root", "--", f"{pg}/pg_ctl", "-D", f"{one}/pg/data", "-m",
+                   "immediate", "stop"],
+                  [runuser, "-u", user, "--", f"{pg}/pg_ctl", "-D", f"{one}/pg/data", "-o",
+                   "-c archive_command=id", "start"],
+                  [runuser, "-u", user, "--", f"{pg}/pg_ctl", "-D", f"{one}/pg/data", "-m", "immediate",
+                   "stop", "-o", "-c shared_preload_libraries=/tmp/x"],
+                  [*psql, "-f", "/etc/shadow"],
+                  [*psql[:11], "drill_admin", *psql[12:], "-c", "SELECT 1"],
+                  [*psql, "-o", "|id", "-c", "SELECT 1"],
+                  [runuser, "-u", user, "--", f"{pg}/pg_restore", *server, "--no-owner", "--no-privileges",
+                   "--exit-on-error", "/etc/shadow"],
+                  [runuser, "-u", user, "--", "/tmp/psql", *server],
+                  [runuser, "-u", user, "--", "/usr/bin/redis-server", "/tmp/evil.conf"],
+                  [runuser, "-u", user, "--", "/usr/bin/redis-cli", "-s", f"{one}/redis/redis.sock", "config",
+                   "set", "dir", "/etc"],
+                  [f"{pg}/psql", *server, "-X", "-At"],  # psql as root
+                  ["/usr/bin/psql", "-U", "postgres"],
+                  [throwaway, "add", "root", "drill-vm-1-2-abcdef"],
+                  [throwaway, "remove", "root"],
+                  [throwaway, "remove", "postgres"],
+                  [throwaway, "remove", "drill-x"],
+                  [throwaway, "remove", f"{user} root"],
+                  [throwaway, "add", user, "x:0:0::/root:/bin/sh"],
+                  [start, f"{one}/pg", "root", "drill_admin", "drill_restore", "cartae", "54329", ""],
+                  [start, "/etc", user, "drill_admin", "drill_restore", "cartae", "54329", ""],
+                  [start, f"{one}/pg", user, "drill_admin", "drill_restore", "cartae", "54329", "evil"],
+                  [hand, one, "/etc/shadow", f"{one}/pg", "dump", user],
+                  [hand, one, f"{one}/var/backups/cartae/postgres/cartae.dump", f"{one}/pg", "dump", "root"],
+                  [load, f"{one}/redis", "root", "Fatal"],
+                  ["/usr/bin/pkill", "-u", user], ["/usr/sbin/userdel", user], ["/usr/sbin/useradd", user]):
+        assert sudoers.allowed(rules, words) is None, words
+    lab = load_inventory(ROOT / "inventory/lab.yml")
+    with pytest.raises(sudoers.NotCovered, match="nextcloud-db: a dump fetched from a mirror"):
+        sudoers.job_rules(lab.jobs["nextcloud-db"], lab.hosts["akira"])
+
+
 def test_every_command_a_read_only_tarball_drill_escalates_matches_a_generated_rule(refusals):
     inventory = exact_inventory("miraclemax")
     assert {job.kind for job in inventory.jobs.values()} == {"gpg-tar"}
@@ -383,7 +543,8 @@ def test_no_rule_hands_out_a_shell_or_free_arguments():
     inventory = exact_inventory()
     rules = sudoers.rules_for(inventory, "motoko")
     text = sudoers.sudoers_file(inventory, "motoko", "drill-exact")
-    assert {Path(p).name for p in privilege.PROGRAMS.values()}.isdisjoint(ROOT_GIVING)
+    # runuser: only as a throwaway user (test_every_command_a_read_only_database_drill_...)
+    assert {Path(p).name for p in privilege.PROGRAMS.values()} & ROOT_GIVING == {"runuser"}
     assert set(sudoers.COVERED) == set(sudoers._TOOL_RULES)  # every covered kind has its rules
     for rule in rules:
         assert rule.program.startswith("/"), rule
@@ -445,7 +606,7 @@ def test_a_kind_it_cannot_pin_is_refused_naming_job_and_kind(capsys):
     assert main(["sudoers", "--inventory", str(ROOT / "inventory/lab.yml"), "--host", "akira"]) == 4
     said = capsys.readouterr()
     assert said.out == ""
-    assert "job nextcloud-db: kind pg-dump is not covered by `sudo: exact` yet" in said.err
+    assert "job nextcloud-db: a dump fetched from a mirror is not covered by `sudo: exact` yet" in said.err
     assert "job space-mirror" not in said.err  # covered
     assert "job restore-test" not in said.err
     lab = load_inventory(ROOT / "inventory/lab.yml")
@@ -478,7 +639,7 @@ def test_docs_security_shows_the_rights_the_code_generates():
     assert shown == sudoers.rights_table(exact_inventory(), "motoko").strip(), (
         "docs/security.md's rights table differs from the generator: paste "
         "drills.inventory.sudoers.rights_table() output between its markers")
-    for host in ("akira", "miraclemax"):
+    for host in ("akira", "miraclemax", "cartae"):
         start = f"<!-- generated: backup-drills sudoers rights {host} -->"
         assert start in doc, f"docs/security.md lacks {host}'s generated rights table"
         shown = doc.split(start, 1)[1].split(end, 1)[0].strip()
