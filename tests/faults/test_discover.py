@@ -2,12 +2,18 @@
 ``inventory/lab.yml``'s, host by host, on kind (the tool), repository or destination, schedule
 (by firing times: cron lines by cronsim, timers by the host's ``systemd-analyze``) and source.
 
+Then the discovered inventory, rpo and rto filled and nothing else, drills motoko's jobs green
+through ``backup-drills run`` with writes off: the samples discovery chose (a file and a folder
+unchanged since the job's last run, kept by its excludes) restore, and ``restic find`` lists them.
+
 Read-only: no fault, nothing to heal. It reads every host, so it runs ``alone`` (a fault of
 another test mid-way would be read as the estate). Lab jobs that discovery does not write (not
 restic, borg, borgmatic or rclone backups) are listed below, each with its reason: a job missing
 from that list and not discovered fails the test, and so does one listed that discovery finds.
 """
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -134,6 +140,21 @@ def test_discovery_of_every_lab_host_matches_the_lab_inventory(lab, tmp_path, ca
     stale = sorted(set(NOT_DISCOVERED) - {job.id for job in estate.jobs.values()})
     assert not stale, f"NOT_DISCOVERED lists jobs inventory/lab.yml no longer has: {stale}"
     assert not problems, "\n".join(problems)
+    # samples chosen by discovery: the drill of motoko's jobs, as written, green (writes off)
+    samples = {job.id: job.samples for job in found.jobs.values() if job.host == "motoko"
+               and job.kind == "restic"}
+    assert samples, "no restic job discovered on motoko"
+    assert all(samples.values()), f"motoko's restic job(s) without samples: {samples}"
+    run = subprocess.run([str(Path(sys.executable).parent / "backup-drills"), "run", "--inventory",
+                          str(filled), "-k", "motoko", "-p", "no:cacheprovider", "-q", "-rA"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, f"samples {samples}:\n{run.stdout[-4000:]}{run.stderr[-2000:]}"
+    passed = {line.split("::")[-1] for line in run.stdout.splitlines() if line.startswith("PASSED ")}
+    for scenario in ("a_single_file_restores_exactly", "the_oldest_kept_snapshot_restores_by_its_id",
+                     "the_latest_snapshot_lists_the_jobs_sample_file"):
+        assert any(scenario in test and "@motoko" in test for test in passed), \
+            f"{scenario} did not pass for motoko:\n{run.stdout[-3000:]}"
     with capsys.disabled():
+        print(f"\nmotoko drilled green with the discovered samples {samples}: {run.stdout.splitlines()[-1]}")
         print(f"\n{len(found.jobs)} job(s) discovered and matched; not discovered, by design:\n" +
               "\n".join(f"  {job}: {why}" for job, why in NOT_DISCOVERED.items()))
