@@ -19,10 +19,11 @@ def test_a_parallel_drill_keeps_each_host_on_one_worker_and_writes_one_evidence(
     workers: dict[str, set[str]] = defaultdict(set)
     for worker, _, host in TEST_LINE.findall(run.stdout):
         workers[host].add(worker)
-    assert sorted(workers) == ["akira", "batou", "carbon", "cartae", "miraclemax", "motoko", "togusa"], \
+    assert sorted(workers) == ["akira", "batou", "carbon", "cartae", "miraclemax", "motoko", "saito",
+                              "togusa"], \
         run.stdout[-3000:]
     assert all(len(seen) == 1 for seen in workers.values()), workers
-    assert len(set().union(*workers.values())) == 2  # seven hosts share both workers
+    assert len(set().union(*workers.values())) == 2  # eight hosts share both workers
     (folder,) = (tmp_path / "evidence").iterdir()
     summary = (folder / "summary.md").read_text()
     assert "| flux-backup@motoko | not_compliant |" in summary

@@ -25,6 +25,7 @@ PHC = ("PHC Bulletproof Backups: B2 Mirror & Restic Restore Runbook", "phc")
 CARTAE = ("Cartae Restic Backup System (Session 81e)", "cartae")
 RUNBOOKS = {  # the first word of each job's name: the runbook it follows
     "flux": PHC, "space": PHC, "restic": PHC, "restore": PHC, "nextcloud": PHC, "batou": PHC,
+    "saito": PHC,  # the borgmatic host declares no runbook of its own: the inventory's
     "cartae": CARTAE, "togusa": CARTAE,
     "miraclemax": ("MiracleMax Backup Strategy", "miraclemax"),
     "actual": ("MiracleMax Backup Strategy", "miraclemax"),
