@@ -149,6 +149,8 @@ class Borg:
     newest: ClassVar[str] = "newest archive"
     backend: ClassVar[str] = "borg repository"
     prune: ClassVar[str] = "borg prune"
+    _no_policy: ClassVar[str] = " declares no retention policy"  # as a refusal says it
+    _through: ClassVar[str] = ""  # how borg is reached, as a failure says it
 
     def __init__(self, remote: Remote, job: Job) -> None:
         if job.repository is None:
@@ -298,16 +300,15 @@ class Borg:
         takes the repository's lock, waiting for it up to LOCK_WAIT seconds."""
         policy = self.job.retention
         if policy is None:
-            raise DrillCouldNotRun(f"job {self.job.name} declares no retention policy")
+            raise DrillCouldNotRun(f"job {self.job.name}{self._no_policy}")
         now = datetime.now(UTC)
-        words = ("env", "BORG_RELOCATED_REPO_ACCESS_IS_OK=no", "borg", "prune", "--dry-run", "--list",
-                 "--lock-wait", str(LOCK_WAIT), *policy.borg_words(), self.repository)
-        result = self.remote.run(self.remote.with_credentials(words, self.job), timeout=600)
+        result = self._run("prune", "--dry-run", "--list", "--lock-wait", str(LOCK_WAIT),
+                           *policy.borg_words(), self.repository, local=True, timeout=600)
         output = f"{result.stderr}\n{result.text}"
         if not result.ok:
             raise DrillCouldNotRun(f"host {self.remote.name}, job {self.job.name}: `borg prune "
-                                   f"--dry-run` of {self.repository} exited {result.exit_status}: "
-                                   f"{result.tail(4)}")
+                                   f"--dry-run` of {self.repository}{self._through} exited "
+                                   f"{result.exit_status}: {result.tail(4)}")
         theirs = borg_prune_kept(output, {a.id: a.short_id for a in found})
         return RetentionDryRun("borg prune --dry-run", theirs, borg_kept(stamps, policy, now))
 

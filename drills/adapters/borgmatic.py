@@ -20,15 +20,14 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import yaml
 
-from drills.adapters.borg import LOCK_WAIT, Borg
+from drills.adapters.borg import Borg
 from drills.adapters.systemd import read_timer
-from drills.adapters.tool import BackupTool, RetentionDryRun, Snapshot
-from drills.core.retention import Policy, Stamp, borg_kept, borg_prune_kept
+from drills.adapters.tool import BackupTool
+from drills.core.retention import Policy
 from drills.core.transport import DrillCouldNotRun, Remote, Result, argv
 from drills.inventory.schema import Job, Schedule
 
@@ -174,6 +173,10 @@ class Borgmatic(Borg):
 
     name: ClassVar[str] = "borgmatic"
     backend: ClassVar[str] = "borgmatic repository"
+    _no_policy: ClassVar[str] = ": its borgmatic configuration has no keep_ rule"
+    # the retention cross-check is borg's own prune --dry-run --list through borgmatic borg:
+    # borgmatic's prune --dry-run does not list what it keeps
+    _through: ClassVar[str] = " (through borgmatic)"
     prune: ClassVar[str] = "borg prune"
 
     read_job = staticmethod(read_job)  # called by the plugin when it probes the job's host
@@ -208,23 +211,6 @@ class Borgmatic(Borg):
                    *words)
         return self.remote.run(self.remote.with_credentials(command, self.job), timeout=timeout,
                                progress=progress)
-
-    def retention_dry_run(self, stamps: Sequence[Stamp], found: Sequence[Snapshot]) -> RetentionDryRun:
-        """borg's own ``prune --dry-run --list`` with the configuration's policy, through
-        ``borgmatic borg`` (borgmatic's ``prune --dry-run`` does not list what it keeps)."""
-        policy = self.job.retention
-        if policy is None:
-            raise DrillCouldNotRun(f"job {self.job.name}: its borgmatic configuration has no keep_ rule")
-        now = datetime.now(UTC)
-        result = self._run("prune", "--dry-run", "--list", "--lock-wait", str(LOCK_WAIT),
-                           *policy.borg_words(), self.repository, local=True, timeout=600)
-        output = f"{result.stderr}\n{result.text}"
-        if not result.ok:
-            raise DrillCouldNotRun(f"host {self.remote.name}, job {self.job.name}: `borg prune "
-                                   f"--dry-run` of {self.repository} (through borgmatic) exited "
-                                   f"{result.exit_status}: {result.tail(4)}")
-        theirs = borg_prune_kept(output, {a.id: a.short_id for a in found})
-        return RetentionDryRun("borg prune --dry-run", theirs, borg_kept(stamps, policy, now))
 
 
 _CONFORMS: type[BackupTool] = Borgmatic  # mypy holds the class to the protocol

@@ -109,14 +109,20 @@ class Unreadable(ValueError):
     """Input that cannot be read as what it should be: the message names the file."""
 
 
-def load(path: Path) -> dict[str, Any]:
-    """A manifest, its shape checked; Unreadable naming the file and key otherwise."""
+def _json_object(path: Path) -> dict[str, Any]:
+    """The JSON object in ``path``; Unreadable naming the file otherwise."""
     try:
         doc = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise Unreadable(f"{path}: not readable as JSON: {exc}") from None
     if not isinstance(doc, dict):
         raise Unreadable(f"{path}: expected a JSON object")
+    return doc
+
+
+def load(path: Path) -> dict[str, Any]:
+    """A manifest, its shape checked; Unreadable naming the file and key otherwise."""
+    doc = _json_object(path)
     expected = {"run_id": str, "expected_jobs": list, "files": list}
     for key, kind in expected.items():
         if not isinstance(doc.get(key), kind):
@@ -132,12 +138,7 @@ def load(path: Path) -> dict[str, Any]:
 
 def load_job(path: Path) -> dict[str, Any]:
     """A job's evidence file, its shape checked (run_id, job, scenarios, measured)."""
-    try:
-        doc = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise Unreadable(f"{path}: not readable as JSON: {exc}") from None
-    if not isinstance(doc, dict):
-        raise Unreadable(f"{path}: expected a JSON object")
+    doc = _json_object(path)
     for key, kind in (("run_id", str), ("job", str), ("scenarios", list)):
         if not isinstance(doc.get(key), kind):
             raise Unreadable(f"{path}: key {key!r}: expected a {kind.__name__}, got {doc.get(key)!r:.80}")

@@ -29,21 +29,14 @@ from drills.inventory.discover import (
 )
 from drills.inventory.discover_scripts import Var, parse_tool, parse_unit, python_calls, shell_calls
 from drills.inventory.schema import Host, InventoryError, load_inventory
+from tests.unit.test_hostile_corpus import CORPUS as HOSTILE_CORPUS
 
 RECORDED = Path(__file__).parent / "recorded" / "discover"
 SECRETS = ("fake-secret-value", "fake-restic-password", "fake-borg-passphrase", "AKIAFAKE")
-CORPUS = {
-    "spaces": "a b  c",
-    "single-quotes": "it's'; pwned; '",
-    "double-quotes": 'say "x"; pwned; "',
-    "command-substitution": "$(pwned)",
-    "backticks": "`pwned`",
-    "semicolon": "x;pwned;#",
-    "pipe": "x|pwned",
-    "newline": "x\npwned\n",
-    "leading-dash": "--x=$(pwned)",
-    "glob-and-variables": "*${IFS}$HOME",
-}
+# the hostile corpus of every command builder, less bytes that are not UTF-8 (the samples'
+# cases plant such a name themselves)
+CORPUS = {name: value for name, value in HOSTILE_CORPUS.items()
+          if name != "non-utf8"}
 
 
 class RootedFiles(RemoteFiles):
