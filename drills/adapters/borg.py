@@ -158,7 +158,7 @@ class Borg:
         self.remote, self.job, self.repository = remote, job, job.repository
 
     @classmethod
-    def probe_words(cls, address: str, limit: float) -> list[str]:
+    def probe_words(cls, address: str, limit: float, job: Job | None = None) -> list[str]:
         """``borg list --last 1``: the repository opens (``borg info`` reads every archive's
         metadata and fails where ``borg list`` and ``borg check`` still work)."""
         return ["borg", "list", "--last", "1", "--short", "--bypass-lock", address]

@@ -192,11 +192,12 @@ class Borgmatic(Borg):
         self.config = str(job.config or CONFIG)
 
     @classmethod
-    def probe_words(cls, address: str, limit: float) -> list[str]:
-        """``borgmatic borg list --last 1`` of the repository, from borgmatic's default
-        configuration paths (the probe knows the repository, not the job)."""
-        return ["borgmatic", "--no-color", "--verbosity", "-1", *STRICT, "borg", "--repository", address,
-                "--", *Borg.probe_words(address, limit)[1:]]
+    def probe_words(cls, address: str, limit: float, job: Job | None = None) -> list[str]:
+        """``borgmatic borg list --last 1`` of the repository, through the job's configuration
+        (without a job, borgmatic's default configuration paths)."""
+        chosen = ("-c", str(job.config or CONFIG)) if job is not None else ()
+        return ["borgmatic", *chosen, "--no-color", "--verbosity", "-1", *STRICT, "borg",
+                "--repository", address, "--", *Borg.probe_words(address, limit)[1:]]
 
     def _borgmatic(self) -> tuple[str, ...]:
         # "--": borg's own options after it (borgmatic would take --dry-run as its own)

@@ -125,7 +125,7 @@ class Rclone:
         return MirrorCheck(differences, argv(*words), result.seconds, len(lines))
 
     @classmethod
-    def probe_words(cls, address: str, limit: float) -> list[str]:
+    def probe_words(cls, address: str, limit: float, job: Job | None = None) -> list[str]:
         """``rclone lsf --max-depth 1`` of the bucket, with rclone's own retries cut short."""
         return ["rclone", "lsf", "--max-depth", "1", "--contimeout", "10s", "--timeout",
                 f"{int(limit) - 5}s", "--low-level-retries", "1", "--retries", "1", address]

@@ -141,7 +141,7 @@ class Restic:
         return self.remote.run(argv("hostname"), check=True).text.strip()
 
     @classmethod
-    def probe_words(cls, address: str, limit: float) -> list[str]:
+    def probe_words(cls, address: str, limit: float, job: Job | None = None) -> list[str]:
         """``restic cat config``: the repository opens (its key, its config)."""
         return ["restic", "-r", address, "--no-lock", "cat", "config"]
 

@@ -111,8 +111,9 @@ class BackupTool(Protocol):
     def __init__(self, remote: Remote, job: Job) -> None: ...
 
     @classmethod
-    def probe_words(cls, address: str, limit: float) -> list[str]:
-        """The cheapest command that proves ``address`` opens, within ``limit`` seconds."""
+    def probe_words(cls, address: str, limit: float, job: Job | None = None) -> list[str]:
+        """The cheapest command that proves ``address`` opens, within ``limit`` seconds (as
+        ``job``, the first job of the run that keeps it, reaches it)."""
         ...
 
     def snapshots(self) -> list[Snapshot]:

@@ -82,7 +82,7 @@ def classify(output: str, exit_status: int) -> str:
 def probe(remote: Remote, backend: Backend, limit: float = PROBE_LIMIT, job: Job | None = None) -> str | None:
     """None when the backend answers from ``remote`` within ``limit`` seconds (with ``job``'s
     credentials), else why not."""
-    words = backend.tool().probe_words(backend.address, limit)
+    words = backend.tool().probe_words(backend.address, limit, job)
     try:
         answer = remote.run(remote.with_credentials(words, job), timeout=limit)
     except CommandTimedOut:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from drills.adapters.borgmatic import job_updates, parse_shown, read_settings
+from drills.adapters.borgmatic import Borgmatic, job_updates, parse_shown, read_settings
 from drills.core.transport import DrillCouldNotRun
 from drills.inventory.schema import Job
 
@@ -86,3 +86,14 @@ def test_a_borgmatic_job_needs_only_what_the_runbook_adds():
     assert (job.source, job.repository) == (None, None)
     with pytest.raises(ValueError, match="a borgmatic job needs 'rto'"):
         Job.model_validate({"name": "j", "host": "h", "kind": "borgmatic", "rpo": "26h"})
+
+
+def test_the_probe_opens_the_repository_through_the_jobs_own_configuration():
+    job = Job.model_validate({"name": "j", "host": "h", "kind": "borgmatic", "rpo": "26h", "rto": "30m",
+                              "config": "/etc/borgmatic.d/nightly.yaml"})
+    words = Borgmatic.probe_words("/srv/borg/h", 45, job)
+    assert words[:3] == ["borgmatic", "-c", "/etc/borgmatic.d/nightly.yaml"]
+    assert words[-7:] == ["--", "list", "--last", "1", "--short", "--bypass-lock", "/srv/borg/h"]
+    stock = Job.model_validate({"name": "j", "host": "h", "kind": "borgmatic", "rpo": "26h", "rto": "30m"})
+    assert Borgmatic.probe_words("/srv/borg/h", 45, stock)[1:3] == ["-c", "/etc/borgmatic/config.yaml"]
+    assert "-c" not in Borgmatic.probe_words("/srv/borg/h", 45)  # no job: borgmatic's default paths
