@@ -115,8 +115,8 @@ DRILL_USER = ("id drill >/dev/null 2>&1 || useradd -m -s /bin/sh drill; "
               "echo 'drill ALL=(root) NOPASSWD: /usr/bin/timeout' > /etc/sudoers.d/drill && "
               "chmod 0440 /etc/sudoers.d/drill")
 # A second account with no sudo rights of its own: tests/faults/test_least_privilege.py installs
-# the file `backup-drills sudoers` generates for motoko's and akira's read-only jobs (sudo:
-# exact), and its helpers, as its only rights
+# the file `backup-drills sudoers` generates for motoko's, akira's and cartae's read-only jobs
+# (sudo: exact), and its helpers, as its only rights
 DRILL_EXACT_USER = ("id drill-exact >/dev/null 2>&1 || useradd -m -s /bin/sh drill-exact; "
                     "install -d -m 0700 -o drill-exact -g drill-exact /home/drill-exact/.ssh && "
                     "install -m 0600 -o drill-exact -g drill-exact /root/.ssh/authorized_keys "
@@ -150,7 +150,7 @@ HOSTS = (
     LabHost("cartae", 2223, "", "/var/backups/cartae", "restic", (), repository="cartae",
             history=True, image="dbhost", seed_script="seed-cartae.py",
             cron=(("/usr/local/sbin/cartae-backup",
-                   "/var/lib/cartae-backup/markers/cartae_backup.json"),)),
+                   "/var/lib/cartae-backup/markers/cartae_backup.json"),), prepare=DRILL_EXACT_USER),
     LabHost("carbon", 2225, "254carbon --no-redis", "", "dumps", (), image="chhost",
             seed_script="seed-cartae.py",
             cron=tuple((f"{WITH_CREDENTIALS}{job} >> /var/log/{job}.log 2>&1", f"/var/log/{job}.log")

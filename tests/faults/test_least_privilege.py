@@ -2,15 +2,17 @@
 the commands that need root (credentials, restores, hashing), never the read-only ones (unit
 state, versions); without sudo, what needs no privilege still runs and the rest could not run,
 named, instead of being judged. With ``sudo: exact`` and only the file ``backup-drills
-sudoers`` generates, motoko's whole read-only drill and akira's mirror and restore test pass
-and sudo runs no shell."""
+sudoers`` generates, motoko's whole read-only drill, akira's mirror and restore test, and
+cartae's whole read-only drill (restic, the pg_dump and the Redis RDB restored into scratch
+servers run by a throwaway user) pass and sudo runs no shell."""
 
+import re
 import shlex
 
 import pytest
 import yaml
 
-from tests.faults.conftest import ROOT
+from tests.faults.conftest import ROOT, LabHost
 
 pytestmark = [pytest.mark.lab, pytest.mark.touches("akira")]
 
@@ -44,29 +46,35 @@ def test_an_unprivileged_user_without_sudo_runs_read_only_checks_and_names_the_c
     )
 
 
-# each host's covered jobs and what sudo must have run for them (akira's nextcloud-db is a
-# database restore, which `sudo: exact` does not cover)
+# each host's covered jobs and what sudo must have run for them (akira's nextcloud-db, a
+# database dump fetched from the mirror, is not covered)
 EXACT = {"motoko": ({"flux-backup", "flux-borg", "restic-check"}, {"/usr/bin/restic", "/usr/bin/borg"},
                     "borg-in-dir-",
                     "/usr/bin/restic -r s3:http://objectstore:8333/backups-restic/flux --password-command "
                     "id snapshots"),
          "akira": ({"space-mirror", "restore-test"}, {"/usr/bin/rclone"}, "newest-result-",
-                   "/usr/bin/rclone serve http b2mirror:space-mirror")}
+                   "/usr/bin/rclone serve http b2mirror:space-mirror"),
+         "cartae": ({"cartae-backup", "cartae-postgres", "cartae-redis"},
+                    {"/usr/bin/restic", "/usr/sbin/runuser"}, "pg-start-",
+                    "/usr/sbin/runuser -u root -- /usr/bin/id")}
 
 
 @pytest.mark.touches("motoko")
+@pytest.mark.touches("cartae")
 def test_a_user_with_only_the_generated_sudoers_passes_motokos_read_only_drill(drill, motoko, akira):
     """All of motoko's jobs (restic, borg, restic-check), then akira's rclone mirror and restore
-    test, drilled as drill-exact, whose only rights are the file `backup-drills sudoers` prints
-    for that host (sudo: exact): each read-only drill passes, sudo ran the tools and the
-    helpers but no shell, env or timeout, and a command outside the file (restic with
-    --password-command, rclone serve) is refused by sudo."""
+    test, then all of cartae's jobs (restic, pg-dump, redis-rdb), drilled as drill-exact, whose
+    only rights are the file `backup-drills sudoers` prints for that host (sudo: exact): each
+    read-only drill passes, sudo ran the tools and the helpers but no shell, env or timeout,
+    cartae's restores ran their servers' programs as a throwaway user through runuser (removed
+    after), and a command outside the file (restic with --password-command, rclone serve,
+    runuser as root) is refused by sudo."""
     from drills.inventory.schema import load_inventory
     from drills.inventory.sudoers import COVERED, helper_files, sudoers_file
     from lab.estate import DRILL_EXACT_USER
 
     lab = yaml.safe_load((ROOT / "inventory/lab.yml").read_text())
-    for name, host in (("motoko", motoko), ("akira", akira)):
+    for name, host in (("motoko", motoko), ("akira", akira), ("cartae", LabHost("cartae"))):
         jobs, tools, helper, outside = EXACT[name]
         doc = dict(lab)
         exact = {"transport": f"ssh://drill-exact@{name}", "sudo": "exact"}
@@ -100,6 +108,15 @@ def test_a_user_with_only_the_generated_sudoers_passes_motokos_read_only_drill(d
                 assert f"{job}@{name}" in run.stdout, job
             assert not {p.rsplit("/", 1)[-1] for p in programs} & {"sh", "env", "timeout", "bash"}, programs
             assert "command not allowed" not in logged, logged[-2000:]
+            as_throwaway = [c.split()[2:5:2] for c in escalated if c.startswith("/usr/sbin/runuser ")]
+            assert all(re.fullmatch("drill-[0-9a-f]{10}", user) for user, _ in as_throwaway), as_throwaway
+            if name == "cartae":  # both restores ran their programs as the throwaway user, now gone
+                assert {p.rsplit("/", 1)[-1] for _, p in as_throwaway} >= {"pg_restore", "psql", "redis-cli"}
+                passed = [line for line in run.stdout.splitlines() if line.startswith("PASSED")]
+                for scenario, job in (("pg_dump_restores", "cartae-postgres"),
+                                      ("redis_rdb_loads", "cartae-redis")):  # the restores themselves
+                    assert any(scenario in line and f"[{job}@cartae]" in line for line in passed), passed
+                assert "drill-" not in host.sh("cut -d: -f1 /etc/passwd | grep -v '^drill-exact$' || true")
             refused = host.sh(f"su drill-exact -c {shlex.quote(f'sudo -n {outside}')} 2>&1; echo rc=$?")
             assert "rc=1" in refused, refused
             assert "password is required" in refused, refused
