@@ -183,8 +183,7 @@ def drive_borg(remote: Remote, job: Job) -> None:
     """Every builder a read-only drill of one borg job runs (borg.feature, the tags it asks of
     the host, the service's journal, the credentials file)."""
     borg = Borg(remote, job)
-    tolerated(lambda: backends.probe_all(remote, [job]))
-    tolerated(lambda: exposure.credentials_private(remote, job))
+    drive_common(remote, job)
     tolerated(lambda: repository.check_passes(remote, job))
     tolerated(lambda: borg.check(read_data="all"))
     tolerated(lambda: repository.snapshot_fresh(remote, job))
@@ -193,9 +192,6 @@ def drive_borg(remote: Remote, job: Job) -> None:
     tolerated(lambda: borg.retention_dry_run([], []))
     tolerated(lambda: RestoreDrill(remote, job).latest())
     tolerated(lambda: borg_tagged(remote, tagged(job)))
-    if job.schedule is not None and job.schedule.service:
-        state = systemd.ServiceState(job.schedule.service, True, "", None, None)
-        tolerated(lambda: systemd._from_journal(remote, state))
 
 
 def drive_common(remote: Remote, job: Job) -> None:
@@ -270,7 +266,7 @@ def drive_job(remote: Remote, job: Job, snapshot: Snapshot, older: Snapshot) -> 
     if job.kind in ("rclone-mirror", "restore-test"):
         return drive_mirror(remote, job)
     restic = Restic(remote, job)
-    tolerated(lambda: backends.probe_all(remote, [job]))
+    drive_common(remote, job)
     tolerated(restic.snapshots)
     tolerated(restic.check)
     tolerated(lambda: restic.check(read_data_subset="2/4"))
@@ -278,13 +274,6 @@ def drive_job(remote: Remote, job: Job, snapshot: Snapshot, older: Snapshot) -> 
     tolerated(restic.locks)
     tolerated(lambda: restic.restore_size(snapshot))
     tolerated(lambda: restic.diff(older, snapshot))
-    tolerated(lambda: exposure.credentials_private(remote, job))
-    if job.marker is not None:
-        for path in (job.marker.path, job.marker.failure_path):
-            tolerated(lambda path=path: markers.read_marker(remote, path))
-    if job.schedule is not None and job.schedule.service:
-        state = systemd.ServiceState(job.schedule.service, True, "", None, None)
-        tolerated(lambda: systemd._from_journal(remote, state))
     if job.source is None or job.samples is None:
         return
     sample, folder = f"{job.source}/{job.samples.file}", f"{job.source}/{job.samples.directory}"
