@@ -24,22 +24,19 @@ RESTORE = "test_the_newest_borg_archive_restores_byteidentical_within_the_rto"
 BORG = "set -a; . /etc/miket/storage-credentials.env; set +a; export BORG_REPO=/srv/borg/flux; "
 
 
-KEPT_WITH = (REPO, "/root/.config/borg", "/root/.cache/borg")
-
-
 @contextmanager
-def repository_kept(motoko: LabHost) -> Iterator[None]:
+def repository_kept(host: LabHost, repository: str = REPO) -> Iterator[None]:
     """The repository as it is now, put back whatever the test did to it, with borg's security
     directory and cache: put back alone, it would be an older manifest than borg has seen, which
     borg refuses as a rollback attack."""
-    saves = [(path, f"{SAVED}{path}") for path in KEPT_WITH]
-    motoko.sh(f"rm -rf {SAVED} && " + " && ".join(f"mkdir -p $(dirname {copy}) && cp -a {path} {copy}"
-                                                   for path, copy in saves))
+    saves = [(path, f"{SAVED}{path}") for path in (repository, "/root/.config/borg", "/root/.cache/borg")]
+    host.sh(f"rm -rf {SAVED} && " + " && ".join(f"mkdir -p $(dirname {copy}) && cp -a {path} {copy}"
+                                                 for path, copy in saves))
     try:
         yield
     finally:
-        motoko.sh(" && ".join(f"rm -rf {path} && mv {copy} {path}" for path, copy in saves)
-                  + f" && rm -rf {SAVED}")
+        host.sh(" && ".join(f"rm -rf {path} && mv {copy} {path}" for path, copy in saves)
+                + f" && rm -rf {SAVED}")
 
 
 def archives(motoko: LabHost) -> list[str]:

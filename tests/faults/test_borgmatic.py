@@ -5,35 +5,18 @@ healthy restore does not miss what borgmatic excludes, a flipped byte in a segme
 COMPLIANT named by borg's own line (through borgmatic's passcommand), and the estate's own stock
 borgmatic.service runs again once the repository is put back."""
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import pytest
 
 from tests.faults.conftest import LabHost
+from tests.faults.test_borg import repository_kept
 
 pytestmark = [pytest.mark.lab, pytest.mark.touches("saito")]
 
 JOB, WHO = "saito-borgmatic@saito", "host saito, job saito-borgmatic"
-REPO, SAVED = "/srv/borg/saito", "/root/fault-saved-borg"
+REPO = "/srv/borg/saito"
 CHECK = "test_borg_check_passes"
 RESTORE = "test_the_newest_borg_archive_restores_byteidentical_within_the_rto"
 FRESH = "test_the_newest_borg_archive_is_younger_than_the_rpo"
-# the repository with borg's security directory and cache: put back alone, it would be an older
-# manifest than borg has seen, which borg refuses as a rollback attack
-KEPT_WITH = (REPO, "/root/.config/borg", "/root/.cache/borg")
-
-
-@contextmanager
-def repository_kept(saito: LabHost) -> Iterator[None]:
-    saves = [(path, f"{SAVED}{path}") for path in KEPT_WITH]
-    saito.sh(f"rm -rf {SAVED} && " + " && ".join(f"mkdir -p $(dirname {copy}) && cp -a {path} {copy}"
-                                                  for path, copy in saves))
-    try:
-        yield
-    finally:
-        saito.sh(" && ".join(f"rm -rf {path} && mv {copy} {path}" for path, copy in saves)
-                 + f" && rm -rf {SAVED}")
 
 
 def test_borgmatics_excludes_are_honoured_and_a_flipped_byte_is_not_compliant(drill):
@@ -45,7 +28,7 @@ def test_borgmatics_excludes_are_honoured_and_a_flipped_byte_is_not_compliant(dr
     healthy = drill.run(RESTORE, JOB)
     healthy.expect_pass()  # byte-identical: nothing borgmatic excludes is reported missing
     assert "missing" not in healthy.output, healthy.output
-    with repository_kept(saito):
+    with repository_kept(saito, REPO):
         largest = saito.sh(f"ls -S {REPO}/data/*/* | head -1").strip()
         saito.sh(f"size=$(stat -c %s {largest}); printf 'X' | dd of={largest} bs=1 "
                  f"seek=$((size / 2)) conv=notrunc status=none")
