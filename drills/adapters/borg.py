@@ -33,7 +33,9 @@ from drills.core.progress import written_into
 from drills.core.retention import Policy, Rules, Stamp, borg_kept, borg_prune_kept, matching
 from drills.core.tool_errors import (
     COULD_NOT_RUN,
-    Judgement,
+    DAMAGE,
+    UNREACHABLE,
+    ErrorTable,
     RepositoryDamaged,
     ToolCouldNotRun,
     failure,
@@ -45,6 +47,40 @@ from drills.core.transport import DrillCouldNotRun, Remote, Result, argv
 from drills.inventory.schema import Job
 from drills.restores.manifest import nothing_left_out
 
+# borg's own words (borg 1.2's and 1.4's real outputs, tests/unit/recorded/borg-*/failures/): it
+# prints a Python traceback and a footer (Platform, PID, sys.argv, SSH_ORIGINAL_COMMAND) after the
+# line that names the problem, and borg check one "ID: ... rebuilt index" line per object after
+# it, so the last lines of its output are the wrong end
+ERRORS = ErrorTable(
+    says=(
+        (r"Failed to create/acquire the lock", COULD_NOT_RUN,
+         "the repository stayed locked (the estate's own job holds it?)"),
+        (r"passphrase supplied in BORG_PASSPHRASE", COULD_NOT_RUN, "wrong BORG_PASSPHRASE"),
+        (r"is not a valid repository", COULD_NOT_RUN, "no borg repository there"),
+        (r"Repository \S.* does not exist", COULD_NOT_RUN, "no borg repository there"),
+        (r"Segment entry checksum mismatch", DAMAGE,
+         "a segment entry fails its checksum (data corrupted on disk)"),
+        (r"Data integrity error|IntegrityError", DAMAGE, "borg found data that fails its integrity check"),
+        (r"No such file or directory: '[^']*/data/\d+/\d+'", DAMAGE,
+         "a segment file of the repository is missing"),
+        (r"Cache, or information obtained from the security directory is newer than repository",
+         DAMAGE, "the repository is older than borg last saw it (segments lost, or rolled back)"),
+        (r"Index object count mismatch", DAMAGE,
+         "the repository index and its segments disagree (objects lost or added)"),
+        (r"Repository has no manifest|Repository manifest not found|NoManifestError", DAMAGE,
+         "the repository's manifest is missing"),
+        (r"[Cc]orrupted|is missing|[Mm]issing (file )?chunk|orphaned objects", DAMAGE,
+         "the repository lost or corrupted data"),
+    ),
+    findings=(
+        ("passphrase supplied in BORG_PASSPHRASE", "refused the credentials (wrong BORG_PASSPHRASE)"),
+        ("is not a valid repository", "holds no borg repository"),
+        (r"Repository \S.* does not exist", "holds no borg repository (no such path)"),
+    ),
+    noise=(r"Local Exception|Remote Exception|Platform:|Linux:|Borg:|PID:|sys\.argv:|SSH_ORIGINAL_COMMAND:",
+           r"\s*(Original size|Unique chunks|Number of files)",
+           r"ID: [0-9a-f]{16,} rebuilt index|Checking segments \d|Processing|Analyzing archive"),
+) + UNREACHABLE
 LOCK_WAIT = 30  # seconds borg check waits for the repository lock (the estate's job may hold it)
 # borg in the directory $1 (borg extract writes into its working directory): one program, so
 # a ``sudo: exact`` host escalates it as a helper pinned by its digest, its words by sudoers
@@ -149,6 +185,7 @@ class Borg:
     newest: ClassVar[str] = "newest archive"
     backend: ClassVar[str] = "borg repository"
     prune: ClassVar[str] = "borg prune"
+    ERRORS: ClassVar[ErrorTable] = ERRORS
     _no_policy: ClassVar[str] = " declares no retention policy"  # as a refusal says it
     _through: ClassVar[str] = ""  # how borg is reached, as a failure says it
 
@@ -182,7 +219,7 @@ class Borg:
     def _failure(self, command: str, result: Result) -> Exception:
         """A failed read, in borg's own words: damage (NOT COMPLIANT) or COULD NOT RUN."""
         return failure(f"host {self.remote.name}, job {self.job.name}", command,
-                       f"{result.stderr}\n{result.text}", result.exit_status)
+                       f"{result.stderr}\n{result.text}", result.exit_status, self.ERRORS)
 
     def archives(self) -> list[Snapshot]:
         """Every archive of the repository, oldest first."""
@@ -209,14 +246,15 @@ class Borg:
                            timeout=timeout)
         what = "borg check" + "".join(f" {word}" for word in verify)
         output = f"{result.stderr}\n{result.text}"
-        judgement = judge(output) if not result.ok else None
+        judgement = judge(output, self.ERRORS) if not result.ok else None
         if judgement is not None and judgement.kind == COULD_NOT_RUN:
-            lines = "\n  ".join(named(output).splitlines())
+            lines = "\n  ".join(named(output, self.ERRORS).splitlines())
             raise ToolCouldNotRun(f"host {self.remote.name}, job {self.job.name}: {what} of "
                                   f"{self.repository} could not run (lock wait {LOCK_WAIT}s): "
                                   f"{judgement.means}:\n  {lines}", output)
         means = f", {judgement.means}" if judgement else ""
-        return CheckResult(result.ok, [] if result.ok else said(output, result.exit_status).splitlines(),
+        errors = [] if result.ok else said(output, result.exit_status, self.ERRORS).splitlines()
+        return CheckResult(result.ok, errors,
                            f"{what} {self.repository}", result.seconds, what,
                            f"failed (exit {result.exit_status}){means}",
                            "" if result.ok else output.strip())
@@ -245,13 +283,14 @@ class Borg:
         command = f"{argv('cd', target)} && {argv('borg', 'extract', location)}"
         if not result.ok:  # a restore that stops is a verdict on the backup, unless borg could not open it
             output = f"{result.stderr}\n{result.text}"
-            judgement = judge(output)
+            judgement = judge(output, self.ERRORS)
             if judgement is not None and judgement.kind == COULD_NOT_RUN:
                 raise self._failure(command, result)
             means = f", {judgement.means}" if judgement else ""
             raise RepositoryDamaged(f"host {self.remote.name}, job {self.job.name}: `{command}` exited "
                                     f"{result.exit_status}{means}:\n  "
-                                    + "\n  ".join(said(output, result.exit_status).splitlines()), output)
+                                    + "\n  ".join(said(output, result.exit_status, self.ERRORS).splitlines()),
+                                    output)
         return RestoreResult(archive, target, result.seconds, command)
 
     def restore(self, snapshot: Snapshot, target: str, includes: tuple[str, ...] = (), /, *,
@@ -270,11 +309,6 @@ class Borg:
         tagged = (borg_tagged(self.remote, self.job)
                   if self.job.exclude_caches or self.job.exclude_if_present else {})
         return borg_left_out(self.job, self.remote.name, kinds, tagged)
-
-    @classmethod
-    def judge(cls, output: str) -> Judgement | None:
-        """borg's failed output in its own words (``drills.core.tool_errors``)."""
-        return judge(output)
 
     def retention_stamps(self, found: Sequence[Snapshot]) -> list[Stamp]:
         """The archives ``borg prune`` rules on (``match_archives``; checkpoints left out), dated

@@ -28,6 +28,7 @@ from drills.adapters.borg import Borg
 from drills.adapters.systemd import read_timer
 from drills.adapters.tool import BackupTool
 from drills.core.retention import Policy
+from drills.core.tool_errors import COULD_NOT_RUN, ErrorTable
 from drills.core.transport import DrillCouldNotRun, Remote, Result, argv
 from drills.inventory.schema import Job, Schedule
 
@@ -43,6 +44,24 @@ UNREAD = ("patterns", "patterns_from", "exclude_from", "one_file_system", "sourc
 _KEEP = ("keep_last", "keep_secondly", "keep_minutely", "keep_hourly", "keep_daily", "keep_weekly",
          "keep_monthly", "keep_yearly", "keep_within")
 _NOW = re.compile(r"\{(now|utcnow|pid)([:%\w.-]*)\}")  # borgmatic's make_match_archives_flags
+# borgmatic's own words (1.9), before borg's: its configuration, the commands it runs itself
+# (an encryption_passcommand: the list form), and its summary and help lines, which name nothing
+ERRORS = ErrorTable(
+    says=(
+        (r"not found in configuration files", COULD_NOT_RUN,
+         "the repository is not in the borgmatic configuration"),
+        (r"No valid configuration files found|Error parsing configuration file", COULD_NOT_RUN,
+         "borgmatic cannot read its configuration"),
+        (r"Command '\[[^\]]*\]' returned non-zero exit status", COULD_NOT_RUN,
+         "a command borgmatic runs itself failed (its encryption_passcommand?)"),
+    ),
+    findings=(
+        ("not found in configuration files", "is not in the job's borgmatic configuration"),
+        ("No valid configuration files found", "has no borgmatic configuration borgmatic can read"),
+    ),
+    noise=(r"summary:$|Need some help\?|(\S+: )?An error occurred$|"
+           r"(\S+: )?Error running actions for repository$",),
+) + Borg.ERRORS
 _READ_FAILED: dict[str, str] = {}  # job id -> why its configuration could not be read
 
 
@@ -178,6 +197,7 @@ class Borgmatic(Borg):
     # borgmatic's prune --dry-run does not list what it keeps
     _through: ClassVar[str] = " (through borgmatic)"
     prune: ClassVar[str] = "borg prune"
+    ERRORS: ClassVar[ErrorTable] = ERRORS
 
     read_job = staticmethod(read_job)  # called by the plugin when it probes the job's host
 

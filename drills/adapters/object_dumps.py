@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from drills.adapters.rclone import NO_SUCH_PATH
 from drills.core.transport import DrillCouldNotRun, Remote
 from drills.inventory.schema import Dump, Job
 
@@ -48,7 +49,7 @@ def list_tier(remote: Remote, job: Job, tier: str) -> list[StoredDump]:
     listed = remote.run(remote.with_credentials(["rclone", "lsf", "--format", "sp", "--files-only",
                                                  where], job), timeout=120)
     if not listed.ok:
-        if "directory not found" in listed.stderr:
+        if NO_SUCH_PATH in listed.stderr:  # rclone's words: no dump of that tier yet
             return []
         raise DrillCouldNotRun(f"host {remote.name}, job {job.name}: `rclone lsf {where}` exited "
                                f"{listed.exit_status}: {listed.tail(2)}")

@@ -23,12 +23,18 @@ from drills.adapters.tool import (
 )
 from drills.core.progress import written_into
 from drills.core.retention import Rules, Stamp
-from drills.core.tool_errors import Judgement, judge
+from drills.core.tool_errors import COULD_NOT_RUN, OBJECT_STORE, UNREACHABLE, ErrorTable
 from drills.core.transport import DrillCouldNotRun, Remote, argv
 from drills.inventory.schema import Job
 from drills.restores.manifest import nothing_left_out
 
 _CHECK_EXIT = {0: "no differences", 1: "differences found"}
+NO_SUCH_PATH = "directory not found"  # what rclone says of a bucket or path that is not there
+# rclone's own words (the object store's codes and an unreachable host: the shared tables)
+ERRORS = ErrorTable(
+    says=((NO_SUCH_PATH, COULD_NOT_RUN, "no such bucket or path"),),
+    findings=((NO_SUCH_PATH, "has no such bucket or path"),),
+) + OBJECT_STORE + UNREACHABLE
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,7 @@ class Rclone:
     newest: ClassVar[str] = "mirror"
     backend: ClassVar[str] = "bucket"
     prune: ClassVar[str] = "rclone"
+    ERRORS: ClassVar[ErrorTable] = ERRORS
 
     def __init__(self, remote: Remote, job: Job) -> None:
         if job.destination is None or job.source is None:
@@ -169,10 +176,6 @@ class Rclone:
             return nothing_left_out
         kept = self.kept()
         return lambda relative: relative not in kept
-
-    @classmethod
-    def judge(cls, output: str) -> Judgement | None:
-        return judge(output)
 
     def retention_stamps(self, found: Sequence[Snapshot]) -> list[Stamp]:
         self._none("history to retain")

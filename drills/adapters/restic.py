@@ -35,7 +35,7 @@ from drills.adapters.tool import (
 from drills.core.patterns import restic_excluded
 from drills.core.progress import written_into
 from drills.core.retention import Rules, Stamp, kept, restic_forget_kept
-from drills.core.tool_errors import Judgement, judge
+from drills.core.tool_errors import COULD_NOT_RUN, DAMAGE, OBJECT_STORE, UNREACHABLE, ErrorTable
 from drills.core.transport import DrillCouldNotRun, Remote, Result, argv
 from drills.inventory.schema import Job
 
@@ -51,6 +51,23 @@ _CHECK_PROGRESS = ("using temporary cache", "create exclusive lock", "create loc
 
 _CANNOT_OPEN = ("wrong password or no key found", "Is there a repository at the following location?",
                 "unable to open config file")
+# restic's own words: what its failed commands say, what a failed probe means
+ERRORS = ErrorTable(
+    says=(
+        (r"unable to create lock|repository is already locked", COULD_NOT_RUN,
+         "the repository stayed locked (the estate's own job holds it?)"),
+        (r"wrong password or no key found", COULD_NOT_RUN, "wrong password or no key found"),
+        (r"Is there a repository at the following location\?", COULD_NOT_RUN,
+         "no restic repository there"),
+        (r"ciphertext verification failed|Pack ID does not match|hash does not match|"
+         r"repository contains errors|pack .* contains \d+ errors?", DAMAGE,
+         "the repository holds data that fails its check"),
+    ),
+    findings=(
+        ("wrong password or no key found", "refused the credentials (wrong password or no key found)"),
+        (r"Is there a repository at the following location\?", "holds no restic repository"),
+    ),
+) + OBJECT_STORE + UNREACHABLE
 LOCK_RETRY_SECONDS = (2.0, 3.0)  # the pauses before asking again for a lock another run holds
 _LOCKED = "unable to create lock"
 _DIFF_LINE = re.compile(r"^([-+MTU?])\s+(/.*)$")  # restic 0.14 diff: "-    /flux/a.txt"
@@ -77,6 +94,7 @@ class Restic:
     newest: ClassVar[str] = "latest snapshot"
     backend: ClassVar[str] = "restic repository"
     prune: ClassVar[str] = "restic forget"
+    ERRORS: ClassVar[ErrorTable] = ERRORS
 
     def __init__(self, remote: Remote, job: Job) -> None:
         if job.repository is None:
@@ -249,11 +267,6 @@ class Restic:
         own pattern rules, ``drills.core.patterns``), by path relative to the source."""
         source = str(self.job.source)
         return lambda relative: restic_excluded(f"{source}/{relative}", self.job.excludes)
-
-    @classmethod
-    def judge(cls, output: str) -> Judgement | None:
-        """restic's failed output in its own words (``drills.core.tool_errors``)."""
-        return judge(output)
 
     def retention_stamps(self, found: Sequence[Snapshot]) -> list[Stamp]:
         """The snapshots as ``restic forget`` reads them: their recorded times, with their

@@ -17,7 +17,9 @@ What a new tool implements, and what uses it:
   one ``CheckResult``;
 - ``restore_stats`` and ``restore``: what a restore writes, and the restore into scratch;
 - ``left_out``: its exclude semantics, a predicate on paths relative to the job's source;
-- ``judge``: its own error lines classified (damage, or could not run);
+- ``ERRORS``: its own words (``drills.core.tool_errors.ErrorTable``): what its failed output
+  says (damage, or could not run), what a failed probe means, the lines that never name a
+  problem; the shared code (``tool_errors``, ``backends``) only applies a tool's table;
 - ``retention_stamps``, ``rules``, ``retention_dry_run``: the snapshots as its retention
   rules read them, those rules, and its own dry run parsed to the IDs it keeps.
 """
@@ -37,7 +39,7 @@ from drills.inventory.kinds import KINDS
 
 if TYPE_CHECKING:
     from drills.core.retention import Rules, Stamp
-    from drills.core.tool_errors import Judgement
+    from drills.core.tool_errors import ErrorTable
     from drills.core.transport import Remote
     from drills.inventory.schema import Job
 
@@ -105,6 +107,7 @@ class BackupTool(Protocol):
     newest: ClassVar[str]  # how a freshness verdict names the newest: "latest snapshot"
     backend: ClassVar[str]  # how the probe names its backend: "restic repository"
     prune: ClassVar[str]  # its own retention command, as messages name it: "restic forget"
+    ERRORS: ClassVar[ErrorTable]  # its own words: what its failures say and mean, its noise
     remote: Remote
     job: Job
 
@@ -137,11 +140,6 @@ class BackupTool(Protocol):
     def left_out(self, kinds: Callable[[str], str | None]) -> Callable[[str], bool]:
         """What a backup of the job leaves out, by path relative to its source (``kinds``: an
         entry's type there, ``d`` a directory)."""
-        ...
-
-    @classmethod
-    def judge(cls, output: str) -> Judgement | None:
-        """What the tool's failed output says: damage, could not run, or nothing known."""
         ...
 
     def retention_stamps(self, found: Sequence[Snapshot]) -> list[Stamp]:

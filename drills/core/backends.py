@@ -6,46 +6,30 @@ costs about a minute, not an hour, and the rest of the run goes on.
     >>> backends_of(Job.model_validate({"name": "m", "host": "akira", "kind": "rclone-mirror",
     ...     "rpo": "1d", "source": "/space", "destination": "b2mirror:space-mirror/daily"}))
     [Backend(kind='bucket', address='b2mirror:space-mirror')]
-    >>> classify("Fatal: wrong password or no key found", 1)
-    'refused the credentials (wrong password or no key found)'
+    >>> from drills.core.tool_errors import UNREACHABLE
+    >>> classify("dial tcp 127.0.0.1:1: connect: connection refused", 1, UNREACHABLE)
+    'refused the connection'
 
 Each backend is probed by its tool (``BackupTool.probe_words``, ``drills.adapters.tool``). A
 repository the tool opens but finds damaged (a segment missing, a checksum that fails) is not
-down: its scenarios run and find the damage, NOT COMPLIANT (the tool's ``judge``). Each probe is
-the cheapest command that proves the repository opens: ``borg list --last 1`` (``borg info``
-reads every archive's metadata and fails where ``borg list`` and ``borg check`` work),
-``restic cat config``.
+down: its scenarios run and find the damage, NOT COMPLIANT (by the tool's own words, its
+``ERRORS`` table). Each probe is the cheapest command that proves the repository opens, as the
+tool's ``probe_words`` say.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from drills.adapters.rclone import Rclone
 from drills.adapters.tool import BackupTool, every_tool, tool_class
-from drills.core.tool_errors import DAMAGE, judge, named
+from drills.core.tool_errors import DAMAGE, ErrorTable, judge, named
 from drills.core.transport import CommandTimedOut, DrillCouldNotRun, Remote, backend_down, down_reason
 from drills.inventory.credentials import own_credentials
 from drills.inventory.schema import Job
 
 PROBE_LIMIT = 45.0  # seconds: restic and rclone retry a silent backend for far longer
-
-_FINDINGS = (  # (what the tool says, what it means), first match wins
-    ("wrong password or no key found", "refused the credentials (wrong password or no key found)"),
-    ("InvalidAccessKeyId", "refused the credentials (unknown access key)"),
-    ("SignatureDoesNotMatch", "refused the credentials (secret key does not match)"),
-    ("AccessDenied", "refused access (AccessDenied)"),
-    ("Access Denied", "refused access (Access Denied)"),
-    ("connection refused", "refused the connection"),
-    ("no such host", "has a name that does not resolve"),
-    ("Is there a repository at the following location?", "holds no restic repository"),
-    ("NoSuchBucket", "has no such bucket"),
-    ("passphrase supplied in BORG_PASSPHRASE", "refused the credentials (wrong BORG_PASSPHRASE)"),
-    ("is not a valid repository", "holds no borg repository"),
-    ("does not exist", "holds no borg repository (no such path)"),
-    ("directory not found", "has no such bucket or path"),
-)
-
 
 @dataclass(frozen=True)
 class Backend:
@@ -68,14 +52,15 @@ def backends_of(job: Job) -> list[Backend]:
     return found
 
 
-def classify(output: str, exit_status: int) -> str:
-    """What a failed probe's output means, in the operator's words; else the tool's own lines
-    that name the problem (not its traceback, footer or table)."""
-    lowered = output.lower()
-    meaning = next((means for says, means in _FINDINGS if says.lower() in lowered), None)
-    if meaning is None and (judgement := judge(output)) is not None:
+def classify(output: str, exit_status: int, table: ErrorTable) -> str:
+    """What a failed probe's output means, in the operator's words (the tool's ``table``'s
+    findings); else the tool's own lines that name the problem (not its traceback, footer or
+    table)."""
+    meaning = next((means for says, means in table.findings if re.search(says, output, re.IGNORECASE)),
+                   None)
+    if meaning is None and (judgement := judge(output, table)) is not None:
         meaning = f"{'is damaged' if judgement.kind == DAMAGE else 'failed the probe'}: {judgement.means}"
-    lines = named(output, lines=3, chars=300, attached=False).replace("\n", "; ")
+    lines = named(output, table, lines=3, chars=300, attached=False).replace("\n", "; ")
     return meaning or f"failed the probe (exit {exit_status}: {lines or 'no output'})"
 
 
@@ -88,10 +73,11 @@ def probe(remote: Remote, backend: Backend, limit: float = PROBE_LIMIT, job: Job
     except CommandTimedOut:
         return f"did not answer within {limit:.0f}s (accepts connections but hangs, or is slow)"
     output = f"{answer.stderr}\n{answer.text}"
-    judgement = None if answer.ok else backend.tool().judge(output)
+    table = backend.tool().ERRORS
+    judgement = None if answer.ok else judge(output, table)
     if answer.ok or (judgement is not None and judgement.kind == DAMAGE):
         return None  # it opens; damage is its scenarios' finding (NOT COMPLIANT), not a down backend
-    return classify(output, answer.exit_status)
+    return classify(output, answer.exit_status, table)
 
 
 def probe_all(remote: Remote, jobs: list[Job], limit: float = PROBE_LIMIT) -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 import pytest
 
+from drills.adapters.restic import Restic
 from drills.core.backends import Backend, backends_of, classify, probe
 from drills.core.transport import DrillCouldNotRun, backend_down, forget_backends
 from drills.inventory.schema import Job
@@ -20,7 +21,7 @@ from drills.inventory.schema import Job
     ],
 )
 def test_a_failed_probe_is_named_in_the_operators_words(output, meaning):
-    assert meaning in classify(output, 3)
+    assert meaning in classify(output, 3, Restic.ERRORS)
 
 
 def test_a_jobs_backends_are_its_repository_and_the_buckets_it_names():

@@ -91,3 +91,61 @@ def test_each_backend_is_probed_by_its_own_tool():
     assert by_backend == {"restic repository": "restic", "borg repository": "borg", "bucket": "rclone",
                           "borgmatic repository": "borgmatic"}
     assert every_tool()[0].probe_words("/r", 30)[:2] == ["restic", "-r"]
+
+
+SHARED = (ROOT / "drills" / "core" / "tool_errors.py", ROOT / "drills" / "core" / "backends.py")
+
+
+def _literals(path: Path) -> list[tuple[int, str]]:
+    """(line, text) of each string constant in ``path`` that is not a docstring."""
+    tree = ast.parse(path.read_text(), str(path))
+    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                  if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+                  and node.body and isinstance(node.body[0], ast.Expr)
+                  and isinstance(node.body[0].value, ast.Constant)}
+    return [(node.lineno, node.value) for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings]
+
+
+def _phrases(table) -> set[str]:
+    return {says for says, _, _ in table.says} | {says for says, _ in table.findings} | set(table.noise)
+
+
+def _own_phrases() -> dict[str, set[Path]]:
+    """Each phrase of a tool's ``ERRORS`` table that the shared tables do not hold, with the
+    modules of the tools whose table holds it (borgmatic's holds borg's)."""
+    from drills.core import tool_errors
+
+    shared = tool_errors.UNREACHABLE + tool_errors.OBJECT_STORE
+    common = _phrases(shared)
+    homes: dict[str, set[Path]] = {}
+    for tool in every_tool():
+        for phrase in _phrases(tool.ERRORS):
+            if phrase not in common:
+                homes.setdefault(phrase, set()).add(_module_file(tool))
+    return homes
+
+
+def test_every_tool_has_its_own_error_words_and_no_phrase_lives_outside_its_module():
+    homes = _own_phrases()
+    assert {tool.name for tool in every_tool() if not tool.ERRORS.says} == set()
+    found = [f"{path.relative_to(ROOT)}:{line}: {text!r}" for folder in ("drills", "steps")
+             for path in sorted((ROOT / folder).rglob("*.py"))
+             for line, text in _literals(path) if text in homes and path.resolve() not in homes[text]]
+    assert found == []
+
+
+def test_the_shared_error_code_names_no_tool():
+    names = {tool.name for tool in every_tool()} | {"borg", "restic", "rclone"}
+    found = [f"{path.name}:{line}: {text!r}" for path in SHARED for line, text in _literals(path)
+             if any(name in text.lower() for name in names)]
+    assert found == []
+
+
+def test_the_phrase_check_can_fail(tmp_path):
+    """A phrase of borg's table copied into another module is found."""
+    copied = tmp_path / "copied.py"
+    phrase = next(iter(p for p, homes in _own_phrases().items() if "borg.py" in {h.name for h in homes}))
+    copied.write_text(f'"""doc"""\nSAYS = ({phrase!r}, "damage")\n')
+    assert [text for _, text in _literals(copied)] == [phrase, "damage"]
+    assert copied.resolve() not in _own_phrases()[phrase]

@@ -3,13 +3,15 @@ repository of borg 1.2.4 and 1.4.0, three archives, then one fault each: the dat
 deleted, the manifest's segment deleted, the newest segment deleted, one byte flipped in the
 middle of the data segment; a wrong passphrase, no repository, the lock held). Damage is NOT
 COMPLIANT, named by borg's own line; only a repository borg cannot open is COULD NOT RUN; no
-message quotes a traceback, borg's footer, a table or borg check's per-object lines."""
+message quotes a traceback, borg's footer, a table or borg check's per-object lines. The words
+are borg's own table (Borg.ERRORS), borgmatic's are its own before borg's."""
 
 from pathlib import Path
 
 import pytest
 
-from drills.adapters.restic import RestoreFailed
+from drills.adapters.borg import Borg
+from drills.adapters.restic import Restic, RestoreFailed
 from drills.core.backends import Backend, classify, probe
 from drills.core.tool_errors import (
     COULD_NOT_RUN,
@@ -55,10 +57,10 @@ def recorded(version: str, name: str) -> str:
 def test_the_message_keeps_borgs_own_line_and_none_of_its_noise(version, name):
     output = recorded(version, name)
     kind, words = CASES[name]
-    judgement = judge(output)
+    judgement = judge(output, Borg.ERRORS)
     assert judgement is not None
     assert judgement.kind == kind, judgement
-    message = named(output)
+    message = named(output, Borg.ERRORS)
     assert words in message, message
     assert not [line for line in message.splitlines() for noise in NOISE if noise in line], message
     quoted = [line for line in message.splitlines() if not line.startswith("(and ")]
@@ -68,7 +70,7 @@ def test_the_message_keeps_borgs_own_line_and_none_of_its_noise(version, name):
 
 @pytest.mark.parametrize("version", VERSIONS)
 def test_a_flipped_byte_is_named_before_the_index_counts_and_the_rest_is_counted(version):
-    message = named(recorded(version, "flipped-byte.check"))
+    message = named(recorded(version, "flipped-byte.check"), Borg.ERRORS)
     lines = message.splitlines()
     assert lines[0].startswith("Data integrity error: Segment entry checksum mismatch"), message
     assert lines[1] == "Index object count mismatch.", message
@@ -80,7 +82,7 @@ def test_a_flipped_byte_is_named_before_the_index_counts_and_the_rest_is_counted
 @pytest.mark.parametrize("name", [n for n, (kind, _) in CASES.items() if kind == DAMAGE])
 def test_damage_is_not_compliant_and_carries_the_full_output(version, name):
     output = recorded(version, name)
-    raised = failure("host motoko, job flux-borg", "borg list /srv/borg/flux", output, 2)
+    raised = failure("host motoko, job flux-borg", "borg list /srv/borg/flux", output, 2, Borg.ERRORS)
     assert isinstance(raised, RepositoryDamaged)
     assert isinstance(raised, RestoreFailed)
     assert not isinstance(raised, DrillCouldNotRun)
@@ -93,7 +95,8 @@ def test_damage_is_not_compliant_and_carries_the_full_output(version, name):
 @pytest.mark.parametrize("version", VERSIONS)
 @pytest.mark.parametrize("name", [n for n, (kind, _) in CASES.items() if kind == COULD_NOT_RUN])
 def test_a_repository_borg_cannot_open_could_not_run(version, name):
-    raised = failure("host motoko, job flux-borg", "borg list /srv/borg/flux", recorded(version, name), 2)
+    raised = failure("host motoko, job flux-borg", "borg list /srv/borg/flux", recorded(version, name), 2,
+                     Borg.ERRORS)
     assert isinstance(raised, ToolCouldNotRun)
     assert not isinstance(raised, RestoreFailed)
 
@@ -126,13 +129,13 @@ def test_the_probe_lists_one_archive_and_a_damaged_repository_is_not_down(versio
 @pytest.mark.parametrize("version", VERSIONS)
 def test_a_failed_probe_quotes_the_line_that_names_the_problem_not_the_footer_or_table(version):
     for name in ("deleted-data-segment.info", "deleted-manifest-segment.list-last"):
-        said = classify(recorded(version, name), 2)
+        said = classify(recorded(version, name), 2, Borg.ERRORS)
         assert "segment file of the repository is missing" in said, said
         assert "SSH_ORIGINAL_COMMAND" not in said, said
         assert "Original size" not in said, said
     unknown = classify("Local Exception\nTraceback (most recent call last):\n  File \"x\", line 1\n"
                        "OSError: [Errno 5] Input/output error\n\nPlatform: Linux\n"
-                       "SSH_ORIGINAL_COMMAND: None\n", 2)
+                       "SSH_ORIGINAL_COMMAND: None\n", 2, Borg.ERRORS)
     assert unknown == "failed the probe (exit 2: OSError: [Errno 5] Input/output error; " \
                       "(and 5 more line(s) of output))", unknown
 
@@ -141,7 +144,48 @@ def test_restics_indented_error_lines_are_kept():
     output = ("using temporary cache in /tmp/restic-check-cache\ncheck snapshots, trees and blobs\n"
               "error for tree 4bba301e:\n  id 4bba301e not found in repository\n"
               "Fatal: repository contains errors\n")
-    assert judge(output) == judge("repository contains errors")
-    assert named(output).splitlines()[:3] == ["error for tree 4bba301e:",
+    assert judge(output, Restic.ERRORS) == judge("repository contains errors", Restic.ERRORS)
+    assert named(output, Restic.ERRORS).splitlines()[:3] == ["error for tree 4bba301e:",
                                               "id 4bba301e not found in repository",
                                               "Fatal: repository contains errors"]
+
+
+# borgmatic 1.9.14 on saito: an encryption_passcommand that fails (borgmatic runs it itself), and
+# a repository the configuration does not name
+BORGMATIC_PASSCOMMAND = """cat: /etc/borgmatic/gone: No such file or directory
+/etc/borgmatic/config.yaml: /etc/borgmatic/config.yaml: Error getting local Borg version
+/etc/borgmatic/config.yaml: Command '['cat', '/etc/borgmatic/gone']' returned non-zero exit status 1.
+/etc/borgmatic/config.yaml: An error occurred
+
+summary:
+An error occurred
+/etc/borgmatic/config.yaml: Error getting local Borg version
+Command '['cat', '/etc/borgmatic/gone']' returned non-zero exit status 1.
+
+Need some help? https://torsion.org/borgmatic/#issues
+"""
+BORGMATIC_NO_REPOSITORY = """Repository "/srv/borg/nope" not found in configuration files
+
+summary:
+Repository "/srv/borg/nope" not found in configuration files
+
+Need some help? https://torsion.org/borgmatic/#issues
+"""
+
+
+def test_borgmatics_own_words_come_before_borgs_and_its_summary_is_noise():
+    from drills.adapters.borgmatic import Borgmatic
+
+    failed = judge(BORGMATIC_PASSCOMMAND, Borgmatic.ERRORS)
+    assert failed is not None
+    assert failed.kind == COULD_NOT_RUN
+    assert "passcommand" in failed.means
+    message = named(BORGMATIC_PASSCOMMAND, Borgmatic.ERRORS)
+    assert message.startswith("cat: /etc/borgmatic/gone: No such file or directory"), message
+    assert not [line for line in message.splitlines() for noise in ("Need some help", "summary:",
+                                                                    "An error occurred") if noise in line]
+    said = classify(BORGMATIC_NO_REPOSITORY, 1, Borgmatic.ERRORS)
+    assert "not in the job's borgmatic configuration" in said, said
+    assert judge(recorded("borg-1.4", "flipped-byte.check"), Borgmatic.ERRORS) == \
+        judge(recorded("borg-1.4", "flipped-byte.check"), Borg.ERRORS)  # borg's words, through borgmatic
+    assert judge(BORGMATIC_PASSCOMMAND, Borg.ERRORS) is None  # borgmatic's words are its own
