@@ -8,6 +8,7 @@ from drills.adapters.archives import ArchiveRestore, restore_newest
 from drills.core.transport import Remote
 from drills.evidence.log import EvidenceLog
 from drills.inventory.schema import Job
+from drills.outcomes import require
 from drills.verdicts.archives import (
     archives_restore_identical,
     components_fresh,
@@ -17,7 +18,6 @@ from drills.verdicts.archives import (
     tiers_hold_newest,
 )
 from steps.plugin.needs import needs
-from steps.plugin.session import require
 
 
 @then("the newest archive of every component is younger than the RPO")

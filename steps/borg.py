@@ -8,10 +8,10 @@ from pytest_bdd import then, when
 from drills.core.transport import Remote
 from drills.evidence.log import EvidenceLog
 from drills.inventory.schema import Job
+from drills.outcomes import require
 from drills.restores.trees import RestoreDrill, RestoreOutcome
 from drills.verdicts.repository import check_passes, retention_conforms, snapshot_fresh
 from steps.plugin.needs import needs
-from steps.plugin.session import require
 
 
 @then("borg check passes")

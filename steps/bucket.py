@@ -7,9 +7,10 @@ import pytest
 from pytest_bdd import given, then
 
 from drills.inventory.schema import Inventory, Job
+from drills.outcomes import require
 from drills.verdicts.bucket import encrypted, lifecycle_keeps, locked, private, versioned
 from steps.plugin.needs import needs
-from steps.plugin.session import label_report, require
+from steps.plugin.session import label_report
 
 
 @given("the job's bucket is audited from the runner")

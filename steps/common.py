@@ -7,8 +7,8 @@ from pytest_bdd import given, then
 from drills.core.transport import Remote
 from drills.evidence.log import EvidenceLog
 from drills.inventory.schema import Job
+from drills.outcomes import require
 from drills.verdicts.common import clock_agrees
-from steps.plugin.session import require
 
 
 @given("the job's host answers")

@@ -7,6 +7,7 @@ from pytest_bdd import then, when
 from drills.core.transport import Remote
 from drills.evidence.log import EvidenceLog
 from drills.inventory.schema import Job
+from drills.outcomes import require
 from drills.restores.clickhouse import ClickHouseDrill
 from drills.restores.databases import DatabaseRestore, PostgresDrill, RedisDrill
 from drills.restores.trees import backup_now
@@ -20,7 +21,6 @@ from drills.verdicts.databases import (
     tiers_restore_and_pass_smoke,
 )
 from steps.plugin.needs import needs
-from steps.plugin.session import require
 
 
 @when("I restore the latest database dump into a scratch PostgreSQL", target_fixture="restored")

@@ -6,9 +6,9 @@ from pytest_bdd import then
 
 from drills.core.transport import Remote
 from drills.inventory.schema import Job
+from drills.outcomes import require
 from drills.verdicts.exposure import credentials_private, endpoints_answer
 from steps.plugin.needs import needs
-from steps.plugin.session import require
 
 
 @then("the host's credentials file is readable by its owner alone")

@@ -8,6 +8,7 @@ from drills.adapters.markers import MarkerReading
 from drills.core.transport import Remote
 from drills.evidence.log import EvidenceLog
 from drills.inventory.schema import Job
+from drills.outcomes import require
 from drills.verdicts.markers import (
     marker_fresh,
     marker_reading,
@@ -18,7 +19,6 @@ from drills.verdicts.markers import (
     restore_tests_passed,
 )
 from steps.plugin.needs import needs
-from steps.plugin.session import require
 
 
 @when("I read the job's status marker", target_fixture="marker")

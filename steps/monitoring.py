@@ -7,6 +7,7 @@ from pytest_bdd import then
 from drills.core.transport import Remote
 from drills.evidence.log import EvidenceLog
 from drills.inventory.schema import Job
+from drills.outcomes import require
 from drills.verdicts.monitoring import (
     cron_daemon_runs,
     cron_entry_matches,
@@ -15,7 +16,6 @@ from drills.verdicts.monitoring import (
     metrics_report_success,
 )
 from steps.plugin.needs import needs
-from steps.plugin.session import require
 
 
 @then("the cron daemon is running")

@@ -10,6 +10,7 @@ from drills.core.coverage import SliceRead, rotation_of, slices_read
 from drills.core.transport import Remote
 from drills.evidence.log import EvidenceLog
 from drills.inventory.schema import Job
+from drills.outcomes import require
 from drills.verdicts.repository import (
     check_passes,
     every_pack_read,
@@ -22,7 +23,7 @@ from drills.verdicts.repository import (
     snapshot_not_shrunk,
 )
 from steps.plugin.needs import needs
-from steps.plugin.session import evidence_dir, require
+from steps.plugin.session import evidence_dir
 
 
 @then("restic check passes")

@@ -8,11 +8,11 @@ from drills.adapters.rclone import MirrorCheck, Rclone
 from drills.core.transport import DrillCouldNotRun, Remote
 from drills.evidence.log import EvidenceLog
 from drills.inventory.schema import Job, Samples
+from drills.outcomes import require
 from drills.restores.trees import RestoreDrill, RestoreOutcome
 from drills.verdicts.restore import mirror_in_sync, mirror_since, restore_identical
 from drills.verdicts.verdict import Timed, within_rto
 from steps.plugin.needs import needs
-from steps.plugin.session import require
 
 
 def _samples(job: Job) -> Samples:

@@ -7,9 +7,9 @@ from pytest_bdd import then
 from drills.core.transport import Remote
 from drills.evidence.log import EvidenceLog
 from drills.inventory.schema import Job
+from drills.outcomes import require
 from drills.verdicts.schedules import last_run_succeeded, timer_armed, timer_next_run, timer_schedule_matches
 from steps.plugin.needs import needs
-from steps.plugin.session import require
 
 
 @then("the job's timer is enabled and active")

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, ClassVar, Protocol, cast
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from drills.inventory.kinds import KINDS
+from drills.outcomes import RestoreFailed as RestoreFailed  # its old import path, for the tools
 
 if TYPE_CHECKING:
     from drills.core.retention import Rules, Stamp
@@ -93,10 +94,6 @@ class RetentionDryRun:
     command: str
     kept: set[str]
     ours: set[Stamp]
-
-
-class RestoreFailed(AssertionError):
-    """The backup tool could not give the data back: a verdict on the backup, not the drill."""
 
 
 class BackupTool(Protocol):

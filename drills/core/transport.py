@@ -43,6 +43,7 @@ from drills.core.secrets import Secret, mask_bytes, register_all
 from drills.core.unit_credentials import under_unit_credentials, unit_credentials
 from drills.inventory.credentials import password_exports
 from drills.inventory.schema import Host, Job
+from drills.outcomes import DrillCouldNotRun as DrillCouldNotRun  # its old import path, used widely
 
 if TYPE_CHECKING:
     import paramiko
@@ -77,11 +78,6 @@ def forget_backends() -> None:
     _DOWN.clear()
 
 
-class DrillCouldNotRun(RuntimeError):
-    """The drill could not run (host unreachable, command timed out, tool missing): not a
-    verdict about the backup itself."""
-
-
 T = TypeVar("T")
 
 
@@ -91,7 +87,7 @@ def declared(job: Any, value: T | None, what: str) -> T:
 
     >>> declared(type("J", (), {"name": "j"})(), None, "metrics")
     Traceback (most recent call last):
-    drills.core.transport.DrillCouldNotRun: job j declares no metrics
+    drills.outcomes.DrillCouldNotRun: job j declares no metrics
     """
     if value is None:
         raise DrillCouldNotRun(f"job {job.name} declares no {what}")

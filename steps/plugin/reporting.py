@@ -21,10 +21,8 @@ from typing import Any
 import pytest
 
 from drills import __version__
-from drills.adapters.restic import RestoreFailed
 from drills.adapters.s3api import auditor_keys
 from drills.core import secrets
-from drills.core.transport import DrillCouldNotRun
 from drills.evidence import manifest
 from drills.evidence.controls import matrix, render_markdown
 from drills.evidence.prometheus import render, write_textfile
@@ -32,12 +30,12 @@ from drills.evidence.signing import SigningError, SigningKey, sign, signing_key
 from drills.evidence.waivers import WaiverBook, WaiverError, load_waivers
 from drills.exit_codes import ExitCode, drill_exit
 from drills.inventory.schema import Inventory, Job
+from drills.outcomes import JUDGED, NOT_COMPLIANT
 from steps.plugin.session import (
     DRILLING,
     EVIDENCE,
     INVENTORY,
     VERSIONS,
-    NotCompliant,
     evidence_dir,
     is_worker,
     job_of,
@@ -165,8 +163,8 @@ def _judged(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestR
         return report
     excinfo = call.excinfo
     # a restore the backup tool cannot complete is a verdict on the backup, like a failed check
-    not_compliant = excinfo is not None and excinfo.errisinstance((NotCompliant, RestoreFailed))
-    if excinfo is not None and excinfo.errisinstance((NotCompliant, RestoreFailed, DrillCouldNotRun)):
+    not_compliant = excinfo is not None and excinfo.errisinstance(NOT_COMPLIANT)
+    if excinfo is not None and excinfo.errisinstance(JUDGED):
         kind = "NOT COMPLIANT" if not_compliant else "COULD NOT RUN"
         report.longrepr = f"{kind}: {excinfo.value}"
     book = item.config.stash.get(WAIVERS, None)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import logging
 import os
 from collections.abc import Generator, Iterator
@@ -37,7 +36,6 @@ from drills.inventory.schema import Inventory, InventoryError, Job, load_invento
 from drills.restores.scratch import sweep
 from drills.restores.trees import sweep_canaries
 from drills.verdicts.bucket import forget_buckets, read_buckets
-from drills.verdicts.verdict import Verdict
 from steps.plugin.needs import MARKERS, SELECTORS, selector_help, steps_need
 
 INVENTORY = pytest.StashKey[Inventory]()
@@ -569,36 +567,6 @@ def label_report(node: pytest.Item, job: Job, inventory: Inventory) -> None:
         allure.dynamic.link(url, name=f"runbook: {mark.args[0]}")
     for mark in node.iter_markers("control"):
         allure.dynamic.label("control", mark.args[0])
-
-
-def attach(name: str, doc: dict[str, Any]) -> None:
-    """Attach one piece of evidence to the running scenario's Allure report."""
-    allure.attach(json.dumps(doc, indent=2, default=str), name=name,
-                  attachment_type=allure.attachment_type.JSON)
-
-
-def require(verdict: Verdict, job: Job | None = None, log: EvidenceLog | None = None) -> None:
-    """Attach the verdict's evidence (and record it for the job), then assert it."""
-    if verdict.evidence:
-        attach("evidence", {"ok": verdict.ok, "message": verdict.message, **verdict.evidence})
-        if job is not None and log is not None:
-            log.record(job.id, **verdict.evidence)
-            if "rto_seconds" in verdict.evidence:  # once per job, with its restore's time
-                attach_trend(job, log)
-    if not verdict.ok:
-        raise NotCompliant(verdict.message)
-
-
-def attach_trend(job: Job, log: EvidenceLog) -> None:
-    """Attach the job's restore duration and data age across past runs and this one (PNG)."""
-    png = log.trend(job.id)
-    if png is not None:
-        allure.attach(png, name="restore duration and data age across runs",
-                      attachment_type=allure.attachment_type.PNG)
-
-
-class NotCompliant(AssertionError):
-    """A drill ran and found the estate not as the runbook says."""
 
 
 def is_worker(config: pytest.Config) -> bool:
