@@ -118,3 +118,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 drill_evidence = guarded(evidence_main)  # ``drill-evidence``: an unexpected exception is exit 3
+
+
+if __name__ == "__main__":  # python -m drills.cli, as the console script backup-drills
+    sys.exit(main())

@@ -37,3 +37,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"drill-lab {args.command}: {exc}", file=sys.stderr)
         return ExitCode.COULD_NOT_RUN  # the lab did not come up (or down): no verdict
     return 0
+
+
+if __name__ == "__main__":  # python -m lab.cli, as the console script drill-lab
+    sys.exit(main())

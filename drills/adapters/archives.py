@@ -24,9 +24,10 @@ from drills.restores.scratch import ensure_space, scratch_dir
 # packet formats, public-key or passphrase): anything else is not encrypted
 ENCRYPTED_FIRST_BYTES = {0x84, 0x85, 0x86, 0x87, 0xC1, 0x8C, 0x8D, 0x8E, 0x8F, 0xC3}
 # the first byte of each file named as a positional parameter, one decimal value a line (empty
-# when the file is empty or unreadable), in the order given
-_FIRST_BYTES = ('for f do printf \'%s\\n\' '
-                '"$(head -c 1 -- "$f" 2>/dev/null | od -An -tu1 | tr -d \' \\n\')"; done')
+# when the file is empty or unreadable), in the order given; never through a link at its place
+# (O_NOFOLLOW), and never blocking on a FIFO swapped in after the listing (O_NONBLOCK)
+_FIRST_BYTES = ('for f do printf \'%s\\n\' "$(dd if="$f" iflag=nofollow,nonblock bs=1 count=1 '
+                'status=none 2>/dev/null | od -An -tu1 | tr -d \' \\n\')"; done')
 
 
 @dataclass(frozen=True)

@@ -8,20 +8,13 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
 
-from drills.core.transport import Remote, argv
-
-_MISSING = 44
-# shell code with the paths as positional parameters: a marker ($1), or the newest *.json of a
-# folder ($1) by modification time, its path NUL-ended before its content
-_READ = f'[ -e "$1" ] || exit {_MISSING}; cat -- "$1"'
-_NEWEST = ('newest=; for f in "$1"/*.json; do [ -f "$f" ] || continue; '
-           '{ [ -z "$newest" ] || [ "$f" -nt "$newest" ]; } && newest=$f; done; '
-           f'[ -n "$newest" ] || exit {_MISSING}; printf \'%s\\0\' "$newest"; cat -- "$newest"')
+from drills.core.hostfile import HostFile, read_file, read_newest
+from drills.core.transport import Remote
 
 
 class StatusMarker(BaseModel):
@@ -54,6 +47,7 @@ class MarkerReading:
     marker: StatusMarker | None
     error: str | None
     what: str = "marker"  # how messages name the file: a marker, a restore-test result
+    warning: str | None = None  # its folder may be written by others (drills.core.hostfile)
 
     @property
     def age_key(self) -> str:
@@ -72,12 +66,8 @@ class MarkerReading:
 
 
 def read_marker(remote: Remote, path: str) -> MarkerReading:
-    result = remote.run(argv("sh", "-c", _READ, "read-marker", path))
-    if result.exit_status == _MISSING:
-        return MarkerReading(remote.name, path, False, None, "does not exist")
-    if not result.ok:
-        return MarkerReading(remote.name, path, True, None, f"unreadable: {result.tail(2)}")
-    return _parsed(remote.name, path, result.text)
+    """The marker at ``path``, read as ``drills.core.hostfile`` reads: never through a link."""
+    return _reading(read_file(remote, path), "does not exist")
 
 
 def read_newest_result(remote: Remote, directory: str) -> MarkerReading:
@@ -87,14 +77,16 @@ def read_newest_result(remote: Remote, directory: str) -> MarkerReading:
         >>> read_newest_result(remote, "/space/_ops/backups/restore-tests").marker.tests  # doctest: +SKIP
         {'b2_mirror': 'PASS'}
     """
-    result = remote.run(argv("sh", "-c", _NEWEST, "newest-result", directory.rstrip("/")))
-    pattern, what = f"{directory.rstrip('/')}/*.json", "restore-test result"
-    if result.exit_status == _MISSING:
-        return MarkerReading(remote.name, pattern, False, None, "matches no file", what)
-    if not result.ok:
-        return MarkerReading(remote.name, pattern, True, None, f"unreadable: {result.tail(2)}", what)
-    path, _, text = result.text.partition("\0")
-    return _parsed(remote.name, path, text, what)
+    return _reading(read_newest(remote, directory), "matches no file", "restore-test result")
+
+
+def _reading(found: HostFile, missing: str, what: str = "marker") -> MarkerReading:
+    if not found.exists:
+        return MarkerReading(found.host, found.path, False, None, missing, what)
+    if found.problem is not None:
+        return MarkerReading(found.host, found.path, True, None, found.problem, what, found.warning)
+    reading = _parsed(found.host, found.path, found.data.decode("utf-8", errors="replace"), what)
+    return replace(reading, warning=found.warning)
 
 
 def _parsed(host: str, path: str, text: str, what: str = "marker") -> MarkerReading:

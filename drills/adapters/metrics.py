@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from drills.core.hostfile import TEXTFILE_CAP, read_file
 from drills.core.transport import DrillCouldNotRun, Remote, argv
 from drills.inventory.schema import Metrics
 
@@ -25,21 +26,27 @@ def parse(text: str, labels: dict[str, str]) -> dict[str, float]:
     return values
 
 
-def scrape(remote: Remote, metrics: Metrics) -> dict[str, float]:
+def scrape(remote: Remote, metrics: Metrics, job: str = "") -> dict[str, float]:
     """The job's metrics, asked from its host (so a Pushgateway on localhost works too), or its
-    textfile read there. A textfile that is gone reads as no metrics at all."""
+    textfile read there (never through a link: ``drills.core.hostfile``). A textfile that is
+    gone reads as no metrics at all; a link, a FIFO or a file too large is COULD NOT RUN."""
     if metrics.textfile is not None:
-        fetched = remote.run(argv("cat", "--", metrics.textfile))
-        if not fetched.ok:
+        found = read_file(remote, metrics.textfile, TEXTFILE_CAP)
+        if not found.exists:
             return {}
+        if found.problem is not None:
+            raise DrillCouldNotRun(f"host {remote.name}{f', job {job}' if job else ''}: metrics "
+                                   f"textfile {metrics.textfile} {found.problem}")
+        text = found.data.decode("utf-8", errors="replace")
     else:
         fetched = remote.run(argv("curl", "-sS", "-f", "-m", "10", "--", str(metrics.url)), timeout=20,
                              privileged=False)
         if not fetched.ok:
             raise DrillCouldNotRun(f"host {remote.name}: metrics at {metrics.url} did not "
                                    f"answer: {fetched.tail(2)}")
+        text = fetched.text
     try:
-        return parse(fetched.text, metrics.labels)
+        return parse(text, metrics.labels)
     except ValueError as exc:
         raise DrillCouldNotRun(f"host {remote.name}: metrics at {metrics.where} are not in the "
                                f"Prometheus text format: {exc}") from exc

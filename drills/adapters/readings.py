@@ -51,7 +51,7 @@ def _locks(remote: Remote, job: Job) -> list[FoundLock]:
 
 
 def _metrics(remote: Remote, job: Job) -> dict[str, float]:
-    return scrape(remote, declared(job, job.metrics, "metrics"))
+    return scrape(remote, declared(job, job.metrics, "metrics"), job.name)
 
 
 def _service(remote: Remote, job: Job) -> ServiceState:

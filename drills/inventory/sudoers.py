@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from drills.core.hostfile import CAP, TEXTFILE_CAP
 from drills.core.privilege import KEPT_ENV, PROGRAMS, helper_digest, helper_path
 from drills.core.transport import SCRIPTS
 from drills.inventory.schema import Host, Inventory, Job
@@ -89,14 +90,14 @@ def _helper(name: str, code: str, args: str, why: str) -> Rule:
 def helpers() -> dict[str, str]:
     """Every shell helper a covered drill escalates, by name: its code, from the module that
     sends it (the package's scripts and the inline programs)."""
-    from drills.adapters import archives, borg, markers
+    from drills.adapters import archives, borg
     from drills.restores import databases, scratch
 
     return {"hash-tree": (SCRIPTS / "hash-tree.sh").read_text(encoding="utf-8"),
             "sweep": (SCRIPTS / "sweep.sh").read_text(encoding="utf-8"),
             "env-password-file": (SCRIPTS / "env-password-file.sh").read_text(encoding="utf-8"),
-            "free-bytes": scratch._FREE, "read-marker": markers._READ,
-            "newest-result": markers._NEWEST, "first-bytes": archives._FIRST_BYTES,
+            "free-bytes": scratch._FREE, "read-file": (SCRIPTS / "read-file.sh").read_text(encoding="utf-8"),
+            "first-bytes": archives._FIRST_BYTES,
             "archive-unpack": (SCRIPTS / "archive-unpack.sh").read_text(encoding="utf-8"),
             "borg-in-dir": borg._IN_DIR, "borg-tagged": borg._TAGGED,
             **{name: (SCRIPTS / f"{name}.sh").read_text(encoding="utf-8")
@@ -378,8 +379,8 @@ def _restore_test(job: Job, host: Host) -> list[Rule]:
     """The newest JSON result in the job's ``results`` folder (its markers are in ``_common``)."""
     if not job.results:
         return []
-    return [_helper("newest-result", helpers()["newest-result"], lit(str(job.results).rstrip("/")),
-                    "the newest automated restore-test result")]
+    return [_helper("read-file", helpers()["read-file"], f"-newest {lit(str(job.results).rstrip('/'))} {CAP}",
+                    "the newest automated restore-test result (never through a link)")]
 
 
 def _samples(job: Job) -> list[str]:
@@ -422,14 +423,16 @@ def _common(job: Job, host: Host) -> list[Rule]:
     rules = [Rule(PROGRAMS["hostname"], "", "the host's name as restic records it")]
     if job.marker is not None:
         markers = [job.marker.path, *([job.marker.failure_path] if job.marker.failure_path else [])]
-        rules.append(_helper("read-marker", code["read-marker"], alt(*map(lit, markers)), "status markers"))
+        rules.append(_helper("read-file", code["read-file"], f"{alt(*map(lit, markers))} {CAP}",
+                             "status markers (never through a link)"))
     if job.schedule is not None and job.schedule.service:
         rules.append(Rule(PROGRAMS["journalctl"], f"-u {lit(job.schedule.service)} -o json --no-pager "
                           f"-n {NUMBER} --output-fields=JOB_RESULT{lit(',')}JOB_TYPE", "the service's runs"))
     if job.cron is not None:
         rules.append(Rule(PROGRAMS["cat"], f"-- {lit(job.cron.file)}", "the job's cron entry"))
     if job.metrics is not None and job.metrics.textfile:
-        rules.append(Rule(PROGRAMS["cat"], f"-- {lit(job.metrics.textfile)}", "the job's metrics textfile"))
+        rules.append(_helper("read-file", code["read-file"], f"{lit(job.metrics.textfile)} {TEXTFILE_CAP}",
+                             "the job's metrics textfile (never through a link)"))
     if host.credentials_env:
         rules.append(Rule(PROGRAMS["stat"], f"-c %a %U {lit(host.credentials_env)}",
                           "the credentials file's mode and owner"))

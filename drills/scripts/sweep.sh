@@ -1,15 +1,32 @@
 #!/bin/sh
-# Remove one scratch folder a killed run left, after stopping any process still writing there.
-# The folder's name comes split in two (its first character, the rest) and is matched as
-# "[d]rill-...": neither this script's command line nor the pattern itself matches, so pkill
-# stops the leftover's processes and never this one.
+# Remove one scratch folder a killed run left, after stopping the processes still working there,
+# and only those: a process whose command line names the folder's exact path (followed by "/",
+# a space or its end: another run's folder whose name begins the same is not this one), or
+# whose working directory is in it (borg extract). Another drill's restore into its own scratch
+# folder is never matched. The folder comes split (the root, its name's first character, the
+# rest), so this script's own command line never names its path.
 #   sweep.sh ROOT FIRST REST      (the name FIRST+REST is [A-Za-z0-9_-] only)
 set -u
 root=$1 first=$2 rest=$3
 case $first$rest in
   '' | *[!A-Za-z0-9_-]*) echo "sweep: not a scratch folder's name: $first$rest" >&2; exit 2 ;;
 esac
-pkill -f -- "[$first]$rest"
+folder=${root%/}/$first$rest
+real=$(realpath -e -- "$folder" 2>/dev/null) || real=$folder
+# the folder's path as an extended regular expression of itself (pkill -f reads one)
+exact=$(printf '%s\n' "$folder" | sed 's/[][\.*^$+?(){}|]/\\&/g')
+
+stop() {  # SIGNAL: every process of the folder
+  pkill "-$1" -f -- "(^|[[:space:]=])$exact(/|[[:space:]]|\$)"
+  for proc in /proc/[0-9]*; do
+    cwd=$(readlink "$proc/cwd" 2>/dev/null) || continue
+    case $cwd in
+      "$real" | "$real"/*) kill "-$1" "${proc#/proc/}" 2>/dev/null ;;
+    esac
+  done
+}
+
+stop TERM
 sleep 0.5
-pkill -KILL -f -- "[$first]$rest"
+stop KILL
 rm -rf --one-file-system -- "${root:?}/$first$rest"

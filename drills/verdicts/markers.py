@@ -35,13 +35,19 @@ def restore_tests_passed(reading: MarkerReading, job: Job) -> Verdict:
                                                or "none") + f": {marker.message}")
     return Verdict(ok, f"{who(reading.host, job)}: {reading.what} {reading.path}: {detail}"
                    + (f" (failed: {', '.join(failed)})" if failed else ""),
-                   {"restore_tests": tests, "result": reading.path})
+                   {"restore_tests": tests, "result": reading.path, **_warned(reading)})
+
+
+def _warned(reading: MarkerReading) -> dict[str, str]:
+    """The evidence of a warning about the file's folder (``drills.core.hostfile``), if any."""
+    return {"warning": reading.warning} if reading.warning else {}
 
 
 def marker_valid(reading: MarkerReading, job: Job) -> Verdict:
     return Verdict(reading.marker is not None,
                    f"{who(reading.host, job)}: {reading.what} {reading.path} "
-                   f"{reading.error or 'parses'}")
+                   f"{reading.error or 'parses'}"
+                   + (f" (warning: {reading.warning})" if reading.warning else ""), _warned(reading))
 
 
 def marker_success(reading: MarkerReading, job: Job) -> Verdict:
@@ -65,7 +71,7 @@ def marker_fresh(reading: MarkerReading, job: Job, remote: Remote) -> Verdict:
                    + f", RPO {human(job.rpo)}",
                    {reading.age_key: age, "rpo_seconds": rpo,
                     "sources": {reading.age_key: f"{reading.what} {reading.path} ({ended}), "
-                                                 "as found"}})
+                                                 "as found"}, **_warned(reading)})
 
 
 def no_newer_failure(remote: Remote, job: Job, reading: MarkerReading) -> Verdict:

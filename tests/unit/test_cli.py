@@ -5,6 +5,7 @@ plugin's ``--inventory`` (pytest-ansible's)."""
 import importlib
 import inspect
 import os
+import re
 import subprocess
 import sys
 import tomllib
@@ -197,3 +198,19 @@ def test_without_another_plugin_the_old_inventory_spelling_still_drills(tmp_path
 
 def _env(extra: dict[str, str]) -> dict[str, str]:
     return {**os.environ, **extra}
+
+
+def test_every_console_script_and_documented_module_runs_with_python_m():
+    """``python -m MODULE`` does what the console script of that module does (each has its
+    ``if __name__ == "__main__":``), for every script of pyproject.toml and every
+    ``python -m drills...`` the docs name."""
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    modules = {target.split(":")[0] for target in scripts.values()}
+    docs = "\n".join(p.read_text() for p in (ROOT / "docs").glob("*.md"))
+    modules |= set(re.findall(r"python -m ((?:drills|steps|lab)(?:\.\w+)+)", docs))
+    assert {"drills.cli", "lab.cli", "steps.plugin.catalogue", "drills.inventory.reference"} <= modules
+    for module in sorted(modules):
+        ran = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True, text=True,
+                             cwd=ROOT, timeout=120)
+        assert ran.returncode == 0, (module, ran.stderr[-500:])
+        assert "usage:" in ran.stdout, (module, ran.stdout[:300])

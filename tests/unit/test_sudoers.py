@@ -335,7 +335,7 @@ def test_every_command_a_read_only_drill_escalates_matches_a_generated_rule(refu
     used = {Path(words[0]).name.rsplit("-", 1)[0] if words[0].startswith(privilege.HELPERS)
             else Path(words[0]).name for words in captured.escalated}
     assert used >= {"restic", "borg", "realpath", "mkdir", "rm", "find", "sweep", "free-bytes",
-                    "hash-tree", "read-marker", "journalctl", "stat", "hostname", "du", "borg-in-dir",
+                    "hash-tree", "read-file", "journalctl", "stat", "hostname", "du", "borg-in-dir",
                     "borg-tagged", "env-password-file"}, used
     borg = [words for words in captured.escalated if Path(words[0]).name == "borg"]
     assert {words[1] for words in borg} >= {"list", "check", "info", "prune"}, borg
@@ -354,12 +354,15 @@ def test_every_command_a_read_only_mirror_drill_escalates_matches_a_generated_ru
     assert set(rclone) == {"lsf", "size", "check", "copy", "copyto"}, rclone
     helpers = {Path(words[0]).name.rsplit("-", 1)[0] for words in captured.escalated
                if words[0].startswith(privilege.HELPERS)}
-    assert helpers >= {"hash-tree", "read-marker", "newest-result", "free-bytes", "sweep"}, helpers
+    assert helpers >= {"hash-tree", "read-file", "free-bytes", "sweep"}, helpers
     text = sudoers.sudoers_file(inventory, "akira", "drill-exact")
     assert "Defaults!/usr/bin/rclone env_file=/etc/miket/storage-credentials.env" in text
     one = "/var/tmp/backup-drill/drill-vm-1-2-abcdef"
     dest, sample = "b2mirror:space-mirror", "mike/photos/2024"
-    newest = sudoers.helper_path("newest-result", sudoers.helpers()["newest-result"])
+    reader = sudoers.helper_path("read-file", sudoers.helpers()["read-file"])
+    results = "/space/_ops/backups/restore-tests"
+    assert sudoers.allowed(rules, [reader, "-newest", results, "65536"])
+    assert sudoers.allowed(rules, [reader, "/space/_ops/data-estate/markers/b2_mirror.json", "65536"])
     assert sudoers.allowed(rules, ["/usr/bin/rclone", "copy", f"{dest}/{sample}", f"{one}/{sample}"])
     for words in (["/usr/bin/rclone", "--config", "/tmp/mine.conf", "size", "--json", dest],
                   ["/usr/bin/rclone", "size", "--json", dest, "--config", "/tmp/mine.conf"],
@@ -382,8 +385,11 @@ def test_every_command_a_read_only_mirror_drill_escalates_matches_a_generated_ru
                   ["/usr/bin/rclone", "check", "--one-way", "/space", dest, "--combined", "/etc/passwd"],
                   ["/usr/bin/rclone", "lsf", "--max-depth", "1", "--contimeout", "10s", "--timeout",
                    "40s", "--low-level-retries", "1", "--retries", "1", "--password-command", "id", dest],
-                  [newest, "/etc"],
-                  [newest, "/space/_ops/backups/restore-tests/../../../etc"]):
+                  [reader, "-newest", "/etc", "65536"],
+                  [reader, "-newest", f"{results}/../../../etc", "65536"],
+                  [reader, "-newest", results, "999999999"],  # another bound
+                  [reader, "/etc/shadow", "65536"],
+                  [reader, "/space/_ops/data-estate/markers/b2_mirror.json", "65536", "/etc/shadow"]):
         assert sudoers.allowed(rules, words) is None, words
     lab = load_inventory(ROOT / "inventory/lab.yml")
     fly = lab.jobs["space-mirror"].model_copy(update={"destination": ":s3,env_auth=true:space-mirror"})
@@ -491,7 +497,8 @@ def test_every_command_a_read_only_tarball_drill_escalates_matches_a_generated_r
     assert unmatched == []
     used = {Path(words[0]).name.rsplit("-", 1)[0] if words[0].startswith(privilege.HELPERS)
             else Path(words[0]).name for words in captured.escalated}
-    assert used >= {"find", "first-bytes", "archive-unpack", "hash-tree", "cat", "mkdir", "rm"}, used
+    assert used >= {"find", "first-bytes", "archive-unpack", "hash-tree", "read-file", "mkdir",
+                    "rm"}, used
     code = sudoers.helpers()
     unpack = sudoers.helper_path("archive-unpack", code["archive-unpack"])
     first = sudoers.helper_path("first-bytes", code["first-bytes"])
@@ -553,7 +560,7 @@ def test_no_rule_hands_out_a_shell_or_free_arguments():
                   ["/usr/bin/find", "/var/tmp/backup-drill", "-exec", "sh", ";"],
                   ["/usr/bin/hostname", "evil"],
                   ["/usr/bin/stat", "-c", "%s", "--", "/etc/shadow"],
-                  [sudoers.helper_path("read-marker", sudoers.helpers()["read-marker"]), "/etc/shadow"]):
+                  [sudoers.helper_path("read-file", sudoers.helpers()["read-file"]), "/etc/shadow", "65536"]):
         assert sudoers.allowed(rules, words) is None, words
     in_dir = sudoers.helper_path("borg-in-dir", sudoers.helpers()["borg-in-dir"])
     repo, archive = "/srv/borg/flux", "/srv/borg/flux::motoko-2026-11-29T03:30:00"

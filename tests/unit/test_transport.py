@@ -221,6 +221,35 @@ def test_the_sweep_stops_a_leftover_writer_removes_its_folder_and_spares_itself(
         writer.kill()
 
 
+def test_the_sweep_stops_only_the_processes_of_its_own_folder(tmp_path):
+    """Another run's folder whose name begins the same, the same name under another root: their
+    restores go on. A process working in the folder (borg extract: its cwd) is stopped."""
+    root, other_root = tmp_path / "scratch", tmp_path / "elsewhere"
+    name = "drill-vm-1-2-abcdef"
+    leftover, longer, same_name = root / name, root / f"{name}0", other_root / name
+    for folder in (leftover, longer, same_name):
+        folder.mkdir(parents=True)
+    sleeper = [sys.executable, "-c", "import time; time.sleep(60)"]
+    named = subprocess.Popen([*sleeper, f"{leftover}/restore"])
+    inside = subprocess.Popen(sleeper, cwd=leftover)
+    spared = [subprocess.Popen([*sleeper, str(longer)]), subprocess.Popen([*sleeper, str(same_name)]),
+              subprocess.Popen([*sleeper, f"{root}/d rill-vm-1-2-abcdef"])]
+    try:
+        remote = Remote(Host(name="h", transport="local://"), timeout=30)
+        result = remote.run(script("sweep", str(root), "d", "rill-vm-1-2-abcdef"))
+        assert result.ok, result.tail()
+        assert named.wait(timeout=10) != 0
+        assert inside.wait(timeout=10) != 0
+        assert [process.poll() for process in spared] == [None, None, None]
+        assert not leftover.exists()
+        assert longer.exists()
+        assert same_name.exists()
+    finally:
+        for process in (named, inside, *spared):
+            process.kill()
+            process.wait(timeout=10)
+
+
 def test_the_private_folders_are_0700_and_go_with_the_process(tmp_path):
     script = ("from drills.core.transport import host_key_options, control_path\n"
               "from drills.inventory.schema import Host\n"
