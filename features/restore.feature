@@ -23,6 +23,17 @@ Feature: Restic snapshots restore byte-identical within the RTO
     When I plant a canary and run the job's backup on demand
     Then the canary comes back byte-exact from the new snapshot
 
+  @restore_rotation @runbook:restore-restic-snapshots-selective
+  Scenario: The slice of the restore rotation due now restores byte-identical
+    Given the job's host answers
+    When I restore the slice of the job's restore rotation due now and a random sample into scratch
+    Then the slice and the sample are byte-identical to the source
+
+  @restore_rotation
+  Scenario: Every file was restored within the rotation
+    Given the job's host answers
+    Then every file was restored within the job's restore rotation
+
   @runbook:restore-restic-snapshots-specific
   Scenario: The oldest kept snapshot restores by its ID
     Given the job's host answers

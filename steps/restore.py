@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+import pytest
 from pytest_bdd import then, when
 
 from drills.adapters.rclone import MirrorCheck, Rclone
+from drills.core.backends import require_answering
+from drills.core.restore_rotation import EVIDENCE_KEY, RestoreProof, history
 from drills.core.transport import DrillCouldNotRun, Remote
 from drills.evidence.log import EvidenceLog
 from drills.inventory.schema import Job, Samples
 from drills.outcomes import require
+from drills.restores.rotation import RotationDrill, RotationOutcome
 from drills.restores.trees import RestoreDrill, RestoreOutcome
-from drills.verdicts.restore import mirror_in_sync, mirror_since, restore_identical
+from drills.verdicts.restore import (
+    every_file_restored,
+    mirror_in_sync,
+    mirror_since,
+    restore_identical,
+    rotation_restored,
+)
 from drills.verdicts.verdict import Timed, within_rto
 from steps.plugin.needs import needs
+from steps.plugin.session import evidence_dir
 
 
 def _samples(job: Job) -> Samples:
@@ -102,3 +113,37 @@ def _(remote: Remote, job: Job) -> MirrorCheck:
 def _(mirror_check: MirrorCheck, remote: Remote, job: Job) -> None:
     """The one-way check found no missing or differing file."""
     require(mirror_in_sync(mirror_check, remote, job))
+
+
+@pytest.fixture
+def restore_history(job: Job, pytestconfig: pytest.Config) -> list[RestoreProof]:
+    """Restores of the job's rotation recorded by earlier drills (the evidence folder)."""
+    slices = job.restore_rotation
+    return [] if slices is None else history(evidence_dir(pytestconfig), job.id, slices)
+
+
+@when("I restore the slice of the job's restore rotation due now and a random sample into scratch",
+      target_fixture="rotated")
+@needs("restore_rotation")
+def _(remote: Remote, job: Job, restore_history: list[RestoreProof]) -> RotationOutcome:
+    """List the latest snapshot's files, restore the slice whose last passing restore is oldest
+    and a random sample of the others, within ``restore_budget`` (a slice over it is refused
+    before anything is restored)."""
+    return RotationDrill(remote, job, restore_history).run()
+
+
+@then("the slice and the sample are byte-identical to the source")
+def _(rotated: RotationOutcome, job: Job, evidence: EvidenceLog) -> None:
+    """Every restored file is what the snapshot lists and hashes as its source (a file changed
+    since the snapshot is reported); records the slice, its files and the fraction proven."""
+    require(rotation_restored(rotated), job, evidence)
+
+
+@then("every file was restored within the job's restore rotation")
+@needs("restore_rotation")
+def _(remote: Remote, job: Job, evidence: EvidenceLog, restore_history: list[RestoreProof]) -> None:
+    """Earlier drills' evidence and this run's show an identical restore of every slice of the
+    rotation ``*/t`` within the last t weeks; else the slices and when each was last proven."""
+    require_answering(remote, job)
+    now_entry = evidence.jobs.get(job.id, {}).get(EVIDENCE_KEY)
+    require(every_file_restored(job, job.host, restore_history, now_entry), job, evidence)

@@ -70,6 +70,21 @@ ERRORS = ErrorTable(
 ) + OBJECT_STORE + UNREACHABLE
 LOCK_RETRY_SECONDS = (2.0, 3.0)  # the pauses before asking again for a lock another run holds
 _LOCKED = "unable to create lock"
+_INCLUDES_PER_RUN = 64 * 1024  # characters of --include patterns in one restic restore
+_PATTERN_CHARS = re.compile(r"([\\*?\[\]])")
+
+
+def literal_pattern(path: str) -> str:
+    r"""``path`` as a restic filter pattern that matches it alone: its pattern characters
+    (``\ * ? [ ]``, restic's ``filter`` over Go's ``filepath.Match``) escaped; U+FFFD, which
+    restic's JSON prints for each byte that is not UTF-8, as ``?`` (one such byte).
+
+    >>> literal_pattern("/flux/a*b/[x]?.txt")
+    '/flux/a\\*b/\\[x\\]\\?.txt'
+    """
+    return _PATTERN_CHARS.sub(r"\\\1", path).replace("\ufffd", "?")
+
+
 _DIFF_LINE = re.compile(r"^([-+MTU?])\s+(/.*)$")  # restic 0.14 diff: "-    /flux/a.txt"
 _ID = re.compile(r"[0-9a-f]{8,64}")  # a snapshot's or lock's ID as restic prints it
 
@@ -233,6 +248,41 @@ class Restic:
         nodes = (json.loads(line) for line in result.text.splitlines() if line.startswith("{"))
         return {str(n["path"]): int(n.get("size") or 0) for n in nodes
                 if n.get("struct_type") == "node" and n.get("type") == "file"}
+
+    def files(self, snapshot: Snapshot) -> dict[str, int]:
+        """Every file of ``snapshot`` under the job's source, relative to it, with its size
+        (``restic ls --json``; a byte that is not UTF-8 comes back as U+FFFD)."""
+        source = str(self.job.source)
+        result = self._checked("ls", "--json", "--recursive", "--", self._id(snapshot.id), source)
+        nodes = (json.loads(line) for line in result.text.splitlines() if line.startswith("{"))
+        return {str(n["path"]).removeprefix(f"{source}/"): int(n.get("size") or 0) for n in nodes
+                if n.get("struct_type") == "node" and n.get("type") == "file"
+                and str(n["path"]).startswith(f"{source}/")}
+
+    def restore_files(self, snapshot: Snapshot, target: str, relatives: Sequence[str],
+                      timeout: float) -> RestoreResult:
+        """``restic restore`` of exactly these files, each an ``--include`` of its full path
+        with restic's pattern characters escaped (``literal_pattern``); as few runs as the
+        command line allows, within ``timeout`` seconds in all."""
+        source, started, commands = str(self.job.source), 0.0, []
+        batches: list[list[str]] = [[]]
+        for relative in relatives:
+            if sum(len(p) for p in batches[-1]) > _INCLUDES_PER_RUN:
+                batches.append([])
+            batches[-1].append(literal_pattern(f"{source}/{relative}"))
+        for batch in batches:
+            words = ["restore", self._id(snapshot.id), "--target", target]
+            for pattern in batch:
+                words += ["--include", pattern]
+            result = self._run(*words, timeout=max(timeout - started, 1.0))
+            started += result.seconds
+            commands.append(argv("restic", "-r", self.repository, *words[:4], "--include", "..."))
+            if not result.ok:
+                raise RestoreFailed(f"host {self.remote.name}, job {self.job.name}: "
+                                    f"`{commands[-1]}` ({len(batch)} files) exited "
+                                    f"{result.exit_status}: {result.tail(6)}")
+        return RestoreResult(snapshot, target, started,
+                             f"{commands[0]} ({len(relatives)} files, {len(batches)} run(s))")
 
     def diff(self, older: Snapshot, newer: Snapshot) -> list[tuple[str, str]]:
         """``restic diff`` of two snapshots: (change, path) with change ``+``, ``-``, ``M``,

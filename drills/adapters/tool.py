@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from importlib import import_module
-from typing import TYPE_CHECKING, ClassVar, Protocol, cast
+from typing import TYPE_CHECKING, ClassVar, Protocol, cast, runtime_checkable
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -150,6 +150,24 @@ class BackupTool(Protocol):
 
     def retention_dry_run(self, stamps: Sequence[Stamp], found: Sequence[Snapshot]) -> RetentionDryRun:
         """The tool's own dry run of the job's retention policy."""
+        ...
+
+
+@runtime_checkable
+class RestoresFiles(Protocol):
+    """A tool that lists a snapshot's files and restores a chosen list of them (the restore
+    rotation, ``drills.restores.rotation``): restic, borg."""
+
+    def files(self, snapshot: Snapshot) -> dict[str, int]:
+        """Every regular file of ``snapshot`` under the job's source, by path relative to it,
+        with its size."""
+        ...
+
+    def restore_files(self, snapshot: Snapshot, target: str, relatives: Sequence[str],
+                      timeout: float) -> RestoreResult:
+        """Restore exactly ``relatives`` (paths relative to the source, taken literally,
+        whatever they hold) of ``snapshot`` into ``target`` (the source comes back as
+        ``target`` + its path), within ``timeout`` seconds."""
         ...
 
 

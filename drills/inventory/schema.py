@@ -33,12 +33,14 @@ from pydantic import (
     StringConstraints,
     ValidationError,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
 
 from drills.core.coverage import rotation_of
 from drills.core.durations import parse_duration
+from drills.core.restore_rotation import rotation
 from drills.core.retention import Policy
 from drills.inventory.ansible import AnsibleInventoryError, read_ansible
 from drills.inventory.credentials import mask, secret_in
@@ -470,6 +472,38 @@ class Runbook(_Strict):
         return f"{self.url}#{anchor}" if self.url else f"#{anchor}"
 
 
+_BYTES = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|kB|KB|MB|GB|TB|KiB|MiB|GiB|TiB)?\s*$")
+_UNITS = {None: 1, "B": 1, "kB": 10**3, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
+          "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}
+
+
+def _byte_count(value: Any) -> int:
+    """Bytes: a whole number, or a number with its unit (``500 MB``, ``2 GiB``)."""
+    found = _BYTES.match(str(value)) if isinstance(value, int | str) and value is not True else None
+    if found is None or float(found.group(1)) <= 0:
+        raise ValueError(f"expected a size in bytes greater than zero, such as 2 GiB, 500 MB or "
+                         f"1048576, got {value!r}")
+    return int(float(found.group(1)) * _UNITS[found.group(2)])
+
+
+ByteCount = Annotated[int, BeforeValidator(_byte_count), WithJsonSchema({
+    "anyOf": [{"type": "integer", "minimum": 1}, {"type": "string", "pattern": _BYTES.pattern}],
+    "description": "bytes, or a size with its unit: 500 MB, 2 GiB"})]
+
+
+class RestoreBudget(_Strict):
+    """What one drill of a restore rotation may restore: ``bytes`` at most (``2 GiB``), ``files``
+    at most, a random ``sample`` of that many files outside the week's slice, and ``time``, the
+    restore's own limit (default: the job's rto, else 1h).
+
+    ``restore_budget: {bytes: 2 GiB, files: 20000, sample: 16, time: 30m}``"""
+
+    bytes: ByteCount  # the most a drill restores: the due slice's listed sizes and the sample
+    files: int | None = Field(default=None, gt=0)  # the most files a drill restores
+    sample: int = Field(default=8, ge=0)  # files drawn at random outside the slice, each drill
+    time: Duration | None = None  # the restore's own limit (default: the job's rto, else 1h)
+
+
 class Samples(_Strict):
     """Paths, relative to the job's source, that single-item restores drill."""
 
@@ -559,6 +593,10 @@ class Job(_Strict):
     read_data_subset: Annotated[str, StringConstraints(
         pattern=r"^(\d+(\.\d+)?%|[1-9]\d*/[1-9]\d*|\*/[1-9]\d*)$")] = "10%"
     samples: Samples | None = None
+    # a restore rotation "*/t": each drill restores one of t slices of the snapshot's files (by
+    # path hash) and a random sample, within restore_budget (docs/restores.md)
+    restore_coverage: str | None = None
+    restore_budget: RestoreBudget | None = None  # what each drill of the rotation may restore
     stale_lock_age: Duration = Field(default=timedelta(minutes=30))
     backup_timeout: Duration = Field(default=timedelta(hours=1))  # an on-demand backup's limit
     # the newest snapshot may hold no less than this fraction of the median files and bytes of
@@ -593,6 +631,24 @@ class Job(_Strict):
     def read_data_rotation(self) -> int | None:
         """t of a rotating ``read_data_subset`` (``*/t``), else None."""
         return rotation_of(self.read_data_subset)
+
+    @property
+    def restore_rotation(self) -> int | None:
+        """t of the job's ``restore_coverage`` (``*/t``), else None."""
+        return rotation(self.restore_coverage) if self.restore_coverage is not None else None
+
+    @field_validator("restore_coverage")
+    @classmethod
+    def _rotation(cls, value: str) -> str:
+        rotation(value)
+        return value
+
+    @model_validator(mode="after")
+    def _budget_with_rotation(self) -> Job:
+        if (self.restore_coverage is None) != (self.restore_budget is None):
+            raise ValueError("restore_coverage and restore_budget go together: expected both "
+                             "(a rotation such as '*/8' and {bytes: 2 GiB}) or neither")
+        return self
 
     @field_validator("kind")
     @classmethod

@@ -5,8 +5,20 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from drills.adapters.rclone import MirrorCheck
+from drills.core.coverage import window
+from drills.core.durations import human
+from drills.core.restore_rotation import (
+    EVIDENCE_KEY,
+    RestoreProof,
+    fraction,
+    from_evidence,
+    last_proven,
+    started,
+    unproven,
+)
 from drills.core.transport import Remote
 from drills.inventory.schema import Job
+from drills.restores.rotation import RotationOutcome
 from drills.restores.trees import RestoreOutcome
 from drills.verdicts.markers import marker_reading
 from drills.verdicts.verdict import Verdict, who
@@ -36,3 +48,60 @@ def mirror_in_sync(check: MirrorCheck, remote: Remote, job: Job) -> Verdict:
                    "difference(s)" + "".join(f"\n  {d}" for d in check.differences[:25]),
                    {"command": check.command, "entries_checked": check.compared,
                     "check_seconds": round(check.seconds, 3)})
+
+
+def rotation_restored(outcome: RotationOutcome) -> Verdict:
+    """The due slice and the sample came back identical to the source (a file changed since
+    the snapshot is reported); a slice over the budget is named, with its files and bytes."""
+    head = (f"{who(outcome.host, outcome.job)}: restore rotation slice {outcome.due}/"
+            f"{outcome.slices} of snapshot {outcome.snapshot.short_id} "
+            f"({outcome.snapshot.time.isoformat()})")
+    if outcome.over_budget:
+        return Verdict(False, f"{head}: {outcome.over_budget}", outcome.evidence())
+    assert outcome.plan is not None
+    assert outcome.comparison is not None
+    p, c = outcome.plan, outcome.comparison
+    proven = outcome.evidence()[EVIDENCE_KEY]
+    assert isinstance(proven, dict)
+    share = proven["proven_this_run"]
+    message = (f"{head}: {len(p.files)} file(s), {p.bytes} bytes of the slice and {len(p.sample)} "
+               f"sampled, {p.sample_bytes} bytes; {share['files']:.2%} of the tree's {p.tree_files} "
+               f"files and {share['bytes']:.2%} of its {p.tree_bytes} bytes this run\n"
+               + c.describe())
+    if c.compared == 0 and c.identical:
+        message += "\n  nothing was restored to compare"
+    return Verdict(outcome.passed, message, outcome.evidence())
+
+
+def every_file_restored(job: Job, host: str, earlier: list[RestoreProof], now_entry: object,
+                        now: datetime | None = None) -> Verdict:
+    """Every slice of the job's restore rotation came back identical within the last t weeks
+    (earlier drills' evidence and this run's): else the slices named, with when each was last
+    proven; and the fraction of the tree (files, bytes) proven within the window."""
+    slices = job.restore_rotation
+    if slices is None:
+        return Verdict(False, f"{who(host, job)}: declares no restore_coverage rotation")
+    now = now or datetime.now(UTC)
+    proofs = earlier + from_evidence(now_entry, slices)
+    gaps = unproven(proofs, slices, now)
+    last = last_proven(proofs, slices)
+    tree = now_entry.get("tree") if isinstance(now_entry, dict) else None
+    files = sum(p.files for p in last.values() if p and p.slice not in gaps)
+    size = sum(p.bytes for p in last.values() if p and p.slice not in gaps)
+    whole = (f"; within the window {files} files and {size} bytes proven, "
+             f"{fraction(files, tree['files']):.2%} and {fraction(size, tree['bytes']):.2%} of "
+             f"the latest snapshot's tree" if isinstance(tree, dict) else "")
+    lines = [f"slice {n}/{slices}: last restored identical "
+             f"{p.at.isoformat(timespec='seconds') if p else 'never'}" for n, p in last.items()]
+    since = (now - window(slices)).isoformat(timespec="seconds")
+    first, waiting = started(proofs), [n for n, p in last.items() if p is None]
+    young = (f"yes so far: the rotation began {first.isoformat(timespec='seconds')}, slice(s) "
+             f"{', '.join(f'{n}/{slices}' for n in waiting)} due by "
+             f"{(first + window(slices)).isoformat(timespec='seconds')}"
+             if first is not None and waiting and not gaps else "yes")
+    return Verdict(not gaps, f"{who(host, job)}: every file of {job.source} restored within the "
+                   f"last {human(window(slices))}: "
+                   + (f"slice(s) {', '.join(f'{n}/{slices}' for n in gaps)} of the rotation not "
+                      f"restored since {since}" if gaps else young) + whole
+                   + "".join(f"\n  {line}" for line in lines),
+                   {"restore_coverage_gaps": gaps})

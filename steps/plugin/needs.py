@@ -31,6 +31,7 @@ SELECTORS: dict[str, tuple[str, str]] = {
     "db_canary": ("needs", "dump.canary_table"), "dump_tiers": ("needs", "dump.remote"),
     "db_manifest": ("needs", "dump.manifest"), "restore_results": ("needs", "results"),
     "archive_tiers": ("needs", "archives.tiers"), "read_rotation": ("needs", "read_data_rotation"),
+    "restore_rotation": ("needs", "restore_rotation"),
     "samples": ("needs", "samples"), "rto": ("needs", "rto"),
     "bucket": ("needs", "bucket"), "bucket_lock": ("needs", "bucket.object_lock"),
     "bucket_encryption": ("needs", "bucket.encryption"),

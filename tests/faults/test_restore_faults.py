@@ -4,9 +4,11 @@ snapshot fails its verified restore by ID."""
 
 import json
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from drills.core.restore_rotation import due_slice, slice_of
 from tests.faults.conftest import blob_location, flip_one_byte, put_back
 
 pytestmark = [pytest.mark.lab, pytest.mark.touches("motoko")]
@@ -18,6 +20,8 @@ OLDEST = "test_the_oldest_kept_snapshot_restores_by_its_id"
 OLD_DIR = "/flux/active/project-alpha/src"
 VICTIM = "/flux/active/project-alpha/src/file-00325.dat"
 SAMPLE = "/flux/active/project-beta/notebooks/naïve café – notes.txt"
+ROTATION = "test_the_slice_of_the_restore_rotation_due_now_restores_byteidentical"
+COVERAGE = "test_every_file_was_restored_within_the_rotation"
 BACKUP_JSON = "backup /flux --host motoko --exclude-file /etc/miket/flux-backup.excludes --json --quiet"
 
 
@@ -174,3 +178,38 @@ def test_a_canary_a_killed_drill_left_in_the_source_is_swept_by_the_next_run(dri
         assert "No such file" in motoko.sh("ls /flux/.drill-canary 2>&1 || true")
     finally:
         motoko.sh("rm -rf /flux/.drill-canary")
+
+
+def test_the_restore_rotation_finds_a_corrupted_file_names_an_overdue_slice_stops_over_budget(drill, motoko):
+    """One drill of each: a file of the slice due this week, silently changed in the source,
+    fails the slice's restore naming it; an evidence history (the drill's own folder, in its
+    format) whose slice 2/4 last came back five weeks ago fails the coverage scenario naming
+    that slice and when; a budget smaller than the slice stops the drill before restoring,
+    naming the slice and its bytes."""
+    due = due_slice([], 4, datetime.now(UTC).date())  # a fresh evidence folder: the week's slice
+    found = motoko.sh("cd /flux && find active/project-alpha/src -type f -name '*.dat' | sort")
+    victim = "/flux/" + next(p for p in found.split() if slice_of(p, 4) == due)
+    with motoko.keep(victim):
+        motoko.sh(f"m=$(stat -c %Y {victim}); printf X >> {victim}; touch -d @$m {victim}")
+        run = drill.run(ROTATION, "flux-backup@motoko")
+    run.expect_failure(f"host motoko, job flux-backup: restore rotation slice {due}/4 of snapshot",
+                       "1 differs from the source (unchanged since the backup)", victim)
+    drill.healed(ROTATION, "flux-backup@motoko")
+
+    now = datetime.now(UTC)
+    for n, weeks in ((1, 1), (2, 5), (3, 2), (4, 3)):
+        run_dir = drill.tmp / "evidence" / f"2026010{n}T000000Z"
+        run_dir.mkdir(parents=True)
+        proof = {"slice": f"{n}/4", "proven_at": (now - timedelta(weeks=weeks)).isoformat(),
+                 "passed": True, "files": 1, "bytes": 1}
+        evidence = {"measured": {"restore_rotation": proof}}
+        (run_dir / "flux-backup@motoko.json").write_text(json.dumps(evidence))
+    run = drill.run(COVERAGE, "flux-backup@motoko")
+    run.expect_failure("host motoko, job flux-backup: every file of /flux restored within the last 29d: "
+                       "slice(s) 2/4 of the rotation not restored since",
+                       f"slice 2/4: last restored identical {(now - timedelta(weeks=5)).date()}")
+
+    run = drill.run(ROTATION, "flux-backup@motoko",
+                    drill.inventory_with("flux-backup", restore_budget={"bytes": "1 MiB"}))
+    run.expect_failure("host motoko, job flux-backup: restore rotation slice",
+                       "bytes: over the budget of 1048576 bytes; nothing was restored")
