@@ -52,7 +52,7 @@ EXACT = {"motoko": ({"flux-backup", "flux-borg", "restic-check"}, {"/usr/bin/res
                     "borg-in-dir-",
                     "/usr/bin/restic -r s3:http://objectstore:8333/backups-restic/flux --password-command "
                     "id snapshots"),
-         "akira": ({"space-mirror", "restore-test"}, {"/usr/bin/rclone"}, "newest-result-",
+         "akira": ({"space-mirror", "restore-test"}, {"/usr/bin/rclone"}, "read-file-",
                    "/usr/bin/rclone serve http b2mirror:space-mirror"),
          "cartae": ({"cartae-backup", "cartae-postgres", "cartae-redis"},
                     {"/usr/bin/restic", "/usr/sbin/runuser"}, "pg-start-",

@@ -22,7 +22,10 @@ def test_a_marker_older_than_the_rpo_fails(drill, akira):
 
 
 @pytest.mark.touches("motoko")
-def test_a_marker_reporting_failure_fails(drill, motoko):
+def test_a_marker_reporting_failure_or_replaced_by_a_symlink_fails(drill, motoko):
+    """A marker reporting failure fails; so does one a local user replaced by a link to
+    /etc/shadow, which the drill refuses to read: nothing of the shadow file reaches its output or
+    anything it wrote. The estate's own restic-check service then writes the marker again."""
     marker = f"{MARKERS}/restic_check.json"
     with motoko.keep(marker):
         motoko.sh(
@@ -33,6 +36,21 @@ def test_a_marker_reporting_failure_fails(drill, motoko):
     run.expect_failure(
         f"host motoko, job restic-check: marker {marker} reports status 'failure': Fatal: wrong password"
     )
+    shadow = [line for line in motoko.sh("cat /etc/shadow").splitlines() if len(line) >= 12]
+    motoko.sh(f"ln -sfn /etc/shadow {marker}")
+    try:
+        run = drill.run(FRESH, "restic-check@motoko")
+    finally:  # healed by the estate: its job replaces the link with a marker (os.replace)
+        motoko.sh("systemctl start restic-check.service")
+    assert motoko.sh(f"[ -f {marker} ] && [ ! -L {marker} ] && echo regular").strip() == "regular"
+    run.expect_failure(f"host motoko, job restic-check: marker {marker} is a symlink: not read")
+    written = {str(p): p.read_text(errors="replace") for p in drill.tmp.rglob("*") if p.is_file()}
+    assert written  # the evidence, Allure results and JUnit the run wrote
+    leaked = [where for where, text in {"output": run.output, **written}.items()
+              if any(line in text for line in shadow)]
+    assert shadow
+    assert leaked == []
+    drill.healed(FRESH, "restic-check@motoko")
 
 
 def test_a_failure_newer_than_the_last_success_fails(drill, akira):
