@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from pytest_bdd import then, when
 
-from drills.adapters.rclone import MirrorCheck, Rclone
+from drills.adapters.rclone import MirrorCheck
+from drills.adapters.tool import Mirrors, capable, tool_for
 from drills.core.backends import require_answering
 from drills.core.restore_rotation import EVIDENCE_KEY, RestoreProof, history
 from drills.core.transport import DrillCouldNotRun, Remote
@@ -105,7 +106,8 @@ def _(restored: Timed, job: Job, evidence: EvidenceLog) -> None:
 def _(remote: Remote, job: Job) -> MirrorCheck:
     """Run ``rclone check --one-way`` of ``source`` against ``destination``, for files last
     modified before the mirror's last run started (from its marker)."""
-    return Rclone(remote, job).check_one_way(mirror_since(remote, job))
+    mirror: Mirrors = capable(tool_for(remote, job), Mirrors, "keeps no mirror")
+    return mirror.check_one_way(mirror_since(remote, job))
 
 
 @then("the mirror has no differences")

@@ -14,9 +14,9 @@ from drills.adapters.archives import BackupSet, list_sets
 from drills.adapters.markers import MarkerReading, read_marker, read_newest_result
 from drills.adapters.metrics import scrape
 from drills.adapters.object_dumps import StoredDump, list_tier
-from drills.adapters.restic import Lock, Restic
+from drills.adapters.restic import Lock
 from drills.adapters.systemd import ServiceState, TimerState, read_service, read_timer
-from drills.adapters.tool import Snapshot, tool_class, tool_for
+from drills.adapters.tool import HoldsLocks, Snapshot, capable, tool_class, tool_for
 from drills.core.observe import reading
 from drills.core.retention import Stamp
 from drills.core.transport import Remote, declared
@@ -45,9 +45,8 @@ def _newest_result(remote: Remote, job: Job) -> MarkerReading:
 
 
 def _locks(remote: Remote, job: Job) -> list[FoundLock]:
-    restic = Restic(remote, job)
-    return [FoundLock(lock, lock.hostname == restic.hostname and not restic.process_alive(lock.pid))
-            for lock in restic.locks()]
+    tool: HoldsLocks = capable(tool_for(remote, job), HoldsLocks, "keeps no locks to read")
+    return [FoundLock(lock, tool.holder_gone(lock)) for lock in tool.locks()]
 
 
 def _metrics(remote: Remote, job: Job) -> dict[str, float]:
@@ -94,7 +93,8 @@ BACKUPS = reading("snapshots", _kept_in_repository, _backups)
 # the same as the tool's retention rules read them (borg: in the host's local time)
 RETENTION_STAMPS = reading("retention stamps", lambda job: job.retention is not None
                            and job.repository is not None, _retention_stamps)
-LOCKS = reading("locks", lambda job: job.repository is not None and tool_class(job) is Restic, _locks)
+LOCKS = reading("locks", lambda job: job.repository is not None
+                and issubclass(tool_class(job), HoldsLocks), _locks)
 METRICS = reading("metrics", lambda job: job.metrics is not None, _metrics)
 SERVICE = reading("last run", lambda job: job.schedule is not None, _service)
 TIMER = reading("timer", lambda job: job.schedule is not None, _timer)

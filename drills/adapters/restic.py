@@ -210,6 +210,11 @@ class Restic:
                            argv("restic", "-r", self.repository, *words), result.seconds,
                            "restic check" + "".join(f" {word}" for word in words[1:]))
 
+    def check_subset(self, subset: str) -> CheckResult:
+        """``restic check`` reading ``subset`` of the packs (``10%``, ``2/4``, ``all``): the
+        read rotation (``drills.adapters.tool.ReadsSubsets``)."""
+        return self.check(subset)
+
     def locks(self) -> list[Lock]:
         listing = self._run("list", "locks")
         if not listing.ok:
@@ -221,6 +226,10 @@ class Restic:
             if raw.ok:
                 found.append(Lock.model_validate({**json.loads(raw.text), "id": lock_id}))
         return found
+
+    def holder_gone(self, lock: Lock) -> bool:
+        """The lock was taken by a process of this host that no longer runs."""
+        return lock.hostname == self.hostname and not self.process_alive(lock.pid)
 
     def restore_size(self, snapshot: Snapshot) -> int:
         """Bytes a full restore of ``snapshot`` writes (``restic stats --mode restore-size``)."""

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from importlib import import_module
-from typing import TYPE_CHECKING, ClassVar, Protocol, cast, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, cast, runtime_checkable
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -39,6 +39,8 @@ from drills.inventory.kinds import KINDS
 from drills.outcomes import RestoreFailed as RestoreFailed  # its old import path, for the tools
 
 if TYPE_CHECKING:
+    from drills.adapters.rclone import CopyResult, MirrorCheck
+    from drills.adapters.restic import Lock
     from drills.core.retention import Rules, Stamp
     from drills.core.tool_errors import ErrorTable
     from drills.core.transport import Remote
@@ -190,3 +192,64 @@ def tool_for(remote: Remote, job: Job) -> BackupTool:
 def every_tool() -> list[type[BackupTool]]:
     """Every tool the registry names, once (the probe finds a backend's tool among them)."""
     return list(dict.fromkeys(_load(kind.tool) for kind in KINDS.values()))
+
+
+class NotSupported(Exception):
+    """The job's tool does not do what a scenario asks (an rclone mirror keeps no snapshots to
+    diff, borg reads no subset of its data): the scenario is skipped, naming why; never a
+    verdict on the backup, never COULD NOT RUN."""
+
+
+@runtime_checkable
+class FindsPaths(Protocol):
+    """A tool that lists one path of a snapshot (``restic find``, ``restic ls``)."""
+
+    def find(self, snapshot: Snapshot, path: str) -> list[dict[str, object]]: ...
+
+    def ls(self, snapshot: Snapshot, path: str) -> dict[str, int]: ...
+
+
+@runtime_checkable
+class DiffsSnapshots(Protocol):
+    """A tool that lists what changed between two snapshots: (``+ - M T U``, path)."""
+
+    def diff(self, older: Snapshot, newer: Snapshot) -> list[tuple[str, str]]: ...
+
+
+@runtime_checkable
+class ReadsSubsets(Protocol):
+    """A tool whose check reads a chosen subset of the data (``10%``, a slice ``2/4``)."""
+
+    def check_subset(self, subset: str) -> CheckResult: ...
+
+
+@runtime_checkable
+class HoldsLocks(Protocol):
+    """A tool whose repository lists the locks its commands hold, and tells one whose holder
+    is gone (a process of this host that no longer runs)."""
+
+    def locks(self) -> list[Lock]: ...
+
+    def holder_gone(self, lock: Lock) -> bool: ...
+
+
+@runtime_checkable
+class Mirrors(Protocol):
+    """A tool that keeps one copy of the source (a mirror): its size, a path of it copied back,
+    the one-way check of the source against it (files modified after ``since`` left out)."""
+
+    def size(self, relative: str = ".") -> int: ...
+
+    def copy(self, relative: str, target: str, is_file: bool, expected: int | None = None
+             ) -> CopyResult: ...
+
+    def check_one_way(self, since: datetime | None = None) -> MirrorCheck: ...
+
+
+def capable(tool: BackupTool, capability: type[Any], lacks: str) -> Any:
+    """``tool`` as having ``capability`` (one of the protocols above: assign it to a variable
+    of that type), else ``NotSupported`` naming the host, the job, the tool and what it
+    ``lacks`` ("cannot list what changed between two snapshots")."""
+    if not isinstance(tool, capability):
+        raise NotSupported(f"host {tool.remote.name}, job {tool.job.name}: {tool.name} {lacks}")
+    return tool

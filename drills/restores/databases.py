@@ -31,7 +31,7 @@ from typing import Any
 from drills.adapters.object_dumps import newest_dump
 from drills.adapters.rclone import Rclone
 from drills.adapters.readings import latest_snapshot
-from drills.adapters.restic import Restic, RestoreFailed
+from drills.adapters.tool import BackupTool, FindsPaths, RestoreFailed, capable, tool_for
 from drills.core.observe import FOUND
 from drills.core.transport import DrillCouldNotRun, Remote, argv, declared, script
 from drills.inventory.schema import Dump, Job
@@ -147,9 +147,9 @@ class DumpDrill:
         self.remote, self.job, self.dump = remote, job, _dump(job)
 
     @cached_property
-    def restic(self) -> Restic:
+    def tool(self) -> BackupTool:
         """The job's repository (dumps inside its source come back from its snapshots)."""
-        return Restic(self.remote, self.job)
+        return tool_for(self.remote, self.job)
 
     def _who(self) -> str:
         return f"host {self.remote.name}, job {self.job.name}"
@@ -163,17 +163,18 @@ class DumpDrill:
         if self.job.destination is not None:
             return self._fetch_mirrored(target)
         snapshot = latest_snapshot(self.remote, self.job) if as_found else \
-            self.restic.latest_snapshot()
+            next(reversed(self.tool.snapshots()), None)
         if snapshot is None:
             raise RestoreFailed(f"{self._who()}: no snapshot of {self.job.source} in "
                                 f"{self.job.repository}")
         path = str(self.dump.path)
-        listed = self.restic.ls(snapshot, path)
+        finder: FindsPaths = capable(self.tool, FindsPaths, "cannot list one path of a snapshot")
+        listed = finder.ls(snapshot, path)
         if path not in listed:
             raise RestoreFailed(f"{self._who()}: snapshot {snapshot.short_id} holds no {path}")
         ensure_space(self.remote, self.job, listed[path] * EXPANSION)
         wanted = tuple(p for p in (path, self.dump.manifest) if p)
-        result = self.restic.restore(snapshot, target, wanted)
+        result = self.tool.restore(snapshot, target, wanted)
         origin = f"snapshot {snapshot.short_id}"
         return Fetched(target + path, result.command, self._manifest(target, origin), origin,
                        snapshot.time)

@@ -19,11 +19,17 @@ from datetime import datetime
 from typing import TypeVar
 
 from drills.adapters.cron import run_now
-from drills.adapters.rclone import Rclone
 from drills.adapters.readings import BACKUPS, latest_snapshot
-from drills.adapters.restic import Restic
 from drills.adapters.systemd import start_service
-from drills.adapters.tool import RestoreFailed, Snapshot, tool_class, tool_for
+from drills.adapters.tool import (
+    FindsPaths,
+    Mirrors,
+    RestoreFailed,
+    Snapshot,
+    capable,
+    tool_class,
+    tool_for,
+)
 from drills.core.durations import human
 from drills.core.observe import FOUND
 from drills.core.transport import CommandTimedOut, DrillCouldNotRun, Remote, argv
@@ -162,14 +168,15 @@ class RestoreDrill:
         """Restore one path of the oldest snapshot the repository keeps, by its ID, with restic's
         read-back verification; then every file ``restic ls`` lists for it must be there with its
         size. The source is not the reference: it has moved on since that snapshot."""
-        restic = Restic(self.remote, self.job)
+        tool = tool_for(self.remote, self.job)
+        finder: FindsPaths = capable(tool, FindsPaths, "cannot list one path of a snapshot")
         snapshots = BACKUPS(self.remote, self.job)
         snapshot, source = self._present(snapshots[0] if snapshots else None), str(self.job.source)
         subpath = inside_source(self.job, subpath, self.remote.name)
         inside = f"{source}/{subpath}"
-        listed = restic.ls(snapshot, inside)
+        listed = finder.ls(snapshot, inside)
         with scratch_dir(self.remote, self.job) as target:
-            result = restic.restore(snapshot, target, (inside,), verify=True)
+            result = tool.restore(snapshot, target, (inside,), verify=True)
             restored = hash_tree(self.remote, f"{target}{source}", [subpath], missing_ok=True)
         comparison = Comparison(self.remote.name, self.job.name, f"snapshot {snapshot.short_id}",
                                 f"{target}{source}")
@@ -208,7 +215,8 @@ class RestoreDrill:
     def mirror_full(self, since: datetime) -> RestoreOutcome:
         """The runbook's full disaster recovery, into scratch as the alternate root: the whole
         mirror copied back (after checking scratch has room) and compared with the source."""
-        expected = Rclone(self.remote, self.job).size()
+        mirror: Mirrors = capable(tool_for(self.remote, self.job), Mirrors, "keeps no mirror")
+        expected = mirror.size()
         ensure_space(self.remote, self.job, expected)
         return self.mirror_sample(".", False, since, expected)
 
@@ -216,7 +224,8 @@ class RestoreDrill:
                       expected: int | None = None) -> RestoreOutcome:
         """Copy one file or directory (``.``: the whole mirror, ``expected`` bytes) back from
         the mirror into scratch and compare."""
-        mirror = Rclone(self.remote, self.job)
+        tool = tool_for(self.remote, self.job)
+        mirror: Mirrors = capable(tool, Mirrors, "keeps no mirror")
         source = str(self.job.source)
         rel = inside_source(self.job, relative, self.remote.name)
         with scratch_dir(self.remote, self.job) as target:
@@ -225,6 +234,6 @@ class RestoreDrill:
                 lambda: hash_tree(self.remote, source, [rel]))
             restored = hash_tree(self.remote, target, [rel], missing_ok=True)
         comparison = compare(source_manifest, restored, since, self.job.name,
-                             mirror.left_out(lambda relative: None), kinds="f")
+                             tool.left_out(lambda relative: None), kinds="f")
         return RestoreOutcome(self.job, self.remote.name, rel, None, result.seconds,
                               result.seconds + restored.seconds, comparison, result.command)

@@ -14,8 +14,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from drills.adapters.readings import BACKUPS, LOCKS, RETENTION_STAMPS, latest_snapshot
-from drills.adapters.restic import Restic
-from drills.adapters.tool import Snapshot, tool_for
+from drills.adapters.tool import DiffsSnapshots, FindsPaths, ReadsSubsets, Snapshot, capable, tool_for
 from drills.core.clock import from_the_future
 from drills.core.coverage import (
     SliceRead,
@@ -38,8 +37,14 @@ def check_passes(remote: Remote, job: Job, read_data: str | None = None, why: st
     """The job's tool's check (``restic check``, ``borg check``), reading ``read_data`` of the
     data (a subset such as ``10%`` or ``2/4``, or ``all``), named in the message with ``why``
     it reads what it reads. Damage it finds is NOT COMPLIANT, named by the tool's own lines (the
-    full output, when they are not all of it, in the evidence)."""
-    result = tool_for(remote, job).check(read_data)
+    full output, when they are not all of it, in the evidence). A tool that reads no chosen
+    subset declines ``read_data`` (``NotSupported``: the scenario is skipped)."""
+    tool = tool_for(remote, job)
+    if read_data is None:
+        result = tool.check()
+    else:
+        subsets: ReadsSubsets = capable(tool, ReadsSubsets, "reads no chosen subset of its data")
+        result = subsets.check_subset(read_data)
     detail = "passed" if result.passed else f"{result.failed}:\n  " + "\n  ".join(result.errors[:20])
     return Verdict(result.passed, f"{who(remote, job)}: {result.what}{why} of {job.repository} {detail}",
                    {"command": result.command, "check_seconds": round(result.seconds, 3),
@@ -158,12 +163,12 @@ def sample_listed(remote: Remote, job: Job) -> Verdict:
     size the source file has now (runbook: "listing and finding files in a snapshot")."""
     if job.samples is None:
         raise DrillCouldNotRun(f"job {job.name} declares no samples (file, directory) to look for")
-    restic = Restic(remote, job)
+    finder: FindsPaths = capable(tool_for(remote, job), FindsPaths, "cannot look up one path in a snapshot")
     latest = latest_snapshot(remote, job)
     path = f"{job.source}/{job.samples.file}"
     if latest is None:
         return Verdict(False, f"{who(remote, job)}: no snapshot of {job.source} to look in")
-    matches = [m for m in restic.find(latest, path) if m.get("path") == path]
+    matches = [m for m in finder.find(latest, path) if m.get("path") == path]
     size = remote.run(argv("stat", "-c", "%s", "--", path))
     where = f"{who(remote, job)}: {path} in snapshot {latest.short_id}"
     if not matches:
@@ -181,15 +186,16 @@ def nothing_vanished(remote: Remote, job: Job) -> Verdict:
     the source too, or changed after the newest snapshot; a file still there, unchanged since
     before that snapshot and not excluded, vanished from the backup (a grown exclude, a
     permission the backup lost)."""
-    restic = Restic(remote, job)
+    tool = tool_for(remote, job)
+    differ: DiffsSnapshots = capable(tool, DiffsSnapshots, "cannot list what changed between two snapshots")
     snapshots = BACKUPS(remote, job)
     if len(snapshots) < 2:
         return Verdict(True, f"{who(remote, job)}: fewer than two snapshots, nothing to compare")
     older, newer = snapshots[-2], snapshots[-1]
-    removed = [path for change, path in restic.diff(older, newer)
+    removed = [path for change, path in differ.diff(older, newer)
                if change == "-" and not path.endswith("/")]
     source = str(job.source).rstrip("/")
-    left_out = restic.left_out(lambda relative: None)
+    left_out = tool.left_out(lambda relative: None)
     candidates = [p for p in removed if p.startswith(source + "/")
                   and not left_out(p[len(source) + 1:])]
     still = _mtimes(remote, candidates)

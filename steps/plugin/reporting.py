@@ -22,6 +22,7 @@ import pytest
 
 from drills import __version__
 from drills.adapters.s3api import auditor_keys
+from drills.adapters.tool import NotSupported
 from drills.core import secrets
 from drills.evidence import manifest
 from drills.evidence.controls import matrix, render_markdown
@@ -298,3 +299,13 @@ def write_manifest(config: pytest.Config) -> Path | None:
         except SigningError as exc:  # the run's verdicts stand; its evidence is not signed
             sys.stderr.write(f"backup-drills: evidence NOT signed: {exc}\n")
     return written
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> object:
+    """A scenario asks the job's tool for something it does not do (``NotSupported``: restic's
+    read rotation of a borg job): skipped, with the tool's reason; never a verdict."""
+    try:
+        return (yield)
+    except NotSupported as exc:
+        pytest.skip(str(exc))

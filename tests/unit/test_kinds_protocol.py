@@ -9,7 +9,18 @@ from pathlib import Path
 
 import pytest
 
-from drills.adapters.tool import BackupTool, every_tool, tool_class
+from drills.adapters.tool import (
+    BackupTool,
+    DiffsSnapshots,
+    FindsPaths,
+    HoldsLocks,
+    Mirrors,
+    NotSupported,
+    ReadsSubsets,
+    capable,
+    every_tool,
+    tool_class,
+)
 from drills.inventory.kinds import KINDS
 from drills.inventory.schema import Job
 
@@ -149,3 +160,42 @@ def test_the_phrase_check_can_fail(tmp_path):
     copied.write_text(f'"""doc"""\nSAYS = ({phrase!r}, "damage")\n')
     assert [text for _, text in _literals(copied)] == [phrase, "damage"]
     assert copied.resolve() not in _own_phrases()[phrase]
+
+
+# files that build a tool themselves, each with why (everything else asks tool_for)
+BUILDS_A_TOOL = {ROOT / "drills" / "restores" / "databases.py":
+                 "a dump's copy in the job's rclone destination (the job's own tool keeps its snapshots)"}
+
+
+def test_verdicts_steps_and_restores_reach_a_tool_only_through_the_registry():
+    classes = {tool.__name__ for tool in every_tool()}
+    homes = {_module_file(tool) for tool in every_tool()}
+    found = [f"{path.relative_to(ROOT)}:{node.lineno}: {node.func.id}(...)"
+             for folder in ("drills", "steps") for path in sorted((ROOT / folder).rglob("*.py"))
+             if path.resolve() not in homes and path.resolve() not in BUILDS_A_TOOL
+             for node in ast.walk(ast.parse(path.read_text(), str(path)))
+             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in classes]
+    assert found == []
+
+
+class _Host:
+    name = "motoko"
+
+
+@pytest.mark.parametrize(("kind", "capability", "has"), [
+    ("restic", FindsPaths, True), ("restic", DiffsSnapshots, True), ("restic", ReadsSubsets, True),
+    ("restic", HoldsLocks, True), ("restic", Mirrors, False),
+    ("borg", FindsPaths, False), ("borg", DiffsSnapshots, False), ("borg", ReadsSubsets, False),
+    ("borg", HoldsLocks, False), ("borgmatic", ReadsSubsets, False),
+    ("rclone-mirror", Mirrors, True), ("rclone-mirror", DiffsSnapshots, False),
+])
+def test_a_tool_without_a_capability_declines_it_naming_host_job_and_tool(kind, capability, has):
+    job = Job.model_construct(kind=kind, name="j", repository="/r", source="/s", destination="b:x",
+                              config=None)
+    tool = tool_class(job).__new__(tool_class(job))
+    tool.remote, tool.job = _Host(), job
+    if has:
+        assert capable(tool, capability, "lacks it") is tool
+    else:
+        with pytest.raises(NotSupported, match=f"^host motoko, job j: {tool.name} lacks it$"):
+            capable(tool, capability, "lacks it")
