@@ -1,7 +1,7 @@
 """The restore rotation (drills/core/restore_rotation.py, drills/restores/rotation.py): the hash
 partition, the slice due, the budget, the history's judgement from an evidence folder in its own
-format, the inventory's refusals, and restic's own restore of exactly the chosen files, hostile
-names among them (the real restic, a repository in a temporary folder, ``local://``)."""
+format, the inventory's refusals, and restic's and borg's own restores of exactly the chosen
+files, hostile names among them (the real tools, a repository in a temporary folder, ``local://``)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from drills.adapters.borg import Borg
 from drills.adapters.restic import Restic, literal_pattern
 from drills.core.coverage import slice_for
 from drills.core.restore_rotation import (
@@ -33,6 +34,7 @@ from drills.core.restore_rotation import (
 )
 from drills.core.transport import Remote
 from drills.inventory.schema import Host, Job
+from drills.restores.scratch import scratch_dir
 from drills.verdicts.restore import every_file_restored
 
 NOW = datetime(2026, 12, 3, 12, tzinfo=UTC)
@@ -229,3 +231,31 @@ def test_restic_restores_exactly_the_chosen_files_hostile_names_taken_literally(
     assert back == set(chosen)  # not a, b, a*, ... that the same words as patterns would match
     assert (target / str(source).lstrip("/") / "d" / "*").read_text() == f"content {HOSTILE.index('*')}"
     assert literal_pattern("/s/\ufffd") == "/s/?"  # one byte restic printed as U+FFFD
+
+
+def test_borg_extracts_exactly_the_chosen_files_hostile_names_taken_literally(tmp_path):
+    source, repository = tmp_path / "src", tmp_path / "repo"
+    (source / "d").mkdir(parents=True)
+    for i, hostile in enumerate([*HOSTILE, "ab"]):
+        (source / "d" / hostile).write_text(f"content {i}")
+    env = tmp_path / "host.env"
+    env.write_text(f"BORG_PASSPHRASE=pw\nBORG_BASE_DIR={tmp_path / 'base'}\n")
+    env.chmod(0o600)
+    run_env = {**os.environ, "BORG_PASSPHRASE": "pw", "BORG_BASE_DIR": str(tmp_path / "base")}
+    subprocess.run(["borg", "init", "-e", "repokey", str(repository)], check=True, capture_output=True,
+                   env=run_env)
+    subprocess.run(["borg", "create", f"{repository}::one", str(source)], check=True,
+                   capture_output=True, env=run_env)
+    remote = Remote(Host(name="runner", transport="local://", credentials_env=str(env),
+                         credentials_owner=getpass.getuser(), scratch=str(tmp_path / "scratch")),
+                    timeout=120)
+    borg = Borg(remote, job(kind="borg", source=str(source), repository=str(repository)))
+    archive = borg.snapshots()[-1]
+    assert sorted(borg.files(archive)) == sorted(f"d/{h}" for h in [*HOSTILE, "ab"])
+    chosen = ["d/*", "d/a", "d/x\npwned\n", "d/--x=$(pwned)", "d/back\\slash", "d/[ab]"]
+    with scratch_dir(remote, borg.job) as into:  # borg extracts into a run folder of scratch
+        borg.restore_files(archive, into, chosen, 60)
+        target = Path(into)
+        back = {str(p.relative_to(target / str(source).lstrip("/"))) for p in target.rglob("*")
+                if p.is_file()}
+    assert back == set(chosen)  # pp:d/a is not d/ab, d/* is not every file
