@@ -88,8 +88,12 @@ def every_file_restored(job: Job, host: str, earlier: list[RestoreProof], now_en
     tree = now_entry.get("tree") if isinstance(now_entry, dict) else None
     files = sum(p.files for p in last.values() if p and p.slice not in gaps)
     size = sum(p.bytes for p in last.values() if p and p.slice not in gaps)
+    within: dict[str, object] = {"files": files, "bytes": size}
+    if isinstance(tree, dict):
+        within |= {"files_fraction": fraction(files, tree["files"]),
+                   "bytes_fraction": fraction(size, tree["bytes"])}
     whole = (f"; within the window {files} files and {size} bytes proven, "
-             f"{fraction(files, tree['files']):.2%} and {fraction(size, tree['bytes']):.2%} of "
+             f"{within['files_fraction']:.2%} and {within['bytes_fraction']:.2%} of "
              f"the latest snapshot's tree" if isinstance(tree, dict) else "")
     lines = [f"slice {n}/{slices}: last restored identical "
              f"{p.at.isoformat(timespec='seconds') if p else 'never'}" for n, p in last.items()]
@@ -104,4 +108,4 @@ def every_file_restored(job: Job, host: str, earlier: list[RestoreProof], now_en
                    + (f"slice(s) {', '.join(f'{n}/{slices}' for n in gaps)} of the rotation not "
                       f"restored since {since}" if gaps else young) + whole
                    + "".join(f"\n  {line}" for line in lines),
-                   {"restore_coverage_gaps": gaps})
+                   {"restore_coverage_gaps": gaps, "restore_coverage_window": within})

@@ -161,13 +161,16 @@ def test_a_history_with_one_slice_unrestored_for_t_plus_one_weeks_names_that_sli
     assert "host h, job flux: every file of /flux restored within the last 29d: slice(s) 2/4 of " \
            "the rotation not restored since 2026-11-04T12:00:00+00:00" in verdict.message
     assert f"slice 2/4: last restored identical {proven[2].isoformat()}" in verdict.message
-    assert verdict.evidence == {"restore_coverage_gaps": [2]}
+    assert verdict.evidence == {"restore_coverage_gaps": [2],
+                                "restore_coverage_window": {"files": 30, "bytes": 300}}
     assert due_slice(earlier, 4, NOW.date()) == 2  # and the next drill restores it first
     healed = {"slice": "2/4", "proven_at": NOW.isoformat(), "passed": True, "files": 10,
               "bytes": 100, "tree": {"files": 40, "bytes": 400}}
     again = every_file_restored(job(), "h", earlier, healed, NOW)
     assert again.ok, again.message
     assert "within the window 40 files and 400 bytes proven, 100.00% and 100.00%" in again.message
+    assert again.evidence["restore_coverage_window"] == {"files": 40, "bytes": 400,
+                                                         "files_fraction": 1.0, "bytes_fraction": 1.0}
 
 
 def test_a_rotation_younger_than_its_window_is_not_yet_overdue():
