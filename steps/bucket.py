@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from pytest_bdd import given, then
 
+from drills.core.run import DrillRun
 from drills.inventory.schema import Inventory, Job
 from drills.outcomes import require
 from drills.verdicts.bucket import encrypted, lifecycle_keeps, locked, private, versioned
@@ -23,35 +24,35 @@ def _(job: Job, inventory: Inventory, request: pytest.FixtureRequest) -> None:
 
 @then("the job's bucket keeps object versions")
 @needs("bucket")
-def _(job: Job, inventory: Inventory) -> None:
+def _(job: Job, drill: DrillRun) -> None:
     """Versioning is Enabled (and MFA delete, where declared)."""
-    require(versioned(inventory, job))
+    require(versioned(drill.buckets, job))
 
 
 @then("the job's bucket locks new objects by default for at least the declared period")
 @needs("bucket_lock")
-def _(job: Job, inventory: Inventory) -> None:
+def _(job: Job, drill: DrillRun) -> None:
     """Object lock is on with a default retention of the declared mode and at least its days."""
-    require(locked(inventory, job))
+    require(locked(drill.buckets, job))
 
 
 @then("no lifecycle rule of the job's bucket expires its backups sooner than the job keeps them")
 @needs("bucket")
-def _(job: Job, inventory: Inventory) -> None:
+def _(job: Job, drill: DrillRun) -> None:
     """No enabled rule covering the job's prefix expires current or noncurrent versions sooner
     than ``bucket.keep_days`` (default: the reach of the job's retention policy)."""
-    require(lifecycle_keeps(inventory, job))
+    require(lifecycle_keeps(drill.buckets, job))
 
 
 @then("the job's bucket grants nothing to anonymous users, and an anonymous request is refused")
 @needs("bucket")
-def _(job: Job, inventory: Inventory) -> None:
+def _(job: Job, drill: DrillRun) -> None:
     """No policy statement or ACL grant for everyone; an unsigned listing and read are refused."""
-    require(private(inventory, job))
+    require(private(drill.buckets, job))
 
 
 @then("the job's bucket encrypts new objects by default")
 @needs("bucket_encryption")
-def _(job: Job, inventory: Inventory) -> None:
+def _(job: Job, drill: DrillRun) -> None:
     """A default encryption rule is set (declared ``encryption: required``)."""
-    require(encrypted(inventory, job))
+    require(encrypted(drill.buckets, job))

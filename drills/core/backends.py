@@ -96,7 +96,7 @@ def probe_all(remote: Remote, jobs: list[Job], limit: float = PROBE_LIMIT) -> di
                 why = str(exc)
             if why is not None:
                 failed[backend.address] = f"{backend.kind} {backend.address} {why}{own_credentials(job)}"
-                backend_down(remote.name, backend.address, failed[backend.address]
+                backend_down(remote, backend.address, failed[backend.address]
                              + " (up-front probe; its scenarios could not run)")
     return failed
 
@@ -105,6 +105,6 @@ def require_answering(remote: Remote, job: Job) -> None:
     """Before the drill acts for ``job`` (an on-demand backup writes to its backends): refuse
     when one of them failed its probe, rather than start a backup that would hang."""
     for backend in backends_of(job):
-        why = down_reason(remote.name, backend.address)
+        why = down_reason(remote, backend.address)
         if why is not None:
             raise DrillCouldNotRun(f"host {remote.name}, job {job.name}: {why}")

@@ -41,34 +41,37 @@ class ClockReading:
         return datetime.now(UTC) + timedelta(seconds=self.skew_seconds)
 
 
-_CLOCKS: dict[str, ClockReading] = {}
-_LOCK = threading.Lock()
+class Clocks:
+    """Each host's clock against the runner's, read once per host in one run
+    (``DrillRun.clocks``)."""
+
+    def __init__(self) -> None:
+        self._read: dict[str, ClockReading] = {}
+        self._lock = threading.Lock()
+
+    def read(self, remote: Remote) -> ClockReading:
+        """The host's clock, read once (``date -u +%s.%N`` over the transport)."""
+        with self._lock:
+            known = self._read.get(remote.name)
+        if known is not None:
+            return known
+        before = time.time()
+        answer = remote.run("date -u +%s.%N", timeout=15, privileged=False)
+        after = time.time()
+        try:
+            host_seconds = float(answer.text.strip())
+        except ValueError:
+            raise DrillCouldNotRun(f"host {remote.name}: cannot read its clock (`date -u +%s.%N` "
+                                   f"said {answer.text.strip()[:60]!r})") from None
+        reading = ClockReading(remote.name, datetime.fromtimestamp(host_seconds, UTC),
+                               datetime.fromtimestamp((before + after) / 2, UTC))
+        with self._lock:
+            return self._read.setdefault(remote.name, reading)
 
 
 def read_clock(remote: Remote) -> ClockReading:
-    """The host's clock, read once per host and run (``date +%s.%N`` over the transport)."""
-    with _LOCK:
-        known = _CLOCKS.get(remote.name)
-    if known is not None:
-        return known
-    before = time.time()
-    answer = remote.run("date -u +%s.%N", timeout=15, privileged=False)
-    after = time.time()
-    try:
-        host_seconds = float(answer.text.strip())
-    except ValueError:
-        raise DrillCouldNotRun(f"host {remote.name}: cannot read its clock (`date -u +%s.%N` "
-                               f"said {answer.text.strip()[:60]!r})") from None
-    reading = ClockReading(remote.name, datetime.fromtimestamp(host_seconds, UTC),
-                           datetime.fromtimestamp((before + after) / 2, UTC))
-    with _LOCK:
-        return _CLOCKS.setdefault(remote.name, reading)
-
-
-def forget_clocks() -> None:
-    """A new run measures every clock again."""
-    with _LOCK:
-        _CLOCKS.clear()
+    """The host's clock, read once per host in ``remote``'s run."""
+    return remote.drill_run.clocks.read(remote)
 
 
 def shown(seconds: float) -> str:

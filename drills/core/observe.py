@@ -8,10 +8,13 @@ markers, metrics and service runs never count as the estate's freshness.
 
     >>> calls = []
     >>> answer = Reading("answer", lambda job: True, lambda remote, job: calls.append(1) or 42)
-    >>> class Host: name = "akira"
+    >>> class Host: name, drill_run = "akira", type("Run", (), {"found": Found()})()
     >>> class Job: name = "space-mirror"
     >>> answer(Host(), Job()), answer(Host(), Job()), len(calls)
     (42, 42, 1)
+
+What was found belongs to one run (``DrillRun.found``): the ``Remote`` a verdict is given
+carries its run.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ class Reading(Generic[T]):
     read: Callable[[Remote, Job], T]
 
     def __call__(self, remote: Remote, job: Job) -> T:
-        value: T = FOUND.get(self, remote, job)
+        value: T = remote.drill_run.found.get(self, remote, job)
         return value
 
 
@@ -61,11 +64,6 @@ class Found:
         self._observed: dict[str, datetime] = {}
         self._jobs_by_host: dict[str, list[Job]] = {}
         self._lock = threading.RLock()
-
-    def clear(self) -> None:
-        with self._lock:
-            self._values.clear()
-            self._observed.clear()
 
     def know_jobs(self, jobs: Iterable[Job]) -> None:
         """The inventory's jobs, so that acting on one job observes its host's others first."""
@@ -105,4 +103,7 @@ class Found:
             return self._observed[remote.name]
 
 
-FOUND = Found()
+def before_acting(remote: Remote, job: Job) -> datetime:
+    """``Found.before_acting`` in ``remote``'s run: every reading of ``job``'s host taken
+    before the drill acts there; when the host was observed."""
+    return remote.drill_run.found.before_acting(remote, job)

@@ -48,6 +48,8 @@ from drills.outcomes import DrillCouldNotRun as DrillCouldNotRun  # its old impo
 if TYPE_CHECKING:
     import paramiko
 
+    from drills.core.run import DrillRun
+
 TIMED_OUT = 124
 CONNECT_TIMEOUT = 5  # seconds to connect; a silent host also meets ServerAlive (5 s x 3)
 _KILLED = 137
@@ -59,23 +61,46 @@ SYSTEM_KNOWN_HOSTS = ("/etc/ssh/ssh_known_hosts", "/etc/ssh/ssh_known_hosts2")
 KEYSCAN_TIMEOUT = 5  # seconds ssh-keyscan may spend reading an untrusted key's fingerprint
 
 
-_DOWN: dict[str, dict[str, str]] = {}  # host -> backend address -> why it is not drilled
+class DownBackends:
+    """The backends (a repository, a bucket) whose up-front probe failed, by host: commands of
+    that host that name one could not run. One per run (``DrillRun.down``).
+
+    >>> down = DownBackends()
+    >>> down.mark("motoko", "/srv/restic", "restic repository /srv/restic is locked")
+    >>> down.reason("motoko", "/srv/restic"), down.reason("akira", "/srv/restic")
+    ('restic repository /srv/restic is locked', None)
+    """
+
+    def __init__(self) -> None:
+        self._why: dict[str, dict[str, str]] = {}  # host -> backend address -> why not drilled
+        self._lock = threading.Lock()
+
+    def mark(self, host: str, address: str, reason: str) -> None:
+        """From now on, commands of ``host`` that name ``address`` could not run, for ``reason``
+        (the up-front probe's finding)."""
+        with self._lock:
+            self._why.setdefault(host, {})[address] = reason
+
+    def reason(self, host: str, address: str) -> str | None:
+        """Why ``address`` is not drilled from ``host``, or None when its probe passed."""
+        with self._lock:
+            return self._why.get(host, {}).get(address)
+
+    def of(self, host: str) -> dict[str, str]:
+        """Every backend down from ``host``: {address: why}."""
+        with self._lock:
+            return dict(self._why.get(host, {}))
 
 
-def backend_down(host: str, address: str, reason: str) -> None:
-    """From now on, commands of ``host`` that name ``address`` (a repository, a bucket) could
-    not run, for ``reason`` (the up-front probe's finding)."""
-    _DOWN.setdefault(host, {})[address] = reason
+def backend_down(remote: Remote, address: str, reason: str) -> None:
+    """From now on, commands of ``remote``'s host that name ``address`` (a repository, a
+    bucket) could not run in its run, for ``reason`` (the up-front probe's finding)."""
+    remote.drill_run.down.mark(remote.name, address, reason)
 
 
-def down_reason(host: str, address: str) -> str | None:
-    """Why ``address`` is not drilled from ``host``, or None when its probe passed."""
-    return _DOWN.get(host, {}).get(address)
-
-
-def forget_backends() -> None:
-    """A new run probes every backend again."""
-    _DOWN.clear()
+def down_reason(remote: Remote, address: str) -> str | None:
+    """Why ``address`` is not drilled from ``remote``'s host in its run, or None."""
+    return remote.drill_run.down.reason(remote.name, address)
 
 
 T = TypeVar("T")
@@ -538,11 +563,20 @@ def _bytes_as_found(text: str) -> bytes:
     return text.encode("utf-8", "surrogateescape")
 
 
+def _own_run() -> DrillRun:
+    from drills.core.run import DrillRun  # the run imports this module: here, not at the top
+
+    return DrillRun()
+
+
 class Remote:
     """One host of the inventory, reached through a testinfra backend."""
 
-    def __init__(self, host: Host, timeout: float = 30.0) -> None:
+    def __init__(self, host: Host, timeout: float = 30.0, run: DrillRun | None = None) -> None:
         self.host = host
+        # the run this host is drilled in (what it found, its clock, its backends down); a
+        # Remote made outside a drill (discover, a test) has a run of its own
+        self.drill_run = run if run is not None else _own_run()
         self.name = host.name
         self.timeout = timeout
         options: dict[str, Any] = {}
@@ -613,7 +647,7 @@ class Remote:
         job's ``password_file`` or ``password_command`` over any password the file set, then runs
         ``words``. A command for a backend that failed its up-front probe from this host is not
         run: it could not run."""
-        for address, reason in _DOWN.get(self.name, {}).items():
+        for address, reason in self.drill_run.down.of(self.name).items():
             if any(word == address or word.startswith((f"{address}/", f"{address}::")) for word in words):
                 raise DrillCouldNotRun(f"host {self.name}: {reason}")
         if job is not None and self.host.sudo == "exact" and (job.credentials_env or job.password_file

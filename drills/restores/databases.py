@@ -32,7 +32,7 @@ from drills.adapters.object_dumps import newest_dump
 from drills.adapters.rclone import Rclone
 from drills.adapters.readings import latest_snapshot
 from drills.adapters.tool import BackupTool, FindsPaths, RestoreFailed, capable, tool_for
-from drills.core.observe import FOUND
+from drills.core.observe import before_acting
 from drills.core.transport import DrillCouldNotRun, Remote, argv, declared, script
 from drills.inventory.schema import Dump, Job
 from drills.restores.scratch import ensure_space, scratch_dir
@@ -393,7 +393,7 @@ class PostgresDrill(DumpDrill):
     def plant_canary(self) -> str:
         """Insert a unique token into the source's ``canary_table``; return it."""
         table = declared(self.job, self.dump.canary_table, "dump.canary_table")
-        FOUND.before_acting(self.remote, self.job)
+        before_acting(self.remote, self.job)
         token = f"drill-{secrets.token_hex(8)}"
         self._source_sql(f"INSERT INTO {quote_table(table)} (token) VALUES (:'token')", token=token)
         return token

@@ -31,7 +31,7 @@ from drills.adapters.tool import (
     tool_for,
 )
 from drills.core.durations import human
-from drills.core.observe import FOUND
+from drills.core.observe import before_acting
 from drills.core.transport import CommandTimedOut, DrillCouldNotRun, Remote, argv
 from drills.inventory.schema import Job
 from drills.restores.manifest import Comparison, Manifest, compare, entry_named, hash_tree
@@ -88,7 +88,7 @@ def backup_now(remote: Remote, job: Job) -> None:
     line, within the job's ``backup_timeout`` (then the service is stopped and the drill could
     not run). A failed run is a verdict on the backup (``RestoreFailed``)."""
     who = f"host {remote.name}, job {job.name}"
-    FOUND.before_acting(remote, job)
+    before_acting(remote, job)
     limit = job.backup_timeout.total_seconds()
     try:
         if job.schedule is not None:
@@ -201,7 +201,7 @@ class RestoreDrill:
 
     def canary(self) -> RestoreOutcome:
         """Plant a canary, run the job's own backup service, restore the canary, compare."""
-        FOUND.before_acting(self.remote, self.job)
+        before_acting(self.remote, self.job)
         name = f"{CANARY_DIR}/canary-{secrets.token_hex(8)}.bin"
         path = f"{self.job.source}/{name}"
         folder = f"{self.job.source}/{CANARY_DIR}"

@@ -26,68 +26,69 @@ from drills.core.transport import DrillCouldNotRun, declared
 from drills.inventory.schema import BucketControls, Inventory, Job, ObjectStore
 from drills.verdicts.verdict import Verdict
 
-_FOUND: dict[tuple[str, str], BucketState] = {}  # (store, bucket): read once per run
-_FAILED: dict[tuple[str, str], str] = {}  # (store, bucket): why it could not be read
-_NEWEST: dict[tuple[str, str, str], list[StoredObject]] = {}  # (store, bucket, prefix)
 
+class BucketReadings:
+    """The buckets of one run's inventory as found (``DrillRun.buckets``): each read once, up
+    front, before any drill acts (a store that hangs costs its limit once, not once per
+    scenario); a bucket that could not be read stays so, naming why.
 
-def forget_buckets() -> None:
-    """A new run reads every bucket again."""
-    _FOUND.clear()
-    _FAILED.clear()
-    _NEWEST.clear()
+    >>> BucketReadings(Inventory(name="none", hosts={}, jobs={})).read([])
+    {}
+    """
 
+    def __init__(self, inventory: Inventory) -> None:
+        self.inventory = inventory
+        self._found: dict[tuple[str, str], BucketState] = {}  # (store, bucket)
+        self._failed: dict[tuple[str, str], str] = {}  # (store, bucket): why it could not be read
+        self._newest: dict[tuple[str, str, str], list[StoredObject]] = {}  # (store, bucket, prefix)
 
-def _newest(store: ObjectStore, controls: BucketControls) -> list[StoredObject]:
-    """The prefix's newest objects, read once per run for the lock and encryption verdicts."""
-    key = (store.name, controls.name, controls.prefix)
-    if key not in _NEWEST:
-        _NEWEST[key] = newest_objects(store, controls.name, controls.prefix)
-    return _NEWEST[key]
+    def read(self, jobs: list[Job]) -> dict[str, str]:
+        """Read every bucket the ``jobs`` declare (once): {store/bucket: why not} for those
+        that could not be read."""
+        for job in jobs:
+            if job.bucket is None:
+                continue
+            store = self.inventory.object_stores[job.bucket.store]
+            key = (store.name, job.bucket.name)
+            if key in self._found or key in self._failed:
+                continue
+            try:
+                self._found[key] = read_bucket(store, job.bucket.name)
+            except DrillCouldNotRun as exc:
+                self._failed[key] = str(exc)
+        return {f"{store}/{bucket}": why for (store, bucket), why in self._failed.items()}
 
+    def state(self, job: Job) -> tuple[BucketControls, ObjectStore, BucketState]:
+        """The job's bucket as found: its declared controls, its store, its state."""
+        controls = _controls(job)
+        store = self.inventory.object_stores[controls.store]
+        key = (store.name, controls.name)
+        if key not in self._found and key not in self._failed:
+            self.read([job])
+        if key in self._failed:
+            raise DrillCouldNotRun(f"{_who(job, controls)}: {self._failed[key]}")
+        return controls, store, self._found[key]
 
-def read_buckets(inventory: Inventory, jobs: list[Job]) -> dict[str, str]:
-    """Read every bucket the ``jobs`` declare, once and up front (before any drill acts; a
-    store that hangs costs its limit once, not once per scenario): {bucket: why not} for
-    those that could not be read."""
-    for job in jobs:
-        if job.bucket is None:
-            continue
-        store = inventory.object_stores[job.bucket.store]
-        key = (store.name, job.bucket.name)
-        if key in _FOUND or key in _FAILED:
-            continue
-        try:
-            _FOUND[key] = read_bucket(store, job.bucket.name)
-        except DrillCouldNotRun as exc:
-            _FAILED[key] = str(exc)
-    return {f"{store}/{bucket}": why for (store, bucket), why in _FAILED.items()}
+    def newest(self, store: ObjectStore, controls: BucketControls) -> list[StoredObject]:
+        """The prefix's newest objects, read once for the lock and encryption verdicts."""
+        key = (store.name, controls.name, controls.prefix)
+        if key not in self._newest:
+            self._newest[key] = newest_objects(store, controls.name, controls.prefix)
+        return self._newest[key]
 
 
 def _controls(job: Job) -> BucketControls:
     return declared(job, job.bucket, "bucket")
 
 
-def _state(inventory: Inventory, job: Job) -> tuple[BucketControls, ObjectStore, BucketState]:
-    controls = _controls(job)
-    store = inventory.object_stores[controls.store]
-    key = (store.name, controls.name)
-    if key in _FAILED:
-        raise DrillCouldNotRun(f"{_who(job, controls)}: {_FAILED[key]}")
-    if key not in _FOUND:
-        read_buckets(inventory, [job])
-        return _state(inventory, job)
-    return controls, store, _FOUND[key]
-
-
 def _who(job: Job, controls: BucketControls) -> str:
     return f"job {job.name}, bucket {controls.name} ({controls.store})"
 
 
-def versioned(inventory: Inventory, job: Job) -> Verdict:
+def versioned(buckets: BucketReadings, job: Job) -> Verdict:
     """Versioning is enabled (a rewritten or deleted object keeps its earlier version), with
     MFA delete where the job declares it."""
-    controls, _, state = _state(inventory, job)
+    controls, _, state = buckets.state(job)
     problems = [] if state.versioning == "Enabled" else [
         f"versioning is {state.versioning or 'not enabled'}, expected Enabled"]
     if controls.mfa_delete and state.mfa_delete != "Enabled":
@@ -96,15 +97,15 @@ def versioned(inventory: Inventory, job: Job) -> Verdict:
                    {"bucket_versioning": state.versioning})
 
 
-def locked(inventory: Inventory, job: Job) -> Verdict:
+def locked(buckets: BucketReadings, job: Job) -> Verdict:
     """Object lock is on, and new objects get a default retention of the declared mode for at
     least the declared days. Where the store refuses its lock configuration to the auditor, the
     newest objects of the prefix must carry such a retention themselves."""
-    controls, store, state = _state(inventory, job)
+    controls, store, state = buckets.state(job)
     want = declared(job, controls.object_lock, "bucket.object_lock")
     promised = f"declared {want.mode} for {want.days}d"
     if "GetObjectLockConfiguration" in state.unreadable:
-        return _locked_objects(job, controls, _newest(store, controls), promised)
+        return _locked_objects(job, controls, buckets.newest(store, controls), promised)
     if not state.lock_enabled or state.lock is None:
         problem = "object lock is not enabled" if not state.lock_enabled else "no default retention"
         return Verdict(False, f"{_who(job, controls)}: {problem}, {promised}", {"bucket_lock": None})
@@ -161,10 +162,10 @@ def _rule_prefix(rule: dict[str, Any]) -> str:
     return str(found.get("Prefix", found.get("And", {}).get("Prefix", rule.get("Prefix", ""))) or "")
 
 
-def lifecycle_keeps(inventory: Inventory, job: Job) -> Verdict:
+def lifecycle_keeps(buckets: BucketReadings, job: Job) -> Verdict:
     """No enabled lifecycle rule that covers the job's prefix expires its objects, current or
     noncurrent, sooner than the runbook keeps them."""
-    controls, _, state = _state(inventory, job)
+    controls, _, state = buckets.state(job)
     keep = keep_days_of(job)
     if keep is None:
         raise DrillCouldNotRun(f"job {job.name} declares neither bucket.keep_days nor a retention policy")
@@ -192,10 +193,10 @@ def lifecycle_keeps(inventory: Inventory, job: Job) -> Verdict:
                    {"lifecycle_violations": len(problems), "keep_days": keep})
 
 
-def private(inventory: Inventory, job: Job) -> Verdict:
+def private(buckets: BucketReadings, job: Job) -> Verdict:
     """The bucket policy and ACL grant nothing to anonymous principals, and an anonymous
     request (a listing, a read of an object) is refused."""
-    controls, store, state = _state(inventory, job)
+    controls, store, state = buckets.state(job)
     problems = anonymous_statements(state.policy) + anonymous_grants(state.acl)
     problems += anonymous_answers(store, controls.name, controls.prefix)
     return Verdict(not problems, f"{_who(job, controls)}: " + ("; ".join(problems) or
@@ -203,13 +204,13 @@ def private(inventory: Inventory, job: Job) -> Verdict:
                    {"anonymous_findings": len(problems)})
 
 
-def encrypted(inventory: Inventory, job: Job) -> Verdict:
+def encrypted(buckets: BucketReadings, job: Job) -> Verdict:
     """New objects are encrypted at rest by default (a default encryption rule), where the job
     declares ``encryption: required``. Where the store refuses its encryption configuration to
     the auditor, the newest objects of the prefix must each be stored encrypted."""
-    controls, store, state = _state(inventory, job)
+    controls, store, state = buckets.state(job)
     if "GetBucketEncryption" in state.unreadable:
-        objects = _newest(store, controls)
+        objects = buckets.newest(store, controls)
         if not objects:
             raise DrillCouldNotRun(f"{_who(job, controls)}: GetBucketEncryption is refused to the auditor "
                                    f"and no object under {controls.prefix or '(all)'} can stand for it")

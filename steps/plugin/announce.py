@@ -18,7 +18,7 @@ import pytest
 from drills.core import secrets
 from drills.evidence.notify import Target, ping_end, ping_start, run_summary, send_webhook
 from drills.inventory.schema import Inventory
-from steps.plugin.session import DRILLING, EVIDENCE, INVENTORY, is_worker
+from steps.plugin.session import DRILLING, RUN, is_worker
 
 PROGRESS = logging.getLogger("drills")  # every drill logger (drills.drill, drills.core...) below it
 PING = pytest.StashKey[Target | None]()
@@ -89,14 +89,14 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     config.stash[STARTED] = datetime.now(UTC)
     if not config.stash.get(DRILLING, False) or is_worker(config):
         return
-    inventory = config.stash[INVENTORY]
+    inventory = config.stash[RUN].inventory
     ping, webhook, problems = targets(inventory)
     config.stash[PING], config.stash[WEBHOOK] = ping, webhook
     for problem in problems:
         _warn(config, problem)
     if ping is not None:
         try:
-            failed = ping_start(ping, config.stash[EVIDENCE].run_id, inventory.name, len(inventory.jobs))
+            failed = ping_start(ping, config.stash[RUN].evidence.run_id, inventory.name, len(inventory.jobs))
         except Exception as exc:  # a notification never changes the verdict
             failed = f"{type(exc).__name__}: {exc}"
         if failed:
@@ -117,7 +117,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 def _finish(config: pytest.Config, ping: Target | None, webhook: Target | None, exit_code: int) -> None:
-    summary = run_summary(config.stash[EVIDENCE], config.stash[INVENTORY].name, exit_code,
+    summary = run_summary(config.stash[RUN].evidence, config.stash[RUN].inventory.name, exit_code,
                           config.stash[STARTED].isoformat(timespec="seconds"),
                           datetime.now(UTC).isoformat(timespec="seconds"))
     if ping is not None:

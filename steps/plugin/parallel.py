@@ -18,7 +18,7 @@ import pytest
 from xdist.scheduler import LoadScopeScheduling
 
 from steps.plugin.reporting import OUTCOMES, VERIFIED
-from steps.plugin.session import EVIDENCE, UNREACHABLE, VERSIONS, is_worker
+from steps.plugin.session import RUN, is_worker
 
 WORKER_OUTPUT = "backup_drills"
 HOST_OF_TEST = re.compile(r"\[[^\]]*@([^\]@]+)\]$")
@@ -45,11 +45,11 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> LoadScopeSch
 
 def worker_results(config: pytest.Config) -> dict[str, Any]:
     """What one worker measured and concluded, as plain data execnet can carry."""
-    log, outcomes = config.stash[EVIDENCE], config.stash[OUTCOMES]
+    log, outcomes = config.stash[RUN].evidence, config.stash[OUTCOMES]
     return {"evidence": json.dumps({"jobs": log.jobs, "scenarios": log.scenarios,
                                     "not_run": log.not_run}, default=str),
             "outcomes": {kind: count for kind, count in outcomes.items()}, "verified": config.stash[VERIFIED],
-            "versions": config.stash[VERSIONS], "unreachable": config.stash[UNREACHABLE],
+            "versions": config.stash[RUN].versions, "unreachable": config.stash[RUN].unreachable,
             "trends": drawn_trends(config)}
 
 
@@ -59,7 +59,7 @@ def drawn_trends(config: pytest.Config) -> dict[str, bytes]:
     once all have ended. Only when every test of a job ran here: hosts scheduled as a unit."""
     if not getattr(config, "workerinput", {}).get(BY_HOST):  # --dist loadgroup, ...: split jobs
         return {}
-    log = config.stash[EVIDENCE]
+    log = config.stash[RUN].evidence
     drawn = {job_id: log.trend(job_id) for job_id in log.jobs}
     return {job_id: png for job_id, png in drawn.items() if png is not None}
 
@@ -67,7 +67,7 @@ def drawn_trends(config: pytest.Config) -> dict[str, bytes]:
 def merge_results(config: pytest.Config, results: dict[str, Any]) -> list[str]:
     """Fold one worker's results into the controller's; return newly unreachable hosts' reasons."""
     evidence = json.loads(results["evidence"])
-    log = config.stash[EVIDENCE]
+    log = config.stash[RUN].evidence
     for job_id, measured in evidence["jobs"].items():
         log.record(job_id, **measured)
     for job_id, outcomes in evidence["scenarios"].items():
@@ -79,9 +79,9 @@ def merge_results(config: pytest.Config, results: dict[str, Any]) -> list[str]:
     verified = config.stash[VERIFIED]
     for job_id, ok in results["verified"].items():
         verified[job_id] = verified.get(job_id, True) and ok
-    config.stash[VERSIONS].update(results["versions"])
+    config.stash[RUN].versions.update(results["versions"])
     log.drawn.update(results.get("trends", {}))
-    unreachable = config.stash[UNREACHABLE]
+    unreachable = config.stash[RUN].unreachable
     new = [reason for host, reason in results["unreachable"].items() if host not in unreachable]
     unreachable.update(results["unreachable"])
     return new
@@ -99,7 +99,7 @@ def pytest_configure_node(node: Any) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    if is_worker(session.config) and EVIDENCE in session.config.stash:
+    if is_worker(session.config) and RUN in session.config.stash:
         session.config.workeroutput[WORKER_OUTPUT] = worker_results(session.config)  # type: ignore[attr-defined]
 
 

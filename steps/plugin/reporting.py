@@ -27,16 +27,14 @@ from drills.core import secrets
 from drills.evidence import manifest
 from drills.evidence.controls import matrix, render_markdown
 from drills.evidence.prometheus import render, write_textfile
-from drills.evidence.signing import SigningError, SigningKey, sign, signing_key
+from drills.evidence.signing import SigningError, sign, signing_key
 from drills.evidence.waivers import WaiverBook, WaiverError, load_waivers
 from drills.exit_codes import ExitCode, drill_exit
 from drills.inventory.schema import Inventory, Job
 from drills.outcomes import JUDGED, NOT_COMPLIANT
 from steps.plugin.session import (
     DRILLING,
-    EVIDENCE,
-    INVENTORY,
-    VERSIONS,
+    RUN,
     evidence_dir,
     is_worker,
     job_of,
@@ -46,9 +44,6 @@ from steps.plugin.session import (
 OUTCOMES = pytest.StashKey[Counter[str]]()
 VERIFIED = pytest.StashKey[dict[str, bool]]()
 WAIVERS = pytest.StashKey[WaiverBook]()
-STARTED = pytest.StashKey[datetime]()
-SIGNER = pytest.StashKey[SigningKey]()
-EXPECTED = pytest.StashKey[set[str]]()  # the jobs this run is to drill, after selection
 JOB_OF_TEST = re.compile(r"\[([^\[\]@]+@[^\[\]@]+)\]$")  # test_x[flux-backup@motoko]
 CATEGORIES = [
     {"name": "Backup is broken (not compliant)", "matchedStatuses": ["failed"],
@@ -76,8 +71,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[OUTCOMES] = Counter()
     config.stash[VERIFIED] = {}
-    config.stash[STARTED] = datetime.now(UTC)
-    config.stash[EXPECTED] = set()
     waivers = config.getoption("waivers")
     if waivers:
         try:
@@ -87,11 +80,11 @@ def pytest_configure(config: pytest.Config) -> None:
     key = config.getoption("sign_evidence")
     if key:
         try:
-            config.stash[SIGNER] = signing_key(key)
+            config.stash[RUN].signer = signing_key(key)
         except SigningError as exc:
             raise pytest.UsageError(f"--sign-evidence: {exc}") from None
     if config.stash.get(DRILLING, False):
-        register_secrets(config.stash[INVENTORY])
+        register_secrets(config.stash[RUN].inventory)
         secrets.mask_log_records()
 
 
@@ -191,7 +184,7 @@ def _judged(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestR
 
 def _log_outcome(item: pytest.Item, job: Job, outcome: str, message: str = "") -> None:
     controls = [str(mark.args[0]) for mark in item.iter_markers("control")]
-    item.config.stash[EVIDENCE].outcome(job.id, scenario_title(item), outcome, controls, message)
+    item.config.stash[RUN].evidence.outcome(job.id, scenario_title(item), outcome, controls, message)
 
 
 def scenario_title(item: pytest.Item) -> str:
@@ -214,7 +207,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         write_allure_context(Path(results), config)
     textfile = config.getoption("prometheus_textfile")
     if textfile:
-        log = config.stash[EVIDENCE]
+        log = config.stash[RUN].evidence
         write_textfile(Path(textfile), render(config.stash[VERIFIED], log.jobs))
 
 
@@ -222,12 +215,12 @@ def write_allure_context(results: Path, config: pytest.Config) -> None:
     """categories.json and environment.properties beside the Allure results."""
     results.mkdir(parents=True, exist_ok=True)
     (results / "categories.json").write_text(json.dumps(CATEGORIES, indent=2))
-    inventory = config.stash[INVENTORY]
+    inventory = config.stash[RUN].inventory
     lines = {"suite.version": __version__, "inventory.name": inventory.name,
              "inventory.file": inventory.source_file,
-             "run.start": config.stash[STARTED].isoformat(timespec="seconds"),
+             "run.start": config.stash[RUN].started.isoformat(timespec="seconds"),
              "run.end": datetime.now(UTC).isoformat(timespec="seconds")}
-    for host, versions in sorted(config.stash[VERSIONS].items()):
+    for host, versions in sorted(config.stash[RUN].versions.items()):
         for tool, version in versions.items():
             lines[f"{host}.{tool}"] = version
     (results / "environment.properties").write_text(
@@ -251,40 +244,41 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def pytest_collection_finish(session: pytest.Session) -> None:
     """The jobs this run is to drill: those of the tests left after selection (-k, -m,
     --shard, writes not allowed)."""
-    if EXPECTED in session.config.stash:
-        session.config.stash[EXPECTED].update(
+    if RUN in session.config.stash:
+        session.config.stash[RUN].expected.update(
             job.id for job in map(job_of, session.items) if job is not None)
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
     """With -n, the controller collects nothing: the jobs are read from the workers' test IDs."""
-    expected = node.config.stash.get(EXPECTED, None)
-    if expected is not None:
-        expected.update(found.group(1) for found in map(JOB_OF_TEST.search, ids) if found)
+    run = node.config.stash.get(RUN, None)
+    if run is not None:
+        run.expected.update(found.group(1) for found in map(JOB_OF_TEST.search, ids) if found)
 
 
 def write_manifest(config: pytest.Config) -> Path | None:
     """The evidence folder's ``manifest.json`` once every file of the run is written (the
     Prometheus textfile and JUnit are masked by then), signed with ``--sign-evidence``: run id,
     times, suite version, inventory digest, expected jobs, every file's sha256, waivers."""
-    log = config.stash.get(EVIDENCE, None)
-    if log is None or EXPECTED not in config.stash:
+    run = config.stash.get(RUN, None)
+    if run is None:
         return None
+    log = run.evidence
     folder = evidence_dir(config) / log.run_id
-    expected = config.stash[EXPECTED]
+    expected = run.expected
     if not folder.is_dir() and not expected:
         return None  # nothing selected, nothing written (a shard whose part holds no host)
     if folder.is_dir():  # this run's controls matrix, as a merge writes the merged run's
         rows = matrix(folder)
         (folder / "controls.json").write_text(json.dumps(rows, indent=2) + "\n")
         (folder / "controls.md").write_text(render_markdown(rows))
-    inventory = config.stash[INVENTORY]
+    inventory = run.inventory
     book = config.stash.get(WAIVERS, None)
     outputs = [Path(str(path)) for path in (config.getoption("prometheus_textfile"),
                                             getattr(config.option, "xmlpath", None)) if path]
     facts = manifest.RunFacts(
-        run_id=log.run_id, started=config.stash[STARTED], ended=datetime.now(UTC),
+        run_id=log.run_id, started=run.started, ended=datetime.now(UTC),
         expected_jobs=sorted(expected), shard=log.shard,
         inventory=Path(inventory.source_file) if inventory.source_file else None,
         inventory_name=inventory.name, outputs=outputs,
@@ -292,7 +286,7 @@ def write_manifest(config: pytest.Config) -> Path | None:
                   "justification": w.justification, "expires": w.expires.isoformat()}
                  for w in (book.waivers if book is not None else [])])
     written = manifest.write(folder, facts)
-    signer = config.stash.get(SIGNER, None)
+    signer = run.signer
     if signer is not None:
         try:
             sign(written, signer)

@@ -26,24 +26,19 @@ from pytest_bdd.scenario import scenario_wrapper_template_registry
 from drills.adapters.tool import tool_class
 from drills.core import transport
 from drills.core.backends import PROBE_LIMIT, probe_all
-from drills.core.clock import forget_clocks, read_clock
-from drills.core.observe import FOUND
+from drills.core.clock import read_clock
+from drills.core.run import DrillRun
 from drills.core.shards import assign, parse_shard
 from drills.core.tools import tool_versions
-from drills.core.transport import DrillCouldNotRun, Remote, forget_backends
+from drills.core.transport import DrillCouldNotRun, Remote
 from drills.evidence.log import EvidenceLog
 from drills.inventory.schema import Inventory, InventoryError, Job, load_inventory
 from drills.restores.scratch import sweep
 from drills.restores.trees import sweep_canaries
-from drills.verdicts.bucket import forget_buckets, read_buckets
 from steps.plugin.needs import MARKERS, SELECTORS, selector_help, steps_need
 
-INVENTORY = pytest.StashKey[Inventory]()
-EVIDENCE = pytest.StashKey[EvidenceLog]()
-UNREACHABLE = pytest.StashKey[dict[str, str]]()
-VERSIONS = pytest.StashKey[dict[str, dict[str, str]]]()
+RUN = pytest.StashKey[DrillRun]()  # the run's one state (drills.core.run), while pytest runs
 DRILLING = pytest.StashKey[bool]()
-PROBED = pytest.StashKey[set[str]]()  # hosts probed so far this run
 LAB_HINT = "is the lab up? `make lab-up` (or `drill-lab up` in the virtualenv) starts it"
 LAB_INVENTORY = "inventory/lab.yml"  # a checkout's default
 _CONFIG: list[pytest.Config] = []  # the running config, for pytest-bdd's config-less tag hook
@@ -182,16 +177,18 @@ def pytest_configure(config: pytest.Config) -> None:
                          else Inventory(name="none", hosts={}, jobs={}))
     except InventoryError as exc:
         raise pytest.UsageError(f"invalid inventory, no host was touched:\n{exc}") from None
-    config.stash[INVENTORY] = inventory
-    FOUND.clear()  # the estate as this run finds it (drills.core.observe), its clocks too
-    forget_clocks()
-    forget_buckets()
-    FOUND.know_jobs(inventory.jobs.values())
     reads_history = drilling and not collecting
-    config.stash[EVIDENCE] = EvidenceLog(history_dir=evidence_dir(config) if reads_history else None)
-    config.stash[UNREACHABLE] = {}
-    config.stash[VERSIONS] = {}
+    config.stash[RUN] = DrillRun(  # a new run: nothing found, measured or probed yet
+        inventory=inventory,
+        evidence=EvidenceLog(history_dir=evidence_dir(config) if reads_history else None))
     config.stash[DRILLING] = drilling and not collecting
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """The run ends: its state goes with it (after every plugin wrote its outputs)."""
+    if RUN in config.stash:
+        del config.stash[RUN]
 
 
 @contextmanager
@@ -312,7 +309,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     needed = steps_need(template) if template is not None else set()
     config = metafunc.config
     if SELECTION not in config.stash:
-        config.stash[SELECTION] = Selection(config.stash[INVENTORY])
+        config.stash[SELECTION] = Selection(config.stash[RUN].inventory)
     jobs = config.stash[SELECTION].jobs(names | needed)
     metafunc.parametrize("job", jobs, ids=[job.id for job in jobs])
 
@@ -341,7 +338,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in refused:
         job = job_of(item)
         if job is not None:  # always: only a job's scenario is refused
-            config.stash[EVIDENCE].left_out(job.id, _title(item), WRITES_NOT_ALLOWED)
+            config.stash[RUN].evidence.left_out(job.id, _title(item), WRITES_NOT_ALLOWED)
     items.sort(key=lambda item: id(item) in writing)
 
 
@@ -389,7 +386,7 @@ def _keep_shard(config: pytest.Config, items: list[pytest.Item]) -> None:
         index, count = parse_shard(str(config.getoption("shard")))
     except ValueError as exc:
         raise pytest.UsageError(f"--shard: {exc}") from None
-    inventory, log = config.stash[INVENTORY], config.stash[EVIDENCE]
+    inventory, log = config.stash[RUN].inventory, config.stash[RUN].evidence
     jobs_by_host: dict[str, list[str]] = {host: [] for host in inventory.hosts}
     for job in inventory.jobs.values():
         jobs_by_host[job.host].append(job.id)
@@ -410,7 +407,7 @@ def pytest_report_collectionfinish(config: pytest.Config) -> list[str]:
     idle = config.stash.get(NOT_APPLICABLE, [])
     if idle:
         lines.append(f"{len(idle)} scenario(s) apply to no job of inventory "
-                     f"{config.stash[INVENTORY].name} (nothing it declares needs them): left out")
+                     f"{config.stash[RUN].inventory.name} (nothing it declares needs them): left out")
     if SHARD_HOSTS in config.stash:
         lines.append(config.stash[SHARD_HOSTS])
     return lines
@@ -437,10 +434,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     worker instead probes each of its own hosts before that host's first test
     (``pytest_runtest_setup``): every host once, by the worker that drills it, not by all."""
     config = session.config
-    config.stash[PROBED] = set()
     if config.option.collectonly:
         return
-    forget_backends()
     if not is_worker(config):
         probe_hosts(config, sorted(_hosts_of(session.items)), session.items)
 
@@ -448,7 +443,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
     job = job_of(item)
-    if job is not None and is_worker(item.config) and job.host not in item.config.stash[PROBED]:
+    if job is not None and is_worker(item.config) and job.host not in item.config.stash[RUN].probed:
         probe_hosts(item.config, [job.host], item.session.items)
 
 
@@ -476,7 +471,7 @@ def jobs_of_host(config: pytest.Config, host: str) -> list[Job]:
     """Every job of the inventory on ``host`` (drilled or not), from an index built once."""
     if HOST_JOBS not in config.stash:
         index: dict[str, list[Job]] = {}
-        for job in config.stash[INVENTORY].jobs.values():
+        for job in config.stash[RUN].inventory.jobs.values():
             index.setdefault(job.host, []).append(job)
         config.stash[HOST_JOBS] = index
     return config.stash[HOST_JOBS].get(host, [])
@@ -487,14 +482,15 @@ def probe_hosts(config: pytest.Config, hosts: list[str], items: list[pytest.Item
     of their jobs among ``items``, in parallel; name what did not answer."""
     if not hosts:
         return
-    config.stash[PROBED].update(hosts)
-    inventory = config.stash[INVENTORY]
+    run = config.stash[RUN]
+    run.probed.update(hosts)
+    inventory = run.inventory
     by_host = drilled_by_host(config, items)
     drilled = {job.id: job for host in hosts for job in by_host.get(host, [])}
     on_host = {name: jobs_of_host(config, name) for name in hosts}
 
     def probe(name: str) -> tuple[str, str | None, dict[str, str]]:
-        remote = Remote(inventory.hosts[name], timeout=config.getoption("remote_timeout"))
+        remote = run.remote(name, timeout=config.getoption("remote_timeout"))
         reason = remote.probe()
         if reason is not None:
             return name, reason, {}
@@ -505,24 +501,18 @@ def probe_hosts(config: pytest.Config, hosts: list[str], items: list[pytest.Item
             # touches a source (a leftover waits for the next run that may write there)
             sweep_canaries(remote, [j for j in on_host[name]
                                     if j.writes == "allowed" or config.getoption("allow_writes")])
-            config.stash[VERSIONS][name] = tool_versions(remote)
+            config.stash[RUN].versions[name] = tool_versions(remote)
         except DrillCouldNotRun as exc:
             return name, str(exc), {}
         jobs = by_host.get(name, [])
-        for index, job in enumerate(jobs):  # a kind that reads its job from the host: borgmatic's
+        for job in jobs:  # a kind that reads its job from the host: borgmatic's configuration
             read_job = getattr(tool_class(job), "read_job", None)
-            if read_job is None:
-                continue
-            try:  # a copy of the job, read from the host, for its scenarios
-                jobs[index] = read_job(remote, job)
-            except DrillCouldNotRun:
-                continue  # unread: the job's tool reads it again in each scenario, and names why
-            for item in (i for i in items if (found := job_of(i)) is not None and found.id == job.id):
-                item.callspec.params["job"] = jobs[index]  # type: ignore[attr-defined]
+            if read_job is not None:
+                read_job(remote, job)
         return name, None, probe_all(remote, jobs, config.getoption("probe_timeout"))
 
     with ThreadPoolExecutor(max_workers=min(16, len(hosts) + 1)) as pool:
-        buckets = pool.submit(read_buckets, inventory, list(drilled.values()))  # beside the hosts
+        buckets = pool.submit(run.buckets.read, list(drilled.values()))  # beside the hosts
         results = list(pool.map(probe, hosts))
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     for finding in buckets.result().values():
@@ -530,7 +520,7 @@ def probe_hosts(config: pytest.Config, hosts: list[str], items: list[pytest.Item
             reporter.write_line(f"COULD NOT RUN {finding}", red=True, bold=True)
     for name, reason, backends_down in results:
         if reason is not None:
-            config.stash[UNREACHABLE][name] = reason
+            config.stash[RUN].unreachable[name] = reason
             hint = f"; {LAB_HINT}" if inventory.name == "lab" else ""
             if reporter is not None:
                 reporter.write_line(f"UNREACHABLE {reason}{hint}", red=True, bold=True)
@@ -540,23 +530,29 @@ def probe_hosts(config: pytest.Config, hosts: list[str], items: list[pytest.Item
 
 
 @pytest.fixture(scope="session")
+def drill(pytestconfig: pytest.Config) -> DrillRun:
+    """The run: what it found, its buckets as found, its evidence (``drills.core.run``)."""
+    return pytestconfig.stash[RUN]
+
+
+@pytest.fixture(scope="session")
 def inventory(pytestconfig: pytest.Config) -> Inventory:
-    return pytestconfig.stash[INVENTORY]
+    return pytestconfig.stash[RUN].inventory
 
 
 @pytest.fixture(scope="session")
 def evidence(pytestconfig: pytest.Config) -> EvidenceLog:
-    return pytestconfig.stash[EVIDENCE]
+    return pytestconfig.stash[RUN].evidence
 
 
 @pytest.fixture
 def remote(job: Job, inventory: Inventory, request: pytest.FixtureRequest) -> Remote:
     """The job's host; a host that did not answer the probe errors at once, naming it."""
     label_report(request.node, job, inventory)
-    reason = request.config.stash[UNREACHABLE].get(job.host)
+    reason = request.config.stash[RUN].unreachable.get(job.host)
     if reason is not None:
         raise DrillCouldNotRun(f"job {job.name}: {reason}")
-    return Remote(inventory.hosts[job.host], timeout=request.config.getoption("remote_timeout"))
+    return request.config.stash[RUN].remote(job.host, timeout=request.config.getoption("remote_timeout"))
 
 
 def label_report(node: pytest.Item, job: Job, inventory: Inventory) -> None:
@@ -582,13 +578,15 @@ def is_worker(config: pytest.Config) -> bool:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    log = session.config.stash.get(EVIDENCE, None)
+    run = session.config.stash.get(RUN, None)
+    log = run.evidence if run is not None else None
     if log is not None and (log.jobs or log.scenarios) and not is_worker(session.config):
         log.write(evidence_dir(session.config))  # its manifest, signed: steps/plugin/reporting.py
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    log = config.stash.get(EVIDENCE, None)
+    run = config.stash.get(RUN, None)
+    log = run.evidence if run is not None else None
     lines = log.summary_lines() if log is not None else []
     if lines:
         terminalreporter.section("drill evidence: restore time (RTO) and data age (RPO)")

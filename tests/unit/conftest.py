@@ -3,7 +3,6 @@
 import pytest
 
 from drills.core import secrets
-from drills.core.observe import FOUND
 from drills.core.transport import Remote
 from drills.inventory.schema import Host
 
@@ -15,7 +14,6 @@ def local() -> Remote:
 
 @pytest.fixture(autouse=True)
 def nothing_found_yet() -> None:
-    """Each test reads its own estate: what an earlier test found is forgotten (and the
-    secrets it registered for masking)."""
-    FOUND.clear()
+    """Each test reads its own estate (each ``Remote`` made outside a drill has a run of its
+    own): the secrets an earlier test registered for masking are forgotten."""
     secrets.forget()

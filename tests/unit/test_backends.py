@@ -4,7 +4,7 @@ import pytest
 
 from drills.adapters.restic import Restic
 from drills.core.backends import Backend, backends_of, classify, probe
-from drills.core.transport import DrillCouldNotRun, backend_down, forget_backends
+from drills.core.transport import DrillCouldNotRun, backend_down
 from drills.inventory.schema import Job
 
 
@@ -38,10 +38,7 @@ def test_a_missing_local_repository_fails_the_probe_and_commands_naming_it_do_no
     why = probe(local, Backend("restic repository", repository), limit=20)
     assert why is not None
     assert "holds no restic repository" in why
-    backend_down(local.name, repository, f"restic repository {repository} {why}")
-    try:
-        with pytest.raises(DrillCouldNotRun, match="holds no restic repository"):
-            local.with_credentials(["restic", "-r", repository, "snapshots"])
-        local.with_credentials(["restic", "-r", f"{repository}-other", "snapshots"])  # not down
-    finally:
-        forget_backends()
+    backend_down(local, repository, f"restic repository {repository} {why}")
+    with pytest.raises(DrillCouldNotRun, match="holds no restic repository"):
+        local.with_credentials(["restic", "-r", repository, "snapshots"])
+    local.with_credentials(["restic", "-r", f"{repository}-other", "snapshots"])  # not down

@@ -22,10 +22,19 @@ def inventory(**bucket: object) -> Inventory:
                        "bucket": {"store": "s3", "name": "backups", "prefix": "flux/", **bucket}}}})
 
 
+READINGS = verdicts.BucketReadings(inventory())  # the state tests plant found buckets in
+
+
+def readings(inv: Inventory) -> verdicts.BucketReadings:
+    """The planted buckets, read as ``inv``'s."""
+    READINGS.inventory = inv
+    return READINGS
+
+
 @pytest.fixture
 def state(monkeypatch):
     def found(**values: object) -> None:
-        monkeypatch.setitem(verdicts._FOUND, ("s3", "backups"), BucketState("backups", **values))
+        monkeypatch.setitem(READINGS._found, ("s3", "backups"), BucketState("backups", **values))
     return found
 
 
@@ -40,7 +49,7 @@ def test_lifecycle_rules_that_expire_the_prefix_too_early_are_named(state):
          "NoncurrentVersionExpiration": {"NoncurrentDays": 30}},
         {"ID": "dated", "Status": "Enabled", "Prefix": "flux/data/", "Expiration": {"Date": soon}}])
     inv = inventory()
-    verdict = verdicts.lifecycle_keeps(inv, inv.jobs["j"])
+    verdict = verdicts.lifecycle_keeps(readings(inv), inv.jobs["j"])
     assert not verdict.ok
     assert "rule noncurrent (prefix flux/) expires noncurrent versions after 30d" in verdict.message
     assert f"rule dated (prefix flux/data/) expires current objects on {soon:%Y-%m-%d}" in verdict.message
@@ -52,18 +61,18 @@ def test_lifecycle_rules_that_expire_the_prefix_too_early_are_named(state):
 def test_keep_days_declared_wins_over_the_retention_policy(state):
     state(lifecycle=[{"ID": "e", "Status": "Enabled", "Filter": {}, "Expiration": {"Days": 100}}])
     inv = inventory(keep_days=90)
-    assert verdicts.lifecycle_keeps(inv, inv.jobs["j"]).ok
+    assert verdicts.lifecycle_keeps(readings(inv), inv.jobs["j"]).ok
 
 
 def test_a_lock_weaker_or_shorter_than_declared_fails_a_stronger_one_passes(state):
     inv = inventory(object_lock={"mode": "COMPLIANCE", "days": 30})
     state(lock_enabled=True, lock=("GOVERNANCE", 30))
     assert "default retention mode is GOVERNANCE, declared COMPLIANCE for 30d" in \
-        verdicts.locked(inv, inv.jobs["j"]).message
+        verdicts.locked(readings(inv), inv.jobs["j"]).message
     state(lock_enabled=True, lock=("COMPLIANCE", 365))
-    assert verdicts.locked(inv, inv.jobs["j"]).ok
+    assert verdicts.locked(readings(inv), inv.jobs["j"]).ok
     state(lock_enabled=False)
-    message = verdicts.locked(inv, inv.jobs["j"]).message
+    message = verdicts.locked(readings(inv), inv.jobs["j"]).message
     assert "object lock is not enabled, declared COMPLIANCE for 30d" in message
 
 

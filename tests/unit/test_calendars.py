@@ -23,6 +23,7 @@ from drills.core.calendars import (
     five_fields,
     parse_analyze,
 )
+from drills.core.run import DrillRun
 from drills.core.transport import DrillCouldNotRun, Result
 from drills.inventory.schema import Job, Schedule
 from drills.verdicts.monitoring import cron_entry_matches
@@ -191,6 +192,7 @@ class Host:
 
     def __init__(self, local, calendars: list[str]) -> None:
         self.local, self.calendars = local, calendars
+        self.drill_run = DrillRun()  # what a verdict reads of it is found once, in its own run
 
     def run(self, script, timeout=None, check=False, privileged=True, progress=None):
         if "systemd-analyze" in script:

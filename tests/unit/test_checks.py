@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from drills.adapters.markers import read_marker
-from drills.core.observe import FOUND
+from drills.core.run import DrillRun
 from drills.inventory.schema import Job
 from drills.verdicts.markers import (
     marker_fresh,
@@ -124,7 +124,7 @@ def test_a_failure_newer_than_the_success_fails_and_an_older_one_does_not(local,
     verdict = no_newer_failure(local, job, reading)
     assert not verdict.ok
     assert "rclone exited 7" in verdict.message
-    FOUND.clear()  # a new drill finds the estate anew
+    local.drill_run = DrillRun()  # a new drill finds the estate anew
     markers(
         "last_failure.json",
         {"job": "b2_mirror", "host": "akira", "status": "failure", "message": "old", "failed_at": when(9)},
@@ -145,7 +145,7 @@ def test_the_newest_restore_test_result_is_read_and_a_failed_test_is_named(local
     verdict = marker_valid(reading, job)
     assert not verdict.ok
     assert f"restore-test result {results}/*.json matches no file" in verdict.message
-    FOUND.clear()  # a new drill finds the estate anew
+    local.drill_run = DrillRun()  # a new drill finds the estate anew
     results.mkdir()
     older = results / "restore-test-1.json"
     older.write_text(json.dumps(success(200) | {"job": "restore_test", "tests": {"b2_mirror": "PASS"}}))
@@ -161,7 +161,7 @@ def test_the_newest_restore_test_result_is_read_and_a_failed_test_is_named(local
     assert verdict.message.endswith("(failed: b2_mirror)")
     assert marker_fresh(reading, job, local).ok
     newest.unlink()
-    FOUND.clear()
+    local.drill_run = DrillRun()
     reading = newest_restore_test(local, job)
     assert restore_tests_passed(reading, job).ok
     assert f"restore-test result {older} is 200h" in marker_fresh(reading, job, local).message

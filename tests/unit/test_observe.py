@@ -2,7 +2,8 @@
 
 import pytest
 
-from drills.core.observe import FOUND, READINGS, Reading, reading
+from drills.core.observe import READINGS, Reading, before_acting, reading
+from drills.core.run import DrillRun
 from drills.inventory.schema import Job
 
 
@@ -11,9 +12,13 @@ def job(name: str, host: str = "akira") -> Job:
                                "source": "/flux", "repository": "/srv/restic", "rto": "1h"})
 
 
+RUN = DrillRun()  # a run of their own for the tests below (each reading's name is its own)
+
+
 class Host:
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, run: DrillRun = RUN) -> None:
         self.name = name
+        self.drill_run = run
 
 
 @pytest.fixture
@@ -36,12 +41,14 @@ def test_a_reading_is_taken_once_and_kept(counted):
 
 def test_acting_on_one_job_first_reads_every_job_of_its_host_and_no_other(counted):
     found, reads = counted
-    FOUND.know_jobs([job("a"), job("b"), job("skipped"), job("elsewhere", host="motoko")])
-    FOUND.before_acting(Host("akira"), job("a"))
+    run = DrillRun()
+    run.found.know_jobs([job("a"), job("b"), job("skipped"), job("elsewhere", host="motoko")])
+    before_acting(Host("akira", run), job("a"))
     assert sorted(reads) == ["a", "b"]
-    FOUND.before_acting(Host("akira"), job("b"))  # once per host
+    before_acting(Host("akira", run), job("b"))  # once per host
     assert sorted(reads) == ["a", "b"]
-    assert found(Host("akira"), job("b")) in (1, 2)  # as found, not read again
+    assert found(Host("akira", run), job("b")) in (1, 2)  # as found, not read again
+    assert found(Host("akira", DrillRun()), job("b")) == 3  # another run reads the host again
 
 
 def test_a_reading_that_failed_fails_again_when_asked():

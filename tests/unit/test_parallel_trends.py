@@ -6,16 +6,16 @@ from types import SimpleNamespace
 
 import pytest
 
+from drills.core.run import DrillRun
 from drills.evidence.log import EvidenceLog
 from steps.plugin.parallel import BY_HOST, drawn_trends, merge_results, pytest_configure_node
 from steps.plugin.reporting import OUTCOMES, VERIFIED
-from steps.plugin.session import EVIDENCE, UNREACHABLE, VERSIONS
+from steps.plugin.session import RUN
 
 
 def a_config(log: EvidenceLog, **workerinput: object) -> SimpleNamespace:
     stash = pytest.Stash()
-    stash[EVIDENCE], stash[OUTCOMES], stash[VERIFIED] = log, Counter(), {}
-    stash[VERSIONS], stash[UNREACHABLE] = {}, {}
+    stash[RUN], stash[OUTCOMES], stash[VERIFIED] = DrillRun(evidence=log), Counter(), {}
     return SimpleNamespace(stash=stash, workerinput=workerinput)
 
 

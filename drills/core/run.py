@@ -1,0 +1,60 @@
+"""One drill run's state, in one object that lives as long as the run: what it found on each
+host, the hosts' clocks, the backends down, the buckets as found, the evidence it collects, its
+signing key, the jobs it is to drill. Nothing of a run is kept in a module: two runs in one
+process (a test's drills, a warm fork) never see each other's findings.
+
+The pytest plugin makes one when it configures a drill and keeps it under one stash key
+(``steps.plugin.options.RUN``); steps reach it through the ``drill`` fixture, verdicts through
+the ``Remote`` they are given (``remote.drill_run``), which the run made.
+
+    >>> run = DrillRun()
+    >>> run.expected, run.unreachable, run.signer
+    (set(), {}, None)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from drills.core.clock import Clocks
+from drills.core.observe import Found
+from drills.core.transport import DownBackends, Remote
+from drills.evidence.log import EvidenceLog
+from drills.evidence.signing import SigningKey
+from drills.inventory.schema import Inventory
+from drills.verdicts.bucket import BucketReadings
+
+
+def _no_inventory() -> Inventory:
+    return Inventory(name="none", hosts={}, jobs={})
+
+
+@dataclass
+class DrillRun:
+    """Everything one run knows: created at the start of a drill, dropped at its end."""
+
+    inventory: Inventory = field(default_factory=_no_inventory)
+    evidence: EvidenceLog = field(default_factory=EvidenceLog)
+    signer: SigningKey | None = None  # --sign-evidence: signs the run's manifest
+    started: datetime = field(default_factory=lambda: datetime.now(UTC))
+    expected: set[str] = field(default_factory=set)  # the jobs to drill, after selection
+    unreachable: dict[str, str] = field(default_factory=dict)  # host -> why it did not answer
+    versions: dict[str, dict[str, str]] = field(default_factory=dict)  # host -> tool -> version
+    probed: set[str] = field(default_factory=set)  # hosts probed so far
+    clocks: Clocks = field(default_factory=Clocks)
+    down: DownBackends = field(default_factory=DownBackends)
+    found: Found = field(init=False)  # the estate as found, per host, job and reading
+    buckets: BucketReadings = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.found = Found()
+        self.found.know_jobs(self.inventory.jobs.values())
+        self.buckets = BucketReadings(self.inventory)
+
+    def __repr__(self) -> str:  # shown as a step parameter in the report: keep it short
+        return f"DrillRun(inventory {self.inventory.name}, run {self.evidence.run_id})"
+
+    def remote(self, host: str, timeout: float) -> Remote:
+        """The inventory's ``host``, reached within this run (its findings, clock, backends)."""
+        return Remote(self.inventory.hosts[host], timeout=timeout, run=self)
