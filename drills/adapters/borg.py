@@ -90,9 +90,6 @@ TZ=UTC BORG_RELOCATED_REPO_ACCESS_IS_OK=no exec borg "$@"
 '''
 
 
-_PATHS_PER_RUN = 64 * 1024  # characters of pp: paths in one borg extract
-
-
 def parse_archives(text: str, host: str, source: str) -> list[Snapshot]:
     """``borg list --json`` (run with TZ=UTC) as snapshots, oldest first: the archive's name
     is its short ID, its start its time."""
@@ -203,12 +200,20 @@ class Borg:
         metadata and fails where ``borg list`` and ``borg check`` still work)."""
         return ["borg", "list", "--last", "1", "--short", "--bypass-lock", address]
 
+    def _borg(self) -> tuple[str, ...]:
+        """How borg is called (borgmatic: through ``borgmatic borg``)."""
+        return ("borg",)
+
+    def _in_dir(self, cwd: str, words: Sequence[str]) -> tuple[str, ...]:
+        """``words`` for borg, run in ``cwd`` (borg extract writes into its working directory):
+        a helper enters it first, one program a ``sudo: exact`` host pins by its digest."""
+        return ("sh", "-c", _IN_DIR, "borg-in-dir", cwd, *words)
+
     def _run(self, *words: str, cwd: str | None = None, timeout: float | None = None,
              local: bool = False, progress: Callable[[], str] | None = None) -> Result:
         zone = () if local else ("TZ=UTC",)
-        command: tuple[str, ...] = ("env", *zone, "BORG_RELOCATED_REPO_ACCESS_IS_OK=no", "borg", *words)
-        if cwd:  # borg extract writes into its working directory: a helper enters it first
-            command = ("sh", "-c", _IN_DIR, "borg-in-dir", cwd, *words)
+        command = self._in_dir(cwd, words) if cwd else \
+            ("env", *zone, "BORG_RELOCATED_REPO_ACCESS_IS_OK=no", *self._borg(), *words)
         return self.remote.run(self.remote.with_credentials(command, self.job), timeout=timeout,
                                progress=progress)
 
@@ -305,45 +310,6 @@ class Borg:
             raise DrillCouldNotRun(f"host {self.remote.name}, job {self.job.name}: the borg drill "
                                    "restores whole archives, not single paths")
         return self.extract(snapshot, target, expected=expected)
-
-    def files(self, snapshot: Snapshot) -> dict[str, int]:
-        """Every regular file of the archive under the job's source, relative to it, with its
-        size (``borg list --json-lines``; borg keeps paths without their leading slash)."""
-        location = f"{self.repository}::{snapshot.short_id}"
-        result = self._run("list", "--json-lines", "--bypass-lock", location, timeout=3600)
-        if not result.ok:
-            raise self._failure(f"borg list {location}", result)
-        prefix = str(self.job.source).strip("/") + "/"
-        found: dict[str, int] = {}
-        for line in result.text.splitlines():
-            item = json.loads(line) if line.startswith("{") else {}
-            path = str(item.get("path", ""))
-            if item.get("type") == "-" and path.startswith(prefix):
-                found[path.removeprefix(prefix)] = int(item.get("size") or 0)
-        return found
-
-    def restore_files(self, snapshot: Snapshot, target: str, relatives: Sequence[str],
-                      timeout: float) -> RestoreResult:
-        """``borg extract`` of exactly these files into ``target``, each named by a ``pp:``
-        path prefix (borg's literal form: no pattern character means anything, and a prefix
-        matches the path itself or below it, never a longer name); as few runs as the command
-        line allows, within ``timeout`` seconds in all."""
-        location, prefix = f"{self.repository}::{snapshot.short_id}", str(self.job.source).strip("/")
-        batches: list[list[str]] = [[]]
-        for relative in relatives:
-            if sum(len(p) for p in batches[-1]) > _PATHS_PER_RUN:
-                batches.append([])
-            batches[-1].append(f"pp:{prefix}/{relative}")
-        seconds = 0.0
-        command = f"{argv('cd', target)} && {argv('borg', 'extract', location)} pp:..."
-        for batch in batches:
-            result = self._run("extract", "--bypass-lock", location, *batch, cwd=target,
-                               timeout=max(timeout - seconds, 1.0))
-            seconds += result.seconds
-            if not result.ok:
-                raise self._failure(f"{command} ({len(batch)} files)", result)
-        return RestoreResult(snapshot, target, seconds,
-                             f"{command} ({len(relatives)} files, {len(batches)} run(s))")
 
     def left_out(self, kinds: Callable[[str], str | None]) -> Callable[[str], bool]:
         """What ``borg create`` leaves out (``borg_left_out``), the tagged directories asked of

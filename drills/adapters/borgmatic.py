@@ -29,7 +29,7 @@ from drills.adapters.systemd import read_timer
 from drills.adapters.tool import BackupTool
 from drills.core.retention import Policy
 from drills.core.tool_errors import COULD_NOT_RUN, ErrorTable
-from drills.core.transport import DrillCouldNotRun, Remote, Result, argv
+from drills.core.transport import DrillCouldNotRun, Remote, argv
 from drills.inventory.schema import Job, Schedule
 
 CONFIG = "/etc/borgmatic/config.yaml"  # the stock path, borgmatic's first default
@@ -62,7 +62,6 @@ ERRORS = ErrorTable(
     noise=(r"summary:$|Need some help\?|(\S+: )?An error occurred$|"
            r"(\S+: )?Error running actions for repository$",),
 ) + Borg.ERRORS
-_READ_FAILED: dict[str, str] = {}  # job id -> why its configuration could not be read
 
 
 @dataclass(frozen=True)
@@ -161,10 +160,16 @@ def job_updates(job: Job, settings: Settings, calendars: Sequence[str]) -> dict[
             if getattr(job, key) in (None, (), False) and value not in (None, (), False)}
 
 
-def read_job(remote: Remote, job: Job, timeout: float = 60) -> None:
-    """Fill ``job`` (the inventory's own object, which every scenario of the run holds) from the
-    host's borgmatic configuration and stock timer; a configuration that cannot be read makes
-    the job's scenarios COULD NOT RUN, naming why."""
+class ConfigurationUnread(DrillCouldNotRun):
+    """The host's borgmatic configuration could not be read (borgmatic refused it, or the
+    drill cannot read a part of it): the job's scenarios could not run, naming why."""
+
+
+def read_job(remote: Remote, job: Job, timeout: float = 60) -> Job:
+    """A copy of ``job`` filled from the host's borgmatic configuration and stock timer (the
+    inventory's job is left as it is); ``ConfigurationUnread`` naming why when it cannot be read.
+    The probe reads it once and gives the copy to the job's scenarios (``Borgmatic`` reads it
+    again for a job that reaches it unread)."""
     config = str(job.config or CONFIG)
     try:
         shown = remote.run(argv("borgmatic", "-c", config, "config", "validate", "--show"),
@@ -177,12 +182,9 @@ def read_job(remote: Remote, job: Job, timeout: float = 60) -> None:
         settings = read_settings(parse_shown(shown.text, remote.name, config), job.repository,
                                  hostname, config)
     except DrillCouldNotRun as exc:
-        _READ_FAILED[job.id] = str(exc)
-        return
-    _READ_FAILED.pop(job.id, None)
+        raise ConfigurationUnread(str(exc)) from None
     timer = read_timer(remote, TIMER)
-    for key, value in job_updates(job, settings, timer.calendars if timer.loaded else ()).items():
-        object.__setattr__(job, key, value)  # the run's one job object: frozen for every step else
+    return job.model_copy(update=job_updates(job, settings, timer.calendars if timer.loaded else ()))
 
 
 class Borgmatic(Borg):
@@ -202,12 +204,8 @@ class Borgmatic(Borg):
     read_job = staticmethod(read_job)  # called by the plugin when it probes the job's host
 
     def __init__(self, remote: Remote, job: Job) -> None:
-        reason = _READ_FAILED.get(job.id)
-        if reason is not None:
-            raise DrillCouldNotRun(reason)
-        if job.repository is None:
-            raise DrillCouldNotRun(f"host {remote.name}, job {job.name}: its borgmatic configuration "
-                                   "was not read (the drill reads it when it probes the host)")
+        if job.repository is None or job.source is None:  # not read at the probe: read it now
+            job = read_job(remote, job)  # or ConfigurationUnread, naming why
         super().__init__(remote, job)
         self.config = str(job.config or CONFIG)
 
@@ -224,14 +222,12 @@ class Borgmatic(Borg):
         return ("borgmatic", "-c", self.config, "--no-color", "--verbosity", "-1", *STRICT, "borg",
                 "--repository", self.repository, "--")
 
-    def _run(self, *words: str, cwd: str | None = None, timeout: float | None = None,
-             local: bool = False, progress: Any = None) -> Result:
-        place = ("-C", cwd) if cwd else ()
-        zone = () if local else ("TZ=UTC",)
-        command = ("env", *place, *zone, "BORG_RELOCATED_REPO_ACCESS_IS_OK=no", *self._borgmatic(),
-                   *words)
-        return self.remote.run(self.remote.with_credentials(command, self.job), timeout=timeout,
-                               progress=progress)
+    def _borg(self) -> tuple[str, ...]:
+        return self._borgmatic()
+
+    def _in_dir(self, cwd: str, words: Sequence[str]) -> tuple[str, ...]:
+        return ("env", "-C", cwd, "TZ=UTC", "BORG_RELOCATED_REPO_ACCESS_IS_OK=no", *self._borgmatic(),
+                *words)
 
 
 _CONFORMS: type[BackupTool] = Borgmatic  # mypy holds the class to the protocol

@@ -27,10 +27,11 @@ from drills.core.restore_rotation import (
 )
 from drills.core.transport import DrillCouldNotRun, Remote
 from drills.inventory.schema import Job
-from drills.restores.manifest import Comparison, entry_named, hash_tree
+from drills.restores.manifest import Comparison, Entry, Manifest, entry_named, hash_tree
 from drills.restores.scratch import ensure_space, scratch_dir
 
 LISTED_IN_EVIDENCE = 50  # paths named in the evidence beside the digest of them all
+HASHED_PER_RUN = 64 * 1024  # characters of paths in one hashing command on the host
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,23 @@ class RotationOutcome:
         return {EVIDENCE_KEY: entry}
 
 
+def _hashed(remote: Remote, root: str, paths: list[str]) -> Manifest:
+    """``paths`` under ``root`` hashed on the host (absent ones left out), in as many runs as
+    keep each command line under HASHED_PER_RUN characters of paths."""
+    entries: dict[str, Entry] = {}
+    seconds, start = 0.0, 0
+    while start < len(paths):
+        end, size = start, 0
+        while end < len(paths) and (end == start or size + len(paths[end]) <= HASHED_PER_RUN):
+            size += len(paths[end])
+            end += 1
+        found = hash_tree(remote, root, paths[start:end], missing_ok=True)
+        entries |= found.entries
+        seconds += found.seconds
+        start = end
+    return Manifest(remote.name, root, entries, seconds)
+
+
 class RotationDrill:
     def __init__(self, remote: Remote, job: Job, earlier: list[RestoreProof]) -> None:
         if job.restore_rotation is None or job.restore_budget is None:
@@ -120,8 +138,8 @@ class RotationDrill:
         hashed = sorted({p.rpartition("/")[0] or "." if "\ufffd" in p else p for p in paths})
         with scratch_dir(self.remote, self.job) as target:
             result = tool.restore_files(snapshot, target, paths, self.limit())
-            restored = hash_tree(self.remote, f"{target}{source}", hashed, missing_ok=True)
-        original = hash_tree(self.remote, source, hashed, missing_ok=True)
+            restored = _hashed(self.remote, f"{target}{source}", hashed)
+        original = _hashed(self.remote, source, hashed)
         if not original.entries and paths:
             raise DrillCouldNotRun(f"host {self.remote.name}, job {self.job.name}: none of the "
                                    f"{len(paths)} chosen files found under {source}")

@@ -505,10 +505,16 @@ def probe_hosts(config: pytest.Config, hosts: list[str], items: list[pytest.Item
         except DrillCouldNotRun as exc:
             return name, str(exc), {}
         jobs = by_host.get(name, [])
-        for job in jobs:  # a kind that reads its job from the host: borgmatic's configuration
+        for index, job in enumerate(jobs):  # a kind that reads its job from the host: borgmatic's
             read_job = getattr(tool_class(job), "read_job", None)
-            if read_job is not None:
-                read_job(remote, job)
+            if read_job is None:
+                continue
+            try:  # a copy of the job, read from the host, for its scenarios
+                jobs[index] = read_job(remote, job)
+            except DrillCouldNotRun:
+                continue  # unread: the job's tool reads it again in each scenario, and names why
+            for item in (i for i in items if (found := job_of(i)) is not None and found.id == job.id):
+                item.callspec.params["job"] = jobs[index]  # type: ignore[attr-defined]
         return name, None, probe_all(remote, jobs, config.getoption("probe_timeout"))
 
     with ThreadPoolExecutor(max_workers=min(16, len(hosts) + 1)) as pool:

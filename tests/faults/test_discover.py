@@ -78,7 +78,7 @@ def _read_from_host(remote: Remote, job: Job, twin: Job) -> list[str]:
 
     (found,) = [f for f in discover_host(remote).jobs if f.name == twin.name]
     module = import_module(KINDS[job.kind].tool.split(":")[0])
-    module.read_job(remote, job)  # fills the lab's job object from the host, as a drill does
+    job = module.read_job(remote, job)  # the job as read from the host, as a drill reads it
     problems = []
     for key in ("repository", "source"):
         if found.from_host.get(key) != getattr(job, key):

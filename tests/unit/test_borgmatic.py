@@ -97,3 +97,64 @@ def test_the_probe_opens_the_repository_through_the_jobs_own_configuration():
     stock = Job.model_validate({"name": "j", "host": "h", "kind": "borgmatic", "rpo": "26h", "rto": "30m"})
     assert Borgmatic.probe_words("/srv/borg/h", 45, stock)[1:3] == ["-c", "/etc/borgmatic/config.yaml"]
     assert "-c" not in Borgmatic.probe_words("/srv/borg/h", 45)  # no job: borgmatic's default paths
+
+
+class Saito:
+    """The host's answers (the probe's collaborator): borgmatic's recorded configuration, or
+    ``refused``: what borgmatic printed for a configuration it cannot parse."""
+
+    name = "saito"
+
+    def __init__(self, refused: str = "") -> None:
+        self.refused, self.commands = refused, []
+
+    def with_credentials(self, words, job=None):
+        return words
+
+    def run(self, words, timeout=None, privileged=True, progress=None, check=False):
+        from drills.core.transport import Result
+
+        command = words if isinstance(words, str) else " ".join(words)
+        self.commands.append(command)
+        if "config validate --show" in command:
+            if self.refused:
+                return Result("saito", command, 1, b"", self.refused, 0.1)
+            return Result("saito", command, 0, (RECORDED / "config-validate-show.txt").read_bytes(), "", 0.1)
+        if command.startswith("uname"):
+            return Result("saito", command, 0, b"saito\n", "", 0.1)
+        return Result("saito", command, 1, b"", "not in this stand-in", 0.1)
+
+
+def test_the_job_read_from_the_host_is_a_copy_and_an_unread_one_names_why():
+    from drills.adapters.borgmatic import ConfigurationUnread, read_job
+
+    job = Job.model_validate({"name": "j", "host": "saito", "kind": "borgmatic", "rpo": "26h", "rto": "30m"})
+    read = read_job(Saito(), job)
+    assert (read.repository, read.source) == ("/srv/borg/saito", "/srv/data")
+    assert (job.repository, job.source) == (None, None)  # the inventory's job is left as it is
+    assert Borgmatic(Saito(), read).job is read
+    refused = Saito("/etc/borgmatic/config.yaml: Error parsing configuration file")
+    with pytest.raises(ConfigurationUnread, match=r"host saito, job j: `borgmatic -c /etc/borgmatic/"
+                       r"config\.yaml config validate --show` exited 1: .*Error parsing"):
+        Borgmatic(refused, job)  # read again in the scenario: COULD NOT RUN, naming why
+    assert Borgmatic(Saito(), job).repository == "/srv/borg/saito"  # read now when the probe did not
+
+
+def test_borgmatic_runs_borg_through_the_same_command_as_borg_with_its_own_prefix():
+    host = Saito()
+    job = read_job_of(host)
+    borgmatic = Borgmatic(host, job)
+    borgmatic._run("list", "--json", "/srv/borg/saito")
+    borgmatic._run("extract", "a::b", cwd="/scratch/x")
+    listed, extracted = host.commands[-2:]
+    assert listed.startswith("env TZ=UTC BORG_RELOCATED_REPO_ACCESS_IS_OK=no borgmatic -c "
+                             "/etc/borgmatic/config.yaml ")
+    assert listed.endswith("borg --repository /srv/borg/saito -- list --json /srv/borg/saito")
+    assert extracted.startswith("env -C /scratch/x TZ=UTC BORG_RELOCATED_REPO_ACCESS_IS_OK=no borgmatic ")
+
+
+def read_job_of(host: Saito) -> Job:
+    from drills.adapters.borgmatic import read_job
+
+    return read_job(host, Job.model_validate({"name": "j", "host": "saito", "kind": "borgmatic",
+                                              "rpo": "26h", "rto": "30m"}))

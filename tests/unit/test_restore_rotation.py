@@ -34,6 +34,7 @@ from drills.core.restore_rotation import (
 )
 from drills.core.transport import Remote
 from drills.inventory.schema import Host, Job
+from drills.restores import rotation
 from drills.restores.scratch import scratch_dir
 from drills.verdicts.restore import every_file_restored
 
@@ -262,3 +263,16 @@ def test_borg_extracts_exactly_the_chosen_files_hostile_names_taken_literally(tm
         back = {str(p.relative_to(target / str(source).lstrip("/"))) for p in target.rglob("*")
                 if p.is_file()}
     assert back == set(chosen)  # pp:d/a is not d/ab, d/* is not every file
+
+
+def test_many_files_are_hashed_in_several_runs_each_named_once(tmp_path, monkeypatch):
+    """The comparison hashes the chosen files in runs of at most HASHED_PER_RUN characters of
+    paths (a slice of many files would pass the command line's limit); an absent file is left
+    out, as the comparison then names it missing."""
+    for hostile in HOSTILE:
+        (tmp_path / hostile).write_text(hostile)
+    monkeypatch.setattr(rotation, "HASHED_PER_RUN", 8)
+    remote = Remote(Host(name="runner", transport="local://", scratch=str(tmp_path / "s")), timeout=60)
+    found = rotation._hashed(remote, str(tmp_path), [*HOSTILE, "absent"])
+    assert sorted(found.entries) == sorted(HOSTILE)
+    assert found.entries["x\npwned\n"].size == len("x\npwned\n")
