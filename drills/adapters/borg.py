@@ -90,6 +90,9 @@ TZ=UTC BORG_RELOCATED_REPO_ACCESS_IS_OK=no exec borg "$@"
 '''
 
 
+_PATHS_PER_RUN = 64 * 1024  # characters of pp: paths in one borg extract
+
+
 def parse_archives(text: str, host: str, source: str) -> list[Snapshot]:
     """``borg list --json`` (run with TZ=UTC) as snapshots, oldest first: the archive's name
     is its short ID, its start its time."""
@@ -310,6 +313,45 @@ class Borg:
             raise DrillCouldNotRun(f"host {self.remote.name}, job {self.job.name}: the borg drill "
                                    "restores whole archives, not single paths")
         return self.extract(snapshot, target, expected=expected)
+
+    def files(self, snapshot: Snapshot) -> dict[str, int]:
+        """Every regular file of the archive under the job's source, relative to it, with its
+        size (``borg list --json-lines``; borg keeps paths without their leading slash)."""
+        location = f"{self.repository}::{snapshot.short_id}"
+        result = self._run("list", "--json-lines", "--bypass-lock", location, timeout=3600)
+        if not result.ok:
+            raise self._failure(f"borg list {location}", result)
+        prefix = str(self.job.source).strip("/") + "/"
+        found: dict[str, int] = {}
+        for line in result.text.splitlines():
+            item = json.loads(line) if line.startswith("{") else {}
+            path = str(item.get("path", ""))
+            if item.get("type") == "-" and path.startswith(prefix):
+                found[path.removeprefix(prefix)] = int(item.get("size") or 0)
+        return found
+
+    def restore_files(self, snapshot: Snapshot, target: str, relatives: Sequence[str],
+                      timeout: float) -> RestoreResult:
+        """``borg extract`` of exactly these files into ``target``, each named by a ``pp:``
+        path prefix (borg's literal form: no pattern character means anything, and a prefix
+        matches the path itself or below it, never a longer name); as few runs as the command
+        line allows, within ``timeout`` seconds in all."""
+        location, prefix = f"{self.repository}::{snapshot.short_id}", str(self.job.source).strip("/")
+        batches: list[list[str]] = [[]]
+        for relative in relatives:
+            if sum(len(p) for p in batches[-1]) > _PATHS_PER_RUN:
+                batches.append([])
+            batches[-1].append(f"pp:{prefix}/{relative}")
+        seconds = 0.0
+        command = f"{argv('cd', target)} && {argv('borg', 'extract', location)} pp:..."
+        for batch in batches:
+            result = self._run("extract", "--bypass-lock", location, *batch, cwd=target,
+                               timeout=max(timeout - seconds, 1.0))
+            seconds += result.seconds
+            if not result.ok:
+                raise self._failure(f"{command} ({len(batch)} files)", result)
+        return RestoreResult(snapshot, target, seconds,
+                             f"{command} ({len(relatives)} files, {len(batches)} run(s))")
 
     def left_out(self, kinds: Callable[[str], str | None]) -> Callable[[str], bool]:
         """What ``borg create`` leaves out (``borg_left_out``), the tagged directories asked of
