@@ -27,6 +27,7 @@ from drills.inventory.schema import Job
 RUNNER = socket.gethostname().split(".")[0].replace("-", "_") or "runner"
 PREFIX = "drill-"
 MAX_AGE = 24 * 3600
+CREDENTIALS_ROOT = "/run"  # where unit-credentials.sh makes a command's credentials folder
 RESOLVE_LIMIT = 60  # seconds for the one command that resolves every protected path
 
 
@@ -192,7 +193,8 @@ def _leftover(name: str, now: float) -> bool:
 
 def sweep(remote: Remote) -> list[str]:
     """Remove scratch left by killed runs of this runner, or older than a day, after stopping
-    any process still writing there; return what was removed."""
+    any process still writing there, and the credentials folders killed runs left
+    (``sweep_credentials``); return the scratch removed."""
     root = remote.host.scratch
     listing = remote.run(argv("find", root, "-mindepth", "1", "-maxdepth", "1", "-printf", "%f\\0"))
     now = time.time()
@@ -201,7 +203,19 @@ def sweep(remote: Remote) -> list[str]:
     for path in stale:
         parent, name = path.rsplit("/", 1)
         remote.run(script("sweep", parent, name[0], name[1:]), timeout=600)
+    sweep_credentials(remote)
     return stale
+
+
+def sweep_credentials(remote: Remote, where: str = CREDENTIALS_ROOT) -> list[str]:
+    """Remove the systemd credentials folders (``drills/scripts/unit-credentials.sh``) a killed
+    drill left in ``where``, by the rule of scratch leftovers: its helper's PID no longer runs
+    on the host, or it is older than MAX_AGE. A ``sudo: exact`` host is never given that
+    helper, so it has none to sweep."""
+    if remote.host.sudo == "exact":
+        return []
+    swept = remote.run(script("sweep-credentials", where, str(MAX_AGE)), timeout=60)
+    return [path.decode("utf-8", errors="surrogateescape") for path in swept.stdout.split(b"\0")[:-1]]
 
 
 def free_bytes(remote: Remote, path: str) -> int:

@@ -11,7 +11,8 @@ set -u
 unit=$1
 shift
 umask 077
-dir=$(mktemp -d /run/backup-drill-credentials.XXXXXX) || exit 96
+# named by this helper's PID and start, so the next drill's sweep finds one a killed drill left
+dir=$(mktemp -d "/run/backup-drill-credentials.$$-$(date +%s).XXXXXX") || exit 96
 trap 'rm -rf -- "$dir"' EXIT
 trap 'exit 143' HUP INT TERM
 refuse() {

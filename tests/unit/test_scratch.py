@@ -233,3 +233,36 @@ def test_sweep_stops_a_process_still_writing_into_a_leftover(tmp_path):
     assert sweep(remote) == [str(leftover)]
     assert writer.wait(timeout=10) != 0
     assert not leftover.exists()
+
+
+def test_the_sweep_removes_credentials_folders_of_dead_helpers_and_old_ones_only(tmp_path):
+    """unit-credentials.sh names its folder by its PID and start; the sweep removes one whose
+    helper is gone or older than a day (one named the old way: by its modification time), and
+    never follows a link."""
+    from drills.restores.scratch import sweep_credentials
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    now = int(time.time())
+    names = {
+        "dead": f"backup-drill-credentials.{dead.pid}-{now}.Ab12Cd",
+        "alive": f"backup-drill-credentials.{os.getpid()}-{now}.Ef34Gh",
+        "old": f"backup-drill-credentials.{os.getpid()}-{now - 2 * 86400}.Ij56Kl",
+        "unnamed-old": "backup-drill-credentials.Mn78Op",
+        "unnamed-young": "backup-drill-credentials.Qr90St",
+        "foreign": "credentials.not-ours",
+    }
+    for name in names.values():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "password").write_text("secret")
+    os.utime(tmp_path / names["unnamed-old"], (now - 2 * 86400, now - 2 * 86400))
+    target = tmp_path / "kept"
+    target.mkdir()
+    (tmp_path / "backup-drill-credentials.1-1.link").symlink_to(target)
+    remote = Remote(Host(name="h", transport="local://", scratch=str(tmp_path / "scratch")))
+    swept = sweep_credentials(remote, str(tmp_path))
+    assert sorted(swept) == sorted(str(tmp_path / names[k]) for k in ("dead", "old", "unnamed-old"))
+    assert sorted(os.listdir(tmp_path)) == sorted([*(names[k] for k in ("alive", "unnamed-young", "foreign")),
+                                                   "kept", "backup-drill-credentials.1-1.link"])
+    exact = Remote(Host(name="h", transport="local://", scratch=str(tmp_path), sudo="exact"))
+    assert sweep_credentials(exact, str(tmp_path)) == []  # never given the helper: none to sweep
