@@ -10,8 +10,8 @@ from drills.core.run import DrillRun
 from drills.inventory.schema import Inventory, Job
 from drills.outcomes import require
 from drills.verdicts.bucket import encrypted, lifecycle_keeps, locked, private, versioned
+from steps.plugin.fixtures import label_report
 from steps.plugin.needs import needs
-from steps.plugin.session import label_report
 
 
 @given("the job's bucket is audited from the runner")

@@ -23,7 +23,7 @@ from drills.verdicts.repository import (
     snapshot_not_shrunk,
 )
 from steps.plugin.needs import needs
-from steps.plugin.session import evidence_dir
+from steps.plugin.options import evidence_dir
 
 
 @then("restic check passes")

@@ -24,7 +24,7 @@ from drills.verdicts.restore import (
 )
 from drills.verdicts.verdict import Timed, within_rto
 from steps.plugin.needs import needs
-from steps.plugin.session import evidence_dir
+from steps.plugin.options import evidence_dir
 
 
 def _samples(job: Job) -> Samples:

@@ -18,7 +18,7 @@ import pytest
 from drills.core import secrets
 from drills.evidence.notify import Target, ping_end, ping_start, run_summary, send_webhook
 from drills.inventory.schema import Inventory
-from steps.plugin.session import DRILLING, RUN, is_worker
+from steps.plugin.options import DRILLING, RUN, is_worker
 
 PROGRESS = logging.getLogger("drills")  # every drill logger (drills.drill, drills.core...) below it
 PING = pytest.StashKey[Target | None]()

@@ -29,7 +29,7 @@ from drills.core.bundled import bundled
 from drills.exit_codes import guarded
 from steps import STEP_MODULES
 from steps.plugin.needs import step_needs
-from steps.plugin.session import scenario_template
+from steps.plugin.selection import scenario_template
 
 PROJECT = Path(__file__).resolve().parents[2]
 CATALOGUE = "docs/steps.md"

@@ -19,7 +19,7 @@ from drills.inventory.schema import Job
 
 def drilled_job(job: Job) -> Job:
     """Every scenario drills one job: ``job`` is parametrized per job it applies to
-    (steps/plugin/session.py); as an autouse fixture of each feature module (not of this plugin, which
+    (steps/plugin/selection.py); as an autouse fixture of each feature module (not of this plugin, which
     would give every test of the session a job), it puts ``job`` in each scenario's closure."""
     return job
 

@@ -6,6 +6,8 @@ its step modules. ``pip install backup-drills`` is all a user's pytest needs:
 
 from steps import STEP_MODULES
 
-PLUGIN_MODULES = ("steps.plugin.session", "steps.plugin.reporting", "steps.plugin.parallel",
-                  "steps.plugin.catalogue", "steps.plugin.collect", "steps.plugin.announce")
+PLUGIN_MODULES = ("steps.plugin.options", "steps.plugin.selection", "steps.plugin.probing",
+                  "steps.plugin.fixtures", "steps.plugin.session", "steps.plugin.reporting",
+                  "steps.plugin.parallel", "steps.plugin.catalogue", "steps.plugin.collect",
+                  "steps.plugin.announce")
 pytest_plugins = [*PLUGIN_MODULES, *STEP_MODULES]

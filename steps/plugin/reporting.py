@@ -32,14 +32,8 @@ from drills.evidence.waivers import WaiverBook, WaiverError, load_waivers
 from drills.exit_codes import ExitCode, drill_exit
 from drills.inventory.schema import Inventory, Job
 from drills.outcomes import JUDGED, NOT_COMPLIANT
-from steps.plugin.session import (
-    DRILLING,
-    RUN,
-    evidence_dir,
-    is_worker,
-    job_of,
-    scenario_template,
-)
+from steps.plugin.options import DRILLING, RUN, evidence_dir, is_worker
+from steps.plugin.selection import job_of, scenario_template
 
 OUTCOMES = pytest.StashKey[Counter[str]]()
 VERIFIED = pytest.StashKey[dict[str, bool]]()

@@ -8,9 +8,9 @@ import pytest
 
 from drills.core.run import DrillRun
 from drills.evidence.log import EvidenceLog
+from steps.plugin.options import RUN
 from steps.plugin.parallel import BY_HOST, drawn_trends, merge_results, pytest_configure_node
 from steps.plugin.reporting import OUTCOMES, VERIFIED
-from steps.plugin.session import RUN
 
 
 def a_config(log: EvidenceLog, **workerinput: object) -> SimpleNamespace:

@@ -12,7 +12,8 @@ import yaml
 
 from drills.inventory.schema import Inventory, Job, load_inventory
 from steps.plugin.needs import SELECTORS
-from steps.plugin.session import Selection, drilled_by_host, matching_jobs
+from steps.plugin.probing import drilled_by_host
+from steps.plugin.selection import Selection, matching_jobs
 
 LAB = Path(__file__).resolve().parents[2] / "inventory" / "lab.yml"
 
