@@ -1,7 +1,8 @@
 """Tree manifests hashed on the host that holds the tree, compared on the runner.
 
-One remote command lists a tree (type, size, mtime, link target) and hashes its files with
-``sha256sum`` in parallel; only the manifest crosses the wire, never file contents.
+One remote command lists a tree (type, size, mtime, link target) and hashes its files on every
+core of the host (files over 1 MiB with ``openssl dgst -sha256`` where the host has it, the rest
+with ``sha256sum``); only the manifest crosses the wire, never file contents.
 
     >>> source = hash_tree(remote, "/flux")                               # doctest: +SKIP
     >>> restored = hash_tree(remote, "/var/tmp/backup-drill/drill-x/flux") # doctest: +SKIP
@@ -62,8 +63,9 @@ def _command(root: str, subpaths: Iterable[str], parallel: int, missing_ok: bool
 
 
 def hash_tree(remote: Remote, root: str, subpaths: Iterable[str] = (".",),
-              parallel: int = 4, timeout: float = 3600, missing_ok: bool = False) -> Manifest:
-    """Manifest of ``root`` (or of ``subpaths`` below it), hashed on the host.
+              parallel: int = 0, timeout: float = 3600, missing_ok: bool = False) -> Manifest:
+    """Manifest of ``root`` (or of ``subpaths`` below it), hashed on the host, ``parallel``
+    hashers at a time (0: one per core of the host).
 
     With ``missing_ok`` (the restored side), a missing root or subpath is simply absent from
     the manifest; otherwise (the source side) it means the drill cannot run."""

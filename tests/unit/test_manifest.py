@@ -107,3 +107,47 @@ def test_a_missing_root_is_empty_only_when_allowed(local, tmp_path):
     assert hash_tree(local, str(tmp_path), ["nope"], missing_ok=True).entries == {}
     with pytest.raises(DrillCouldNotRun, match="cannot hash"):
         hash_tree(local, str(tmp_path), ["nope"])
+
+
+LARGE = ["big one.bin", "-big\nnewline.bin", "back\\slash.bin", "nested/big;$(x).bin"]
+
+
+def _openssl_that(tmp_path: Path, behaviour: str) -> Path:
+    """A folder to put first on PATH: every program of the system's PATH but openssl, and an
+    openssl that ``fails`` (exit 1), prints ``garbage`` (exit 0), or is ``missing``."""
+    tools = tmp_path / f"bin-{behaviour}"
+    tools.mkdir()
+    for folder in os.environ["PATH"].split(os.pathsep):
+        for program in Path(folder).glob("*") if Path(folder).is_dir() else ():
+            if program.name != "openssl" and not (tools / program.name).exists():
+                (tools / program.name).symlink_to(program)
+    if behaviour != "missing":
+        fake = tools / "openssl"
+        said = "exit 1" if behaviour == "fails" else "echo 'SHA2-256(stdin)= nope'"
+        fake.write_text(f"#!/bin/sh\necho called >> '{tools}/called'\n{said}\n")
+        fake.chmod(0o755)
+    return tools
+
+
+@pytest.mark.parametrize("openssl", ["real", "fails", "garbage", "missing"])
+def test_files_over_a_mib_hash_like_hashlib_with_or_without_openssl(local, tmp_path, monkeypatch, openssl):
+    """Files over 1 MiB go one by one through ``openssl dgst -sha256`` on stdin (their names,
+    hostile ones too, never in its output), or through sha256sum where openssl fails, prints
+    something else than a digest, or is not installed; the small ones stay with sha256sum."""
+    root = tmp_path / "tree"
+    make_tree(root, count=300)
+    for index, name in enumerate(LARGE):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(os.urandom(1024 * 1024 + index) if index else os.urandom(3 << 20))
+    exactly_a_mib = root / "exactly-a-mib.bin"
+    exactly_a_mib.write_bytes(os.urandom(1024 * 1024))
+    if openssl != "real":
+        monkeypatch.setenv("PATH", str(_openssl_that(tmp_path, openssl)))
+    manifest = hash_tree(local, str(root), parallel=3)
+    files = [p for p in root.rglob("*") if p.is_file() and not p.is_symlink()]
+    assert manifest.files == len(files) == len(ODD) + 300 + len(LARGE) + 1
+    for path in files:
+        entry = manifest.entries[str(path.relative_to(root))]
+        assert entry.sha256 == hashlib.sha256(path.read_bytes()).hexdigest(), path
+    if openssl in ("fails", "garbage"):  # the fake was asked, once for each large file
+        assert (tmp_path / f"bin-{openssl}" / "called").read_text().count("called") == len(LARGE)
