@@ -14,8 +14,11 @@ the ``Remote`` they are given (``remote.drill_run``), which the run made.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 from drills.core.clock import Clocks
 from drills.core.observe import Found
@@ -24,6 +27,8 @@ from drills.evidence.log import EvidenceLog
 from drills.evidence.signing import SigningKey
 from drills.inventory.schema import Inventory
 from drills.verdicts.bucket import BucketReadings
+
+T = TypeVar("T")
 
 
 def _no_inventory() -> Inventory:
@@ -46,11 +51,39 @@ class DrillRun:
     down: DownBackends = field(default_factory=DownBackends)
     found: Found = field(init=False)  # the estate as found, per host, job and reading
     buckets: BucketReadings = field(init=False)
+    _taken: dict[tuple[str, str], tuple[bool, Any]] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
         self.found = Found()
         self.found.know_jobs(self.inventory.jobs.values())
         self.buckets = BucketReadings(self.inventory)
+
+    def once(self, what: str, job_id: str, take: Callable[[], T]) -> T:
+        """``take()`` for ``job_id`` the first time any scenario asks ``what``, the same answer
+        (or the same failure) after: an observation the run makes once and every scenario
+        shares, never what another scenario chose to record (a check too costly to be a
+        reading taken before acting: ``restic check --read-data-subset``).
+
+        >>> run, calls = DrillRun(), []
+        >>> [run.once("read check", "j@h", lambda: calls.append(1) or "passed") for _ in "ab"], calls
+        (['passed', 'passed'], [1])
+        """
+        key = (what, job_id)
+        with self._lock:
+            known = self._taken.get(key)
+        if known is None:
+            try:
+                known = (True, take())
+            except Exception as exc:  # kept: the same failure for every later ask
+                known = (False, exc)
+            with self._lock:
+                known = self._taken.setdefault(key, known)
+        ok, value = known
+        if not ok:
+            raise value
+        answer: T = value
+        return answer
 
     def __repr__(self) -> str:  # shown as a step parameter in the report: keep it short
         return f"DrillRun(inventory {self.inventory.name}, run {self.evidence.run_id})"

@@ -71,6 +71,12 @@ def restic_read_check(remote: Remote, job: Job, earlier: list[SliceRead]) -> Ver
         {"slice": part, "read_at": at, "passed": checked.ok} for part in read]})
 
 
+def read_check(remote: Remote, job: Job, earlier: list[SliceRead]) -> Verdict:
+    """``restic_read_check`` as the run took it, once per job: the read check scenario and the
+    rotation's coverage scenario judge the same read, whichever runs first (or alone) takes it."""
+    return remote.drill_run.once("read check", job.id, lambda: restic_read_check(remote, job, earlier))
+
+
 def every_pack_read(job: Job, host: str, earlier: list[SliceRead], now_read: object) -> Verdict:
     """Every slice of the job's rotation was read by a passing check within the last t weeks
     (the history of earlier drills and this run's own read)."""
