@@ -43,7 +43,7 @@ from drills.core.tool_errors import (
     named,
     said,
 )
-from drills.core.transport import DrillCouldNotRun, Remote, Result, argv
+from drills.core.transport import SCRIPTS, DrillCouldNotRun, Remote, Result, argv
 from drills.inventory.schema import Job
 from drills.restores.manifest import nothing_left_out
 
@@ -84,10 +84,9 @@ ERRORS = ErrorTable(
 LOCK_WAIT = 30  # seconds borg check waits for the repository lock (the estate's job may hold it)
 # borg in the directory $1 (borg extract writes into its working directory): one program, so
 # a ``sudo: exact`` host escalates it as a helper pinned by its digest, its words by sudoers
-_IN_DIR = '''cd -- "$1" || exit 2
-shift
-TZ=UTC BORG_RELOCATED_REPO_ACCESS_IS_OK=no exec borg "$@"
-'''
+# borg extract writes into its working directory: this helper enters a run folder of scratch
+# (checked: the drill's own, not a symlink) and runs borg there
+_IN_DIR = (SCRIPTS / "borg-in-dir.sh").read_text(encoding="utf-8")
 
 
 _PATHS_PER_RUN = 64 * 1024  # characters of pp: paths in one borg extract

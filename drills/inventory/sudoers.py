@@ -101,7 +101,8 @@ def helpers() -> dict[str, str]:
             "archive-unpack": (SCRIPTS / "archive-unpack.sh").read_text(encoding="utf-8"),
             "borg-in-dir": borg._IN_DIR, "borg-tagged": borg._TAGGED,
             **{name: (SCRIPTS / f"{name}.sh").read_text(encoding="utf-8")
-               for name in ("throwaway-user", "scratch-hand-over", "pg-start", "redis-load")},
+               for name in ("throwaway-user", "scratch-hand-over", "pg-start", "redis-load",
+                            "scratch-root")},
             "manifest": databases.MANIFEST}
 
 
@@ -121,7 +122,10 @@ def host_rules(host: Host) -> list[Rule]:
         _helper("sweep", code["sweep"], f"{parent} d rill-[A-Za-z0-9_]+-{NUMBER}-{NUMBER}-[0-9a-f]+",
                 "remove scratch a killed run left"),
         _helper("free-bytes", code["free-bytes"], parent, "free space in scratch"),
-        Rule(PROGRAMS["mkdir"], f"-p -m 0700 -- {one}", "make scratch"),
+        _helper("scratch-root", code["scratch-root"],
+                f"{parent} drill-[A-Za-z0-9_]+-{NUMBER}-{NUMBER}-[0-9a-f]+",
+                "check the scratch root (root's, 0700 or stricter, not a symlink; made if missing) "
+                "and make scratch in it"),
         Rule(PROGRAMS["rm"], f"-rf --one-file-system -- {one}", "remove scratch"),
         Rule(PROGRAMS["du"], f"-sb {one}", "bytes restored so far (progress)"),
     ]
@@ -487,7 +491,9 @@ def sudoers_file(inventory: Inventory, host: str, user: str, source: str = "the 
     lines = [f"# backup-drills sudoers for {user} on {host} ({', '.join(jobs) or 'no jobs'}), from {source}",
              "# Generated: install as /etc/sudoers.d/backup-drills (mode 0440, check with visudo -cf),",
              "# the helpers it names under their paths (backup-drills sudoers --helpers DIR),",
-             "# and set sudo: exact on the host in the inventory. Needs sudo 1.9.10 or later."]
+             "# and set sudo: exact on the host in the inventory. Needs sudo 1.9.10 or later.",
+             f"# First make the scratch root as root, 0700 (mkdir -m 0700 {chosen.scratch}): the drill",
+             "# checks it on every run, sudo cannot (a root the drilling user made could hold symlinks)."]
     if chosen.credentials_env:  # its content runs as root's environment: root's to keep safe
         for program in credential_programs(rules):
             lines.append(f"Defaults!{program} env_file={chosen.credentials_env}")

@@ -156,14 +156,36 @@ def refuse_overlap(remote: Remote, job: Job, target: str) -> None:
                                  "drill protects")
 
 
+def make_run_folder(remote: Remote, job: Job, name: str) -> str:
+    """Check the scratch root on the host as the privileged user and make the run folder
+    ``name`` in it, in one command (``drills/scripts/scratch-root.sh``): the root is made 0700
+    when missing, and must be a real folder of the uid the drill's privileged commands run as
+    (root under sudo), not writable by group or others, below folders of root or that uid that
+    others cannot write (unless sticky, like /var/tmp). Anything else is COULD NOT RUN, naming
+    the path, its owner and mode: a local user who made the root first could plant symlinks
+    where the drill writes as root.
+
+    >>> make_run_folder(remote, job, "drill-r-1-2-ab")     # doctest: +SKIP
+    '/var/tmp/backup-drill/drill-r-1-2-ab'
+    """
+    root = remote.host.scratch
+    made = remote.run(script("scratch-root", root, name), timeout=RESOLVE_LIMIT)
+    if not made.ok:
+        said = made.tail(3) or f"exit {made.exit_status}"
+        raise ScratchRefused(f"host {remote.name}, job {job.name}: refusing the scratch root {root}: "
+                             f"{said}")
+    return f"{root}/{name}"
+
+
 @contextmanager
 def scratch_dir(remote: Remote, job: Job) -> Iterator[str]:
     """Make a labelled scratch directory on the host, once its real path overlaps nothing the
-    job protects; remove it whatever happens."""
-    root = remote.host.scratch
-    path = f"{root}/{PREFIX}{RUNNER}-{os.getpid()}-{int(time.time())}-{secrets.token_hex(3)}"
+    job protects and the scratch root is the drill's own (``make_run_folder``); remove it
+    whatever happens."""
+    name = f"{PREFIX}{RUNNER}-{os.getpid()}-{int(time.time())}-{secrets.token_hex(3)}"
+    path = f"{remote.host.scratch}/{name}"
     refuse_overlap(remote, job, path)
-    remote.run(argv("mkdir", "-p", "-m", "0700", "--", path), check=True)
+    make_run_folder(remote, job, name)
     try:
         yield path
     finally:

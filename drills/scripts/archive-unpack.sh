@@ -1,19 +1,53 @@
 #!/bin/sh
-# Unpack one tarball backup archive into OUT (made here), decrypting it first with gpg when
-# ENCRYPTED is "yes" (with GNUPGHOME's keys when one is given). The archive's members are
-# unpacked as the drilling user's own files (--no-same-owner): a backup's content is not trusted.
+# Unpack one tarball backup archive into OUT, a new folder (made here, 0700) directly in a run
+# folder of the drill's scratch, decrypting it first with gpg when ENCRYPTED is "yes" (with
+# GNUPGHOME's keys when one is given) into OUT.tar.gz beside it. A backup's content is not
+# trusted: its members come back as the running user's own files, with its umask (077), so no
+# setuid or setgid bit and nothing writable by others (--no-same-owner --no-same-permissions;
+# as root GNU tar otherwise keeps the archive's mode bits, setuid included), and a "." member
+# does not change OUT itself (--no-overwrite-dir). Exit 3: OUT is not a new folder in scratch.
 #   archive-unpack.sh ARCHIVE OUT ENCRYPTED [GNUPGHOME]
 set -eu
-archive=$1 out=$2 encrypted=$3 home=${4:-}
-mkdir -p -- "$out"
+umask 077
+archive=$1 out=${2%/} encrypted=$3 home=${4:-}
+scratch_run() {  # $1: a run folder the drill made (drill-..., by scratch-root.sh): it and the
+  # scratch root above it real folders of the running uid, not writable by group or others; every
+  # folder above those root's or that uid's, not writable by group or others unless sticky. Else
+  # exit 3, naming it.
+  me=$(id -u) p=${1%/} n=0
+  case $p in /?*/drill-*) ;; *) echo "$1: not a run folder of the drill's scratch" >&2; exit 3 ;; esac
+  while [ "$p" != / ]; do
+    n=$((n + 1))
+    if [ $n -le 2 ]; then
+      ok=$(find -P "$p" -maxdepth 0 -type d -user "$me" ! -perm /022 -print 2>/dev/null) || ok=
+    else
+      ok=$(find -P "$p" -maxdepth 0 -type d \( -user 0 -o -user "$me" \) \
+           \( ! -perm /022 -o -perm -1000 \) -print 2>/dev/null) || ok=
+    fi
+    [ -n "$ok" ] || { echo "$p: not a folder of the drill's scratch (a real folder of uid $me," \
+                           "not writable by others, not a symlink)" >&2; exit 3; }
+    p=$(dirname -- "$p")
+  done
+}
+case ${out##*/} in
+  '' | . | ..) echo "$2: not a new folder's name in scratch" >&2; exit 3 ;;
+esac
+scratch_run "$(dirname -- "$out")"
+mkdir -m 0700 -- "$out"
+untar() { tar --no-same-owner --no-same-permissions --no-overwrite-dir -xzf "$1" -C "$out"; }
 if [ "$encrypted" = yes ]; then
-  if [ -n "$home" ]; then
-    gpg --homedir "$home" --batch --quiet --decrypt --output "$out.tar.gz" -- "$archive"
-  else
-    gpg --batch --quiet --decrypt --output "$out.tar.gz" -- "$archive"
+  plain=$out.tar.gz
+  if [ -e "$plain" ] || [ -L "$plain" ]; then
+    echo "$plain exists already: not a new file in scratch" >&2
+    exit 3
   fi
-  tar --no-same-owner -xzf "$out.tar.gz" -C "$out"
-  rm -f -- "$out.tar.gz"
+  if [ -n "$home" ]; then
+    gpg --homedir "$home" --batch --quiet --decrypt --output "$plain" -- "$archive"
+  else
+    gpg --batch --quiet --decrypt --output "$plain" -- "$archive"
+  fi
+  untar "$plain"
+  rm -f -- "$plain"
 else
-  tar --no-same-owner -xzf "$archive" -C "$out"
+  untar "$archive"
 fi

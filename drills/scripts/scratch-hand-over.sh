@@ -7,6 +7,9 @@
 set -eu
 target=$1 file=$2 home=$3 name=$4 user=$5
 cd /
+# restic restores each file's mode as root, setuid and setgid bits included: strip them before
+# the throwaway user (and so anyone) may pass through scratch to its home
+find -P "$target" -xdev -type f -perm /6000 -exec chmod ug-s -- {} +
 chmod 0711 "$target"
 install -d -o "$user" -g "$user" -m 0700 "$home"
 root=$(realpath -e -- "$target")

@@ -392,7 +392,7 @@ def restic_hostile_ids_refused(e: Estate, v: str) -> None:
 def borg_commands(e: Estate, v: str) -> None:
     borg = Borg(e.remote, job(kind="borg", repository=f"/b{v}", source=f"/s{v}"))
     archive = Snapshot(id=HEX, short_id=name(v), time=datetime.now(UTC), hostname="h", paths=["/"])
-    target = e.tmp / f"t{name(v)}"
+    target = e.tmp / f"drill-t{name(v)}"  # a run folder of scratch: borg-in-dir checks it
     target.mkdir()
     tolerated(borg.archives)
     tolerated(lambda: borg.extract(archive, str(target)))

@@ -1,4 +1,5 @@
 import os
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -266,3 +267,70 @@ def test_the_sweep_removes_credentials_folders_of_dead_helpers_and_old_ones_only
                                                    "kept", "backup-drill-credentials.1-1.link"])
     exact = Remote(Host(name="h", transport="local://", scratch=str(tmp_path), sudo="exact"))
     assert sweep_credentials(exact, str(tmp_path)) == []  # never given the helper: none to sweep
+
+
+# The scratch root as another local user could leave it before the drill's first run: each is
+# refused by drills/scripts/scratch-root.sh, run for real through local://, before any run folder
+# is made, the message naming host, job, the path, its owner and mode, and what is expected.
+def _planted(tmp_path: Path, how: str) -> tuple[Path, Path]:
+    """(the scratch root, the path the message must name) for one way of planting it."""
+    root, elsewhere = tmp_path / "root", tmp_path / "elsewhere"
+    elsewhere.mkdir(mode=0o700)
+    if how == "symlink root":
+        root.symlink_to(elsewhere)
+    elif how == "root with a symlink in it, writable by others":
+        root.mkdir()
+        root.chmod(0o777)
+        (root / f"drill-{RUNNER}-1-1-aaaaaa").symlink_to(elsewhere)
+    elif how == "wrong owner":
+        root.mkdir(mode=0o700)
+        os.chown(root, 4242, 4242)
+    elif how == "group-writable root":
+        root.mkdir()
+        root.chmod(0o770)
+    elif how == "world-writable ancestor, not sticky":
+        (tmp_path / "open").mkdir()
+        (tmp_path / "open").chmod(0o777)
+        root = tmp_path / "open" / "root"
+        return root, tmp_path / "open"
+    return root, root
+
+
+@pytest.mark.parametrize("how", ["symlink root", "root with a symlink in it, writable by others",
+                                 "wrong owner", "group-writable root",
+                                 "world-writable ancestor, not sticky"])
+def test_a_scratch_root_another_user_could_have_planted_is_refused(tmp_path, how):
+    if how == "wrong owner" and os.geteuid() != 0:
+        pytest.skip("chown to another uid needs root")
+    root, named = _planted(tmp_path, how)
+    before = sorted(p.name for p in (tmp_path / "elsewhere").iterdir())
+    with pytest.raises(ScratchRefused) as refused, scratch_dir(host(root), job(source=str(tmp_path / "src"))):
+        pytest.fail("scratch was made")
+    message = str(refused.value)
+    assert message.startswith(f"host h, job flux: refusing the scratch root {root}: {named}: owned by "), \
+        message
+    assert re.search(r"\(uid [0-9]+\), mode [0-7]{4}, ", message), message
+    assert "expected " in message, message
+    assert "not a symlink" in message, message
+    assert sorted(p.name for p in (tmp_path / "elsewhere").iterdir()) == before  # nothing written there
+    assert not (tmp_path / "open" / "root").exists()
+
+
+def test_a_missing_scratch_root_is_made_0700_and_a_sticky_parent_is_trusted(tmp_path):
+    sticky = tmp_path / "tmp"
+    sticky.mkdir()
+    sticky.chmod(0o1777)  # like /var/tmp
+    root = sticky / "backup-drill"
+    with scratch_dir(host(root), job(source=str(tmp_path / "src"))) as target:
+        assert oct(root.stat().st_mode & 0o7777) == "0o700"
+        assert root.stat().st_uid == os.geteuid()
+        assert oct(os.stat(target).st_mode & 0o7777) == "0o700"
+    assert os.listdir(root) == []
+
+
+def test_a_run_folder_that_exists_already_is_not_reused(tmp_path):
+    from drills.restores.scratch import make_run_folder
+
+    (tmp_path / "drill-x-1-1-aa").symlink_to(tmp_path)
+    with pytest.raises(ScratchRefused, match=r"host h, job flux: refusing the scratch root .*File exists"):
+        make_run_folder(host(tmp_path), job(), "drill-x-1-1-aa")

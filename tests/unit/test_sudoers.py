@@ -334,7 +334,7 @@ def test_every_command_a_read_only_drill_escalates_matches_a_generated_rule(refu
     assert unmatched == []
     used = {Path(words[0]).name.rsplit("-", 1)[0] if words[0].startswith(privilege.HELPERS)
             else Path(words[0]).name for words in captured.escalated}
-    assert used >= {"restic", "borg", "realpath", "mkdir", "rm", "find", "sweep", "free-bytes",
+    assert used >= {"restic", "borg", "realpath", "scratch-root", "rm", "find", "sweep", "free-bytes",
                     "hash-tree", "read-file", "journalctl", "stat", "hostname", "du", "borg-in-dir",
                     "borg-tagged", "env-password-file"}, used
     borg = [words for words in captured.escalated if Path(words[0]).name == "borg"]
@@ -497,7 +497,7 @@ def test_every_command_a_read_only_tarball_drill_escalates_matches_a_generated_r
     assert unmatched == []
     used = {Path(words[0]).name.rsplit("-", 1)[0] if words[0].startswith(privilege.HELPERS)
             else Path(words[0]).name for words in captured.escalated}
-    assert used >= {"find", "first-bytes", "archive-unpack", "hash-tree", "read-file", "mkdir",
+    assert used >= {"find", "first-bytes", "archive-unpack", "hash-tree", "read-file", "scratch-root",
                     "rm"}, used
     code = sudoers.helpers()
     unpack = sudoers.helper_path("archive-unpack", code["archive-unpack"])
@@ -576,6 +576,15 @@ def test_no_rule_hands_out_a_shell_or_free_arguments():
                   [in_dir, f"{scratch_dir}/../../../etc", "extract", "--bypass-lock", archive]):
         assert sudoers.allowed(rules, words) is None, words
     assert sudoers.allowed(rules, [in_dir, scratch_dir, "extract", "--bypass-lock", archive])
+    # the scratch root's check makes one run folder, named, in the inventory's scratch only: no
+    # other root, no path for a name, and no plain mkdir (mkdir -p followed a planted symlink)
+    root = sudoers.helper_path("scratch-root", sudoers.helpers()["scratch-root"])
+    for words in ([root, "/etc", "drill-vm-1-2-abcdef"], [root, "/var/tmp/backup-drill", "../../etc"],
+                  [root, "/var/tmp/backup-drill", "drill-vm-1-2-abcdef/x"],
+                  [root, "/var/tmp/backup-drill", "drill-vm-1-2-abcdef /etc"],
+                  ["/usr/bin/mkdir", "-p", "-m", "0700", "--", scratch_dir]):
+        assert sudoers.allowed(rules, words) is None, words
+    assert sudoers.allowed(rules, [root, "/var/tmp/backup-drill", "drill-vm-1-2-abcdef"])
     assert sudoers.allowed(rules, ["/usr/bin/rm", "-rf", "--one-file-system", "--", scratch_dir])
     for program in ("/usr/bin/restic", "/usr/bin/borg", in_dir):
         assert f"Defaults!{program} env_file=/etc/miket/storage-credentials.env" in text

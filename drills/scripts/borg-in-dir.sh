@@ -1,0 +1,29 @@
+#!/bin/sh
+# Run borg, with the drill's fixed settings, in DIR: borg extract writes into its working
+# directory, so DIR must be a run folder of the drill's scratch (scratch_run below), never a
+# symlink or a folder another user could swap. Exit 3 when it is not.
+#   borg-in-dir.sh DIR BORG-WORDS...
+set -u
+scratch_run() {  # $1: a run folder the drill made (drill-..., by scratch-root.sh): it and the
+  # scratch root above it real folders of the running uid, not writable by group or others; every
+  # folder above those root's or that uid's, not writable by group or others unless sticky. Else
+  # exit 3, naming it.
+  me=$(id -u) p=${1%/} n=0
+  case $p in /?*/drill-*) ;; *) echo "$1: not a run folder of the drill's scratch" >&2; exit 3 ;; esac
+  while [ "$p" != / ]; do
+    n=$((n + 1))
+    if [ $n -le 2 ]; then
+      ok=$(find -P "$p" -maxdepth 0 -type d -user "$me" ! -perm /022 -print 2>/dev/null) || ok=
+    else
+      ok=$(find -P "$p" -maxdepth 0 -type d \( -user 0 -o -user "$me" \) \
+           \( ! -perm /022 -o -perm -1000 \) -print 2>/dev/null) || ok=
+    fi
+    [ -n "$ok" ] || { echo "$p: not a folder of the drill's scratch (a real folder of uid $me," \
+                           "not writable by others, not a symlink)" >&2; exit 3; }
+    p=$(dirname -- "$p")
+  done
+}
+scratch_run "$1"
+cd -- "$1" || exit 2
+shift
+TZ=UTC BORG_RELOCATED_REPO_ACCESS_IS_OK=no exec borg "$@"

@@ -1,0 +1,113 @@
+"""drills/scripts/archive-unpack.sh, run for real on this machine: a tarball's members come back
+as the running user's files under umask 077, without setuid or setgid bits, even as root (GNU tar
+keeps an archive's mode bits for root unless told not to); the output is only a new folder
+directly in a run folder of the drill's scratch, never through a symlink."""
+
+import io
+import os
+import stat
+import subprocess
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from drills.core.transport import SCRIPTS
+
+UNPACK = SCRIPTS / "archive-unpack.sh"
+
+
+def tarball(path: Path) -> Path:
+    """A .tar.gz as a hostile backup could hold it: a setuid-root program, a setgid folder, a
+    world-writable file, and a "." member of mode 0777."""
+    with tarfile.open(path, "w:gz") as tar:
+        for name, mode, kind in ((".", 0o777, tarfile.DIRTYPE), ("bin", 0o2777, tarfile.DIRTYPE),
+                                 ("bin/su-ish", 0o4755, tarfile.REGTYPE), ("open", 0o666, tarfile.REGTYPE)):
+            member = tarfile.TarInfo(name)
+            member.type, member.mode, member.uid, member.gid = kind, mode, 0, 0
+            data = b"#!/bin/sh\nid\n" if kind == tarfile.REGTYPE else b""
+            member.size = len(data)
+            tar.addfile(member, io.BytesIO(data) if data else None)
+    return path
+
+
+@pytest.fixture
+def run_folder(tmp_path: Path) -> Path:
+    """A scratch root and a run folder in it, as drills/scripts/scratch-root.sh makes them."""
+    root = tmp_path / "scratch"
+    made = subprocess.run(["sh", str(SCRIPTS / "scratch-root.sh"), str(root), "drill-r-1-2-ab"],
+                          capture_output=True, text=True)
+    assert made.returncode == 0, made.stderr
+    return root / "drill-r-1-2-ab"
+
+
+def unpack(archive: Path, out: Path | str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["sh", str(UNPACK), str(archive), str(out), "no"], capture_output=True, text=True)
+
+
+def test_members_come_back_without_setuid_setgid_or_bits_for_others(tmp_path, run_folder):
+    done = unpack(tarball(tmp_path / "a.tar.gz"), run_folder / "n8n")
+    assert done.returncode == 0, done.stderr
+    out = run_folder / "n8n"
+    modes = {p.relative_to(out).as_posix(): stat.S_IMODE(p.lstat().st_mode) for p in [out, *out.rglob("*")]}
+    assert modes == {".": 0o700, "bin": 0o700, "bin/su-ish": 0o700, "open": 0o600}, modes
+    assert {p.lstat().st_uid for p in [out, *out.rglob("*")]} == {os.geteuid()}
+    assert (out / "bin/su-ish").read_bytes() == b"#!/bin/sh\nid\n"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the control needs root: GNU tar keeps modes for root")
+def test_the_control_tar_as_root_with_no_same_owner_alone_keeps_the_setuid_bit(tmp_path):
+    """The defect the options fix: as root, --no-same-owner alone gives a setuid-root file."""
+    (tmp_path / "old").mkdir()
+    subprocess.run(["tar", "--no-same-owner", "-xzf", str(tarball(tmp_path / "a.tar.gz")), "-C",
+                    str(tmp_path / "old")], check=True)
+    assert (tmp_path / "old/bin/su-ish").stat().st_mode & stat.S_ISUID
+
+
+@pytest.mark.parametrize("where", ["an existing folder", "a folder two levels down",
+                                   "a symlinked run folder", "a run folder others may write",
+                                   "outside scratch", "the run folder itself"])
+def test_the_output_is_only_a_new_folder_directly_in_a_run_folder(tmp_path, run_folder, where):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    if where == "an existing folder":
+        (run_folder / "n8n").mkdir()
+        out = run_folder / "n8n"
+    elif where == "a folder two levels down":
+        out = run_folder / "x" / "n8n"
+    elif where == "a symlinked run folder":
+        (run_folder.parent / "drill-link").symlink_to(elsewhere)
+        out = run_folder.parent / "drill-link" / "n8n"
+    elif where == "a run folder others may write":
+        run_folder.chmod(0o777)
+        out = run_folder / "n8n"
+    elif where == "outside scratch":
+        out = elsewhere / "n8n"
+    else:
+        out = run_folder / ".."
+    done = unpack(tarball(tmp_path / "a.tar.gz"), out)
+    assert done.returncode != 0
+    assert done.stderr.strip(), "the refusal says why"
+    assert list(elsewhere.iterdir()) == []
+    assert not (run_folder / "open").exists()
+    assert not (run_folder / "n8n" / "open").exists()
+
+
+def _scratch_check(script: Path) -> str:
+    text = script.read_text()
+    return text[text.index("scratch_run() {"):text.index("\n}\n")]
+
+
+def test_the_helpers_that_write_into_scratch_as_root_share_one_check(tmp_path, run_folder):
+    """borg extract writes into borg-in-dir's folder: the same check refuses a symlinked run
+    folder before borg runs (exit 3), and allows the drill's own."""
+    in_dir = SCRIPTS / "borg-in-dir.sh"
+    assert _scratch_check(in_dir) == _scratch_check(UNPACK)
+    (run_folder.parent / "drill-link").symlink_to(tmp_path)
+    refused = subprocess.run(["sh", str(in_dir), str(run_folder.parent / "drill-link"), "--version"],
+                             capture_output=True, text=True)
+    assert refused.returncode == 3, refused.stderr
+    assert "drill-link: not a folder of the drill's scratch" in refused.stderr
+    allowed = subprocess.run(["sh", str(in_dir), str(run_folder), "--version"], capture_output=True,
+                             text=True)
+    assert allowed.returncode != 3, allowed.stderr  # borg ran (or is not installed here: 127)
