@@ -4,7 +4,8 @@ state, versions); without sudo, what needs no privilege still runs and the rest 
 named, instead of being judged. With ``sudo: exact`` and only the file ``backup-drills
 sudoers`` generates, motoko's whole read-only drill, akira's mirror and restore test, and
 cartae's whole read-only drill (restic, the pg_dump and the Redis RDB restored into scratch
-servers run by a throwaway user) pass and sudo runs no shell."""
+servers run by a throwaway user) pass and sudo runs no shell. A scratch root a local user made
+first is refused before anything is written through it."""
 
 import re
 import shlex
@@ -122,3 +123,37 @@ def test_a_user_with_only_the_generated_sudoers_passes_motokos_read_only_drill(d
             assert "password is required" in refused, refused
         finally:
             host.sh("rm -f /etc/sudoers.d/backup-drills-exact /tmp/exact.sudoers")
+
+
+LATEST = "test_the_latest_snapshot_restores_byteidentical_within_the_rto"
+
+
+@pytest.mark.touches("cartae")
+def test_a_scratch_root_a_local_user_made_first_is_refused_and_nothing_goes_through_it(drill):
+    """drill-exact, an unprivileged local user of cartae, makes the scratch root before the
+    drill: once as a folder of its own, open to all, with a symlink in it; once as a symlink to a
+    folder of its own. cartae-backup's restore is COULD NOT RUN each time, naming host, job, the
+    root, its owner and mode and what is expected, and nothing lands where the symlinks point.
+    Healed (what it planted removed), the drill makes its own root (root's, 0700) and the
+    restore passes."""
+    from lab.estate import DRILL_EXACT_USER
+
+    cartae, root, bait = LabHost("cartae"), "/var/tmp/backup-drill", "/tmp/drill-exact-bait"
+    cartae.sh(DRILL_EXACT_USER)
+    plants = {  # how the root is planted, and what it is then
+        f"mkdir -m 0777 {root} && ln -s {bait} {root}/planted": "directory",
+        f"ln -s {bait} {root}": "symbolic link"}
+    try:
+        for plant, what in plants.items():
+            cartae.sh(f"rm -rf {root} {bait}")  # the drill's own root, empty between drills
+            cartae.sh(f"su drill-exact -s /bin/sh -c {shlex.quote(f'mkdir -m 0777 {bait} && {plant}')}")
+            drill.run(LATEST, "cartae-backup@cartae").expect_failure(
+                "host cartae, job cartae-backup: refusing the scratch root /var/tmp/backup-drill",
+                "owned by drill-exact (uid ", f"mode 0777, {what}; expected owned by root, mode 0700 "
+                "or stricter", exit_code=2)
+            assert cartae.sh(f"find {bait} -mindepth 1 | head -3") == "", f"written through: {plant}"
+    finally:
+        planted = f'[ -L {root} ] || [ "$(stat -c %U {root} 2>/dev/null)" = drill-exact ]'
+        cartae.sh(f"rm -rf {bait}; if {planted}; then rm -rf {root}; fi")
+    drill.run(LATEST, "cartae-backup@cartae").expect_pass()
+    assert cartae.sh(f"stat -c '%U %a %F' {root}").strip() == "root 700 directory"
