@@ -44,6 +44,7 @@ def test_a_credentials_file_not_private_fails_naming_host_job_path(
 # batou's jobs, each switched to a credential form of its own (no value leaves the host: the
 # files are made on batou from its own env file)
 JOB_ENV, PASSWORD_FILE = "/etc/miket/batou-backup.env", "/etc/miket/batou-backup.pw"
+BORG_PASSWORD_FILE = "/etc/miket/batou-borg.pw"
 CREDSTORE = "/etc/credstore.encrypted"  # systemd's, where LoadCredentialEncrypted=NAME looks
 HOST_KEY = "/var/lib/systemd/credential.secret"  # systemd-creds' host key, made on first use
 # a runtime drop-in of batou's own restic unit: the unit loads the repository's password
@@ -76,7 +77,10 @@ def test_the_credentials_of_a_job_of_its_own_a_unit_a_passcommand_and_a_password
     $CREDENTIALS_DIRECTORY), batou-borg (borg) with a password_command that decrypts a systemd
     credential (systemd-creds): the repository scenarios pass with them (probe, snapshots,
     check, restore). Then batou-backup with a password_file: it passes, and a wrong one that
-    others can read is named (host, job, path) as refused credentials, and as a finding."""
+    others can read is named (host, job, path) as refused credentials, and as a finding. Last,
+    batou-backup with RESTIC_PASSWORD_FILE in its own env file and batou-borg with a
+    password_file: their checks pass, and with wrong secrets could not run, named by host, job
+    and source, never by value."""
     batou = LabHost("batou")
     had_key = batou.sh(f"test -e {HOST_KEY} && echo yes || true").strip() == "yes"
     batou.sh(f"set -a; . {ENV_FILE}; set +a; umask 077; "
@@ -112,8 +116,35 @@ def test_the_credentials_of_a_job_of_its_own_a_unit_a_passcommand_and_a_password
                       f"host batou, job batou-backup: credentials file {JOB_ENV} is mode 0600, owned by "
                       f"root; password file {PASSWORD_FILE} is mode 0644 lets group or others in"):
             assert named in output, f"{named!r} is not named:\n{output[-6000:]}"
+        # RESTIC_PASSWORD_FILE inside the job's env file (restic reads the file itself), and
+        # borg's password_file: right, both checks pass; wrong, both could not run, named by
+        # host, job and where the secret comes from, never by its value
+        batou.sh(f"set -a; . {ENV_FILE}; set +a; umask 077; "
+                 f"printf %s \"$RESTIC_PASSWORD\" > {PASSWORD_FILE}; chmod 0600 {PASSWORD_FILE}; "
+                 f"printf %s \"$BORG_PASSPHRASE\" > {BORG_PASSWORD_FILE}; "
+                 f"{{ grep -v '^RESTIC_PASSWORD=' {ENV_FILE}; echo RESTIC_PASSWORD_FILE={PASSWORD_FILE}; }} "
+                 f"> {JOB_ENV}")
+        forms = {"batou-backup": {"credentials_env": JOB_ENV},
+                 "batou-borg": {"password_file": BORG_PASSWORD_FILE}}
+        checks = {"batou-backup@batou": ("test_restic_check_passes",),
+                  "batou-borg@batou": ("test_borg_check_passes",)}
+        status, output = drill_scenarios(drill, forms, checks)
+        assert status == 0, output[-6000:]
+        assert "2 passed" in output, output[-6000:]
+        batou.sh(f"printf %s not-the-password > {PASSWORD_FILE}; printf %s not-the-passphrase > "
+                 f"{BORG_PASSWORD_FILE}")
+        status, output = drill_scenarios(drill, forms, checks)
+        assert "2 failed" in output, output[-6000:]
+        assert "not-the-pass" not in output, output[-6000:]
+        for named in ("host batou", "COULD NOT RUN",
+                      "refused the credentials (wrong password or no key found) "
+                      f"(with job batou-backup's credentials_env {JOB_ENV})",
+                      "refused the credentials (wrong BORG_PASSPHRASE)",
+                      f"job batou-borg's password_file {BORG_PASSWORD_FILE}"):
+            assert named in output, f"{named!r} is not named:\n{output[-6000:]}"
     finally:
-        batou.sh(f"rm -f {JOB_ENV} {PASSWORD_FILE} {CREDSTORE}/batou-borg.pw {CREDSTORE}/restic.pw "
+        batou.sh(f"rm -f {JOB_ENV} {PASSWORD_FILE} {BORG_PASSWORD_FILE} {CREDSTORE}/batou-borg.pw "
+                 f"{CREDSTORE}/restic.pw "
                  f"{DROP_IN}; rmdir {os.path.dirname(DROP_IN)}; systemctl daemon-reload"
                  + ("" if had_key else f"; rm -f {HOST_KEY}"))
     for job_id, tests in SWITCHED.items():
