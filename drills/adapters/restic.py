@@ -85,6 +85,21 @@ def literal_pattern(path: str) -> str:
     return _PATTERN_CHARS.sub(r"\\\1", path).replace("\ufffd", "?")
 
 
+_LOOSE_SPACE = re.compile(r" (?=[ -]|$)")
+
+
+def include_word(path: str) -> str:
+    r"""``--include=PATTERN`` for ``path`` (``literal_pattern``): one word, so a pattern never
+    reads as an option, and with no space before a dash, another space or the end (each such
+    space a ``?``): a ``sudo: exact`` rule allows any such words without letting one of them be
+    another option (sudo matches the words joined by spaces).
+
+    >>> include_word("/flux/a - b ")
+    '--include=/flux/a?- b?'
+    """
+    return "--include=" + _LOOSE_SPACE.sub("?", literal_pattern(path))
+
+
 _DIFF_LINE = re.compile(r"^([-+MTU?])\s+(/.*)$")  # restic 0.14 diff: "-    /flux/a.txt"
 _ID = re.compile(r"[0-9a-f]{8,64}")  # a snapshot's or lock's ID as restic prints it
 
@@ -270,22 +285,20 @@ class Restic:
 
     def restore_files(self, snapshot: Snapshot, target: str, relatives: Sequence[str],
                       timeout: float) -> RestoreResult:
-        """``restic restore`` of exactly these files, each an ``--include`` of its full path
-        with restic's pattern characters escaped (``literal_pattern``); as few runs as the
+        """``restic restore`` of exactly these files, each an ``--include=`` of its full path
+        with restic's pattern characters escaped (``include_word``); as few runs as the
         command line allows, within ``timeout`` seconds in all."""
         source, started, commands = str(self.job.source), 0.0, []
         batches: list[list[str]] = [[]]
         for relative in relatives:
             if sum(len(p) for p in batches[-1]) > _INCLUDES_PER_RUN:
                 batches.append([])
-            batches[-1].append(literal_pattern(f"{source}/{relative}"))
+            batches[-1].append(include_word(f"{source}/{relative}"))
         for batch in batches:
-            words = ["restore", self._id(snapshot.id), "--target", target]
-            for pattern in batch:
-                words += ["--include", pattern]
+            words = ["restore", self._id(snapshot.id), "--target", target, *batch]
             result = self._run(*words, timeout=max(timeout - started, 1.0))
             started += result.seconds
-            commands.append(argv("restic", "-r", self.repository, *words[:4], "--include", "..."))
+            commands.append(argv("restic", "-r", self.repository, *words[:4], "--include=..."))
             if not result.ok:
                 raise RestoreFailed(f"host {self.remote.name}, job {self.job.name}: "
                                     f"`{commands[-1]}` ({len(batch)} files) exited "

@@ -6,13 +6,28 @@
 # fails), the small ones by sha256sum -z in batches of 256; PARALLEL of each at a time (0: one
 # per core of the host). Each batch writes its own temp file (parallel writers on one pipe
 # interleave), concatenated at the end, in no particular order. Names reach no shell text: they
-# are the batches' positional parameters, printed back with printf '%s'. Exit 44: no ROOT. With
-# MISSING_OK "yes" (the restored side), a missing ROOT or PATH is simply absent; else an error.
+# are the batches' positional parameters, printed back with printf '%s'. Exit 44: no ROOT,
+# 45: a PATH out of ROOT. With MISSING_OK "yes" (the restored side), a missing ROOT or PATH is
+# simply absent; else an error.
 #   hash-tree.sh ROOT PARALLEL MISSING_OK SEPARATOR PATH...   (each PATH "." or "./<relative>")
 set -u
 root=$1 parallel=$2 missing_ok=$3 separator=$4
 shift 4
 cd -- "$root" 2>/dev/null || exit 44
+# Hashing runs as root: a PATH out of ROOT would hand out the digest of a file the caller cannot
+# read. Each PATH must be "." or "./" and components that are neither empty, "." nor "..", and
+# its folder ROOT or a real folder below it (no symlink on the way; find never follows the last
+# component). Exit 45 otherwise, before anything is read.
+for p; do
+  case $p in
+    .) ;;
+    ./*) case /${p#./}/ in */./*|*/../*|*//*) echo "hash-tree: a PATH has an empty, . or .. component" >&2; exit 45 ;; esac ;;
+    *) echo "hash-tree: a PATH is neither . nor ./<relative>" >&2; exit 45 ;;
+  esac
+done
+out=$(printf '%s\0' "$@" | sed -z 's|/[^/]*$||' |
+      xargs -0 -r realpath -z -m -P --relative-base=. -- | tr '\n\0' '_\n' | grep -c '^/')
+[ "$out" = 0 ] || { echo "hash-tree: $out PATH(s) lead out of $root through a symlink" >&2; exit 45; }
 [ "$parallel" -gt 0 ] 2>/dev/null || parallel=$(nproc 2>/dev/null) || parallel=2
 d=$(mktemp -d) && trap 'rm -rf "$d"' EXIT || exit 2
 found() {  # find "$@" with the caller's tests, quiet about missing paths when they may be missing

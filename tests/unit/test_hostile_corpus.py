@@ -29,7 +29,7 @@ import pytest
 from drills.adapters import archives, cron, markers, metrics, object_dumps, systemd
 from drills.adapters.borg import Borg, borg_tagged
 from drills.adapters.rclone import Rclone
-from drills.adapters.restic import Restic, RestoreFailed, Snapshot, literal_pattern
+from drills.adapters.restic import Restic, RestoreFailed, Snapshot, include_word
 from drills.core import backends, progress
 from drills.core.transport import DrillCouldNotRun, Remote, argv
 from drills.core.unit_credentials import UnitCredential, under_unit_credentials
@@ -357,13 +357,13 @@ def restic_commands(e: Estate, v: str) -> None:
 @builder
 def restic_rotation_restores_names_literally(e: Estate, v: str) -> None:
     """The restore rotation's listing and restore of chosen files: a name read back from the
-    repository reaches restic as one ``--include`` word, its pattern characters escaped."""
+    repository reaches restic as one ``--include=`` word, its pattern characters escaped."""
     restic, snapshot = _restic(e, v), Snapshot(id=HEX, short_id="aaaaaaaa", time=datetime.now(UTC),
                                                 hostname="h", paths=["/"])
     tolerated(lambda: restic.files(snapshot))
     e.received("restic", "ls", "--recursive", f"/s{v}")
     tolerated(lambda: restic.restore_files(snapshot, f"{e.tmp}/t{v}", [f"d/{v}"], 60))
-    e.received("restic", "--target", f"{e.tmp}/t{v}", "--include", literal_pattern(f"/s{v}/d/{v}"))
+    e.received("restic", "--target", f"{e.tmp}/t{v}", include_word(f"/s{v}/d/{v}"))
 
 
 @builder

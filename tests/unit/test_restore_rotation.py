@@ -205,7 +205,7 @@ def test_the_inventory_refuses_a_bad_rotation_or_budget_saying_what_is_expected(
 # --- restic restores exactly the chosen files ----------------------------------------------
 
 HOSTILE = ["a b  c.txt", "x\npwned\n", "--x=$(pwned)", "*", "a*", "[ab]", "a", "b", "q?",
-           "back\\slash", "**", "it's'; pwned; '"]
+           "back\\slash", "**", "it's'; pwned; '", "a - b", "trail  ", "-"]
 
 
 def test_restic_restores_exactly_the_chosen_files_hostile_names_taken_literally(tmp_path):
@@ -227,7 +227,8 @@ def test_restic_restores_exactly_the_chosen_files_hostile_names_taken_literally(
     snapshot = restic.snapshots()[-1]
     listed = restic.files(snapshot)
     assert sorted(listed) == sorted(f"d/{h}" for h in HOSTILE)
-    chosen = ["d/*", "d/[ab]", "d/x\npwned\n", "d/--x=$(pwned)", "d/back\\slash", "d/**"]
+    chosen = ["d/*", "d/[ab]", "d/x\npwned\n", "d/--x=$(pwned)", "d/back\\slash", "d/**", "d/a - b",
+              "d/trail  ", "d/-"]  # the last three: a space before a dash or the end goes as ?
     target = tmp_path / "target"
     target.mkdir()
     restic.restore_files(snapshot, str(target), chosen, 60)

@@ -14,6 +14,7 @@ import hashlib
 import json
 import re
 import shlex
+import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,13 +25,13 @@ from drills.adapters import archives, cron, markers, systemd
 from drills.adapters.borg import Borg, borg_tagged
 from drills.adapters.metrics import scrape
 from drills.adapters.rclone import Rclone
-from drills.adapters.restic import Restic, Snapshot
+from drills.adapters.restic import Restic, Snapshot, include_word
 from drills.cli import main
 from drills.core import backends, privilege, progress
-from drills.core.transport import DrillCouldNotRun, Remote
+from drills.core.transport import SCRIPTS, DrillCouldNotRun, Remote
 from drills.inventory import sudoers
 from drills.inventory.schema import Host, Inventory, Job, load_inventory
-from drills.restores import manifest, scratch
+from drills.restores import manifest, rotation, scratch
 from drills.restores.databases import PostgresDrill, RedisDrill
 from drills.restores.trees import RestoreDrill
 from drills.verdicts import archives as archive_verdicts
@@ -82,8 +83,9 @@ class Captured:
 
         def run(command: str, stdin: object = None):  # type: ignore[no-untyped-def]
             line = command.split("\n", 1)[0]  # a query's here-document: the program's stdin
-            if line != command:
-                assert line.endswith(" <<'SQL'"), command
+            if not line.endswith(" <<'SQL'"):
+                line = command  # a newline inside a quoted word (a file's name)
+            elif line != command:
                 self.queries.append(command)
             words = shlex.split(line.removesuffix(" <<'SQL'"))
             if words[-1] in ("2>/dev/null", ">/dev/null"):
@@ -274,6 +276,8 @@ def drive_job(remote: Remote, job: Job, snapshot: Snapshot, older: Snapshot) -> 
     tolerated(restic.locks)
     tolerated(lambda: restic.restore_size(snapshot))
     tolerated(lambda: restic.diff(older, snapshot))
+    if job.restore_rotation is not None:
+        drive_rotation(remote, job, restic, snapshot)
     if job.source is None or job.samples is None:
         return
     sample, folder = f"{job.source}/{job.samples.file}", f"{job.source}/{job.samples.directory}"
@@ -291,6 +295,22 @@ def drive_job(remote: Remote, job: Job, snapshot: Snapshot, older: Snapshot) -> 
         tolerated(lambda: manifest.hash_tree(remote, f"{target}{job.source}", relative, missing_ok=True))
     tolerated(lambda: manifest.hash_tree(remote, job.source))
     tolerated(lambda: manifest.hash_tree(remote, job.source, [job.samples.file]))
+
+
+# files a rotation chose, as restic lists them (hostile: a space before a dash or at the end,
+# a leading dash, a newline, pattern characters, quotes)
+CHOSEN = ["active/a b  c.txt", "active/x\npwned\n", "active/--x=$(pwned)", "active/*", "active/a - b",
+          "active/trail  ", "active/-", "active/it's'; pwned; '", "active/caf\ufffd"]
+
+
+def drive_rotation(remote: Remote, job: Job, restic: Restic, snapshot: Snapshot) -> None:
+    """The restore rotation (restore.feature): the snapshot's files listed, the chosen ones
+    restored into scratch, then hashed there and in the source."""
+    tolerated(lambda: restic.files(snapshot))
+    with scratch.scratch_dir(remote, job) as target:
+        tolerated(lambda: restic.restore_files(snapshot, target, CHOSEN, 60))
+        tolerated(lambda: rotation._hashed(remote, f"{target}{job.source}", CHOSEN))
+    tolerated(lambda: rotation._hashed(remote, str(job.source), CHOSEN))
 
 
 def drive(inventory: Inventory, refused: list[str], capture: type[Captured] = Captured) -> Captured:
@@ -340,6 +360,11 @@ def test_every_command_a_read_only_drill_escalates_matches_a_generated_rule(refu
     borg = [words for words in captured.escalated if Path(words[0]).name == "borg"]
     assert {words[1] for words in borg} >= {"list", "check", "info", "prune"}, borg
     assert not any("sudo" in command for command in captured.plain)
+    restic = [words for words in captured.escalated if Path(words[0]).name == "restic"]
+    assert any("--recursive" in words for words in restic), restic  # the rotation's listing
+    included = [w for words in restic for w in words if w.startswith("--include=")]
+    assert len(included) == len(CHOSEN), restic  # its restore, each chosen file one word
+
 
 
 def test_every_command_a_read_only_mirror_drill_escalates_matches_a_generated_rule(refusals):
@@ -545,7 +570,10 @@ def test_no_rule_hands_out_a_shell_or_free_arguments():
     for rule in rules:
         assert rule.program.startswith("/"), rule
         assert rule.args or rule.program.endswith("/hostname"), rule
-        assert not re.search(r"\.\*|\.\+|\[\^ \]\*|\[\^ \]\+", rule.args), rule  # no free word
+        # no free word, but the rotation's paths to hash: the helper refuses one out of its root
+        # (test_the_rotations_words_can_be_no_option_and_hash_nothing_out_of_the_tree)
+        hashes_chosen = rule.why.startswith("hash the rotation's") and rule.args.endswith(" --HASHES-- \\..*")
+        assert hashes_chosen or not re.search(r"\.\*|\.\+|\[\^ \]\*|\[\^ \]\+", rule.args), rule
         if rule.program.startswith(privilege.HELPERS):
             assert rule.digest is not None
             assert rule.program.endswith(rule.digest[:12])
@@ -590,6 +618,59 @@ def test_no_rule_hands_out_a_shell_or_free_arguments():
         assert f"Defaults!{program} env_file=/etc/miket/storage-credentials.env" in text
     assert 'Defaults!/usr/bin/borg env_keep+="TZ=UTC BORG_RELOCATED_REPO_ACCESS_IS_OK=no"' in text
     assert not re.search(r"NOPASSWD: (ALL|/usr/bin/(timeout|env|sh)\b)", text)
+
+
+def test_the_rotations_words_can_be_no_option_and_hash_nothing_out_of_the_tree(tmp_path):
+    """The rotation's restore allows any chosen file's ``--include=`` word, and so no word that
+    restic could read as an option (sudo matches the words joined by spaces: a rule cannot
+    see where a word ends); its hashing allows any paths, and the pinned helper itself
+    refuses one that leaves its root (``..``, absolute, through a symlink), reading nothing."""
+    inventory = exact_inventory()
+    rules = sudoers.rules_for(inventory, "motoko")
+    repo = "s3:http://objectstore:8333/backups-restic/flux"
+    one = f"{inventory.hosts['motoko'].scratch}/drill-vm-1-2-abcdef"
+    restore = ["/usr/bin/restic", "-r", repo, "--no-lock", "restore", HEX, "--target", one]
+    chosen = [include_word(f"/flux/{p}") for p in CHOSEN]
+    assert sudoers.allowed(rules, [*restore, *chosen])
+    ok = include_word("/flux/active/a")
+    for words in ([*restore, ok, "--target", "/etc"], [*restore, ok, "", "--target", "/etc"],
+                  [*restore, f"{ok} ", "--target", "/etc"], [*restore, f"{ok}  ", "-t", "/etc"],
+                  [*restore, ok, "--password-command=id"], [*restore, ok, "-o", "s3.x=y"],
+                  [*restore, ok, "--exclude=x"], [*restore, "--include", "/flux/active/a"],
+                  [*restore, "--include=/etc/shadow"], [*restore, "--iinclude=/flux/a"],
+                  [*restore[:-1], "/etc", ok], [*restore, "--include=/flux/a - b"],
+                  ["/usr/bin/restic", "-r", repo, "--no-lock", "ls", "--json", "--recursive", "--", HEX, "/"],
+                  ["/usr/bin/restic", "-r", repo, "--no-lock", "ls", "--json", "--recursive", "--", HEX,
+                   "/flux", "/etc"]):
+        assert sudoers.allowed(rules, words) is None, words
+    helper = sudoers.helper_path("hash-tree", sudoers.helpers()["hash-tree"])
+    for words in ([helper, "/etc", "0", "yes", "--HASHES--", "./shadow"],
+                  [helper, f"{inventory.hosts['motoko'].scratch}/x/flux", "0", "yes", "--HASHES--", "./a"]):
+        assert sudoers.allowed(rules, words) is None, words
+    assert sudoers.allowed(rules, [helper, "/flux", "0", "yes", "--HASHES--", "../etc/shadow"])  # so:
+    root, outside = tmp_path / "flux", tmp_path / "outside"
+    (root / "d").mkdir(parents=True)
+    outside.mkdir()
+    (outside / "secret").write_text("root's only\n")
+    (root / "d" / "f").write_text("mine\n")
+    (root / "link").symlink_to(outside)
+    code = SCRIPTS / "hash-tree.sh"
+    secret = hashlib.sha256(b"root's only\n").hexdigest()
+    for path in ("../outside/secret", "./../outside/secret", "./d/../../outside/secret", "./link/secret",
+                 "./link/", "./link/.", str(outside / "secret"), "./d//f", "-H", "./d/f/..", "./d/./f"):
+        done = subprocess.run(["sh", str(code), str(root), "1", "yes", "--HASHES--", "./d/f", path],
+                              capture_output=True, timeout=30)
+        assert done.returncode == 45, (path, done)
+        assert done.stdout == b"", (path, done.stdout)  # refused before anything is listed or read
+    fine = subprocess.run(["sh", str(code), str(root), "1", "no", "--HASHES--", "./d/f", "./link"],
+                          capture_output=True, timeout=30)
+    assert fine.returncode == 0, fine
+    assert hashlib.sha256(b"mine\n").hexdigest().encode() in fine.stdout  # the link itself: never followed
+    assert secret.encode() not in fine.stdout
+    borg = inventory.jobs["flux-borg"].model_copy(update={"restore_coverage": "*/4",
+                                                         "restore_budget": {"bytes": 1 << 20}})
+    with pytest.raises(sudoers.NotCovered, match=r"job flux-borg: restore_coverage .* not covered"):
+        sudoers.job_rules(borg, inventory.hosts["motoko"])  # borg's rotation: not yet
 
 
 def test_the_transport_escalates_one_program_with_timeout_outside_sudo():
