@@ -87,6 +87,20 @@ LOCK_WAIT = 30  # seconds borg check waits for the repository lock (the estate's
 # borg extract writes into its working directory: this helper enters a run folder of scratch
 # (checked: the drill's own, not a symlink) and runs borg there
 _IN_DIR = (SCRIPTS / "borg-in-dir.sh").read_text(encoding="utf-8")
+# borg-in-dir.sh's refusal of its folder (exit 3, before borg runs): only its own lines
+_IN_DIR_SAID = re.compile(r"[^\n]*: not a (run )?folder of the drill's scratch[^\n]*")
+
+
+def in_dir_refused(result: Result) -> bool:
+    """Whether ``borg-in-dir`` refused its folder: exit 3 with nothing on stdout and only its
+    own lines on stderr (borg with modern exit codes may exit 3 itself, and then says more).
+
+    >>> in_dir_refused(Result(3, b"", b"/x: not a run folder of the drill's scratch\\n"))  # doctest: +SKIP
+    True
+    """
+    said = [line for line in result.stderr.splitlines() if line.strip()]
+    return result.exit_status == 3 and not result.text.strip() and bool(said) and \
+        all(_IN_DIR_SAID.fullmatch(line) for line in said)
 
 
 _PATHS_PER_RUN = 64 * 1024  # characters of pp: paths in one borg extract
@@ -216,8 +230,13 @@ class Borg:
         zone = () if local else ("TZ=UTC",)
         command = self._in_dir(cwd, words) if cwd else \
             ("env", *zone, "BORG_RELOCATED_REPO_ACCESS_IS_OK=no", *self._borg(), *words)
-        return self.remote.run(self.remote.with_credentials(command, self.job), timeout=timeout,
-                               progress=progress)
+        result = self.remote.run(self.remote.with_credentials(command, self.job), timeout=timeout,
+                                 progress=progress)
+        if cwd and in_dir_refused(result):  # borg never ran: not a verdict on the backup
+            raise DrillCouldNotRun(f"host {self.remote.name}, job {self.job.name}: borg {words[0]} "
+                                   f"did not run: its folder {cwd} is not a run folder of the "
+                                   f"drill's scratch: {result.stderr.strip()}")
+        return result
 
     def _listed(self, local: bool = False) -> str:
         """``borg list --json`` of the repository (times in UTC, or ``local``: the host's own)."""

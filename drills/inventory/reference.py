@@ -104,7 +104,9 @@ NOTES: dict[str, dict[str, str]] = {
         "ssh_host_key": "the one host key to trust, as /etc/ssh/ssh_host_ed25519_key.pub prints it",
         "jump_host": "one jump host, ssh://[user@]host[:port] (ssh:// only)",
         "credentials_env": "an env file on the host its tools' credentials are sourced from",
-        "scratch": "where restores go on the host; never / nor a path its jobs back up",
+        "scratch": "where restores go on the host; never / nor a path its jobs back up; with sudo: "
+                   "exact, default /var/lib/backup-drills/scratch, and never below a folder others "
+                   "may write (/var/tmp, /tmp: docs/security.md)",
         "sudo": "escalate with sudo -n only for commands that need root (docs/hosts.md)",
     },
     "Job": {

@@ -48,6 +48,9 @@ from drills.inventory.kinds import KINDS, missing_needs
 from drills.inventory.marked import CONTROL, Document, Place, YamlProblem, read_yaml
 
 TRANSPORTS = ("ssh://", "paramiko://", "docker://", "local://")
+# a sudo: exact host's scratch unless set: under /var/lib (root's, 0755), never a folder others
+# may write, sticky or not (drills/inventory/sudoers.py open_scratch)
+EXACT_SCRATCH = "/var/lib/backup-drills/scratch"
 
 
 class Located(ValueError):
@@ -207,6 +210,8 @@ class Host(_Strict):
     # stdin (never as arguments), e.g. [RESTIC_PASSWORD, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY]
     credentials_from_env: tuple[Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")],
                                 ...] = ()
+    # where restores go; with sudo: exact, EXACT_SCRATCH unless set (a root-only parent: sudoers
+    # lets the drilling user restore into it as root, so only root may make its name)
     scratch: AbsPath = "/var/tmp/backup-drill"
     # how far the host's clock may be from the runner's, and a time the estate reports may lie
     # ahead of the host's clock, before either is a finding
@@ -233,6 +238,15 @@ class Host(_Strict):
                              "host a name or IPv4 address (an IPv6 one through a Host alias in ssh_config); "
                              "a chain of jump hosts is not supported")
         return None if value is None else "ssh://" + value.removeprefix("ssh://")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _exact_scratch(cls, data: Any) -> Any:
+        """A ``sudo: exact`` host without ``scratch`` restores under a root-only parent
+        (EXACT_SCRATCH), never /var/tmp: see ``drills.inventory.sudoers.open_scratch``."""
+        if isinstance(data, dict) and data.get("sudo") == "exact" and "scratch" not in data:
+            return {**data, "scratch": EXACT_SCRATCH}
+        return data
 
     @field_validator("scratch")
     @classmethod

@@ -13,14 +13,16 @@ free arguments. A job whose commands cannot be pinned yet is refused, naming job
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 
 from drills.core.hostfile import CAP, TEXTFILE_CAP
 from drills.core.privilege import KEPT_ENV, PROGRAMS, helper_digest, helper_path
 from drills.core.transport import SCRIPTS
-from drills.inventory.schema import Host, Inventory, Job
+from drills.inventory.schema import EXACT_SCRATCH, Host, Inventory, Job
 
 # the kinds whose every privileged command has a rule
 COVERED = ("restic", "restic-check", "borg", "rclone-mirror", "restore-test", "gpg-tar", "pg-dump",
@@ -112,8 +114,42 @@ def _scratch(host: Host) -> tuple[str, str]:
     return parent, f"{parent}/drill-[A-Za-z0-9_]+-{NUMBER}-{NUMBER}-[0-9a-f]+"
 
 
+# folders others may write by convention (Debian's modes), sticky or not: a scratch root below
+# one could be made first by another user (see open_scratch)
+_STICKY = "every local user may write there (mode 1777, sticky)"
+OPEN_FOLDERS = {**dict.fromkeys(("/tmp", "/var/tmp", "/usr/tmp", "/dev/shm", "/run/shm", "/dev/mqueue",
+                                 "/run/lock", "/var/lock", "/var/crash"), _STICKY),
+                **dict.fromkeys(("/run/user", "/home"), "it holds users' own folders"),
+                "/var/local": "group staff may write there (mode 2775)",
+                **dict.fromkeys(("/var/mail", "/var/spool/mail"), "group mail may write there (mode 2775)")}
+
+
+def open_scratch(host: Host) -> None:
+    """Refuse a scratch root the drilling user could make first: sudoers lets it restore into
+    ``SCRATCH/drill-...`` as root at any time (restic ``--target``, rclone, ``hash-tree``), so a
+    root below a folder others may write (``/var/tmp``, sticky or not) could hold its symlinks
+    before any drill checks it. The drill checks every folder above the root on the host
+    (``scratch-root.sh ... exact``); this names the usual ones before any file is written.
+
+    >>> open_scratch(Host(name="h", transport="local://", scratch="/var/tmp/backup-drill"))
+    Traceback (most recent call last):
+    drills.inventory.sudoers.NotCovered: host h: scratch /var/tmp/backup-drill lies in /var/tmp (...
+    """
+    root = PurePosixPath(posixpath.normpath(host.scratch))
+    for folder, why in OPEN_FOLDERS.items():
+        if PurePosixPath(folder) in (root, *root.parents):
+            raise NotCovered(f"host {host.name}: scratch {host.scratch} lies in {folder} ({why}): "
+                             "under `sudo: exact` the drilling user could make the root first and "
+                             "plant symlinks where sudo lets it restore as root; expected a folder "
+                             "under a root-only parent (every folder above it root's, not writable "
+                             f"by group or others) such as {EXACT_SCRATCH} (the default with "
+                             "sudo: exact)")
+
+
 def host_rules(host: Host) -> list[Rule]:
-    """What every drill of the host escalates: scratch's sweep and space."""
+    """What every drill of the host escalates: scratch's sweep and space; NotCovered for a
+    scratch root another user could make first (``open_scratch``)."""
+    open_scratch(host)
     parent, one = _scratch(host)
     code = helpers()
     return [
@@ -123,9 +159,10 @@ def host_rules(host: Host) -> list[Rule]:
                 "remove scratch a killed run left"),
         _helper("free-bytes", code["free-bytes"], parent, "free space in scratch"),
         _helper("scratch-root", code["scratch-root"],
-                f"{parent} drill-[A-Za-z0-9_]+-{NUMBER}-{NUMBER}-[0-9a-f]+",
-                "check the scratch root (root's, 0700 or stricter, not a symlink; made if missing) "
-                "and make scratch in it"),
+                f"{parent} (drill-[A-Za-z0-9_]+-{NUMBER}-{NUMBER}-[0-9a-f]+|-) exact",
+                "check the scratch root (root's, 0700 or stricter, not a symlink, no folder above "
+                "it writable by others; made if missing) and make scratch in it, or check it "
+                "before the sweep"),
         Rule(PROGRAMS["rm"], f"-rf --one-file-system -- {one}", "remove scratch"),
         Rule(PROGRAMS["du"], f"-sb {one}", "bytes restored so far (progress)"),
     ]
@@ -501,7 +538,11 @@ _TOOL_RULES = {"restic": _restic, "restic-check": _restic, "borg": _borg, "rclon
 def rules_for(inventory: Inventory, host: str) -> list[Rule]:
     """The host's rules, each once, for all its jobs."""
     chosen = inventory.hosts[host]
-    found, refused = host_rules(chosen), []
+    found, refused = [], []
+    try:
+        found = host_rules(chosen)
+    except NotCovered as exc:  # named beside the jobs' refusals
+        refused.append(str(exc))
     for job in inventory.jobs.values():
         if job.host == host:
             try:
@@ -524,8 +565,10 @@ def sudoers_file(inventory: Inventory, host: str, user: str, source: str = "the 
              "# Generated: install as /etc/sudoers.d/backup-drills (mode 0440, check with visudo -cf),",
              "# the helpers it names under their paths (backup-drills sudoers --helpers DIR),",
              "# and set sudo: exact on the host in the inventory. Needs sudo 1.9.10 or later.",
-             f"# First make the scratch root as root, 0700 (mkdir -m 0700 {chosen.scratch}): the drill",
-             "# checks it on every run, sudo cannot (a root the drilling user made could hold symlinks)."]
+             f"# BEFORE installing it, make the scratch root as root: mkdir -p -m 0700 {chosen.scratch}",
+             "# (owned by root, and every folder above it root's, not writable by group or others).",
+             "# The drill checks it on every run, sudo cannot: a root the drilling user made first",
+             "# could hold symlinks where these rules let it restore as root."]
     if chosen.credentials_env:  # its content runs as root's environment: root's to keep safe
         for program in credential_programs(rules):
             lines.append(f"Defaults!{program} env_file={chosen.credentials_env}")

@@ -11,6 +11,7 @@ removed on every path, and leftovers of a killed run are swept at the next start
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import secrets
@@ -24,6 +25,7 @@ from pathlib import PurePosixPath
 from drills.core.transport import DrillCouldNotRun, Remote, argv, script
 from drills.inventory.schema import Job
 
+LOG = logging.getLogger(__name__)
 RUNNER = socket.gethostname().split(".")[0].replace("-", "_") or "runner"
 PREFIX = "drill-"
 MAX_AGE = 24 * 3600
@@ -163,18 +165,32 @@ def make_run_folder(remote: Remote, job: Job, name: str) -> str:
     (root under sudo), not writable by group or others, below folders of root or that uid that
     others cannot write (unless sticky, like /var/tmp). Anything else is COULD NOT RUN, naming
     the path, its owner and mode: a local user who made the root first could plant symlinks
-    where the drill writes as root.
+    where the drill writes as root. On a ``sudo: exact`` host no folder above the root may be
+    writable by others, sticky or not (``root_check``).
 
     >>> make_run_folder(remote, job, "drill-r-1-2-ab")     # doctest: +SKIP
     '/var/tmp/backup-drill/drill-r-1-2-ab'
     """
     root = remote.host.scratch
-    made = remote.run(script("scratch-root", root, name), timeout=RESOLVE_LIMIT)
+    made = remote.run(script("scratch-root", *root_check(remote, name)), timeout=RESOLVE_LIMIT)
     if not made.ok:
         said = made.tail(3) or f"exit {made.exit_status}"
         raise ScratchRefused(f"host {remote.name}, job {job.name}: refusing the scratch root {root}: "
                              f"{said}")
     return f"{root}/{name}"
+
+
+def root_check(remote: Remote, run: str = "-") -> tuple[str, ...]:
+    """The ``scratch-root`` helper's words for the host's root and one run folder ``run`` to
+    make (``-``: check only): with ``exact`` on a ``sudo: exact`` host, where sudoers lets the
+    drilling user restore into the root as root at any time, so the root's name must be one
+    only root can make (no folder above it writable by others, sticky or not: not /var/tmp).
+
+    >>> root_check(exact_remote)                   # doctest: +SKIP
+    ('/var/lib/backup-drills/scratch', '-', 'exact')
+    """
+    mode = ("exact",) if remote.host.sudo == "exact" else ()
+    return (remote.host.scratch, run, *mode)
 
 
 @contextmanager
@@ -216,8 +232,16 @@ def _leftover(name: str, now: float) -> bool:
 def sweep(remote: Remote) -> list[str]:
     """Remove scratch left by killed runs of this runner, or older than a day, after stopping
     any process still writing there, and the credentials folders killed runs left
-    (``sweep_credentials``); return the scratch removed."""
+    (``sweep_credentials``); return the scratch removed. A root that fails the check of
+    ``make_run_folder`` (another user's, a symlink, writable by others) is not listed nor swept,
+    only named in a warning: its names are not the drill's, and the sweep runs as root."""
     root = remote.host.scratch
+    checked = remote.run(script("scratch-root", *root_check(remote)), timeout=RESOLVE_LIMIT)
+    if not checked.ok:
+        LOG.warning("host %s: not sweeping the scratch root %s: %s", remote.name, root,
+                    checked.tail(3) or f"its check exited {checked.exit_status}")
+        sweep_credentials(remote)
+        return []
     listing = remote.run(argv("find", root, "-mindepth", "1", "-maxdepth", "1", "-printf", "%f\\0"))
     now = time.time()
     names = (name.decode("utf-8", errors="surrogateescape") for name in listing.stdout.split(b"\0"))

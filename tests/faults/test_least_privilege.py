@@ -65,8 +65,9 @@ EXACT = {"motoko": ({"flux-backup", "flux-borg", "restic-check"}, {"/usr/bin/res
 def test_a_user_with_only_the_generated_sudoers_passes_motokos_read_only_drill(drill, motoko, akira):
     """All of motoko's jobs (restic, borg, restic-check), then akira's rclone mirror and restore
     test, then all of cartae's jobs (restic, pg-dump, redis-rdb), drilled as drill-exact, whose
-    only rights are the file `backup-drills sudoers` prints for that host (sudo: exact): each
-    read-only drill passes, sudo ran the tools and the helpers but no shell, env or timeout,
+    only rights are the file `backup-drills sudoers` prints for that host (sudo: exact), its
+    scratch root made first under a root-only parent (the default there): each read-only drill
+    passes, sudo ran the tools and the helpers but no shell, env or timeout,
     cartae's restores ran their servers' programs as a throwaway user through runuser (removed
     after), and a command outside the file (restic with --password-command, rclone serve,
     runuser as root) is refused by sudo."""
@@ -90,6 +91,9 @@ def test_a_user_with_only_the_generated_sudoers_passes_motokos_read_only_drill(d
         rules = sudoers_file(loaded, name, "drill-exact", "the lab")
         host.sh(DRILL_EXACT_USER)
         host.sh("install -d -m 0755 /usr/local/lib/backup-drills")
+        scratch = loaded.hosts[name].scratch  # sudo: exact's default, under a root-only parent
+        assert not scratch.startswith(("/var/tmp/", "/tmp/")), scratch
+        host.sh(f"mkdir -p -m 0700 {scratch}")  # before the file, as its header says
         for path, content in helper_files(loaded, name).items():
             host.sh(f"printf %s {shlex.quote(content)} > {path} && chmod 0755 {path}")
         host.sh(f"printf %s {shlex.quote(rules)} > /tmp/exact.sudoers && visudo -cf /tmp/exact.sudoers "
@@ -109,6 +113,7 @@ def test_a_user_with_only_the_generated_sudoers_passes_motokos_read_only_drill(d
                 assert f"{job}@{name}" in run.stdout, job
             assert not {p.rsplit("/", 1)[-1] for p in programs} & {"sh", "env", "timeout", "bash"}, programs
             assert "command not allowed" not in logged, logged[-2000:]
+            assert host.sh(f"stat -c '%U %a' {scratch}").strip() == "root 700"
             as_throwaway = [c.split()[2:5:2] for c in escalated if c.startswith("/usr/sbin/runuser ")]
             assert all(re.fullmatch("drill-[0-9a-f]{10}", user) for user, _ in as_throwaway), as_throwaway
             if name == "cartae":  # both restores ran their programs as the throwaway user, now gone

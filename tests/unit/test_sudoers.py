@@ -30,7 +30,7 @@ from drills.cli import main
 from drills.core import backends, privilege, progress
 from drills.core.transport import SCRIPTS, DrillCouldNotRun, Remote
 from drills.inventory import sudoers
-from drills.inventory.schema import Host, Inventory, Job, load_inventory
+from drills.inventory.schema import EXACT_SCRATCH, Host, Inventory, Job, load_inventory
 from drills.restores import manifest, rotation, scratch
 from drills.restores.databases import PostgresDrill, RedisDrill
 from drills.restores.trees import RestoreDrill
@@ -56,7 +56,8 @@ def exact_inventory(name: str = "motoko") -> Inventory:
     """The lab's motoko with its restic and borg jobs (or akira with its mirror and restore
     test), read-only, as a ``sudo: exact`` host."""
     lab = load_inventory(ROOT / "inventory/lab.yml")
-    host = lab.hosts[name].model_copy(update={"sudo": "exact", "transport": "local://"})
+    host = lab.hosts[name].model_copy(update={"sudo": "exact", "transport": "local://",
+                                              "scratch": EXACT_SCRATCH})
     jobs = {key: job.model_copy(update={"writes": None}) for key, job in lab.jobs.items()
             if job.host == name and job.kind in sudoers.COVERED and covered(job, host)}
     return lab.model_copy(update={"hosts": {name: host}, "jobs": jobs})
@@ -382,7 +383,7 @@ def test_every_command_a_read_only_mirror_drill_escalates_matches_a_generated_ru
     assert helpers >= {"hash-tree", "read-file", "free-bytes", "sweep"}, helpers
     text = sudoers.sudoers_file(inventory, "akira", "drill-exact")
     assert "Defaults!/usr/bin/rclone env_file=/etc/miket/storage-credentials.env" in text
-    one = "/var/tmp/backup-drill/drill-vm-1-2-abcdef"
+    one = f"{EXACT_SCRATCH}/drill-vm-1-2-abcdef"
     dest, sample = "b2mirror:space-mirror", "mike/photos/2024"
     reader = sudoers.helper_path("read-file", sudoers.helpers()["read-file"])
     results = "/space/_ops/backups/restore-tests"
@@ -452,7 +453,7 @@ def test_every_command_a_read_only_database_drill_escalates_matches_a_generated_
             assert rule.args.startswith(AS_THROWAWAY), rule
             assert rule.args.removeprefix(AS_THROWAWAY).startswith(RUN_AS_THROWAWAY), rule
     code = sudoers.helpers()
-    user, one = "drill-0123456789", "/var/tmp/backup-drill/drill-vm-1-2-abcdef"
+    user, one = "drill-0123456789", f"{EXACT_SCRATCH}/drill-vm-1-2-abcdef"
     throwaway = sudoers.helper_path("throwaway-user", code["throwaway-user"])
     start = sudoers.helper_path("pg-start", code["pg-start"])
     hand = sudoers.helper_path("scratch-hand-over", code["scratch-hand-over"])
@@ -527,7 +528,7 @@ def test_every_command_a_read_only_tarball_drill_escalates_matches_a_generated_r
     code = sudoers.helpers()
     unpack = sudoers.helper_path("archive-unpack", code["archive-unpack"])
     first = sudoers.helper_path("first-bytes", code["first-bytes"])
-    one = "/var/tmp/backup-drill/drill-vm-1-2-abcdef"
+    one = f"{EXACT_SCRATCH}/drill-vm-1-2-abcdef"
     archive, home = "/home/jbyrd/backups/miraclemax/20261122_030000/n8n.tar.gz.gpg", "/root/.gnupg"
     assert sudoers.allowed(rules, [unpack, archive, f"{one}/n8n", "yes", home])
     for words in ([unpack, archive, f"{one}/n8n", "yes", "/tmp/mine"],  # another gpg home
@@ -578,14 +579,14 @@ def test_no_rule_hands_out_a_shell_or_free_arguments():
             assert rule.digest is not None
             assert rule.program.endswith(rule.digest[:12])
     repo = "s3:http://objectstore:8333/backups-restic/flux"
-    scratch_dir = "/var/tmp/backup-drill/drill-vm-1-2-abcdef"
+    scratch_dir = f"{EXACT_SCRATCH}/drill-vm-1-2-abcdef"
     for words in (["/usr/bin/restic", "-r", repo, "--password-command", "id", "snapshots"],
                   ["/usr/bin/restic", "-r", repo, "--no-lock", "-o", "s3.x=y", "cat", "config"],
                   ["/usr/bin/restic", "-r", repo, "--no-lock", "restore", HEX, "--target", "/etc"],
                   ["/usr/bin/restic", "-r", "/tmp/mine", "--no-lock", "snapshots", "--host", "m", "--json"],
-                  ["/usr/bin/rm", "-rf", "--one-file-system", "--", "/var/tmp/backup-drill/../../etc"],
+                  ["/usr/bin/rm", "-rf", "--one-file-system", "--", f"{EXACT_SCRATCH}/../../etc"],
                   ["/usr/bin/rm", "-rf", "--one-file-system", "--", f"{scratch_dir} /etc"],
-                  ["/usr/bin/find", "/var/tmp/backup-drill", "-exec", "sh", ";"],
+                  ["/usr/bin/find", EXACT_SCRATCH, "-exec", "sh", ";"],
                   ["/usr/bin/hostname", "evil"],
                   ["/usr/bin/stat", "-c", "%s", "--", "/etc/shadow"],
                   [sudoers.helper_path("read-file", sudoers.helpers()["read-file"]), "/etc/shadow", "65536"]):
@@ -604,15 +605,22 @@ def test_no_rule_hands_out_a_shell_or_free_arguments():
                   [in_dir, f"{scratch_dir}/../../../etc", "extract", "--bypass-lock", archive]):
         assert sudoers.allowed(rules, words) is None, words
     assert sudoers.allowed(rules, [in_dir, scratch_dir, "extract", "--bypass-lock", archive])
-    # the scratch root's check makes one run folder, named, in the inventory's scratch only: no
-    # other root, no path for a name, and no plain mkdir (mkdir -p followed a planted symlink)
+    # the scratch root's check makes one run folder, named, in the inventory's scratch only, or
+    # checks it alone (-), always strictly (exact: no folder above it writable by others, sticky
+    # or not): no other root, no path for a name, no plain mkdir (mkdir -p followed a planted
+    # symlink), and not without exact
     root = sudoers.helper_path("scratch-root", sudoers.helpers()["scratch-root"])
-    for words in ([root, "/etc", "drill-vm-1-2-abcdef"], [root, "/var/tmp/backup-drill", "../../etc"],
-                  [root, "/var/tmp/backup-drill", "drill-vm-1-2-abcdef/x"],
-                  [root, "/var/tmp/backup-drill", "drill-vm-1-2-abcdef /etc"],
+    for words in ([root, "/etc", "drill-vm-1-2-abcdef", "exact"], [root, EXACT_SCRATCH, "../../etc", "exact"],
+                  [root, EXACT_SCRATCH, "drill-vm-1-2-abcdef/x", "exact"],
+                  [root, EXACT_SCRATCH, "drill-vm-1-2-abcdef /etc", "exact"],
+                  [root, EXACT_SCRATCH, "drill-vm-1-2-abcdef"], [root, EXACT_SCRATCH, "-"],
+                  [root, "/var/tmp/backup-drill", "drill-vm-1-2-abcdef", "exact"],
                   ["/usr/bin/mkdir", "-p", "-m", "0700", "--", scratch_dir]):
         assert sudoers.allowed(rules, words) is None, words
-    assert sudoers.allowed(rules, [root, "/var/tmp/backup-drill", "drill-vm-1-2-abcdef"])
+    assert sudoers.allowed(rules, [root, EXACT_SCRATCH, "drill-vm-1-2-abcdef", "exact"])
+    assert sudoers.allowed(rules, [root, EXACT_SCRATCH, "-", "exact"])
+    assert f"# BEFORE installing it, make the scratch root as root: mkdir -p -m 0700 {EXACT_SCRATCH}\n" \
+        in text
     assert sudoers.allowed(rules, ["/usr/bin/rm", "-rf", "--one-file-system", "--", scratch_dir])
     for program in ("/usr/bin/restic", "/usr/bin/borg", in_dir):
         assert f"Defaults!{program} env_file=/etc/miket/storage-credentials.env" in text
@@ -681,6 +689,30 @@ def test_the_transport_escalates_one_program_with_timeout_outside_sudo():
     for command in ("restic snapshots | sh", "env X=1 restic snapshots", "timeout 5 sh -c id", "curl x"):
         with pytest.raises(privilege.NotExact):
             privilege.escalated(command)
+
+
+@pytest.mark.parametrize("scratch", ["/var/tmp/backup-drill", "/tmp/x", "/dev/shm/d", "/run/user/1000/d",
+                                     "/var/tmp", "/run/lock/d", "/var/crash/d", "/home/drill/scratch"])
+def test_a_scratch_root_another_user_could_make_first_is_refused(tmp_path, capsys, scratch):
+    """Under ``sudo: exact`` sudoers lets the drilling user restore into SCRATCH/drill-... as
+    root at any time: a root below a folder others may write (sticky or not) is refused, exit
+    4, naming host, the key and its value and what is expected; a root-only one passes."""
+    inventory = tmp_path / "motoko.yml"
+    doc = yaml.safe_load((ROOT / "inventory/lab.yml").read_text())
+    doc["hosts"] = {"motoko": doc["hosts"]["motoko"] | {"sudo": "exact", "scratch": scratch}}
+    doc["jobs"] = {k: {f: v for f, v in j.items() if f != "writes"} for k, j in doc["jobs"].items()
+                   if j["host"] == "motoko" and j["kind"] in sudoers.COVERED}
+    inventory.write_text(yaml.safe_dump(doc, allow_unicode=True))
+    assert main(["sudoers", "--inventory", str(inventory)]) == 4
+    said = capsys.readouterr()
+    assert said.out == ""
+    assert said.err.startswith(f"backup-drills sudoers: host motoko: scratch {scratch} lies in /"), said.err
+    assert f"expected a folder under a root-only parent (every folder above it root's, not writable by " \
+           f"group or others) such as {EXACT_SCRATCH}" in said.err
+    doc["hosts"]["motoko"]["scratch"] = "/srv/drill-scratch"
+    inventory.write_text(yaml.safe_dump(doc, allow_unicode=True))
+    assert main(["sudoers", "--inventory", str(inventory)]) == 0
+    assert "mkdir -p -m 0700 /srv/drill-scratch" in capsys.readouterr().out
 
 
 def test_a_kind_it_cannot_pin_is_refused_naming_job_and_kind(capsys):
