@@ -104,6 +104,23 @@ def in_dir_refused(result: Result) -> bool:
 
 
 _PATHS_PER_RUN = 64 * 1024  # characters of pp: paths in one borg extract
+_LOOSE_SPACE = re.compile(r" (?=[ -]|$)")
+_SHELL_CHARS = re.compile(r"([*?\[\]])")
+
+
+def extract_word(path: str) -> str:
+    """``path`` (as borg keeps it, no leading slash) as one word of ``borg extract`` naming it
+    alone: ``pp:PATH``, borg's literal path prefix; for a name with a space before a dash,
+    another space or the end, ``sh:`` with each such space a ``?`` (borg's shell pattern, its
+    pattern characters in brackets), so that no space in the words is followed by a dash and
+    a ``sudo: exact`` rule can allow any of them without one being an option.
+
+    >>> extract_word("flux/a b"), extract_word("flux/[x] - y*")
+    ('pp:flux/a b', 'sh:flux/[[]x[]]?- y[*]')
+    """
+    if not _LOOSE_SPACE.search(path):
+        return f"pp:{path}"
+    return "sh:" + _LOOSE_SPACE.sub("?", _SHELL_CHARS.sub(r"[\1]", path))
 
 
 def parse_archives(text: str, host: str, source: str) -> list[Snapshot]:
@@ -359,7 +376,7 @@ class Borg:
         for relative in relatives:
             if sum(len(p) for p in batches[-1]) > _PATHS_PER_RUN:
                 batches.append([])
-            batches[-1].append(f"pp:{prefix}/{relative}")
+            batches[-1].append(extract_word(f"{prefix}/{relative}"))
         seconds = 0.0
         command = f"{argv('cd', target)} && {argv('borg', 'extract', location)} pp:..."
         for batch in batches:

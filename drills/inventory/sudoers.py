@@ -229,10 +229,6 @@ def _borg(job: Job, host: Host) -> list[Rule]:
     from drills.adapters.borg import LOCK_WAIT
     from drills.core.borg_patterns import CACHE_TAG_CONTENTS
 
-    if job.restore_rotation is not None:
-        raise NotCovered(f"job {job.name}: restore_coverage (the restore rotation) of a borg job is "
-                         "not covered by `sudo: exact` yet (a restic job's is): drill it with sudo: "
-                         "true or as root")
     repo = lit(job.repository or "")
     _, one = _scratch(host)
     wait, archive = f"--lock-wait {LOCK_WAIT}", f"{repo}{lit('::')}{ARCHIVE}"
@@ -251,6 +247,18 @@ def _borg(job: Job, host: Host) -> list[Rule]:
     found.append(_helper("borg-in-dir", code["borg-in-dir"],
                          f"{one} extract --bypass-lock {archive}",
                          "borg extract into scratch (in its working directory)"))
+    if job.restore_rotation is not None and job.source:
+        from drills.adapters.borg import extract_word
+
+        kept = str(job.source).strip("/") + "/"  # as borg keeps it, no leading slash
+        # the fixed part of a chosen file's word: pp:SOURCE/, or sh:SOURCE/ for a loose space
+        chosen = alt(lit(extract_word(f"{kept}x").removesuffix("x")),
+                     lit(extract_word(f"{kept}x  ").removesuffix("x??")))
+        found += [Rule(PROGRAMS["borg"], f"list --json-lines --bypass-lock {archive}",
+                       "the archive's files (the restore rotation)"),
+                  _helper("borg-in-dir", code["borg-in-dir"],
+                          f"{one} extract --bypass-lock {archive}( {chosen}{CHOSEN_TAIL})+",
+                          "the rotation's chosen files into scratch")]
     if job.source and (job.exclude_caches or job.exclude_if_present):
         from drills.adapters.borg import _find_glob
 

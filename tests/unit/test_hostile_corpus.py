@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 
 from drills.adapters import archives, cron, markers, metrics, object_dumps, systemd
-from drills.adapters.borg import Borg, borg_tagged
+from drills.adapters.borg import Borg, borg_tagged, extract_word
 from drills.adapters.rclone import Rclone
 from drills.adapters.restic import Restic, RestoreFailed, Snapshot, include_word
 from drills.core import backends, progress
@@ -369,14 +369,14 @@ def restic_rotation_restores_names_literally(e: Estate, v: str) -> None:
 @builder
 def borg_rotation_extracts_names_literally(e: Estate, v: str) -> None:
     """The rotation's listing and extract of chosen files: a name read back from the archive
-    reaches borg as one ``pp:`` word (a literal path prefix)."""
+    reaches borg as one ``pp:`` word (a literal path prefix; ``sh:`` for a loose space)."""
     borg = Borg(e.remote, job(kind="borg", repository=f"/b{v}", source=f"/s{v}"))
     archive = Snapshot(id=HEX, short_id=name(v), time=datetime.now(UTC), hostname="h", paths=["/"])
     tolerated(lambda: borg.files(archive))
     e.received("borg", "list", "--json-lines", f"/b{v}::{name(v)}")
     with scratch.scratch_dir(e.remote, job(source=str(e.tmp / "src"))) as target:
         tolerated(lambda: borg.restore_files(archive, target, [f"d/{v}"], 60))
-    e.received("borg", "extract", f"/b{v}::{name(v)}", f"pp:{f'/s{v}'.strip('/')}/d/{v}")
+    e.received("borg", "extract", f"/b{v}::{name(v)}", extract_word(f"{f'/s{v}'.strip('/')}/d/{v}"))
 
 
 @builder

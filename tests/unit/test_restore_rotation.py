@@ -257,7 +257,8 @@ def test_borg_extracts_exactly_the_chosen_files_hostile_names_taken_literally(tm
     borg = Borg(remote, job(kind="borg", source=str(source), repository=str(repository)))
     archive = borg.snapshots()[-1]
     assert sorted(borg.files(archive)) == sorted(f"d/{h}" for h in [*HOSTILE, "ab"])
-    chosen = ["d/*", "d/a", "d/x\npwned\n", "d/--x=$(pwned)", "d/back\\slash", "d/[ab]"]
+    chosen = ["d/*", "d/a", "d/x\npwned\n", "d/--x=$(pwned)", "d/back\\slash", "d/[ab]", "d/a - b",
+              "d/trail  ", "d/-"]  # the last three: sh: patterns, a loose space as ?
     with scratch_dir(remote, borg.job) as into:  # borg extracts into a run folder of scratch
         borg.restore_files(archive, into, chosen, 60)
         target = Path(into)

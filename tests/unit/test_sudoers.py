@@ -675,10 +675,40 @@ def test_the_rotations_words_can_be_no_option_and_hash_nothing_out_of_the_tree(t
     assert fine.returncode == 0, fine
     assert hashlib.sha256(b"mine\n").hexdigest().encode() in fine.stdout  # the link itself: never followed
     assert secret.encode() not in fine.stdout
-    borg = inventory.jobs["flux-borg"].model_copy(update={"restore_coverage": "*/4",
-                                                         "restore_budget": {"bytes": 1 << 20}})
-    with pytest.raises(sudoers.NotCovered, match=r"job flux-borg: restore_coverage .* not covered"):
-        sudoers.job_rules(borg, inventory.hosts["motoko"])  # borg's rotation: not yet
+
+
+def test_a_borg_rotations_words_match_its_rules_and_can_be_no_option(refusals):
+    """borg's rotation: the archive's files listed, the chosen ones extracted into scratch by
+    the ``borg-in-dir`` helper, each one ``pp:`` word (``sh:`` with ``?`` for a space before a
+    dash, another space or the end); no word can be one of borg's options."""
+    inventory = exact_inventory()
+    host = inventory.hosts["motoko"]
+    job = inventory.jobs["flux-borg"].model_copy(update={"restore_coverage": "*/4"})
+    rules = [*sudoers.host_rules(host), *sudoers.job_rules(job, host)]
+    remote = Remote(host, timeout=60)
+    captured = Captured(remote)
+    name = "motoko-2026-11-29T03:30:00"
+    archive = Snapshot(id=HEX, short_id=name, time=datetime.now(UTC), hostname="motoko", paths=["/flux"])
+    borg = Borg(remote, job)
+    tolerated(lambda: borg.files(archive))
+    with scratch.scratch_dir(remote, job) as target:
+        tolerated(lambda: borg.restore_files(archive, target, CHOSEN, 60))
+        tolerated(lambda: rotation._hashed(remote, f"{target}{job.source}", CHOSEN))
+    assert refusals == []
+    assert [words for words in captured.escalated if sudoers.allowed(rules, words) is None] == []
+    extracted = [w for words in captured.escalated for w in words if w.startswith(("pp:", "sh:"))]
+    assert len(extracted) == len(CHOSEN), captured.escalated
+    assert any("--json-lines" in words for words in captured.escalated)
+    in_dir = sudoers.helper_path("borg-in-dir", sudoers.helpers()["borg-in-dir"])
+    extract = [in_dir, f"{host.scratch}/drill-vm-1-2-abcdef", "extract", "--bypass-lock",
+               f"/srv/borg/flux::{name}"]
+    ok = "pp:flux/active/a"
+    assert sudoers.allowed(rules, [*extract, ok])
+    for words in ([*extract, ok, "--rsh", "sh -c id"], [*extract, ok, "", "--remote-path=id"],
+                  [*extract, f"{ok} ", "--pattern=+etc"], [*extract, ok, "-e", "x"],
+                  [*extract, "pp:etc/shadow"], [*extract, "re:.*"], [*extract, "pp:flux/active/a - b"],
+                  ["/usr/bin/borg", "list", "--json-lines", "--bypass-lock", "/srv/borg/flux", "--rsh=id"]):
+        assert sudoers.allowed(rules, words) is None, words
 
 
 def test_the_transport_escalates_one_program_with_timeout_outside_sudo():
