@@ -372,8 +372,11 @@ def sql(text: str) -> str:
     return "[^']".join(lit(part) for part in text.split("\\"))
 
 
-# a quoted identifier of the restored database (databases.quote_table: ``"schema"."table"``)
-IDENTIFIER = '"([^"]|"")*"'
+# a quoted identifier of the restored database (databases.quote_table: ``"schema"."table"``),
+# letters, digits, ``_`` and ``$`` only: sudo matches the words joined by spaces, so a name with a
+# space could be split by the caller into words of its own (``-o |command`` for psql). A table
+# named otherwise is refused by sudo on an exact host: COULD NOT RUN, never a way in
+IDENTIFIER = '"[A-Za-z0-9_$]+"'
 
 
 def _checksums() -> str:

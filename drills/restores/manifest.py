@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from drills.core.transport import DrillCouldNotRun, Remote, script
+from drills.outcomes import NotCompliant
 
 _SEPARATOR = b"--HASHES--"
 
@@ -51,6 +52,7 @@ class Manifest:
 
 
 _NO_ROOT = 44
+_LINKED_ROOT = 46  # the restored root is (or lies below) a symlink the backup recorded
 
 
 def _command(root: str, subpaths: Iterable[str], parallel: int, missing_ok: bool) -> str:
@@ -72,6 +74,9 @@ def hash_tree(remote: Remote, root: str, subpaths: Iterable[str] = (".",),
     result = remote.run(_command(root, list(subpaths), parallel, missing_ok), timeout=timeout)
     if missing_ok and result.exit_status == _NO_ROOT:
         return Manifest(remote.name, root, {}, result.seconds)
+    if result.exit_status == _LINKED_ROOT:
+        raise NotCompliant(f"host {remote.name}: the restored {root} is a symlink the backup "
+                           f"recorded, not the tree: {result.tail(2)}")
     if not result.ok:
         why = "no such directory" if result.exit_status == _NO_ROOT else result.tail(4)
         raise DrillCouldNotRun(f"host {remote.name}: cannot hash {root}: {why}")

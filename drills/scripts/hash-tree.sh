@@ -7,13 +7,20 @@
 # per core of the host). Each batch writes its own temp file (parallel writers on one pipe
 # interleave), concatenated at the end, in no particular order. Names reach no shell text: they
 # are the batches' positional parameters, printed back with printf '%s'. Exit 44: no ROOT,
-# 45: a PATH out of ROOT. With MISSING_OK "yes" (the restored side), a missing ROOT or PATH is
+# 45: a PATH out of ROOT, 46: the restored ROOT is a symlink (or below one). With MISSING_OK "yes" (the restored side), a missing ROOT or PATH is
 # simply absent; else an error.
 #   hash-tree.sh ROOT PARALLEL MISSING_OK SEPARATOR PATH...   (each PATH "." or "./<relative>")
 set -u
 root=$1 parallel=$2 missing_ok=$3 separator=$4
 shift 4
 cd -- "$root" 2>/dev/null || exit 44
+# The restored side: a snapshot may record the tree's own folder (or one above it) as a symlink,
+# to the live source or to /root; following it would hash what is not in the backup (a false
+# green) or list a root-only tree. Exit 46 when ROOT is not its own real path.
+if [ "$missing_ok" = yes ] && [ "$(pwd -P)" != "$(cd -- "$root" && pwd -L)" ]; then
+  echo "hash-tree: $root leads elsewhere through a symlink, to $(pwd -P)" >&2
+  exit 46
+fi
 # Hashing runs as root: a PATH out of ROOT would hand out the digest of a file the caller cannot
 # read. Each PATH must be "." or "./" and components that are neither empty, "." nor "..", and
 # its folder ROOT or a real folder below it (no symlink on the way; find never follows the last

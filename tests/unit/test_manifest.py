@@ -7,6 +7,7 @@ import pytest
 
 from drills.core.patterns import restic_excluded
 from drills.core.transport import DrillCouldNotRun
+from drills.outcomes import NotCompliant
 from drills.restores.manifest import compare, hash_tree
 
 ODD = [
@@ -151,3 +152,22 @@ def test_files_over_a_mib_hash_like_hashlib_with_or_without_openssl(local, tmp_p
         assert entry.sha256 == hashlib.sha256(path.read_bytes()).hexdigest(), path
     if openssl in ("fails", "garbage"):  # the fake was asked, once for each large file
         assert (tmp_path / f"bin-{openssl}" / "called").read_text().count("called") == len(LARGE)
+
+
+def test_a_restored_root_the_backup_recorded_as_a_symlink_is_not_compliant(local, tmp_path):
+    """A snapshot may hold the tree's own folder as a symlink (to the live source, to /root):
+    the restored side is then refused, naming it, not hashed where the link leads (a false
+    green); the source side may be a link the operator made."""
+    live = tmp_path / "live"
+    live.mkdir()
+    (live / "a.txt").write_text("live data, not in the backup\n")
+    restored = tmp_path / "scratch" / "srv"
+    restored.parent.mkdir()
+    restored.symlink_to(live)
+    with pytest.raises(NotCompliant, match=r"is a symlink the backup recorded.*leads elsewhere"):
+        hash_tree(local, str(restored), missing_ok=True)
+    below = tmp_path / "scratch" / "srv" / "."
+    with pytest.raises(NotCompliant):
+        hash_tree(local, str(below), missing_ok=True)
+    assert any(name.endswith("a.txt") for name in hash_tree(local, str(restored)).entries)
+    assert any(name.endswith("a.txt") for name in hash_tree(local, str(live), missing_ok=True).entries)

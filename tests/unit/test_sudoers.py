@@ -32,7 +32,7 @@ from drills.core.transport import SCRIPTS, DrillCouldNotRun, Remote
 from drills.inventory import sudoers
 from drills.inventory.schema import EXACT_SCRATCH, Host, Inventory, Job, load_inventory
 from drills.restores import manifest, rotation, scratch
-from drills.restores.databases import PostgresDrill, RedisDrill
+from drills.restores.databases import CHECKSUM, PostgresDrill, RedisDrill
 from drills.restores.trees import RestoreDrill
 from drills.verdicts import archives as archive_verdicts
 from drills.verdicts import exposure, repository
@@ -155,13 +155,13 @@ class DatabaseCaptured(Captured):
             node = {"struct_type": "node", "type": "file", "path": words[-1], "size": 1000}
             return json.dumps(node).encode()
         if name.startswith("manifest"):
-            return b'{"tables": {"app.accounts": {"rows": 1}, "app.we\\"ird t": {"rows": 1}}, "keys": 3}'
+            return b'{"tables": {"app.accounts": {"rows": 1}, "app.We$ird": {"rows": 1}}, "keys": 3}'
         if name.startswith("pg-start"):
             return b"psql (PostgreSQL) 15.10 (Debian 15.10-0+deb12u1)\n"
         if name.startswith("redis-load"):
             return b"3 0123abcd\n"
         if name == "runuser" and Path(words[4]).name == "psql":  # a table whose name needs quotes
-            return b'app.accounts\napp.we"ird t\n0\t1\tx\n' if "pg_tables" in words[-1] else b"0\t1\tx\n"
+            return b'app.accounts\napp.We$ird\n0\t1\tx\n' if "pg_tables" in words[-1] else b"0\t1\tx\n"
         return Captured.answer(words)
 
     def plain_answer(self, command: str) -> bytes:
@@ -367,7 +367,6 @@ def test_every_command_a_read_only_drill_escalates_matches_a_generated_rule(refu
     assert len(included) == len(CHOSEN), restic  # its restore, each chosen file one word
 
 
-
 def test_every_command_a_read_only_mirror_drill_escalates_matches_a_generated_rule(refusals):
     inventory = exact_inventory("akira")
     assert set(inventory.jobs) == set(MIRROR)
@@ -445,7 +444,7 @@ def test_every_command_a_read_only_database_drill_escalates_matches_a_generated_
     psql = [words for words in captured.escalated if words[0] == "/usr/sbin/runuser" and
             Path(words[4]).name == "psql"]
     assert [words[-2] for words in psql] == ["-c"] * 5, psql  # tables, checksums, 3 smoke queries
-    assert any('"app"."we""ird t"' in words[-1] for words in psql), psql
+    assert any('"app"."We$ird"' in words[-1] for words in psql), psql
     assert captured.queries == []  # no query on psql's stdin, where a meta-command would run
     assert not any("sudo" in command for command in captured.plain)
     for rule in rules:  # runuser only as a throwaway user, only one of its pinned programs
@@ -486,6 +485,10 @@ def test_every_command_a_read_only_database_drill_escalates_matches_a_generated_
                   [*psql, "-f", "/etc/shadow"],
                   [*psql[:11], "drill_admin", *psql[12:], "-c", "SELECT 1"],
                   [*psql, "-o", "|id", "-c", "SELECT 1"],
+                  # a table name is letters, digits, _ and $ only: sudo joins the words with
+                  # spaces, so a name with spaces could be split into options of psql's own
+                  [*psql, "-c", CHECKSUM.format(index=0, table='"a"."x'), "-o", "|id", 'y"'],
+                  [*psql, "-c", CHECKSUM.format(index=0, table='"a"."we""ird t"')],
                   [runuser, "-u", user, "--", f"{pg}/pg_restore", *server, "--no-owner", "--no-privileges",
                    "--exit-on-error", "/etc/shadow"],
                   [runuser, "-u", user, "--", "/tmp/psql", *server],
