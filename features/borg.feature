@@ -22,3 +22,14 @@ Feature: Borg archives are sound, fresh, kept as promised and restore byte-ident
     When I extract the newest borg archive into scratch
     Then the restored tree is byte-identical to the source
     And the restore finished within the job's RTO
+
+  @restore_rotation
+  Scenario: The slice of the restore rotation due now extracts byte-identical
+    Given the job's host answers
+    When I restore the slice of the job's restore rotation due now and a random sample into scratch
+    Then the slice and the sample are byte-identical to the source
+
+  @restore_rotation
+  Scenario: Every file of the borg archives was extracted within the rotation
+    Given the job's host answers
+    Then every file was restored within the job's restore rotation

@@ -1,9 +1,11 @@
 """borg.feature bites on motoko's local borg repository: a flipped byte in a segment and a
 deleted segment (NOT COMPLIANT, named by borg's own line, never COULD NOT RUN), archives
 that stopped, an archive the prune rules do not keep, a file whose content
-differs from its archive. Each failure names host, job and the archive or path; then the
+differs from its archive, a file of the restore rotation's slice changed in the source and a
+slice overdue. Each failure names host, job and the archive or path; then the
 repository is put back exactly as it was (a copy taken before the fault)."""
 
+import json
 import shlex
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -160,3 +162,40 @@ def test_what_borgs_excludes_leave_out_is_not_missing_and_the_rest_still_is(dril
         batou.sh(f"{BORG}borg delete --lock-wait 60 ::{archive} 2>/dev/null; cd /flux/active && rm -rf "
                  + " ".join(shlex.quote(p) for p in PLANTED))
     drill.healed(RESTORE, BATOU_JOB)
+
+
+ROTATION = "test_the_slice_of_the_restore_rotation_due_now_extracts_byteidentical"
+COVERAGE = "test_every_file_of_the_borg_archives_was_extracted_within_the_rotation"
+
+
+def test_the_borg_rotation_finds_a_corrupted_file_of_its_slice_and_names_an_overdue_slice(drill, motoko):
+    """flux-borg with a */4 restore rotation (a copy of the inventory: the lab's declares none).
+    A file of this week's slice, silently changed in the source, fails the slice's extract
+    naming it; put back, the slice passes; an evidence history in which another slice last
+    came back five weeks ago fails the coverage scenario naming that slice and when."""
+    from drills.core.restore_rotation import due_slice, slice_of
+
+    inventory = drill.inventory_with("flux-borg", restore_coverage="*/4",
+                                     restore_budget={"bytes": "64 MiB", "files": 20000, "time": "10m"})
+    due = due_slice([], 4, datetime.now(UTC).date())  # a fresh evidence folder: the week's slice
+    found = motoko.sh("cd /flux/active && find project-alpha/src -type f -name '*.dat' | sort")
+    victim = "/flux/active/" + next(p for p in found.split() if slice_of(p, 4) == due)
+    with motoko.keep(victim):
+        motoko.sh(f"m=$(stat -c %Y {victim}); printf X >> {victim}; touch -d @$m {victim}")
+        run = drill.run(ROTATION, JOB, inventory)
+    run.expect_failure(f"{WHO}: restore rotation slice {due}/4 of snapshot",
+                       "1 differs from the source (unchanged since the backup)", victim)
+    drill.run(ROTATION, JOB, inventory).expect_pass()  # healed: the source as borg keeps it
+
+    now, stale = datetime.now(UTC), 1 if due != 1 else 2
+    for n in range(1, 5):
+        weeks = 5 if n == stale else 1
+        run_dir = drill.tmp / "evidence" / f"2026010{n}T000000Z"
+        run_dir.mkdir(parents=True)
+        proof = {"slice": f"{n}/4", "proven_at": (now - timedelta(weeks=weeks)).isoformat(),
+                 "passed": True, "files": 1, "bytes": 1}
+        (run_dir / f"{JOB}.json").write_text(json.dumps({"measured": {"restore_rotation": proof}}))
+    drill.run(COVERAGE, JOB, inventory).expect_failure(
+        f"{WHO}: every file of /flux/active restored within the last 29d: slice(s) {stale}/4 of the "
+        "rotation not restored since",
+        f"slice {stale}/4: last restored identical {(now - timedelta(weeks=5)).date()}")
