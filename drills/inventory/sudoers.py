@@ -373,10 +373,11 @@ def sql(text: str) -> str:
 
 
 # a quoted identifier of the restored database (databases.quote_table: ``"schema"."table"``),
-# letters, digits, ``_`` and ``$`` only: sudo matches the words joined by spaces, so a name with a
-# space could be split by the caller into words of its own (``-o |command`` for psql). A table
-# named otherwise is refused by sudo on an exact host: COULD NOT RUN, never a way in
-IDENTIFIER = '"[A-Za-z0-9_$]+"'
+# letters, digits and ``_`` only (visudo refuses a ``$`` in brackets): sudo matches the words
+# joined by spaces, so a name with a space could be split by the caller into words of its own
+# (``-o |command`` for psql). A table named otherwise is refused by sudo on an exact host:
+# COULD NOT RUN, never a way in
+IDENTIFIER = '"[A-Za-z0-9_]+"'
 
 
 def _checksums() -> str:

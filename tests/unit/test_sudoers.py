@@ -155,13 +155,13 @@ class DatabaseCaptured(Captured):
             node = {"struct_type": "node", "type": "file", "path": words[-1], "size": 1000}
             return json.dumps(node).encode()
         if name.startswith("manifest"):
-            return b'{"tables": {"app.accounts": {"rows": 1}, "app.We$ird": {"rows": 1}}, "keys": 3}'
+            return b'{"tables": {"app.accounts": {"rows": 1}, "app.We_ird": {"rows": 1}}, "keys": 3}'
         if name.startswith("pg-start"):
             return b"psql (PostgreSQL) 15.10 (Debian 15.10-0+deb12u1)\n"
         if name.startswith("redis-load"):
             return b"3 0123abcd\n"
         if name == "runuser" and Path(words[4]).name == "psql":  # a table whose name needs quotes
-            return b'app.accounts\napp.We$ird\n0\t1\tx\n' if "pg_tables" in words[-1] else b"0\t1\tx\n"
+            return b'app.accounts\napp.We_ird\n0\t1\tx\n' if "pg_tables" in words[-1] else b"0\t1\tx\n"
         return Captured.answer(words)
 
     def plain_answer(self, command: str) -> bytes:
@@ -444,7 +444,7 @@ def test_every_command_a_read_only_database_drill_escalates_matches_a_generated_
     psql = [words for words in captured.escalated if words[0] == "/usr/sbin/runuser" and
             Path(words[4]).name == "psql"]
     assert [words[-2] for words in psql] == ["-c"] * 5, psql  # tables, checksums, 3 smoke queries
-    assert any('"app"."We$ird"' in words[-1] for words in psql), psql
+    assert any('"app"."We_ird"' in words[-1] for words in psql), psql
     assert captured.queries == []  # no query on psql's stdin, where a meta-command would run
     assert not any("sudo" in command for command in captured.plain)
     for rule in rules:  # runuser only as a throwaway user, only one of its pinned programs
