@@ -56,10 +56,10 @@ docker: system
 
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml lab/pyproject.toml
 	@echo "[setup] creating the virtualenv $(VENV) with the project and its dev tools"
 	@test -x $(PY) || python3 -m venv $(VENV)
-	@$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]' 2>&1 \
+	@$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]' -e ./lab 2>&1 \
 	  | { grep -v '^WARNING: Location' || true; }; test $${PIPESTATUS[0]} -eq 0
 	@touch $@
 
@@ -118,12 +118,13 @@ LOWEST ?= .venv-lowest
 # files generated from a tool's output, checked current with the dev tools' versions in `make
 # test`: pydantic 2.7 writes the inventory's JSON Schema otherwise (extra "additionalProperties")
 GENERATED_WITH_DEV_TOOLS := tests/unit/test_inventory_reference.py::test_generated_files_are_current \
-	tests/unit/test_inventory_reference.py::test_check_fails_on_a_stale_file
+	tests/unit/test_inventory_reference.py::test_check_fails_on_a_stale_file \
+	tests/unit/test_wheel.py  # the wheel's test installs the newest versions, in a venv of its own
 lowest: system
-	@mkdir -p build && python3 tools/floors.py lab plot ansible > build/lowest.txt
+	@mkdir -p build && { python3 tools/floors.py plot ansible paramiko s3 && python3 tools/floors.py --project lab/pyproject.toml; } > build/lowest.txt
 	@test -x $(LOWEST)/bin/python || python3 -m venv $(LOWEST)
 	@echo "[lowest] installing the project with its floors:" $$(tr '\n' ' ' < build/lowest.txt)
-	@$(LOWEST)/bin/pip install -q --disable-pip-version-check -c build/lowest.txt '.[lab,plot,ansible]' \
+	@$(LOWEST)/bin/pip install -q --disable-pip-version-check -c build/lowest.txt '.[plot,ansible,paramiko,s3]' ./lab \
 	  'hypothesis>=6.100,<7' 'jsonschema>=4.18,<5' 2>&1 | { grep -v '^WARNING: Location' || true; }; test $${PIPESTATUS[0]} -eq 0
 	$(LOWEST)/bin/python -m pytest tests/unit -p no:cacheprovider -q -n $(TEST_WORKERS) \
 	  $(foreach t,$(GENERATED_WITH_DEV_TOOLS),--deselect $(t))

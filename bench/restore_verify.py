@@ -33,12 +33,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from drills.adapters.restic import Restic
-from drills.core.transport import Remote, argv
-from drills.inventory.schema import Job, load_inventory
-from drills.restores.manifest import hash_tree
-from drills.restores.scratch import scratch_dir
-from drills.restores.trees import RestoreDrill
+from backup_drills.adapters.restic import Restic
+from backup_drills.core.transport import Remote, argv
+from backup_drills.inventory.schema import Job, load_inventory
+from backup_drills.restores.manifest import hash_tree
+from backup_drills.restores.scratch import scratch_dir
+from backup_drills.restores.trees import RestoreDrill
 
 ROOT = Path(__file__).resolve().parents[1]
 HOST = "motoko"

@@ -18,11 +18,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from drills import __version__
-from drills.evidence.cli import evidence_main, merge_main
-from drills.exit_codes import guarded
-from drills.inventory.schema import InventoryError, load_inventory
-from drills.run import exit_table, run_main
+from backup_drills import __version__
+from backup_drills.evidence.cli import evidence_main, merge_main
+from backup_drills.exit_codes import guarded
+from backup_drills.inventory.schema import InventoryError, load_inventory
+from backup_drills.run import exit_table, run_main
 
 
 def _inventory_check(path: Path) -> int:
@@ -39,7 +39,7 @@ def _inventory_check(path: Path) -> int:
 def _sudoers(argv: list[str]) -> int:
     """``backup-drills sudoers``: the sudoers file of a ``sudo: exact`` drill of one host's jobs
     (exit 4 when a job cannot be pinned exactly: its kind is named, no broader rule is written)."""
-    from drills.inventory.sudoers import NotCovered, helper_files, sudoers_file
+    from backup_drills.inventory.sudoers import NotCovered, helper_files, sudoers_file
 
     parser = argparse.ArgumentParser(prog="backup-drills sudoers", description=_sudoers.__doc__)
     parser.add_argument("--inventory", type=Path, required=True, help="the inventory file")
@@ -85,13 +85,15 @@ def main(argv: list[str] | None = None) -> int:
     if args and args[0] == "merge":
         return merge_main(args[1:])
     if args and args[0] == "discover":
-        from drills.inventory.discover import discover_main  # only this command reads hosts' units
+        from backup_drills.inventory.discover import discover_main  # only this command reads hosts' units
 
         return discover_main(args[1:])
     if args and args[0] == "sudoers":
         return _sudoers(args[1:])
     if args and args[0] == "steps":
-        from steps.plugin.catalogue import main as steps_main  # the catalogue reads the step modules
+        from backup_drills.steps.plugin.catalogue import (
+            main as steps_main,  # the catalogue reads the step modules
+        )
 
         return steps_main(args[1:])
     parser = argparse.ArgumentParser(prog="backup-drills", description=__doc__.splitlines()[0],
@@ -120,5 +122,5 @@ def main(argv: list[str] | None = None) -> int:
 drill_evidence = guarded(evidence_main)  # ``drill-evidence``: an unexpected exception is exit 3
 
 
-if __name__ == "__main__":  # python -m drills.cli, as the console script backup-drills
+if __name__ == "__main__":  # python -m backup_drills.cli, as the console script backup-drills
     sys.exit(main())

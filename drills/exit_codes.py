@@ -83,7 +83,7 @@ def guarded(main: Callable[P, int]) -> Callable[P, int]:
             print("interrupted: no verdict (exit 2, could not run)", file=sys.stderr)
             return int(ExitCode.COULD_NOT_RUN)
         except Exception:  # the point of this wrapper: a bug is never a verdict
-            from drills.core.secrets import mask  # a secret the command registered stays hidden
+            from backup_drills.core.secrets import mask  # a secret the command registered stays hidden
 
             sys.stderr.write(mask(traceback.format_exc()))
             print("internal error (exit 3): the traceback above is a bug of backup-drills, not a "

@@ -1,15 +1,15 @@
 """What a scenario can conclude, in one place: the exceptions a drill raises and ``require``,
 which turns a verdict into one of them. The exit code decision (``steps/plugin/reporting.py``,
-``drills.exit_codes``) reads these classes without importing an adapter.
+``backup_drills.exit_codes``) reads these classes without importing an adapter.
 
     NotCompliant     a drill ran and found the estate not as the runbook says (exit 1)
     RestoreFailed    the backup tool could not give the data back: a verdict on the backup (exit 1)
     DrillCouldNotRun no verdict: a host unreachable, a command timed out, a tool missing (exit 2)
 
-    >>> from drills.verdicts.verdict import Verdict
+    >>> from backup_drills.verdicts.verdict import Verdict
     >>> require(Verdict(False, "host akira, job space-mirror: marker /m is 3d old, RPO 1d"))
     Traceback (most recent call last):
-    drills.outcomes.NotCompliant: host akira, job space-mirror: marker /m is 3d old, RPO 1d
+    backup_drills.outcomes.NotCompliant: host akira, job space-mirror: marker /m is 3d old, RPO 1d
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Any
 import allure
 
 if TYPE_CHECKING:
-    from drills.evidence.log import EvidenceLog
-    from drills.inventory.schema import Job
-    from drills.verdicts.verdict import Verdict
+    from backup_drills.evidence.log import EvidenceLog
+    from backup_drills.inventory.schema import Job
+    from backup_drills.verdicts.verdict import Verdict
 
 
 class DrillCouldNotRun(RuntimeError):

@@ -23,8 +23,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from drills.core.bundled import bundled
-from drills.exit_codes import MEANINGS, ExitCode
+from backup_drills.core.bundled import bundled
+from backup_drills.exit_codes import MEANINGS, ExitCode
 
 PROG = "backup-drills run"
 TESTINFRA_PLUGIN = "pytest11.testinfra"  # the entry point's name, as ``-p no:`` blocks it
@@ -68,7 +68,7 @@ class _Options:
 
 def help_text() -> str:
     """``backup-drills run --help``: this command's options, then the drill plugin's."""
-    from steps.plugin.entry import PLUGIN_MODULES  # the plugin's modules, as pytest loads them
+    from backup_drills.steps.plugin.entry import PLUGIN_MODULES  # the plugin's modules, as pytest loads them
 
     parser = argparse.ArgumentParser(
         prog=PROG, usage=f"{PROG} [--inventory FILE] [--features DIR]... [options] [pytest options]",
@@ -96,7 +96,7 @@ def help_text() -> str:
 
 def run_main(args: list[str]) -> int:
     """``backup-drills run [--inventory FILE] [--features DIR]... [--no-bundled] [options]``:
-    the exit code is the drill's (``drills.exit_codes``)."""
+    the exit code is the drill's (``backup_drills.exit_codes``)."""
     folders: list[str] = []
     rest: list[str] = []
     bundled_too, pytest_help = True, False

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from drills.exit_codes import ExitCode, guarded
+from backup_drills.exit_codes import ExitCode, guarded
 from lab.estate import Lab, LabError
 
 

@@ -32,7 +32,7 @@ import yaml
 from docker.models.containers import Container
 from docker.types import EndpointConfig
 
-from drills.core.retention import BUCKETS
+from backup_drills.core.retention import BUCKETS
 from lab.images import build_all
 from lab.restic_keys import LAB_N, key_id, rewrapped
 from lab.state import S3_PORT, Identity, LabState

@@ -2,15 +2,15 @@
 names host, job and path."""
 
 STEP_MODULES = (
-    "steps.common",
-    "steps.schedules",
-    "steps.markers",
-    "steps.repository",
-    "steps.restore",
-    "steps.exposure",
-    "steps.databases",
-    "steps.monitoring",
-    "steps.archives",
-    "steps.borg",
-    "steps.bucket",
+    "backup_drills.steps.common",
+    "backup_drills.steps.schedules",
+    "backup_drills.steps.markers",
+    "backup_drills.steps.repository",
+    "backup_drills.steps.restore",
+    "backup_drills.steps.exposure",
+    "backup_drills.steps.databases",
+    "backup_drills.steps.monitoring",
+    "backup_drills.steps.archives",
+    "backup_drills.steps.borg",
+    "backup_drills.steps.bucket",
 )

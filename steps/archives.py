@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pytest_bdd import then, when
 
-from drills.adapters.archives import ArchiveRestore, restore_newest
-from drills.core.transport import Remote
-from drills.evidence.log import EvidenceLog
-from drills.inventory.schema import Job
-from drills.outcomes import require
-from drills.verdicts.archives import (
+from backup_drills.adapters.archives import ArchiveRestore, restore_newest
+from backup_drills.core.transport import Remote
+from backup_drills.evidence.log import EvidenceLog
+from backup_drills.inventory.schema import Job
+from backup_drills.outcomes import require
+from backup_drills.steps.plugin.needs import needs
+from backup_drills.verdicts.archives import (
     archives_restore_identical,
     components_fresh,
     never_in_clear,
@@ -17,7 +18,6 @@ from drills.verdicts.archives import (
     size_not_anomalous,
     tiers_hold_newest,
 )
-from steps.plugin.needs import needs
 
 
 @then("the newest archive of every component is younger than the RPO")

@@ -1,17 +1,17 @@
 """Steps for borg.feature: borg repositories checked, fresh, kept by prune's rules, restored,
-by the verdicts every tool shares (``drills.verdicts.repository``)."""
+by the verdicts every tool shares (``backup_drills.verdicts.repository``)."""
 
 from __future__ import annotations
 
 from pytest_bdd import then, when
 
-from drills.core.transport import Remote
-from drills.evidence.log import EvidenceLog
-from drills.inventory.schema import Job
-from drills.outcomes import require
-from drills.restores.trees import RestoreDrill, RestoreOutcome
-from drills.verdicts.repository import check_passes, retention_conforms, snapshot_fresh
-from steps.plugin.needs import needs
+from backup_drills.core.transport import Remote
+from backup_drills.evidence.log import EvidenceLog
+from backup_drills.inventory.schema import Job
+from backup_drills.outcomes import require
+from backup_drills.restores.trees import RestoreDrill, RestoreOutcome
+from backup_drills.steps.plugin.needs import needs
+from backup_drills.verdicts.repository import check_passes, retention_conforms, snapshot_fresh
 
 
 @then("borg check passes")

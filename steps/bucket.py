@@ -6,12 +6,12 @@ from __future__ import annotations
 import pytest
 from pytest_bdd import given, then
 
-from drills.core.run import DrillRun
-from drills.inventory.schema import Inventory, Job
-from drills.outcomes import require
-from drills.verdicts.bucket import encrypted, lifecycle_keeps, locked, private, versioned
-from steps.plugin.fixtures import label_report
-from steps.plugin.needs import needs
+from backup_drills.core.run import DrillRun
+from backup_drills.inventory.schema import Inventory, Job
+from backup_drills.outcomes import require
+from backup_drills.steps.plugin.fixtures import label_report
+from backup_drills.steps.plugin.needs import needs
+from backup_drills.verdicts.bucket import encrypted, lifecycle_keeps, locked, private, versioned
 
 
 @given("the job's bucket is audited from the runner")

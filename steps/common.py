@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pytest_bdd import given, then
 
-from drills.core.transport import Remote
-from drills.evidence.log import EvidenceLog
-from drills.inventory.schema import Job
-from drills.outcomes import require
-from drills.verdicts.common import clock_agrees
+from backup_drills.core.transport import Remote
+from backup_drills.evidence.log import EvidenceLog
+from backup_drills.inventory.schema import Job
+from backup_drills.outcomes import require
+from backup_drills.verdicts.common import clock_agrees
 
 
 @given("the job's host answers")

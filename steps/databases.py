@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from pytest_bdd import then, when
 
-from drills.core.transport import Remote
-from drills.evidence.log import EvidenceLog
-from drills.inventory.schema import Job
-from drills.outcomes import require
-from drills.restores.clickhouse import ClickHouseDrill
-from drills.restores.databases import DatabaseRestore, PostgresDrill, RedisDrill
-from drills.restores.trees import backup_now
-from drills.verdicts.databases import (
+from backup_drills.core.transport import Remote
+from backup_drills.evidence.log import EvidenceLog
+from backup_drills.inventory.schema import Job
+from backup_drills.outcomes import require
+from backup_drills.restores.clickhouse import ClickHouseDrill
+from backup_drills.restores.databases import DatabaseRestore, PostgresDrill, RedisDrill
+from backup_drills.restores.trees import backup_now
+from backup_drills.steps.plugin.needs import needs
+from backup_drills.verdicts.databases import (
     TierRestores,
     canary_row_back,
     data_matches_dump_time,
@@ -20,7 +21,6 @@ from drills.verdicts.databases import (
     tiers_keep_promise,
     tiers_restore_and_pass_smoke,
 )
-from steps.plugin.needs import needs
 
 
 @when("I restore the latest database dump into a scratch PostgreSQL", target_fixture="restored")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pytest_bdd import then
 
-from drills.core.transport import Remote
-from drills.inventory.schema import Job
-from drills.outcomes import require
-from drills.verdicts.exposure import credentials_private, endpoints_answer
-from steps.plugin.needs import needs
+from backup_drills.core.transport import Remote
+from backup_drills.inventory.schema import Job
+from backup_drills.outcomes import require
+from backup_drills.steps.plugin.needs import needs
+from backup_drills.verdicts.exposure import credentials_private, endpoints_answer
 
 
 @then("the host's credentials file is readable by its owner alone")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pytest_bdd import then, when
 
-from drills.adapters.markers import MarkerReading
-from drills.core.transport import Remote
-from drills.evidence.log import EvidenceLog
-from drills.inventory.schema import Job
-from drills.outcomes import require
-from drills.verdicts.markers import (
+from backup_drills.adapters.markers import MarkerReading
+from backup_drills.core.transport import Remote
+from backup_drills.evidence.log import EvidenceLog
+from backup_drills.inventory.schema import Job
+from backup_drills.outcomes import require
+from backup_drills.steps.plugin.needs import needs
+from backup_drills.verdicts.markers import (
     marker_fresh,
     marker_reading,
     marker_success,
@@ -18,7 +19,6 @@ from drills.verdicts.markers import (
     no_newer_failure,
     restore_tests_passed,
 )
-from steps.plugin.needs import needs
 
 
 @when("I read the job's status marker", target_fixture="marker")

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from pytest_bdd import then
 
-from drills.core.transport import Remote
-from drills.evidence.log import EvidenceLog
-from drills.inventory.schema import Job
-from drills.outcomes import require
-from drills.verdicts.monitoring import (
+from backup_drills.core.transport import Remote
+from backup_drills.evidence.log import EvidenceLog
+from backup_drills.inventory.schema import Job
+from backup_drills.outcomes import require
+from backup_drills.steps.plugin.needs import needs
+from backup_drills.verdicts.monitoring import (
     cron_daemon_runs,
     cron_entry_matches,
     metrics_duration_bounded,
     metrics_fresh,
     metrics_report_success,
 )
-from steps.plugin.needs import needs
 
 
 @then("the cron daemon is running")

@@ -5,13 +5,15 @@ from __future__ import annotations
 import pytest
 from pytest_bdd import then
 
-from drills.core.backends import require_answering
-from drills.core.coverage import SliceRead, rotation_of, slices_read
-from drills.core.transport import Remote
-from drills.evidence.log import EvidenceLog
-from drills.inventory.schema import Job
-from drills.outcomes import require
-from drills.verdicts.repository import (
+from backup_drills.core.backends import require_answering
+from backup_drills.core.coverage import SliceRead, rotation_of, slices_read
+from backup_drills.core.transport import Remote
+from backup_drills.evidence.log import EvidenceLog
+from backup_drills.inventory.schema import Job
+from backup_drills.outcomes import require
+from backup_drills.steps.plugin.needs import needs
+from backup_drills.steps.plugin.options import evidence_dir
+from backup_drills.verdicts.repository import (
     check_passes,
     every_pack_read,
     no_stale_locks,
@@ -22,8 +24,6 @@ from drills.verdicts.repository import (
     snapshot_fresh,
     snapshot_not_shrunk,
 )
-from steps.plugin.needs import needs
-from steps.plugin.options import evidence_dir
 
 
 @then("restic check passes")

@@ -5,26 +5,26 @@ from __future__ import annotations
 import pytest
 from pytest_bdd import then, when
 
-from drills.adapters.rclone import MirrorCheck
-from drills.adapters.tool import Mirrors, capable, tool_for
-from drills.core.backends import require_answering
-from drills.core.restore_rotation import EVIDENCE_KEY, RestoreProof, history
-from drills.core.transport import DrillCouldNotRun, Remote
-from drills.evidence.log import EvidenceLog
-from drills.inventory.schema import Job, Samples
-from drills.outcomes import require
-from drills.restores.rotation import RotationDrill, RotationOutcome
-from drills.restores.trees import RestoreDrill, RestoreOutcome
-from drills.verdicts.restore import (
+from backup_drills.adapters.rclone import MirrorCheck
+from backup_drills.adapters.tool import Mirrors, capable, tool_for
+from backup_drills.core.backends import require_answering
+from backup_drills.core.restore_rotation import EVIDENCE_KEY, RestoreProof, history
+from backup_drills.core.transport import DrillCouldNotRun, Remote
+from backup_drills.evidence.log import EvidenceLog
+from backup_drills.inventory.schema import Job, Samples
+from backup_drills.outcomes import require
+from backup_drills.restores.rotation import RotationDrill, RotationOutcome
+from backup_drills.restores.trees import RestoreDrill, RestoreOutcome
+from backup_drills.steps.plugin.needs import needs
+from backup_drills.steps.plugin.options import evidence_dir
+from backup_drills.verdicts.restore import (
     every_file_restored,
     mirror_in_sync,
     mirror_since,
     restore_identical,
     rotation_restored,
 )
-from drills.verdicts.verdict import Timed, within_rto
-from steps.plugin.needs import needs
-from steps.plugin.options import evidence_dir
+from backup_drills.verdicts.verdict import Timed, within_rto
 
 
 def _samples(job: Job) -> Samples:

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from pytest_bdd import then
 
-from drills.core.transport import Remote
-from drills.evidence.log import EvidenceLog
-from drills.inventory.schema import Job
-from drills.outcomes import require
-from drills.verdicts.schedules import last_run_succeeded, timer_armed, timer_next_run, timer_schedule_matches
-from steps.plugin.needs import needs
+from backup_drills.core.transport import Remote
+from backup_drills.evidence.log import EvidenceLog
+from backup_drills.inventory.schema import Job
+from backup_drills.outcomes import require
+from backup_drills.steps.plugin.needs import needs
+from backup_drills.verdicts.schedules import (
+    last_run_succeeded,
+    timer_armed,
+    timer_next_run,
+    timer_schedule_matches,
+)
 
 
 @then("the job's timer is enabled and active")

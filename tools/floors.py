@@ -4,6 +4,7 @@ the command line) to the lowest version its pyproject.toml allows: ``pytest>=8.3
 version the suite cannot work with fails CI.
 
     $ python tools/floors.py plot ansible > build/lowest.txt
+    $ python tools/floors.py --project lab/pyproject.toml >> build/lowest.txt  # the lab's
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ def floors(pyproject: Path, extras: list[str]) -> list[str]:
     for requirement in wanted:
         match = FLOOR.match(requirement)
         if match is None:
-            if not requirement.startswith(project["name"]):
+            if re.split(r"[\[<>=;\s]", requirement)[0] not in (project["name"], "backup-drills"):
                 raise SystemExit(f"{pyproject}: {requirement!r} has no floor (>=)")
             continue
         pins.append(f"{match.group(1)}=={match.group(2)}")
@@ -33,4 +34,8 @@ def floors(pyproject: Path, extras: list[str]) -> list[str]:
 
 
 if __name__ == "__main__":
-    print("\n".join(floors(Path(__file__).resolve().parents[1] / "pyproject.toml", sys.argv[1:])))
+    args = sys.argv[1:]
+    project = Path(__file__).resolve().parents[1] / "pyproject.toml"
+    if args[:1] == ["--project"]:
+        project, args = Path(args[1]), args[2:]
+    print("\n".join(floors(project, args)))

@@ -14,11 +14,11 @@ import statistics
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from drills.adapters.restic import RestoreFailed
-from drills.core.transport import DrillCouldNotRun, Remote, argv, declared, script
-from drills.inventory.schema import Archives, Job
-from drills.restores.manifest import Comparison, compare, hash_tree
-from drills.restores.scratch import ensure_space, scratch_dir
+from backup_drills.adapters.restic import RestoreFailed
+from backup_drills.core.transport import DrillCouldNotRun, Remote, argv, declared, script
+from backup_drills.inventory.schema import Archives, Job
+from backup_drills.restores.manifest import Comparison, compare, hash_tree
+from backup_drills.restores.scratch import ensure_space, scratch_dir
 
 # the first byte of an OpenPGP message that starts with an encrypted session key (old and new
 # packet formats, public-key or passphrase): anything else is not encrypted

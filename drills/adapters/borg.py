@@ -21,17 +21,17 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from drills.adapters.tool import BackupTool, CheckResult, RestoreResult, RetentionDryRun, Snapshot
-from drills.core.borg_patterns import (
+from backup_drills.adapters.tool import BackupTool, CheckResult, RestoreResult, RetentionDryRun, Snapshot
+from backup_drills.core.borg_patterns import (
     CACHE_TAG_CONTENTS,
     BorgPatternError,
     PatternMatcher,
     create_excluded,
     parse_exclude,
 )
-from drills.core.progress import written_into
-from drills.core.retention import Policy, Rules, Stamp, borg_kept, borg_prune_kept, matching
-from drills.core.tool_errors import (
+from backup_drills.core.progress import written_into
+from backup_drills.core.retention import Policy, Rules, Stamp, borg_kept, borg_prune_kept, matching
+from backup_drills.core.tool_errors import (
     COULD_NOT_RUN,
     DAMAGE,
     UNREACHABLE,
@@ -43,9 +43,9 @@ from drills.core.tool_errors import (
     named,
     said,
 )
-from drills.core.transport import SCRIPTS, DrillCouldNotRun, Remote, Result, argv
-from drills.inventory.schema import Job
-from drills.restores.manifest import nothing_left_out
+from backup_drills.core.transport import SCRIPTS, DrillCouldNotRun, Remote, Result, argv
+from backup_drills.inventory.schema import Job
+from backup_drills.restores.manifest import nothing_left_out
 
 # borg's own words (borg 1.2's and 1.4's real outputs, tests/unit/recorded/borg-*/failures/): it
 # prints a Python traceback and a footer (Platform, PID, sys.argv, SSH_ORIGINAL_COMMAND) after the
@@ -211,7 +211,7 @@ def borg_left_out(job: Job, host: str, kinds: Callable[[str], str | None],
 
 class Borg:
     """borg against one job's repository (a path on the host, or ``ssh://...`` as borg takes);
-    the ``BackupTool`` of ``drills.adapters.tool``."""
+    the ``BackupTool`` of ``backup_drills.adapters.tool``."""
 
     name: ClassVar[str] = "borg"
     noun: ClassVar[str] = "archive"

@@ -24,13 +24,13 @@ from typing import Any, ClassVar
 
 import yaml
 
-from drills.adapters.borg import Borg
-from drills.adapters.systemd import read_timer
-from drills.adapters.tool import BackupTool
-from drills.core.retention import Policy
-from drills.core.tool_errors import COULD_NOT_RUN, ErrorTable
-from drills.core.transport import DrillCouldNotRun, Remote, argv
-from drills.inventory.schema import Job, Schedule
+from backup_drills.adapters.borg import Borg
+from backup_drills.adapters.systemd import read_timer
+from backup_drills.adapters.tool import BackupTool
+from backup_drills.core.retention import Policy
+from backup_drills.core.tool_errors import COULD_NOT_RUN, ErrorTable
+from backup_drills.core.transport import DrillCouldNotRun, Remote, argv
+from backup_drills.inventory.schema import Job, Schedule
 
 CONFIG = "/etc/borgmatic/config.yaml"  # the stock path, borgmatic's first default
 TIMER, SERVICE = "borgmatic.timer", "borgmatic.service"  # Debian's stock units

@@ -17,8 +17,8 @@ import re
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from drills.core.transport import DrillCouldNotRun, Remote, Result, argv
-from drills.inventory.schema import Cron
+from backup_drills.core.transport import DrillCouldNotRun, Remote, Result, argv
+from backup_drills.inventory.schema import Cron
 
 _VARIABLE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$")
 

@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
 
-from drills.core.hostfile import HostFile, read_file, read_newest
-from drills.core.transport import Remote
+from backup_drills.core.hostfile import HostFile, read_file, read_newest
+from backup_drills.core.transport import Remote
 
 
 class StatusMarker(BaseModel):
@@ -47,7 +47,7 @@ class MarkerReading:
     marker: StatusMarker | None
     error: str | None
     what: str = "marker"  # how messages name the file: a marker, a restore-test result
-    warning: str | None = None  # its folder may be written by others (drills.core.hostfile)
+    warning: str | None = None  # its folder may be written by others (backup_drills.core.hostfile)
 
     @property
     def age_key(self) -> str:
@@ -66,7 +66,7 @@ class MarkerReading:
 
 
 def read_marker(remote: Remote, path: str) -> MarkerReading:
-    """The marker at ``path``, read as ``drills.core.hostfile`` reads: never through a link."""
+    """The marker at ``path``, read as ``backup_drills.core.hostfile`` reads: never through a link."""
     return _reading(read_file(remote, path), "does not exist")
 
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from drills.core.hostfile import TEXTFILE_CAP, read_file
-from drills.core.transport import DrillCouldNotRun, Remote, argv
-from drills.inventory.schema import Metrics
+from backup_drills.core.hostfile import TEXTFILE_CAP, read_file
+from backup_drills.core.transport import DrillCouldNotRun, Remote, argv
+from backup_drills.inventory.schema import Metrics
 
 
 def parse(text: str, labels: dict[str, str]) -> dict[str, float]:
@@ -28,7 +28,7 @@ def parse(text: str, labels: dict[str, str]) -> dict[str, float]:
 
 def scrape(remote: Remote, metrics: Metrics, job: str = "") -> dict[str, float]:
     """The job's metrics, asked from its host (so a Pushgateway on localhost works too), or its
-    textfile read there (never through a link: ``drills.core.hostfile``). A textfile that is
+    textfile read there (never through a link: ``backup_drills.core.hostfile``). A textfile that is
     gone reads as no metrics at all; a link, a FIFO or a file too large is COULD NOT RUN."""
     if metrics.textfile is not None:
         found = read_file(remote, metrics.textfile, TEXTFILE_CAP)

@@ -11,9 +11,9 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from drills.adapters.rclone import NO_SUCH_PATH
-from drills.core.transport import DrillCouldNotRun, Remote
-from drills.inventory.schema import Dump, Job
+from backup_drills.adapters.rclone import NO_SUCH_PATH
+from backup_drills.core.transport import DrillCouldNotRun, Remote
+from backup_drills.inventory.schema import Dump, Job
 
 _STAMP = re.compile(r"(\d{8})[-_T]?(\d{6})")
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import ClassVar, NoReturn
 
-from drills.adapters.tool import (
+from backup_drills.adapters.tool import (
     BackupTool,
     CheckResult,
     RestoreFailed,
@@ -21,12 +21,12 @@ from drills.adapters.tool import (
     RetentionDryRun,
     Snapshot,
 )
-from drills.core.progress import written_into
-from drills.core.retention import Rules, Stamp
-from drills.core.tool_errors import COULD_NOT_RUN, OBJECT_STORE, UNREACHABLE, ErrorTable
-from drills.core.transport import DrillCouldNotRun, Remote, argv
-from drills.inventory.schema import Job
-from drills.restores.manifest import nothing_left_out
+from backup_drills.core.progress import written_into
+from backup_drills.core.retention import Rules, Stamp
+from backup_drills.core.tool_errors import COULD_NOT_RUN, OBJECT_STORE, UNREACHABLE, ErrorTable
+from backup_drills.core.transport import DrillCouldNotRun, Remote, argv
+from backup_drills.inventory.schema import Job
+from backup_drills.restores.manifest import nothing_left_out
 
 _CHECK_EXIT = {0: "no differences", 1: "differences found"}
 NO_SUCH_PATH = "directory not found"  # what rclone says of a bucket or path that is not there
@@ -55,7 +55,7 @@ class CopyResult:
 
 class Rclone:
     """rclone against one mirror job's source and ``destination``; the ``BackupTool`` of
-    ``drills.adapters.tool`` (a mirror keeps one copy: no snapshots, nothing to retain)."""
+    ``backup_drills.adapters.tool`` (a mirror keeps one copy: no snapshots, nothing to retain)."""
 
     name: ClassVar[str] = "rclone"
     noun: ClassVar[str] = "mirror"

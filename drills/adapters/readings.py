@@ -1,4 +1,4 @@
-"""Every reading of a job's state, as found (see ``drills.core.observe``): verdicts ask these, never
+"""Every reading of a job's state, as found (see ``backup_drills.core.observe``): verdicts ask these, never
 the tools directly, so that nothing the drill does on a host changes what it judges there.
 
     >>> marker = MARKER(remote, job)              # doctest: +SKIP
@@ -10,17 +10,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from drills.adapters.archives import BackupSet, list_sets
-from drills.adapters.markers import MarkerReading, read_marker, read_newest_result
-from drills.adapters.metrics import scrape
-from drills.adapters.object_dumps import StoredDump, list_tier
-from drills.adapters.restic import Lock
-from drills.adapters.systemd import ServiceState, TimerState, read_service, read_timer
-from drills.adapters.tool import HoldsLocks, Snapshot, capable, tool_class, tool_for
-from drills.core.observe import reading
-from drills.core.retention import Stamp
-from drills.core.transport import Remote, declared
-from drills.inventory.schema import Job
+from backup_drills.adapters.archives import BackupSet, list_sets
+from backup_drills.adapters.markers import MarkerReading, read_marker, read_newest_result
+from backup_drills.adapters.metrics import scrape
+from backup_drills.adapters.object_dumps import StoredDump, list_tier
+from backup_drills.adapters.restic import Lock
+from backup_drills.adapters.systemd import ServiceState, TimerState, read_service, read_timer
+from backup_drills.adapters.tool import HoldsLocks, Snapshot, capable, tool_class, tool_for
+from backup_drills.core.observe import reading
+from backup_drills.core.retention import Stamp
+from backup_drills.core.transport import Remote, declared
+from backup_drills.inventory.schema import Job
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ def _kept_in_repository(job: Job) -> bool:
     return job.repository is not None
 
 
-# the job's snapshots (archives), whichever tool keeps them (``drills.adapters.tool``)
+# the job's snapshots (archives), whichever tool keeps them (``backup_drills.adapters.tool``)
 BACKUPS = reading("snapshots", _kept_in_repository, _backups)
 # the same as the tool's retention rules read them (borg: in the host's local time)
 RETENTION_STAMPS = reading("retention stamps", lambda job: job.retention is not None

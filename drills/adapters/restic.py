@@ -24,7 +24,7 @@ from typing import ClassVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
 
-from drills.adapters.tool import (
+from backup_drills.adapters.tool import (
     BackupTool,
     CheckResult,
     RestoreFailed,
@@ -32,12 +32,12 @@ from drills.adapters.tool import (
     RetentionDryRun,
     Snapshot,
 )
-from drills.core.patterns import restic_excluded
-from drills.core.progress import written_into
-from drills.core.retention import Rules, Stamp, kept, restic_forget_kept
-from drills.core.tool_errors import COULD_NOT_RUN, DAMAGE, OBJECT_STORE, UNREACHABLE, ErrorTable
-from drills.core.transport import DrillCouldNotRun, Remote, Result, argv
-from drills.inventory.schema import Job
+from backup_drills.core.patterns import restic_excluded
+from backup_drills.core.progress import written_into
+from backup_drills.core.retention import Rules, Stamp, kept, restic_forget_kept
+from backup_drills.core.tool_errors import COULD_NOT_RUN, DAMAGE, OBJECT_STORE, UNREACHABLE, ErrorTable
+from backup_drills.core.transport import DrillCouldNotRun, Remote, Result, argv
+from backup_drills.inventory.schema import Job
 
 __all__ = ["CheckResult", "Lock", "Restic", "RestoreFailed", "RestoreResult", "Snapshot"]
 
@@ -117,7 +117,7 @@ class Lock(BaseModel):
 
 class Restic:
     """restic against one job's repository, credentials from the host's own env file (the
-    ``BackupTool`` of ``drills.adapters.tool``)."""
+    ``BackupTool`` of ``backup_drills.adapters.tool``)."""
 
     name: ClassVar[str] = "restic"
     noun: ClassVar[str] = "snapshot"
@@ -227,7 +227,7 @@ class Restic:
 
     def check_subset(self, subset: str) -> CheckResult:
         """``restic check`` reading ``subset`` of the packs (``10%``, ``2/4``, ``all``): the
-        read rotation (``drills.adapters.tool.ReadsSubsets``)."""
+        read rotation (``backup_drills.adapters.tool.ReadsSubsets``)."""
         return self.check(subset)
 
     def locks(self) -> list[Lock]:
@@ -336,7 +336,7 @@ class Restic:
 
     def left_out(self, kinds: Callable[[str], str | None]) -> Callable[[str], bool]:
         """What ``restic backup`` of the source leaves out by the job's ``excludes`` (restic's
-        own pattern rules, ``drills.core.patterns``), by path relative to the source."""
+        own pattern rules, ``backup_drills.core.patterns``), by path relative to the source."""
         source = str(self.job.source)
         return lambda relative: restic_excluded(f"{source}/{relative}", self.job.excludes)
 

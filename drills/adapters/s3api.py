@@ -14,6 +14,7 @@ secret never leaves this module's client.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -21,11 +22,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import botocore.exceptions  # light; boto3 itself (0.1 s of imports) loads with the first client
+# without the s3 extra, client() names it before any reader here needs botocore
+with contextlib.suppress(ModuleNotFoundError):
+    import botocore.exceptions  # light; boto3 itself (0.1 s of imports) loads with the first client
 
-from drills.core.secrets import Secret, register
-from drills.core.transport import DrillCouldNotRun
-from drills.inventory.schema import ObjectStore
+from backup_drills.core.extras import extra
+from backup_drills.core.secrets import Secret, register
+from backup_drills.core.transport import DrillCouldNotRun
+from backup_drills.inventory.schema import ObjectStore
 
 _ABSENT = {"NoSuchLifecycleConfiguration", "NoSuchBucketPolicy", "ObjectLockConfigurationNotFoundError",
            "ServerSideEncryptionConfigurationNotFoundError", "NoSuchObjectLockConfiguration"}
@@ -50,7 +54,7 @@ class BucketState:
 
 
 def _secret(store: ObjectStore, name: str) -> Secret:
-    """The auditor key ``name``, registered for masking (``drills.core.secrets``)."""
+    """The auditor key ``name``, registered for masking (``backup_drills.core.secrets``)."""
     value = os.environ.get(name) or _from_env_file(store, name)
     if not value:
         where = f" or its env_file {store.env_file}" if store.env_file else ""
@@ -99,7 +103,8 @@ def _config(store: ObjectStore, signed: bool = True) -> Any:
 
 def client(store: ObjectStore) -> Any:
     """A boto3 S3 client with the store's auditor identity."""
-    import boto3
+    with extra("s3", f"object store {store.name}"):
+        import boto3
 
     return boto3.client("s3", endpoint_url=store.endpoint, region_name=store.region,
                         aws_access_key_id=_secret(store, store.access_key_env).reveal(),

@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from drills.core.calendars import Calendar, parse_analyze
-from drills.core.transport import Remote, argv
+from backup_drills.core.calendars import Calendar, parse_analyze
+from backup_drills.core.transport import Remote, argv
 
 _TIMER_PROPS = ("Id", "LoadState", "ActiveState", "UnitFileState", "NextElapseUSecRealtime",
                 "LastTriggerUSec", "TimersCalendar", "Result")

@@ -10,14 +10,14 @@ methods return. A job's tool is chosen through the kind registry (``Kind.tool``,
 What a new tool implements, and what uses it:
 
 - ``probe_words`` (class method): the cheapest command that proves a repository opens (the
-  up-front probe of ``drills.core.backends``), and ``backend``: how the probe names it;
+  up-front probe of ``backup_drills.core.backends``), and ``backend``: how the probe names it;
 - ``snapshots``: its snapshots or archives as ``Snapshot`` records, oldest first (freshness,
-  shrink, restore: ``drills.adapters.readings.BACKUPS``);
+  shrink, restore: ``backup_drills.adapters.readings.BACKUPS``);
 - ``check``: its integrity check, ``read_data`` reading data (a subset, or all: ``"all"``), as
   one ``CheckResult``;
 - ``restore_stats`` and ``restore``: what a restore writes, and the restore into scratch;
 - ``left_out``: its exclude semantics, a predicate on paths relative to the job's source;
-- ``ERRORS``: its own words (``drills.core.tool_errors.ErrorTable``): what its failed output
+- ``ERRORS``: its own words (``backup_drills.core.tool_errors.ErrorTable``): what its failed output
   says (damage, or could not run), what a failed probe means, the lines that never name a
   problem; the shared code (``tool_errors``, ``backends``) only applies a tool's table;
 - ``retention_stamps``, ``rules``, ``retention_dry_run``: the snapshots as its retention
@@ -35,16 +35,16 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, cast, runtime_checkab
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from drills.inventory.kinds import KINDS
-from drills.outcomes import RestoreFailed as RestoreFailed  # its old import path, for the tools
+from backup_drills.inventory.kinds import KINDS
+from backup_drills.outcomes import RestoreFailed as RestoreFailed  # its old import path, for the tools
 
 if TYPE_CHECKING:
-    from drills.adapters.rclone import CopyResult, MirrorCheck
-    from drills.adapters.restic import Lock
-    from drills.core.retention import Rules, Stamp
-    from drills.core.tool_errors import ErrorTable
-    from drills.core.transport import Remote
-    from drills.inventory.schema import Job
+    from backup_drills.adapters.rclone import CopyResult, MirrorCheck
+    from backup_drills.adapters.restic import Lock
+    from backup_drills.core.retention import Rules, Stamp
+    from backup_drills.core.tool_errors import ErrorTable
+    from backup_drills.core.transport import Remote
+    from backup_drills.inventory.schema import Job
 
 
 class Snapshot(BaseModel):
@@ -147,7 +147,7 @@ class BackupTool(Protocol):
         ...
 
     def rules(self) -> Rules:
-        """The tool's retention rules (``drills.core.retention``)."""
+        """The tool's retention rules (``backup_drills.core.retention``)."""
         ...
 
     def retention_dry_run(self, stamps: Sequence[Stamp], found: Sequence[Snapshot]) -> RetentionDryRun:
@@ -158,7 +158,7 @@ class BackupTool(Protocol):
 @runtime_checkable
 class RestoresFiles(Protocol):
     """A tool that lists a snapshot's files and restores a chosen list of them (the restore
-    rotation, ``drills.restores.rotation``): restic, borg."""
+    rotation, ``backup_drills.restores.rotation``): restic, borg."""
 
     def files(self, snapshot: Snapshot) -> dict[str, int]:
         """Every regular file of ``snapshot`` under the job's source, by path relative to it,

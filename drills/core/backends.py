@@ -6,11 +6,11 @@ costs about a minute, not an hour, and the rest of the run goes on.
     >>> backends_of(Job.model_validate({"name": "m", "host": "akira", "kind": "rclone-mirror",
     ...     "rpo": "1d", "source": "/space", "destination": "b2mirror:space-mirror/daily"}))
     [Backend(kind='bucket', address='b2mirror:space-mirror')]
-    >>> from drills.core.tool_errors import UNREACHABLE
+    >>> from backup_drills.core.tool_errors import UNREACHABLE
     >>> classify("dial tcp 127.0.0.1:1: connect: connection refused", 1, UNREACHABLE)
     'refused the connection'
 
-Each backend is probed by its tool (``BackupTool.probe_words``, ``drills.adapters.tool``). A
+Each backend is probed by its tool (``BackupTool.probe_words``, ``backup_drills.adapters.tool``). A
 repository the tool opens but finds damaged (a segment missing, a checksum that fails) is not
 down: its scenarios run and find the damage, NOT COMPLIANT (by the tool's own words, its
 ``ERRORS`` table). Each probe is the cheapest command that proves the repository opens, as the
@@ -22,12 +22,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from drills.adapters.rclone import Rclone
-from drills.adapters.tool import BackupTool, every_tool, tool_class
-from drills.core.tool_errors import DAMAGE, ErrorTable, judge, named
-from drills.core.transport import CommandTimedOut, DrillCouldNotRun, Remote, backend_down, down_reason
-from drills.inventory.credentials import own_credentials
-from drills.inventory.schema import Job
+from backup_drills.adapters.rclone import Rclone
+from backup_drills.adapters.tool import BackupTool, every_tool, tool_class
+from backup_drills.core.tool_errors import DAMAGE, ErrorTable, judge, named
+from backup_drills.core.transport import CommandTimedOut, DrillCouldNotRun, Remote, backend_down, down_reason
+from backup_drills.inventory.credentials import own_credentials
+from backup_drills.inventory.schema import Job
 
 PROBE_LIMIT = 45.0  # seconds: restic and rclone retry a silent backend for far longer
 

@@ -19,4 +19,4 @@ def bundled(folder: str) -> Path:
         raise ValueError(f"expected one of {sorted(_IN_CHECKOUT)}, got {folder!r}")
     package = Path(__file__).parents[1]  # drills/
     installed = package / folder
-    return installed if installed.is_dir() else package.parent / _IN_CHECKOUT[folder]
+    return (installed if installed.is_dir() else package.parent / _IN_CHECKOUT[folder]).resolve()

@@ -19,8 +19,8 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from drills.core.durations import human, human_seconds
-from drills.core.transport import DrillCouldNotRun, Remote
+from backup_drills.core.durations import human, human_seconds
+from backup_drills.core.transport import DrillCouldNotRun, Remote
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from drills.core.transport import Remote, script
+from backup_drills.core.transport import Remote, script
 
 MISSING, REFUSED = 44, 45  # read-file.sh's exit statuses: no such file, refused (reason on stderr)
 CAP = 64 * 1024  # a marker or a restore-test result: a few hundred bytes in the runbook's schema

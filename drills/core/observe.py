@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
-from drills.core.backends import require_answering
-from drills.core.transport import Remote
-from drills.inventory.schema import Job
+from backup_drills.core.backends import require_answering
+from backup_drills.core.transport import Remote
+from backup_drills.inventory.schema import Job
 
 T = TypeVar("T")
 

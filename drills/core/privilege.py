@@ -10,7 +10,7 @@ signal to the program):
     >>> exact_words("restic -r /srv/r snapshots", 30)
     ['timeout', '-k', '5', '30', 'sudo', '-n', '--', '/usr/bin/restic', '-r', '/srv/r', 'snapshots']
 
-``drills.inventory.sudoers`` writes the sudoers file that allows exactly these commands for an
+``backup_drills.inventory.sudoers`` writes the sudoers file that allows exactly these commands for an
 inventory's jobs, from the same table: a program the drill escalates is one this module names.
 """
 
@@ -35,7 +35,7 @@ PROGRAMS = {
     "cat": "/usr/bin/cat",
     "kill": "/usr/bin/kill",
     # as a throwaway user only (``drill-`` and ten hex digits): a program that reads backup
-    # content, pinned with its options by sudoers (drills.inventory.sudoers)
+    # content, pinned with its options by sudoers (backup_drills.inventory.sudoers)
     "runuser": "/usr/sbin/runuser",
 }
 # the variables a command may set for its program (``env NAME=VALUE... PROGRAM``): each is set

@@ -14,7 +14,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Callable
 
-from drills.core.transport import Remote
+from backup_drills.core.transport import Remote
 
 UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
 

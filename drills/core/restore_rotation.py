@@ -4,7 +4,7 @@
 slice plus a random sample of the other files, within the job's ``restore_budget``.
 
 Which slice: the one whose last passing restore is oldest (never restored first), ties broken by
-the ISO week (``drills.core.coverage.slice_for``). A week missed or failed is thus made up the
+the ISO week (``backup_drills.core.coverage.slice_for``). A week missed or failed is thus made up the
 very next drill, where a slice chosen by the week alone would stay unproven for t more weeks;
 with no history (or a history in which every slice is as old) it is the week's slice.
 
@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from drills.core.coverage import slice_for, window
+from backup_drills.core.coverage import slice_for, window
 
 _ROTATION = re.compile(r"^\*/([1-9]\d*)$")
 EVIDENCE_KEY = "restore_rotation"  # where a drill records its slice in the job's evidence

@@ -4,7 +4,7 @@ signing key, the jobs it is to drill. Nothing of a run is kept in a module: two 
 process (a test's drills, a warm fork) never see each other's findings.
 
 The pytest plugin makes one when it configures a drill and keeps it under one stash key
-(``steps.plugin.options.RUN``); steps reach it through the ``drill`` fixture, verdicts through
+(``backup_drills.steps.plugin.options.RUN``); steps reach it through the ``drill`` fixture, verdicts through
 the ``Remote`` they are given (``remote.drill_run``), which the run made.
 
     >>> run = DrillRun()
@@ -20,13 +20,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from drills.core.clock import Clocks
-from drills.core.observe import Found
-from drills.core.transport import DownBackends, Remote
-from drills.evidence.log import EvidenceLog
-from drills.evidence.signing import SigningKey
-from drills.inventory.schema import Inventory
-from drills.verdicts.bucket import BucketReadings
+from backup_drills.core.clock import Clocks
+from backup_drills.core.observe import Found
+from backup_drills.core.transport import DownBackends, Remote
+from backup_drills.evidence.log import EvidenceLog
+from backup_drills.evidence.signing import SigningKey
+from backup_drills.inventory.schema import Inventory
+from backup_drills.verdicts.bucket import BucketReadings
 
 T = TypeVar("T")
 

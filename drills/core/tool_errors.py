@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Final, Literal
 
-from drills.adapters.tool import RestoreFailed
-from drills.core.transport import DrillCouldNotRun
+from backup_drills.adapters.tool import RestoreFailed
+from backup_drills.core.transport import DrillCouldNotRun
 
 MAX_LINES = 5  # lines of the tool's own output a message quotes
 MAX_CHARS = 600  # and characters (the full output goes to the report as an attachment)

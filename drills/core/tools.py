@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from drills.core.transport import Remote
+from backup_drills.core.transport import Remote
 
 _VERSION = re.compile(r"v?\d+\.\d+")
 

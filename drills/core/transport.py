@@ -38,17 +38,17 @@ from testinfra.backend import parse_hostspec
 from testinfra.backend.base import CommandResult
 from testinfra.backend.ssh import SshBackend
 
-from drills.core.privilege import NotExact, exact_command
-from drills.core.secrets import Secret, mask_bytes, register_all
-from drills.core.unit_credentials import under_unit_credentials, unit_credentials
-from drills.inventory.credentials import password_exports
-from drills.inventory.schema import Host, Job
-from drills.outcomes import DrillCouldNotRun as DrillCouldNotRun  # its old import path, used widely
+from backup_drills.core.privilege import NotExact, exact_command
+from backup_drills.core.secrets import Secret, mask_bytes, register_all
+from backup_drills.core.unit_credentials import under_unit_credentials, unit_credentials
+from backup_drills.inventory.credentials import password_exports
+from backup_drills.inventory.schema import Host, Job
+from backup_drills.outcomes import DrillCouldNotRun as DrillCouldNotRun  # its old import path, used widely
 
 if TYPE_CHECKING:
     import paramiko
 
-    from drills.core.run import DrillRun
+    from backup_drills.core.run import DrillRun
 
 TIMED_OUT = 124
 CONNECT_TIMEOUT = 5  # seconds to connect; a silent host also meets ServerAlive (5 s x 3)
@@ -112,7 +112,7 @@ def declared(job: Any, value: T | None, what: str) -> T:
 
     >>> declared(type("J", (), {"name": "j"})(), None, "metrics")
     Traceback (most recent call last):
-    drills.outcomes.DrillCouldNotRun: job j declares no metrics
+    backup_drills.outcomes.DrillCouldNotRun: job j declares no metrics
     """
     if value is None:
         raise DrillCouldNotRun(f"job {job.name} declares no {what}")
@@ -186,7 +186,7 @@ def script(name: str, *args: str) -> str:
     return argv("sh", "-c", text, name, *args)
 
 
-LOG = logging.getLogger("drills.core.transport")
+LOG = logging.getLogger("backup_drills.core.transport")
 PROGRESS_EVERY = 30  # seconds between "still running" lines of a long remote command
 
 
@@ -449,8 +449,11 @@ def _strict_paramiko(host: Host, options: dict[str, Any]) -> testinfra.host.Host
     """testinfra's paramiko backend, checking the host key as ssh does with
     StrictHostKeyChecking=yes against ``host_trust(host)`` (testinfra's own accepts any key
     with a warning, and its ssh_config reader may turn checking off)."""
-    import paramiko
-    from testinfra.backend.paramiko import ParamikoBackend
+    from backup_drills.core.extras import extra
+
+    with extra("paramiko", f"host {host.name}: a paramiko:// host"):
+        import paramiko
+        from testinfra.backend.paramiko import ParamikoBackend
 
     class RefuseUnknown(paramiko.MissingHostKeyPolicy):  # type: ignore[misc]  # untyped
         def __init__(self, trust: HostTrust) -> None:
@@ -564,7 +567,7 @@ def _bytes_as_found(text: str) -> bytes:
 
 
 def _own_run() -> DrillRun:
-    from drills.core.run import DrillRun  # the run imports this module: here, not at the top
+    from backup_drills.core.run import DrillRun  # the run imports this module: here, not at the top
 
     return DrillRun()
 
@@ -678,7 +681,7 @@ class Remote:
         return made
 
     def _exact(self, script: str, limit: int) -> str:
-        """``script`` escalated as one program on a ``sudo: exact`` host (``drills.core.privilege``);
+        """``script`` escalated as one program on a ``sudo: exact`` host (``backup_drills.core.privilege``);
         a command sudoers cannot allow exactly could not run, named."""
         words = script.words if isinstance(script, CredentialScript) else None
         if words is not None and self.host.credentials_from_env:
@@ -703,7 +706,7 @@ class Remote:
             raise DrillCouldNotRun(f"host {self.name}: the runner's environment lacks "
                                    f"{', '.join(missing)} (credentials_from_env)")
         values = {name: os.environ[name] for name in names}
-        register_all(values.values())  # masked in every output from now on (drills.core.secrets)
+        register_all(values.values())  # masked in every output from now on (backup_drills.core.secrets)
         return (Secret("".join(f"{name}={shlex.quote(value)}\n" for name, value in values.items())),
                 [v.encode() for v in values.values() if len(v) >= 4])
 

@@ -29,7 +29,7 @@ import re
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
-    from drills.core.transport import Remote
+    from backup_drills.core.transport import Remote
 
 # a credential's name as systemd accepts it (credential_name_valid: a file name), kept to the
 # characters the drill's names allow, so it can never be an option or a path
@@ -83,7 +83,7 @@ def _pair(entry: Any, unit: str) -> tuple[str, str]:
 
 def unit_credentials(remote: Remote, unit: str) -> tuple[UnitCredential, ...]:
     """``unit``'s credentials on ``remote``'s host, as systemd parsed the unit (read once a run)."""
-    from drills.core.transport import DrillCouldNotRun, script
+    from backup_drills.core.transport import DrillCouldNotRun, script
 
     key = (remote.name, unit)
     if key not in _READ:
@@ -101,7 +101,7 @@ def unit_credentials(remote: Remote, unit: str) -> tuple[UnitCredential, ...]:
 def under_unit_credentials(unit: str, credentials: tuple[UnitCredential, ...], command: str) -> str:
     """``command`` (a shell script) run with ``unit``'s credentials in ``$CREDENTIALS_DIRECTORY``;
     every value a positional parameter of ``unit-credentials.sh``."""
-    from drills.core.transport import script
+    from backup_drills.core.transport import script
 
     words = [word for credential in credentials for word in credential]
     return script("unit-credentials", unit, *words, "--", "sh", "-c", command)

@@ -22,11 +22,11 @@ import json
 import sys
 from pathlib import Path
 
-from drills.evidence.controls import matrix, render_markdown
-from drills.evidence.manifest import EXIT_UNREADABLE, MANIFEST, load, runs_below, verify_path
-from drills.evidence.merge import MergeError, merge
-from drills.evidence.report import ReportError, build_report
-from drills.evidence.signing import IDENTITY, SigningError, keygen, signing_key
+from backup_drills.evidence.controls import matrix, render_markdown
+from backup_drills.evidence.manifest import EXIT_UNREADABLE, MANIFEST, load, runs_below, verify_path
+from backup_drills.evidence.merge import MergeError, merge
+from backup_drills.evidence.report import ReportError, build_report
+from backup_drills.evidence.signing import IDENTITY, SigningError, keygen, signing_key
 
 
 def _matrix(path: Path, out: Path) -> int:
@@ -47,7 +47,7 @@ def _report(results: Path, out: Path, history: Path) -> int:
         index = build_report(results, out, history)
     except ReportError as exc:
         print(f"drill-evidence report: {exc}", file=sys.stderr)
-        return 2
+        return exc.code
     print(f"report: {index} (history: {history})")
     return 0
 

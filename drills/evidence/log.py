@@ -17,9 +17,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from drills import __version__
-from drills.core.secrets import mask
-from drills.evidence.trends import Point, load_history, plot
+from backup_drills import __version__
+from backup_drills.core.secrets import mask
+from backup_drills.evidence.trends import Point, load_history, plot
 
 SCHEMA_VERSION = 3  # 3: each measurement names its source (``sources``)
 OUTCOMES = ("verified", "not_compliant", "could_not_run", "waived")
@@ -108,7 +108,7 @@ class EvidenceLog:
     def write(self, directory: Path) -> Path:
         """Under ``directory/<run>/``: one JSON file per job, ``<job>.trend.png`` for jobs with
         measurements, and the auditors' ``summary.md`` and ``summary.html``; every registered
-        secret masked (``drills.core.secrets``)."""
+        secret masked (``backup_drills.core.secrets``)."""
         folder = directory / self.run_id
         folder.mkdir(parents=True, exist_ok=True)
         plots: dict[str, bytes] = {}

@@ -1,5 +1,5 @@
 """The run manifest: one ``manifest.json`` per evidence folder that binds the run's files
-together, signed once (``manifest.json.sig``, drills.evidence.signing).
+together, signed once (``manifest.json.sig``, backup_drills.evidence.signing).
 
 It holds the run id, start and end, the suite version, the inventory's sha256, the jobs the run
 was to drill after selection (``name@host``), the sha256 of every file the run wrote into the
@@ -27,10 +27,10 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from drills import __version__
-from drills.core.secrets import mask
-from drills.evidence.signing import SUFFIX, SigningError, check_signature
-from drills.inventory.schema import NAME
+from backup_drills import __version__
+from backup_drills.core.secrets import mask
+from backup_drills.evidence.signing import SUFFIX, SigningError, check_signature
+from backup_drills.inventory.schema import NAME
 
 MANIFEST = "manifest.json"
 SIGNATURE = MANIFEST + SUFFIX

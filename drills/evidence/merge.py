@@ -23,10 +23,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from drills.evidence import manifest
-from drills.evidence.controls import matrix, render_markdown
-from drills.evidence.log import EvidenceLog
-from drills.evidence.signing import SigningError, SigningKey, sign
+from backup_drills.evidence import manifest
+from backup_drills.evidence.controls import matrix, render_markdown
+from backup_drills.evidence.log import EvidenceLog
+from backup_drills.evidence.signing import SigningError, SigningKey, sign
 
 
 class MergeError(ValueError):

@@ -15,7 +15,7 @@ Each notification is bounded: it waits at most ``timeout`` in all, and tries at 
 second try only after a refused connection or a 5xx answer, and only within that time). A
 notification that fails is one warning line (``describe_url`` shows the URL without its path,
 where a ping URL's key is) and never changes the drill's verdict or its exit code. Bodies pass
-through the secret masker (``drills.core.secrets``).
+through the secret masker (``backup_drills.core.secrets``).
 
     >>> with_suffix("https://hc.example/ping/abc?create=1", "fail")
     'https://hc.example/ping/abc/fail?create=1'
@@ -36,10 +36,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from drills import __version__
-from drills.core.secrets import mask
-from drills.evidence.log import EvidenceLog
-from drills.exit_codes import MEANINGS
+from backup_drills import __version__
+from backup_drills.core.secrets import mask
+from backup_drills.evidence.log import EvidenceLog
+from backup_drills.exit_codes import MEANINGS
 
 SUMMARY_VERSION = 1
 EXIT_MEANINGS = {int(code): words for code, words in MEANINGS.items()}  # drills/exit_codes.py

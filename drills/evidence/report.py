@@ -23,6 +23,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from backup_drills.exit_codes import ExitCode
+
 PROJECT = Path(__file__).resolve().parents[2]
 BUNDLED = PROJECT / "tools/allure/node_modules/.bin/allure"
 TIMEOUT_SECONDS = 300
@@ -33,7 +35,12 @@ ANALYTICS = re.compile(r'<script async src="https://www\.googletagmanager\.com/[
 
 
 class ReportError(Exception):
-    """The report could not be built: no results, no Allure, or Allure failed."""
+    """The report could not be built: no results or unreadable categories (bad input), or no
+    Allure, or Allure failed (could not run); ``code`` is the exit table's."""
+
+    def __init__(self, message: str, code: ExitCode = ExitCode.COULD_NOT_RUN) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def find_allure() -> Path:
@@ -46,8 +53,8 @@ def find_allure() -> Path:
         return BUNDLED
     found = shutil.which("allure")
     if found is None:
-        raise ReportError("Allure 3 not found: run `make setup` (installs it with npm under "
-                          "tools/allure) or set ALLURE to its path")
+        raise ReportError("Allure 3 not found: set ALLURE to its path or put `allure` on PATH "
+                          "(in a checkout, make setup installs it under tools/allure)")
     return Path(found)
 
 
@@ -65,7 +72,8 @@ def allure_config(results: Path) -> dict[str, object]:
     try:
         return {"categories": json.loads(categories.read_text())}
     except (OSError, ValueError) as exc:
-        raise ReportError(f"{categories}: not readable as JSON categories ({exc})") from None
+        raise ReportError(f"{categories}: not readable as JSON categories ({exc})",
+                          ExitCode.BAD_INPUT) from None
 
 
 def strip_analytics(page: str) -> str:
@@ -76,7 +84,8 @@ def strip_analytics(page: str) -> str:
 def build_report(results: Path, out: Path, history: Path, name: str = "Backup drill") -> Path:
     """Build ``out/index.html`` from ``results``; append this run to ``history``."""
     if not results.is_dir() or not any(results.glob("*-result.json")):
-        raise ReportError(f"{results}: no Allure results; run `pytest features/` first")
+        raise ReportError(f"{results}: no Allure results; run `backup-drills run` first",
+                          ExitCode.BAD_INPUT)
     history.parent.mkdir(parents=True, exist_ok=True)
     command = allure_command(results, out, history, name, find_allure())
     environment = {**os.environ, "NO_COLOR": "1"}
@@ -87,7 +96,7 @@ def build_report(results: Path, out: Path, history: Path, name: str = "Backup dr
             done = subprocess.run([*command, "--config", str(config)], capture_output=True,
                                   text=True, timeout=TIMEOUT_SECONDS, env=environment, check=False)
         except FileNotFoundError as exc:
-            raise ReportError(f"{command[0]}: {exc.strerror}; run `make setup`") from None
+            raise ReportError(f"{command[0]}: {exc.strerror}; set ALLURE to Allure 3's path") from None
         except subprocess.TimeoutExpired:
             raise ReportError(f"Allure did not finish within {TIMEOUT_SECONDS}s") from None
     index = out / "index.html"

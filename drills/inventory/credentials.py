@@ -23,7 +23,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from drills.inventory.schema import Job
+    from backup_drills.inventory.schema import Job
 
 HIDDEN = "***"
 # a URL's user:password@ (scheme://user:password@host), anywhere in a value
@@ -221,7 +221,7 @@ def own_credentials(job: Job) -> str:
     """The credentials a job declares itself, as a finding names them after the tool's words
     (nothing when the job uses its host's):
 
-    >>> from drills.inventory.schema import Job
+    >>> from backup_drills.inventory.schema import Job
     >>> own_credentials(Job.model_construct(name="flux", credentials_env=None, password_command=None,
     ...                                     password_file="/etc/restic/flux.pw"))
     " (with job flux's password_file /etc/restic/flux.pw)"
@@ -236,9 +236,9 @@ def password_exports(job: Job) -> str:
     """The shell text that gives the job's own password form to restic and borg, over any
     password an env file set (borg prefers ``BORG_PASSPHRASE`` to ``BORG_PASSCOMMAND``): each
     value quoted; a ``password_credential`` is a file of ``$CREDENTIALS_DIRECTORY``, expanded
-    when the command runs (``drills.core.unit_credentials``). Empty when the job has none.
+    when the command runs (``backup_drills.core.unit_credentials``). Empty when the job has none.
 
-    >>> from drills.inventory.schema import Job
+    >>> from backup_drills.inventory.schema import Job
     >>> password_exports(Job.model_construct(password_file=None, password_command=None,
     ...                                      password_credential="restic.pw")).split("; ")[1]
     'export RESTIC_PASSWORD_FILE="$CREDENTIALS_DIRECTORY"/restic.pw'

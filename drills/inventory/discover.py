@@ -28,10 +28,10 @@ from typing import Any, Protocol
 
 import yaml
 
-from drills.adapters.cron import parse_crontab
-from drills.core.transport import DrillCouldNotRun, Remote, argv
-from drills.inventory.credentials import mask, secret_in
-from drills.inventory.discover_scripts import (
+from backup_drills.adapters.cron import parse_crontab
+from backup_drills.core.transport import DrillCouldNotRun, Remote, argv
+from backup_drills.inventory.credentials import mask, secret_in
+from backup_drills.inventory.discover_scripts import (
     KEEP_OPTIONS,
     MAX_SCRIPT,
     Parsed,
@@ -44,8 +44,8 @@ from drills.inventory.discover_scripts import (
     shell_calls,
     split_borg_location,
 )
-from drills.inventory.kinds import KINDS
-from drills.inventory.schema import NAME
+from backup_drills.inventory.kinds import KINDS
+from backup_drills.inventory.schema import NAME
 
 PLACEHOLDER_RPO = "FILL IN: the most data this job may lose, e.g. 26h"
 PLACEHOLDER_RTO = "FILL IN: how long a restore may take, e.g. 4h"
@@ -636,14 +636,14 @@ def left_out_of(remote: Remote, found: Found, listing: Listing) -> Callable[[str
     """What the job's backup leaves out, by path relative to its source, by the tool's rules:
     restic's patterns, borg's (its walk, its tags found in the listing), rclone's own ``lsf``
     (None: rclone could not say)."""
-    from drills.core.borg_patterns import (
+    from backup_drills.core.borg_patterns import (
         CACHE_TAG_NAME,
         BorgPatternError,
         PatternMatcher,
         create_excluded,
         parse_exclude,
     )
-    from drills.core.patterns import restic_excluded
+    from backup_drills.core.patterns import restic_excluded
 
     job, source = found.job, str(found.job["source"]).rstrip("/") or "/"
     excludes = [e for e in job.get("excludes") or [] if isinstance(e, str)]
@@ -867,8 +867,8 @@ def discover_host(remote: Remote, progress: Callable[[str], None] | None = None)
 
 def schedule_gaps(remote: Remote, report: HostReport) -> dict[str, timedelta | None]:
     """The longest gap between two firings of each job's schedule (for the RPO guess)."""
-    from drills.adapters.systemd import calendar_firings
-    from drills.core.calendars import five_fields
+    from backup_drills.adapters.systemd import calendar_firings
+    from backup_drills.core.calendars import five_fields
 
     gaps: dict[str, timedelta | None] = {}
     for found in report.jobs:
@@ -919,7 +919,7 @@ def _host_name(url: str, taken: set[str]) -> str:
 def hosts_of(words: list[str], inventory: str | None, ssh_config: str | None,
              known_hosts: str | None, identity: str | None) -> dict[str, Any]:
     """The hosts to read, as ``schema.Host``s: transport URLs, or names of ``inventory``."""
-    from drills.inventory.schema import TRANSPORTS, Host, load_inventory
+    from backup_drills.inventory.schema import TRANSPORTS, Host, load_inventory
 
     declared = load_inventory(inventory).hosts if inventory else {}
     hosts: dict[str, Host] = {}
@@ -960,7 +960,7 @@ def discover_main(args: list[str]) -> int:
     import sys
     from pathlib import Path
 
-    from drills.inventory.schema import InventoryError
+    from backup_drills.inventory.schema import InventoryError
 
     parser = argparse.ArgumentParser(
         prog="backup-drills discover",

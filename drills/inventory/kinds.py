@@ -26,8 +26,8 @@ class Kind:
     needs: tuple[str | tuple[str, ...], ...] = ()
     why: dict[str, str] = field(default_factory=dict)  # a requirement's explanation, by first key
     # the tool that keeps the job's backups (its ``repository``, its mirror), as ``module:Class``
-    # implementing ``drills.adapters.tool.BackupTool``: chosen here, never by the kind's name
-    tool: str = "drills.adapters.restic:Restic"
+    # implementing ``backup_drills.adapters.tool.BackupTool``: chosen here, never by the kind's name
+    tool: str = "backup_drills.adapters.restic:Restic"
     # the tags of other kinds whose scenarios a job of this kind runs too (borgmatic: borg's)
     also: tuple[str, ...] = ()
     # a job's keys that the drill reads from its host (the tool's ``read_job``, when it probes
@@ -40,7 +40,7 @@ KINDS: dict[str, Kind] = {kind.name: kind for kind in (
          ("source", "repository", "rto")),
     Kind("restic-check", "restic_check", "a scheduled `restic check` of a repository", ("repository",)),
     Kind("rclone-mirror", "rclone_mirror", "an rclone mirror of a source into a bucket",
-         ("source", "destination"), tool="drills.adapters.rclone:Rclone"),
+         ("source", "destination"), tool="backup_drills.adapters.rclone:Rclone"),
     Kind("pg-dump", "postgres", "a PostgreSQL dump (pg_dump)", ("rto", "dump", "dump.database"),
          {"dump.database": "the database the dump holds"}),
     Kind("redis-rdb", "redis", "a Redis RDB snapshot", ("rto", "dump")),
@@ -53,9 +53,9 @@ KINDS: dict[str, Kind] = {kind.name: kind for kind in (
     Kind("restore-test", "restore_test", "the estate's own automated restore test and its results",
          ("results",)),
     Kind("borg", "borg", "a BorgBackup archive of a source into a borg repository",
-         ("source", "repository", "rto"), tool="drills.adapters.borg:Borg"),
+         ("source", "repository", "rto"), tool="backup_drills.adapters.borg:Borg"),
     Kind("borgmatic", "borgmatic", "a borg job described by the host's own borgmatic configuration",
-         ("rto",), tool="drills.adapters.borgmatic:Borgmatic", also=("borg",),
+         ("rto",), tool="backup_drills.adapters.borgmatic:Borgmatic", also=("borg",),
          from_host=("source", "repository", "excludes", "retention", "schedule")),
 )}
 

@@ -38,14 +38,14 @@ from pydantic import (
     model_validator,
 )
 
-from drills.core.coverage import rotation_of
-from drills.core.durations import parse_duration
-from drills.core.restore_rotation import rotation
-from drills.core.retention import Policy
-from drills.inventory.ansible import AnsibleInventoryError, read_ansible
-from drills.inventory.credentials import mask, secret_in
-from drills.inventory.kinds import KINDS, missing_needs
-from drills.inventory.marked import CONTROL, Document, Place, YamlProblem, read_yaml
+from backup_drills.core.coverage import rotation_of
+from backup_drills.core.durations import parse_duration
+from backup_drills.core.restore_rotation import rotation
+from backup_drills.core.retention import Policy
+from backup_drills.inventory.ansible import AnsibleInventoryError, read_ansible
+from backup_drills.inventory.credentials import mask, secret_in
+from backup_drills.inventory.kinds import KINDS, missing_needs
+from backup_drills.inventory.marked import CONTROL, Document, Place, YamlProblem, read_yaml
 
 TRANSPORTS = ("ssh://", "paramiko://", "docker://", "local://")
 # a sudo: exact host's scratch unless set: under /var/lib (root's, 0755), never a folder others
@@ -243,7 +243,7 @@ class Host(_Strict):
     @classmethod
     def _exact_scratch(cls, data: Any) -> Any:
         """A ``sudo: exact`` host without ``scratch`` restores under a root-only parent
-        (EXACT_SCRATCH), never /var/tmp: see ``drills.inventory.sudoers.open_scratch``."""
+        (EXACT_SCRATCH), never /var/tmp: see ``backup_drills.inventory.sudoers.open_scratch``."""
         if isinstance(data, dict) and data.get("sudo") == "exact" and "scratch" not in data:
             return {**data, "scratch": EXACT_SCRATCH}
         return data
@@ -582,7 +582,7 @@ class Job(_Strict):
     name: Name = ""
     host: Name = ""
     group: str | None = None
-    kind: str  # a name of drills.inventory.kinds.KINDS
+    kind: str  # a name of backup_drills.inventory.kinds.KINDS
     description: str = ""
     source: AbsPath | None = None
     repository: str | None = None
@@ -763,7 +763,7 @@ class Webhook(_Strict):
 
 
 class Notify(_Strict):
-    """Notifications of a run (``drills.evidence.notify``): a healthchecks-style ``ping`` URL
+    """Notifications of a run (``backup_drills.evidence.notify``): a healthchecks-style ``ping`` URL
     (``/start``, then the URL itself on success or ``/fail``), a ``webhook``, and the time
     each notification may take in all (at most 60s). A failed notification is a warning and
     never changes the verdict.

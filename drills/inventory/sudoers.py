@@ -1,6 +1,6 @@
 """``backup-drills sudoers``: the sudoers file of exactly what a ``sudo: exact`` drill escalates.
 
-Each rule is one absolute program of ``drills.core.privilege.PROGRAMS`` (or a shell helper
+Each rule is one absolute program of ``backup_drills.core.privilege.PROGRAMS`` (or a shell helper
 pinned by its sha256) with its arguments pinned by a regular expression (sudo 1.9.10 and
 later) built from the inventory: the repository, the source and samples, scratch with its random
 suffix, snapshot ids, the units. No rule allows a shell, ``env``, ``timeout``, or a program with
@@ -19,10 +19,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from drills.core.hostfile import CAP, TEXTFILE_CAP
-from drills.core.privilege import KEPT_ENV, PROGRAMS, helper_digest, helper_path
-from drills.core.transport import SCRIPTS
-from drills.inventory.schema import EXACT_SCRATCH, Host, Inventory, Job
+from backup_drills.core.hostfile import CAP, TEXTFILE_CAP
+from backup_drills.core.privilege import KEPT_ENV, PROGRAMS, helper_digest, helper_path
+from backup_drills.core.transport import SCRIPTS
+from backup_drills.inventory.schema import EXACT_SCRATCH, Host, Inventory, Job
 
 # the kinds whose every privileged command has a rule
 COVERED = ("restic", "restic-check", "borg", "rclone-mirror", "restore-test", "gpg-tar", "pg-dump",
@@ -92,8 +92,8 @@ def _helper(name: str, code: str, args: str, why: str) -> Rule:
 def helpers() -> dict[str, str]:
     """Every shell helper a covered drill escalates, by name: its code, from the module that
     sends it (the package's scripts and the inline programs)."""
-    from drills.adapters import archives, borg
-    from drills.restores import databases, scratch
+    from backup_drills.adapters import archives, borg
+    from backup_drills.restores import databases, scratch
 
     return {"hash-tree": (SCRIPTS / "hash-tree.sh").read_text(encoding="utf-8"),
             "sweep": (SCRIPTS / "sweep.sh").read_text(encoding="utf-8"),
@@ -133,7 +133,7 @@ def open_scratch(host: Host) -> None:
 
     >>> open_scratch(Host(name="h", transport="local://", scratch="/var/tmp/backup-drill"))
     Traceback (most recent call last):
-    drills.inventory.sudoers.NotCovered: host h: scratch /var/tmp/backup-drill lies in /var/tmp (...
+    backup_drills.inventory.sudoers.NotCovered: host h: scratch /var/tmp/backup-drill lies in /var/tmp (...
     """
     root = PurePosixPath(posixpath.normpath(host.scratch))
     for folder, why in OPEN_FOLDERS.items():
@@ -211,12 +211,12 @@ CHOSEN_TAIL = "([^ ]| [^ -])*"
 
 def chosen_includes(source: str) -> str:
     """One ``--include=`` word of a file under ``source`` as the rotation restores it
-    (``drills.adapters.restic.include_word``), as an expression.
+    (``backup_drills.adapters.restic.include_word``), as an expression.
 
     >>> print(chosen_includes("/flux"))
     --include\\=/flux/([^ ]| [^ -])*
     """
-    from drills.adapters.restic import include_word
+    from backup_drills.adapters.restic import include_word
 
     return f"{lit(include_word(source.rstrip('/') + '/'))}{CHOSEN_TAIL}"
 
@@ -226,8 +226,8 @@ def _borg(job: Job, host: Host) -> list[Rule]:
     check and prune's dry run (which wait for the lock), and extract into scratch through the
     ``borg-in-dir`` helper (borg extracts into its working directory). No option that names a
     program (``--rsh``, ``--remote-path``) or another repository matches."""
-    from drills.adapters.borg import LOCK_WAIT
-    from drills.core.borg_patterns import CACHE_TAG_CONTENTS
+    from backup_drills.adapters.borg import LOCK_WAIT
+    from backup_drills.core.borg_patterns import CACHE_TAG_CONTENTS
 
     repo = lit(job.repository or "")
     _, one = _scratch(host)
@@ -248,7 +248,7 @@ def _borg(job: Job, host: Host) -> list[Rule]:
                          f"{one} extract --bypass-lock {archive}",
                          "borg extract into scratch (in its working directory)"))
     if job.restore_rotation is not None and job.source:
-        from drills.adapters.borg import extract_word
+        from backup_drills.adapters.borg import extract_word
 
         kept = str(job.source).strip("/") + "/"  # as borg keeps it, no leading slash
         # the fixed part of a chosen file's word: pp:SOURCE/, or sh:SOURCE/ for a loose space
@@ -260,7 +260,7 @@ def _borg(job: Job, host: Host) -> list[Rule]:
                           f"{one} extract --bypass-lock {archive}( {chosen}{CHOSEN_TAIL})+",
                           "the rotation's chosen files into scratch")]
     if job.source and (job.exclude_caches or job.exclude_if_present):
-        from drills.adapters.borg import _find_glob
+        from backup_drills.adapters.borg import _find_glob
 
         pairs = [w for tag in job.exclude_if_present for w in (_find_glob(tag.strip("/")), tag)]
         words = [str(job.source).rstrip("/") or "/", "yes" if job.exclude_caches else "no",
@@ -383,7 +383,7 @@ IDENTIFIER = '"[A-Za-z0-9_]+"'
 def _checksums() -> str:
     """The checks' one query over the restored tables: ``CHECKSUM`` per table, joined by
     ``UNION ALL``, each table a quoted identifier."""
-    from drills.restores.databases import CHECKSUM
+    from backup_drills.restores.databases import CHECKSUM
 
     one = sql(CHECKSUM.format(index="INDEX", table="TABLE")).replace("INDEX", NUMBER).replace(
         "TABLE", f"{IDENTIFIER}\\.{IDENTIFIER}")
@@ -419,7 +419,7 @@ def _database(job: Job, host: Host, folder: str, name: str) -> tuple[str, list[R
 def _redis(job: Job, host: Host) -> list[Rule]:
     """The RDB loaded by the ``redis-load`` helper into a redis-server the throwaway user runs
     (its options are the helper's text), stopped by ``redis-cli``; its log read on failure."""
-    from drills.restores.databases import LOAD_FAILED
+    from backup_drills.restores.databases import LOAD_FAILED
 
     home, rules = _database(job, host, "redis", "dump.rdb")
     runuser, sock = PROGRAMS["runuser"], f"{home}/redis\\.sock"
@@ -436,7 +436,7 @@ def _redis(job: Job, host: Host) -> list[Rule]:
 def _postgres(job: Job, host: Host) -> list[Rule]:
     """The ``pg-start`` helper's cluster, run by the throwaway user; ``pg_restore`` of the dump,
     the checks' queries and ``pg_ctl stop`` as that user, each with its options pinned."""
-    from drills.restores.databases import ADMIN, PORT, RESTORER, USER_TABLES
+    from backup_drills.restores.databases import ADMIN, PORT, RESTORER, USER_TABLES
 
     home, rules = _database(job, host, "pg", "dump")
     code, runuser = helpers(), PROGRAMS["runuser"]
@@ -483,7 +483,7 @@ def _hash_tree(job: Job, roots: str, why: str) -> Rule:
 
 def _trees(job: Job, host: Host) -> list[Rule]:
     """Hashing the source and the restored tree, the sample's size, the overlap check."""
-    from drills.restores.scratch import protected_paths
+    from backup_drills.restores.scratch import protected_paths
 
     _, one = _scratch(host)
     rules = [Rule(PROGRAMS["realpath"], f"-m -z -- {one}"
@@ -603,7 +603,7 @@ def credential_programs(rules: Iterable[Rule]) -> list[str]:
 
 def helper_files(inventory: Inventory, host: str) -> dict[str, str]:
     """The helpers the host's rules name: installed path -> file content."""
-    from drills.core.privilege import helper_text
+    from backup_drills.core.privilege import helper_text
 
     named = {helper_path(name, code): helper_text(code) for name, code in helpers().items()}
     return {rule.program: named[rule.program] for rule in rules_for(inventory, host) if rule.program in named}

@@ -23,12 +23,12 @@ from dataclasses import dataclass
 from typing import Any
 from xml.sax.saxutils import escape
 
-from drills.adapters.restic import RestoreFailed
-from drills.core.transport import DrillCouldNotRun, argv, script
-from drills.restores.databases import FALSE_VALUES, DatabaseRestore, DumpDrill, SmokeResult, TableState
-from drills.restores.scratch import scratch_dir
-from drills.restores.sqlsafety import is_identifier, is_part_name, metadata_problems, shown
-from drills.restores.throwaway import as_user, hand_over
+from backup_drills.adapters.restic import RestoreFailed
+from backup_drills.core.transport import DrillCouldNotRun, argv, script
+from backup_drills.restores.databases import FALSE_VALUES, DatabaseRestore, DumpDrill, SmokeResult, TableState
+from backup_drills.restores.scratch import scratch_dir
+from backup_drills.restores.sqlsafety import is_identifier, is_part_name, metadata_problems, shown
+from backup_drills.restores.throwaway import as_user, hand_over
 
 PORT = 19000  # the scratch server's first native port to try, on 127.0.0.1 only (no HTTP port)
 METADATA_LIMIT = 1 << 20  # bytes of one table's metadata SQL the drill reads

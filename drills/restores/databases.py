@@ -28,16 +28,16 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 
-from drills.adapters.object_dumps import newest_dump
-from drills.adapters.rclone import Rclone
-from drills.adapters.readings import latest_snapshot
-from drills.adapters.tool import BackupTool, FindsPaths, RestoreFailed, capable, tool_for
-from drills.core.observe import before_acting
-from drills.core.transport import DrillCouldNotRun, Remote, argv, declared, script
-from drills.inventory.schema import Dump, Job
-from drills.restores.scratch import ensure_space, scratch_dir
-from drills.restores.sqlsafety import psql_has_restrict, shown
-from drills.restores.throwaway import as_user, hand_over, throwaway_user
+from backup_drills.adapters.object_dumps import newest_dump
+from backup_drills.adapters.rclone import Rclone
+from backup_drills.adapters.readings import latest_snapshot
+from backup_drills.adapters.tool import BackupTool, FindsPaths, RestoreFailed, capable, tool_for
+from backup_drills.core.observe import before_acting
+from backup_drills.core.transport import DrillCouldNotRun, Remote, argv, declared, script
+from backup_drills.inventory.schema import Dump, Job
+from backup_drills.restores.scratch import ensure_space, scratch_dir
+from backup_drills.restores.sqlsafety import psql_has_restrict, shown
+from backup_drills.restores.throwaway import as_user, hand_over, throwaway_user
 
 # a loaded database takes more room than its compressed dump: refuse unless this much is free
 EXPANSION = 5
@@ -138,7 +138,8 @@ class Fetched:
 class DumpDrill:
     """What every database drill shares: bring the job's dump (and manifest) into scratch, from
     its latest snapshot, its mirror or the newest object of a tier (``PostgresDrill``,
-    ``RedisDrill``, ``drills.restores.clickhouse.ClickHouseDrill`` load it into their scratch servers)."""
+    ``RedisDrill``, ``backup_drills.restores.clickhouse.ClickHouseDrill`` load it into their
+    scratch servers)."""
 
     # the user that reads the dump and runs the scratch server (a test may give one that exists)
     throwaway: Callable[[Remote, Job], AbstractContextManager[str]] = staticmethod(throwaway_user)

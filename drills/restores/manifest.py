@@ -20,8 +20,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from drills.core.transport import DrillCouldNotRun, Remote, script
-from drills.outcomes import NotCompliant
+from backup_drills.core.transport import DrillCouldNotRun, Remote, script
+from backup_drills.outcomes import NotCompliant
 
 _SEPARATOR = b"--HASHES--"
 

@@ -1,5 +1,5 @@
 """The restore rotation's drill: list the latest snapshot's files with the job's tool, choose
-the slice due (``drills.core.restore_rotation``) and a random sample, refuse a slice over the
+the slice due (``backup_drills.core.restore_rotation``) and a random sample, refuse a slice over the
 budget before restoring anything, restore exactly those files into scratch within the budget's
 time, and compare each with the source on the host.
 
@@ -13,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
-from drills.adapters.readings import latest_snapshot
-from drills.adapters.tool import RestoreFailed, RestoresFiles, Snapshot, tool_for
-from drills.core.restore_rotation import (
+from backup_drills.adapters.readings import latest_snapshot
+from backup_drills.adapters.tool import RestoreFailed, RestoresFiles, Snapshot, tool_for
+from backup_drills.core.restore_rotation import (
     EVIDENCE_KEY,
     OverBudget,
     Plan,
@@ -25,10 +25,10 @@ from drills.core.restore_rotation import (
     fraction,
     plan,
 )
-from drills.core.transport import DrillCouldNotRun, Remote
-from drills.inventory.schema import Job
-from drills.restores.manifest import Comparison, Entry, Manifest, entry_named, hash_tree
-from drills.restores.scratch import ensure_space, scratch_dir
+from backup_drills.core.transport import DrillCouldNotRun, Remote
+from backup_drills.inventory.schema import Job
+from backup_drills.restores.manifest import Comparison, Entry, Manifest, entry_named, hash_tree
+from backup_drills.restores.scratch import ensure_space, scratch_dir
 
 LISTED_IN_EVIDENCE = 50  # paths named in the evidence beside the digest of them all
 HASHED_PER_RUN = 64 * 1024  # characters of paths in one hashing command on the host

@@ -22,8 +22,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from drills.core.transport import DrillCouldNotRun, Remote, argv, script
-from drills.inventory.schema import Job
+from backup_drills.core.transport import DrillCouldNotRun, Remote, argv, script
+from backup_drills.inventory.schema import Job
 
 LOG = logging.getLogger(__name__)
 RUNNER = socket.gethostname().split(".")[0].replace("-", "_") or "runner"
@@ -70,7 +70,7 @@ def inside_source(job: Job, relative: str, host: str) -> str:
 
     >>> inside_source(type("J", (), {"name": "j", "source": "/s"})(), "a/../../etc", "h")
     Traceback (most recent call last):
-    drills.restores.scratch.ScratchRefused: host h, job j: refusing the path 'a/../../etc' below ...
+    backup_drills.restores.scratch.ScratchRefused: host h, job j: refusing the path 'a/../../etc' below ...
     """
     parts = PurePosixPath(relative).parts
     if relative.startswith("/") or ".." in parts or "\0" in relative:

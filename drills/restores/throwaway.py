@@ -17,10 +17,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from drills.adapters.restic import RestoreFailed
-from drills.core.transport import DrillCouldNotRun, Remote, argv, script
-from drills.inventory.schema import Job
-from drills.restores.scratch import PREFIX, RUNNER, _leftover
+from backup_drills.adapters.restic import RestoreFailed
+from backup_drills.core.transport import DrillCouldNotRun, Remote, argv, script
+from backup_drills.inventory.schema import Job
+from backup_drills.restores.scratch import PREFIX, RUNNER, _leftover
 
 NAME = re.compile(r"drill-[0-9a-f]{10}")
 

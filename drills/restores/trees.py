@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
-from drills.adapters.cron import run_now
-from drills.adapters.readings import BACKUPS, latest_snapshot
-from drills.adapters.systemd import start_service
-from drills.adapters.tool import (
+from backup_drills.adapters.cron import run_now
+from backup_drills.adapters.readings import BACKUPS, latest_snapshot
+from backup_drills.adapters.systemd import start_service
+from backup_drills.adapters.tool import (
     FindsPaths,
     Mirrors,
     RestoreFailed,
@@ -30,12 +30,12 @@ from drills.adapters.tool import (
     tool_class,
     tool_for,
 )
-from drills.core.durations import human
-from drills.core.observe import before_acting
-from drills.core.transport import CommandTimedOut, DrillCouldNotRun, Remote, argv
-from drills.inventory.schema import Job
-from drills.restores.manifest import Comparison, Manifest, compare, entry_named, hash_tree
-from drills.restores.scratch import ensure_space, inside_source, scratch_dir
+from backup_drills.core.durations import human
+from backup_drills.core.observe import before_acting
+from backup_drills.core.transport import CommandTimedOut, DrillCouldNotRun, Remote, argv
+from backup_drills.inventory.schema import Job
+from backup_drills.restores.manifest import Comparison, Manifest, compare, entry_named, hash_tree
+from backup_drills.restores.scratch import ensure_space, inside_source, scratch_dir
 
 CANARY_DIR = ".drill-canary"
 # the canary's shell code, its paths as positional parameters ($1 the canary folder in the

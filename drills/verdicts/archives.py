@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from drills.adapters.archives import (
+from backup_drills.adapters.archives import (
     ArchiveRestore,
     BackupSet,
     archives_of,
@@ -18,13 +18,13 @@ from drills.adapters.archives import (
     median_anomalies,
     newest_per_component,
 )
-from drills.adapters.readings import ARCHIVE_SETS, ARCHIVE_TIERS
-from drills.core.clock import from_the_future
-from drills.core.durations import human, human_seconds
-from drills.core.retention import Policy, Stamp, missing
-from drills.core.transport import Remote
-from drills.inventory.schema import Job
-from drills.verdicts.verdict import Verdict, who
+from backup_drills.adapters.readings import ARCHIVE_SETS, ARCHIVE_TIERS
+from backup_drills.core.clock import from_the_future
+from backup_drills.core.durations import human, human_seconds
+from backup_drills.core.retention import Policy, Stamp, missing
+from backup_drills.core.transport import Remote
+from backup_drills.inventory.schema import Job
+from backup_drills.verdicts.verdict import Verdict, who
 
 
 def _listed(lines: list[str]) -> str:

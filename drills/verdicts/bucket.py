@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from drills.adapters.s3api import (
+from backup_drills.adapters.s3api import (
     BucketState,
     StoredObject,
     anonymous_answers,
@@ -22,9 +22,9 @@ from drills.adapters.s3api import (
     newest_objects,
     read_bucket,
 )
-from drills.core.transport import DrillCouldNotRun, declared
-from drills.inventory.schema import BucketControls, Inventory, Job, ObjectStore
-from drills.verdicts.verdict import Verdict
+from backup_drills.core.transport import DrillCouldNotRun, declared
+from backup_drills.inventory.schema import BucketControls, Inventory, Job, ObjectStore
+from backup_drills.verdicts.verdict import Verdict
 
 
 class BucketReadings:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from drills.core.clock import read_clock, shown
-from drills.core.durations import human
-from drills.core.transport import Remote
-from drills.inventory.schema import Job
-from drills.verdicts.verdict import Verdict, who
+from backup_drills.core.clock import read_clock, shown
+from backup_drills.core.durations import human
+from backup_drills.core.transport import Remote
+from backup_drills.inventory.schema import Job
+from backup_drills.verdicts.verdict import Verdict, who
 
 
 def clock_agrees(remote: Remote, job: Job) -> Verdict:

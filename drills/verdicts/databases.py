@@ -10,15 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from drills.adapters.object_dumps import dump_remote_of
-from drills.adapters.readings import DUMP_TIERS
-from drills.core.clock import from_the_future
-from drills.core.durations import human, human_seconds
-from drills.core.retention import Policy, Stamp, missing, outliving
-from drills.core.transport import Remote
-from drills.inventory.schema import Job
-from drills.restores.databases import DatabaseRestore
-from drills.verdicts.verdict import Verdict, who
+from backup_drills.adapters.object_dumps import dump_remote_of
+from backup_drills.adapters.readings import DUMP_TIERS
+from backup_drills.core.clock import from_the_future
+from backup_drills.core.durations import human, human_seconds
+from backup_drills.core.retention import Policy, Stamp, missing, outliving
+from backup_drills.core.transport import Remote
+from backup_drills.inventory.schema import Job
+from backup_drills.restores.databases import DatabaseRestore
+from backup_drills.verdicts.verdict import Verdict, who
 
 
 def data_matches_dump_time(restored: DatabaseRestore) -> Verdict:

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import shlex
 
-from drills.core.transport import Remote, script
-from drills.inventory.schema import Job
-from drills.verdicts.verdict import Verdict, who
+from backup_drills.core.transport import Remote, script
+from backup_drills.inventory.schema import Job
+from backup_drills.verdicts.verdict import Verdict, who
 
 
 def credential_files(remote: Remote, job: Job) -> list[tuple[str, str]]:

@@ -3,17 +3,17 @@ newer failure."""
 
 from __future__ import annotations
 
-from drills.adapters.markers import MarkerReading
-from drills.adapters.readings import (
+from backup_drills.adapters.markers import MarkerReading
+from backup_drills.adapters.readings import (
     FAILURE_MARKER,
     MARKER,
     NEWEST_RESULT,
 )
-from drills.core.clock import from_the_future
-from drills.core.durations import human, human_seconds
-from drills.core.transport import Remote
-from drills.inventory.schema import Job
-from drills.verdicts.verdict import Verdict, who
+from backup_drills.core.clock import from_the_future
+from backup_drills.core.durations import human, human_seconds
+from backup_drills.core.transport import Remote
+from backup_drills.inventory.schema import Job
+from backup_drills.verdicts.verdict import Verdict, who
 
 
 def marker_reading(remote: Remote, job: Job) -> MarkerReading:
@@ -39,7 +39,7 @@ def restore_tests_passed(reading: MarkerReading, job: Job) -> Verdict:
 
 
 def _warned(reading: MarkerReading) -> dict[str, str]:
-    """The evidence of a warning about the file's folder (``drills.core.hostfile``), if any."""
+    """The evidence of a warning about the file's folder (``backup_drills.core.hostfile``), if any."""
     return {"warning": reading.warning} if reading.warning else {}
 
 

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from drills.adapters.cron import CronEntry, daemon_running, entries_for
-from drills.adapters.readings import (
+from backup_drills.adapters.cron import CronEntry, daemon_running, entries_for
+from backup_drills.adapters.readings import (
     METRICS,
 )
-from drills.core.calendars import CronTimes, ScheduleError, cron_times, first_difference
-from drills.core.clock import from_the_future
-from drills.core.durations import human, human_seconds
-from drills.core.transport import DrillCouldNotRun, Remote, declared
-from drills.inventory.schema import Cron, Job, Metrics
-from drills.verdicts.verdict import Verdict, who
+from backup_drills.core.calendars import CronTimes, ScheduleError, cron_times, first_difference
+from backup_drills.core.clock import from_the_future
+from backup_drills.core.durations import human, human_seconds
+from backup_drills.core.transport import DrillCouldNotRun, Remote, declared
+from backup_drills.inventory.schema import Cron, Job, Metrics
+from backup_drills.verdicts.verdict import Verdict, who
 
 
 def _cron(job: Job) -> Cron:
@@ -29,7 +29,7 @@ def cron_daemon_runs(remote: Remote, job: Job) -> Verdict:
 def cron_entry_matches(remote: Remote, job: Job) -> Verdict:
     """A line of the job's cron file runs its command when the declared schedule fires: the
     same times, however written (``0 2 * * 1-5`` = ``00 02 * * mon-fri``, ``@daily`` =
-    ``0 0 * * *``; :mod:`drills.core.calendars` says why the comparison is exact). A line under
+    ``0 0 * * *``; :mod:`backup_drills.core.calendars` says why the comparison is exact). A line under
     a ``CRON_TZ=`` is not judged: cronie runs it in that zone, Debian's cron in the host's."""
     cron = _cron(job)
     entries = entries_for(remote, cron)

@@ -1,4 +1,4 @@
-"""Verdicts on repositories, written once for every tool (``drills.adapters.tool``): check,
+"""Verdicts on repositories, written once for every tool (``backup_drills.adapters.tool``): check,
 freshness, retention, shrinking snapshots (archives); and restic's own: read coverage, locks,
 sample files, vanished files.
 
@@ -13,10 +13,10 @@ import statistics
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from drills.adapters.readings import BACKUPS, LOCKS, RETENTION_STAMPS, latest_snapshot
-from drills.adapters.tool import DiffsSnapshots, FindsPaths, ReadsSubsets, Snapshot, capable, tool_for
-from drills.core.clock import from_the_future
-from drills.core.coverage import (
+from backup_drills.adapters.readings import BACKUPS, LOCKS, RETENTION_STAMPS, latest_snapshot
+from backup_drills.adapters.tool import DiffsSnapshots, FindsPaths, ReadsSubsets, Snapshot, capable, tool_for
+from backup_drills.core.clock import from_the_future
+from backup_drills.core.coverage import (
     SliceRead,
     from_evidence,
     last_reads,
@@ -26,11 +26,11 @@ from drills.core.coverage import (
     today,
     window,
 )
-from drills.core.durations import human, human_seconds
-from drills.core.retention import disagreement
-from drills.core.transport import DrillCouldNotRun, Remote, argv
-from drills.inventory.schema import Job
-from drills.verdicts.verdict import Verdict, retention_verdict, who
+from backup_drills.core.durations import human, human_seconds
+from backup_drills.core.retention import disagreement
+from backup_drills.core.transport import DrillCouldNotRun, Remote, argv
+from backup_drills.inventory.schema import Job
+from backup_drills.verdicts.verdict import Verdict, retention_verdict, who
 
 
 def check_passes(remote: Remote, job: Job, read_data: str | None = None, why: str = "") -> Verdict:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from drills.adapters.rclone import MirrorCheck
-from drills.core.coverage import window
-from drills.core.durations import human
-from drills.core.restore_rotation import (
+from backup_drills.adapters.rclone import MirrorCheck
+from backup_drills.core.coverage import window
+from backup_drills.core.durations import human
+from backup_drills.core.restore_rotation import (
     EVIDENCE_KEY,
     RestoreProof,
     fraction,
@@ -16,12 +16,12 @@ from drills.core.restore_rotation import (
     started,
     unproven,
 )
-from drills.core.transport import Remote
-from drills.inventory.schema import Job
-from drills.restores.rotation import RotationOutcome
-from drills.restores.trees import RestoreOutcome
-from drills.verdicts.markers import marker_reading
-from drills.verdicts.verdict import Verdict, who
+from backup_drills.core.transport import Remote
+from backup_drills.inventory.schema import Job
+from backup_drills.restores.rotation import RotationOutcome
+from backup_drills.restores.trees import RestoreOutcome
+from backup_drills.verdicts.markers import marker_reading
+from backup_drills.verdicts.verdict import Verdict, who
 
 
 def restore_identical(outcome: RestoreOutcome) -> Verdict:

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from drills.adapters.readings import (
+from backup_drills.adapters.readings import (
     SERVICE,
     TIMER,
 )
-from drills.adapters.systemd import CALENDAR_ITERATIONS, calendar_firings
-from drills.core.calendars import compare_calendars
-from drills.core.transport import Remote, declared
-from drills.inventory.schema import Job, Schedule
-from drills.verdicts.verdict import Verdict, who
+from backup_drills.adapters.systemd import CALENDAR_ITERATIONS, calendar_firings
+from backup_drills.core.calendars import compare_calendars
+from backup_drills.core.transport import Remote, declared
+from backup_drills.inventory.schema import Job, Schedule
+from backup_drills.verdicts.verdict import Verdict, who
 
 
 def _schedule(job: Job) -> Schedule:

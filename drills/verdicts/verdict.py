@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from drills.core.durations import human, human_seconds
-from drills.core.retention import Rules, Stamp, kept, outliving, reach
-from drills.core.transport import Remote
-from drills.inventory.schema import Job
+from backup_drills.core.durations import human, human_seconds
+from backup_drills.core.retention import Rules, Stamp, kept, outliving, reach
+from backup_drills.core.transport import Remote
+from backup_drills.inventory.schema import Job
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """What a drill tells beyond its reports: its progress lines on pytest's live log, and the
-inventory's notifications (``drills.evidence.notify``) when it starts and when it ends.
+inventory's notifications (``backup_drills.evidence.notify``) when it starts and when it ends.
 
     $ backup-drills run --inventory prod.yml -o log_cli=true     # a live line per job and step
 
@@ -15,12 +15,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from drills.core import secrets
-from drills.evidence.notify import Target, ping_end, ping_start, run_summary, send_webhook
-from drills.inventory.schema import Inventory
-from steps.plugin.options import DRILLING, RUN, is_worker
+from backup_drills.core import secrets
+from backup_drills.evidence.notify import Target, ping_end, ping_start, run_summary, send_webhook
+from backup_drills.inventory.schema import Inventory
+from backup_drills.steps.plugin.options import DRILLING, RUN, is_worker
 
-PROGRESS = logging.getLogger("drills")  # every drill logger (drills.drill, drills.core...) below it
+PROGRESS = logging.getLogger("backup_drills")  # every drill logger (.drill, .core...) below it
 PING = pytest.StashKey[Target | None]()
 WEBHOOK = pytest.StashKey[Target | None]()
 STARTED = pytest.StashKey[datetime]()

@@ -7,7 +7,7 @@ the catalogue, before any host is touched.
 
     >>> entry = next(e for e in catalogue() if e.sentence == "restic check passes")
     >>> entry.kind, entry.module
-    ('Then', 'steps.repository')
+    ('Then', 'backup_drills.steps.repository')
 """
 
 from __future__ import annotations
@@ -25,11 +25,11 @@ import pytest
 from pytest_bdd.parser import Step
 from pytest_bdd.steps import StepFunctionContext, step_function_context_registry
 
-from drills.core.bundled import bundled
-from drills.exit_codes import guarded
-from steps import STEP_MODULES
-from steps.plugin.needs import step_needs
-from steps.plugin.selection import scenario_template
+from backup_drills.core.bundled import bundled
+from backup_drills.exit_codes import ExitCode, guarded
+from backup_drills.steps import STEP_MODULES
+from backup_drills.steps.plugin.needs import step_needs
+from backup_drills.steps.plugin.selection import scenario_template
 
 PROJECT = Path(__file__).resolve().parents[2]
 CATALOGUE = "docs/steps.md"
@@ -152,6 +152,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     text = current()
     if args.check:
+        if not (PROJECT / CATALOGUE).is_file():
+            print(f"drill-steps --check compares a checkout's {CATALOGUE}; there is none here "
+                  f"({PROJECT / CATALOGUE}): `drill-steps` alone prints the catalogue", file=sys.stderr)
+            return ExitCode.BAD_INPUT
         stale = (PROJECT / CATALOGUE).read_text() != text
         if stale:
             print(f"{CATALOGUE} is stale: run `drill-steps > {CATALOGUE}`", file=sys.stderr)

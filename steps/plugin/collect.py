@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from pytest_bdd import scenarios
 
-from drills.inventory.schema import Job
+from backup_drills.inventory.schema import Job
 
 
 def drilled_job(job: Job) -> Job:

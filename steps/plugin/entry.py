@@ -4,10 +4,9 @@ its step modules. ``pip install backup-drills`` is all a user's pytest needs:
     $ pytest my-features/ --inventory prod.yml
 """
 
-from steps import STEP_MODULES
+from backup_drills.steps import STEP_MODULES
 
-PLUGIN_MODULES = ("steps.plugin.options", "steps.plugin.selection", "steps.plugin.probing",
-                  "steps.plugin.fixtures", "steps.plugin.session", "steps.plugin.reporting",
-                  "steps.plugin.parallel", "steps.plugin.catalogue", "steps.plugin.collect",
-                  "steps.plugin.announce")
+PLUGIN_MODULES = tuple(f"backup_drills.steps.plugin.{name}" for name in (
+    "options", "selection", "probing", "fixtures", "session", "reporting",
+    "parallel", "catalogue", "collect", "announce"))
 pytest_plugins = [*PLUGIN_MODULES, *STEP_MODULES]

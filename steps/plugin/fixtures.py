@@ -1,4 +1,4 @@
-"""The fixtures steps take: ``drill`` (the run, ``drills.core.run.DrillRun``), ``inventory``,
+"""The fixtures steps take: ``drill`` (the run, ``backup_drills.core.run.DrillRun``), ``inventory``,
 ``evidence`` and ``remote`` (the job's host, reached within the run; a host that did not answer
 the probe errors at once, naming it), and the Allure labels of a job's scenario.
 
@@ -12,16 +12,16 @@ from __future__ import annotations
 import allure
 import pytest
 
-from drills.core.run import DrillRun
-from drills.core.transport import DrillCouldNotRun, Remote
-from drills.evidence.log import EvidenceLog
-from drills.inventory.schema import Inventory, Job
-from steps.plugin.options import RUN
+from backup_drills.core.run import DrillRun
+from backup_drills.core.transport import DrillCouldNotRun, Remote
+from backup_drills.evidence.log import EvidenceLog
+from backup_drills.inventory.schema import Inventory, Job
+from backup_drills.steps.plugin.options import RUN
 
 
 @pytest.fixture(scope="session")
 def drill(pytestconfig: pytest.Config) -> DrillRun:
-    """The run: what it found, its buckets as found, its evidence (``drills.core.run``)."""
+    """The run: what it found, its buckets as found, its evidence (``backup_drills.core.run``)."""
     return pytestconfig.stash[RUN]
 
 

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from pytest_bdd.parser import ScenarioTemplate
 from pytest_bdd.steps import step_function_context_registry
 
-from drills.inventory.kinds import KINDS
+from backup_drills.inventory.kinds import KINDS
 
 F = TypeVar("F", bound=Callable[..., Any])
 

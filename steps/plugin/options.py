@@ -2,7 +2,7 @@
 and the other drill settings (each also from ``BACKUP_DRILLS_<NAME>`` or the ini file's
 ``drill_<name>``), whether the run drills features, where evidence goes, whether this process
 is an xdist worker; and the two stash keys every part of the plugin reads: ``RUN``, the run's
-one state (``drills.core.run.DrillRun``), and ``DRILLING``.
+one state (``backup_drills.core.run.DrillRun``), and ``DRILLING``.
 
     $ pytest features/ --drill-inventory inventory/lab.yml --remote-timeout 60
 """
@@ -19,10 +19,10 @@ from typing import Any
 
 import pytest
 
-from drills.core.backends import PROBE_LIMIT
-from drills.core.run import DrillRun
+from backup_drills.core.backends import PROBE_LIMIT
+from backup_drills.core.run import DrillRun
 
-RUN = pytest.StashKey[DrillRun]()  # the run's one state (drills.core.run), while pytest runs
+RUN = pytest.StashKey[DrillRun]()  # the run's one state (backup_drills.core.run), while pytest runs
 
 
 DRILLING = pytest.StashKey[bool]()

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from xdist.scheduler import LoadScopeScheduling
 
-from steps.plugin.options import RUN, is_worker
-from steps.plugin.reporting import OUTCOMES, VERIFIED
+from backup_drills.steps.plugin.options import RUN, is_worker
+from backup_drills.steps.plugin.reporting import OUTCOMES, VERIFIED
 
 WORKER_OUTPUT = "backup_drills"
 HOST_OF_TEST = re.compile(r"\[[^\]]*@([^\]@]+)\]$")

@@ -10,16 +10,16 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from drills.adapters.tool import tool_class
-from drills.core.backends import probe_all
-from drills.core.clock import read_clock
-from drills.core.tools import tool_versions
-from drills.core.transport import DrillCouldNotRun
-from drills.inventory.schema import Job
-from drills.restores.scratch import sweep
-from drills.restores.trees import sweep_canaries
-from steps.plugin.options import RUN, is_worker
-from steps.plugin.selection import job_of
+from backup_drills.adapters.tool import tool_class
+from backup_drills.core.backends import probe_all
+from backup_drills.core.clock import read_clock
+from backup_drills.core.tools import tool_versions
+from backup_drills.core.transport import DrillCouldNotRun
+from backup_drills.inventory.schema import Job
+from backup_drills.restores.scratch import sweep
+from backup_drills.restores.trees import sweep_canaries
+from backup_drills.steps.plugin.options import RUN, is_worker
+from backup_drills.steps.plugin.selection import job_of
 
 LAB_HINT = "is the lab up? `make lab-up` (or `drill-lab up` in the virtualenv) starts it"
 
@@ -91,7 +91,10 @@ def probe_hosts(config: pytest.Config, hosts: list[str], items: list[pytest.Item
     on_host = {name: jobs_of_host(config, name) for name in hosts}
 
     def probe(name: str) -> tuple[str, str | None, dict[str, str]]:
-        remote = run.remote(name, timeout=config.getoption("remote_timeout"))
+        try:  # a transport whose extra is not installed (paramiko) names it: COULD NOT RUN
+            remote = run.remote(name, timeout=config.getoption("remote_timeout"))
+        except DrillCouldNotRun as exc:
+            return name, str(exc), {}
         reason = remote.probe()
         if reason is not None:
             return name, reason, {}

@@ -1,7 +1,7 @@
 """What a pipeline and an auditor read from a drill run: exit codes, Allure categories and the
 Allure environment.
 
-Exit codes of ``pytest features/``: the suite's table (``drills.exit_codes``): 0 every drill
+Exit codes of ``pytest features/``: the suite's table (``backup_drills.exit_codes``): 0 every drill
 verified; 1 a drill ran and found the estate not compliant; 2 no drill found the estate not
 compliant, but at least one could not run (host unreachable, timed out, tool missing); 3 internal
 error; 4 bad input (an invalid inventory or option, or nothing to drill).
@@ -20,20 +20,20 @@ from typing import Any
 
 import pytest
 
-from drills import __version__
-from drills.adapters.s3api import auditor_keys
-from drills.adapters.tool import NotSupported
-from drills.core import secrets
-from drills.evidence import manifest
-from drills.evidence.controls import matrix, render_markdown
-from drills.evidence.prometheus import render, write_textfile
-from drills.evidence.signing import SigningError, sign, signing_key
-from drills.evidence.waivers import WaiverBook, WaiverError, load_waivers
-from drills.exit_codes import ExitCode, drill_exit
-from drills.inventory.schema import Inventory, Job
-from drills.outcomes import JUDGED, NOT_COMPLIANT
-from steps.plugin.options import DRILLING, RUN, evidence_dir, is_worker
-from steps.plugin.selection import job_of, scenario_template
+from backup_drills import __version__
+from backup_drills.adapters.s3api import auditor_keys
+from backup_drills.adapters.tool import NotSupported
+from backup_drills.core import secrets
+from backup_drills.evidence import manifest
+from backup_drills.evidence.controls import matrix, render_markdown
+from backup_drills.evidence.prometheus import render, write_textfile
+from backup_drills.evidence.signing import SigningError, sign, signing_key
+from backup_drills.evidence.waivers import WaiverBook, WaiverError, load_waivers
+from backup_drills.exit_codes import ExitCode, drill_exit
+from backup_drills.inventory.schema import Inventory, Job
+from backup_drills.outcomes import JUDGED, NOT_COMPLIANT
+from backup_drills.steps.plugin.options import DRILLING, RUN, evidence_dir, is_worker
+from backup_drills.steps.plugin.selection import job_of, scenario_template
 
 OUTCOMES = pytest.StashKey[Counter[str]]()
 VERIFIED = pytest.StashKey[dict[str, bool]]()
@@ -223,7 +223,7 @@ def write_allure_context(results: Path, config: pytest.Config) -> None:
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     """Once every worker has written its part: the Allure results (attachments, parameters,
-    status messages) and the JUnit XML, masked as files (``drills.core.secrets.mask_tree``)."""
+    status messages) and the JUnit XML, masked as files (``backup_drills.core.secrets.mask_tree``)."""
     if not config.stash.get(DRILLING, False) or is_worker(config):
         return
     results = getattr(config.option, "allure_report_dir", None)

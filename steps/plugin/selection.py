@@ -15,10 +15,10 @@ import pytest
 from pytest_bdd.parser import ScenarioTemplate
 from pytest_bdd.scenario import scenario_wrapper_template_registry
 
-from drills.core.shards import assign, parse_shard
-from drills.inventory.schema import Inventory, Job
-from steps.plugin.needs import MARKERS, SELECTORS, selector_help, steps_need
-from steps.plugin.options import RUN, cycles_kept
+from backup_drills.core.shards import assign, parse_shard
+from backup_drills.inventory.schema import Inventory, Job
+from backup_drills.steps.plugin.needs import MARKERS, SELECTORS, selector_help, steps_need
+from backup_drills.steps.plugin.options import RUN, cycles_kept
 
 _CONFIG: list[pytest.Config] = []  # the running config, for pytest-bdd's config-less tag hook
 

@@ -2,7 +2,7 @@
 (the inventory read, or a usage error naming what is wrong) and dropped when it unconfigures;
 a live log line per job, scenario and step; the evidence written and the closing summary.
 The rest of the plugin is split by concern: options.py, selection.py, probing.py,
-fixtures.py; what a scenario concludes is ``drills.outcomes``.
+fixtures.py; what a scenario concludes is ``backup_drills.outcomes``.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from typing import Any
 import allure
 import pytest
 
-from drills.core import transport
-from drills.core.run import DrillRun
-from drills.evidence.log import EvidenceLog
-from drills.inventory.schema import Inventory, InventoryError, load_inventory
-from steps.plugin.options import (
+from backup_drills.core import transport
+from backup_drills.core.run import DrillRun
+from backup_drills.evidence.log import EvidenceLog
+from backup_drills.inventory.schema import Inventory, InventoryError, load_inventory
+from backup_drills.steps.plugin.options import (
     DRILLING,
     RUN,
     cycles_kept,
@@ -27,7 +27,7 @@ from steps.plugin.options import (
     is_worker,
     resolve_settings,
 )
-from steps.plugin.selection import WRITES_NOT_ALLOWED, job_of, register_markers
+from backup_drills.steps.plugin.selection import WRITES_NOT_ALLOWED, job_of, register_markers
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -68,7 +68,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         del config.stash[RUN]
 
 
-LOG = logging.getLogger("drills.drill")  # a line per job, scenario and step
+LOG = logging.getLogger("backup_drills.drill")  # a line per job, scenario and step
 
 
 def pytest_bdd_before_scenario(request: pytest.FixtureRequest, feature: Any, scenario: Any) -> None:
@@ -84,7 +84,7 @@ def pytest_bdd_before_step(request: pytest.FixtureRequest, feature: Any, scenari
 
 def pytest_bdd_step_error(request: pytest.FixtureRequest, feature: Any, scenario: Any, step: Any,
                           step_func: Any, step_func_args: Any, exception: Exception) -> None:
-    """A failure that quotes a tool's lines (``drills.core.tool_errors``) attaches its full output."""
+    """A failure that quotes a tool's lines (``backup_drills.core.tool_errors``) attaches its full output."""
     output = getattr(exception, "output", None)
     if isinstance(output, str) and output.strip():
         allure.attach(output, name="the tool's full output", attachment_type=allure.attachment_type.TEXT)

@@ -28,7 +28,7 @@ import pytest
 import yaml
 from pytest_bdd.scenario import make_python_name
 
-from drills.evidence.signing import keygen
+from backup_drills.evidence.signing import keygen
 from lab.estate import PREFIX, Lab, sh, store_client
 from lab.state import LabState
 from tests.faults.warm import WarmPytest

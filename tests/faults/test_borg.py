@@ -173,7 +173,7 @@ def test_the_borg_rotation_finds_a_corrupted_file_of_its_slice_and_names_an_over
     A file of this week's slice, silently changed in the source, fails the slice's extract
     naming it; put back, the slice passes; an evidence history in which another slice last
     came back five weeks ago fails the coverage scenario naming that slice and when."""
-    from drills.core.restore_rotation import due_slice, slice_of
+    from backup_drills.core.restore_rotation import due_slice, slice_of
 
     inventory = drill.inventory_with("flux-borg", restore_coverage="*/4",
                                      restore_budget={"bytes": "64 MiB", "files": 20000, "time": "10m"})

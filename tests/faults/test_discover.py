@@ -18,13 +18,13 @@ from pathlib import Path
 
 import pytest
 
-from drills.adapters.systemd import calendar_firings
-from drills.cli import main
-from drills.core.calendars import compare_calendars, cron_times
-from drills.core.transport import Remote
-from drills.inventory.discover import PLACEHOLDER_RPO, PLACEHOLDER_RTO, discover_host
-from drills.inventory.kinds import KINDS
-from drills.inventory.schema import InventoryError, Job, load_inventory
+from backup_drills.adapters.systemd import calendar_firings
+from backup_drills.cli import main
+from backup_drills.core.calendars import compare_calendars, cron_times
+from backup_drills.core.transport import Remote
+from backup_drills.inventory.discover import PLACEHOLDER_RPO, PLACEHOLDER_RTO, discover_host
+from backup_drills.inventory.kinds import KINDS
+from backup_drills.inventory.schema import InventoryError, Job, load_inventory
 
 pytestmark = [pytest.mark.lab, pytest.mark.alone]
 

@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from drills.core.transport import Remote
-from drills.inventory.schema import load_inventory
-from drills.restores.clickhouse import ClickHouseDrill
-from drills.restores.scratch import scratch_dir
-from drills.restores.throwaway import throwaway_user
+from backup_drills.core.transport import Remote
+from backup_drills.inventory.schema import load_inventory
+from backup_drills.restores.clickhouse import ClickHouseDrill
+from backup_drills.restores.scratch import scratch_dir
+from backup_drills.restores.throwaway import throwaway_user
 from tests.faults.conftest import ROOT, LabHost
 
 pytestmark = [pytest.mark.lab, pytest.mark.touches("carbon")]

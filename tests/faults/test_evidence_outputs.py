@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from drills.evidence.controls import matrix
-from drills.evidence.manifest import verify_run
-from drills.inventory.schema import load_inventory
+from backup_drills.evidence.controls import matrix
+from backup_drills.evidence.manifest import verify_run
+from backup_drills.inventory.schema import load_inventory
 from tests.unit.test_evidence_manifest import recipe, standard_tools
 
 pytestmark = [pytest.mark.lab, pytest.mark.alone]

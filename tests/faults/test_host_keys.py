@@ -8,8 +8,8 @@ import uuid
 
 import pytest
 
-from drills.core.transport import HostUnreachable, Remote
-from drills.inventory.schema import Host
+from backup_drills.core.transport import HostUnreachable, Remote
+from backup_drills.inventory.schema import Host
 from lab.state import LabState
 
 pytestmark = [pytest.mark.lab, pytest.mark.touches("motoko")]

@@ -25,7 +25,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
                     str(ROOT)], check=True, capture_output=True, timeout=300)
     wheel = next((where / "dist").glob("backup_drills-*.whl"))
     subprocess.run([sys.executable, "-m", "venv", str(where / "venv")], check=True, timeout=120)
-    subprocess.run([str(where / "venv/bin/pip"), "install", "-q", str(wheel)], check=True,
+    subprocess.run([str(where / "venv/bin/pip"), "install", "-q", f"{wheel}[s3]"], check=True,
                    capture_output=True, timeout=600)
     return where / "venv"
 
@@ -35,7 +35,8 @@ def test_the_wheel_alone_drills_the_lab_and_a_users_own_folder(installed: Path, 
     (user / "ours").mkdir(parents=True)
     shutil.copy(ROOT / "inventory/lab.yml", user / "prod.yml")
     (user / "ours/weekly.feature").write_text(USER_FEATURE)
-    where = subprocess.run([str(installed / "bin/python"), "-c", "import drills; print(drills.__file__)"],
+    where = subprocess.run([str(installed / "bin/python"), "-c",
+                            "import backup_drills; print(backup_drills.__file__)"],
                            cwd=user, capture_output=True, text=True, check=True, timeout=60)
     assert where.stdout.startswith(str(installed)), where.stdout  # not the checkout's copy
 

@@ -71,8 +71,8 @@ def test_a_user_with_only_the_generated_sudoers_passes_motokos_read_only_drill(d
     cartae's restores ran their servers' programs as a throwaway user through runuser (removed
     after), and a command outside the file (restic with --password-command, rclone serve,
     runuser as root) is refused by sudo."""
-    from drills.inventory.schema import load_inventory
-    from drills.inventory.sudoers import COVERED, helper_files, sudoers_file
+    from backup_drills.inventory.schema import load_inventory
+    from backup_drills.inventory.sudoers import COVERED, helper_files, sudoers_file
     from lab.estate import DRILL_EXACT_USER
 
     lab = yaml.safe_load((ROOT / "inventory/lab.yml").read_text())

@@ -8,7 +8,7 @@ import re
 import pytest
 import yaml
 
-from drills.evidence.report import build_report
+from backup_drills.evidence.report import build_report
 from tests.faults.conftest import ROOT, Drill
 from tests.faults.report_page import ReportPage, chromium
 

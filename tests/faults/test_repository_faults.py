@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from drills.core.coverage import slice_for
+from backup_drills.core.coverage import slice_for
 from tests.faults.conftest import (
     blob_location,
     flip_one_byte,

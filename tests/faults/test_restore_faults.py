@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from drills.core.restore_rotation import due_slice, slice_of
+from backup_drills.core.restore_rotation import due_slice, slice_of
 from tests.faults.conftest import blob_location, flip_one_byte, put_back
 
 pytestmark = [pytest.mark.lab, pytest.mark.touches("motoko")]

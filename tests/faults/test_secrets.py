@@ -1,5 +1,5 @@
 """Secrets are referenced, never copied: a whole drill of the lab writes no secret value, in
-any form (raw, JSON-escaped, URL-encoded, base64 at any alignment: ``drills.core.secrets.forms``)
+any form (raw, JSON-escaped, URL-encoded, base64 at any alignment: ``backup_drills.core.secrets.forms``)
 in its output, its files or the HTML report built from them; a drill of motoko with the
 runner's credentials puts none in any argv on the host while it runs, and a ``-l`` traceback
 of a failing drill shows none."""
@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from drills.core.secrets import MASK, forms
-from drills.evidence.report import build_report
+from backup_drills.core.secrets import MASK, forms
+from backup_drills.evidence.report import build_report
 from lab.state import LabState
 from tests.faults.conftest import LabHost
 

@@ -9,8 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import yaml
 
-from drills.cli import main
-from drills.evidence.manifest import verify_run
+from backup_drills.cli import main
+from backup_drills.evidence.manifest import verify_run
 from tests.faults.conftest import Drill
 
 pytestmark = [pytest.mark.lab, pytest.mark.alone]

@@ -44,7 +44,8 @@ WARM_MODULES = (
     "xdist", "xdist.plugin", "xdist.scheduler", "execnet", "pydantic", "yaml", "pygments.lexers",
     "prometheus_client", "prometheus_client.parser",
 )
-WARM_PACKAGES = ("drills",)  # the engine, every module of it; not ``steps``, the plugin pytest loads
+WARM_PACKAGES = ("backup_drills",)  # the engine, every module of it; not its steps (below)
+COLD = "backup_drills.steps"  # the plugin and its steps: pytest loads them, rewriting their asserts
 # Plugins imported before pytest starts cannot have their asserts rewritten; pytest says so,
 # and this project's ini turns warnings into errors. Drills have no asserts of theirs to rewrite.
 QUIET = ("-W", "ignore::pytest.PytestAssertRewriteWarning")
@@ -61,9 +62,19 @@ def warm_up() -> None:
             except ModuleNotFoundError:
                 continue
         for package in WARM_PACKAGES:
-            root = importlib.import_module(package)
-            for module in pkgutil.walk_packages(root.__path__, f"{package}."):
-                importlib.import_module(module.name)
+            for name in _modules_below(package):
+                importlib.import_module(name)
+
+
+def _modules_below(package: str) -> list[str]:
+    """Every module below ``package`` but the plugin's (pkgutil.walk_packages would import the
+    steps' packages to walk them)."""
+    found = []
+    for module in pkgutil.iter_modules(importlib.import_module(package).__path__, f"{package}."):
+        if module.name != COLD:
+            found.append(module.name)
+            found += _modules_below(module.name) if module.ispkg else []
+    return found
 
 
 def become_pytest(request: dict[str, Any]) -> None:

@@ -2,9 +2,9 @@
 
 import pytest
 
-from drills.core import secrets
-from drills.core.transport import Remote
-from drills.inventory.schema import Host
+from backup_drills.core import secrets
+from backup_drills.core.transport import Remote
+from backup_drills.inventory.schema import Host
 
 
 @pytest.fixture

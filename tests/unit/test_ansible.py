@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from drills.inventory.schema import InventoryError, load_inventory
+from backup_drills.inventory.schema import InventoryError, load_inventory
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from drills.core.transport import SCRIPTS
+from backup_drills.core.transport import SCRIPTS
 
 UNPACK = SCRIPTS / "archive-unpack.sh"
 

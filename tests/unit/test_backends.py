@@ -1,11 +1,12 @@
-"""drills.core.backends: what a failed probe means, and that a backend found down is not asked again."""
+"""backup_drills.core.backends: what a failed probe means, and that a backend found down is not
+asked again."""
 
 import pytest
 
-from drills.adapters.restic import Restic
-from drills.core.backends import Backend, backends_of, classify, probe
-from drills.core.transport import DrillCouldNotRun, backend_down
-from drills.inventory.schema import Job
+from backup_drills.adapters.restic import Restic
+from backup_drills.core.backends import Backend, backends_of, classify, probe
+from backup_drills.core.transport import DrillCouldNotRun, backend_down
+from backup_drills.inventory.schema import Job
 
 
 @pytest.mark.parametrize(

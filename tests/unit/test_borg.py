@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from drills.adapters.borg import parse_archives
-from drills.core.retention import Policy, Stamp, borg_kept, kept, outliving
+from backup_drills.adapters.borg import parse_archives
+from backup_drills.core.retention import Policy, Stamp, borg_kept, kept, outliving
 
 RECORDED = Path(__file__).parent / "recorded"
 

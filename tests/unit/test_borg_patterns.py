@@ -10,7 +10,7 @@ import posixpath
 
 import pytest
 
-from drills.core.borg_patterns import (
+from backup_drills.core.borg_patterns import (
     CACHE_TAG_CONTENTS,
     CACHE_TAG_NAME,
     BorgPatternError,
@@ -464,10 +464,10 @@ def test_a_pattern_borg_refuses_is_refused():
 
 # the drill's side: tags asked of a real shell (local://), the tree hashed as a drill hashes it
 def test_the_restore_comparison_leaves_out_what_borg_create_leaves_out(tmp_path):
-    from drills.adapters.borg import borg_left_out, borg_tagged
-    from drills.core.transport import Remote
-    from drills.inventory.schema import Host, Job
-    from drills.restores.manifest import hash_tree
+    from backup_drills.adapters.borg import borg_left_out, borg_tagged
+    from backup_drills.core.transport import Remote
+    from backup_drills.inventory.schema import Host, Job
+    from backup_drills.restores.manifest import hash_tree
 
     source = tmp_path / "flux active"
     for rel, body in {"keep/a.txt": b"a", "render.tmp/f.bin": b"f", "cache/blob": b"b",

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from drills.adapters.borgmatic import Borgmatic, job_updates, parse_shown, read_settings
-from drills.core.transport import DrillCouldNotRun
-from drills.inventory.schema import Job
+from backup_drills.adapters.borgmatic import Borgmatic, job_updates, parse_shown, read_settings
+from backup_drills.core.transport import DrillCouldNotRun
+from backup_drills.inventory.schema import Job
 
 RECORDED = Path(__file__).parent / "recorded" / "borgmatic-1.9"
 CONFIG = "/etc/borgmatic/config.yaml"
@@ -112,7 +112,7 @@ class Saito:
         return words
 
     def run(self, words, timeout=None, privileged=True, progress=None, check=False):
-        from drills.core.transport import Result
+        from backup_drills.core.transport import Result
 
         command = words if isinstance(words, str) else " ".join(words)
         self.commands.append(command)
@@ -126,7 +126,7 @@ class Saito:
 
 
 def test_the_job_read_from_the_host_is_a_copy_and_an_unread_one_names_why():
-    from drills.adapters.borgmatic import ConfigurationUnread, read_job
+    from backup_drills.adapters.borgmatic import ConfigurationUnread, read_job
 
     job = Job.model_validate({"name": "j", "host": "saito", "kind": "borgmatic", "rpo": "26h", "rto": "30m"})
     read = read_job(Saito(), job)
@@ -154,7 +154,7 @@ def test_borgmatic_runs_borg_through_the_same_command_as_borg_with_its_own_prefi
 
 
 def read_job_of(host: Saito) -> Job:
-    from drills.adapters.borgmatic import read_job
+    from backup_drills.adapters.borgmatic import read_job
 
     return read_job(host, Job.model_validate({"name": "j", "host": "saito", "kind": "borgmatic",
                                               "rpo": "26h", "rto": "30m"}))

@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from drills.adapters.s3api import BucketState, _secret, anonymous_grants, anonymous_statements
-from drills.core.transport import DrillCouldNotRun
-from drills.inventory.schema import Inventory
-from drills.verdicts import bucket as verdicts
+from backup_drills.adapters.s3api import BucketState, _secret, anonymous_grants, anonymous_statements
+from backup_drills.core.transport import DrillCouldNotRun
+from backup_drills.inventory.schema import Inventory
+from backup_drills.verdicts import bucket as verdicts
 
 
 def inventory(**bucket: object) -> Inventory:

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from cronsim import CronSim
 
-from drills.adapters import systemd
-from drills.adapters.cron import parse_crontab
-from drills.core.calendars import (
+from backup_drills.adapters import systemd
+from backup_drills.adapters.cron import parse_crontab
+from backup_drills.core.calendars import (
     _CYCLE,
     ScheduleError,
     compare_calendars,
@@ -23,11 +23,11 @@ from drills.core.calendars import (
     five_fields,
     parse_analyze,
 )
-from drills.core.run import DrillRun
-from drills.core.transport import DrillCouldNotRun, Result
-from drills.inventory.schema import Job, Schedule
-from drills.verdicts.monitoring import cron_entry_matches
-from drills.verdicts.schedules import timer_schedule_matches
+from backup_drills.core.run import DrillRun
+from backup_drills.core.transport import DrillCouldNotRun, Result
+from backup_drills.inventory.schema import Job, Schedule
+from backup_drills.verdicts.monitoring import cron_entry_matches
+from backup_drills.verdicts.schedules import timer_schedule_matches
 
 RECORDED = Path(__file__).parent / "recorded"
 SYSTEMDS = ["systemd-252", "systemd-257"]

@@ -4,9 +4,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from steps import STEP_MODULES
-from steps.plugin.catalogue import CATALOGUE, catalogue, current, main
-from steps.plugin.entry import PLUGIN_MODULES
+from backup_drills.steps import STEP_MODULES
+from backup_drills.steps.plugin.catalogue import CATALOGUE, catalogue, current, main
+from backup_drills.steps.plugin.entry import PLUGIN_MODULES
 
 ROOT = Path(__file__).resolve().parents[2]
 PLUGINS = (*PLUGIN_MODULES, *STEP_MODULES)

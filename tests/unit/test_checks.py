@@ -4,10 +4,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from drills.adapters.markers import read_marker
-from drills.core.run import DrillRun
-from drills.inventory.schema import Job
-from drills.verdicts.markers import (
+from backup_drills.adapters.markers import read_marker
+from backup_drills.core.run import DrillRun
+from backup_drills.inventory.schema import Job
+from backup_drills.verdicts.markers import (
     marker_fresh,
     marker_reading,
     marker_success,

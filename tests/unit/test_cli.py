@@ -1,5 +1,5 @@
 """The suite's commands: ``backup-drills run --help`` is the drill's own, every console script
-exits by one table (``drills.exit_codes``), and the drill's options never clash with another
+exits by one table (``backup_drills.exit_codes``), and the drill's options never clash with another
 plugin's ``--inventory`` (pytest-ansible's)."""
 
 import importlib
@@ -13,11 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from drills.cli import main
-from drills.exit_codes import ExitCode
+from backup_drills.cli import main
+from backup_drills.exit_codes import ExitCode
 
 ROOT = Path(__file__).resolve().parents[2]
-SCRIPTS = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+SCRIPTS = {**tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"],
+           **tomllib.loads((ROOT / "lab/pyproject.toml").read_text())["project"]["scripts"]}  # the lab's
 EXAMPLE = ROOT / "inventory/example.yml"
 
 
@@ -71,13 +72,13 @@ def _break(monkeypatch: pytest.MonkeyPatch, function, name: str) -> None:
 # each console script, with commands that meet an unexpected exception (a bug) and bad input
 UNEXPECTED = {
     "backup-drills": [
-        (lambda mp: _break(mp, importlib.import_module("drills.run").run_main, "_pytest"), ["run"]),
+        (lambda mp: _break(mp, importlib.import_module("backup_drills.run").run_main, "_pytest"), ["run"]),
         (lambda mp: _break(mp, main, "load_inventory"), ["inventory", "check", str(EXAMPLE)]),
         (lambda mp: _break(mp, main, "load_inventory"), ["sudoers", "--inventory", str(EXAMPLE)]),
         (lambda mp: _break(mp, script("drill-evidence"), "build_report"), ["report"]),
         (lambda mp: _break(mp, script("drill-evidence"), "merge"),
          ["merge", "--evidence", "shard", "--out", "merged"]),
-        (lambda mp: _break(mp, importlib.import_module("drills.inventory.discover").discover_main,
+        (lambda mp: _break(mp, importlib.import_module("backup_drills.inventory.discover").discover_main,
                            "hosts_of"), ["discover", "local://"]),
     ],
     "drill-evidence": [(lambda mp: _break(mp, script("drill-evidence"), "keygen"), ["keygen", "--out", "k"]),
@@ -204,11 +205,11 @@ def test_every_console_script_and_documented_module_runs_with_python_m():
     """``python -m MODULE`` does what the console script of that module does (each has its
     ``if __name__ == "__main__":``), for every script of pyproject.toml and every
     ``python -m drills...`` the docs name."""
-    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
-    modules = {target.split(":")[0] for target in scripts.values()}
+    modules = {target.split(":")[0] for target in SCRIPTS.values()}
     docs = "\n".join(p.read_text() for p in (ROOT / "docs").glob("*.md"))
-    modules |= set(re.findall(r"python -m ((?:drills|steps|lab)(?:\.\w+)+)", docs))
-    assert {"drills.cli", "lab.cli", "steps.plugin.catalogue", "drills.inventory.reference"} <= modules
+    modules |= set(re.findall(r"python -m ((?:backup_drills|lab)(?:\.\w+)+)", docs))
+    assert {"backup_drills.cli", "lab.cli", "backup_drills.steps.plugin.catalogue",
+            "backup_drills.inventory.reference"} <= modules
     for module in sorted(modules):
         ran = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True, text=True,
                              cwd=ROOT, timeout=120)

@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from drills.adapters.borg import Borg
-from drills.adapters.restic import Restic
-from drills.core import backends
-from drills.core.transport import DrillCouldNotRun, Remote
-from drills.inventory.credentials import own_credentials, password_variables
-from drills.inventory.schema import Host, Inventory, Job
-from drills.verdicts.exposure import credentials_private
+from backup_drills.adapters.borg import Borg
+from backup_drills.adapters.restic import Restic
+from backup_drills.core import backends
+from backup_drills.core.transport import DrillCouldNotRun, Remote
+from backup_drills.inventory.credentials import own_credentials, password_variables
+from backup_drills.inventory.schema import Host, Inventory, Job
+from backup_drills.verdicts.exposure import credentials_private
 
 HOST_PASSWORD = "the-host-env-password"  # the host's env file: wrong for every repository below
 ONE, TWO, THREE = "first-job-password", "second-job-password", "third-job-password"
@@ -251,7 +251,7 @@ def unit(tmp_path, monkeypatch):
     import json
     import shlex
 
-    from drills.core.unit_credentials import forget_units
+    from backup_drills.core.unit_credentials import forget_units
 
     encrypted("restic.pw", ONE, tmp_path / "restic.cred")
     inline = list(encrypted("borg.pw", TWO))
@@ -303,7 +303,7 @@ def test_a_unit_systemd_does_not_know_could_not_run(tmp_path, host, unit):
 
 
 def test_what_systemd_says_of_a_unit_is_checked():
-    from drills.core.unit_credentials import UnitCredentialsError, parse_properties
+    from backup_drills.core.unit_credentials import UnitCredentialsError, parse_properties
 
     loaded = '{"type":"s","data":"loaded"}'
     none, sets = '{"type":"a(ss)","data":[]}', '{"type":"a(say)","data":[]}'

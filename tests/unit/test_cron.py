@@ -1,6 +1,6 @@
-from drills.adapters.cron import parse_crontab
-from drills.adapters.metrics import parse
-from drills.core.calendars import cron_times
+from backup_drills.adapters.cron import parse_crontab
+from backup_drills.adapters.metrics import parse
+from backup_drills.core.calendars import cron_times
 
 SYSTEM = """# m h dom mon dow user command
 SHELL=/bin/sh

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from drills.cli import main
-from drills.core.transport import Remote
-from drills.inventory.discover import (
+from backup_drills.cli import main
+from backup_drills.core.transport import Remote
+from backup_drills.inventory.discover import (
     PLACEHOLDER_RPO,
     PLACEHOLDER_RTO,
     Found,
@@ -27,8 +27,8 @@ from drills.inventory.discover import (
     render,
     timer_triggers,
 )
-from drills.inventory.discover_scripts import Var, parse_tool, parse_unit, python_calls, shell_calls
-from drills.inventory.schema import Host, InventoryError, load_inventory
+from backup_drills.inventory.discover_scripts import Var, parse_tool, parse_unit, python_calls, shell_calls
+from backup_drills.inventory.schema import Host, InventoryError, load_inventory
 from tests.unit.test_hostile_corpus import CORPUS as HOSTILE_CORPUS
 
 RECORDED = Path(__file__).parent / "recorded" / "discover"
@@ -252,7 +252,7 @@ def _tree(root: Path) -> None:
 
 
 def _proposed(source: Path, job: dict[str, object]) -> tuple[Found, str]:
-    from drills.inventory.discover import propose_samples
+    from backup_drills.inventory.discover import propose_samples
 
     found = Found("flux", {"source": str(source), "repository": "/srv/r", **job}, ["test"])
     report = HostReport("local", [found])

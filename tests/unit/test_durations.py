@@ -2,7 +2,7 @@ from datetime import timedelta
 
 import pytest
 
-from drills.core.durations import human, human_seconds, parse_duration
+from backup_drills.core.durations import human, human_seconds, parse_duration
 
 
 @pytest.mark.parametrize(

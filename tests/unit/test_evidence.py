@@ -2,9 +2,9 @@ import json
 
 import pytest
 
-from drills.cli import evidence_main as main
-from drills.evidence.controls import matrix, render_markdown
-from drills.evidence.log import EvidenceLog
+from backup_drills.cli import evidence_main as main
+from backup_drills.evidence.controls import matrix, render_markdown
+from backup_drills.evidence.log import EvidenceLog
 
 
 def log_with_results(run_id: str, restore_outcome: str) -> EvidenceLog:

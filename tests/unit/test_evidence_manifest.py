@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from drills.cli import main
-from drills.evidence import manifest
-from drills.evidence.cli import evidence_main
-from drills.evidence.log import EvidenceLog
-from drills.evidence.signing import keygen, sign, signing_key
+from backup_drills.cli import main
+from backup_drills.evidence import manifest
+from backup_drills.evidence.cli import evidence_main
+from backup_drills.evidence.log import EvidenceLog
+from backup_drills.evidence.signing import keygen, sign, signing_key
 from tests.unit.test_notify import backup_drills_run, tiny_estate
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -4,7 +4,7 @@ import pytest
 import yaml
 
 import lab.estate
-from drills.inventory.schema import load_inventory
+from backup_drills.inventory.schema import load_inventory
 from lab.estate import Lab, LabError, fleet_inventory
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from drills.core.transport import SCRIPTS
+from backup_drills.core.transport import SCRIPTS
 
 HAND_OVER = SCRIPTS / "scratch-hand-over.sh"
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the helper chowns: root only")

@@ -7,12 +7,12 @@ import time
 
 import pytest
 
-from drills.adapters.markers import read_marker, read_newest_result
-from drills.adapters.metrics import scrape
-from drills.core.hostfile import CAP, read_file, read_newest
-from drills.core.transport import DrillCouldNotRun
-from drills.inventory.schema import Job, Metrics
-from drills.verdicts.markers import marker_valid, restore_tests_passed
+from backup_drills.adapters.markers import read_marker, read_newest_result
+from backup_drills.adapters.metrics import scrape
+from backup_drills.core.hostfile import CAP, read_file, read_newest
+from backup_drills.core.transport import DrillCouldNotRun
+from backup_drills.inventory.schema import Job, Metrics
+from backup_drills.verdicts.markers import marker_valid, restore_tests_passed
 
 SECRET = "root:$y$j9T$not-a-real-hash-but-a-secret:20000:0:99999:7:::"
 MARKER = {"job": "b2_mirror", "host": "akira", "status": "success",

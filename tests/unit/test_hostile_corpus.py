@@ -2,7 +2,7 @@
 
 Each value of the corpus tries to run a program named ``pwned`` (first on PATH here: it creates
 the canary file). A builder is driven with the value in an inventory field or in a name read
-back from the host, its commands run through ``drills.core.transport.Remote`` on this machine,
+back from the host, its commands run through ``backup_drills.core.transport.Remote`` on this machine,
 and then the canary must not exist. The tools that talk to services (restic, borg, rclone,
 systemctl, journalctl, systemd-analyze, curl, the database servers and clients) are replaced on
 PATH by recorders that write the argv they received, so the test also checks that the value
@@ -26,15 +26,15 @@ from pathlib import Path
 
 import pytest
 
-from drills.adapters import archives, cron, markers, metrics, object_dumps, systemd
-from drills.adapters.borg import Borg, borg_tagged, extract_word
-from drills.adapters.rclone import Rclone
-from drills.adapters.restic import Restic, RestoreFailed, Snapshot, include_word
-from drills.core import backends, progress
-from drills.core.transport import DrillCouldNotRun, Remote, argv
-from drills.core.unit_credentials import UnitCredential, under_unit_credentials
-from drills.inventory.credentials import password_exports
-from drills.inventory.schema import (
+from backup_drills.adapters import archives, cron, markers, metrics, object_dumps, systemd
+from backup_drills.adapters.borg import Borg, borg_tagged, extract_word
+from backup_drills.adapters.rclone import Rclone
+from backup_drills.adapters.restic import Restic, RestoreFailed, Snapshot, include_word
+from backup_drills.core import backends, progress
+from backup_drills.core.transport import DrillCouldNotRun, Remote, argv
+from backup_drills.core.unit_credentials import UnitCredential, under_unit_credentials
+from backup_drills.inventory.credentials import password_exports
+from backup_drills.inventory.schema import (
     Archives,
     Component,
     Cron,
@@ -45,9 +45,9 @@ from drills.inventory.schema import (
     Metrics,
     Samples,
 )
-from drills.restores import manifest, scratch, trees
-from drills.restores.databases import DumpDrill, Fetched, PostgresDrill, RedisDrill
-from drills.verdicts import exposure, repository
+from backup_drills.restores import manifest, scratch, trees
+from backup_drills.restores.databases import DumpDrill, Fetched, PostgresDrill, RedisDrill
+from backup_drills.verdicts import exposure, repository
 
 CORPUS = {
     "spaces": "a b  c",
@@ -604,7 +604,7 @@ def redis_restore(e: Estate, v: str) -> None:
 
 @builder
 def clickhouse_restore(e: Estate, v: str) -> None:
-    from drills.restores.clickhouse import ClickHouseDrill
+    from backup_drills.restores.clickhouse import ClickHouseDrill
 
     drill = _database_drill(e, v, ClickHouseDrill, "clickhouse-backup", ".tar")
     tolerated(drill.restore)  # type: ignore[attr-defined]

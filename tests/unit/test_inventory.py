@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from drills.inventory.schema import InventoryError, Job, load_inventory
+from backup_drills.inventory.schema import InventoryError, Job, load_inventory
 
 ROOT = Path(__file__).resolve().parents[2]
 GOOD = """

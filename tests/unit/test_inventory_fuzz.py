@@ -8,7 +8,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from drills.inventory.schema import Inventory, InventoryError, load_inventory
+from backup_drills.inventory.schema import Inventory, InventoryError, load_inventory
 
 ROOT = Path(__file__).resolve().parents[2]
 LAB = yaml.safe_load((ROOT / "inventory/lab.yml").read_text())

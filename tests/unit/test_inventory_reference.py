@@ -10,7 +10,7 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
-from drills.inventory.reference import DOCS, expected, json_schema, main
+from backup_drills.inventory.reference import DOCS, expected, json_schema, main
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -19,7 +19,7 @@ def test_generated_files_are_current() -> None:
     for path, text in expected().items():
         assert path.read_text() == text, (
             f"{path.relative_to(ROOT)} differs from drills/inventory/schema.py: run "
-            "python -m drills.inventory.reference --write")
+            "python -m backup_drills.inventory.reference --write")
 
 
 def test_check_fails_on_a_stale_file(tmp_path: Path) -> None:

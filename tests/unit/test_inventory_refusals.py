@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from drills.cli import main
-from drills.inventory import credentials
-from drills.inventory.schema import Inventory, InventoryError, Job, load_inventory
+from backup_drills.cli import main
+from backup_drills.inventory import credentials
+from backup_drills.inventory.schema import Inventory, InventoryError, Job, load_inventory
 
 BASE = """\
 name: t

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from drills.adapters.tool import (
+from backup_drills.adapters.tool import (
     BackupTool,
     DiffsSnapshots,
     FindsPaths,
@@ -21,8 +21,8 @@ from drills.adapters.tool import (
     every_tool,
     tool_class,
 )
-from drills.inventory.kinds import KINDS
-from drills.inventory.schema import Job
+from backup_drills.inventory.kinds import KINDS
+from backup_drills.inventory.schema import Job
 
 ROOT = Path(__file__).resolve().parents[2]
 REGISTRY = ROOT / "drills" / "inventory" / "kinds.py"
@@ -125,7 +125,7 @@ def _phrases(table) -> set[str]:
 def _own_phrases() -> dict[str, set[Path]]:
     """Each phrase of a tool's ``ERRORS`` table that the shared tables do not hold, with the
     modules of the tools whose table holds it (borgmatic's holds borg's)."""
-    from drills.core import tool_errors
+    from backup_drills.core import tool_errors
 
     shared = tool_errors.UNREACHABLE + tool_errors.OBJECT_STORE
     common = _phrases(shared)

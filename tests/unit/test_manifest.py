@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from drills.core.patterns import restic_excluded
-from drills.core.transport import DrillCouldNotRun
-from drills.outcomes import NotCompliant
-from drills.restores.manifest import compare, hash_tree
+from backup_drills.core.patterns import restic_excluded
+from backup_drills.core.transport import DrillCouldNotRun
+from backup_drills.outcomes import NotCompliant
+from backup_drills.restores.manifest import compare, hash_tree
 
 ODD = [
     "plain.txt",

@@ -2,10 +2,10 @@
 
 import pytest
 
-from drills.evidence.log import EvidenceLog
-from drills.evidence.manifest import verify_run
-from drills.evidence.merge import MergeError, exit_code, merge
-from drills.evidence.signing import keygen, signing_key
+from backup_drills.evidence.log import EvidenceLog
+from backup_drills.evidence.manifest import verify_run
+from backup_drills.evidence.merge import MergeError, exit_code, merge
+from backup_drills.evidence.signing import keygen, signing_key
 from tests.unit.test_evidence_manifest import seal
 
 

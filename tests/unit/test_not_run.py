@@ -3,8 +3,8 @@ summary and in a merged run of shards, and neither verified nor failed."""
 
 import json
 
-from drills.evidence.log import EvidenceLog
-from drills.evidence.merge import merge
+from backup_drills.evidence.log import EvidenceLog
+from backup_drills.evidence.merge import merge
 
 CANARY = "A canary planted before an on-demand backup comes back byte-exact"
 

@@ -1,4 +1,4 @@
-"""Notifications (``drills.evidence.notify``, the inventory's ``notify:``): checked at load, each
+"""Notifications (``backup_drills.evidence.notify``, the inventory's ``notify:``): checked at load, each
 bounded in time and tried at most twice, and never a change to the drill's verdict or exit code.
 Real HTTP on loopback; the drills run for real over ``local://`` (a status marker on this
 machine). What arrives at a receiver after a real lab drill: tests/faults/test_notify.py."""
@@ -21,9 +21,9 @@ from typing import Any
 import pytest
 import yaml
 
-from drills.core import secrets
-from drills.evidence.notify import Target, post
-from drills.inventory.schema import InventoryError, load_inventory
+from backup_drills.core import secrets
+from backup_drills.evidence.notify import Target, post
+from backup_drills.inventory.schema import InventoryError, load_inventory
 
 
 def tiny_estate(tmp: Path, fresh: bool = True, notify: dict[str, Any] | None = None) -> Path:
@@ -49,7 +49,7 @@ def tiny_estate(tmp: Path, fresh: bool = True, notify: dict[str, Any] | None = N
 def backup_drills_run(cwd: Path, *args: str, env: dict[str, str] | None = None
                       ) -> subprocess.CompletedProcess[str]:
     """``backup-drills run ARGS`` of the marker scenario, in ``cwd``."""
-    command = [sys.executable, "-c", "from drills.cli import main; raise SystemExit(main())", "run",
+    command = [sys.executable, "-c", "from backup_drills.cli import main; raise SystemExit(main())", "run",
                "-p", "no:cacheprovider", "-k", "status_marker_reports_a_success", *args]
     return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=120, env=env)
 

@@ -1,10 +1,10 @@
-"""drills.core.observe: readings are taken once, and all of a host's before the drill acts there."""
+"""backup_drills.core.observe: readings are taken once, and all of a host's before the drill acts there."""
 
 import pytest
 
-from drills.core.observe import READINGS, Reading, before_acting, reading
-from drills.core.run import DrillRun
-from drills.inventory.schema import Job
+from backup_drills.core.observe import READINGS, Reading, before_acting, reading
+from backup_drills.core.run import DrillRun
+from backup_drills.inventory.schema import Job
 
 
 def job(name: str, host: str = "akira") -> Job:

@@ -6,11 +6,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from drills.core.run import DrillRun
-from drills.evidence.log import EvidenceLog
-from steps.plugin.options import RUN
-from steps.plugin.parallel import BY_HOST, drawn_trends, merge_results, pytest_configure_node
-from steps.plugin.reporting import OUTCOMES, VERIFIED
+from backup_drills.core.run import DrillRun
+from backup_drills.evidence.log import EvidenceLog
+from backup_drills.steps.plugin.options import RUN
+from backup_drills.steps.plugin.parallel import BY_HOST, drawn_trends, merge_results, pytest_configure_node
+from backup_drills.steps.plugin.reporting import OUTCOMES, VERIFIED
 
 
 def a_config(log: EvidenceLog, **workerinput: object) -> SimpleNamespace:

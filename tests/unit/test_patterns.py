@@ -4,7 +4,7 @@ plus the cases an operator meets: a name at any depth, a directory matched by a 
 
 import pytest
 
-from drills.core.patterns import restic_excluded, restic_match
+from backup_drills.core.patterns import restic_excluded, restic_match
 
 MATCH = [
     ("", "", True),

@@ -209,7 +209,7 @@ def test_write_scenarios_not_allowed_are_neither_failed_nor_verified_in_a_parall
 
 
 def test_backup_drills_run_passes_allow_writes_to_the_drill(tmp_path):
-    command = [sys.executable, "-c", "from drills.cli import main; raise SystemExit(main())", "run",
+    command = [sys.executable, "-c", "from backup_drills.cli import main; raise SystemExit(main())", "run",
                f"--inventory={ROOT / 'inventory/example.yml'}", "--collect-only", "-q",
                "-m", "writes"]  # its cache and reports: the current folder's (tmp_path)
     refused = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120)
@@ -225,7 +225,7 @@ def test_backup_drills_run_passes_allow_writes_to_the_drill(tmp_path):
 def test_backup_drills_run_without_pytests_cache(tmp_path):
     """``-p no:cacheprovider`` leaves pytest without a cache_dir option: the command sets none
     then (pytest refused the run: 'Unknown config option: cache_dir')."""
-    command = [sys.executable, "-c", "from drills.cli import main; raise SystemExit(main())", "run",
+    command = [sys.executable, "-c", "from backup_drills.cli import main; raise SystemExit(main())", "run",
                f"--inventory={ROOT / 'inventory/example.yml'}", "--collect-only", "-q",
                "-p", "no:cacheprovider"]
     run = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120)

@@ -1,4 +1,4 @@
-from drills.evidence.prometheus import render, write_textfile
+from backup_drills.evidence.prometheus import render, write_textfile
 
 
 def test_textfile_has_one_series_per_job_and_escapes_labels(tmp_path):

@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from drills.adapters.rclone import Rclone
-from drills.core.transport import Remote
-from drills.inventory.schema import Host, Job
-from drills.restores.trees import RestoreDrill
-from drills.verdicts.restore import mirror_in_sync, restore_identical
+from backup_drills.adapters.rclone import Rclone
+from backup_drills.core.transport import Remote
+from backup_drills.inventory.schema import Host, Job
+from backup_drills.restores.trees import RestoreDrill
+from backup_drills.verdicts.restore import mirror_in_sync, restore_identical
 
 
 @pytest.fixture

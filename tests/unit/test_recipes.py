@@ -18,10 +18,10 @@ import pytest
 import yaml
 from cronsim import CronSim
 
-from drills.core.calendars import cron_times, five_fields, parse_analyze
-from drills.evidence import manifest
-from drills.evidence.log import EvidenceLog
-from drills.evidence.signing import keygen, sign, signing_key
+from backup_drills.core.calendars import cron_times, five_fields, parse_analyze
+from backup_drills.evidence import manifest
+from backup_drills.evidence.log import EvidenceLog
+from backup_drills.evidence.signing import keygen, sign, signing_key
 
 ROOT = Path(__file__).resolve().parents[2]
 OUTCOMES = {1: {"flux@motoko": "verified"}, 2: {"db@cartae": "not_compliant"}, 3: {"web@akira": "verified"}}
@@ -149,7 +149,8 @@ def collect_only(words: list[str], tmp: Path) -> subprocess.CompletedProcess[str
     inventory = tiny_estate(tmp / "estate")
     args = [str(inventory) if word == INVENTORY else word for word in words[1:]]
     assert str(inventory) in args, words
-    return subprocess.run([sys.executable, "-c", "from drills.cli import main; raise SystemExit(main())",
+    return subprocess.run([sys.executable, "-c",
+                           "from backup_drills.cli import main; raise SystemExit(main())",
                            *args, "--collect-only", "-q", "-p", "no:cacheprovider"],
                           cwd=tmp, capture_output=True, text=True, timeout=120)
 

@@ -3,8 +3,9 @@ import stat
 
 import pytest
 
-from drills.cli import evidence_main as main
-from drills.evidence.report import ReportError, build_report, find_allure
+from backup_drills.cli import evidence_main as main
+from backup_drills.evidence.report import ReportError, build_report, find_allure
+from backup_drills.exit_codes import ExitCode
 
 
 def fake_allure(tmp_path, script):
@@ -23,7 +24,7 @@ def results(tmp_path):
 
 
 def test_no_results_is_a_clear_error_before_allure_runs(tmp_path):
-    with pytest.raises(ReportError, match="no Allure results; run `pytest features/` first"):
+    with pytest.raises(ReportError, match="no Allure results; run `backup-drills run` first"):
         build_report(tmp_path / "none", tmp_path / "html", tmp_path / "history.jsonl")
 
 
@@ -42,8 +43,15 @@ def test_a_missing_allure_binary_points_at_the_setup(tmp_path, results, monkeypa
     monkeypatch.setenv("ALLURE", str(tmp_path / "nowhere" / "allure"))
     code = main(["report", "--results", str(results), "--out", str(tmp_path / "html"),
                  "--history", str(tmp_path / "history.jsonl")])
-    assert code == 2
-    assert "run `make setup`" in capsys.readouterr().err
+    assert code == ExitCode.COULD_NOT_RUN  # a tool missing
+    assert "set ALLURE to Allure 3's path" in capsys.readouterr().err
+
+
+def test_no_results_to_report_on_is_bad_input_naming_the_command_that_writes_them(tmp_path, capsys):
+    code = main(["report", "--results", str(tmp_path / "none"), "--out", str(tmp_path / "html"),
+                 "--history", str(tmp_path / "history.jsonl")])
+    assert code == ExitCode.BAD_INPUT
+    assert "no Allure results; run `backup-drills run` first" in capsys.readouterr().err
 
 
 def test_the_report_command_passes_results_output_and_history(tmp_path, results, monkeypatch):

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from drills.adapters.restic import Restic
-from drills.core.transport import DrillCouldNotRun, Remote
-from drills.inventory.schema import Host, Job
-from drills.restores.trees import RestoreDrill
-from drills.verdicts.repository import check_passes, no_stale_locks, snapshot_fresh
-from drills.verdicts.restore import restore_identical
-from drills.verdicts.verdict import within_rto
+from backup_drills.adapters.restic import Restic
+from backup_drills.core.transport import DrillCouldNotRun, Remote
+from backup_drills.inventory.schema import Host, Job
+from backup_drills.restores.trees import RestoreDrill
+from backup_drills.verdicts.repository import check_passes, no_stale_locks, snapshot_fresh
+from backup_drills.verdicts.restore import restore_identical
+from backup_drills.verdicts.verdict import within_rto
 
 PASSWORD = "unit-test-password"
 
@@ -121,7 +121,7 @@ def test_a_lock_released_while_check_waits_is_taken_on_the_next_ask(estate, monk
         holder.stdin.close()
         holder.wait(timeout=60)
 
-    monkeypatch.setattr("drills.adapters.restic.sleep", pause)
+    monkeypatch.setattr("backup_drills.adapters.restic.sleep", pause)
     assert restic.check().passed
     assert pauses == [2.0]
 
@@ -130,7 +130,7 @@ def test_a_lock_held_through_the_asks_could_not_run_naming_the_repository(estate
     _, job, restic, _, repo = estate
     holder = holding_a_lock(restic, repo)
     pauses = []
-    monkeypatch.setattr("drills.adapters.restic.sleep", pauses.append)
+    monkeypatch.setattr("backup_drills.adapters.restic.sleep", pauses.append)
     try:
         with pytest.raises(DrillCouldNotRun, match=f"job {job.name}: restic check could not lock "
                            f"{repo} within 5s .*already locked"):

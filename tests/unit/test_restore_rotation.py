@@ -17,10 +17,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from drills.adapters.borg import Borg
-from drills.adapters.restic import Restic, literal_pattern
-from drills.core.coverage import slice_for
-from drills.core.restore_rotation import (
+from backup_drills.adapters.borg import Borg
+from backup_drills.adapters.restic import Restic, literal_pattern
+from backup_drills.core.coverage import slice_for
+from backup_drills.core.restore_rotation import (
     EVIDENCE_KEY,
     OverBudget,
     RestoreProof,
@@ -32,11 +32,11 @@ from drills.core.restore_rotation import (
     slice_of,
     unproven,
 )
-from drills.core.transport import Remote
-from drills.inventory.schema import Host, Job
-from drills.restores import rotation
-from drills.restores.scratch import scratch_dir
-from drills.verdicts.restore import every_file_restored
+from backup_drills.core.transport import Remote
+from backup_drills.inventory.schema import Host, Job
+from backup_drills.restores import rotation
+from backup_drills.restores.scratch import scratch_dir
+from backup_drills.verdicts.restore import every_file_restored
 
 NOW = datetime(2026, 12, 3, 12, tzinfo=UTC)
 names = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\0"), min_size=1)

@@ -1,6 +1,6 @@
 from datetime import UTC, datetime, timedelta
 
-from drills.core.retention import Policy, Stamp, borg_kept, kept, missing, outliving, reach
+from backup_drills.core.retention import Policy, Stamp, borg_kept, kept, missing, outliving, reach
 
 POLICY = Policy(daily=7, weekly=4, monthly=12)
 NOW = datetime(2026, 11, 22, 5, 0, tzinfo=UTC)

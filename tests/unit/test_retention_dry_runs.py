@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from drills.adapters.borg import Borg
-from drills.adapters.restic import Restic, Snapshot
-from drills.core.retention import Policy
-from drills.core.transport import DrillCouldNotRun, Remote
-from drills.inventory.schema import Host, Job
-from drills.verdicts import repository
+from backup_drills.adapters.borg import Borg
+from backup_drills.adapters.restic import Restic, Snapshot
+from backup_drills.core.retention import Policy
+from backup_drills.core.transport import DrillCouldNotRun, Remote
+from backup_drills.inventory.schema import Host, Job
+from backup_drills.verdicts import repository
 from tests.unit.test_hostile_corpus import CORPUS
 
 TOOL = """#!/bin/sh

@@ -1,4 +1,4 @@
-"""restic's and borg's own retention test tables, run against ``drills.core.retention``.
+"""restic's and borg's own retention test tables, run against ``backup_drills.core.retention``.
 
 restic: ``TestApplyPolicy`` of internal/data/snapshot_policy_test.go with its golden files
 internal/data/testdata/policy_keep_snapshots_0..39, restic commit a80be147 (v0.19.1-213), kept
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from drills.core.retention import (
+from backup_drills.core.retention import (
     Policy,
     Stamp,
     Within,

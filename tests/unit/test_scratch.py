@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from drills.core.transport import DrillCouldNotRun, Remote
-from drills.inventory.schema import Host, Job
-from drills.restores.scratch import (
+from backup_drills.core.transport import DrillCouldNotRun, Remote
+from backup_drills.inventory.schema import Host, Job
+from backup_drills.restores.scratch import (
     RUNNER,
     ScratchRefused,
     ensure_space,
@@ -240,7 +240,7 @@ def test_the_sweep_removes_credentials_folders_of_dead_helpers_and_old_ones_only
     """unit-credentials.sh names its folder by its PID and start; the sweep removes one whose
     helper is gone or older than a day (one named the old way: by its modification time), and
     never follows a link."""
-    from drills.restores.scratch import sweep_credentials
+    from backup_drills.restores.scratch import sweep_credentials
 
     dead = subprocess.Popen(["true"])
     dead.wait()
@@ -329,7 +329,7 @@ def test_a_missing_scratch_root_is_made_0700_and_a_sticky_parent_is_trusted(tmp_
 
 
 def test_a_run_folder_that_exists_already_is_not_reused(tmp_path):
-    from drills.restores.scratch import make_run_folder
+    from backup_drills.restores.scratch import make_run_folder
 
     (tmp_path / "drill-x-1-1-aa").symlink_to(tmp_path)
     with pytest.raises(ScratchRefused, match=r"host h, job flux: refusing the scratch root .*File exists"):

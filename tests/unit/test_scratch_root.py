@@ -16,11 +16,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from drills.adapters.borg import Borg
-from drills.adapters.tool import Snapshot
-from drills.core.transport import SCRIPTS, DrillCouldNotRun, Remote
-from drills.inventory.schema import EXACT_SCRATCH, Host, Job
-from drills.restores.scratch import RUNNER, root_check, sweep
+from backup_drills.adapters.borg import Borg
+from backup_drills.adapters.tool import Snapshot
+from backup_drills.core.transport import SCRIPTS, DrillCouldNotRun, Remote
+from backup_drills.inventory.schema import EXACT_SCRATCH, Host, Job
+from backup_drills.restores.scratch import RUNNER, root_check, sweep
 
 HELPER = SCRIPTS / "scratch-root.sh"
 
@@ -96,7 +96,7 @@ def test_the_sweep_skips_a_root_that_fails_the_check_and_follows_no_link(tmp_pat
     planted.symlink_to(bait)
     root.chmod(0o777)
     remote = Remote(Host(name="h", transport="local://", scratch=str(root)))
-    with caplog.at_level(logging.WARNING, logger="drills.restores.scratch"):
+    with caplog.at_level(logging.WARNING, logger="backup_drills.restores.scratch"):
         assert sweep(remote) == []
     assert (root / old).is_dir()
     assert (bait / old).is_dir()

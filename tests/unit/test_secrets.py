@@ -12,10 +12,10 @@ from urllib.parse import quote, quote_plus
 import pytest
 import yaml
 
-from drills.core import secrets
-from drills.core.secrets import MASK, Secret, forms, mask, mask_bytes, mask_tree, register
-from drills.core.transport import Remote
-from drills.inventory.schema import Host
+from backup_drills.core import secrets
+from backup_drills.core.secrets import MASK, Secret, forms, mask, mask_bytes, mask_tree, register
+from backup_drills.core.transport import Remote
+from backup_drills.inventory.schema import Host
 
 ROOT = Path(__file__).resolve().parents[2]
 VALUE = 'pa"ss/wörd+x y\\z'  # quotes, a slash, non-ASCII, a plus, a space, a backslash
@@ -76,7 +76,7 @@ def test_log_records_are_masked_whichever_logger_and_handler(caplog):
     register(VALUE)
     with caplog.at_level(logging.INFO):
         logging.getLogger("botocore.anything").info("header %s sent", VALUE)
-        logging.getLogger("drills.drill").info("plain %s", quote_plus(VALUE))
+        logging.getLogger("backup_drills.drill").info("plain %s", quote_plus(VALUE))
     assert [record.getMessage() for record in caplog.records] == [f"header {MASK} sent", f"plain {MASK}"]
 
 
@@ -133,7 +133,7 @@ def test_a_traceback_with_locals_shows_no_auditor_key(tmp_path):
 
 
 FAILING_TEST = '''
-from drills.core.secrets import register
+from backup_drills.core.secrets import register
 
 register("test-phase-secret-value")
 

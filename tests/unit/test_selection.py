@@ -10,10 +10,10 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
-from drills.inventory.schema import Inventory, Job, load_inventory
-from steps.plugin.needs import SELECTORS
-from steps.plugin.probing import drilled_by_host
-from steps.plugin.selection import Selection, matching_jobs
+from backup_drills.inventory.schema import Inventory, Job, load_inventory
+from backup_drills.steps.plugin.needs import SELECTORS
+from backup_drills.steps.plugin.probing import drilled_by_host
+from backup_drills.steps.plugin.selection import Selection, matching_jobs
 
 LAB = Path(__file__).resolve().parents[2] / "inventory" / "lab.yml"
 

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from drills.evidence.signing import (
+from backup_drills.evidence.signing import (
     NAMESPACE,
     SigningError,
     allowed_signers_line,

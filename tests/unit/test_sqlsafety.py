@@ -12,9 +12,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from drills.core.transport import SCRIPTS, Result
-from drills.restores import throwaway
-from drills.restores.sqlsafety import is_identifier, is_part_name, metadata_problems, psql_has_restrict
+from backup_drills.core.transport import SCRIPTS, Result
+from backup_drills.restores import throwaway
+from backup_drills.restores.sqlsafety import is_identifier, is_part_name, metadata_problems, psql_has_restrict
 
 LAB_TICKS = ("CREATE TABLE analytics.ticks ( day Date,  ts DateTime,  symbol String,  price Float64,  "
              "volume UInt32) ENGINE = MergeTree PARTITION BY toYYYYMM(day) ORDER BY (symbol, ts) "

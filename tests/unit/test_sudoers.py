@@ -21,21 +21,21 @@ from pathlib import Path
 import pytest
 import yaml
 
-from drills.adapters import archives, cron, markers, systemd
-from drills.adapters.borg import Borg, borg_tagged
-from drills.adapters.metrics import scrape
-from drills.adapters.rclone import Rclone
-from drills.adapters.restic import Restic, Snapshot, include_word
-from drills.cli import main
-from drills.core import backends, privilege, progress
-from drills.core.transport import SCRIPTS, DrillCouldNotRun, Remote
-from drills.inventory import sudoers
-from drills.inventory.schema import EXACT_SCRATCH, Host, Inventory, Job, load_inventory
-from drills.restores import manifest, rotation, scratch
-from drills.restores.databases import CHECKSUM, PostgresDrill, RedisDrill
-from drills.restores.trees import RestoreDrill
-from drills.verdicts import archives as archive_verdicts
-from drills.verdicts import exposure, repository
+from backup_drills.adapters import archives, cron, markers, systemd
+from backup_drills.adapters.borg import Borg, borg_tagged
+from backup_drills.adapters.metrics import scrape
+from backup_drills.adapters.rclone import Rclone
+from backup_drills.adapters.restic import Restic, Snapshot, include_word
+from backup_drills.cli import main
+from backup_drills.core import backends, privilege, progress
+from backup_drills.core.transport import SCRIPTS, DrillCouldNotRun, Remote
+from backup_drills.inventory import sudoers
+from backup_drills.inventory.schema import EXACT_SCRATCH, Host, Inventory, Job, load_inventory
+from backup_drills.restores import manifest, rotation, scratch
+from backup_drills.restores.databases import CHECKSUM, PostgresDrill, RedisDrill
+from backup_drills.restores.trees import RestoreDrill
+from backup_drills.verdicts import archives as archive_verdicts
+from backup_drills.verdicts import exposure, repository
 
 ROOT = Path(__file__).resolve().parents[2]
 HEX = "8de43ff91c877dc17db13856fde742d6a9270c9df6e5a8a399fd557cff6943d2"
@@ -341,7 +341,7 @@ def refusals(monkeypatch: pytest.MonkeyPatch) -> list[str]:
             found.append(str(exc))
             raise
 
-    monkeypatch.setattr("drills.core.transport.exact_command", recording)
+    monkeypatch.setattr("backup_drills.core.transport.exact_command", recording)
     return found
 
 
@@ -789,7 +789,7 @@ def test_docs_security_shows_the_rights_the_code_generates():
     shown = doc.split(start, 1)[1].split(end, 1)[0].strip()
     assert shown == sudoers.rights_table(exact_inventory(), "motoko").strip(), (
         "docs/security.md's rights table differs from the generator: paste "
-        "drills.inventory.sudoers.rights_table() output between its markers")
+        "backup_drills.inventory.sudoers.rights_table() output between its markers")
     for host in ("akira", "miraclemax", "cartae"):
         start = f"<!-- generated: backup-drills sudoers rights {host} -->"
         assert start in doc, f"docs/security.md lacks {host}'s generated rights table"

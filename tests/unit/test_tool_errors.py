@@ -1,4 +1,4 @@
-"""drills.core.tool_errors on borg's real outputs (tests/unit/recorded/borg-*/failures/: a scratch
+"""backup_drills.core.tool_errors on borg's real outputs (tests/unit/recorded/borg-*/failures/: a scratch
 repository of borg 1.2.4 and 1.4.0, three archives, then one fault each: the data segment
 deleted, the manifest's segment deleted, the newest segment deleted, one byte flipped in the
 middle of the data segment; a wrong passphrase, no repository, the lock held). Damage is NOT
@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from drills.adapters.borg import Borg
-from drills.adapters.restic import Restic, RestoreFailed
-from drills.core.backends import Backend, classify, probe
-from drills.core.tool_errors import (
+from backup_drills.adapters.borg import Borg
+from backup_drills.adapters.restic import Restic, RestoreFailed
+from backup_drills.core.backends import Backend, classify, probe
+from backup_drills.core.tool_errors import (
     COULD_NOT_RUN,
     DAMAGE,
     MAX_CHARS,
@@ -24,7 +24,7 @@ from drills.core.tool_errors import (
     judge,
     named,
 )
-from drills.core.transport import DrillCouldNotRun, Result
+from backup_drills.core.transport import DrillCouldNotRun, Result
 
 RECORDED = Path(__file__).parent / "recorded"
 VERSIONS = ("borg-1.2", "borg-1.4")
@@ -174,7 +174,7 @@ Need some help? https://torsion.org/borgmatic/#issues
 
 
 def test_borgmatics_own_words_come_before_borgs_and_its_summary_is_noise():
-    from drills.adapters.borgmatic import Borgmatic
+    from backup_drills.adapters.borgmatic import Borgmatic
 
     failed = judge(BORGMATIC_PASSCOMMAND, Borgmatic.ERRORS)
     assert failed is not None

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from drills.adapters.restic import Restic, Snapshot
-from drills.adapters.systemd import read_service, read_timer
-from drills.core.transport import DrillCouldNotRun, Result
-from drills.inventory.schema import Host, Job
+from backup_drills.adapters.restic import Restic, Snapshot
+from backup_drills.adapters.systemd import read_service, read_timer
+from backup_drills.core.transport import DrillCouldNotRun, Result
+from backup_drills.inventory.schema import Host, Job
 
 RECORDED = Path(__file__).parent / "recorded"
 RESTICS = ["restic-0.14", "restic-0.18"]

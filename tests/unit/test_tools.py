@@ -1,4 +1,4 @@
-from drills.core.tools import tool_versions
+from backup_drills.core.tools import tool_versions
 
 
 def test_versions_of_the_tools_this_host_has(local):

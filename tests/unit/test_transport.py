@@ -11,10 +11,17 @@ from pathlib import Path
 
 import pytest
 
-from drills.core import transport
-from drills.core.progress import written_into
-from drills.core.transport import MASK, CommandTimedOut, DrillCouldNotRun, HostUnreachable, Remote, script
-from drills.inventory.schema import Host
+from backup_drills.core import transport
+from backup_drills.core.progress import written_into
+from backup_drills.core.transport import (
+    MASK,
+    CommandTimedOut,
+    DrillCouldNotRun,
+    HostUnreachable,
+    Remote,
+    script,
+)
+from backup_drills.inventory.schema import Host
 
 
 def test_runs_through_the_shell_and_keeps_bytes(local):
@@ -70,7 +77,7 @@ def test_runner_credentials_travel_on_stdin_and_are_masked_in_what_comes_back(mo
 def test_a_traceback_with_locals_through_run_shows_the_stdin_payload_masked(monkeypatch):
     """The payload holds each value shell-quoted (``'ab'"'"'cd'``): a form the masker does not
     know, so ``run`` and ``_backend_run`` hold it as a Secret, shown as the mask by ``-l``."""
-    from drills.core import secrets
+    from backup_drills.core import secrets
 
     monkeypatch.setenv("DRILL_TEST_QUOTED", "-".join(["wxyz", "ab'cd", "qrstuv"]))
     remote = Remote(Host(name="h", transport="local://", credentials_from_env=["DRILL_TEST_QUOTED"]))
@@ -186,7 +193,7 @@ def test_a_refusing_host_over_paramiko_is_unreachable_not_a_traceback():
 def test_a_long_command_logs_progress_while_it_runs_and_a_line_when_it_ends(monkeypatch, caplog):
     monkeypatch.setattr(transport, "PROGRESS_EVERY", 0.3)
     remote = Remote(Host(name="slowhost", transport="local://"), timeout=30)
-    with caplog.at_level(logging.INFO, logger="drills.core.transport"):
+    with caplog.at_level(logging.INFO, logger="backup_drills.core.transport"):
         assert remote.run("sleep 1.2; echo done").ok
     beats = [r.getMessage() for r in caplog.records if "still running" in r.getMessage()]
     assert len(beats) >= 2, caplog.text  # every 0.3 s of 1.2 s, whatever the machine's load
@@ -194,7 +201,7 @@ def test_a_long_command_logs_progress_while_it_runs_and_a_line_when_it_ends(monk
     assert any(r.getMessage().startswith("host slowhost: finished in 1s (exit 0)") for r in caplog.records)
     caplog.clear()
     monkeypatch.setattr(transport, "PROGRESS_EVERY", 5)
-    with caplog.at_level(logging.INFO, logger="drills.core.transport"):
+    with caplog.at_level(logging.INFO, logger="backup_drills.core.transport"):
         remote.run("sleep 0.5", timeout=2)  # a limit shorter than the beat: no heartbeat at all
     assert not [r for r in caplog.records if "still running" in r.getMessage()]
 
@@ -251,8 +258,8 @@ def test_the_sweep_stops_only_the_processes_of_its_own_folder(tmp_path):
 
 
 def test_the_private_folders_are_0700_and_go_with_the_process(tmp_path):
-    script = ("from drills.core.transport import host_key_options, control_path\n"
-              "from drills.inventory.schema import Host\n"
+    script = ("from backup_drills.core.transport import host_key_options, control_path\n"
+              "from backup_drills.inventory.schema import Host\n"
               "host = Host(name='db1', transport='ssh://db1', ssh_host_key='ssh-ed25519 AAAAC3Nz')\n"
               "import os, pathlib\n"
               "pinned = host_key_options(host).split('UserKnownHostsFile=')[1].split()[0]\n"
@@ -381,7 +388,7 @@ def test_a_long_restore_says_every_beat_how_much_it_has_written(monkeypatch, cap
     target = tmp_path / "scratch"
     writer = f"mkdir -p {target}; head -c 1048576 /dev/zero > {target}/a; sleep 1.5; " \
              f"head -c 1048576 /dev/zero > {target}/b"
-    with caplog.at_level(logging.INFO, logger="drills.core.transport"):
+    with caplog.at_level(logging.INFO, logger="backup_drills.core.transport"):
         assert remote.run(writer, progress=written_into(remote, str(target), 4 * 2**20)).ok
     beats = [r.getMessage() for r in caplog.records if "still running" in r.getMessage()]
     assert any("of its 30s limit (1.0 MiB of 4.0 MiB written (25%)):" in beat for beat in beats), beats
@@ -394,7 +401,7 @@ def test_a_progress_reader_that_fails_costs_the_command_nothing(monkeypatch, cap
     def broken() -> str:
         raise OSError("du: cannot read")
 
-    with caplog.at_level(logging.INFO, logger="drills.core.transport"):
+    with caplog.at_level(logging.INFO, logger="backup_drills.core.transport"):
         assert remote.run("sleep 0.7; echo done", progress=broken).text.strip() == "done"
     beats = [r.getMessage() for r in caplog.records if "still running" in r.getMessage()]
     assert beats, caplog.text

@@ -1,7 +1,7 @@
 import json
 
-from drills.evidence.log import EvidenceLog
-from drills.evidence.trends import Point, load_history, plot
+from backup_drills.evidence.log import EvidenceLog
+from backup_drills.evidence.trends import Point, load_history, plot
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

@@ -2,7 +2,7 @@ from datetime import date
 
 import pytest
 
-from drills.evidence.waivers import Waiver, WaiverError, load_waivers
+from backup_drills.evidence.waivers import Waiver, WaiverError, load_waivers
 
 TODAY = date(2026, 11, 22)
 
