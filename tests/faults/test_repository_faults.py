@@ -149,7 +149,7 @@ def test_a_gap_in_the_read_rotation_fails_naming_the_slice(drill):
     history_run(evidence, now - timedelta(weeks=6), [(gap, True)])
     history_run(evidence, now - timedelta(weeks=3), [(n, True) for n in range(1, 5) if n != gap])
     history_run(evidence, now - timedelta(weeks=1), [(gap, False)])
-    run = drill.run_features("-k", "flux-backup and (subset or rotation)", "-q", "--tb=line")
+    run = drill.run_features("-k", "flux-backup and (subset or every_pack)", "-q", "--tb=line")
     output = run.stdout + run.stderr
     assert run.returncode == 1, output
     assert (f"host motoko, job flux-backup: every pack of s3:http://objectstore:8333/backups-restic/flux "
