@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -61,18 +62,27 @@ def from_evidence(entries: object, slices: int) -> list[SliceRead]:
     return found
 
 
-def slices_read(evidence_dir: Path, job_id: str, slices: int) -> list[SliceRead]:
-    """Every passed slice of this rotation that earlier drills recorded for ``job_id``."""
-    found: list[SliceRead] = []
+def recorded(evidence_dir: Path, job_id: str, key: str) -> Iterator[object]:
+    """What earlier drills recorded under ``measured[key]`` for ``job_id``, run by run
+    (``<evidence_dir>/<run>/<job_id>.json``); an unreadable file is passed over.
+
+        >>> list(recorded(Path("/nonexistent"), "flux@motoko", "read_data"))
+        []
+    """
     if not evidence_dir.is_dir():
-        return found
+        return
     for path in sorted(evidence_dir.glob(f"*/{job_id}.json")):
         try:
             measured = json.loads(path.read_text()).get("measured") or {}
+            yield measured.get(key)
         except (OSError, ValueError, AttributeError):
             continue
-        found += from_evidence(measured.get("read_data"), slices)
-    return found
+
+
+def slices_read(evidence_dir: Path, job_id: str, slices: int) -> list[SliceRead]:
+    """Every passed slice of this rotation that earlier drills recorded for ``job_id``."""
+    return [read for entry in recorded(evidence_dir, job_id, "read_data")
+            for read in from_evidence(entry, slices)]
 
 
 def missing_slices(reads: list[SliceRead], slices: int, now: datetime) -> list[int]:

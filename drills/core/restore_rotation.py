@@ -21,7 +21,6 @@ with no history (or a history in which every slice is as old) it is the week's s
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import secrets
 from collections.abc import Iterable, Mapping
@@ -29,7 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from backup_drills.core.coverage import slice_for, window
+from backup_drills.core.coverage import recorded, slice_for, window
 
 _ROTATION = re.compile(r"^\*/([1-9]\d*)$")
 EVIDENCE_KEY = "restore_rotation"  # where a drill records its slice in the job's evidence
@@ -93,16 +92,8 @@ def from_evidence(entry: object, slices: int) -> list[RestoreProof]:
 def history(evidence_dir: Path, job_id: str, slices: int) -> list[RestoreProof]:
     """Every restore of this rotation that earlier drills recorded for ``job_id``, passed or
     not (``<evidence_dir>/<run>/<job_id>.json``)."""
-    found: list[RestoreProof] = []
-    if not evidence_dir.is_dir():
-        return found
-    for path in sorted(evidence_dir.glob(f"*/{job_id}.json")):
-        try:
-            measured = json.loads(path.read_text()).get("measured") or {}
-        except (OSError, ValueError, AttributeError):
-            continue
-        found += from_evidence(measured.get(EVIDENCE_KEY), slices)
-    return found
+    return [proof for entry in recorded(evidence_dir, job_id, EVIDENCE_KEY)
+            for proof in from_evidence(entry, slices)]
 
 
 def last_proven(proofs: Iterable[RestoreProof], slices: int) -> dict[int, RestoreProof | None]:
