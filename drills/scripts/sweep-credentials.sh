@@ -9,7 +9,7 @@ set -u
 dir=$1 max=$2
 now=$(date +%s)
 for folder in "$dir"/backup-drill-credentials.*; do
-  [ -d "$folder" ] && [ ! -L "$folder" ] || continue
+  if [ ! -d "$folder" ] || [ -L "$folder" ]; then continue; fi
   rest=${folder##*/backup-drill-credentials.}
   case $rest in
     [0-9]*-[0-9]*.*) pid=${rest%%-*} epoch=${rest#*-}; epoch=${epoch%%.*} ;;
