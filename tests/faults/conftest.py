@@ -201,12 +201,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     loadgroup``): a lab test marked ``touches(host)`` joins that host's xdist group, so the
     tests of one host run one after another on one worker. Any other lab test is ``alone``
     (whole drills, the object store, a stopped host): ``make test`` runs those in a pass of
-    their own, all in one group (one after another), beside nothing but the unit tests."""
+    their own, all in one group (one after another), beside nothing but the unit tests. A test
+    that marks more than one host itself (a drill of several hosts) is ``alone``: beside another
+    host's group it would race that host's tests for its repositories' locks."""
     for item in items:
         if item.get_closest_marker("lab") is None:
             continue
+        own = {marker.args[0] for marker in getattr(item, "own_markers", []) if marker.name == "touches"}
         touched = item.get_closest_marker("touches")
-        if touched is not None and item.get_closest_marker("alone") is None:
+        if touched is not None and len(own) <= 1 and item.get_closest_marker("alone") is None:
             in_group(item, touched.args[0])
         else:
             item.add_marker(pytest.mark.alone)
