@@ -29,7 +29,7 @@ Feature: Restic snapshots restore byte-identical within the RTO
     When I restore the slice of the job's restore rotation due now and a random sample into scratch
     Then the slice and the sample are byte-identical to the source
 
-  @restore_rotation
+  @restore_rotation @runbook:restore-restic-snapshots-selective
   Scenario: Every file was restored within the rotation
     Given the job's host answers
     Then every file was restored within the job's restore rotation
