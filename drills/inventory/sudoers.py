@@ -23,6 +23,7 @@ from backup_drills.core.hostfile import CAP, TEXTFILE_CAP
 from backup_drills.core.privilege import KEPT_ENV, PROGRAMS, helper_digest, helper_path
 from backup_drills.core.transport import SCRIPTS
 from backup_drills.inventory.schema import EXACT_SCRATCH, Host, Inventory, Job
+from backup_drills.restores.scratch import HOME
 
 # the kinds whose every privileged command has a rule
 COVERED = ("restic", "restic-check", "borg", "rclone-mirror", "restore-test", "gpg-tar", "pg-dump",
@@ -155,7 +156,8 @@ def host_rules(host: Host) -> list[Rule]:
     return [
         Rule(PROGRAMS["find"], f"{parent} -mindepth 1 -maxdepth 1 -printf %f[^ ]0",
              "scratch left by killed runs"),
-        _helper("sweep", code["sweep"], f"{parent} d rill-[A-Za-z0-9_]+-{NUMBER}-{NUMBER}-[0-9a-f]+",
+        _helper("sweep", code["sweep"], f"{parent} d rill-[A-Za-z0-9_]+-{NUMBER}-{NUMBER}-[0-9a-f]+"
+                f"({lit(HOME)})?",
                 "remove scratch a killed run left"),
         _helper("free-bytes", code["free-bytes"], parent, "free space in scratch"),
         _helper("scratch-root", code["scratch-root"],
@@ -163,7 +165,8 @@ def host_rules(host: Host) -> list[Rule]:
                 "check the scratch root (root's, 0700 or stricter, not a symlink, no folder above "
                 "it writable by others; made if missing) and make scratch in it, or check it "
                 "before the sweep"),
-        Rule(PROGRAMS["rm"], f"-rf --one-file-system -- {one}", "remove scratch"),
+        Rule(PROGRAMS["rm"], f"-rf --one-file-system -- {one} {one}{lit(HOME)}",
+             "remove scratch (a run folder and the throwaway user's home beside it)"),
         Rule(PROGRAMS["du"], f"-sb {one}", "bytes restored so far (progress)"),
     ]
 
@@ -347,9 +350,10 @@ def _gpg_tar(job: Job, host: Host) -> list[Rule]:
     return rules
 
 
-def _dump(job: Job, host: Host, folder: str) -> tuple[str, str, str]:
+def _dump(job: Job, host: Host) -> tuple[str, str, str]:
     """A restic-kept dump's ``(scratch, dump in scratch, the throwaway user's home)`` as
-    expressions, the home ``folder`` in scratch; NotCovered for a dump the generator cannot pin yet."""
+    expressions, the home beside the run folder (``-home``: never inside it, see
+    ``scratch-hand-over.sh``); NotCovered for a dump the generator cannot pin yet."""
     dump = job.dump
     remote = dump is not None and dump.remote is not None
     if remote or job.destination is not None:
@@ -363,7 +367,7 @@ def _dump(job: Job, host: Host, folder: str) -> tuple[str, str, str]:
         raise NotCovered(f"job {job.name}: a plain-format dump (scanned, then piped to psql) is not "
                          "covered by `sudo: exact` yet (only custom format)")
     _, one = _scratch(host)
-    return one, f"{one}{lit(dump.path)}", f"{one}/{folder}"
+    return one, f"{one}{lit(dump.path)}", f"{one}{lit(HOME)}"
 
 
 def sql(text: str) -> str:
@@ -390,8 +394,8 @@ def _checksums() -> str:
     return f"{one}( UNION ALL {one})*"
 
 
-def _database(job: Job, host: Host, folder: str, name: str) -> tuple[str, list[Rule]]:
-    """The throwaway user's home (``folder`` in scratch, an expression), and what every dump
+def _database(job: Job, host: Host, name: str) -> tuple[str, list[Rule]]:
+    """The throwaway user's home (beside the run folder, an expression), and what every dump
     restored as a throwaway user needs: the job's repository read as a restic job's (the dump
     and its manifest restored into scratch), the throwaway user made and removed
     (``throwaway-user``: only ``drill-`` and ten hex digits), the dump handed to it as ``name``
@@ -399,7 +403,7 @@ def _database(job: Job, host: Host, folder: str, name: str) -> tuple[str, list[R
     programs that read the dump or the server run as that user by ``runuser``, each with fixed
     options (no ``pg_ctl -o``, no redis config file): whatever the dump makes them do, they do
     with the rights of an empty account."""
-    one, dump, home = _dump(job, host, folder)
+    one, dump, home = _dump(job, host)
     code = helpers()
     label = f"drill-[A-Za-z0-9_]+-{NUMBER}-{NUMBER}-[0-9a-f]+"
     rules = [*_restic(job, host),
@@ -421,7 +425,7 @@ def _redis(job: Job, host: Host) -> list[Rule]:
     (its options are the helper's text), stopped by ``redis-cli``; its log read on failure."""
     from backup_drills.restores.databases import LOAD_FAILED
 
-    home, rules = _database(job, host, "redis", "dump.rdb")
+    home, rules = _database(job, host, "dump.rdb")
     runuser, sock = PROGRAMS["runuser"], f"{home}/redis\\.sock"
     failed = ".".join(lit(part) for part in LOAD_FAILED.split("\\"))  # each backslash: any one character
     return [*rules,
@@ -438,7 +442,7 @@ def _postgres(job: Job, host: Host) -> list[Rule]:
     the checks' queries and ``pg_ctl stop`` as that user, each with its options pinned."""
     from backup_drills.restores.databases import ADMIN, PORT, RESTORER, USER_TABLES
 
-    home, rules = _database(job, host, "pg", "dump")
+    home, rules = _database(job, host, "dump")
     code, runuser = helpers(), PROGRAMS["runuser"]
     database = lit(str(job.dump.database if job.dump else ""))
     server = f"-h {home}/data -p {PORT} -U {RESTORER} -d {database}"
@@ -518,11 +522,16 @@ def _common(job: Job, host: Host) -> list[Rule]:
     if job.metrics is not None and job.metrics.textfile:
         rules.append(_helper("read-file", code["read-file"], f"{lit(job.metrics.textfile)} {TEXTFILE_CAP}",
                              "the job's metrics textfile (never through a link)"))
-    if host.credentials_env:
-        rules.append(Rule(PROGRAMS["stat"], f"-c %a %U {lit(host.credentials_env)}",
-                          "the credentials file's mode and owner"))
-        rules.append(_helper("env-password-file", code["env-password-file"], lit(host.credentials_env),
-                             "the password file the credentials file names (its path only)"))
+    env = job.credentials_env or host.credentials_env
+    if env:
+        rules.append(Rule(PROGRAMS["stat"], f"-c %a %U {lit(env)}", "the credentials file's mode and owner"))
+    if job.password_file:
+        rules.append(Rule(PROGRAMS["stat"], f"-c %a %U {lit(job.password_file)}",
+                          "the password file's mode and owner"))
+    elif env and not job.password_command:
+        rules.append(_helper("env-password-file", code["env-password-file"], lit(env),
+                             "the password file the credentials file names: its path, mode and "
+                             "owner, never a value"))
     return rules
 
 

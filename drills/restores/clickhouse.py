@@ -26,7 +26,7 @@ from xml.sax.saxutils import escape
 from backup_drills.adapters.restic import RestoreFailed
 from backup_drills.core.transport import DrillCouldNotRun, argv, script
 from backup_drills.restores.databases import FALSE_VALUES, DatabaseRestore, DumpDrill, SmokeResult, TableState
-from backup_drills.restores.scratch import scratch_dir
+from backup_drills.restores.scratch import home_of, scratch_dir
 from backup_drills.restores.sqlsafety import is_identifier, is_part_name, metadata_problems, shown
 from backup_drills.restores.throwaway import as_user, hand_over
 
@@ -115,8 +115,8 @@ class ClickHouseDrill(DumpDrill):
     def _unpack(self, target: str, path: str, user: str, origin: str) -> str:
         """The backup handed to the throwaway user and unpacked by it (a tar member cannot be
         written outside, or owned by anyone else); its folder."""
-        home = f"{target}/unpack"
-        tar = hand_over(self.remote, self._who(), target, path, home, "backup.tar", user)
+        home = home_of(target)
+        tar = hand_over(self.remote, self._who(), target, path, "backup.tar", user)
         backup = f"{home}/backup"
         unpacked = self.remote.run(as_user(user, argv("sh", "-c", 'mkdir -m 0700 "$1" && '
                                                       'tar -C "$1" --no-same-owner -xf "$2"',

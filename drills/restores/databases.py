@@ -35,7 +35,7 @@ from backup_drills.adapters.tool import BackupTool, FindsPaths, RestoreFailed, c
 from backup_drills.core.observe import before_acting
 from backup_drills.core.transport import DrillCouldNotRun, Remote, argv, declared, script
 from backup_drills.inventory.schema import Dump, Job
-from backup_drills.restores.scratch import ensure_space, scratch_dir
+from backup_drills.restores.scratch import ensure_space, home_of, scratch_dir
 from backup_drills.restores.sqlsafety import psql_has_restrict, shown
 from backup_drills.restores.throwaway import as_user, hand_over, throwaway_user
 
@@ -260,8 +260,8 @@ class PostgresDrill(DumpDrill):
                 self.throwaway(self.remote, self.job) as user:
             fetched = self._fetch(target, tier, as_found=canary is None)
             what = f"{self.dump.path} ({fetched.origin})" if self.dump.path else fetched.origin
-            home = f"{target}/pg"
-            dump = hand_over(self.remote, self._who(), target, fetched.path, home, "dump", user)
+            home = home_of(target)
+            dump = hand_over(self.remote, self._who(), target, fetched.path, "dump", user)
             plain = self.dump.format == "plain"
             roles = self._scan(user, dump, what) if plain else []
             with self._scratch_server(home, user, database, roles) as cluster:
@@ -418,8 +418,8 @@ class RedisDrill(DumpDrill):
         with scratch_dir(self.remote, self.job) as target, \
                 self.throwaway(self.remote, self.job) as user:
             fetched = self._fetch(target)
-            home = f"{target}/redis"
-            hand_over(self.remote, self._who(), target, fetched.path, home, "dump.rdb", user)
+            home = home_of(target)
+            hand_over(self.remote, self._who(), target, fetched.path, "dump.rdb", user)
             loaded = self.remote.run(script("redis-load", home, user, LOAD_FAILED), timeout=600)
             loaded_at = time.monotonic()
             exact = self.remote.host.sudo == "exact"  # one program per sudo, by its path

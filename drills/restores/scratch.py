@@ -29,6 +29,7 @@ LOG = logging.getLogger(__name__)
 RUNNER = socket.gethostname().split(".")[0].replace("-", "_") or "runner"
 PREFIX = "drill-"
 MAX_AGE = 24 * 3600
+HOME = "-home"  # the throwaway user's home beside a run folder (scratch-hand-over.sh)
 CREDENTIALS_ROOT = "/run"  # where unit-credentials.sh makes a command's credentials folder
 RESOLVE_LIMIT = 60  # seconds for the one command that resolves every protected path
 
@@ -205,13 +206,23 @@ def scratch_dir(remote: Remote, job: Job) -> Iterator[str]:
     try:
         yield path
     finally:
-        remote.run(argv("rm", "-rf", "--one-file-system", "--", path), timeout=600)
+        remote.run(argv("rm", "-rf", "--one-file-system", "--", path, home_of(path)), timeout=600)
+
+
+def home_of(run: str) -> str:
+    """The throwaway user's home for a run folder: beside it, never inside it, so the run folder
+    (where restic and borg restore setuid files as recorded) is never opened to anyone.
+
+    >>> home_of("/var/lib/backup-drills/scratch/drill-r-1-2-ab")
+    '/var/lib/backup-drills/scratch/drill-r-1-2-ab-home'
+    """
+    return f"{run}{HOME}"
 
 
 def _leftover(name: str, now: float) -> bool:
     if not re.fullmatch(r"[A-Za-z0-9_-]+", name):
         return False
-    parts = name.removeprefix(PREFIX).split("-")
+    parts = name.removeprefix(PREFIX).removesuffix(HOME).split("-")
     if not name.startswith(PREFIX) or len(parts) != 4 or not parts[1].isdigit() \
             or not parts[2].isdigit():
         return False

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from backup_drills.adapters.restic import RestoreFailed
 from backup_drills.core.transport import DrillCouldNotRun, Remote, argv, script
 from backup_drills.inventory.schema import Job
-from backup_drills.restores.scratch import PREFIX, RUNNER, _leftover
+from backup_drills.restores.scratch import PREFIX, RUNNER, _leftover, home_of
 
 NAME = re.compile(r"drill-[0-9a-f]{10}")
 
@@ -60,11 +60,16 @@ def throwaway_user(remote: Remote, job: Job) -> Iterator[str]:
         remote.run(script("throwaway-user", "remove", name), timeout=60)
 
 
-def hand_over(remote: Remote, who: str, target: str, path: str, home: str, name: str,
-              user: str) -> str:
-    """Move a file fetched into scratch (``path``, inside ``target``) into ``home``, the
-    throwaway ``user``'s, as ``name``, readable only by it; return its new path. A file that is
-    not a regular file inside scratch (a symlink out of it, a device) is refused."""
+def hand_over(remote: Remote, who: str, target: str, path: str, name: str, user: str) -> str:
+    """Move a file fetched into scratch (``path``, inside the run folder ``target``) into the
+    throwaway ``user``'s home beside the run folder (``home_of(target)``) as ``name``, readable
+    only by it; return its new path. A file that is not a regular file inside scratch (a
+    symlink out of it, a device) is refused.
+
+    >>> hand_over(remote, "host h, job j", run, f"{run}/srv/x.dump", "dump", user)  # doctest: +SKIP
+    '/var/lib/backup-drills/scratch/drill-r-1-2-ab-home/dump'
+    """
+    home = home_of(target)
     moved = remote.run(script("scratch-hand-over", target, path, home, name, user), timeout=300)
     if moved.exit_status == 4:
         raise RestoreFailed(f"{who}: refusing to restore {path.removeprefix(target)}: "

@@ -1,23 +1,28 @@
 #!/bin/sh
 # Hand a file fetched into scratch (a dump, an RDB, a backup tar) to the throwaway user: it must
-# be a regular file inside TARGET once symlinks are resolved (a backup may hold a link to
-# anything); it is moved, never copied or followed, into HOME (made here, 0700, with no -p: an
-# existing HOME fails) as NAME, the user's and readable only by it. HOME is given to the user
-# only once NAME is in place: while the user owns nothing here, it cannot swap NAME for a link
-# (to /etc) for the move and the chown to follow. The scratch root and TARGET are opened for
-# passing through (0711), nothing more. Exit 4 if the file is not one to hand over.
+# be a regular file inside TARGET, a run folder, once symlinks are resolved (a backup may hold a
+# link to anything); it is moved, never copied or followed, into HOME, which must be TARGET-home:
+# beside the run folder, never inside it. HOME is made here (0700, no -p: an existing HOME fails)
+# as root's; NAME is moved in (mv -T), made 0400 (no setuid bit survives) and the user's, and
+# only then is HOME given to the user: while the user owns nothing here, it cannot swap NAME for
+# a link (to /etc) for the move and the chown to follow. The run folder itself is never opened:
+# sudoers lets the drilling user restore into any run folder as root at any time, and restic and
+# borg restore setuid files and device nodes as recorded, so a run folder others could pass
+# through would hand them a setuid-root file of the backup. Only the scratch root is opened for
+# passing through (0711) to HOME; nothing in it can be listed. Exit 4 if the file is not one to
+# hand over, 2 for a TARGET or HOME that is not a run folder and its home.
 #   scratch-hand-over.sh TARGET FILE HOME NAME USER
 set -eu
 target=$1 file=$2 home=$3 name=$4 user=$5
 cd /
-# restic restores each file's mode as root, setuid and setgid bits included: strip them before
-# the throwaway user (and so anyone) may pass through scratch to its home
-find -P "$target" -xdev -type f -perm /6000 -exec chmod ug-s -- {} +
-chmod 0711 "$target"
-# the scratch root (checked by scratch-root: root's, not a symlink) may be 0700: the throwaway
-# user only passes through it to HOME
-chmod go+x -- "$(dirname -- "$target")"
-mkdir -m 0700 -- "$home"
+if [ "$home" != "$target-home" ]; then
+  echo "scratch-hand-over: $home is not the home of $target (expected $target-home)" >&2
+  exit 2
+fi
+if [ -L "$target" ] || [ ! -d "$target" ] || [ "$(stat -c %u -- "$target")" != "$(id -u)" ]; then
+  echo "scratch-hand-over: $target is not a run folder of uid $(id -u)" >&2
+  exit 2
+fi
 root=$(realpath -e -- "$target")
 real=$(realpath -e -- "$file") || { echo "$file is missing" >&2; exit 4; }
 case $real in
@@ -28,6 +33,10 @@ if [ ! -f "$real" ] || [ -L "$real" ]; then
   echo "$file is not a regular file" >&2
   exit 4
 fi
+# the scratch root (checked by scratch-root: root's, not a symlink) may be 0700: the throwaway
+# user only passes through it to HOME
+chmod go+x -- "$(dirname -- "$target")"
+mkdir -m 0700 -- "$home"
 mv -T -- "$real" "$home/$name"
 chmod 0400 -- "$home/$name"
 chown -h "$user:" -- "$home/$name"

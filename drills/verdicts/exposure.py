@@ -16,16 +16,22 @@ from backup_drills.inventory.schema import Job
 from backup_drills.verdicts.verdict import Verdict, who
 
 
-def credential_files(remote: Remote, job: Job) -> list[tuple[str, str]]:
-    """What holds the job's credentials on its host, each with what it is:
-    ``[("credentials file", "/etc/miket/storage-credentials.env"), ("password file", "/etc/restic.pw")]``."""
+def credential_files(remote: Remote, job: Job) -> list[tuple[str, str, str | None]]:
+    """What holds the job's credentials on its host, each with what it is and, for a password
+    file the env file names, its mode and owner as the ``env-password-file`` helper read them
+    (``"600 root"``, or ``"missing: ..."``; on a ``sudo: exact`` host the drilling user may not
+    stat it itself): ``[("credentials file", "/etc/miket/storage-credentials.env", None),
+    ("password file", "/etc/restic.pw", "600 root")]``."""
     env = job.credentials_env or remote.host.credentials_env
-    found = [("credentials file", env)] if env else []
-    password = job.password_file
-    if password is None and env and not job.password_command:  # the job's command replaces it
+    found: list[tuple[str, str, str | None]] = [("credentials file", env, None)] if env else []
+    if job.password_file is not None:
+        return [*found, ("password file", job.password_file, None)]
+    if env and not job.password_command:  # the job's command replaces it
         named = remote.run(script("env-password-file", env), timeout=30)
-        password = named.text if named.ok and named.text else None  # a name may end in a newline
-    return found + ([("password file", password)] if password else [])
+        stat, _, path = named.stdout.decode("utf-8", errors="surrogateescape").partition("\n")
+        if named.ok and path:
+            found.append(("password file", path, stat))
+    return found
 
 
 def credentials_private(remote: Remote, job: Job) -> Verdict:
@@ -39,18 +45,20 @@ def credentials_private(remote: Remote, job: Job) -> Verdict:
     said: list[str] = []
     facts: dict[str, str] = {}
     ok = True
-    for what, path in files:
+    for what, path, stat in files:
         if not path.startswith("/"):
             said.append(f"{what} {path} is not an absolute path (the tool reads it relative to "
                         "wherever it runs)")
             ok = False
             continue
-        found = remote.run(f"stat -c '%a %U' {shlex.quote(path)}")
-        if not found.ok:
-            said.append(f"{what} {path} is missing ({found.tail(1)})")
+        if stat is None:
+            found = remote.run(f"stat -c '%a %U' {shlex.quote(path)}")
+            stat = found.text if found.ok else f"missing: {found.tail(1)}"
+        if stat.startswith("missing: "):
+            said.append(f"{what} {path} is missing ({stat.removeprefix('missing: ')})")
             ok = False
             continue
-        mode_text, user = found.text.split()
+        mode_text, user = stat.split()
         mode = f"{int(mode_text, 8):04o}"
         problems = ([f"mode {mode} lets group or others in"] if int(mode_text, 8) & 0o077 else []) + (
             [f"owned by {user}, not {owner}"] if user != owner else [])

@@ -213,6 +213,13 @@ def test_a_password_file_others_can_read_is_named(tmp_path, host):
     assert not verdict.ok
     assert f"host runner, job flux: credentials file {env} is mode 0600" in verdict.message
     assert f"password file {password} is mode 0644 lets group or others in" in verdict.message
+    # the env file's password file is read by the helper, with its mode and owner (an exact
+    # host's drilling user may not stat it itself)
+    gone = private(tmp_path / "gone.env", f"RESTIC_PASSWORD_FILE={tmp_path}/gone.pw\n")
+    verdict = credentials_private(host, restic_job("flux", tmp_path, credentials_env=gone))
+    assert not verdict.ok
+    # "cannot statx" on newer coreutils
+    assert f"password file {tmp_path}/gone.pw is missing (stat: cannot stat" in verdict.message
     declared = restic_job("flux", tmp_path, password_file=str(tmp_path / "absent.pw"))
     verdict = credentials_private(host, declared)
     assert not verdict.ok

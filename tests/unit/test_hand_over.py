@@ -1,6 +1,7 @@
 """The scratch-hand-over helper, run here as root on real folders: the file is moved to a fresh
-home that the throwaway user gets only once the file is in place, so a link it plants there
-later is never followed by a second hand-over (which fails on the existing home)."""
+home beside the run folder that the throwaway user gets only once the file is in place, so a
+link it plants there later is never followed by a second hand-over (which fails on the existing
+home); the run folder, where a restore as root keeps setuid bits, is never opened."""
 
 from __future__ import annotations
 
@@ -28,9 +29,15 @@ def test_the_file_is_the_users_in_a_home_it_gets_last_and_a_second_hand_over_fol
     run.mkdir(parents=True, mode=0o700)
     root.chmod(0o700)
     (run / "dump.sql").write_text("-- a dump\n")
-    (run / "setuid").write_text("#!/bin/sh\n")
-    (run / "setuid").chmod(0o4755)
-    home = run / "pg"
+    for home in (run / "pg", root / "drill-t-1-2-abcdee-home", tmp_path / "home"):  # not its home
+        refused = hand_over(run, run / "dump.sql", home)
+        assert (refused.returncode, home.exists()) == (2, False), refused.stderr
+    link = root / "drill-t-1-2-abcde0"  # a run folder's name that is a link, or names nothing
+    link.symlink_to(run)
+    for target in (link, root / "drill-t-1-2-abcde1"):
+        refused = hand_over(target, run / "dump.sql", root / f"{target.name}-home")
+        assert (refused.returncode, (root / f"{target.name}-home").exists()) == (2, False), refused.stderr
+    home = root / "drill-t-1-2-abcdef-home"
     done = hand_over(run, run / "dump.sql", home)
     assert done.returncode == 0, done.stderr
     nobody = pwd.getpwnam("nobody").pw_uid
@@ -38,7 +45,7 @@ def test_the_file_is_the_users_in_a_home_it_gets_last_and_a_second_hand_over_fol
     dump = home / "dump"
     assert (dump.stat().st_uid, dump.stat().st_mode & 0o7777) == (nobody, 0o400)
     assert root.stat().st_mode & 0o7777 == 0o711  # passed through, never listed
-    assert (run / "setuid").stat().st_mode & 0o6000 == 0
+    assert run.stat().st_mode & 0o7777 == 0o700  # never opened: a later restore there stays root's
     # the throwaway user swaps its dump for a link to a folder of root's, then asks again
     victim = tmp_path / "etc"
     victim.mkdir(mode=0o755)

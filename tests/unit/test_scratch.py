@@ -195,6 +195,8 @@ def test_sweep_removes_leftovers_of_dead_runs_and_old_ones_only(tmp_path):
     now = int(time.time())
     names = {
         "dead": f"drill-{RUNNER}-{dead.pid}-{now}-aaaaaa",
+        "dead home": f"drill-{RUNNER}-{dead.pid}-{now}-aaaaaa-home",
+        "alive home": f"drill-{RUNNER}-{os.getpid()}-{now}-bbbbbb-home",
         "alive": f"drill-{RUNNER}-{os.getpid()}-{now}-bbbbbb",
         "other": f"drill-otherrunner-{dead.pid}-{now}-cccccc",
         "old": f"drill-otherrunner-1-{now - 2 * 86400}-dddddd",
@@ -204,8 +206,9 @@ def test_sweep_removes_leftovers_of_dead_runs_and_old_ones_only(tmp_path):
         (tmp_path / name).mkdir()
     remote = Remote(Host(name="h", transport="local://", scratch=str(tmp_path)))
     swept = sweep(remote)
-    assert sorted(swept) == sorted(str(tmp_path / names[k]) for k in ("dead", "old"))
-    assert sorted(os.listdir(tmp_path)) == sorted(names[k] for k in ("alive", "other", "foreign"))
+    assert sorted(swept) == sorted(str(tmp_path / names[k]) for k in ("dead", "dead home", "old"))
+    assert sorted(os.listdir(tmp_path)) == sorted(names[k] for k in ("alive", "alive home", "other",
+                                                                      "foreign"))
 
 
 def test_free_space_is_read_from_the_nearest_existing_parent(tmp_path):
@@ -234,6 +237,26 @@ def test_sweep_stops_a_process_still_writing_into_a_leftover(tmp_path):
     assert sweep(remote) == [str(leftover)]
     assert writer.wait(timeout=10) != 0
     assert not leftover.exists()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="starts a process as another user")
+def test_sweep_stops_no_process_of_another_user_that_names_a_leftover(tmp_path):
+    """Any user may name a scratch path on its command line: the sweep, root under sudo, stops
+    only its own user's processes (the drill's restore, hashing), never another user's."""
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    leftover = tmp_path / f"drill-{RUNNER}-{dead.pid}-{int(time.time())}-eeeeee"
+    leftover.mkdir()
+    other = subprocess.Popen(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "sh", "-c",
+                              f"sleep 300 # {leftover}"])
+    try:
+        time.sleep(0.3)
+        assert sweep(Remote(Host(name="h", transport="local://", scratch=str(tmp_path)))) == [str(leftover)]
+        assert other.poll() is None
+        assert not leftover.exists()
+    finally:
+        other.kill()
+        other.wait(timeout=10)
 
 
 def test_the_sweep_removes_credentials_folders_of_dead_helpers_and_old_ones_only(tmp_path):

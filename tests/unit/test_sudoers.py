@@ -453,12 +453,14 @@ def test_every_command_a_read_only_database_drill_escalates_matches_a_generated_
             assert rule.args.removeprefix(AS_THROWAWAY).startswith(RUN_AS_THROWAWAY), rule
     code = sudoers.helpers()
     user, one = "drill-0123456789", f"{EXACT_SCRATCH}/drill-vm-1-2-abcdef"
+    restore = next(words[:words.index("--target")] for words in captured.escalated
+                   if words[0] == "/usr/bin/restic" and "restore" in words)
     throwaway = sudoers.helper_path("throwaway-user", code["throwaway-user"])
     start = sudoers.helper_path("pg-start", code["pg-start"])
     hand = sudoers.helper_path("scratch-hand-over", code["scratch-hand-over"])
     load = sudoers.helper_path("redis-load", code["redis-load"])
     pg, runuser = "/usr/lib/postgresql/15/bin", "/usr/sbin/runuser"
-    server = ["-h", f"{one}/pg/data", "-p", "54329", "-U", "drill_restore", "-d", "cartae"]
+    server = ["-h", f"{one}-home/data", "-p", "54329", "-U", "drill_restore", "-d", "cartae"]
     assert sudoers.allowed(rules, [throwaway, "add", user, "drill-vm-1-2-abcdef"])
     psql = [runuser, "-u", user, "--", f"{pg}/psql", *server, "-X", "-At", "-F", "\t", "-v",
             "ON_ERROR_STOP=1"]
@@ -470,17 +472,17 @@ def test_every_command_a_read_only_database_drill_escalates_matches_a_generated_
                   [*psql, "-c", "SELECT 1", "-c", "\\! id"],
                   [*psql, "-c", 'SELECT 0, count(*), md5(x) FROM "a"."b" AS t; \\! id'],
                   [*psql, "-c", sudoers.helpers()["manifest"]],
-                  [runuser, "-u", "postgres", "--", f"{pg}/pg_ctl", "-D", f"{one}/pg/data", "-m",
+                  [runuser, "-u", "postgres", "--", f"{pg}/pg_ctl", "-D", f"{one}-home/data", "-m",
                    "immediate", "stop"],
                   [runuser, "-u", user, "--", "/bin/sh", "-c", "id"],
                   [runuser, "-u", user, "--", "sh"],
-                  [runuser, "-u", "drill-x", "--", f"{pg}/pg_ctl", "-D", f"{one}/pg/data", "-m",
+                  [runuser, "-u", "drill-x", "--", f"{pg}/pg_ctl", "-D", f"{one}-home/data", "-m",
                    "immediate", "stop"],
-                  [runuser, "-u", user, "-g", "root", "--", f"{pg}/pg_ctl", "-D", f"{one}/pg/data", "-m",
+                  [runuser, "-u", user, "-g", "root", "--", f"{pg}/pg_ctl", "-D", f"{one}-home/data", "-m",
                    "immediate", "stop"],
-                  [runuser, "-u", user, "--", f"{pg}/pg_ctl", "-D", f"{one}/pg/data", "-o",
+                  [runuser, "-u", user, "--", f"{pg}/pg_ctl", "-D", f"{one}-home/data", "-o",
                    "-c archive_command=id", "start"],
-                  [runuser, "-u", user, "--", f"{pg}/pg_ctl", "-D", f"{one}/pg/data", "-m", "immediate",
+                  [runuser, "-u", user, "--", f"{pg}/pg_ctl", "-D", f"{one}-home/data", "-m", "immediate",
                    "stop", "-o", "-c shared_preload_libraries=/tmp/x"],
                   [*psql, "-f", "/etc/shadow"],
                   [*psql[:11], "drill_admin", *psql[12:], "-c", "SELECT 1"],
@@ -493,7 +495,7 @@ def test_every_command_a_read_only_database_drill_escalates_matches_a_generated_
                    "--exit-on-error", "/etc/shadow"],
                   [runuser, "-u", user, "--", "/tmp/psql", *server],
                   [runuser, "-u", user, "--", "/usr/bin/redis-server", "/tmp/evil.conf"],
-                  [runuser, "-u", user, "--", "/usr/bin/redis-cli", "-s", f"{one}/redis/redis.sock", "config",
+                  [runuser, "-u", user, "--", "/usr/bin/redis-cli", "-s", f"{one}-home/redis.sock", "config",
                    "set", "dir", "/etc"],
                   [f"{pg}/psql", *server, "-X", "-At"],  # psql as root
                   ["/usr/bin/psql", "-U", "postgres"],
@@ -503,12 +505,18 @@ def test_every_command_a_read_only_database_drill_escalates_matches_a_generated_
                   [throwaway, "remove", "drill-x"],
                   [throwaway, "remove", f"{user} root"],
                   [throwaway, "add", user, "x:0:0::/root:/bin/sh"],
-                  [start, f"{one}/pg", "root", "drill_admin", "drill_restore", "cartae", "54329", ""],
+                  [start, f"{one}-home", "root", "drill_admin", "drill_restore", "cartae", "54329", ""],
                   [start, "/etc", user, "drill_admin", "drill_restore", "cartae", "54329", ""],
-                  [start, f"{one}/pg", user, "drill_admin", "drill_restore", "cartae", "54329", "evil"],
-                  [hand, one, "/etc/shadow", f"{one}/pg", "dump", user],
-                  [hand, one, f"{one}/var/backups/cartae/postgres/cartae.dump", f"{one}/pg", "dump", "root"],
-                  [load, f"{one}/redis", "root", "Fatal"],
+                  [start, f"{one}-home", user, "drill_admin", "drill_restore", "cartae", "54329", "evil"],
+                  [hand, one, "/etc/shadow", f"{one}-home", "dump", user],
+                  [hand, one, f"{one}/var/backups/cartae/postgres/cartae.dump", f"{one}-home", "dump",
+                   "root"],
+                  [load, f"{one}-home", "root", "Fatal"],
+                  # the home beside the run folder is opened to the throwaway user: no restore
+                  # (which keeps setuid bits, as root) may write there, nor into a folder of it
+                  [*restore, "--target", f"{one}-home"], [*restore, "--target", f"{one}-home/x"],
+                  [*restore, "--target", f"{one}/../{one.rsplit('/', 1)[1]}-home"],
+                  [hand, one, f"{one}/var/backups/cartae/postgres/cartae.dump", f"{one}/pg", "dump", user],
                   ["/usr/bin/pkill", "-u", user], ["/usr/sbin/userdel", user], ["/usr/sbin/useradd", user]):
         assert sudoers.allowed(rules, words) is None, words
     lab = load_inventory(ROOT / "inventory/lab.yml")
@@ -624,7 +632,8 @@ def test_no_rule_hands_out_a_shell_or_free_arguments():
     assert sudoers.allowed(rules, [root, EXACT_SCRATCH, "-", "exact"])
     assert f"# BEFORE installing it, make the scratch root as root: mkdir -p -m 0700 {EXACT_SCRATCH}\n" \
         in text
-    assert sudoers.allowed(rules, ["/usr/bin/rm", "-rf", "--one-file-system", "--", scratch_dir])
+    assert sudoers.allowed(rules, ["/usr/bin/rm", "-rf", "--one-file-system", "--", scratch_dir,
+                                   f"{scratch_dir}-home"])
     for program in ("/usr/bin/restic", "/usr/bin/borg", in_dir):
         assert f"Defaults!{program} env_file=/etc/miket/storage-credentials.env" in text
     assert 'Defaults!/usr/bin/borg env_keep+="TZ=UTC BORG_RELOCATED_REPO_ACCESS_IS_OK=no"' in text
