@@ -11,6 +11,7 @@ seconds.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import re
@@ -136,6 +137,46 @@ SAITO_EXCLUDED = (
     "it\\n' > /srv/data/scratch/tmp/CACHEDIR.TAG")
 BORGMATIC_REPO = "/srv/borg/saito"  # lab/images/borgmatic/files/etc/borgmatic/config.yaml
 BORGMATIC_NIGHTS = 40  # the history: 04:00 on each of the 40 nights before the first up
+BORGMATIC_CONFIG = "/etc/borgmatic/config.yaml"  # the image's (a passcommand)
+# saito's second borgmatic configuration, whose passphrase reaches borgmatic only through systemd's
+# credentials, as the stock borgmatic.service hands them over (LoadCredentialEncrypted=). borgmatic
+# 1.9's {credential systemd NAME} takes only names of word characters (^\w+$, its
+# hooks/credential/systemd.py): the stock unit's borgmatic.pw cannot be named there, so a drop-in
+# loads borgmatic_pw in its place. The stock unit runs both configurations (/etc/borgmatic.d).
+CREDENTIAL_NAME = "borgmatic_pw"
+CREDENTIAL_FILE = f"/etc/credstore.encrypted/{CREDENTIAL_NAME}"  # where systemd looks for it
+CREDENTIAL_CONFIG = "/etc/borgmatic.d/credential.yaml"
+CREDENTIAL_REPO = "/srv/borg/saito-credential"
+CREDENTIAL_DROP_IN = "/etc/systemd/system/borgmatic.service.d/credential.conf"
+CREDENTIAL_UNIT_LINES = (
+    "# borgmatic_pw in place of the stock borgmatic.pw: borgmatic's {credential systemd NAME}\n"
+    "# takes word characters only (drill-lab)\n"
+    f"[Service]\nLoadCredentialEncrypted=\nLoadCredentialEncrypted={CREDENTIAL_NAME}\n")
+CREDENTIAL_CONFIG_TEXT = f"""# a second borgmatic configuration on saito (drill-lab): its own repository, its
+# passphrase only from the systemd credential borgmatic.service loads ({CREDENTIAL_NAME})
+source_directories:
+    - /srv/data
+
+repositories:
+    - path: {CREDENTIAL_REPO}
+      label: credential
+
+exclude_patterns:
+    - '*.tmp'
+    - /srv/data/cache
+
+exclude_caches: true
+
+archive_name_format: '{{hostname}}-{{now:%Y-%m-%dT%H:%M:%S}}'
+
+encryption_passphrase: "{{credential systemd {CREDENTIAL_NAME}}}"
+
+keep_daily: 7
+keep_weekly: 4
+keep_monthly: 6
+"""
+# borgmatic with the unit's credentials as systemd itself gives them (a transient unit)
+WITH_UNIT_CREDENTIAL = f"systemd-run --quiet --pipe --wait -p LoadCredentialEncrypted={CREDENTIAL_NAME} "
 HOSTS = (
     LabHost("akira", 2221, "space", "/space", "mirror",
             (("nextcloud-db-dump", f"{NEXTCLOUD_DUMPS}/nextcloud.dump"),  # before the mirror
@@ -579,28 +620,58 @@ class Lab:
         config's ``encryption_passcommand`` reads; on the first up, the repository (``borgmatic
         repo-create``) and 40 nights of archives by borgmatic itself (borg's ``--timestamp``
         through the config's own ``extra_borg_options``), then borgmatic's prune; afterwards the
-        stock ``borgmatic.service`` whenever the newest archive is older than 12 hours."""
+        stock ``borgmatic.service`` whenever the newest archive of either configuration (the
+        second: ``_borgmatic_credential``) is older than 12 hours."""
         put_file(container, "/etc/borgmatic/passphrase", f"{state.restic_password}\n", 0o600)
+        self._borgmatic_credential(container, state)
+        borgmatic = f"borgmatic -c {BORGMATIC_CONFIG}"
         if not sh(container, f"[ -d {BORGMATIC_REPO} ] && echo made || true").strip():
-            sh(container, "mkdir -p /srv/borg && borgmatic repo-create --encryption repokey "
+            sh(container, f"mkdir -p /srv/borg && {borgmatic} repo-create --encryption repokey "
                           ">/dev/null", timeout=120)
             today = datetime.now(UTC).replace(hour=4, minute=0, second=0, microsecond=0)
             nights = [today - timedelta(days=d) for d in range(BORGMATIC_NIGHTS, 0, -1)]
             self.log(f"backdating {len(nights)} borgmatic archive(s) of /srv/data on {host.name}")
             for night in nights:
                 stamp = f"{night:%Y-%m-%dT%H:%M:%S}"
-                sh(container, "borgmatic create --override "
+                sh(container, f"{borgmatic} create --override "
                               f"'archive_name_format={{hostname}}-{stamp}' --override "
                               f"'extra_borg_options.create=--timestamp {stamp}'", timeout=600)
-            sh(container, "borgmatic prune", timeout=300)
-        listed = json.loads(sh(container, "borgmatic list --json 2>/dev/null") or "[]")
-        times = [datetime.fromisoformat(a["start"]).replace(tzinfo=UTC)
-                 for repo in listed for a in repo.get("archives", [])]
-        newest = max(times, default=None)
-        if newest is None or datetime.now(UTC) - newest > timedelta(hours=12):
+            sh(container, f"{borgmatic} prune", timeout=300)
+        configs = ((BORGMATIC_CONFIG, ""), (CREDENTIAL_CONFIG, WITH_UNIT_CREDENTIAL))
+        stale = [config for config, prefix in configs
+                 if _stale(sh(container, f"{prefix}borgmatic -c {config} list --json 2>/dev/null"))]
+        if stale:
             self.log(f"running borgmatic.service on {host.name} (no archive within 12h; the stock "
                      "unit waits a minute first)")
             sh(container, "systemctl start borgmatic.service", timeout=1200)
+
+    def _borgmatic_credential(self, container: Container, state: LabState) -> None:
+        """saito's second configuration (``CREDENTIAL_CONFIG``), its passphrase only in the
+        systemd credential ``borgmatic_pw``: encrypted with the host's key (``systemd-creds
+        encrypt --with-key=host``) into ``/etc/credstore.encrypted``, root's 0600; a drop-in of the
+        stock ``borgmatic.service`` loads it (``LoadCredentialEncrypted=``); its repository made
+        once by borgmatic under a transient unit that loads the same credential. ``/run`` is made
+        a shared mount first: systemd marks ``/`` shared when it boots a machine, not in a
+        container, and there a unit's ``$CREDENTIALS_DIRECTORY`` stays empty without it. The
+        passphrase is derived from the lab's secrets and never on a command line."""
+        passphrase = hashlib.sha256(f"{CREDENTIAL_NAME}:{state.restic_password}".encode()).hexdigest()[:32]
+        sh(container, "mount --make-shared /run")
+        if _file_of(container, CREDENTIAL_DROP_IN) != CREDENTIAL_UNIT_LINES:
+            put_file(container, CREDENTIAL_DROP_IN, CREDENTIAL_UNIT_LINES, 0o644)
+            sh(container, "systemctl daemon-reload")
+        put_file(container, CREDENTIAL_CONFIG, CREDENTIAL_CONFIG_TEXT, 0o600)
+        digest = hashlib.sha256(passphrase.encode()).hexdigest()
+        held = sh(container, f"systemd-creds decrypt --name={CREDENTIAL_NAME} {CREDENTIAL_FILE} - "
+                             "2>/dev/null | sha256sum || true").split()
+        if held[:1] != [digest]:
+            plain = f"/root/{CREDENTIAL_NAME}.plain"  # docker cannot copy into a tmpfs (/run)
+            put_file(container, plain, passphrase, 0o600)
+            sh(container, f"umask 077; mkdir -p {CREDENTIAL_FILE.rsplit('/', 1)[0]} && systemd-creds encrypt "
+                          f"--with-key=host --name={CREDENTIAL_NAME} {plain} {CREDENTIAL_FILE} 2>/dev/null; "
+                          f"status=$?; rm -f {plain}; chmod 0600 {CREDENTIAL_FILE}; exit $status")
+        if not sh(container, f"[ -d {CREDENTIAL_REPO} ] && echo made || true").strip():
+            sh(container, f"{WITH_UNIT_CREDENTIAL}borgmatic -c {CREDENTIAL_CONFIG} repo-create "
+                          "--encryption repokey >/dev/null", timeout=120)
 
     def _backdated_sets(self, container: Container, host: LabHost) -> None:
         """The past a host that had always run would hold, made by the estate's own job with a
@@ -654,6 +725,14 @@ def _file_of(container: Container, path: str) -> str | None:
     with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as archive:
         member = archive.extractfile(archive.getmembers()[0])
         return member.read().decode() if member is not None else None
+
+
+def _stale(listed: str) -> bool:
+    """Whether ``borgmatic list --json`` lists no archive made within the last 12 hours."""
+    times = [datetime.fromisoformat(a["start"]).replace(tzinfo=UTC)
+             for repo in json.loads(listed or "[]") for a in repo.get("archives", [])]
+    newest = max(times, default=None)
+    return newest is None or datetime.now(UTC) - newest > timedelta(hours=12)
 
 
 def _booted(container: Container) -> bool:

@@ -47,6 +47,8 @@ NOT_DISCOVERED = {
                                 "the same rclone helper: not understood",
     "miraclemax-backup@miraclemax": "GPG-encrypted tarballs made by tar and gpg, no backup tool",
     "actual-budget@miraclemax": "GPG-encrypted tarballs made by tar and gpg, no backup tool",
+    "saito-credential@saito": "borgmatic's second configuration (/etc/borgmatic.d/credential.yaml): "
+                              "discovery writes one job per borgmatic unit, from its first configuration",
 }
 
 
