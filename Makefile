@@ -105,29 +105,34 @@ faults: lab-up browser
 # store, a stopped host: one group, one after another) beside the unit tests, which fill the
 # other worker while those wait on the lab; both passes run, the exit code is the first failure's
 TEST_WORKERS ?= 2
+# every CI log shows where the time went: each pass's slowest tests (setup, call, teardown)
+DURATIONS ?= --durations=25
 test: lab-up browser lint
 	@status=0; \
-	$(VENV)/bin/pytest tests/faults -m "not alone" -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS) || status=$$?; \
-	$(VENV)/bin/pytest tests/ -m "alone or not lab" -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS) \
+	$(VENV)/bin/pytest tests/faults -m "not alone" -n $(TEST_WORKERS) --dist loadgroup $(DURATIONS) $(PYTEST_ARGS) \
+	  || status=$$?; \
+	$(VENV)/bin/pytest tests/ -m "alone or not lab" -n $(TEST_WORKERS) --dist loadgroup $(DURATIONS) $(PYTEST_ARGS) \
 	  || { [ $$status -ne 0 ] || status=$$?; }; \
 	exit $$status
 
 # the unit tests on the lowest versions pyproject.toml allows (tools/floors.py), in a virtualenv
-# of their own: a floor that admits a version the suite cannot work with fails here
+# of their own: a floor that admits a version the suite cannot work with fails here. What needs the
+# floors is the code that calls the dependencies: tests marked floors_irrelevant (the wheel's, which
+# builds and installs the newest versions in a virtualenv of its own; those that run only shell
+# helpers) prove nothing new here and already ran in `make test`, so they are left out
 LOWEST ?= .venv-lowest
 # files generated from a tool's output, checked current with the dev tools' versions in `make
 # test`: pydantic 2.7 writes the inventory's JSON Schema otherwise (extra "additionalProperties")
 GENERATED_WITH_DEV_TOOLS := tests/unit/test_inventory_reference.py::test_generated_files_are_current \
-	tests/unit/test_inventory_reference.py::test_check_fails_on_a_stale_file \
-	tests/unit/test_wheel.py  # the wheel's test installs the newest versions, in a venv of its own
+	tests/unit/test_inventory_reference.py::test_check_fails_on_a_stale_file
 lowest: system
 	@mkdir -p build && { python3 tools/floors.py plot ansible paramiko s3 && python3 tools/floors.py --project lab/pyproject.toml; } > build/lowest.txt
 	@test -x $(LOWEST)/bin/python || python3 -m venv $(LOWEST)
 	@echo "[lowest] installing the project with its floors:" $$(tr '\n' ' ' < build/lowest.txt)
 	@$(LOWEST)/bin/pip install -q --disable-pip-version-check -c build/lowest.txt '.[plot,ansible,paramiko,s3]' ./lab \
 	  'hypothesis>=6.100,<7' 'jsonschema>=4.18,<5' 2>&1 | { grep -v '^WARNING: Location' || true; }; test $${PIPESTATUS[0]} -eq 0
-	$(LOWEST)/bin/python -m pytest tests/unit -p no:cacheprovider -q -n $(TEST_WORKERS) \
-	  $(foreach t,$(GENERATED_WITH_DEV_TOOLS),--deselect $(t))
+	$(LOWEST)/bin/python -m pytest tests/unit -p no:cacheprovider -q -n $(TEST_WORKERS) -m "not floors_irrelevant" \
+	  $(DURATIONS) $(foreach t,$(GENERATED_WITH_DEV_TOOLS),--deselect $(t))
 
 bench: lab-up
 	$(PY) bench/restore_verify.py

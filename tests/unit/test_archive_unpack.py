@@ -15,6 +15,8 @@ import pytest
 from backup_drills.core.transport import SCRIPTS
 
 UNPACK = SCRIPTS / "archive-unpack.sh"
+# shell helpers and tar only, no dependency of the project: nothing new on its floors (make lowest)
+pytestmark = pytest.mark.floors_irrelevant
 
 
 def tarball(path: Path) -> Path:

@@ -15,7 +15,9 @@ import pytest
 from backup_drills.core.transport import SCRIPTS
 
 HAND_OVER = SCRIPTS / "scratch-hand-over.sh"
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the helper chowns: root only")
+# a shell helper only, no dependency of the project: nothing new on its floors (make lowest)
+pytestmark = [pytest.mark.skipif(os.geteuid() != 0, reason="the helper chowns: root only"),
+              pytest.mark.floors_irrelevant]
 
 
 def hand_over(target: Path, file: Path, home: Path, user: str = "nobody") -> subprocess.CompletedProcess[str]:
