@@ -48,14 +48,38 @@ def _place(mark: Any) -> Place:
     return Place(mark.line + 1, mark.column + 1)
 
 
+_STR = "tag:yaml.org,2002:str"
+
+
 class _Loader(_BASE):  # type: ignore[valid-type,misc]  # CSafeLoader is typed as SafeLoader
-    """The safe loader, remembering the node of every mapping and list it builds."""
+    """The safe loader, remembering the node of every mapping and list it builds. Strings, most
+    of an inventory, take a short way through the safe loader's own rules (a fleet's file holds
+    hundreds of thousands): the same values and tags, without its per-node bookkeeping."""
+
+    # the first characters an implicit resolver reads (a plain scalar starting otherwise is a
+    # string); no short way when a resolver reads every scalar or a path resolver is registered
+    _RESOLVED_FIRST = frozenset(_BASE.yaml_implicit_resolvers)
+    _SHORT = None not in _BASE.yaml_implicit_resolvers and not _BASE.yaml_path_resolvers
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self.nodes: dict[int, tuple[object, Node]] = {}
         self.root: Node | None = None
         self.checked: set[int] = set()
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        # BaseResolver.resolve, shortened: a quoted scalar, or a plain one no implicit resolver
+        # reads, is a string
+        if (self._SHORT and kind is ScalarNode and value
+                and (not implicit[0] or value[0] not in self._RESOLVED_FIRST)):
+            return _STR
+        return super().resolve(kind, value, implicit)
+
+    def construct_object(self, node: Node, deep: bool = False) -> Any:
+        # a string scalar is its value (SafeConstructor.construct_yaml_str), built as is
+        if node.__class__ is ScalarNode and node.tag == _STR:
+            return node.value
+        return super().construct_object(node, deep)
 
     def flatten_mapping(self, node: MappingNode) -> None:
         # the keys as written, before merge keys (<<: *base) bring in the ones they override
@@ -65,6 +89,9 @@ class _Loader(_BASE):  # type: ignore[valid-type,misc]  # CSafeLoader is typed a
         super().flatten_mapping(node)
 
     def _refuse_duplicates(self, node: MappingNode) -> None:
+        keys = [key.value for key, _ in node.value if key.__class__ is ScalarNode and key.tag == _STR]
+        if len(keys) == len(node.value) == len(set(keys)) and not CONTROL.search("".join(keys)):
+            return  # string keys only, each once, none with a control character: nothing to name
         seen: dict[Any, Node] = {}
         for key_node, _ in node.value:
             if key_node.tag == _MERGE or not isinstance(key_node, ScalarNode):

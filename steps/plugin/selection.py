@@ -69,7 +69,8 @@ def pytest_bdd_apply_tag(tag: str, function: Any) -> bool | None:
 class Selection:
     """The inventory's jobs by selector: each selector's jobs are worked out once per run (one
     pass over the jobs), kept as a set of the jobs' identities, so a scenario's jobs cost one
-    set lookup per job and selector, never a comparison of two jobs' models.
+    set lookup per job and selector, never a comparison of two jobs' models. The scenarios that
+    ask the same selectors (most of a feature's) share one list of jobs and of test IDs.
 
     >>> Selection(Inventory(name="none", hosts={}, jobs={})).jobs({"restic", "timer"})
     []
@@ -78,6 +79,8 @@ class Selection:
     def __init__(self, inventory: Inventory) -> None:
         self.inventory = inventory
         self._chosen: dict[str, frozenset[int]] = {}  # selector -> id() of its jobs
+        self._asked: dict[frozenset[str], tuple[list[Job], list[str]]] = {}  # selectors -> jobs, IDs
+        self._ids: dict[int, str] = {}  # id() of a job -> its test ID, built once
 
     def chosen(self, selector: str) -> frozenset[int]:
         if selector not in self._chosen:
@@ -87,11 +90,28 @@ class Selection:
 
     def jobs(self, selectors: set[str]) -> list[Job]:
         """The jobs that have what every selector names, in the inventory's order."""
-        sets = [self.chosen(name) for name in selectors & SELECTORS.keys()]
-        if not sets:
-            return list(self.inventory.jobs.values())
-        kept = frozenset.intersection(*sets)
-        return [job for job in self.inventory.jobs.values() if id(job) in kept]
+        return list(self.jobs_and_ids(selectors)[0])
+
+    def jobs_and_ids(self, selectors: set[str]) -> tuple[list[Job], list[str]]:
+        """The jobs as ``jobs`` gives them, and their test IDs (``flux-backup@motoko``); the
+        same two lists for every scenario that asks the same selectors (not to be changed)."""
+        asked = frozenset(selectors & SELECTORS.keys())
+        if asked not in self._asked:
+            everyone = self.inventory.jobs.values()
+            if asked:
+                kept = frozenset.intersection(*(self.chosen(name) for name in asked))
+                jobs = [job for job in everyone if id(job) in kept]
+            else:
+                jobs = list(everyone)
+            self._asked[asked] = (jobs, [self.test_id(job) for job in jobs])
+        return self._asked[asked]
+
+    def test_id(self, job: Job) -> str:
+        """``job.id``, built once per job however many scenarios drill it."""
+        found = self._ids.get(id(job))
+        if found is None:
+            found = self._ids[id(job)] = job.id
+        return found
 
 
 SELECTION = pytest.StashKey[Selection]()
@@ -112,8 +132,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     config = metafunc.config
     if SELECTION not in config.stash:
         config.stash[SELECTION] = Selection(config.stash[RUN].inventory)
-    jobs = config.stash[SELECTION].jobs(names | needed)
-    metafunc.parametrize("job", jobs, ids=[job.id for job in jobs])
+    jobs, ids = config.stash[SELECTION].jobs_and_ids(names | needed)
+    metafunc.parametrize("job", jobs, ids=ids)
 
 
 NOT_APPLICABLE = pytest.StashKey[list[str]]()
@@ -137,7 +157,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if config.getoption("shard"):
         _keep_shard(config, items)
     writing = marked_writes(items)
-    refused = [item for item in items if id(item) in writing and writes_refused(item)]
+    refused = [] if config.getoption("allow_writes") else [  # writes_refused, the marker read once
+        item for item in items if id(item) in writing
+        and (job := job_of(item)) is not None and job.writes != "allowed"]
     leave_out(config, items, refused)
     for item in refused:
         job = job_of(item)
