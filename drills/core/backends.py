@@ -26,6 +26,7 @@ from backup_drills.adapters.rclone import Rclone
 from backup_drills.adapters.tool import BackupTool, every_tool, tool_class
 from backup_drills.core.tool_errors import DAMAGE, ErrorTable, judge, named
 from backup_drills.core.transport import CommandTimedOut, DrillCouldNotRun, Remote, backend_down, down_reason
+from backup_drills.core.unit_credentials import loaded_names
 from backup_drills.inventory.credentials import own_credentials
 from backup_drills.inventory.schema import Job
 
@@ -95,7 +96,9 @@ def probe_all(remote: Remote, jobs: list[Job], limit: float = PROBE_LIMIT) -> di
             except DrillCouldNotRun as exc:  # the credentials could not be loaded, say
                 why = str(exc)
             if why is not None:
-                failed[backend.address] = f"{backend.kind} {backend.address} {why}{own_credentials(job)}"
+                loads = loaded_names(remote, job.credentials_unit) if job.credentials_unit else ()
+                named = own_credentials(job, loads)  # the unit's credentials by name, never value
+                failed[backend.address] = f"{backend.kind} {backend.address} {why}{named}"
                 backend_down(remote, backend.address, failed[backend.address]
                              + " (up-front probe; its scenarios could not run)")
     return failed

@@ -98,6 +98,12 @@ def unit_credentials(remote: Remote, unit: str) -> tuple[UnitCredential, ...]:
     return _READ[key]
 
 
+def loaded_names(remote: Remote, unit: str) -> tuple[str, ...]:
+    """The names of ``unit``'s credentials on ``remote``'s host, as this run already read them
+    (nothing read here: empty when they were not), for a message to name them."""
+    return tuple(credential.name for credential in _READ.get((remote.name, unit), ()))
+
+
 def under_unit_credentials(unit: str, credentials: tuple[UnitCredential, ...], command: str) -> str:
     """``command`` (a shell script) run with ``unit``'s credentials in ``$CREDENTIALS_DIRECTORY``;
     every value a positional parameter of ``unit-credentials.sh``."""

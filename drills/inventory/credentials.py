@@ -217,18 +217,24 @@ def password_variables(password_file: str | None,
     return {}
 
 
-def own_credentials(job: Job) -> str:
+def own_credentials(job: Job, loads: Sequence[str] = ()) -> str:
     """The credentials a job declares itself, as a finding names them after the tool's words
-    (nothing when the job uses its host's):
+    (nothing when the job uses its host's); ``loads``: the names of the credentials its
+    ``credentials_unit`` loads (never their values):
 
     >>> from backup_drills.inventory.schema import Job
     >>> own_credentials(Job.model_construct(name="flux", credentials_env=None, password_command=None,
     ...                                     password_file="/etc/restic/flux.pw"))
     " (with job flux's password_file /etc/restic/flux.pw)"
+    >>> own_credentials(Job.model_construct(name="b", credentials_unit="borgmatic.service"), ["borgmatic_pw"])
+    " (with job b's credentials_unit borgmatic.service, its credential borgmatic_pw)"
     """
     named = [f"{key} {value if isinstance(value, str) else ' '.join(value)}"
-             for key in ("credentials_env", "password_file", "password_command")
+             for key in ("credentials_env", "password_file", "password_command", "credentials_unit",
+                         "password_credential")
              if (value := getattr(job, key, None))]
+    if loads and getattr(job, "credentials_unit", None) and not getattr(job, "password_credential", None):
+        named[-1] += f", its credential{'s' if len(loads) > 1 else ''} {', '.join(loads)}"
     return f" (with job {job.name}'s {' and '.join(named)})" if named else ""
 
 

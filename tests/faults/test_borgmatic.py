@@ -3,7 +3,12 @@ stock timer, /etc/borgmatic/config.yaml with exclude_patterns, exclude_caches an
 encryption_passcommand; no env file): the job is read from the host's configuration, the
 healthy restore does not miss what borgmatic excludes, a flipped byte in a segment is NOT
 COMPLIANT named by borg's own line (through borgmatic's passcommand), and the estate's own stock
-borgmatic.service runs again once the repository is put back."""
+borgmatic.service runs again once the repository is put back. Then saito's second configuration,
+its passphrase only from the stock unit's systemd credential: a wrong or missing credential could
+not run, named by host, job and credential, never by value."""
+
+import secrets
+from types import SimpleNamespace
 
 import pytest
 
@@ -17,6 +22,11 @@ REPO = "/srv/borg/saito"
 CHECK = "test_borg_check_passes"
 RESTORE = "test_the_newest_borg_archive_restores_byteidentical_within_the_rto"
 FRESH = "test_the_newest_borg_archive_is_younger_than_the_rpo"
+# saito-credential: /etc/borgmatic.d/credential.yaml's encryption_passphrase is "{credential
+# systemd borgmatic_pw}", loaded by a drop-in of borgmatic.service (lab/estate.py)
+CREDENTIAL_JOB, CREDENTIAL_WHO = "saito-credential@saito", "with job saito-credential's"
+CREDENTIAL = "/etc/credstore.encrypted/borgmatic_pw"
+NAMED = "credentials_unit borgmatic.service, its credential borgmatic_pw"
 
 
 def test_borgmatics_excludes_are_honoured_and_a_flipped_byte_is_not_compliant(drill):
@@ -42,3 +52,30 @@ def test_borgmatics_excludes_are_honoured_and_a_flipped_byte_is_not_compliant(dr
     drill.healed(CHECK, JOB)
     drill.healed(FRESH, JOB)
     drill.healed(RESTORE, JOB)
+
+
+def test_a_wrong_or_missing_systemd_credential_could_not_run_named_never_shown(drill):
+    """The passphrase reaches borgmatic only as the stock unit's systemd credential (the drill
+    loads it as borgmatic.service does, into $CREDENTIALS_DIRECTORY): one encrypted with the wrong
+    passphrase, then none at all, could not run, named by host, job and credential; neither the
+    wrong value nor the right one is in the output or anything the drill wrote."""
+    saito = LabHost("saito")
+    right = saito.sh(f"systemd-creds decrypt --name=borgmatic_pw {CREDENTIAL} - 2>/dev/null")
+    assert len(right) >= 16  # the lab's credential decrypts on the host
+    wrong = f"not-the-passphrase-{secrets.token_hex(4)}"
+    with saito.keep(CREDENTIAL):
+        saito.sh(f"umask 077; printf %s {wrong} | systemd-creds encrypt --with-key=host "
+                 f"--name=borgmatic_pw - {CREDENTIAL} 2>/dev/null")
+        run = drill.run(CHECK, CREDENTIAL_JOB)
+        run.expect_failure("host saito", "refused the credentials (wrong BORG_PASSPHRASE)",
+                           f"{CREDENTIAL_WHO} {NAMED}", exit_code=2)
+        assert drill.leaks(SimpleNamespace(stdout=run.output, stderr=""), [wrong, right]) == []
+        saito.sh(f"rm {CREDENTIAL}")
+        run = drill.run(CHECK, CREDENTIAL_JOB)
+        run.expect_failure("host saito", "cannot load its credential borgmatic_pw: no borgmatic_pw in "
+                           "/etc/credstore.encrypted", f"{CREDENTIAL_WHO} {NAMED}", exit_code=2)
+        assert drill.leaks(SimpleNamespace(stdout=run.output, stderr=""), [wrong, right]) == []
+    # put back as its admin keeps it: root's 0600, the one the stock unit loads
+    assert saito.sh(f"stat -c '%U %a' {CREDENTIAL}").strip() == "root 600"
+    drill.healed(CHECK, CREDENTIAL_JOB)
+    drill.healed(RESTORE, CREDENTIAL_JOB)
