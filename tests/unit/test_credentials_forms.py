@@ -220,6 +220,12 @@ def test_a_password_file_others_can_read_is_named(tmp_path, host):
     assert not verdict.ok
     # "cannot statx" on newer coreutils
     assert f"password file {tmp_path}/gone.pw is missing (stat: cannot stat" in verdict.message
+    # a helper that fails (here: the env file exits as it is read) is COULD NOT RUN, never a
+    # check passed without the password file
+    failing = private(tmp_path / "failing.env", "exit 3\n")
+    with pytest.raises(DrillCouldNotRun, match=f"host runner, job flux: could not read which password "
+                                               f"file the credentials file {failing} names"):
+        credentials_private(host, restic_job("flux", tmp_path, credentials_env=failing))
     declared = restic_job("flux", tmp_path, password_file=str(tmp_path / "absent.pw"))
     verdict = credentials_private(host, declared)
     assert not verdict.ok
@@ -325,3 +331,17 @@ def test_what_systemd_says_of_a_unit_is_checked():
         restic_job("j", Path("/r"), password_credential="restic.pw")
     with pytest.raises(ValidationError, match="credentials_unit"):
         restic_job("j", Path("/r"), credentials_unit="backup.timer")
+
+
+def test_a_failed_probe_names_the_units_credentials_never_their_values(tmp_path, host, unit):
+    """A job whose tool reads its password from the unit's credentials itself (borgmatic's
+    ``{credential systemd NAME}``; here restic, given none of them): the probe's finding names
+    the job, its unit and the credentials the unit loads, by name only."""
+    from backup_drills.core.backends import probe_all
+
+    job = restic_job("flux", restic_repository(tmp_path, "repo", ONE), credentials_unit=UNIT)
+    (said,) = probe_all(host, [job], limit=30).values()
+    assert said.endswith(f"(with job flux's credentials_unit {UNIT}, its credentials hostname, restic.pw, "
+                         "borg.pw)"), said
+    assert ONE not in said
+    assert TWO not in said
