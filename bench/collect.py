@@ -189,10 +189,11 @@ def main() -> int:
         floor_dirs = {} if args.no_floor else {jobs: write_floor(jobs, tmp) for jobs in args.jobs}
         for round_no in range(1, args.rounds + 1):
             for jobs in args.jobs:
-                runs = [("suite", results, None)]
+                kinds: list[tuple[str, dict[int, list[Collected]], Path | None]] = [
+                    ("suite", results, None)]
                 if jobs in floor_dirs:
-                    runs.append(("floor", floors, floor_dirs[jobs]))
-                for what, into, floor in runs:
+                    kinds.append(("floor", floors, floor_dirs[jobs]))
+                for what, into, floor in kinds:
                     done = collect(jobs, inventories[jobs], args.limit, tmp, floor)
                     into[jobs].append(done)
                     print(f"[bench] round {round_no}: {jobs:>6} jobs, {what}: {done.wall:6.1f}s wall, "
@@ -210,7 +211,7 @@ def main() -> int:
             floor_cells = (f"{statistics.median(r.wall for r in floor_runs):.1f} | {floor_cpu:.1f} "
                            f"| {max(r.peak_mib for r in floor_runs):.0f}")
         else:
-            floor_cpu, floor_cells = None, "- | - | -"
+            floor_cpu, floor_cells = 0.0, "- | - | -"
         if not ended:
             print(f"| {jobs:,} | {runs[0].summary} | - | - | - | - | - | {floor_cells} | - |")
             continue
@@ -227,13 +228,13 @@ def main() -> int:
     if GOAL_JOBS in results:
         runs = finished[GOAL_JOBS]
         seconds = f"{statistics.median(r.wall for r in runs):.1f}s" if runs else "not finished"
-        floor = (f"; the floor, pytest alone on as many plain tests: "
-                 f"{statistics.median(r.wall for r in floored[GOAL_JOBS]):.1f}s wall, "
-                 f"{statistics.median(r.cpu for r in floored[GOAL_JOBS]):.1f} CPU-s"
-                 if floored[GOAL_JOBS] else "")
-        cpu = f", {statistics.median(r.cpu for r in runs):.1f} CPU-s" if runs else ""
-        print(f"{GOAL_JOBS:,} jobs collected in **{seconds}** wall{cpu} (goal: under "
-              f"{GOAL_SECONDS:.0f}s){floor}.")
+        beside = (f"; the floor, pytest alone on as many plain tests: "
+                  f"{statistics.median(r.wall for r in floored[GOAL_JOBS]):.1f}s wall, "
+                  f"{statistics.median(r.cpu for r in floored[GOAL_JOBS]):.1f} CPU-s"
+                  if floored[GOAL_JOBS] else "")
+        spent = f", {statistics.median(r.cpu for r in runs):.1f} CPU-s" if runs else ""
+        print(f"{GOAL_JOBS:,} jobs collected in **{seconds}** wall{spent} (goal: under "
+              f"{GOAL_SECONDS:.0f}s){beside}.")
     return 0
 
 
