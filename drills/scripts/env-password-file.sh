@@ -5,11 +5,12 @@
 # "MODE OWNER" (stat -c '%a %U', the link itself if it is one) or "missing: " and stat's reason,
 # then the path, as is (a name may end in a newline). Never a value of either file.
 #   env-password-file.sh ENV_FILE
+[ -e "$1" ] || exit 0  # a missing env file is the verdict's to name, by its own stat
 set -a
 # shellcheck disable=SC1090
 . "$1" >/dev/null 2>&1 </dev/null
 path=${RESTIC_PASSWORD_FILE-}
 [ -n "$path" ] || exit 0
 cd /
-found=$(stat -c '%a %U' -- "$path" 2>&1) || found="missing: $(printf '%s' "$found" | tail -n 1)"
+found=$(LC_ALL=C stat -c '%a %U' -- "$path" 2>&1) || found="missing: $(printf '%s' "$found" | tail -n 1)"
 printf '%s\n%s' "$found" "$path"

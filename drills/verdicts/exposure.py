@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import shlex
 
-from backup_drills.core.transport import Remote, script
+from backup_drills.core.transport import DrillCouldNotRun, Remote, script
 from backup_drills.inventory.schema import Job
 from backup_drills.verdicts.verdict import Verdict, who
+
+MISSING = "No such file or directory"  # stat's own words (C locale) for a file that is not there
 
 
 def credential_files(remote: Remote, job: Job) -> list[tuple[str, str, str | None]]:
@@ -28,8 +30,11 @@ def credential_files(remote: Remote, job: Job) -> list[tuple[str, str, str | Non
         return [*found, ("password file", job.password_file, None)]
     if env and not job.password_command:  # the job's command replaces it
         named = remote.run(script("env-password-file", env), timeout=30)
+        if not named.ok:  # never a silent skip: the check would pass without its password file
+            raise DrillCouldNotRun(f"{who(remote, job)}: could not read which password file the "
+                                   f"credentials file {env} names: {named.tail(2)}")
         stat, _, path = named.stdout.decode("utf-8", errors="surrogateescape").partition("\n")
-        if named.ok and path:
+        if path:
             found.append(("password file", path, stat))
     return found
 
@@ -54,6 +59,9 @@ def credentials_private(remote: Remote, job: Job) -> Verdict:
         if stat is None:
             found = remote.run(f"stat -c '%a %U' {shlex.quote(path)}")
             stat = found.text if found.ok else f"missing: {found.tail(1)}"
+        if stat.startswith("missing: ") and MISSING not in stat:  # refused by sudo, unreadable...
+            raise DrillCouldNotRun(f"{who(remote, job)}: could not read the mode and owner of the "
+                                   f"{what} {path}: {stat.removeprefix('missing: ')}")
         if stat.startswith("missing: "):
             said.append(f"{what} {path} is missing ({stat.removeprefix('missing: ')})")
             ok = False

@@ -220,6 +220,12 @@ def test_a_password_file_others_can_read_is_named(tmp_path, host):
     assert not verdict.ok
     # "cannot statx" on newer coreutils
     assert f"password file {tmp_path}/gone.pw is missing (stat: cannot stat" in verdict.message
+    # a helper that fails (here: the env file exits as it is read) is COULD NOT RUN, never a
+    # check passed without the password file
+    failing = private(tmp_path / "failing.env", "exit 3\n")
+    with pytest.raises(DrillCouldNotRun, match=f"host runner, job flux: could not read which password "
+                                               f"file the credentials file {failing} names"):
+        credentials_private(host, restic_job("flux", tmp_path, credentials_env=failing))
     declared = restic_job("flux", tmp_path, password_file=str(tmp_path / "absent.pw"))
     verdict = credentials_private(host, declared)
     assert not verdict.ok
