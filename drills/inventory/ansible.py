@@ -45,8 +45,10 @@ def read_ansible(path: Path, scheme: str, defaults: dict[str, Any]) -> AnsibleEs
     try:
         from ansible.errors import AnsibleError  # imported here: ansible-core is slow to import
     except ImportError:
+        from backup_drills.core.extras import install_hint
+
         raise AnsibleInventoryError("reading an Ansible inventory needs ansible-core: "
-                                    "pip install 'backup-drills[ansible]'") from None
+                                    f"{install_hint('ansible', 'ansible-core')}") from None
     from ansible.inventory.manager import InventoryManager
     from ansible.parsing.dataloader import DataLoader
     from ansible.vars.manager import VariableManager

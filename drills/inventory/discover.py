@@ -21,7 +21,7 @@ import re
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from pathlib import PurePosixPath
 from typing import Any, Protocol
@@ -61,6 +61,16 @@ _MAX_FOLLOW = 3  # scripts followed from a command: a wrapper, the script it run
 _MAX_MARKER_DIRS = 8
 _MAX_MARKERS = 24
 BORGMATIC_CONFIGS = ("/etc/borgmatic/config.yaml", "/etc/borgmatic.d")
+# where cron reads jobs: Debian's cron and cronie (/var/spool/cron/USER; no crontabs/ folder)
+CRON_PLACES = ("/etc/crontab", "/etc/cron.d", "/var/spool/cron", "/var/spool/cron/crontabs")
+# each place's files, NUL-separated; a place that exists but cannot be listed (or whose folder
+# cannot be searched to know) as "unreadable PLACE" on stderr; a missing one, nothing
+_CRON_FILES = ('for place in "$@"; do\n'
+               '  if [ -e "$place" ]; then\n'
+               '    find -H "$place" -maxdepth 1 -type f -print0 2>/dev/null ||\n'
+               '      echo "unreadable $place" >&2\n'
+               '  elif [ ! -x "${place%/*}/" ]; then echo "unreadable $place" >&2; fi\n'
+               'done\n')
 
 
 class HostFiles(Protocol):
@@ -159,6 +169,18 @@ class RemoteFiles:
                 values[name] = words[0] if len(words) == 1 else ""
         return names, values
 
+    def cron_files(self, places: tuple[str, ...]) -> tuple[list[str], list[str]]:
+        """The files of each cron place (a file or a folder's files), sorted; and the places
+        that exist but could not be read. A place that does not exist (cronie has no
+        /var/spool/cron/crontabs, Debian's cron no /var/spool/cron/root) is skipped."""
+        result = self.remote.run(argv("sh", "-c", _CRON_FILES, "cron-files", *places))
+        found = {name for name in result.text.split("\0") if name.startswith("/")}
+        unreadable = [line.removeprefix("unreadable ") for line in result.stderr.splitlines()
+                      if line.startswith("unreadable ")]
+        if not result.ok and not unreadable:
+            unreadable = [f"{' '.join(places)} (exit {result.exit_status}: {result.tail(2)})"]
+        return sorted(found), unreadable
+
     def command(self, words: list[str], privileged: bool = False) -> str | None:
         result = self.remote.run(argv(*words), privileged=privileged)
         return result.text if result.ok else None
@@ -192,11 +214,10 @@ def read_triggers(remote: Remote, files: RemoteFiles) -> tuple[list[Trigger], li
             problems.append(f"systemctl cat {service} (of {timer}) failed")
             continue
         triggers += timer_triggers(remote.name, timer, timer_unit.on_calendar, service, service_text)
-    cron_files = files.command(["find", "/etc/crontab", "/etc/cron.d", "/var/spool/cron",
-                                "/var/spool/cron/crontabs", "-maxdepth", "1", "-type", "f",
-                                "-print0"], privileged=True) or ""
-    for path in sorted(set(cron_files.split("\0"))):
-        if not path.startswith("/") or (path.startswith("/etc/cron.d/") and "." in PurePosixPath(path).name):
+    cron_files, unreadable = files.cron_files(CRON_PLACES)
+    problems += [f"{place}: not readable, its cron jobs not read" for place in unreadable]
+    for path in cron_files:
+        if path.startswith("/etc/cron.d/") and "." in PurePosixPath(path).name:
             continue  # Debian's cron skips files of /etc/cron.d with a dot in their name
         text = files.read(path)
         if text is None:
@@ -618,18 +639,28 @@ def last_run(remote: Remote, found: Found) -> tuple[float | None, str]:
         values = dict(line.partition("=")[::2] for line in shown.text.splitlines())
         started = values.get("ExecMainStartTimestamp", "").lstrip("@")
         if shown.ok and started.isdigit() and values.get("ExecMainStatus") == "0":
-            known.append((float(started), f"{service} last started"))
+            known.append((float(started), f"{service} last started {_when(float(started))}"))
     marker = (found.job.get("marker") or {}).get("path")
     if isinstance(marker, str):
         stat = remote.run(argv("stat", "-c", "%Y", "--", marker))
         if stat.ok and stat.text.strip().isdigit():
-            known.append((float(stat.text.strip()), f"its marker {marker} was written"))
+            written = float(stat.text.strip())
+            known.append((written, f"its marker {marker} was written {_when(written)}"))
     if not known:
         now = remote.run(argv("date", "+%s"), privileged=False)
         if not now.ok or not now.text.strip().isdigit():
             return None, "the host's time unknown"
         return float(now.text.strip()) - OLD, "none known (no service start, no marker): files 2 days old"
     return max(known)
+
+
+def _when(seconds: float) -> str:
+    """A host's Unix time as a person reads it.
+
+    >>> _when(1796256000)
+    '2026-12-03 00:00 UTC'
+    """
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def left_out_of(remote: Remote, found: Found, listing: Listing) -> Callable[[str], bool] | None:
@@ -809,6 +840,8 @@ def render(reports: list[HostReport], hosts: dict[str, dict[str, Any]], name: st
                 _job_name(f"{found.name}-{report.host}", list(taken))
             taken.add(key)
             job = {"host": report.host, **{k: v for k, v in found.job.items() if v is not None}}
+            if found.env_file and found.env_file != hosts.get(report.host, {}).get("credentials_env"):
+                job["credentials_env"] = found.env_file  # not the host's: the job's own
             job["rpo"] = PLACEHOLDER_RPO
             if "rto" in _needs(job["kind"]):
                 job["rto"] = PLACEHOLDER_RTO
@@ -880,8 +913,6 @@ def schedule_gaps(remote: Remote, report: HostReport) -> dict[str, timedelta | N
                 for calendar in calendar_firings(remote, lines, iterations=32):
                     times += calendar.firings
             elif "cron" in found.job:
-                from datetime import datetime
-
                 from cronsim import CronSim
 
                 sim = iter(CronSim(five_fields(found.job["cron"]["schedule"]), datetime(2026, 1, 1)))
@@ -939,18 +970,36 @@ def hosts_of(words: list[str], inventory: str | None, ssh_config: str | None,
 
 
 def host_entry(host: Any, report: HostReport) -> dict[str, Any]:
-    """How the starter inventory reaches the host, and its credentials file: the env file its
-    jobs load (the one most of them load, when they differ)."""
+    """How the starter inventory reaches the host, and its credentials file (``host_env_file``)."""
     entry: dict[str, Any] = {"transport": host.transport}
     for key in ("ssh_config", "ssh_identity_file", "ssh_known_hosts", "ssh_host_key", "jump_host"):
         if getattr(host, key, None):
             entry[key] = getattr(host, key)
     if getattr(host, "sudo", False):
         entry["sudo"] = True
-    loaded = [f.env_file for f in report.jobs if f.env_file]
-    if loaded:
-        entry["credentials_env"] = max(set(loaded), key=loaded.count)
+    chosen = host_env_file(report)
+    if chosen:
+        entry["credentials_env"] = chosen
     return entry
+
+
+def host_env_file(report: HostReport) -> str | None:
+    """The host's ``credentials_env``: the env file most of its jobs load, the first by path
+    on a tie (the same every run); a job that loads another gets its own (``render``).
+
+    >>> jobs = [Found(n, {}, [], env_file=f) for n, f in (("a", "/b.env"), ("b", "/a.env"), ("c", None))]
+    >>> host_env_file(HostReport("h", jobs))
+    '/a.env'
+    """
+    loaded = [f.env_file for f in report.jobs if f.env_file]
+    return min(set(loaded), key=lambda path: (-loaded.count(path), path)) if loaded else None
+
+
+# transport's advice for an unknown key, for a host of an inventory
+_PIN_ADVICE = ", or pin it with ssh_host_key: in the inventory"
+EXACT_REFUSED = ("sudo: exact allows the drill's own programs only, and discover reads any file a "
+                 "unit or script names (head, find, awk): discover needs root (ssh://root@HOST) or "
+                 "sudo: true; keep sudo: exact for the drills")
 
 
 def discover_main(args: list[str]) -> int:
@@ -977,7 +1026,8 @@ def discover_main(args: list[str]) -> int:
     parser.add_argument("--name", default="discovered", help="the inventory's name")
     parser.add_argument("--out", type=Path, help="write here (default: standard output)")
     parser.add_argument("--force", action="store_true", help="overwrite an existing --out file")
-    parser.add_argument("--timeout", type=float, default=30.0, help="seconds each remote command may take")
+    parser.add_argument("--timeout", type=float, default=30.0,
+                        help="seconds each remote command may take (default: %(default)g)")
     parsed = parser.parse_args(args)
     if parsed.out is not None and parsed.out.exists() and not parsed.force:
         print(f"backup-drills discover: {parsed.out} exists; --force overwrites it", file=sys.stderr)
@@ -991,14 +1041,21 @@ def discover_main(args: list[str]) -> int:
     reports: list[HostReport] = []
     gaps: dict[str, timedelta | None] = {}
     for name, host in hosts.items():
-        remote = Remote(host, timeout=parsed.timeout)
+        if host.sudo == "exact":
+            print(f"backup-drills discover: host {name}: {EXACT_REFUSED}", file=sys.stderr)
+            return 2
         try:
+            remote = Remote(host, timeout=parsed.timeout)  # paramiko://: its extra, or MissingExtra
             report = discover_host(remote)
             mask_secrets(report)
             propose_samples(remote, report)
             gaps.update(schedule_gaps(remote, report))
         except DrillCouldNotRun as exc:
-            print(f"backup-drills discover: {exc}", file=sys.stderr)
+            message = str(exc)
+            if host.transport in parsed.hosts:  # a URL, no inventory: its key comes from --known-hosts
+                message = message.replace(_PIN_ADVICE, ", or give discover a known_hosts file that "
+                                                       "lists it: --known-hosts FILE")
+            print(f"backup-drills discover: {message}", file=sys.stderr)
             return 2
         print(f"{name}: {len(report.jobs)} job(s), {len(report.unrecognised)} not understood",
               file=sys.stderr)

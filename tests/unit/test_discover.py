@@ -6,13 +6,17 @@ text and no YAML as YAML."""
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 import yaml
 
 from backup_drills.cli import main
-from backup_drills.core.transport import Remote
+from backup_drills.core.transport import Remote, Result
 from backup_drills.inventory.discover import (
     PLACEHOLDER_RPO,
     PLACEHOLDER_RTO,
@@ -289,3 +293,116 @@ def test_no_samples_when_no_file_fits(tmp_path):
     found, text = _proposed(source, {"kind": "rclone-mirror", "destination": "b2:x"})
     assert "samples" not in found.job
     assert "no samples written; add a file and a directory you care about" in text
+
+
+# --- a new user's review (issue 26): env files, cron layouts, refusals ----------------------------
+
+def test_a_job_whose_env_file_differs_from_the_hosts_gets_its_own_and_ties_break_by_path():
+    from backup_drills.inventory.discover import host_entry
+
+    jobs = [Found("flux", {"kind": "restic", "source": "/flux", "repository": "/r1"}, ["h: a"],
+                  env_file="/etc/z.env"),
+            Found("db", {"kind": "restic", "source": "/db", "repository": "/r2"}, ["h: b"],
+                  env_file="/etc/a.env"),
+            Found("plain", {"kind": "restic", "source": "/p", "repository": "/r3"}, ["h: c"])]
+    host = Host(name="h", transport="local://")
+    for order in (jobs, jobs[::-1], [jobs[1], jobs[2], jobs[0]]):  # the same whatever the order
+        report = HostReport("h", list(order))
+        entry = host_entry(host, report)
+        assert entry["credentials_env"] == "/etc/a.env"  # one job each: the first path
+        loaded = yaml.safe_load(render([report], {"h": entry}))
+        assert loaded["jobs"]["flux"]["credentials_env"] == "/etc/z.env"
+        assert "credentials_env" not in loaded["jobs"]["db"]  # the host's
+        assert "credentials_env" not in loaded["jobs"]["plain"]
+    two = HostReport("h", [*jobs, Found("more", {"kind": "restic"}, ["h: d"], env_file="/etc/z.env")])
+    assert host_entry(host, two)["credentials_env"] == "/etc/z.env"  # most jobs first
+
+
+class CronRooted(RootedFiles):
+    def cron_files(self, places: tuple[str, ...]) -> tuple[list[str], list[str]]:
+        found, unreadable = super().cron_files(tuple(self.root + p for p in places))
+        return [p.removeprefix(self.root) for p in found], [p.removeprefix(self.root) for p in unreadable]
+
+
+def test_cron_jobs_found_in_cronies_layout_and_an_unreadable_place_reported(local):
+    """cronie keeps users' crontabs in /var/spool/cron/USER, with no crontabs/ folder: the
+    missing folder is skipped, the other places still read."""
+    from backup_drills.inventory.discover import _CRON_FILES, CRON_PLACES, read_triggers
+
+    root = Path(tempfile.mkdtemp(prefix="cron-places-"))  # pytest's tmp_path: root's 0700
+    try:
+        root.chmod(0o755)
+        (root / "etc/cron.d").mkdir(parents=True)
+        (root / "var/spool/cron").mkdir(parents=True)
+        (root / "etc/crontab").write_text("SHELL=/bin/sh\n")
+        (root / "etc/cron.d/backup").write_text("0 2 * * * root restic -r /srv/r backup /srv\n")
+        (root / "var/spool/cron/root").write_text("30 3 * * * borg create /b::{now} /data\n")
+        triggers, problems = read_triggers(local, CronRooted(local, root))
+        assert sorted(t.cron["file"] for t in triggers if t.cron) == ["/etc/cron.d/backup",
+                                                                       "/var/spool/cron/root"]
+        assert not [p for p in problems if "cron" in p], problems
+        # a place that exists but cannot be listed is said, never skipped silently: as a user
+        # who cannot search /var/spool/cron (this runner is root: the script runs as nobody)
+        (root / "var/spool/cron").chmod(0o700)
+        places = [str(root) + place for place in CRON_PLACES]
+        as_nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] \
+            if os.geteuid() == 0 else []
+        done = subprocess.run([*as_nobody, "sh", "-c", _CRON_FILES, "cron-files", *places],
+                              capture_output=True, text=True, timeout=30)
+        unreadable = [line.removeprefix("unreadable ") for line in done.stderr.splitlines()]
+        assert unreadable == [places[2], places[3]], done.stderr  # the folder, and what it hides
+        assert done.stdout.split("\0")[:2] == [places[0], places[1] + "/backup"]
+    finally:
+        shutil.rmtree(root)
+
+
+def test_a_missing_extra_is_could_not_run_with_how_to_add_it_to_the_wheel(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "paramiko", None)  # not installed
+    assert main(["discover", "paramiko://root@127.0.0.1:9"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert "internal error" not in err
+    assert "needs paramiko, which is not installed" in err
+    assert "'backup-drills[paramiko]'" not in err  # no index has that
+    assert "pip install 'paramiko<6,>=3.4'" in err
+    assert ".whl[paramiko]'" in err
+
+
+def test_discover_says_a_sudo_exact_host_needs_root_or_sudo_true(tmp_path, capsys):
+    inventory = tmp_path / "inv.yml"
+    inventory.write_text(yaml.safe_dump({"name": "x", "hosts": {"db1": {"transport": "ssh://drill@db1",
+                                                                         "sudo": "exact"}}, "jobs": {}}))
+    assert main(["discover", "db1", "--inventory", str(inventory)]) == 2
+    err = capsys.readouterr().err
+    assert "host db1: sudo: exact allows the drill's own programs only" in err
+    assert "discover needs root (ssh://root@HOST) or sudo: true" in err
+
+
+def test_an_unknown_key_is_fixed_with_known_hosts_and_the_last_run_has_its_time(monkeypatch, capsys):
+    from backup_drills.core.transport import HostUnreachable
+    from backup_drills.inventory import discover
+
+    def refused(remote: Remote, progress: object = None) -> HostReport:
+        raise HostUnreachable(remote.name, "Host key verification failed: db1 offered an ED25519 key "
+                              "SHA256:x, which your known_hosts does not list; verify the fingerprint, "
+                              "then: ssh-keyscan db1 >> ~/.ssh/known_hosts, or pin it with ssh_host_key: "
+                              "in the inventory")
+
+    monkeypatch.setattr(discover, "discover_host", refused)
+    assert main(["discover", "ssh://root@db1"]) == 2
+    err = capsys.readouterr().err
+    assert "ssh_host_key" not in err
+    assert "or give discover a known_hosts file that lists it: --known-hosts FILE" in err
+
+    class Shown:
+        """A host whose systemctl show says the service last started at 2026-12-03 05:00 UTC."""
+
+        name = "h"
+
+        def run(self, command: str, **kwargs: object) -> Result:
+            out = b"ExecMainStartTimestamp=@1796274000\nExecMainStatus=0\n" if "systemctl" in command else b""
+            return Result("h", command, 0 if out else 1, out, "", 0.0)
+
+    found = Found("flux", {"kind": "restic", "schedule": {"service": "flux-backup.service"}}, [])
+    assert discover.last_run(Shown(), found) == (  # type: ignore[arg-type]
+        1796274000.0, "flux-backup.service last started 2026-12-03 05:00 UTC")

@@ -135,7 +135,11 @@ def a_drill_over_local_passes_and_a_missing_extra_is_named(venv: Path, tmp_path:
     without = run(venv, "backup-drills", "run", f"--inventory={inventory}", "-p", "no:cacheprovider",
                   "-k", "status_marker_reports_a_success", cwd=user)
     assert without.returncode == 2, without.stdout[-3000:] + without.stderr[-2000:]  # could not run
-    assert "pip install 'backup-drills[paramiko]'" in without.stdout + without.stderr, without.stdout[-3000:]
+    assert ".whl[paramiko]'" in without.stdout + without.stderr, without.stdout[-3000:]  # the wheel's extra
+    discovered = run(venv, "backup-drills", "discover", "paramiko://root@127.0.0.1:9", cwd=user)
+    assert discovered.returncode == 2, discovered.stderr  # could not run, no traceback
+    assert ".whl[paramiko]'" in discovered.stderr
+    assert "Traceback" not in discovered.stderr
 
 
 def test_the_wheel_installed_in_a_new_virtualenv(wheel: Path, venv: Path, tmp_path: Path) -> None:
