@@ -8,6 +8,8 @@ its passphrase only from the stock unit's systemd credential: a wrong or missing
 not run, named by host, job and credential, never by value."""
 
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import SimpleNamespace
 
 import pytest
@@ -27,6 +29,22 @@ FRESH = "test_the_newest_borg_archive_is_younger_than_the_rpo"
 CREDENTIAL_JOB, CREDENTIAL_WHO = "saito-credential@saito", "with job saito-credential's"
 CREDENTIAL = "/etc/credstore.encrypted/borgmatic_pw"
 NAMED = "credentials_unit borgmatic.service, its credential borgmatic_pw"
+# the stock unit's ExecStartPre=sleep 1m keeps a backup from running while a machine boots: a
+# runtime drop-in (/run, gone with the container) empties it for one start, a minute less of
+# saito's tests; the unit's ExecStart, sandbox and credential drop-in stay as Debian and the lab
+# have them
+NO_BOOT_DELAY = "/run/systemd/system/borgmatic.service.d/zz-no-boot-delay.conf"
+
+
+@contextmanager
+def without_boot_delay(host: LabHost) -> Iterator[None]:
+    folder = NO_BOOT_DELAY.rsplit("/", 1)[0]
+    host.sh(f"mkdir -p {folder} && printf '[Service]\\nExecStartPre=\\n' > {NO_BOOT_DELAY} && "
+            "systemctl daemon-reload")
+    try:
+        yield
+    finally:
+        host.sh(f"rm -f {NO_BOOT_DELAY} && systemctl daemon-reload")
 
 
 def test_borgmatics_excludes_are_honoured_and_a_flipped_byte_is_not_compliant(drill):
@@ -45,9 +63,12 @@ def test_borgmatics_excludes_are_honoured_and_a_flipped_byte_is_not_compliant(dr
         run = drill.run(CHECK, JOB)
         run.expect_failure(WHO, f"borg check of {REPO} failed", "Segment entry checksum mismatch [segment ")
         assert "COULD NOT RUN" not in run.output, run.output
-    # the estate's own process: Debian's stock unit (it waits a minute, then borgmatic creates,
-    # prunes, compacts and checks with its passcommand)
-    saito.sh("systemctl start borgmatic.service", timeout=600)
+    # the estate's own process: Debian's stock unit (borgmatic creates, prunes, compacts and
+    # checks with its passcommand), without the minute it waits at boot
+    with without_boot_delay(saito):
+        assert saito.sh("systemctl show -p ExecStartPre --value borgmatic.service").strip() == ""
+        saito.sh("systemctl start borgmatic.service", timeout=600)
+    assert "sleep" in saito.sh("systemctl show -p ExecStartPre --value borgmatic.service")  # put back
     assert saito.sh("systemctl show -p Result --value borgmatic.service").strip() == "success"
     drill.healed(CHECK, JOB)
     drill.healed(FRESH, JOB)
