@@ -27,6 +27,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
 from backup_drills.adapters.tool import (
     BackupTool,
     CheckResult,
+    Listing,
     RestoreFailed,
     RestoreResult,
     RetentionDryRun,
@@ -267,11 +268,20 @@ class Restic:
         return [m for hit in found if isinstance(hit, dict) for m in hit.get("matches") or []]
 
     def ls(self, snapshot: Snapshot, path: str) -> dict[str, int]:
-        """Files under ``path`` in ``snapshot`` and their sizes (``restic ls --json``)."""
-        result = self._checked("ls", "--json", "--", self._id(snapshot.id), path)
-        nodes = (json.loads(line) for line in result.text.splitlines() if line.startswith("{"))
-        return {str(n["path"]): int(n.get("size") or 0) for n in nodes
-                if n.get("struct_type") == "node" and n.get("type") == "file"}
+        """Every file at or below ``path`` in ``snapshot``, at any depth, and its size
+        (``listing``)."""
+        return self.listing(snapshot, path).files
+
+    def listing(self, snapshot: Snapshot, path: str) -> Listing:
+        """``path`` in ``snapshot`` and its whole subtree (``restic ls --json --recursive``:
+        without ``--recursive``, restic 0.14 to 0.18 list a folder and its direct children
+        only, so a folder of subfolders would list no file); files with their sizes, every
+        other node by its type. restic lists nothing for a path the snapshot lacks."""
+        result = self._checked("ls", "--json", "--recursive", "--", self._id(snapshot.id), path)
+        printed = (json.loads(line) for line in result.text.splitlines() if line.startswith("{"))
+        nodes = [n for n in printed if n.get("struct_type") == "node"]
+        return Listing({str(n["path"]): int(n.get("size") or 0) for n in nodes if n.get("type") == "file"},
+                       {str(n["path"]): str(n.get("type")) for n in nodes if n.get("type") != "file"})
 
     def files(self, snapshot: Snapshot) -> dict[str, int]:
         """Every file of ``snapshot`` under the job's source, relative to it, with its size

@@ -200,13 +200,34 @@ class NotSupported(Exception):
     verdict on the backup, never COULD NOT RUN."""
 
 
+@dataclass(frozen=True)
+class Listing:
+    """One path of a snapshot with its whole subtree, as the tool lists it: each regular file
+    with its size (``files``), each other entry, the path itself when it is a folder, by its
+    type (``others``: ``dir``, ``symlink``...). Nothing in either: the snapshot lacks the path.
+
+    >>> Listing({"/flux/a/b/c.txt": 5}, {"/flux/a": "dir", "/flux/a/b": "dir"}).folders
+    2
+    """
+
+    files: dict[str, int]
+    others: dict[str, str]
+
+    @property
+    def folders(self) -> int:
+        return sum(kind == "dir" for kind in self.others.values())
+
+
 @runtime_checkable
 class FindsPaths(Protocol):
-    """A tool that lists one path of a snapshot (``restic find``, ``restic ls``)."""
+    """A tool that lists one path of a snapshot (``restic find``, ``restic ls``); ``ls`` and
+    ``listing`` list its whole subtree, not a folder's direct children only."""
 
     def find(self, snapshot: Snapshot, path: str) -> list[dict[str, object]]: ...
 
     def ls(self, snapshot: Snapshot, path: str) -> dict[str, int]: ...
+
+    def listing(self, snapshot: Snapshot, path: str) -> Listing: ...
 
 
 @runtime_checkable

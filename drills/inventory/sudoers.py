@@ -189,7 +189,8 @@ def _restic(job: Job, host: Host) -> list[Rule]:
     ]
     if paths:
         rules += [(f"--no-lock find --snapshot {ID} --json -- {paths}", "a sample in a snapshot"),
-                  (f"--no-lock ls --json -- {ID} {paths}", "a sample's listing")]
+                  (f"--no-lock ls --json --recursive -- {ID} {paths}",
+                   "a sample's listing, its whole subtree")]
     if source:
         includes = f"( --include {paths})*" if paths else ""
         rules.append((f"--no-lock restore {ID} --target {one}{includes}( --verify)?", "restore into scratch"))

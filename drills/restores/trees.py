@@ -23,6 +23,7 @@ from backup_drills.adapters.readings import BACKUPS, latest_snapshot
 from backup_drills.adapters.systemd import start_service
 from backup_drills.adapters.tool import (
     FindsPaths,
+    Listing,
     Mirrors,
     RestoreFailed,
     Snapshot,
@@ -165,16 +166,21 @@ class RestoreDrill:
                               result.seconds + restored.seconds, comparison, result.command)
 
     def restic_oldest(self, subpath: str) -> RestoreOutcome:
-        """Restore one path of the oldest snapshot the repository keeps, by its ID, with restic's
-        read-back verification; then every file ``restic ls`` lists for it must be there with its
-        size. The source is not the reference: it has moved on since that snapshot."""
+        """Restore one path (the sample directory) of the oldest snapshot the repository keeps,
+        by its ID, with restic's read-back verification; then every file ``restic ls`` lists at
+        any depth below it must be there with its size. The source is not the reference: it
+        has moved on since that snapshot. A path the snapshot lacks is NOT COMPLIANT; one that
+        holds no file leaves nothing to compare: COULD NOT RUN (``_nothing_listed``)."""
         tool = tool_for(self.remote, self.job)
         finder: FindsPaths = capable(tool, FindsPaths, "cannot list one path of a snapshot")
         snapshots = BACKUPS(self.remote, self.job)
         snapshot, source = self._present(snapshots[0] if snapshots else None), str(self.job.source)
         subpath = inside_source(self.job, subpath, self.remote.name)
         inside = f"{source}/{subpath}"
-        listed = finder.ls(snapshot, inside)
+        listing = finder.listing(snapshot, inside)
+        if not listing.files:
+            raise self._nothing_listed(snapshot, inside, listing)
+        listed = listing.files
         with scratch_dir(self.remote, self.job) as target:
             result = tool.restore(snapshot, target, (inside,), verify=True)
             restored = hash_tree(self.remote, f"{target}{source}", [subpath], missing_ok=True)
@@ -191,6 +197,20 @@ class RestoreDrill:
                 comparison.compared_bytes += size
         return RestoreOutcome(self.job, self.remote.name, subpath, snapshot, result.seconds,
                               result.seconds + restored.seconds, comparison, result.command)
+
+    def _nothing_listed(self, snapshot: Snapshot, inside: str, listing: Listing) -> Exception:
+        """The verdict when the oldest snapshot lists no file at ``inside``: it lacks the path
+        (NOT COMPLIANT: that snapshot cannot give it back), or the path holds only folders,
+        links or nothing (COULD NOT RUN: a restore of no file proves nothing either way)."""
+        who, which = f"host {self.remote.name}, job {self.job.name}", \
+            f"snapshot {snapshot.short_id} ({snapshot.time.isoformat()})"
+        if not listing.others:
+            return RestoreFailed(f"{who}: the oldest kept {which} does not hold the sample "
+                                 f"directory {inside}: it cannot be restored from it")
+        return DrillCouldNotRun(f"{who}: the sample directory {inside} holds no file in {which} "
+                                f"({listing.folders} folder(s), {len(listing.others)} entries in "
+                                "all): nothing to restore and compare; samples.directory should "
+                                "name a folder that holds files")
 
     def _present(self, snapshot: Snapshot | None, noun: str = "snapshot") -> Snapshot:
         """The snapshot, or the verdict that the repository holds none of the job's source."""

@@ -352,6 +352,8 @@ def restic_commands(e: Estate, v: str) -> None:
     e.received("restic", "--target", f"{e.tmp}/t{v}", "--include", f"/s{v}/{v}")
     tolerated(lambda: restic.find(snapshot, f"/s{v}/x"))
     e.received("restic", "find", f"/s{v}/x")
+    tolerated(lambda: restic.listing(snapshot, f"/s{v}/x"))
+    e.received("restic", "ls", "--recursive", f"/s{v}/x")
 
 
 @builder

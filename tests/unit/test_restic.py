@@ -10,6 +10,7 @@ import pytest
 from backup_drills.adapters.restic import Restic
 from backup_drills.core.transport import DrillCouldNotRun, Remote
 from backup_drills.inventory.schema import Host, Job
+from backup_drills.outcomes import RestoreFailed
 from backup_drills.restores.trees import RestoreDrill
 from backup_drills.verdicts.repository import check_passes, no_stale_locks, snapshot_fresh
 from backup_drills.verdicts.restore import restore_identical
@@ -174,7 +175,39 @@ def test_the_oldest_snapshot_restores_a_name_that_is_not_utf8(estate):
     remote.run(remote.with_credentials(["restic", "-r", str(repo), "forget", first.id]), check=True)
     outcome = RestoreDrill(remote, job).restic_oldest("active")
     assert outcome.comparison.identical, outcome.comparison.describe()
-    assert outcome.comparison.compared == 1  # restic ls lists the folder itself, not below it
+    assert outcome.comparison.compared == 51  # the odd name and active/deep's 50 files
+
+
+def test_the_oldest_snapshot_restores_a_sample_folder_of_subfolders_only(estate):
+    """The sample folder holds only subfolders (``active`` holds only ``deep``): every file of
+    its whole subtree is listed, restored and compared (restic ls without ``--recursive``
+    lists only the folder's direct children: 0 files, a healthy host judged NOT COMPLIANT)."""
+    remote, job, _, source, _ = estate
+    assert [entry.name for entry in (source / "active").iterdir()] == ["deep"]
+    outcome = RestoreDrill(remote, job).restic_oldest("active")
+    verdict = restore_identical(outcome)
+    assert verdict.ok, verdict.message
+    assert outcome.comparison.compared == 50
+    assert outcome.comparison.compared_bytes == sum(1000 + index for index in range(50))
+
+
+def test_a_sample_folder_the_oldest_snapshot_lacks_fails_and_one_without_files_could_not_run(estate):
+    """A sample folder absent from the oldest kept snapshot is NOT COMPLIANT (it cannot be
+    restored from it); present but holding no file (only an empty subfolder) the drill has
+    nothing to compare: COULD NOT RUN, naming the folder, never a vacuous green or red."""
+    remote, job, restic, source, repo = estate
+    (source / "empty" / "nothing").mkdir(parents=True)
+    empty = job.model_copy(update={"samples": job.samples.model_copy(update={"directory": "empty"})})
+    with pytest.raises(RestoreFailed, match=f"does not hold the sample directory {source}/empty"):
+        RestoreDrill(remote, empty).restic_oldest("empty")
+    remote.run(remote.with_credentials(["restic", "-r", str(repo), "backup", str(source), "--host",
+                                        restic.hostname]), check=True)
+    remote.run(remote.with_credentials(["restic", "-r", str(repo), "forget",
+                                        restic.snapshots()[0].id]), check=True)
+    later = Remote(remote.host, timeout=120)  # a run of its own: snapshots read as found again
+    with pytest.raises(DrillCouldNotRun, match=f"sample directory {source}/empty holds no file "
+                                               r"in snapshot [0-9a-f]{8} .*2 folder\(s\)"):
+        RestoreDrill(later, empty).restic_oldest("empty")
 
 
 def test_silent_corruption_of_the_source_is_named(estate):

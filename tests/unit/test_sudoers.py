@@ -362,7 +362,9 @@ def test_every_command_a_read_only_drill_escalates_matches_a_generated_rule(refu
     assert {words[1] for words in borg} >= {"list", "check", "info", "prune"}, borg
     assert not any("sudo" in command for command in captured.plain)
     restic = [words for words in captured.escalated if Path(words[0]).name == "restic"]
-    assert any("--recursive" in words for words in restic), restic  # the rotation's listing
+    listings = [words for words in restic if "ls" in words]
+    assert len(listings) >= 2, restic  # the rotation's listing, and a sample folder's
+    assert all("--recursive" in words for words in listings), listings  # each its whole subtree
     included = [w for words in restic for w in words if w.startswith("--include=")]
     assert len(included) == len(CHOSEN), restic  # its restore, each chosen file one word
 
