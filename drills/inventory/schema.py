@@ -16,6 +16,7 @@ and credentials inside URLs are all refused.
 from __future__ import annotations
 
 import difflib
+import functools
 import os
 import posixpath
 import re
@@ -62,14 +63,24 @@ class Located(ValueError):
         self.loc, self.message, self.value = loc, message, value
 
 
+# the text validators below are pure: a fleet's jobs repeat the same few values (26h, /flux),
+# each worked out once (a refused value raises each time, as nothing is cached for it)
+_ONCE = functools.lru_cache(maxsize=4096)
+
+
+@_ONCE
+def _duration_text(value: str) -> timedelta:
+    try:
+        return parse_duration(value)
+    except OverflowError:  # timedelta stops at 999999999 days
+        raise ValueError("expected a duration of less than a million days") from None
+
+
 def _duration(value: Any) -> timedelta:
     if isinstance(value, timedelta):
         delta = value
     elif isinstance(value, str):
-        try:
-            delta = parse_duration(value)
-        except OverflowError:  # timedelta stops at 999999999 days
-            raise ValueError("expected a duration of less than a million days") from None
+        delta = _duration_text(value)
     else:  # a bare number (26, 26.0, 1:30 which YAML reads as 90): seconds? hours?
         raise ValueError(f"expected a duration with its unit such as 26h, 7d, 15m or 1h30m, got "
                          f"{value!r}: a number alone says neither seconds nor hours")
@@ -83,6 +94,11 @@ Duration = Annotated[timedelta, BeforeValidator(_duration)]
 
 
 def _absolute(value: str) -> str:
+    return _absolute_text(value) if isinstance(value, str) else _absolute_text.__wrapped__(value)
+
+
+@_ONCE
+def _absolute_text(value: str) -> str:
     if not isinstance(value, str) or not value.startswith("/"):
         raise ValueError(f"expected an absolute path on the host, got {value!r}")
     if CONTROL.search(value):
@@ -97,6 +113,11 @@ AbsPath = Annotated[str, BeforeValidator(_absolute)]
 
 
 def _relative(value: str) -> str:
+    return _relative_text(value) if isinstance(value, str) else _relative_text.__wrapped__(value)
+
+
+@_ONCE
+def _relative_text(value: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValueError("expected a path relative to the job's source, such as mike/photos/2024")
     if value.startswith("/"):
@@ -843,22 +864,28 @@ class Inventory(_Strict):
         """Jobs of a kind, or jobs that declare an attribute (``schedule``, ``marker``, a dotted
         one such as ``dump.canary_table``; or ``host.credentials_env``, of the job's host; or
         one of several: ``credentials_env|host.credentials_env``)."""
-        def declares(job: Job, attribute: str) -> bool:
-            if "|" in attribute:
-                return any(declares(job, one) for one in attribute.split("|"))
-            owner: object = self.hosts[job.host] if attribute.startswith("host.") else job
-            for part in attribute.removeprefix("host.").split("."):
-                owner = getattr(owner, part, None)
-            return owner is not None and owner != ()  # an empty list declares nothing
+        # each alternative split once, not once per job: (of the host?, the attribute's parts)
+        paths = [(one.startswith("host."), one.removeprefix("host.").split("."))
+                 for one in (needs.split("|") if needs is not None else ())]
 
-        def of_kind(job: Job) -> bool:  # a kind that runs another's scenarios too (``also``)
-            return kind is None or job.kind == kind or KINDS[kind].tag in KINDS[job.kind].also
+        def declares(job: Job) -> bool:
+            for of_host, parts in paths:
+                owner: object = self.hosts[job.host] if of_host else job
+                for part in parts:
+                    owner = getattr(owner, part, None)
+                if owner is not None and owner != ():  # an empty list declares nothing
+                    return True
+            return False
 
-        def read_later(job: Job) -> bool:  # a part its kind reads from the host (``from_host``)
-            return needs is not None and needs in KINDS[job.kind].from_host
-
+        # a kind that runs another's scenarios too (``also``); a part its kind reads from the
+        # host (``from_host``): both asked once per kind, not once per job
+        tag = KINDS[kind].tag if kind in KINDS else None
+        of_kind = {name: kind is None or name == kind or (tag is not None and tag in entry.also)
+                   for name, entry in KINDS.items()}
+        read_later = {name: needs is not None and needs in entry.from_host
+                      for name, entry in KINDS.items()}
         return [job for job in self.jobs.values()
-                if of_kind(job) and (needs is None or declares(job, needs) or read_later(job))]
+                if of_kind[job.kind] and (needs is None or read_later[job.kind] or declares(job))]
 
 
 def _named(section: str, key: Any, entry: Any) -> Any:

@@ -241,8 +241,9 @@ def pytest_report_collectionfinish(config: pytest.Config) -> list[str]:
 
 def job_of(item: pytest.Item) -> Job | None:
     """The inventory job a collected test drills, if any."""
-    job = getattr(getattr(item, "callspec", None), "params", {}).get("job")
-    return job if isinstance(job, Job) else None
+    callspec = getattr(item, "callspec", None)
+    job = callspec.params.get("job") if callspec is not None else None
+    return job if type(job) is Job or isinstance(job, Job) else None  # the type first: cheaper
 
 
 def scenario_template(item: pytest.Item) -> ScenarioTemplate | None:
