@@ -123,6 +123,15 @@ def sweep_canaries(remote: Remote, jobs: list[Job]) -> None:
             remote.run(argv("sh", "-c", _UNPLANT, "canary-sweep", f"{job.source}/{CANARY_DIR}"))
 
 
+def _attempted(restore: Callable[[], T]) -> T | RestoreFailed:
+    """What ``restore`` returns, or the ``RestoreFailed`` it raises (to be judged beside what
+    the source holds)."""
+    try:
+        return restore()
+    except RestoreFailed as failed:
+        return failed
+
+
 class RestoreDrill:
     def __init__(self, remote: Remote, job: Job) -> None:
         self.remote, self.job = remote, job
@@ -243,17 +252,30 @@ class RestoreDrill:
     def mirror_sample(self, relative: str, is_file: bool, since: datetime,
                       expected: int | None = None) -> RestoreOutcome:
         """Copy one file or directory (``.``: the whole mirror, ``expected`` bytes) back from
-        the mirror into scratch and compare."""
+        the mirror into scratch and compare (``rclone copy`` of a directory: its whole
+        subtree). A directory whose source holds no file the mirror keeps leaves nothing to
+        compare: COULD NOT RUN."""
         tool = tool_for(self.remote, self.job)
         mirror: Mirrors = capable(tool, Mirrors, "keeps no mirror")
         source = str(self.job.source)
         rel = inside_source(self.job, relative, self.remote.name)
+        left_out = tool.left_out(lambda relative: None)
         with scratch_dir(self.remote, self.job) as target:
-            result, source_manifest = self._in_parallel(
-                lambda: mirror.copy(rel, f"{target}/{rel}", is_file, expected),
+            copied, source_manifest = self._in_parallel(
+                lambda: _attempted(lambda: mirror.copy(rel, f"{target}/{rel}", is_file, expected)),
                 lambda: hash_tree(self.remote, source, [rel]))
+            if not is_file and not any(entry.kind == "f" and not left_out(path)
+                                       for path, entry in source_manifest.entries.items()):
+                what, hint = (source, "") if rel == "." else \
+                    (f"the sample directory {source}/{rel}",
+                     "; samples.directory should name a folder that holds files")
+                raise DrillCouldNotRun(f"host {self.remote.name}, job {self.job.name}: {what} holds "
+                                       "no file the mirror keeps (rclone keeps no empty folders): "
+                                       f"nothing to copy back and compare{hint}")
+            if isinstance(copied, RestoreFailed):
+                raise copied
+            result = copied
             restored = hash_tree(self.remote, target, [rel], missing_ok=True)
-        comparison = compare(source_manifest, restored, since, self.job.name,
-                             tool.left_out(lambda relative: None), kinds="f")
+        comparison = compare(source_manifest, restored, since, self.job.name, left_out, kinds="f")
         return RestoreOutcome(self.job, self.remote.name, rel, None, result.seconds,
                               result.seconds + restored.seconds, comparison, result.command)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from backup_drills.adapters.rclone import Rclone
-from backup_drills.core.transport import Remote
+from backup_drills.core.transport import DrillCouldNotRun, Remote
 from backup_drills.inventory.schema import Host, Job
 from backup_drills.restores.trees import RestoreDrill
 from backup_drills.verdicts.restore import mirror_in_sync, restore_identical
@@ -67,6 +67,22 @@ def test_samples_restore_from_the_mirror_and_an_altered_one_is_named(mirrored):
     verdict = restore_identical(drill.mirror_sample("mike/report (final).txt", True, since))
     assert not verdict.ok
     assert f"{source}/mike/report (final).txt" in verdict.message
+
+
+def test_a_sample_folder_of_subfolders_restores_whole_and_one_without_files_could_not_run(mirrored):
+    """rclone copy of a folder is recursive: a sample folder holding only subfolders comes back
+    whole. A folder holding no file is in no mirror (rclone keeps no empty folders; copy exits
+    3, 'directory not found'): COULD NOT RUN, nothing to compare, never NOT COMPLIANT."""
+    remote, job, source, _ = mirrored
+    since = datetime.now(UTC) + timedelta(seconds=5)
+    drill = RestoreDrill(remote, job)
+    outcome = drill.mirror_sample("mike", False, since)
+    assert restore_identical(outcome).ok
+    assert outcome.comparison.compared == 21  # photos/'s 20 and the report, at any depth
+    (source / "mike" / "empty" / "nothing").mkdir(parents=True)
+    with pytest.raises(DrillCouldNotRun, match=f"sample directory {source}/mike/empty holds no "
+                                               "file the mirror keeps"):
+        drill.mirror_sample("mike/empty", False, since)
 
 
 def test_the_whole_mirror_restores_to_an_alternate_root_and_a_lost_file_is_named(mirrored):
