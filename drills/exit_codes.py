@@ -3,13 +3,14 @@ subcommands, ``drill-evidence``, ``drill-lab``, ``drill-steps``) and of a drill 
 
     0 verified       every drill (or check) passed
     1 not compliant  a drill ran and found the estate not as the runbook says
-    2 could not run  no verdict: a host unreachable, a command timed out, a tool missing
+    2 could not run  no verdict: a host unreachable, a command timed out, a tool missing; or
+                     the output's reader went away first (a closed pipe: ``| head``)
     3 internal error a bug: an unexpected exception, never reported as a verdict
     4 bad input      an invalid inventory, option or file: nothing was touched
 
 ``guarded`` wraps a command's ``main`` so that an unexpected exception is exit 3 (never 1, the
-code a pipeline reads as "not compliant") and argparse's usage error is exit 4 (argparse's own
-is 2, which would read as "could not run"):
+code a pipeline reads as "not compliant"), argparse's usage error is exit 4 (argparse's own
+is 2, which would read as "could not run") and a closed output pipe is exit 2, silently:
 
     >>> @guarded
     ... def main(argv: list[str] | None = None) -> int:
@@ -23,6 +24,8 @@ is 2, which would read as "could not run"):
 from __future__ import annotations
 
 import functools
+import os
+import select
 import sys
 import traceback
 from collections.abc import Callable
@@ -72,7 +75,8 @@ def drill_exit(pytest_status: int, not_compliant: int, sharded: bool) -> int:
 def guarded(main: Callable[P, int]) -> Callable[P, int]:
     """``main`` whose unexpected exception is exit 3 (its traceback, masked, on standard error,
     then one line saying it is an internal error), whose argparse usage error is exit 4, and whose
-    Ctrl-C is exit 2 (the drill did not finish: no verdict)."""
+    Ctrl-C is exit 2 (the drill did not finish: no verdict), as is a closed output pipe (the
+    reader of ``| head`` went away: nothing more is printed, no traceback)."""
     @functools.wraps(main)
     def run(*args: P.args, **kwargs: P.kwargs) -> int:
         try:
@@ -82,15 +86,43 @@ def guarded(main: Callable[P, int]) -> Callable[P, int]:
         except KeyboardInterrupt:
             print("interrupted: no verdict (exit 2, could not run)", file=sys.stderr)
             return int(ExitCode.COULD_NOT_RUN)
+        except BrokenPipeError:
+            if not _reader_gone():
+                _internal_error()
+                return int(ExitCode.INTERNAL_ERROR)
+            return int(ExitCode.COULD_NOT_RUN)
         except Exception:  # the point of this wrapper: a bug is never a verdict
-            from backup_drills.core.secrets import mask  # a secret the command registered stays hidden
-
-            sys.stderr.write(mask(traceback.format_exc()))
-            print("internal error (exit 3): the traceback above is a bug of backup-drills, not a "
-                  "verdict on any backup", file=sys.stderr)
+            _internal_error()
             return int(ExitCode.INTERNAL_ERROR)
 
     return run
+
+
+def _internal_error() -> None:
+    """The traceback being handled, masked, and the line saying it is a bug, on standard error."""
+    from backup_drills.core.secrets import mask  # a secret the command registered stays hidden
+
+    sys.stderr.write(mask(traceback.format_exc()))
+    print("internal error (exit 3): the traceback above is a bug of backup-drills, not a "
+          "verdict on any backup", file=sys.stderr)
+
+
+def _reader_gone() -> bool:
+    """True when standard output or error is a pipe whose reader has gone (``| head`` read
+    what it wanted); each such one then writes to /dev/null, so nothing more fails (Python's
+    docs on SIGPIPE: no traceback, not even at exit when the buffers are flushed)."""
+    gone = False
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            fd = stream.fileno()
+        except (AttributeError, OSError, ValueError):  # replaced (captured) streams: not a pipe
+            continue
+        poller = select.poll()
+        poller.register(fd, 0)  # POLLERR is always reported: a pipe's writer gets it, no reader left
+        if any(events & select.POLLERR for _, events in poller.poll(0)):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), fd)
+            gone = True
+    return gone
 
 
 def _exit_status(exc: SystemExit) -> int:

@@ -215,3 +215,19 @@ def test_every_console_script_and_documented_module_runs_with_python_m():
                              cwd=ROOT, timeout=120)
         assert ran.returncode == 0, (module, ran.stderr[-500:])
         assert "usage:" in ran.stdout, (module, ran.stdout[:300])
+
+
+@pytest.mark.parametrize(("args", "errors"), [
+    (["run", "--pytest-help"], "into the pipe"),  # 2>&1 | head
+    (["run", f"--inventory={EXAMPLE}", "--collect-only", "-p", "no:cacheprovider", "-k", "motoko"], "apart")])
+def test_a_closed_output_pipe_is_could_not_run_without_a_traceback(tmp_path, args, errors):
+    """``backup-drills run ... | head``: the reader closes the pipe before the command is done.
+    Here it is closed before the command writes a line, so every write meets it closed."""
+    reader, writer = os.pipe()
+    os.close(reader)  # no reader left: the first write is EPIPE (Python ignores SIGPIPE)
+    stderr = writer if errors == "into the pipe" else subprocess.PIPE
+    done = subprocess.run([*script_argv("backup-drills"), *args], cwd=tmp_path, stdout=writer,
+                          stderr=stderr, text=True, timeout=120)
+    os.close(writer)
+    assert done.returncode == ExitCode.COULD_NOT_RUN, done.stderr
+    assert not done.stderr, done.stderr  # no traceback, no "Exception ignored" at exit
