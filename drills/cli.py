@@ -20,7 +20,7 @@ from pathlib import Path
 
 from backup_drills import __version__
 from backup_drills.evidence.cli import evidence_main, merge_main
-from backup_drills.exit_codes import guarded
+from backup_drills.exit_codes import guarded, plain
 from backup_drills.inventory.schema import InventoryError, load_inventory
 from backup_drills.run import exit_table, run_main
 
@@ -41,7 +41,7 @@ def _sudoers(argv: list[str]) -> int:
     (exit 4 when a job cannot be pinned exactly: its kind is named, no broader rule is written)."""
     from backup_drills.inventory.sudoers import NotCovered, helper_files, sudoers_file
 
-    parser = argparse.ArgumentParser(prog="backup-drills sudoers", description=_sudoers.__doc__)
+    parser = argparse.ArgumentParser(prog="backup-drills sudoers", description=plain(_sudoers.__doc__))
     parser.add_argument("--inventory", type=Path, required=True, help="the inventory file")
     parser.add_argument("--host", help="the host the file is for (needed when the inventory has several)")
     parser.add_argument("--user", default="drill", help="the drilling user on the host (default: drill)")
@@ -95,8 +95,8 @@ def main(argv: list[str] | None = None) -> int:
             main as steps_main,  # the catalogue reads the step modules
         )
 
-        return steps_main(args[1:])
-    parser = argparse.ArgumentParser(prog="backup-drills", description=__doc__.splitlines()[0],
+        return steps_main(args[1:], prog="backup-drills steps")
+    parser = argparse.ArgumentParser(prog="backup-drills", description=plain(__doc__.splitlines()[0]),
                                      epilog=exit_table())
     parser.add_argument("--version", action="version", version=f"backup-drills {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)

@@ -72,6 +72,15 @@ def drill_exit(pytest_status: int, not_compliant: int, sharded: bool) -> int:
     return pytest_status
 
 
+def plain(text: str | None) -> str:
+    """A docstring as a command's help shows it: without reStructuredText's double backticks.
+
+    >>> plain("``backup-drills merge``: the shards' ``evidence``")
+    "backup-drills merge: the shards' evidence"
+    """
+    return (text or "").replace("``", "")
+
+
 def guarded(main: Callable[P, int]) -> Callable[P, int]:
     """``main`` whose unexpected exception is exit 3 (its traceback, masked, on standard error,
     then one line saying it is an internal error), whose argparse usage error is exit 4, and whose

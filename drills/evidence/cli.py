@@ -27,6 +27,7 @@ from backup_drills.evidence.manifest import EXIT_UNREADABLE, MANIFEST, load, run
 from backup_drills.evidence.merge import MergeError, merge
 from backup_drills.evidence.report import ReportError, build_report
 from backup_drills.evidence.signing import IDENTITY, SigningError, keygen, signing_key
+from backup_drills.exit_codes import plain
 
 
 def _matrix(path: Path, out: Path) -> int:
@@ -98,11 +99,15 @@ def evidence_main(argv: list[str] | None = None, prog: str = "drill-evidence") -
     table.add_argument("--out", type=Path, required=True,
                        help="directory for controls.md and controls.json")
     report = commands.add_parser("report", help="single-file HTML report of the Allure results "
-                                                "(Allure 3, with trends across runs)")
-    report.add_argument("--results", type=Path, default=Path("reports/allure-results"))
-    report.add_argument("--out", type=Path, default=Path("reports/html"))
+                                                "(Allure 3, with trends across runs)",
+                                 description="a single-file HTML report of a drill's Allure results "
+                                             "(Allure 3, with trends across runs)")
+    report.add_argument("--results", type=Path, default=Path("reports/allure-results"),
+                        help="the drill's Allure results folder (default: %(default)s)")
+    report.add_argument("--out", type=Path, default=Path("reports/html"),
+                        help="folder the report is written to, as index.html (default: %(default)s)")
     report.add_argument("--history", type=Path, default=Path("reports/history.jsonl"),
-                        help="Allure history file, appended to on every report")
+                        help="Allure history file, appended to on every report (default: %(default)s)")
     args = parser.parse_args(argv)
     if args.command == "matrix":
         return _matrix(args.path, args.out)
@@ -122,7 +127,7 @@ def evidence_main(argv: list[str] | None = None, prog: str = "drill-evidence") -
 
 def merge_main(argv: list[str]) -> int:
     """``backup-drills merge``: the shards' evidence and Allure results as one run."""
-    parser = argparse.ArgumentParser(prog="backup-drills merge", description=merge_main.__doc__)
+    parser = argparse.ArgumentParser(prog="backup-drills merge", description=plain(merge_main.__doc__))
     parser.add_argument("--evidence", type=Path, nargs="+", required=True,
                         help="each shard's evidence folder (its reports/evidence, or the run in it)")
     parser.add_argument("--allure", type=Path, nargs="*", default=[],

@@ -145,16 +145,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @guarded
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="drill-steps", description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None, prog: str = "drill-steps") -> int:
+    """``drill-steps [--check]`` (``backup-drills steps``): the catalogue on standard output."""
+    parser = argparse.ArgumentParser(
+        prog=prog, description=__doc__.split("\n\n")[0].replace("\n", " ") + " Printed as Markdown "
+        "on standard output: " + f"{prog} > steps.md")
     parser.add_argument("--check", action="store_true",
-                        help=f"exit 1 when {CATALOGUE} differs from the step registry")
+                        help=f"in a checkout of the project: exit 1 when its {CATALOGUE} differs from "
+                             "the step registry (an installed wheel has no docs/: exit 4)")
     args = parser.parse_args(argv)
     text = current()
     if args.check:
         if not (PROJECT / CATALOGUE).is_file():
-            print(f"drill-steps --check compares a checkout's {CATALOGUE}; there is none here "
-                  f"({PROJECT / CATALOGUE}): `drill-steps` alone prints the catalogue", file=sys.stderr)
+            print(f"{prog} --check compares a checkout's {CATALOGUE}; there is none here "
+                  f"({PROJECT / CATALOGUE}): `{prog}` alone prints the catalogue", file=sys.stderr)
             return ExitCode.BAD_INPUT
         stale = (PROJECT / CATALOGUE).read_text() != text
         if stale:

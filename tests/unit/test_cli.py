@@ -231,3 +231,32 @@ def test_a_closed_output_pipe_is_could_not_run_without_a_traceback(tmp_path, arg
     os.close(writer)
     assert done.returncode == ExitCode.COULD_NOT_RUN, done.stderr
     assert not done.stderr, done.stderr  # no traceback, no "Exception ignored" at exit
+
+
+HELPS = [[], ["run"], ["inventory"], ["inventory", "check"], ["report"], ["evidence"], ["evidence", "verify"],
+         ["steps"], ["merge"], ["discover"], ["sudoers"]]
+
+
+@pytest.mark.parametrize("words", HELPS, ids=lambda words: " ".join(words) or "backup-drills")
+def test_every_commands_help_is_plain_text_with_its_defaults(words, capsys):
+    assert main([*words, "--help"]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith(f"usage: {' '.join(['backup-drills', *words])}")
+    assert "``" not in text  # reStructuredText's, from a docstring
+    for option in re.findall(r"^  (--[a-z-]+) [A-Z]", text, re.MULTILINE):  # an option with a value
+        described = text.split(f"  {option} ", 1)[1].split("\n  -", 1)[0]
+        assert len(described.split()) > 1, f"{option}: no help text"
+    flat = " ".join(text.split())
+    if words == ["report"]:
+        assert "(default: reports/allure-results)" in flat
+        assert "(default: reports/html)" in flat
+    if words == ["discover"]:
+        assert "(default: 30)" in flat
+    if words == ["steps"]:  # the whole first paragraph, and --check says it needs a checkout
+        assert "so features are written without reading Python" in flat
+        assert "an installed wheel has no docs/" in flat
+
+
+def test_drill_steps_help_names_drill_steps(capsys):
+    assert script("drill-steps")(["--help"]) == 0
+    assert capsys.readouterr().out.startswith("usage: drill-steps ")
