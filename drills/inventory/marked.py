@@ -89,9 +89,8 @@ class _Loader(_BASE):  # type: ignore[valid-type,misc]  # CSafeLoader is typed a
         super().flatten_mapping(node)
 
     def _refuse_duplicates(self, node: MappingNode) -> None:
-        keys = [key.value for key, _ in node.value if key.__class__ is ScalarNode and key.tag == _STR]
-        if len(keys) == len(node.value) == len(set(keys)) and not CONTROL.search("".join(keys)):
-            return  # string keys only, each once, none with a control character: nothing to name
+        if _plain_keys(node):
+            return
         seen: dict[Any, Node] = {}
         for key_node, _ in node.value:
             if key_node.tag == _MERGE or not isinstance(key_node, ScalarNode):
@@ -116,11 +115,23 @@ class _Loader(_BASE):  # type: ignore[valid-type,misc]  # CSafeLoader is typed a
                               "the last one and drop the first silently")
 
 
+def _plain_keys(node: MappingNode) -> bool:
+    """String keys only (no merge key, no other type), each once, none with a control
+    character: nothing to refuse, merge or hash-check (the common mapping)."""
+    keys = [key.value for key, _ in node.value if key.__class__ is ScalarNode and key.tag == _STR]
+    return len(keys) == len(node.value) == len(set(keys)) and not CONTROL.search("".join(keys))
+
+
 def _mapping(loader: _Loader, node: MappingNode) -> Iterator[dict[Any, Any]]:
     data: dict[Any, Any] = {}
     loader.nodes[id(data)] = (data, node)
     yield data
-    data.update(loader.construct_mapping(node))
+    if id(node) not in loader.checked and _plain_keys(node):  # construct_mapping, shortened
+        loader.checked.add(id(node))
+        construct = loader.construct_object
+        data.update({key.value: construct(value) for key, value in node.value})
+    else:
+        data.update(loader.construct_mapping(node))
 
 
 def _sequence(loader: _Loader, node: SequenceNode) -> Iterator[list[Any]]:
