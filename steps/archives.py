@@ -6,7 +6,6 @@ from pytest_bdd import then, when
 
 from backup_drills.adapters.archives import ArchiveRestore, restore_newest
 from backup_drills.core.transport import Remote
-from backup_drills.evidence.log import EvidenceLog
 from backup_drills.inventory.schema import Job
 from backup_drills.outcomes import require
 from backup_drills.steps.plugin.needs import needs
@@ -22,10 +21,10 @@ from backup_drills.verdicts.archives import (
 
 @then("the newest archive of every component is younger than the RPO")
 @needs("gpg_tar")
-def _(remote: Remote, job: Job, evidence: EvidenceLog) -> None:
+def _(remote: Remote, job: Job) -> None:
     """Per component of `archives.components`, the newest set holding its archive is no older
     than the `rpo` (sets are dated by their name, `archives.set_format`)."""
-    require(components_fresh(remote, job), job, evidence)
+    require(components_fresh(remote, job))
 
 
 @when("I decrypt and unpack the newest archive of every component into scratch",
@@ -38,9 +37,9 @@ def _(remote: Remote, job: Job) -> ArchiveRestore:
 
 @then("every unpacked component is byte-identical to its source")
 @needs("gpg_tar")
-def _(restored: ArchiveRestore, job: Job, evidence: EvidenceLog) -> None:
+def _(restored: ArchiveRestore, job: Job) -> None:
     """Files unchanged since the set was made match byte for byte; later changes are reported."""
-    require(archives_restore_identical(restored), job, evidence)
+    require(archives_restore_identical(restored))
 
 
 @then("no archive of a component that requires encryption is stored in clear")
@@ -68,7 +67,7 @@ def _(remote: Remote, job: Job) -> None:
 
 @then("every day of the retention window has a backup set, and nothing older remains")
 @needs("gpg_tar")
-def _(remote: Remote, job: Job, evidence: EvidenceLog) -> None:
+def _(remote: Remote, job: Job) -> None:
     """Under `archives.root`: a set for each of the last `archives.keep_days` days (since history
     began), none older than the window plus a day."""
-    require(sets_conform(remote, job), job, evidence)
+    require(sets_conform(remote, job))

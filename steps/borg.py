@@ -6,7 +6,6 @@ from __future__ import annotations
 from pytest_bdd import then, when
 
 from backup_drills.core.transport import Remote
-from backup_drills.evidence.log import EvidenceLog
 from backup_drills.inventory.schema import Job
 from backup_drills.outcomes import require
 from backup_drills.restores.trees import RestoreDrill, RestoreOutcome
@@ -24,9 +23,9 @@ def _(remote: Remote, job: Job) -> None:
 
 @then("the newest borg archive is younger than the RPO")
 @needs("borg")
-def _(remote: Remote, job: Job, evidence: EvidenceLog) -> None:
+def _(remote: Remote, job: Job) -> None:
     """The newest archive of the repository, as found, is younger than the job's ``rpo``."""
-    require(snapshot_fresh(remote, job), job, evidence)
+    require(snapshot_fresh(remote, job))
 
 
 @then("the borg archives keep what the retention policy promises, by borg prune's rules")

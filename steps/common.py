@@ -5,7 +5,6 @@ from __future__ import annotations
 from pytest_bdd import given, then
 
 from backup_drills.core.transport import Remote
-from backup_drills.evidence.log import EvidenceLog
 from backup_drills.inventory.schema import Job
 from backup_drills.outcomes import require
 from backup_drills.verdicts.common import clock_agrees
@@ -17,7 +16,7 @@ def _(remote: Remote) -> None:
 
 
 @then("the host's clock is within the allowed skew of the runner's")
-def _(remote: Remote, job: Job, evidence: EvidenceLog) -> None:
+def _(remote: Remote, job: Job) -> None:
     """The host's clock, read at drill start, is within its ``max_clock_skew`` (default 5m) of
     the runner's; records the skew."""
-    require(clock_agrees(remote, job), job, evidence)
+    require(clock_agrees(remote, job))

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pytest_bdd import then, when
 
 from backup_drills.core.transport import Remote
-from backup_drills.evidence.log import EvidenceLog
 from backup_drills.inventory.schema import Job
 from backup_drills.outcomes import require
 from backup_drills.restores.clickhouse import ClickHouseDrill
@@ -54,16 +53,16 @@ def _(remote: Remote, job: Job) -> DatabaseRestore:
 
 @then("every table's row count and checksum match the source at dump time")
 @then("its key count and dataset digest match the source at dump time")
-def _(restored: DatabaseRestore, job: Job, evidence: EvidenceLog) -> None:
+def _(restored: DatabaseRestore, job: Job) -> None:
     """The restore matches `dump.manifest`, written by the backup in the dump's own snapshot."""
-    require(data_matches_dump_time(restored), job, evidence)
+    require(data_matches_dump_time(restored))
 
 
 @then("the smoke queries pass and the expected tables are present")
-def _(restored: DatabaseRestore, job: Job, evidence: EvidenceLog) -> None:
+def _(restored: DatabaseRestore, job: Job) -> None:
     """Each of `dump.smoke_queries` returns a true first value; `dump.tables` all exist."""
     tables = job.dump.tables if job.dump else ()
-    require(smoke_queries_pass(restored, tables), job, evidence)
+    require(smoke_queries_pass(restored, tables))
 
 
 @then("the canary row is in the restored database")
@@ -98,18 +97,18 @@ def every_tier(drill: PostgresDrill | ClickHouseDrill) -> TierRestores:
 
 
 @then("every tier's dump holds data, passes the smoke queries and has the expected tables")
-def _(restored: TierRestores, job: Job, evidence: EvidenceLog) -> None:
+def _(restored: TierRestores, job: Job) -> None:
     """Each tier's restore has rows, every `dump.smoke_queries` is true, `dump.tables` exist."""
     tables = job.dump.tables if job.dump else ()
-    require(tiers_restore_and_pass_smoke(restored, tables), job, evidence)
+    require(tiers_restore_and_pass_smoke(restored, tables))
 
 
 @then("every tier's backup matches its manifest, passes the smoke queries and has the expected tables")
-def _(restored: TierRestores, job: Job, evidence: EvidenceLog) -> None:
+def _(restored: TierRestores, job: Job) -> None:
     """Each tier's restore has the row count and checksum of every table in the backup's
     manifest, every `dump.smoke_queries` is true, `dump.tables` exist."""
     tables = job.dump.tables if job.dump else ()
-    require(tiers_restore_and_pass_smoke(restored, tables), job, evidence)
+    require(tiers_restore_and_pass_smoke(restored, tables))
 
 
 @then("every tier holds a dump for each day, week or month it promises, and no more")
@@ -122,6 +121,6 @@ def _(remote: Remote, job: Job) -> None:
 
 @then("the newest dump is younger than the RPO")
 @needs("dump_tiers")
-def _(remote: Remote, job: Job, evidence: EvidenceLog) -> None:
+def _(remote: Remote, job: Job) -> None:
     """The newest dump of any tier, dated by its name, is no older than the `rpo`."""
-    require(newest_dump_fresh(remote, job), job, evidence)
+    require(newest_dump_fresh(remote, job))

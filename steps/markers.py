@@ -6,7 +6,6 @@ from pytest_bdd import then, when
 
 from backup_drills.adapters.markers import MarkerReading
 from backup_drills.core.transport import Remote
-from backup_drills.evidence.log import EvidenceLog
 from backup_drills.inventory.schema import Job
 from backup_drills.outcomes import require
 from backup_drills.steps.plugin.needs import needs
@@ -56,10 +55,10 @@ def _(marker: MarkerReading, job: Job) -> None:
 
 @then("the result is younger than the job's RPO")
 @then("the marker is younger than the job's RPO")
-def _(marker: MarkerReading, job: Job, remote: Remote, evidence: EvidenceLog) -> None:
+def _(marker: MarkerReading, job: Job, remote: Remote) -> None:
     """The marker's last success is younger than the job's ``rpo`` (and not dated ahead of the
     host's clock); records the age."""
-    require(marker_fresh(marker, job, remote), job, evidence)
+    require(marker_fresh(marker, job, remote))
 
 
 @then("no failure marker is newer than the last success")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pytest_bdd import then
 
 from backup_drills.core.transport import Remote
-from backup_drills.evidence.log import EvidenceLog
 from backup_drills.inventory.schema import Job
 from backup_drills.outcomes import require
 from backup_drills.steps.plugin.needs import needs
@@ -41,13 +40,13 @@ def _(remote: Remote, job: Job) -> None:
 
 @then("the job's metrics show a backup younger than its RPO")
 @needs("metrics")
-def _(remote: Remote, job: Job, evidence: EvidenceLog) -> None:
+def _(remote: Remote, job: Job) -> None:
     """`metrics.timestamp` (default `backup_timestamp_seconds`) is no older than the `rpo`."""
-    require(metrics_fresh(remote, job), job, evidence)
+    require(metrics_fresh(remote, job))
 
 
 @then("the job's metrics show its last backup took no longer than its maximum duration")
 @needs("metrics_duration")
-def _(remote: Remote, job: Job, evidence: EvidenceLog) -> None:
+def _(remote: Remote, job: Job) -> None:
     """`metrics.duration` (default `backup_duration_seconds`) is at most `metrics.max_duration`."""
-    require(metrics_duration_bounded(remote, job), job, evidence)
+    require(metrics_duration_bounded(remote, job))

@@ -8,7 +8,6 @@ from pytest_bdd import then
 from backup_drills.core.backends import require_answering
 from backup_drills.core.coverage import SliceRead, rotation_of, slices_read
 from backup_drills.core.transport import Remote
-from backup_drills.evidence.log import EvidenceLog
 from backup_drills.inventory.schema import Job
 from backup_drills.outcomes import require
 from backup_drills.steps.plugin.needs import needs
@@ -35,23 +34,23 @@ def _(remote: Remote, job: Job) -> None:
 
 @then("a restic check of the job's read-data subset passes")
 @needs("restic")
-def _(remote: Remote, job: Job, evidence: EvidenceLog, read_history: list[SliceRead]) -> None:
+def _(remote: Remote, job: Job, read_history: list[SliceRead]) -> None:
     """``restic check --read-data-subset`` (the job's ``read_data_subset``) passes; a rotation
     ``*/t`` reads this ISO week's slice (all of them when no earlier drill of it passed) and
     records the slices read."""
-    require(read_check(remote, job, read_history), job, evidence)
+    require(read_check(remote, job, read_history))
 
 
 @then("every pack of the repository was read within the job's rotation")
 @needs("restic", "read_rotation")
-def _(remote: Remote, job: Job, evidence: EvidenceLog, read_history: list[SliceRead]) -> None:
+def _(remote: Remote, job: Job, read_history: list[SliceRead]) -> None:
     """Earlier drills' evidence and this run's read check (taken once per run: the scenario
     above's, or taken here when it is not run) show a passing read of every slice of the
     rotation ``*/t`` within the last t weeks (could not run while the repository does not
     answer: this run could not read its slice)."""
     require_answering(remote, job)
     now_read = read_check(remote, job, read_history).evidence.get("read_data")
-    require(every_pack_read(job, job.host, read_history, now_read), job, evidence)
+    require(every_pack_read(job, job.host, read_history, now_read))
 
 
 @pytest.fixture
@@ -63,9 +62,9 @@ def read_history(job: Job, pytestconfig: pytest.Config) -> list[SliceRead]:
 
 @then("the latest snapshot of the job's host and path is younger than the RPO")
 @needs("restic")
-def _(remote: Remote, job: Job, evidence: EvidenceLog) -> None:
+def _(remote: Remote, job: Job) -> None:
     """The newest snapshot of the job's host and ``source`` is younger than its ``rpo``."""
-    require(snapshot_fresh(remote, job), job, evidence)
+    require(snapshot_fresh(remote, job))
 
 
 @then("the repository has no stale locks")
@@ -101,7 +100,7 @@ def _(remote: Remote, job: Job) -> None:
 
 @then("the newest snapshot is not much smaller than the ones before it")
 @needs("restic")
-def _(remote: Remote, job: Job, evidence: EvidenceLog) -> None:
+def _(remote: Remote, job: Job) -> None:
     """The newest snapshot holds at least `shrink_ratio` (default 50%) of the median file count
     and size of the up to seven snapshots before it."""
-    require(snapshot_not_shrunk(remote, job), job, evidence)
+    require(snapshot_not_shrunk(remote, job))

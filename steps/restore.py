@@ -10,7 +10,6 @@ from backup_drills.adapters.tool import Mirrors, capable, tool_for
 from backup_drills.core.backends import require_answering
 from backup_drills.core.restore_rotation import EVIDENCE_KEY, RestoreProof, history
 from backup_drills.core.transport import DrillCouldNotRun, Remote
-from backup_drills.evidence.log import EvidenceLog
 from backup_drills.inventory.schema import Job, Samples
 from backup_drills.outcomes import require
 from backup_drills.restores.rotation import RotationDrill, RotationOutcome
@@ -90,15 +89,15 @@ def _(remote: Remote, job: Job) -> RestoreOutcome:
 @then("the restored tree is byte-identical to the source")
 @then("the restored file is byte-identical to the source")
 @then("the canary comes back byte-exact from the new snapshot")
-def _(restored: RestoreOutcome, job: Job, evidence: EvidenceLog) -> None:
+def _(restored: RestoreOutcome, job: Job) -> None:
     """Every restored file hashes as its source (files changed since the backup are reported)."""
-    require(restore_identical(restored), job, evidence)
+    require(restore_identical(restored))
 
 
 @then("the restore finished within the job's RTO")
-def _(restored: Timed, job: Job, evidence: EvidenceLog) -> None:
+def _(restored: Timed, job: Job) -> None:
     """Restore plus verification took no longer than the job's ``rto``; records the time."""
-    require(within_rto(restored), job, evidence)
+    require(within_rto(restored))
 
 
 @when("I check the mirror one way against the source", target_fixture="mirror_check")
@@ -130,22 +129,32 @@ def restore_history(job: Job, pytestconfig: pytest.Config) -> list[RestoreProof]
 def _(remote: Remote, job: Job, restore_history: list[RestoreProof]) -> RotationOutcome:
     """List the latest snapshot's files, restore the slice whose last passing restore is oldest
     and a random sample of the others, within ``restore_budget`` (a slice over it is refused
-    before anything is restored)."""
-    return RotationDrill(remote, job, restore_history).run()
+    before anything is restored); once per run and job (``rotation_of_run``)."""
+    return rotation_of_run(remote, job, restore_history)
+
+
+def rotation_of_run(remote: Remote, job: Job, restore_history: list[RestoreProof]) -> RotationOutcome:
+    """The run's restore of the job's rotation, taken once (``DrillRun.once``): the slice
+    scenario and the coverage scenario judge the same restore whichever runs first or alone (a
+    worker that runs only one of them takes it there), never what another scenario recorded."""
+    return remote.drill_run.once("restore rotation", job.id,
+                                 lambda: RotationDrill(remote, job, restore_history).run())
 
 
 @then("the slice and the sample are byte-identical to the source")
-def _(rotated: RotationOutcome, job: Job, evidence: EvidenceLog) -> None:
+def _(rotated: RotationOutcome, job: Job) -> None:
     """Every restored file is what the snapshot lists and hashes as its source (a file changed
     since the snapshot is reported); records the slice, its files and the fraction proven."""
-    require(rotation_restored(rotated), job, evidence)
+    require(rotation_restored(rotated))
 
 
 @then("every file was restored within the job's restore rotation")
 @needs("restore_rotation")
-def _(remote: Remote, job: Job, evidence: EvidenceLog, restore_history: list[RestoreProof]) -> None:
-    """Earlier drills' evidence and this run's show an identical restore of every slice of the
-    rotation ``*/t`` within the last t weeks; else the slices and when each was last proven."""
+def _(remote: Remote, job: Job, restore_history: list[RestoreProof]) -> None:
+    """Earlier drills' evidence and this run's restore of its slice (taken once per run: the
+    slice scenario's, or taken here when it is not run) show an identical restore of every slice
+    of the rotation ``*/t`` within the last t weeks; else the slices and when each was last
+    proven."""
     require_answering(remote, job)
-    now_entry = evidence.jobs.get(job.id, {}).get(EVIDENCE_KEY)
-    require(every_file_restored(job, job.host, restore_history, now_entry), job, evidence)
+    now_entry = rotation_of_run(remote, job, restore_history).evidence()[EVIDENCE_KEY]
+    require(every_file_restored(job, job.host, restore_history, now_entry))

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pytest_bdd import then
 
 from backup_drills.core.transport import Remote
-from backup_drills.evidence.log import EvidenceLog
 from backup_drills.inventory.schema import Job
 from backup_drills.outcomes import require
 from backup_drills.steps.plugin.needs import needs
@@ -40,6 +39,6 @@ def _(remote: Remote, job: Job) -> None:
 
 @then("the job's last run succeeded")
 @needs("timer")
-def _(remote: Remote, job: Job, evidence: EvidenceLog) -> None:
+def _(remote: Remote, job: Job) -> None:
     """The last run of ``schedule.service`` exited successfully (systemd, else the journal)."""
-    require(last_run_succeeded(remote, job), job, evidence)
+    require(last_run_succeeded(remote, job))

@@ -19,9 +19,9 @@ from typing import Any
 
 from backup_drills import __version__
 from backup_drills.core.secrets import mask
+from backup_drills.evidence.records import SCHEMA_VERSION as SCHEMA_VERSION  # docs/evidence.schema.json
 from backup_drills.evidence.trends import Point, load_history, plot
 
-SCHEMA_VERSION = 3  # 3: each measurement names its source (``sources``)
 OUTCOMES = ("verified", "not_compliant", "could_not_run", "waived")
 SUMMARY_CSS = ("body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
                "td,th{border:1px solid #bbb;padding:4px 8px;text-align:left}"
@@ -47,12 +47,12 @@ class EvidenceLog:
 
     def record(self, job_id: str, **measured: Any) -> None:
         """Merge measurements for one job (``job@host``); ``sources`` (what each measurement was
-        taken on: which snapshot, marker or dump) merges key by key."""
+        taken on: which snapshot, marker or dump) and ``restores`` (partial restores by path)
+        merge key by key."""
         known = self.jobs.setdefault(job_id, {})
-        sources = {**known.get("sources", {}), **measured.pop("sources", {})}
+        merged = {key: {**known.get(key, {}), **measured.pop(key, {})} for key in ("sources", "restores")}
         known.update(measured)
-        if sources:
-            known["sources"] = sources
+        known.update({key: value for key, value in merged.items() if value})
 
     def outcome(self, job_id: str, scenario: str, outcome: str, controls: list[str],
                 message: str = "") -> None:

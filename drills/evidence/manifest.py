@@ -29,6 +29,7 @@ from typing import Any
 
 from backup_drills import __version__
 from backup_drills.core.secrets import mask
+from backup_drills.evidence.records import READ_VERSIONS
 from backup_drills.evidence.signing import SUFFIX, SigningError, check_signature
 from backup_drills.inventory.schema import NAME
 
@@ -149,6 +150,11 @@ def load_job(path: Path) -> dict[str, Any]:
         if not (isinstance(entry, dict) and isinstance(entry.get("scenario"), str)):
             raise Unreadable(f"{path}: expected each scenario as an object with 'scenario', "
                              f"got {entry!r:.80}")
+    version = doc.get("schema_version", READ_VERSIONS[0])
+    if version not in READ_VERSIONS:
+        raise Unreadable(f"{path}: key 'schema_version': expected one of "
+                         f"{', '.join(map(str, READ_VERSIONS))} (the versions this suite reads), "
+                         f"got {version!r:.20}")
     return doc
 
 

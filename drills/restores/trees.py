@@ -60,9 +60,9 @@ class RestoreOutcome:
     command: str
 
     def evidence(self) -> dict[str, object]:
-        """Flat for a whole-tree restore; nested under ``restore[<path>]`` for a partial one."""
+        """Flat for a whole-tree restore; nested under ``restores[<path>]`` for a partial one."""
         measured = self._measured()
-        return measured if self.what == "." else {f"restore[{self.what}]": measured}
+        return measured if self.what == "." else {"restores": {self.what: measured}}
 
     def _measured(self) -> dict[str, object]:
         c = self.comparison

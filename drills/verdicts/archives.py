@@ -24,7 +24,7 @@ from backup_drills.core.durations import human, human_seconds
 from backup_drills.core.retention import Policy, Stamp, missing
 from backup_drills.core.transport import Remote
 from backup_drills.inventory.schema import Job
-from backup_drills.verdicts.verdict import Verdict, who
+from backup_drills.verdicts.verdict import Verdict, restore_evidence, who
 
 
 def _listed(lines: list[str]) -> str:
@@ -63,7 +63,7 @@ def archives_restore_identical(restored: ArchiveRestore) -> Verdict:
                                              else "") + "\n    " + r.comparison.describe()
              .replace("\n", "\n    ") for r in restored.restores]
     return Verdict(ok, f"{who(restored.host, restored.job)}: {restored.what} unpacked into scratch:"
-                   + _listed(lines), restored.evidence())
+                   + _listed(lines), restore_evidence(restored))
 
 
 def never_in_clear(remote: Remote, job: Job) -> Verdict:

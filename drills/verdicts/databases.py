@@ -18,7 +18,7 @@ from backup_drills.core.retention import Policy, Stamp, missing, outliving
 from backup_drills.core.transport import Remote
 from backup_drills.inventory.schema import Job
 from backup_drills.restores.databases import DatabaseRestore
-from backup_drills.verdicts.verdict import Verdict, who
+from backup_drills.verdicts.verdict import Verdict, restore_evidence, who
 
 
 def data_matches_dump_time(restored: DatabaseRestore) -> Verdict:
@@ -41,7 +41,7 @@ def data_matches_dump_time(restored: DatabaseRestore) -> Verdict:
         problems += [] if any(t.rows for t in restored.tables.values()) else ["no rows restored"]
     summary = f"{len(restored.tables)} tables, {sum(t.rows for t in restored.tables.values())} rows"
     return Verdict(not problems, f"{head}: {summary}" + "".join(f"\n  {p}" for p in problems),
-                   restored.evidence())
+                   restore_evidence(restored))
 
 
 def _redis(restored: DatabaseRestore, head: str) -> Verdict:
@@ -54,7 +54,7 @@ def _redis(restored: DatabaseRestore, head: str) -> Verdict:
     if not restored.expected and not restored.keys:
         problems.append("no keys restored")
     return Verdict(not problems, f"{head}: {restored.keys} keys loaded"
-                   + "".join(f"\n  {p}" for p in problems), restored.evidence())
+                   + "".join(f"\n  {p}" for p in problems), restore_evidence(restored))
 
 
 def smoke_queries_pass(restored: DatabaseRestore, tables: tuple[str, ...]) -> Verdict:
@@ -94,7 +94,7 @@ class TierRestores:
 
     def evidence(self) -> dict[str, object]:
         slowest = max(self.restores, key=lambda r: r.drill_seconds)
-        return {**slowest.evidence(), "tiers": {r.origin: r.evidence() for r in self.restores}}
+        return {**restore_evidence(slowest), "tiers": {r.origin: r.evidence() for r in self.restores}}
 
 
 def tiers_restore_and_pass_smoke(restored: TierRestores, tables: tuple[str, ...]) -> Verdict:
@@ -110,7 +110,7 @@ def tiers_restore_and_pass_smoke(restored: TierRestores, tables: tuple[str, ...]
                      + "".join(f"\n    {p.strip()}" for p in data.message.splitlines()[1:]))
     return Verdict(ok, f"{who(restored.host, restored.job)}: newest dump of each tier restored "
                    f"into a scratch {restored.server}:" + "".join(f"\n  {line}" for line in lines),
-                   restored.evidence())
+                   restore_evidence(restored))
 
 
 def tiers_keep_promise(remote: Remote, job: Job) -> Verdict:

@@ -1,5 +1,17 @@
 """What every verdict is: ``Verdict(ok, message, evidence)``, whose message names host,
-job and the path or unit concerned (``who``), and the RTO verdict every restore shares."""
+job and the path or unit concerned (``who``), and the RTO verdict every restore shares.
+
+``evidence`` is what the verdict measured, each age and duration with its source; it is
+checked as a typed ``Measured`` record (``backup_drills.evidence.records``) when the verdict is
+made, and ``record`` holds it: ``require`` records it for the scenario's job.
+
+    >>> Verdict(True, "host motoko, job flux: fresh", {"snapshot_age_seconds": 60.0,
+    ...         "sources": {"snapshot_age_seconds": "snapshot 1d5bed9b, as found"}}).record.sources
+    {'snapshot_age_seconds': 'snapshot 1d5bed9b, as found'}
+    >>> Verdict(True, "host motoko, job flux: fresh", {"snapshot_age": 60.0})
+    Traceback (most recent call last):
+    ValueError: host motoko, job flux: fresh: measured snapshot_age: Extra inputs are not permitted
+"""
 
 from __future__ import annotations
 
@@ -10,6 +22,7 @@ from typing import Any, Protocol
 from backup_drills.core.durations import human, human_seconds
 from backup_drills.core.retention import Rules, Stamp, kept, outliving, reach
 from backup_drills.core.transport import Remote
+from backup_drills.evidence.records import Measured
 from backup_drills.inventory.schema import Job
 
 
@@ -18,6 +31,14 @@ class Verdict:
     ok: bool
     message: str
     evidence: dict[str, Any] = field(default_factory=dict)
+    record: Measured = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        try:
+            object.__setattr__(self, "record", Measured.of(self.evidence))
+        except ValueError as exc:  # a verdict's own mistake: names the verdict and the key
+            raise ValueError(f"{self.message.splitlines()[0] if self.message else 'verdict'}: "
+                             f"{exc}") from None
 
 
 def who(host: Remote | str, job: Job) -> str:
@@ -30,9 +51,26 @@ class Timed(Protocol):
 
     job: Job
     host: str
-    drill_seconds: float
+
+    @property
+    def drill_seconds(self) -> float: ...
 
     def evidence(self) -> dict[str, object]: ...
+
+
+def restore_evidence(outcome: Timed) -> dict[str, object]:
+    """The restore's evidence, its time with its source: the outcome's own when it names one,
+    else what was restored and where (``/var/backups/pg/app.dump (snapshot 1d5bed9b), restored
+    into scratch on cartae``)."""
+    measured = outcome.evidence()
+    sources = measured.get("sources")
+    if "restore_seconds" in measured and not (isinstance(sources, dict) and "restore_seconds" in sources):
+        what = getattr(outcome, "what", ".")
+        measured = {**measured, "sources": {
+            **(sources if isinstance(sources, dict) else {}),
+            "restore_seconds": f"{outcome.job.source if what == '.' else what}, restored into "
+                               f"scratch on {outcome.host}"}}
+    return measured
 
 
 def within_rto(outcome: Timed) -> Verdict:
@@ -43,7 +81,7 @@ def within_rto(outcome: Timed) -> Verdict:
     return Verdict(outcome.drill_seconds <= job.rto.total_seconds(),
                    f"{who(outcome.host, job)}: restore of {job.source if what == '.' else what} took "
                    f"{human_seconds(outcome.drill_seconds)} (restore and verify), "
-                   f"RTO {human(job.rto)}", outcome.evidence())
+                   f"RTO {human(job.rto)}", restore_evidence(outcome))
 
 
 def retention_verdict(remote: Remote, job: Job, stamps: list[Stamp], noun: str,

@@ -1,6 +1,7 @@
 """The fixtures steps take: ``drill`` (the run, ``backup_drills.core.run.DrillRun``), ``inventory``,
 ``evidence`` and ``remote`` (the job's host, reached within the run; a host that did not answer
-the probe errors at once, naming it), and the Allure labels of a job's scenario.
+the probe errors at once, naming it), the Allure labels of a job's scenario, and the recording
+of what each ``require``'d verdict measured for the scenario's job (``records_for_job``).
 
     @then("the job's bucket keeps object versions")
     def _(job: Job, drill: DrillRun) -> None:
@@ -9,6 +10,8 @@ the probe errors at once, naming it), and the Allure labels of a job's scenario.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import allure
 import pytest
 
@@ -16,6 +19,7 @@ from backup_drills.core.run import DrillRun
 from backup_drills.core.transport import DrillCouldNotRun, Remote
 from backup_drills.evidence.log import EvidenceLog
 from backup_drills.inventory.schema import Inventory, Job
+from backup_drills.outcomes import recording
 from backup_drills.steps.plugin.options import RUN
 
 
@@ -33,6 +37,18 @@ def inventory(pytestconfig: pytest.Config) -> Inventory:
 @pytest.fixture(scope="session")
 def evidence(pytestconfig: pytest.Config) -> EvidenceLog:
     return pytestconfig.stash[RUN].evidence
+
+
+@pytest.fixture(autouse=True)
+def records_for_job(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every verdict a scenario of a job ``require``s is recorded in the run's evidence for that
+    job, whichever step judged it (no step chooses what is kept)."""
+    job = getattr(getattr(request.node, "callspec", None), "params", {}).get("job")
+    if not isinstance(job, Job) or RUN not in request.config.stash:
+        yield
+        return
+    with recording(job.id, request.config.stash[RUN].evidence):
+        yield
 
 
 @pytest.fixture

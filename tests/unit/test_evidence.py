@@ -25,7 +25,7 @@ def log_with_results(run_id: str, restore_outcome: str) -> EvidenceLog:
 def test_job_files_carry_verdict_measurements_and_scenarios(tmp_path):
     folder = log_with_results("r1", "not_compliant").write(tmp_path)
     doc = json.loads((folder / "flux@motoko.json").read_text())
-    assert doc["schema_version"] == 3
+    assert doc["schema_version"] == 4
     assert doc["verdict"] == "not_compliant"
     assert doc["measured"]["restore_seconds"] == 2.0
     assert [s["outcome"] for s in doc["scenarios"]] == ["not_compliant", "verified"]
