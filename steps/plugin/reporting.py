@@ -29,7 +29,7 @@ from backup_drills.evidence.controls import matrix, render_markdown
 from backup_drills.evidence.prometheus import render, write_textfile
 from backup_drills.evidence.signing import SigningError, sign, signing_key
 from backup_drills.evidence.waivers import WaiverBook, WaiverError, load_waivers
-from backup_drills.exit_codes import ExitCode, drill_exit
+from backup_drills.exit_codes import ExitCode, drill_exit, meaning
 from backup_drills.inventory.schema import Inventory, Job
 from backup_drills.outcomes import JUDGED, NOT_COMPLIANT
 from backup_drills.steps.plugin.options import DRILLING, RUN, evidence_dir, is_worker
@@ -38,6 +38,7 @@ from backup_drills.steps.plugin.selection import job_of, scenario_template
 OUTCOMES = pytest.StashKey[Counter[str]]()
 VERIFIED = pytest.StashKey[dict[str, bool]]()
 WAIVERS = pytest.StashKey[WaiverBook]()
+DRILL_EXIT = pytest.StashKey[int]()  # the run's exit code, from the table
 JOB_OF_TEST = re.compile(r"\[([^\[\]@]+@[^\[\]@]+)\]$")  # test_x[flux-backup@motoko]
 CATEGORIES = [
     {"name": "Backup is broken (not compliant)", "matchedStatuses": ["failed"],
@@ -193,6 +194,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     outcomes = config.stash[OUTCOMES]
     session.exitstatus = drill_exit(exitstatus, outcomes["not_compliant"], bool(config.getoption("shard")))
+    config.stash[DRILL_EXIT] = int(session.exitstatus)
     if exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED and session.exitstatus == ExitCode.BAD_INPUT:
         config.get_terminal_writer().line("nothing to drill: no scenario matches a job of the inventory "
                                           "and the selection (-k, -m); exit 4 (bad input)", red=True)
@@ -203,6 +205,28 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if textfile:
         log = config.stash[RUN].evidence
         write_textfile(Path(textfile), render(config.stash[VERIFIED], log.jobs))
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """The verdict's line at the end of a drill: pytest's own says "failed" for both kinds."""
+    if DRILL_EXIT in config.stash and not is_worker(config):
+        code = config.stash[DRILL_EXIT]
+        terminalreporter.write_sep("=", verdict_line(config.stash[OUTCOMES], code),
+                                   green=code == ExitCode.VERIFIED, red=code != ExitCode.VERIFIED)
+
+
+def verdict_line(outcomes: Counter[str], code: int) -> str:
+    """How many scenarios could not run, how many found the estate not compliant, and the exit
+    code that follows.
+
+    >>> verdict_line(Counter(could_not_run=11), 2)
+    'drill: 11 could not run (no verdict), 0 not compliant: exit 2 (could not run)'
+    >>> verdict_line(Counter(not_compliant=1, could_not_run=2, waived=1), 1)
+    'drill: 2 could not run (no verdict), 1 not compliant, 1 waived: exit 1 (not compliant)'
+    """
+    waived = f", {outcomes['waived']} waived" if outcomes["waived"] else ""
+    return (f"drill: {outcomes['could_not_run']} could not run (no verdict), {outcomes['not_compliant']} "
+            f"not compliant{waived}: exit {code} ({meaning(code)})")
 
 
 def write_allure_context(results: Path, config: pytest.Config) -> None:

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import yaml
+
 from tests.unit.test_notify import backup_drills_run, tiny_estate
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,3 +60,16 @@ def test_the_drills_progress_shows_on_the_live_log_with_log_cli_alone(tmp_path):
     without_logging = backup_drills_run(tmp_path, f"--inventory={inventory}", "-p", "no:logging",
                                         "--collect-only")
     assert without_logging.returncode == 0, without_logging.stdout + without_logging.stderr
+
+
+def test_the_end_of_a_run_says_how_many_could_not_run(tmp_path):
+    """pytest's own line says "1 failed": the unreachable host's scenario could not run (exit 2,
+    not 1); the line's other cases: ``reporting.verdict_line``'s examples."""
+    inventory = tiny_estate(tmp_path / "estate")
+    doc = yaml.safe_load(inventory.read_text())
+    doc["hosts"]["runner"]["transport"] = "ssh://drill@127.0.0.1:9"  # nothing listens: refused
+    inventory.write_text(yaml.safe_dump(doc))
+    unreachable = backup_drills_run(tmp_path, f"--inventory={inventory}")
+    assert unreachable.returncode == 2, unreachable.stdout + unreachable.stderr
+    assert "drill: 1 could not run (no verdict), 0 not compliant: exit 2 (could not run)" in \
+        unreachable.stdout
