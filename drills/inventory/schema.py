@@ -231,8 +231,8 @@ class Host(_Strict):
     # stdin (never as arguments), e.g. [RESTIC_PASSWORD, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY]
     credentials_from_env: tuple[Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")],
                                 ...] = ()
-    # where restores go; with sudo: exact, EXACT_SCRATCH unless set (a root-only parent: sudoers
-    # lets the drilling user restore into it as root, so only root may make its name)
+    # where restores go; with sudo: exact, /var/lib/backup-drills/scratch unless set (a root-only
+    # parent: sudoers lets the drilling user restore into it as root, so only root may make its name)
     scratch: AbsPath = "/var/tmp/backup-drill"
     # how far the host's clock may be from the runner's, and a time the estate reports may lie
     # ahead of the host's clock, before either is a finding

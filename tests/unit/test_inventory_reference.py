@@ -4,6 +4,7 @@ inventories as the loader does: the lab's and the bundled examples pass, a typo'
 kind and a duration without its unit fail."""
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,25 @@ def test_every_key_is_described() -> None:
             for key, prop in node.get("properties", {}).items() if not prop.get("description")]
     assert not bare, (f"keys without a description: {bare}; write a comment beside the key in "
                       "drills/inventory/schema.py (or a line in drills/inventory/reference.py NOTES)")
+
+
+def test_descriptions_name_values_not_the_codes_constants() -> None:
+    """A reader of docs/inventory.md has no schema.py: ``EXACT_SCRATCH`` is its path."""
+    from backup_drills.inventory import schema
+
+    constants = [name for name in vars(schema) if re.fullmatch(r"[A-Z][A-Z0-9]*_[A-Z0-9_]+", name)]
+    found = json_schema()
+    named = [f"{name}.{key}: {constant}" for name, node in [("Inventory", found), *found["$defs"].items()]
+             for key, prop in node.get("properties", {}).items() for constant in constants
+             if re.search(rf"\b{constant}\b", prop.get("description", ""))]
+    assert not named, named
+
+
+def test_the_shipped_examples_say_how_a_wheel_drills_them() -> None:
+    for example in ("inventory/example.yml", "inventory/example-ansible.yml"):
+        text = (ROOT / example).read_text()
+        assert "pytest features/" not in text, example  # a wheel has no features/ folder to name
+    assert "backup-drills run --inventory" in (ROOT / "inventory/example.yml").read_text()
 
 
 @pytest.mark.parametrize("file", ["inventory/lab.yml", "inventory/example.yml",
