@@ -278,3 +278,18 @@ def test_the_command_rule_can_fail() -> None:
         ["a", "x"], ["b", "y"], ["c"], ["d"]]
     assert simple_commands("a < in.json 2>&1 | b > out; diff <(c x) <(d)") == [
         ["a", "2"], ["b"], ["diff"], ["c", "x"], ["d"]]
+
+
+def test_the_readme_is_a_front_door_whose_quick_start_installs_into_a_virtualenv():
+    """Debian 12's system pip refuses to install (PEP 668): every ``pip install`` of the README
+    comes after a ``python3 -m venv`` in its block."""
+    text = (ROOT / "README.md").read_text()
+    assert len(text.splitlines()) <= 150
+    installs = 0
+    for block in FENCE.finditer(text):
+        lines = block.group(3).splitlines()
+        for number, line in enumerate(lines):
+            if re.match(r"\s*(\S*/)?pip3? install ", line):
+                installs += 1
+                assert any("-m venv" in earlier for earlier in lines[:number]), line
+    assert installs
