@@ -171,8 +171,10 @@ COVERAGE = "test_every_file_of_the_borg_archives_was_extracted_within_the_rotati
 def test_the_borg_rotation_finds_a_corrupted_file_of_its_slice_and_names_an_overdue_slice(drill, motoko):
     """flux-borg with a */4 restore rotation (a copy of the inventory: the lab's declares none).
     A file of this week's slice, silently changed in the source, fails the slice's extract
-    naming it; put back, the slice passes; an evidence history in which another slice last
-    came back five weeks ago fails the coverage scenario naming that slice and when."""
+    naming it; put back, the slice passes; an evidence history in which two other slices last
+    came back five and six weeks ago fails the coverage scenario, run alone, naming the first
+    and when: the run's own extract (taken by the coverage scenario itself, as no slice
+    scenario ran) proves the older one and no more."""
     from backup_drills.core.restore_rotation import due_slice, slice_of
 
     inventory = drill.inventory_with("flux-borg", restore_coverage="*/4",
@@ -187,9 +189,10 @@ def test_the_borg_rotation_finds_a_corrupted_file_of_its_slice_and_names_an_over
                        "1 differs from the source (unchanged since the backup)", victim)
     drill.run(ROTATION, JOB, inventory).expect_pass()  # healed: the source as borg keeps it
 
-    now, stale = datetime.now(UTC), 1 if due != 1 else 2
+    now = datetime.now(UTC)
+    stale, oldest, _ = (n for n in range(1, 5) if n != due)  # due: extracted identical just now
     for n in range(1, 5):
-        weeks = 5 if n == stale else 1
+        weeks = {stale: 5, oldest: 6}.get(n, 1)
         run_dir = drill.tmp / "evidence" / f"2026010{n}T000000Z"
         run_dir.mkdir(parents=True)
         proof = {"slice": f"{n}/4", "proven_at": (now - timedelta(weeks=weeks)).isoformat(),
@@ -198,4 +201,5 @@ def test_the_borg_rotation_finds_a_corrupted_file_of_its_slice_and_names_an_over
     drill.run(COVERAGE, JOB, inventory).expect_failure(
         f"{WHO}: every file of /flux/active restored within the last 29d: slice(s) {stale}/4 of the "
         "rotation not restored since",
-        f"slice {stale}/4: last restored identical {(now - timedelta(weeks=5)).date()}")
+        f"slice {stale}/4: last restored identical {(now - timedelta(weeks=5)).date()}",
+        f"slice {oldest}/4: last restored identical {now.date()}")  # this run's own

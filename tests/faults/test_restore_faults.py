@@ -183,9 +183,10 @@ def test_a_canary_a_killed_drill_left_in_the_source_is_swept_by_the_next_run(dri
 def test_the_restore_rotation_finds_a_corrupted_file_names_an_overdue_slice_stops_over_budget(drill, motoko):
     """One drill of each: a file of the slice due this week, silently changed in the source,
     fails the slice's restore naming it; an evidence history (the drill's own folder, in its
-    format) whose slice 2/4 last came back five weeks ago fails the coverage scenario naming
-    that slice and when; a budget smaller than the slice stops the drill before restoring,
-    naming the slice and its bytes."""
+    format) whose slices 3/4 and 2/4 last came back six and five weeks ago fails the coverage
+    scenario, run alone, naming 2/4 and when: the run's own restore (taken by the coverage
+    scenario itself, as no slice scenario ran) proves the oldest, 3/4, and no more; a budget
+    smaller than the slice stops the drill before restoring, naming the slice and its bytes."""
     due = due_slice([], 4, datetime.now(UTC).date())  # a fresh evidence folder: the week's slice
     found = motoko.sh("cd /flux && find active/project-alpha/src -type f -name '*.dat' | sort")
     victim = "/flux/" + next(p for p in found.split() if slice_of(p, 4) == due)
@@ -197,7 +198,7 @@ def test_the_restore_rotation_finds_a_corrupted_file_names_an_overdue_slice_stop
     drill.healed(ROTATION, "flux-backup@motoko")
 
     now = datetime.now(UTC)
-    for n, weeks in ((1, 1), (2, 5), (3, 2), (4, 3)):
+    for n, weeks in ((1, 1), (2, 5), (3, 6), (4, 3)):
         run_dir = drill.tmp / "evidence" / f"2026010{n}T000000Z"
         run_dir.mkdir(parents=True)
         proof = {"slice": f"{n}/4", "proven_at": (now - timedelta(weeks=weeks)).isoformat(),
@@ -207,7 +208,8 @@ def test_the_restore_rotation_finds_a_corrupted_file_names_an_overdue_slice_stop
     run = drill.run(COVERAGE, "flux-backup@motoko")
     run.expect_failure("host motoko, job flux-backup: every file of /flux restored within the last 29d: "
                        "slice(s) 2/4 of the rotation not restored since",
-                       f"slice 2/4: last restored identical {(now - timedelta(weeks=5)).date()}")
+                       f"slice 2/4: last restored identical {(now - timedelta(weeks=5)).date()}",
+                       f"slice 3/4: last restored identical {now.date()}")  # this run's own
 
     run = drill.run(ROTATION, "flux-backup@motoko",
                     drill.inventory_with("flux-backup", restore_budget={"bytes": "1 MiB"}))
