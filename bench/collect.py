@@ -171,8 +171,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, nargs="+", default=[1_000, 10_000, 50_000])
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--limit", type=float, default=120.0,
-                        help="seconds a collection may take before it is killed (default 120)")
+    parser.add_argument("--limit", type=float, default=600.0,
+                        help="seconds a collection may take before it is killed (default 600)")
     parser.add_argument("--no-floor", action="store_true",
                         help="leave out the floor (pytest alone on as many plain tests)")
     parser.add_argument("--write", nargs=2, metavar=("JOBS", "PATH"), help=argparse.SUPPRESS)
