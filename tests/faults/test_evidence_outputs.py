@@ -1,13 +1,16 @@
 """A whole drill with one failing job (the session's ``one_failing_run``, on two workers):
 its signed manifest lists every job and verifies, with the suite and with docs/evidence.md's
 standard tools (ssh-keygen, jq, sha256sum); the Prometheus textfile marks exactly that job
-unverified; the exit code says "not compliant"."""
+unverified; the exit code says "not compliant"; every job file passes the published JSON Schema
+(docs/evidence.schema.json, version 4) and holds what every verdict measured, recorded by
+``require`` itself (the stale locks count no step passed on before)."""
 
 import json
 import re
 from pathlib import Path
 
 import pytest
+from jsonschema import Draft202012Validator
 
 from backup_drills.evidence.controls import matrix
 from backup_drills.evidence.manifest import verify_run
@@ -22,12 +25,18 @@ def test_signed_evidence_and_textfile_from_a_drill_with_one_failing_job(one_fail
     run, tmp_path = one_failing_run.run, one_failing_run.tmp
     public, textfile = tmp_path / "keys" / "evidence.pub", tmp_path / "textfile" / "backup_drills.prom"
     assert run.returncode == 1, run.stdout[-3000:]
-    assert re.search(r"\b1 failed, 1\d\d passed\b", run.stdout), run.stdout[-3000:]
+    assert re.search(r"\b1 failed, \d{3} passed\b", run.stdout), run.stdout[-3000:]
     (folder,) = [p for p in (tmp_path / "evidence").iterdir() if p.is_dir()]
     manifest = json.loads((folder / "manifest.json").read_text())
     jobs = sorted(job.id for job in load_inventory(ROOT / "inventory/lab.yml").jobs.values())
     assert manifest["expected_jobs"] == jobs  # every job, as the -n 2 controller saw them collected
     assert verify_run(folder, public).all() == []
+    schema = Draft202012Validator(json.loads((ROOT / "docs/evidence.schema.json").read_text()))
+    for path in folder.glob("*@*.json"):
+        assert not [e.message for e in schema.iter_errors(json.loads(path.read_text()))], path
+    flux = json.loads((folder / "flux-backup@motoko.json").read_text())["measured"]
+    assert "stale_locks" in flux, flux
+    assert "snapshot_age_seconds" in flux["sources"], flux
     assert standard_tools(folder, tmp_path / "keys" / "allowed_signers") == [0] * len(recipe())
     assert str(textfile) in [output["path"] for output in manifest["outputs"]]
     text = textfile.read_text()
