@@ -18,7 +18,7 @@ from backup_drills.adapters.restic import RestoreFailed
 from backup_drills.core.transport import DrillCouldNotRun, Remote, argv, declared, script
 from backup_drills.inventory.schema import Archives, Job
 from backup_drills.restores.manifest import Comparison, compare, hash_tree
-from backup_drills.restores.scratch import ensure_space, scratch_dir
+from backup_drills.restores.scratch import ensure_space, room_for, scratch_dir
 
 # the first byte of an OpenPGP message that starts with an encrypted session key (old and new
 # packet formats, public-key or passphrase): anything else is not encrypted
@@ -160,8 +160,11 @@ def restore_newest(remote: Remote, job: Job) -> ArchiveRestore:
             path, source = f"{archives.root}/{backup.name}/{name}", archives.components[component].source
             out = f"{target}/{component}"
             encrypted = name.endswith((".gpg", ".pgp", ".asc"))
-            run = remote.run(script("archive-unpack", path, out, "yes" if encrypted else "no",
+            room = room_for(remote, remote.host.scratch)
+            run = remote.run(script("archive-unpack", path, out, "yes" if encrypted else "no", str(room),
                                     archives.gnupghome or ""), timeout=4 * 3600)
+            if run.exit_status == 5:  # a bomb, or a backup larger than scratch: never unpacked whole
+                raise DrillCouldNotRun(f"host {remote.name}, job {job.name}: {run.tail(1)}")
             if not run.ok:
                 raise RestoreFailed(f"host {remote.name}, job {job.name}: {path} did not "
                                     f"{'decrypt and ' if encrypted else ''}unpack: {run.tail(3)}")

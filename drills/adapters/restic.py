@@ -37,7 +37,7 @@ from backup_drills.core.patterns import restic_excluded
 from backup_drills.core.progress import written_into
 from backup_drills.core.retention import Rules, Stamp, kept, restic_forget_kept
 from backup_drills.core.tool_errors import COULD_NOT_RUN, DAMAGE, OBJECT_STORE, UNREACHABLE, ErrorTable
-from backup_drills.core.transport import DrillCouldNotRun, Remote, Result, argv
+from backup_drills.core.transport import SCRIPTS, DrillCouldNotRun, Remote, Result, argv
 from backup_drills.inventory.schema import Job
 
 __all__ = ["CheckResult", "Lock", "Restic", "RestoreFailed", "RestoreResult", "Snapshot"]
@@ -103,6 +103,10 @@ def include_word(path: str) -> str:
 
 _DIFF_LINE = re.compile(r"^([-+MTU?])\s+(/.*)$")  # restic 0.14 diff: "-    /flux/a.txt"
 _ID = re.compile(r"[0-9a-f]{8,64}")  # a snapshot's or lock's ID as restic prints it
+# restic restore into RUN/ID, a folder that only ever receives that snapshot (restic 0.14 writes
+# through a symlink an earlier restore left): a helper a sudo: exact host pins by its digest
+_INTO = (SCRIPTS / "restic-into.sh").read_text(encoding="utf-8")
+_REFUSED = "restic-into: "  # its one line when it refuses the folder (exit 3, restic not run)
 
 
 class Lock(BaseModel):
@@ -138,6 +142,20 @@ class Restic:
         command = ("restic", "-r", self.repository, *flags, *words)
         return self.remote.run(self.remote.with_credentials(command, self.job), timeout=timeout,
                                progress=progress)
+
+    def _restore(self, run: str, snapshot: Snapshot, *options: str, timeout: float,
+                 progress: Callable[[], str] | None = None) -> tuple[str, Result]:
+        """``restic restore`` of ``snapshot`` into ``run/<its ID>`` (``restic-into.sh``: the
+        run folder holds that folder alone, or the helper refuses, exit 3); the restored root."""
+        snapshot_id = self._id(snapshot.id)
+        command = ("sh", "-c", _INTO, "restic-into", run, self.repository, snapshot_id, *options)
+        result = self.remote.run(self.remote.with_credentials(command, self.job), timeout=timeout,
+                                 progress=progress)
+        refusal = result.stderr.strip()
+        if result.exit_status == 3 and refusal.startswith(_REFUSED) and "\n" not in refusal:
+            raise DrillCouldNotRun(f"host {self.remote.name}, job {self.job.name}: refusing to restore "
+                                   f"snapshot {snapshot.short_id}: {refusal.removeprefix(_REFUSED)}")
+        return f"{run.rstrip('/')}/{snapshot_id}", result
 
     def _checked(self, *words: str) -> Result:
         """A read-only restic command that must succeed, else the drill could not run."""
@@ -295,25 +313,27 @@ class Restic:
 
     def restore_files(self, snapshot: Snapshot, target: str, relatives: Sequence[str],
                       timeout: float) -> RestoreResult:
-        """``restic restore`` of exactly these files, each an ``--include=`` of its full path
-        with restic's pattern characters escaped (``include_word``); as few runs as the
-        command line allows, within ``timeout`` seconds in all."""
+        """``restic restore`` of exactly these files into ``target/<snapshot ID>`` (the
+        result's ``target``), each an ``--include=`` of its full path with restic's pattern
+        characters escaped (``include_word``); as few runs as the command line allows, within
+        ``timeout`` seconds in all."""
         source, started, commands = str(self.job.source), 0.0, []
         batches: list[list[str]] = [[]]
         for relative in relatives:
             if sum(len(p) for p in batches[-1]) > _INCLUDES_PER_RUN:
                 batches.append([])
             batches[-1].append(include_word(f"{source}/{relative}"))
+        restored = target
         for batch in batches:
-            words = ["restore", self._id(snapshot.id), "--target", target, *batch]
-            result = self._run(*words, timeout=max(timeout - started, 1.0))
+            restored, result = self._restore(target, snapshot, *batch, timeout=max(timeout - started, 1.0))
             started += result.seconds
-            commands.append(argv("restic", "-r", self.repository, *words[:4], "--include=..."))
+            commands.append(argv("restic", "-r", self.repository, "restore", self._id(snapshot.id),
+                                 "--target", restored, "--include=..."))
             if not result.ok:
                 raise RestoreFailed(f"host {self.remote.name}, job {self.job.name}: "
                                     f"`{commands[-1]}` ({len(batch)} files) exited "
                                     f"{result.exit_status}: {result.tail(6)}")
-        return RestoreResult(snapshot, target, started,
+        return RestoreResult(snapshot, restored, started,
                              f"{commands[0]} ({len(relatives)} files, {len(batches)} run(s))")
 
     def diff(self, older: Snapshot, newer: Snapshot) -> list[tuple[str, str]]:
@@ -329,20 +349,23 @@ class Restic:
     def restore(self, snapshot: Snapshot, target: str, includes: tuple[str, ...] = (),
                 expected: int | None = None, verify: bool = False, timeout: float = 4 * 3600
                 ) -> RestoreResult:
-        """``restic restore`` into ``target``; with ``verify``, restic reads every restored file
-        back and checks it against the snapshot's content hashes. While it runs, every 30 s the
-        log says how much of ``expected`` bytes it has written."""
-        words = ["restore", self._id(snapshot.id), "--target", target]
+        """``restic restore`` into ``target/<snapshot ID>`` (the result's ``target``: see
+        ``_restore``); with ``verify``, restic reads every restored file back and checks it
+        against the snapshot's content hashes. While it runs, every 30 s the log says how much
+        of ``expected`` bytes it has written."""
+        options: list[str] = []
         for include in includes:
-            words += ["--include", include]
+            options += ["--include", include]
         if verify:
-            words.append("--verify")
-        result = self._run(*words, timeout=timeout, progress=written_into(self.remote, target, expected))
-        command = argv("restic", "-r", self.repository, *words)
+            options.append("--verify")
+        restored, result = self._restore(target, snapshot, *options, timeout=timeout,
+                                         progress=written_into(self.remote, target, expected))
+        command = argv("restic", "-r", self.repository, "--no-lock", "restore", self._id(snapshot.id),
+                       "--target", restored, *options)
         if not result.ok:
             raise RestoreFailed(f"host {self.remote.name}, job {self.job.name}: `{command}` "
                                 f"exited {result.exit_status}: {result.tail(6)}")
-        return RestoreResult(snapshot, target, result.seconds, command)
+        return RestoreResult(snapshot, restored, result.seconds, command)
 
     def left_out(self, kinds: Callable[[str], str | None]) -> Callable[[str], bool]:
         """What ``restic backup`` of the source leaves out by the job's ``excludes`` (restic's

@@ -93,7 +93,7 @@ def _helper(name: str, code: str, args: str, why: str) -> Rule:
 def helpers() -> dict[str, str]:
     """Every shell helper a covered drill escalates, by name: its code, from the module that
     sends it (the package's scripts and the inline programs)."""
-    from backup_drills.adapters import archives, borg
+    from backup_drills.adapters import archives, borg, restic
     from backup_drills.restores import databases, scratch
 
     return {"hash-tree": (SCRIPTS / "hash-tree.sh").read_text(encoding="utf-8"),
@@ -102,7 +102,7 @@ def helpers() -> dict[str, str]:
             "free-bytes": scratch._FREE, "read-file": (SCRIPTS / "read-file.sh").read_text(encoding="utf-8"),
             "first-bytes": archives._FIRST_BYTES,
             "archive-unpack": (SCRIPTS / "archive-unpack.sh").read_text(encoding="utf-8"),
-            "borg-in-dir": borg._IN_DIR, "borg-tagged": borg._TAGGED,
+            "borg-in-dir": borg._IN_DIR, "borg-tagged": borg._TAGGED, "restic-into": restic._INTO,
             **{name: (SCRIPTS / f"{name}.sh").read_text(encoding="utf-8")
                for name in ("throwaway-user", "scratch-hand-over", "pg-start", "redis-load",
                             "scratch-root")},
@@ -191,19 +191,23 @@ def _restic(job: Job, host: Host) -> list[Rule]:
         rules += [(f"--no-lock find --snapshot {ID} --json -- {paths}", "a sample in a snapshot"),
                   (f"--no-lock ls --json --recursive -- {ID} {paths}",
                    "a sample's listing, its whole subtree")]
+    into: list[Rule] = []
     if source:
         includes = f"( --include {paths})*" if paths else ""
-        rules.append((f"--no-lock restore {ID} --target {one}{includes}( --verify)?", "restore into scratch"))
+        into.append(_helper("restic-into", helpers()["restic-into"],
+                            f"{one} {repo} {ID}{includes}( --verify)?",
+                            "restore into scratch (RUN/ID: one snapshot per run folder)"))
     if job.restore_rotation is not None and source:
-        rules += [(f"--no-lock ls --json --recursive -- {ID} {source}",
-                   "the latest snapshot's files (the restore rotation)"),
-                  (f"--no-lock restore {ID} --target {one}( {chosen_includes(job.source or '')})+",
-                   "the rotation's chosen files into scratch")]
+        rules.append((f"--no-lock ls --json --recursive -- {ID} {source}",
+                      "the latest snapshot's files (the restore rotation)"))
+        into.append(_helper("restic-into", helpers()["restic-into"],
+                            f"{one} {repo} {ID}( {chosen_includes(job.source or '')})+",
+                            "the rotation's chosen files into scratch (RUN/ID)"))
     if job.retention is not None and source:
         policy = " ".join(lit(w) for w in job.retention.restic_words())
         rules.append((f"--no-lock forget --dry-run --json --host {NAME} --path {source} {policy}",
                       "restic's own retention, as a dry run"))
-    return [Rule(PROGRAMS["restic"], f"-r {repo} {args}", why) for args, why in rules]
+    return [*(Rule(PROGRAMS["restic"], f"-r {repo} {args}", why) for args, why in rules), *into]
 
 
 # what follows the fixed part of a chosen file's word: no space before a dash, another space or
@@ -309,7 +313,7 @@ def _rclone(job: Job, host: Host) -> list[Rule]:
     rules += [(f"copyto {lit(f'{dest}/{p}')} {one}/{lit(p)}", "a sample file into scratch") for p in files]
     rules += [(f"copy {lit(f'{dest}/{p}')} {one}/{lit(p)}", "a sample folder into scratch") for p in folders]
     found = [Rule(PROGRAMS["rclone"], args, why) for args, why in rules]
-    return [*found, _hash_tree(job, one, "hash what came back from the mirror")]
+    return [*found, _hash_tree(job, f"{one} {NUMBER} yes", "hash what came back from the mirror")]
 
 
 # a backup set's folder (a name its set_format parses: no space, no slash, not ``..``) and an
@@ -341,12 +345,13 @@ def _gpg_tar(job: Job, host: Host) -> list[Rule]:
     rules += [_helper("first-bytes", code["first-bytes"], f"{archive}( {archive})*",
                       "each archive's first byte (is it encrypted)"),
               _helper("archive-unpack", code["archive-unpack"],
-                      f"{lit(archives.root)}/{SET}/{names}\\.tar{SUFFIX} {one}/{names} (yes|no) "
-                      f"{lit(archives.gnupghome)}", "decrypt and unpack one archive into scratch")]
+                      f"{lit(archives.root)}/{SET}/{names}\\.tar{SUFFIX} {one}/{names} (yes|no) {NUMBER} "
+                      f"{lit(archives.gnupghome)}", "decrypt and unpack one archive into scratch, cut at "
+                      "the room scratch has")]
     for name, component in archives.components.items():
         base = component.source.rstrip("/").rsplit("/", 1)[-1]
-        roots_of = alt(lit(component.source), f"{one}/{lit(name)}/{lit(base)}")
-        rules.append(_helper("hash-tree", code["hash-tree"], f"{roots_of} {NUMBER} (yes|no) --HASHES-- \\.",
+        roots_of = f"({lit(component.source)} {NUMBER} no|{one}/{lit(name)}/{lit(base)} {NUMBER} yes)"
+        rules.append(_helper("hash-tree", code["hash-tree"], f"{roots_of} --HASHES-- \\.",
                              f"hash component {name}'s source and its restore"))
     return rules
 
@@ -368,7 +373,7 @@ def _dump(job: Job, host: Host) -> tuple[str, str, str]:
         raise NotCovered(f"job {job.name}: a plain-format dump (scanned, then piped to psql) is not "
                          "covered by `sudo: exact` yet (only custom format)")
     _, one = _scratch(host)
-    return one, f"{one}{lit(dump.path)}", f"{one}{lit(HOME)}"
+    return one, f"{one}/{ID}{lit(dump.path)}", f"{one}{lit(HOME)}"
 
 
 def sql(text: str) -> str:
@@ -413,7 +418,7 @@ def _database(job: Job, host: Host, name: str) -> tuple[str, list[Rule]]:
              _helper("throwaway-user", code["throwaway-user"], f"remove {THROWAWAY}",
                      "remove the throwaway user and what still runs as it")]
     if job.dump is not None and job.dump.manifest:
-        rules.append(_helper("manifest", code["manifest"], f"{one}{lit(job.dump.manifest)}",
+        rules.append(_helper("manifest", code["manifest"], f"{one}/{ID}{lit(job.dump.manifest)}",
                              "the dump's manifest, restored into scratch"))
     rules.append(_helper("scratch-hand-over", code["scratch-hand-over"],
                          f"{one} {dump} {home} {lit(name)} {THROWAWAY}",
@@ -479,11 +484,13 @@ def _samples(job: Job) -> list[str]:
 
 
 def _hash_tree(job: Job, roots: str, why: str) -> Rule:
-    """The ``hash-tree`` helper over ``roots`` (an expression), of the whole tree or the samples."""
+    """The ``hash-tree`` helper over ``roots`` (an expression of the root, the batch size and
+    whether it is a restored side: ``yes``, whose root hash-tree refuses unless it is its own
+    real path, never ``no`` for a path in scratch), of the whole tree or the samples."""
     relative = [lit(f"./{p}") for p in (job.samples.file, job.samples.directory)] if job.samples else []
     subpaths = alt(r"\.", *relative)
     return _helper("hash-tree", helpers()["hash-tree"],
-                   f"{roots} {NUMBER} (yes|no) --HASHES-- {subpaths}( {subpaths})*", why)
+                   f"{roots} --HASHES-- {subpaths}( {subpaths})*", why)
 
 
 def _trees(job: Job, host: Host) -> list[Rule]:
@@ -496,10 +503,15 @@ def _trees(job: Job, host: Host) -> list[Rule]:
     if not job.source:
         return rules
     source = lit(job.source)
-    rules.append(_hash_tree(job, alt(source, f"{one}{source}"), "hash the source and the restored tree"))
+    # the restored side (yes: its root must be its own real path, see hash-tree.sh; never no,
+    # which would hash through a restored link to /root) lies in RUN/ID for restic and in RUN
+    # for borg and rclone; the source side is hashed where it is
+    restored = f"{one}(/{ID})?{source} {NUMBER} yes"
+    rules.append(_hash_tree(job, f"({source} {NUMBER} (yes|no)|{restored})",
+                            "hash the source and the restored tree"))
     if job.restore_rotation is not None:  # hash-tree itself refuses a path out of its root
         rules.append(_helper("hash-tree", helpers()["hash-tree"],
-                             f"{alt(source, f'{one}{source}')} {NUMBER} (yes|no) --HASHES-- \\..*",
+                             f"({source} {NUMBER} (yes|no)|{restored}) --HASHES-- \\..*",
                              "hash the rotation's chosen files in the source and the restore"))
     if job.samples is not None:
         rules.append(Rule(PROGRAMS["stat"], f"-c %s -- {lit(f'{job.source}/{job.samples.file}')}",
@@ -607,7 +619,8 @@ def credential_programs(rules: Iterable[Rule]) -> list[str]:
     """The programs of ``rules`` that read the host's credentials (sudoers loads its env file
     for each): restic, borg, the helper that runs borg in a directory, and rclone."""
     wanted = {PROGRAMS["restic"], PROGRAMS["borg"], PROGRAMS["rclone"],
-              helper_path("borg-in-dir", helpers()["borg-in-dir"])}
+              helper_path("borg-in-dir", helpers()["borg-in-dir"]),
+              helper_path("restic-into", helpers()["restic-into"])}
     return list(dict.fromkeys(rule.program for rule in rules if rule.program in wanted))
 
 

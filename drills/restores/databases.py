@@ -177,8 +177,8 @@ class DumpDrill:
         wanted = tuple(p for p in (path, self.dump.manifest) if p)
         result = self.tool.restore(snapshot, target, wanted)
         origin = f"snapshot {snapshot.short_id}"
-        return Fetched(target + path, result.command, self._manifest(target, origin), origin,
-                       snapshot.time)
+        return Fetched(result.target + path, result.command, self._manifest(result.target, origin),
+                       origin, snapshot.time)
 
     def _manifest(self, target: str, origin: str) -> dict[str, Any]:
         if not self.dump.manifest:

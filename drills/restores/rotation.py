@@ -138,13 +138,13 @@ class RotationDrill:
         hashed = sorted({p.rpartition("/")[0] or "." if "\ufffd" in p else p for p in paths})
         with scratch_dir(self.remote, self.job) as target:
             result = tool.restore_files(snapshot, target, paths, self.limit())
-            restored = _hashed(self.remote, f"{target}{source}", hashed)
+            restored = _hashed(self.remote, f"{result.target}{source}", hashed)
         original = _hashed(self.remote, source, hashed)
         if not original.entries and paths:
             raise DrillCouldNotRun(f"host {self.remote.name}, job {self.job.name}: none of the "
                                    f"{len(paths)} chosen files found under {source}")
         listed = {**chosen.files, **chosen.sample}
-        comparison = Comparison(self.remote.name, self.job.name, source, f"{target}{source}")
+        comparison = Comparison(self.remote.name, self.job.name, source, f"{result.target}{source}")
         cutoff = snapshot.time.timestamp()
         for path in paths:
             got, want = entry_named(restored.entries, path), entry_named(original.entries, path)

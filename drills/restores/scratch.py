@@ -281,6 +281,16 @@ def free_bytes(remote: Remote, path: str) -> int:
     return int(result.text.strip())
 
 
+def room_for(remote: Remote, path: str) -> int:
+    """The bytes a restore may still write at ``path`` and keep ``ensure_space``'s margin (10 %
+    and 64 MiB) free: what an unpack is cut at.
+
+    >>> room_for(remote, "/var/lib/backup-drills/scratch")  # doctest: +SKIP
+    1073741824
+    """
+    return max(0, int((free_bytes(remote, path) - MARGIN) / 1.1))
+
+
 def ensure_space(remote: Remote, job: Job, needed: int) -> int:
     """Refuse, before anything is written, a restore that would not fit in scratch with a margin
     (10 % and 64 MiB): a drill must never fill a production disk. Returns the free bytes."""

@@ -164,7 +164,7 @@ class RestoreDrill:
             result, source_manifest = self._in_parallel(
                 lambda: tool.restore(snapshot, target, includes, expected=expected),
                 lambda: hash_tree(self.remote, source, [subpath]))
-            restored = hash_tree(self.remote, f"{target}{source}", [subpath], missing_ok=True)
+            restored = hash_tree(self.remote, f"{result.target}{source}", [subpath], missing_ok=True)
 
         def kind(relative: str) -> str | None:
             entry = source_manifest.entries.get(relative) or restored.entries.get(relative)
@@ -192,9 +192,9 @@ class RestoreDrill:
         listed = listing.files
         with scratch_dir(self.remote, self.job) as target:
             result = tool.restore(snapshot, target, (inside,), verify=True)
-            restored = hash_tree(self.remote, f"{target}{source}", [subpath], missing_ok=True)
+            restored = hash_tree(self.remote, f"{result.target}{source}", [subpath], missing_ok=True)
         comparison = Comparison(self.remote.name, self.job.name, f"snapshot {snapshot.short_id}",
-                                f"{target}{source}")
+                                f"{result.target}{source}")
         for path, size in sorted(listed.items()):
             got = entry_named(restored.entries, path.removeprefix(f"{source}/"))
             if got is None:

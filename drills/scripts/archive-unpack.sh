@@ -5,11 +5,17 @@
 # trusted: its members come back as the running user's own files, with its umask (077), so no
 # setuid or setgid bit and nothing writable by others (--no-same-owner --no-same-permissions;
 # as root GNU tar otherwise keeps the archive's mode bits, setuid included), and a "." member
-# does not change OUT itself (--no-overwrite-dir). Exit 3: OUT is not a new folder in scratch.
-#   archive-unpack.sh ARCHIVE OUT ENCRYPTED [GNUPGHOME]
+# does not change OUT itself (--no-overwrite-dir). The tar stream is cut at LIMIT bytes (the
+# room scratch has): a small archive that unpacks to more (a bomb) must not fill the disk as
+# root, so tar reads at most LIMIT bytes and the helper says how much the archive holds. Exit 3:
+# OUT is not a new folder in scratch; 5: the archive unpacks to more than LIMIT bytes.
+#   archive-unpack.sh ARCHIVE OUT ENCRYPTED LIMIT [GNUPGHOME]
 set -eu
 umask 077
-archive=$1 out=${2%/} encrypted=$3 home=${4:-}
+archive=$1 out=${2%/} encrypted=$3 limit=$4 home=${5:-}
+case $limit in
+  '' | *[!0-9]*) echo "$4: not a number of bytes" >&2; exit 2 ;;
+esac
 scratch_run() {  # $1: a run folder the drill made (drill-..., by scratch-root.sh): it and the
   # scratch root above it real folders of the running uid, not writable by group or others; every
   # folder above those root's or that uid's, not writable by group or others unless sticky. Else
@@ -34,7 +40,18 @@ case ${out##*/} in
 esac
 scratch_run "$(dirname -- "$out")"
 mkdir -m 0700 -- "$out"
-untar() { tar --no-same-owner --no-same-permissions --no-overwrite-dir -xzf "$1" -C "$out"; }
+untar() {  # $1: a .tar.gz; its tar stream, at most LIMIT bytes of it, unpacked into OUT
+  if gzip -dc -- "$1" | head -c "$limit" | tar --no-same-owner --no-same-permissions \
+       --no-overwrite-dir -xf - -C "$out"; then
+    return 0
+  fi
+  # a tar stream longer than LIMIT was cut: say so (the bytes counted stop at LIMIT + 1)
+  if [ "$(gzip -dc -- "$1" | head -c "$((limit + 1))" | wc -c)" -gt "$limit" ]; then
+    echo "$archive unpacks to more than $limit bytes, the room scratch has: not unpacked" >&2
+    exit 5
+  fi
+  return 1
+}
 if [ "$encrypted" = yes ]; then
   plain=$out.tar.gz
   if [ -e "$plain" ] || [ -L "$plain" ]; then

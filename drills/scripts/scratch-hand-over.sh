@@ -38,6 +38,12 @@ fi
 chmod go+x -- "$(dirname -- "$target")"
 mkdir -m 0700 -- "$home"
 mv -T -- "$real" "$home/$name"
+# HOME is root's 0700 until the end: nobody can swap NAME now, but a link moved in (swapped in
+# after the checks above) must not lead the chmod and chown elsewhere
+if [ -L "$home/$name" ] || [ ! -f "$home/$name" ]; then
+  echo "$file is not a regular file" >&2
+  exit 4
+fi
 chmod 0400 -- "$home/$name"
 chown -h "$user:" -- "$home/$name"
 chown -h "$user:" -- "$home"

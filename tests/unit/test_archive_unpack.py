@@ -43,8 +43,27 @@ def run_folder(tmp_path: Path) -> Path:
     return root / "drill-r-1-2-ab"
 
 
-def unpack(archive: Path, out: Path | str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["sh", str(UNPACK), str(archive), str(out), "no"], capture_output=True, text=True)
+def unpack(archive: Path, out: Path | str, limit: int = 1 << 30) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["sh", str(UNPACK), str(archive), str(out), "no", str(limit)],
+                          capture_output=True, text=True)
+
+
+def test_an_archive_that_unpacks_to_more_than_the_room_is_cut_and_named(tmp_path, run_folder):
+    """A bomb: 50 MiB of zeros in a few kB of gzip. With room for 1 MiB, tar reads at most that
+    much of its stream: exit 5 naming the archive and the room, and scratch holds no more."""
+    bomb = tmp_path / "bomb.tar.gz"
+    with tarfile.open(bomb, "w:gz") as tar:
+        member = tarfile.TarInfo("zeros")
+        member.size = 50 << 20
+        tar.addfile(member, io.BytesIO(bytes(member.size)))
+    assert bomb.stat().st_size < 200 << 10
+    cut = unpack(bomb, run_folder / "n8n", limit=1 << 20)
+    assert cut.returncode == 5, cut.stderr
+    assert f"{bomb} unpacks to more than 1048576 bytes, the room scratch has: not unpacked" in cut.stderr
+    assert sum(p.stat().st_size for p in (run_folder / "n8n").rglob("*")) <= 1 << 20
+    done = unpack(bomb, run_folder / "whole", limit=60 << 20)  # with the room, it unpacks whole
+    assert done.returncode == 0, done.stderr
+    assert (run_folder / "whole" / "zeros").stat().st_size == 50 << 20
 
 
 def test_members_come_back_without_setuid_setgid_or_bits_for_others(tmp_path, run_folder):

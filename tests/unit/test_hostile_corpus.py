@@ -341,6 +341,14 @@ def _restic(e: Estate, v: str) -> Restic:
 
 
 @builder
+def run_folder(e: Estate, v: str) -> str:
+    """An empty run folder of scratch (0700, as scratch-root.sh makes it) below a folder named
+    by the value: restic-into.sh restores only into such a folder."""
+    run = Path(e.tmp) / f"t{v}" / "drill-r-1-2-ab"
+    run.mkdir(parents=True, mode=0o700)
+    return str(run)
+
+
 def restic_commands(e: Estate, v: str) -> None:
     restic, snapshot = _restic(e, v), Snapshot(id=HEX, short_id="aaaaaaaa", time=datetime.now(UTC),
                                                 hostname="h", paths=["/"])
@@ -348,8 +356,9 @@ def restic_commands(e: Estate, v: str) -> None:
     e.received("restic", "-r", f"/r{v}", "--host", v, "--path", f"/s{v}")
     tolerated(lambda: restic.check(read_data_subset=v))
     e.received("restic", f"--read-data-subset={v}")
-    tolerated(lambda: restic.restore(snapshot, f"{e.tmp}/t{v}", (f"/s{v}/{v}",)))
-    e.received("restic", "--target", f"{e.tmp}/t{v}", "--include", f"/s{v}/{v}")
+    run = run_folder(e, v)
+    tolerated(lambda: restic.restore(snapshot, run, (f"/s{v}/{v}",)))
+    e.received("restic", "--target", f"{run}/{HEX}", "--include", f"/s{v}/{v}")
     tolerated(lambda: restic.find(snapshot, f"/s{v}/x"))
     e.received("restic", "find", f"/s{v}/x")
     tolerated(lambda: restic.listing(snapshot, f"/s{v}/x"))
@@ -364,8 +373,9 @@ def restic_rotation_restores_names_literally(e: Estate, v: str) -> None:
                                                 hostname="h", paths=["/"])
     tolerated(lambda: restic.files(snapshot))
     e.received("restic", "ls", "--recursive", f"/s{v}")
-    tolerated(lambda: restic.restore_files(snapshot, f"{e.tmp}/t{v}", [f"d/{v}"], 60))
-    e.received("restic", "--target", f"{e.tmp}/t{v}", include_word(f"/s{v}/d/{v}"))
+    run = run_folder(e, v)
+    tolerated(lambda: restic.restore_files(snapshot, run, [f"d/{v}"], 60))
+    e.received("restic", "--target", f"{run}/{HEX}", include_word(f"/s{v}/d/{v}"))
 
 
 @builder

@@ -229,9 +229,11 @@ def test_restic_restores_exactly_the_chosen_files_hostile_names_taken_literally(
     assert sorted(listed) == sorted(f"d/{h}" for h in HOSTILE)
     chosen = ["d/*", "d/[ab]", "d/x\npwned\n", "d/--x=$(pwned)", "d/back\\slash", "d/**", "d/a - b",
               "d/trail  ", "d/-"]  # the last three: a space before a dash or the end goes as ?
-    target = tmp_path / "target"
-    target.mkdir()
-    restic.restore_files(snapshot, str(target), chosen, 60)
+    run = tmp_path / "scratch" / "drill-r-1-2-ab"  # a run folder, as scratch-root.sh makes it
+    run.mkdir(parents=True, mode=0o700)
+    restored = restic.restore_files(snapshot, str(run), chosen, 60)
+    target = run / snapshot.id  # restic-into.sh: the run folder takes this one snapshot's restores
+    assert restored.target == str(target)
     back = {str(p.relative_to(target / str(source).lstrip("/"))) for p in target.rglob("*") if p.is_file()}
     assert back == set(chosen)  # not a, b, a*, ... that the same words as patterns would match
     assert (target / str(source).lstrip("/") / "d" / "*").read_text() == f"content {HOSTILE.index('*')}"

@@ -357,7 +357,7 @@ def test_every_command_a_read_only_drill_escalates_matches_a_generated_rule(refu
             else Path(words[0]).name for words in captured.escalated}
     assert used >= {"restic", "borg", "realpath", "scratch-root", "rm", "find", "sweep", "free-bytes",
                     "hash-tree", "read-file", "journalctl", "stat", "hostname", "du", "borg-in-dir",
-                    "borg-tagged", "env-password-file"}, used
+                    "borg-tagged", "env-password-file", "restic-into"}, used
     borg = [words for words in captured.escalated if Path(words[0]).name == "borg"]
     assert {words[1] for words in borg} >= {"list", "check", "info", "prune"}, borg
     assert not any("sudo" in command for command in captured.plain)
@@ -365,8 +365,10 @@ def test_every_command_a_read_only_drill_escalates_matches_a_generated_rule(refu
     listings = [words for words in restic if "ls" in words]
     assert len(listings) >= 2, restic  # the rotation's listing, and a sample folder's
     assert all("--recursive" in words for words in listings), listings  # each its whole subtree
-    included = [w for words in restic for w in words if w.startswith("--include=")]
-    assert len(included) == len(CHOSEN), restic  # its restore, each chosen file one word
+    into = [words for words in captured.escalated if "/restic-into-" in words[0]]
+    included = [w for words in into for w in words if w.startswith("--include=")]
+    assert len(included) == len(CHOSEN), into  # its restore, each chosen file one word
+    assert not [words for words in restic if "restore" in words], restic  # only through restic-into
 
 
 def test_every_command_a_read_only_mirror_drill_escalates_matches_a_generated_rule(refusals):
@@ -455,8 +457,7 @@ def test_every_command_a_read_only_database_drill_escalates_matches_a_generated_
             assert rule.args.removeprefix(AS_THROWAWAY).startswith(RUN_AS_THROWAWAY), rule
     code = sudoers.helpers()
     user, one = "drill-0123456789", f"{EXACT_SCRATCH}/drill-vm-1-2-abcdef"
-    restore = next(words[:words.index("--target")] for words in captured.escalated
-                   if words[0] == "/usr/bin/restic" and "restore" in words)
+    restore = next(words[:4] for words in captured.escalated if "/restic-into-" in words[0])
     throwaway = sudoers.helper_path("throwaway-user", code["throwaway-user"])
     start = sudoers.helper_path("pg-start", code["pg-start"])
     hand = sudoers.helper_path("scratch-hand-over", code["scratch-hand-over"])
@@ -516,8 +517,10 @@ def test_every_command_a_read_only_database_drill_escalates_matches_a_generated_
                   [load, f"{one}-home", "root", "Fatal"],
                   # the home beside the run folder is opened to the throwaway user: no restore
                   # (which keeps setuid bits, as root) may write there, nor into a folder of it
-                  [*restore, "--target", f"{one}-home"], [*restore, "--target", f"{one}-home/x"],
-                  [*restore, "--target", f"{one}/../{one.rsplit('/', 1)[1]}-home"],
+                  [restore[0], f"{one}-home", *restore[2:]], [restore[0], f"{one}-home/x", *restore[2:]],
+                  [restore[0], f"{one}/../{one.rsplit('/', 1)[1]}-home", *restore[2:]],
+                  ["/usr/bin/restic", "-r", restore[2], "--no-lock", "restore", restore[3], "--target",
+                   f"{one}-home"],
                   [hand, one, f"{one}/var/backups/cartae/postgres/cartae.dump", f"{one}/pg", "dump", user],
                   ["/usr/bin/pkill", "-u", user], ["/usr/sbin/userdel", user], ["/usr/sbin/useradd", user]):
         assert sudoers.allowed(rules, words) is None, words
@@ -543,16 +546,18 @@ def test_every_command_a_read_only_tarball_drill_escalates_matches_a_generated_r
     first = sudoers.helper_path("first-bytes", code["first-bytes"])
     one = f"{EXACT_SCRATCH}/drill-vm-1-2-abcdef"
     archive, home = "/home/jbyrd/backups/miraclemax/20261122_030000/n8n.tar.gz.gpg", "/root/.gnupg"
-    assert sudoers.allowed(rules, [unpack, archive, f"{one}/n8n", "yes", home])
-    for words in ([unpack, archive, f"{one}/n8n", "yes", "/tmp/mine"],  # another gpg home
-                  [unpack, archive, f"{one}/n8n", "yes", ""],
-                  [unpack, archive, "/etc", "no", home],
-                  [unpack, archive, f"{one}/../../../etc", "no", home],
-                  [unpack, "/tmp/mine.tar.gz", f"{one}/n8n", "no", home],
-                  [unpack, "/home/jbyrd/backups/miraclemax/../../../tmp/n8n.tar.gz", f"{one}/n8n", "no",
+    assert sudoers.allowed(rules, [unpack, archive, f"{one}/n8n", "yes", "1048576", home])
+    for words in ([unpack, archive, f"{one}/n8n", "yes", "9", "/tmp/mine"],  # another gpg home
+                  [unpack, archive, f"{one}/n8n", "yes", "9", ""],
+                  [unpack, archive, "/etc", "no", "9", home],
+                  [unpack, archive, f"{one}/../../../etc", "no", "9", home],
+                  [unpack, "/tmp/mine.tar.gz", f"{one}/n8n", "no", "9", home],
+                  [unpack, "/home/jbyrd/backups/miraclemax/../../../tmp/n8n.tar.gz", f"{one}/n8n", "no", "9",
                    home],
-                  [unpack, "--to-command=sh", f"{one}/n8n", "no", home],
-                  [unpack, archive, f"{one}/n8n", "no", f"{home} --exec-path /tmp"],
+                  [unpack, "--to-command=sh", f"{one}/n8n", "no", "9", home],
+                  [unpack, archive, f"{one}/n8n", "no", "9", f"{home} --exec-path /tmp"],
+                  [unpack, archive, f"{one}/n8n", "no", "-1", home],
+                  [unpack, archive, f"{one}/n8n", "no", home],  # no room given: never uncut
                   [first, "/etc/shadow"],
                   [first, "/home/jbyrd/backups/miraclemax/../n8n.tar.gz"],
                   ["/usr/bin/find", "-H", "/", "-mindepth", "2", "-maxdepth", "2", "-type", "f",
@@ -636,7 +641,8 @@ def test_no_rule_hands_out_a_shell_or_free_arguments():
         in text
     assert sudoers.allowed(rules, ["/usr/bin/rm", "-rf", "--one-file-system", "--", scratch_dir,
                                    f"{scratch_dir}-home"])
-    for program in ("/usr/bin/restic", "/usr/bin/borg", in_dir):
+    into = sudoers.helper_path("restic-into", sudoers.helpers()["restic-into"])
+    for program in ("/usr/bin/restic", "/usr/bin/borg", in_dir, into):
         assert f"Defaults!{program} env_file=/etc/miket/storage-credentials.env" in text
     assert 'Defaults!/usr/bin/borg env_keep+="TZ=UTC BORG_RELOCATED_REPO_ACCESS_IS_OK=no"' in text
     assert not re.search(r"NOPASSWD: (ALL|/usr/bin/(timeout|env|sh)\b)", text)
@@ -651,16 +657,21 @@ def test_the_rotations_words_can_be_no_option_and_hash_nothing_out_of_the_tree(t
     rules = sudoers.rules_for(inventory, "motoko")
     repo = "s3:http://objectstore:8333/backups-restic/flux"
     one = f"{inventory.hosts['motoko'].scratch}/drill-vm-1-2-abcdef"
-    restore = ["/usr/bin/restic", "-r", repo, "--no-lock", "restore", HEX, "--target", one]
+    into = sudoers.helper_path("restic-into", sudoers.helpers()["restic-into"])
+    restore = [into, one, repo, HEX]
     chosen = [include_word(f"/flux/{p}") for p in CHOSEN]
     assert sudoers.allowed(rules, [*restore, *chosen])
     ok = include_word("/flux/active/a")
     for words in ([*restore, ok, "--target", "/etc"], [*restore, ok, "", "--target", "/etc"],
+                  # restic itself restores nothing: only restic-into, into RUN/ID
+                  ["/usr/bin/restic", "-r", repo, "--no-lock", "restore", HEX, "--target", one, *chosen],
+                  [into, f"{one}-home", repo, HEX, *chosen], [into, f"{one}/x", repo, HEX, *chosen],
+                  [into, one, "/etc", HEX, *chosen], [into, one, repo, "--target", *chosen],
                   [*restore, f"{ok} ", "--target", "/etc"], [*restore, f"{ok}  ", "-t", "/etc"],
                   [*restore, ok, "--password-command=id"], [*restore, ok, "-o", "s3.x=y"],
                   [*restore, ok, "--exclude=x"], [*restore, "--include", "/flux/active/a"],
                   [*restore, "--include=/etc/shadow"], [*restore, "--iinclude=/flux/a"],
-                  [*restore[:-1], "/etc", ok], [*restore, "--include=/flux/a - b"],
+                  [*restore[:-2], "/etc", HEX, ok], [*restore, "--include=/flux/a - b"],
                   ["/usr/bin/restic", "-r", repo, "--no-lock", "ls", "--json", "--recursive", "--", HEX, "/"],
                   ["/usr/bin/restic", "-r", repo, "--no-lock", "ls", "--json", "--recursive", "--", HEX,
                    "/flux", "/etc"]):
@@ -669,6 +680,10 @@ def test_the_rotations_words_can_be_no_option_and_hash_nothing_out_of_the_tree(t
     for words in ([helper, "/etc", "0", "yes", "--HASHES--", "./shadow"],
                   [helper, f"{inventory.hosts['motoko'].scratch}/x/flux", "0", "yes", "--HASHES--", "./a"]):
         assert sudoers.allowed(rules, words) is None, words
+    # the restored side always checks its root is its own real path (yes): never no in scratch
+    for restored in (f"{one}/flux", f"{one}/{HEX}/flux"):
+        assert sudoers.allowed(rules, [helper, restored, "0", "yes", "--HASHES--", "."])
+        assert sudoers.allowed(rules, [helper, restored, "0", "no", "--HASHES--", "."]) is None
     assert sudoers.allowed(rules, [helper, "/flux", "0", "yes", "--HASHES--", "../etc/shadow"])  # so:
     root, outside = tmp_path / "flux", tmp_path / "outside"
     (root / "d").mkdir(parents=True)
