@@ -220,7 +220,6 @@ class Borg:
     prune: ClassVar[str] = "borg prune"
     ERRORS: ClassVar[ErrorTable] = ERRORS
     _no_policy: ClassVar[str] = " declares no retention policy"  # as a refusal says it
-    _through: ClassVar[str] = ""  # how borg is reached, as a failure says it
 
     def __init__(self, remote: Remote, job: Job) -> None:
         if job.repository is None:
@@ -242,6 +241,17 @@ class Borg:
         a helper enters it first, one program a ``sudo: exact`` host pins by its digest."""
         return ("sh", "-c", _IN_DIR, "borg-in-dir", cwd, *words)
 
+    def _shown(self, *words: str, cwd: str | None = None) -> str:
+        """The command that runs borg with ``words``, as messages and the evidence show it (in
+        ``cwd``: ``cd DIR && ...``): how borg is called (``borgmatic -c CONFIG ... borg ... --``
+        for borgmatic) and borg's words; no environment, so never a credential.
+
+        >>> Borg(remote, job)._shown("list", "/srv/borg/flux::a b")  # doctest: +SKIP
+        "borg list '/srv/borg/flux::a b'"
+        """
+        command = argv(*self._borg(), *words)
+        return f"{argv('cd', cwd)} && {command}" if cwd else command
+
     def _run(self, *words: str, cwd: str | None = None, timeout: float | None = None,
              local: bool = False, progress: Callable[[], str] | None = None) -> Result:
         zone = () if local else ("TZ=UTC",)
@@ -257,9 +267,10 @@ class Borg:
 
     def _listed(self, local: bool = False) -> str:
         """``borg list --json`` of the repository (times in UTC, or ``local``: the host's own)."""
-        result = self._run("list", "--json", "--bypass-lock", self.repository, local=local)
+        words = ("list", "--json", "--bypass-lock", self.repository)
+        result = self._run(*words, local=local)
         if not result.ok:
-            raise self._failure(f"borg list {self.repository}", result)
+            raise self._failure(self._shown(*words), result)
         return result.text
 
     def _failure(self, command: str, result: Result) -> Exception:
@@ -288,21 +299,20 @@ class Borg:
         only a repository borg cannot open (a lock it cannot take in LOCK_WAIT seconds, a wrong
         passphrase, no repository there) is COULD NOT RUN."""
         verify = ["--verify-data"] if read_data else []
-        result = self._run("check", "--lock-wait", str(LOCK_WAIT), *verify, self.repository,
-                           timeout=timeout)
-        what = "borg check" + "".join(f" {word}" for word in verify)
+        words = ("check", "--lock-wait", str(LOCK_WAIT), *verify, self.repository)
+        result = self._run(*words, timeout=timeout)
+        what, command = "borg check" + "".join(f" {word}" for word in verify), self._shown(*words)
         output = f"{result.stderr}\n{result.text}"
         judgement = judge(output, self.ERRORS) if not result.ok else None
         if judgement is not None and judgement.kind == COULD_NOT_RUN:
             lines = "\n  ".join(named(output, self.ERRORS).splitlines())
             raise ToolCouldNotRun(f"host {self.remote.name}, job {self.job.name}: {what} of "
                                   f"{self.repository} could not run (lock wait {LOCK_WAIT}s): "
-                                  f"{judgement.means}:\n  {lines}", output)
+                                  f"{judgement.means}; `{command}` said:\n  {lines}", output)
         means = f", {judgement.means}" if judgement else ""
         errors = [] if result.ok else said(output, result.exit_status, self.ERRORS).splitlines()
-        return CheckResult(result.ok, errors,
-                           f"{what} {self.repository}", result.seconds, what,
-                           f"failed (exit {result.exit_status}){means}",
+        return CheckResult(result.ok, errors, command, result.seconds, what,
+                           f"failed (exit {result.exit_status}){means}; `{command}` said",
                            "" if result.ok else output.strip())
 
     def original_size(self, archive: Snapshot) -> int:
@@ -312,9 +322,10 @@ class Borg:
     def restore_stats(self, snapshot: Snapshot) -> tuple[int, int]:
         """(bytes, files) the archive restores to (``borg info --json``: its ``original_size``
         and ``nfiles``)."""
-        result = self._run("info", "--json", "--bypass-lock", f"{self.repository}::{snapshot.short_id}")
+        words = ("info", "--json", "--bypass-lock", f"{self.repository}::{snapshot.short_id}")
+        result = self._run(*words)
         if not result.ok:
-            raise self._failure(f"borg info {self.repository}::{snapshot.short_id}", result)
+            raise self._failure(self._shown(*words), result)
         stats = json.loads(result.text)["archives"][0]["stats"]
         return int(stats["original_size"]), int(stats["nfiles"])
 
@@ -326,7 +337,7 @@ class Borg:
         location = f"{self.repository}::{archive.short_id}"
         result = self._run("extract", "--bypass-lock", location, cwd=target, timeout=timeout,
                            progress=written_into(self.remote, target, expected))
-        command = f"{argv('cd', target)} && {argv('borg', 'extract', location)}"
+        command = self._shown("extract", "--bypass-lock", location, cwd=target)
         if not result.ok:  # a restore that stops is a verdict on the backup, unless borg could not open it
             output = f"{result.stderr}\n{result.text}"
             judgement = judge(output, self.ERRORS)
@@ -353,9 +364,10 @@ class Borg:
         """Every regular file of the archive under the job's source, relative to it, with its
         size (``borg list --json-lines``; borg keeps paths without their leading slash)."""
         location = f"{self.repository}::{snapshot.short_id}"
-        result = self._run("list", "--json-lines", "--bypass-lock", location, timeout=3600)
+        words = ("list", "--json-lines", "--bypass-lock", location)
+        result = self._run(*words, timeout=3600)
         if not result.ok:
-            raise self._failure(f"borg list {location}", result)
+            raise self._failure(self._shown(*words), result)
         prefix = str(self.job.source).strip("/") + "/"
         found: dict[str, int] = {}
         for line in result.text.splitlines():
@@ -378,7 +390,7 @@ class Borg:
                 batches.append([])
             batches[-1].append(extract_word(f"{prefix}/{relative}"))
         seconds = 0.0
-        command = f"{argv('cd', target)} && {argv('borg', 'extract', location)} pp:..."
+        command = f"{self._shown('extract', '--bypass-lock', location, cwd=target)} pp:..."
         for batch in batches:
             result = self._run("extract", "--bypass-lock", location, *batch, cwd=target,
                                timeout=max(timeout - seconds, 1.0))
@@ -421,13 +433,12 @@ class Borg:
         if policy is None:
             raise DrillCouldNotRun(f"job {self.job.name}{self._no_policy}")
         now = datetime.now(UTC)
-        result = self._run("prune", "--dry-run", "--list", "--lock-wait", str(LOCK_WAIT),
-                           *policy.borg_words(), self.repository, local=True, timeout=600)
+        words = ("prune", "--dry-run", "--list", "--lock-wait", str(LOCK_WAIT), *policy.borg_words(),
+                 self.repository)
+        result = self._run(*words, local=True, timeout=600)
         output = f"{result.stderr}\n{result.text}"
-        if not result.ok:
-            raise DrillCouldNotRun(f"host {self.remote.name}, job {self.job.name}: `borg prune "
-                                   f"--dry-run` of {self.repository}{self._through} exited "
-                                   f"{result.exit_status}: {result.tail(4)}")
+        if not result.ok:  # borg's own lines (a lock it could not take), not borgmatic's footer
+            raise self._failure(self._shown(*words), result)
         theirs = borg_prune_kept(output, {a.id: a.short_id for a in found})
         return RetentionDryRun("borg prune --dry-run", theirs, borg_kept(stamps, policy, now))
 

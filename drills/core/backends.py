@@ -55,13 +55,14 @@ def backends_of(job: Job) -> list[Backend]:
 
 def classify(output: str, exit_status: int, table: ErrorTable) -> str:
     """What a failed probe's output means, in the operator's words (the tool's ``table``'s
-    findings); else the tool's own lines that name the problem (not its traceback, footer or
-    table)."""
+    findings); else what the tool's words mean, with its own lines that name the problem (not
+    its traceback, footer or table: a failed passcommand's own error, say); else those lines."""
     meaning = next((means for says, means in table.findings if re.search(says, output, re.IGNORECASE)),
                    None)
-    if meaning is None and (judgement := judge(output, table)) is not None:
-        meaning = f"{'is damaged' if judgement.kind == DAMAGE else 'failed the probe'}: {judgement.means}"
     lines = named(output, table, lines=3, chars=300, attached=False).replace("\n", "; ")
+    if meaning is None and (judgement := judge(output, table)) is not None:  # with the tool's lines
+        meaning = f"{'is damaged' if judgement.kind == DAMAGE else 'failed the probe'}: " \
+                  f"{judgement.means}{f': {lines}' if lines else ''}"
     return meaning or f"failed the probe (exit {exit_status}: {lines or 'no output'})"
 
 
@@ -98,6 +99,8 @@ def probe_all(remote: Remote, jobs: list[Job], limit: float = PROBE_LIMIT) -> di
             if why is not None:
                 loads = loaded_names(remote, job.credentials_unit) if job.credentials_unit else ()
                 named = own_credentials(job, loads)  # the unit's credentials by name, never value
+                told = getattr(backend.tool(), "credentials_named", None)  # a tool's own (borgmatic's)
+                named = (told(remote.name, job) if told else "") + named
                 failed[backend.address] = f"{backend.kind} {backend.address} {why}{named}"
                 backend_down(remote, backend.address, failed[backend.address]
                              + " (up-front probe; its scenarios could not run)")

@@ -50,16 +50,19 @@ class ErrorTable:
     everything else it reports about a repository it opened is damage. ``findings``: (a regular
     expression of what a failed probe prints, matched case-insensitively, what that means in the
     operator's words).
-    ``noise``: regular expressions of lines that never name the problem. ``a + b``: a's words
-    first, then b's (a tool close to another, a tool and the shared words)."""
+    ``noise``: regular expressions of lines that never name the problem. ``naming``: of lines
+    that name it in the tool's own words beyond the shared ones (borgmatic's ``Command '[...]'
+    returned non-zero exit status 1.``). ``a + b``: a's words first, then b's (a tool close to
+    another, a tool and the shared words)."""
 
     says: tuple[tuple[str, Kind, str], ...] = ()
     findings: tuple[tuple[str, str], ...] = ()
     noise: tuple[str, ...] = ()
+    naming: tuple[str, ...] = ()
 
     def __add__(self, other: ErrorTable) -> ErrorTable:
         return ErrorTable(self.says + other.says, self.findings + other.findings,
-                          self.noise + other.noise)
+                          self.noise + other.noise, self.naming + other.naming)
 
     @cached_property
     def compiled(self) -> tuple[tuple[re.Pattern[str], Kind, str], ...]:
@@ -68,6 +71,10 @@ class ErrorTable:
     @cached_property
     def noise_lines(self) -> re.Pattern[str]:
         return re.compile("|".join((_NOISE, *self.noise)), re.IGNORECASE)
+
+    @cached_property
+    def naming_lines(self) -> re.Pattern[str]:
+        return re.compile("|".join((_NAMING.pattern, *self.naming)), re.IGNORECASE)
 
 
 # Words no tool owns, which every tool's table ends with: a host unreachable, an object store
@@ -138,7 +145,7 @@ def named(output: str, table: ErrorTable = PLAIN, lines: int = MAX_LINES, chars:
     and ``table``'s), at most ``lines`` lines and ``chars`` characters. Says how many lines were
     left out (and that they are ``attached`` to the report, when the caller attaches the output)."""
     kept = _lines(output, table.noise_lines)
-    naming = [line for line in kept if _NAMING.search(line)] or kept
+    naming = [line for line in kept if table.naming_lines.search(line)] or kept
     chosen: list[str] = []
     size = 0
     for line in naming:

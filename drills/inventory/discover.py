@@ -61,6 +61,8 @@ _MAX_FOLLOW = 3  # scripts followed from a command: a wrapper, the script it run
 _MAX_MARKER_DIRS = 8
 _MAX_MARKERS = 24
 BORGMATIC_CONFIGS = ("/etc/borgmatic/config.yaml", "/etc/borgmatic.d")
+# the sections of a borgmatic 1.7 configuration, which 1.9 reads flattened and deprecates
+SECTIONS = ("location", "storage", "retention", "consistency", "output", "hooks")
 # where cron reads jobs: Debian's cron and cronie (/var/spool/cron/USER; no crontabs/ folder)
 CRON_PLACES = ("/etc/crontab", "/etc/cron.d", "/var/spool/cron", "/var/spool/cron/crontabs")
 # each place's files, NUL-separated; a place that exists but cannot be listed (or whose folder
@@ -319,6 +321,7 @@ def jobs_of(trigger: Trigger, files: HostFiles,
     backs_up = any(p.tool == "restic" and p.command == "backup" for p, _ in calls)
     for parsed, where in calls:
         job: dict[str, Any] | None = None
+        job_notes: list[str] = []  # what was noticed reading its configuration
         if parsed.tool == "restic" and parsed.command == "backup":
             job = _restic_job(parsed, env, files, calls)
         elif parsed.tool == "restic" and parsed.command == "check" and not backs_up:
@@ -326,7 +329,7 @@ def jobs_of(trigger: Trigger, files: HostFiles,
         elif parsed.tool == "borg" and parsed.command == "create":
             job = _borg_job(parsed, env, files, calls)
         elif parsed.tool == "borgmatic" and parsed.command in (None, "create"):
-            job = _borgmatic_job(parsed, env, files)
+            job = _borgmatic_job(parsed, env, files, job_notes)
         elif parsed.tool == "rclone" and parsed.command in ("sync", "copy"):
             job = _rclone_job(parsed, env, files)
         if job is None:
@@ -340,11 +343,11 @@ def jobs_of(trigger: Trigger, files: HostFiles,
             job["cron"] = trigger.cron
         same = next((f for f in found if f.job == job), None)
         if same is not None:  # one job, called on two paths of a script (borg-job --timestamp)
-            same.origin.append(f"{parsed.tool} {parsed.command or ''} at {where}")
+            same.origin.append(_call(parsed, where))
             continue
         name = _job_name(trigger.name, [f.name for f in found])
         env_file = next((f for f in used if f in env_names), None)
-        found.append(Found(name, job, [trigger.origin, f"{parsed.tool} {parsed.command or ''} at {where}"],
+        found.append(Found(name, job, [trigger.origin, _call(parsed, where)], notes=job_notes,
                            env_file=env_file, env_names=env_names.get(env_file or "", [])))
     _markers_and_metrics(found, reading, env, files)
     for one in found:
@@ -353,6 +356,11 @@ def jobs_of(trigger: Trigger, files: HostFiles,
             if key in one.job:
                 one.from_host[key] = one.job.pop(key)
     return found, list(dict.fromkeys(notes))
+
+
+def _call(parsed: Parsed, where: str) -> str:
+    """A tool call as an origin names it: ``borg create at ExecStart``, ``borgmatic at ExecStart``."""
+    return " ".join(word for word in (parsed.tool, parsed.command, "at", where) if word)
 
 
 def _job_name(base: str, taken: list[str]) -> str:
@@ -461,9 +469,12 @@ def _borg_job(parsed: Parsed, env: dict[str, str], files: HostFiles,
     return job
 
 
-def _borgmatic_job(parsed: Parsed, env: dict[str, str], files: HostFiles) -> dict[str, Any] | None:
+def _borgmatic_job(parsed: Parsed, env: dict[str, str], files: HostFiles,
+                   notes: list[str] | None = None) -> dict[str, Any] | None:
     """borgmatic's own configuration: ``-c`` files, else ``/etc/borgmatic/config.yaml`` and
-    ``/etc/borgmatic.d/*.yaml``; its first repository, its one source directory."""
+    ``/etc/borgmatic.d/*.yaml``; its first repository, its one source directory. A configuration
+    of sections (borgmatic 1.7's ``location:``, ``retention:``...) is read as borgmatic 1.9
+    reads it, flattened, and a note in ``notes`` says borgmatic deprecates it."""
     configs = [v for v in (_value(w, env) for w in parsed.values("-c", "--config")) if v]
     if not configs:
         configs = [BORGMATIC_CONFIGS[0], *(files.list_dir(BORGMATIC_CONFIGS[1], ".yaml") or [])]
@@ -479,6 +490,11 @@ def _borgmatic_job(parsed: Parsed, env: dict[str, str], files: HostFiles) -> dic
             continue
         section = config.get("location")
         location: dict[str, Any] = section if isinstance(section, dict) else config
+        sections = [key for key in SECTIONS if isinstance(config.get(key), dict)]
+        if sections and notes is not None:
+            notes.append(f"{path}: its sections ({', '.join(f'{k}:' for k in sections)}) are borgmatic 1.7's "
+                         "form: borgmatic 1.9 reads them flattened, warning that they are deprecated, "
+                         "and so does the drill")
         repositories = location.get("repositories") or []
         first = repositories[0] if isinstance(repositories, list) and repositories else None
         repository = first.get("path") if isinstance(first, dict) else first

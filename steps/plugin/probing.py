@@ -89,6 +89,7 @@ def probe_hosts(config: pytest.Config, hosts: list[str], items: list[pytest.Item
     by_host = drilled_by_host(config, items)
     drilled = {job.id: job for host in hosts for job in by_host.get(host, [])}
     on_host = {name: jobs_of_host(config, name) for name in hosts}
+    warned: list[str] = []  # what a host's own tool warned about its job (borgmatic: a deprecation)
 
     def probe(name: str) -> tuple[str, str | None, dict[str, str]]:
         try:  # a transport whose extra is not installed (paramiko) names it: COULD NOT RUN
@@ -114,7 +115,7 @@ def probe_hosts(config: pytest.Config, hosts: list[str], items: list[pytest.Item
             if read_job is None:
                 continue
             try:  # a copy of the job, read from the host, for its scenarios
-                jobs[index] = read_job(remote, job)
+                jobs[index] = read_job(remote, job, warn=warned.append)
             except DrillCouldNotRun:
                 continue  # unread: the job's tool reads it again in each scenario, and names why
             for item in (i for i in items if (found := job_of(i)) is not None and found.id == job.id):
@@ -128,6 +129,9 @@ def probe_hosts(config: pytest.Config, hosts: list[str], items: list[pytest.Item
     for finding in buckets.result().values():
         if reporter is not None:
             reporter.write_line(f"COULD NOT RUN {finding}", red=True, bold=True)
+    for line in dict.fromkeys(warned):
+        if reporter is not None:
+            reporter.write_line(f"WARNING {line}", yellow=True)
     for name, reason, backends_down in results:
         if reason is not None:
             config.stash[RUN].unreachable[name] = reason

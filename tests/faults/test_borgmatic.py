@@ -88,7 +88,7 @@ def test_a_wrong_or_missing_systemd_credential_could_not_run_named_never_shown(d
         saito.sh(f"umask 077; printf %s {wrong} | systemd-creds encrypt --with-key=host "
                  f"--name=borgmatic_pw - {CREDENTIAL} 2>/dev/null")
         run = drill.run(CHECK, CREDENTIAL_JOB)
-        run.expect_failure("host saito", "refused the credentials (wrong BORG_PASSPHRASE)",
+        run.expect_failure("host saito", "refused the credentials (the passphrase borgmatic gives borg)",
                            f"{CREDENTIAL_WHO} {NAMED}", exit_code=2)
         assert drill.leaks(SimpleNamespace(stdout=run.output, stderr=""), [wrong, right]) == []
         saito.sh(f"rm {CREDENTIAL}")

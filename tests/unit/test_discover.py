@@ -406,3 +406,20 @@ def test_an_unknown_key_is_fixed_with_known_hosts_and_the_last_run_has_its_time(
     found = Found("flux", {"kind": "restic", "schedule": {"service": "flux-backup.service"}}, [])
     assert discover.last_run(Shown(), found) == (  # type: ignore[arg-type]
         1796274000.0, "flux-backup.service last started 2026-12-03 05:00 UTC")
+
+
+def test_saitos_stock_borgmatic_unit_with_a_configuration_of_sections(local):
+    """The stock Debian 13 borgmatic.service and .timer as saito shows them (recorded/discover/
+    saito), over borgmatic 1.7's layout of sections: the origin names the call once, spaced
+    as written, and a note says borgmatic deprecates the sections (the drill reads them as
+    borgmatic 1.9 does: tests/unit/test_borgmatic.py)."""
+    (trigger,) = _timer("saito", "borgmatic")
+    (found,), notes = jobs_of(trigger, RootedFiles(local, RECORDED / "saito"), {})
+    assert not notes
+    assert found.origin[1] == "borgmatic at ExecStart", found.origin
+    assert found.from_host["repository"] == "/srv/borg/nu24"
+    assert [n for n in found.notes if "/etc/borgmatic/config.yaml: its sections (location:, storage:, "
+            "retention:, consistency:) are borgmatic 1.7's form" in n], found.notes
+    text = render([HostReport("saito", [found])], {"saito": {"transport": "ssh://saito"}})
+    assert "# from borgmatic at ExecStart" in text
+    assert "  at " not in text
