@@ -271,14 +271,21 @@ def read_job(remote: Remote, job: Job, timeout: float = 60,
     inventory's job is left as it is). The probe reads it once and gives the copy to the job's
     scenarios. A configuration the drill cannot read leaves the job's borg fields unread (its
     scenarios read it again, ``Borgmatic``, and could not run, naming why), and the stock
-    timer's schedule is filled in all the same: the unit is known whatever the file holds."""
+    timer's schedule is filled in all the same: the unit is known whatever the file holds. A
+    timer that cannot be read (no systemd to ask) leaves the schedule undeclared, the
+    configuration read all the same."""
     try:
         settings: Settings | None = read_settings_of(remote, job, timeout, warn)
     except ConfigurationUnread as exc:
         LOG.info("%s", exc)
         settings = None
-    timer = read_timer(remote, TIMER)
-    return job.model_copy(update=job_updates(job, settings, timer.calendars if timer.loaded else ()))
+    try:
+        timer = read_timer(remote, TIMER)
+        calendars = timer.calendars if timer.loaded else ()
+    except DrillCouldNotRun as exc:  # no systemd to ask: the configuration is read all the same
+        LOG.info("host %s, job %s: %s not read: %s", remote.name, job.name, TIMER, exc)
+        calendars = ()
+    return job.model_copy(update=job_updates(job, settings, calendars))
 
 
 class Borgmatic(Borg):

@@ -375,3 +375,16 @@ def test_messages_and_evidence_show_the_borgmatic_command_that_ran():
         borgmatic.archives()
     assert f"`{ran}list --json --bypass-lock /srv/borg/saito`" in str(damaged.value)
     assert "`borg " not in str(damaged.value)
+
+
+def test_a_host_whose_systemd_cannot_be_asked_still_gives_the_configuration():
+    class NoSystemd(Saito):
+        def run(self, words, timeout=None, privileged=True, progress=None, check=False):
+            command = words if isinstance(words, str) else " ".join(words)
+            if "systemctl" in command:  # this machine, a container: "System has not been booted with systemd"
+                raise DrillCouldNotRun(f"host saito: {command} exited 1: Failed to connect to bus")
+            return super().run(words, timeout, privileged, progress, check)
+
+    read = read_job_of(NoSystemd())
+    assert (read.repository, read.source, read.schedule) == ("/srv/borg/saito", "/srv/data", None)
+    assert read.retention is not None
