@@ -17,14 +17,17 @@ case $limit in
   '' | *[!0-9]*) echo "$4: not a number of bytes" >&2; exit 2 ;;
 esac
 scratch_run() {  # $1: a run folder the drill made (drill-..., by scratch-root.sh): it and the
-  # scratch root above it real folders of the running uid, not writable by group or others; every
-  # folder above those root's or that uid's, not writable by group or others unless sticky. Else
-  # exit 3, naming it.
+  # scratch root above it real folders of the running uid, not writable by group or others (the run
+  # folder 0700: what a restore as root brings back, setuid bits included, stays out of reach);
+  # every folder above those root's or that uid's, not writable by group or others unless sticky.
+  # Else exit 3, naming it.
   me=$(id -u) p=${1%/} n=0
   case $p in /?*/drill-*) ;; *) echo "$1: not a run folder of the drill's scratch" >&2; exit 3 ;; esac
   while [ "$p" != / ]; do
     n=$((n + 1))
-    if [ $n -le 2 ]; then
+    if [ $n -eq 1 ]; then
+      ok=$(find -P "$p" -maxdepth 0 -type d -user "$me" ! -perm /077 -print 2>/dev/null) || ok=
+    elif [ $n -eq 2 ]; then
       ok=$(find -P "$p" -maxdepth 0 -type d -user "$me" ! -perm /022 -print 2>/dev/null) || ok=
     else
       ok=$(find -P "$p" -maxdepth 0 -type d \( -user 0 -o -user "$me" \) \
@@ -58,11 +61,19 @@ if [ "$encrypted" = yes ]; then
     echo "$plain exists already: not a new file in scratch" >&2
     exit 3
   fi
-  if [ -n "$home" ]; then
-    gpg --homedir "$home" --batch --quiet --decrypt --output "$plain" -- "$archive"
-  else
-    gpg --batch --quiet --decrypt --output "$plain" -- "$archive"
+  # gpg's own output is cut at LIMIT too (a few kB of .gpg can decompress to gigabytes)
+  if ! said=$(LC_ALL=C gpg ${home:+--homedir "$home"} --batch --quiet --max-output "$limit" \
+                --decrypt --output "$plain" -- "$archive" 2>&1); then
+    rm -f -- "$plain"
+    case $said in
+      *"exceeded --max-output limit"*)
+        echo "$archive decrypts to more than $limit bytes, the room scratch has: not unpacked" >&2
+        exit 5 ;;
+    esac
+    printf '%s\n' "$said" >&2
+    exit 1
   fi
+  [ -z "$said" ] || printf '%s\n' "$said" >&2
   untar "$plain"
   rm -f -- "$plain"
 else

@@ -5,14 +5,17 @@
 #   borg-in-dir.sh DIR BORG-WORDS...
 set -u
 scratch_run() {  # $1: a run folder the drill made (drill-..., by scratch-root.sh): it and the
-  # scratch root above it real folders of the running uid, not writable by group or others; every
-  # folder above those root's or that uid's, not writable by group or others unless sticky. Else
-  # exit 3, naming it.
+  # scratch root above it real folders of the running uid, not writable by group or others (the run
+  # folder 0700: what a restore as root brings back, setuid bits included, stays out of reach);
+  # every folder above those root's or that uid's, not writable by group or others unless sticky.
+  # Else exit 3, naming it.
   me=$(id -u) p=${1%/} n=0
   case $p in /?*/drill-*) ;; *) echo "$1: not a run folder of the drill's scratch" >&2; exit 3 ;; esac
   while [ "$p" != / ]; do
     n=$((n + 1))
-    if [ $n -le 2 ]; then
+    if [ $n -eq 1 ]; then
+      ok=$(find -P "$p" -maxdepth 0 -type d -user "$me" ! -perm /077 -print 2>/dev/null) || ok=
+    elif [ $n -eq 2 ]; then
       ok=$(find -P "$p" -maxdepth 0 -type d -user "$me" ! -perm /022 -print 2>/dev/null) || ok=
     else
       ok=$(find -P "$p" -maxdepth 0 -type d \( -user 0 -o -user "$me" \) \

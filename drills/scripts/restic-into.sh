@@ -4,7 +4,7 @@
 # folder at any time, and restic 0.14 (Debian 12) writes a restored file through a symlink an
 # earlier restore left at its path: a link to /etc/sudoers.d/x from one snapshot and a file of
 # the same name from another gave root. So RUN must be a run folder of this uid (a real
-# directory, not a symlink, not writable by group or others) holding nothing but RUN/ID, and
+# directory, not a symlink, mode 0700) holding nothing but RUN/ID, and
 # the restores of one RUN take turns (flock). Exit 3 otherwise, before restic runs. Restores of
 # the same snapshot (the rotation's batches) agree on every path's type: none writes through
 # another's link. Every refusal is one line beginning "restic-into: ".
@@ -20,10 +20,10 @@ case $run in
   /?*/drill-*) ;;
   *) echo "restic-into: $run: not a run folder of the drill's scratch" >&2; exit 3 ;;
 esac
-ok=$(find -P "$run" -maxdepth 0 -type d -user "$me" ! -perm /022 -print 2>/dev/null) || ok=
+ok=$(find -P "$run" -maxdepth 0 -type d -user "$me" ! -perm /077 -print 2>/dev/null) || ok=
 if [ -z "$ok" ]; then
-  echo "restic-into: $run: not a run folder of the drill's scratch (a real folder of uid $me, not writable" \
-    "by others, not a symlink)" >&2
+  echo "restic-into: $run: not a run folder of the drill's scratch (a real folder of uid $me, mode" \
+    "0700, not a symlink)" >&2
   exit 3
 fi
 exec 9<"$run"

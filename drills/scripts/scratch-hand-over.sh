@@ -33,10 +33,11 @@ if [ ! -f "$real" ] || [ -L "$real" ]; then
   echo "$file is not a regular file" >&2
   exit 4
 fi
-# the scratch root (checked by scratch-root: root's, not a symlink) may be 0700: the throwaway
-# user only passes through it to HOME
-chmod go+x -- "$(dirname -- "$target")"
 mkdir -m 0700 -- "$home"
+# the scratch root (checked by scratch-root: root's, not a symlink) may be 0700: the throwaway
+# user only passes through it to HOME (every run folder in it stays 0700), opened only once the
+# file is one to hand over and HOME is new
+chmod go+x -- "$(dirname -- "$target")"
 mv -T -- "$real" "$home/$name"
 # HOME is root's 0700 until the end: nobody can swap NAME now, but a link moved in (swapped in
 # after the checks above) must not lead the chmod and chown elsewhere

@@ -132,3 +132,31 @@ def test_the_helpers_that_write_into_scratch_as_root_share_one_check(tmp_path, r
     allowed = subprocess.run(["sh", str(in_dir), str(run_folder), "--version"], capture_output=True,
                              text=True)
     assert allowed.returncode != 3, allowed.stderr  # borg ran (or is not installed here: 127)
+
+
+def test_an_encrypted_archive_that_decrypts_to_more_than_the_room_is_cut_and_named(tmp_path, run_folder):
+    """gpg's own output is cut at the room too: a few hundred bytes of .gpg (bzip2 inside) would
+    otherwise decrypt to gigabytes, as root, before tar reads a byte."""
+    home = tmp_path / "gnupg"
+    home.mkdir(mode=0o700)
+    gpg = ["gpg", "--homedir", str(home), "--batch", "--quiet"]
+    subprocess.run([*gpg, "--passphrase", "", "--quick-gen-key", "drill@example.net", "default", "default",
+                    "never"], check=True, capture_output=True, timeout=120)
+    plain = tmp_path / "zeros.tar.gz"
+    with tarfile.open(plain, "w:gz") as tar:
+        member = tarfile.TarInfo("zeros")
+        member.size = 20 << 20
+        tar.addfile(member, io.BytesIO(bytes(member.size)))
+    bomb = tmp_path / "zeros.tar.gz.gpg"
+    subprocess.run([*gpg, "--trust-model", "always", "--compress-algo", "bzip2", "--recipient",
+                    "drill@example.net", "--encrypt", "--output", str(bomb), str(plain)],
+                   check=True, capture_output=True, timeout=120)
+    args = ["sh", str(UNPACK), str(bomb), str(run_folder / "n8n"), "yes"]
+    cut = subprocess.run([*args, str(plain.stat().st_size // 2), str(home)], capture_output=True, text=True)
+    assert cut.returncode == 5, cut.stderr
+    assert f"{bomb} decrypts to more than" in cut.stderr
+    assert not (run_folder / "n8n.tar.gz").exists()  # nothing of it left beside the output
+    done = subprocess.run([*args[:3], str(run_folder / "whole"), "yes", str(64 << 20), str(home)],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert (run_folder / "whole" / "zeros").stat().st_size == 20 << 20

@@ -87,8 +87,11 @@ def test_not_a_run_folder_is_refused_before_restic_runs(two_snapshots, tmp_path)
     open_folder = run.parent / "drill-t-1-2-abcde1"
     open_folder.mkdir(mode=0o777)
     open_folder.chmod(0o777)
-    for target, snapshot in ((link, first), (open_folder, first), (tmp_path / "elsewhere", first),
-                             (run, "--target"), (run, "")):
+    readable = run.parent / "drill-t-1-2-abcde2"  # as rclone copy makes a missing one: 0755
+    readable.mkdir()
+    readable.chmod(0o755)
+    for target, snapshot in ((link, first), (open_folder, first), (readable, first),
+                             (tmp_path / "elsewhere", first), (run, "--target"), (run, "")):
         refused = into(target, repo, snapshot)
         assert refused.returncode == 3, (target, snapshot, refused.stderr)
         assert refused.stderr.startswith("restic-into: "), refused.stderr
