@@ -23,13 +23,14 @@ Version 3 files (the same ``measured`` keys, untyped) and version 2 files are re
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError, model_validator
+
+from backup_drills.core.generated import generated_main
 
 SCHEMA_VERSION = 4  # 4: measurements typed (``Measured``), each age and duration with its source
 READ_VERSIONS = (2, 3, 4)  # job files the report, ``verify``, merge and the trends read
@@ -226,22 +227,8 @@ def expected(docs: Path = DOCS) -> dict[Path, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m backup_drills.evidence.records",
-                                     description="the evidence job file's JSON Schema")
-    action = parser.add_mutually_exclusive_group(required=True)
-    action.add_argument("--write", action="store_true", help="write docs/evidence.schema.json")
-    action.add_argument("--check", action="store_true", help="exit 1 when it is stale")
-    parser.add_argument("--docs", type=Path, default=DOCS, help="the docs folder (default: the checkout's)")
-    args = parser.parse_args(argv)
-    stale = [path for path, text in expected(args.docs).items()
-             if not path.exists() or path.read_text() != text]
-    if args.write:
-        for path, text in expected(args.docs).items():
-            path.write_text(text)
-        return 0
-    for path in stale:
-        print(f"{path}: stale; run python -m backup_drills.evidence.records --write", file=sys.stderr)
-    return 1 if stale else 0
+    return generated_main("python -m backup_drills.evidence.records", "the evidence job file's JSON Schema",
+                          expected, DOCS, argv, "write docs/evidence.schema.json")
 
 
 if __name__ == "__main__":

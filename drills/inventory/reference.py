@@ -11,7 +11,6 @@ rest of the page is prose. A unit test (tests/unit/test_inventory_reference.py) 
 
 from __future__ import annotations
 
-import argparse
 import ast
 import inspect
 import json
@@ -24,6 +23,7 @@ from pydantic import AliasChoices, BaseModel
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
+from backup_drills.core.generated import generated_main
 from backup_drills.inventory import schema
 from backup_drills.inventory.kinds import KINDS
 
@@ -348,22 +348,8 @@ def expected(docs: Path = DOCS) -> dict[Path, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m backup_drills.inventory.reference",
-                                     description=__doc__.splitlines()[0])
-    action = parser.add_mutually_exclusive_group(required=True)
-    action.add_argument("--write", action="store_true", help="write both files")
-    action.add_argument("--check", action="store_true", help="exit 1 when a file is stale")
-    parser.add_argument("--docs", type=Path, default=DOCS, help="the docs folder (default: the checkout's)")
-    args = parser.parse_args(argv)
-    stale = [path for path, text in expected(args.docs).items()
-             if not path.exists() or path.read_text() != text]
-    if args.write:
-        for path, text in expected(args.docs).items():
-            path.write_text(text)
-        return 0
-    for path in stale:
-        print(f"{path}: stale; run python -m backup_drills.inventory.reference --write", file=sys.stderr)
-    return 1 if stale else 0
+    return generated_main("python -m backup_drills.inventory.reference", __doc__.splitlines()[0],
+                          expected, DOCS, argv, "write both files")
 
 
 if __name__ == "__main__":
