@@ -331,13 +331,15 @@ class Borg:
 
     def extract(self, archive: Snapshot, target: str, timeout: float = 4 * 3600,
                 expected: int | None = None) -> RestoreResult:
-        """``borg extract`` of the whole archive into ``target`` (borg stores paths without their
-        leading slash: /flux/active comes back as ``target``/flux/active); every 30 s the log
-        says how much of ``expected`` bytes it has written."""
+        """The whole archive extracted into ``target`` (borg stores paths without their leading
+        slash: /flux/active comes back as ``target``/flux/active), as ``borg-in-dir`` extracts:
+        ``borg export-tar`` into GNU tar, never borg's own extract (it follows a link the same
+        archive made: see the helper); every 30 s the log says how much of ``expected`` bytes
+        it has written."""
         location = f"{self.repository}::{archive.short_id}"
         result = self._run("extract", "--bypass-lock", location, cwd=target, timeout=timeout,
                            progress=written_into(self.remote, target, expected))
-        command = self._shown("extract", "--bypass-lock", location, cwd=target)
+        command = f"{self._shown('export-tar', '--bypass-lock', location, '-', cwd=target)} | tar -x -f -"
         if not result.ok:  # a restore that stops is a verdict on the backup, unless borg could not open it
             output = f"{result.stderr}\n{result.text}"
             judgement = judge(output, self.ERRORS)
@@ -390,7 +392,8 @@ class Borg:
                 batches.append([])
             batches[-1].append(extract_word(f"{prefix}/{relative}"))
         seconds = 0.0
-        command = f"{self._shown('extract', '--bypass-lock', location, cwd=target)} pp:..."
+        shown = self._shown("export-tar", "--bypass-lock", location, "-", cwd=target)
+        command = f"{shown} pp:... | tar -x -f -"
         for batch in batches:
             result = self._run("extract", "--bypass-lock", location, *batch, cwd=target,
                                timeout=max(timeout - seconds, 1.0))

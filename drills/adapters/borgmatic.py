@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 
 import yaml
 
-from backup_drills.adapters.borg import Borg
+from backup_drills.adapters.borg import _IN_DIR, Borg
 from backup_drills.adapters.systemd import read_timer
 from backup_drills.adapters.tool import BackupTool
 from backup_drills.core.retention import Policy
@@ -337,8 +337,9 @@ class Borgmatic(Borg):
         return self._borgmatic()
 
     def _in_dir(self, cwd: str, words: Sequence[str]) -> tuple[str, ...]:
-        return ("env", "-C", cwd, "TZ=UTC", "BORG_RELOCATED_REPO_ACCESS_IS_OK=no", *self._borgmatic(),
-                *words)
+        """borgmatic's words for borg, in ``cwd`` through the ``borg-in-dir`` helper (an extract
+        goes through export-tar and GNU tar: see the helper)."""
+        return ("sh", "-c", _IN_DIR, "borg-in-dir", cwd, *self._borgmatic(), *words)
 
 
 _CONFORMS: type[BackupTool] = Borgmatic  # mypy holds the class to the protocol

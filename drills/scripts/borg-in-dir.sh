@@ -2,7 +2,14 @@
 # Run borg, with the drill's fixed settings, in DIR: borg extract writes into its working
 # directory, so DIR must be a run folder of the drill's scratch (scratch_run below), never a
 # symlink or a folder another user could swap. Exit 3 when it is not.
-#   borg-in-dir.sh DIR BORG-WORDS...
+# An extract is never borg's own: borg extract follows a symlink it made earlier from the same
+# archive (x -> /etc/sudoers.d, then x/zz: CVE-2026-62268, borg before 1.4.5), and as root that
+# writes anywhere. It runs as borg export-tar of the same archive and paths to a pipe, unpacked
+# by GNU tar, which makes a link that leads out (absolute, or with ..) only at the end, after
+# every member (a member below it fails: "Cannot open: Not a directory"). The exit status is
+# borg's when borg failed, else tar's. A borgmatic job's words come whole (borgmatic ... borg
+# ... -- extract ...); a sudo: exact host's rule allows borg's only.
+#   borg-in-dir.sh DIR [borgmatic WORDS... --] BORG-WORDS...
 set -u
 scratch_run() {  # $1: a run folder the drill made (drill-..., by scratch-root.sh): it and the
   # scratch root above it real folders of the running uid, not writable by group or others (the run
@@ -29,4 +36,28 @@ scratch_run() {  # $1: a run folder the drill made (drill-..., by scratch-root.s
 scratch_run "$1"
 cd -- "$1" || exit 2
 shift
-TZ=UTC BORG_RELOCATED_REPO_ACCESS_IS_OK=no exec borg "$@"
+export TZ=UTC BORG_RELOCATED_REPO_ACCESS_IS_OK=no
+[ "${1-}" = borgmatic ] || set -- borg "$@"
+# extract --bypass-lock LOCATION [PATH...] becomes export-tar --bypass-lock LOCATION - [PATH...]
+seen=no after=0
+for word do
+  shift
+  if [ $seen = no ] && [ "$word" = extract ]; then
+    set -- "$@" export-tar
+    seen=yes after=2
+    continue
+  fi
+  set -- "$@" "$word"
+  if [ $after -gt 0 ]; then
+    after=$((after - 1))
+    [ $after -gt 0 ] || set -- "$@" -
+  fi
+done
+[ $seen = yes ] || exec "$@"
+status=$(mktemp) || exit 2
+{ "$@"; echo $? > "$status"; } | tar -x -f -
+tarred=$?
+exported=$(cat -- "$status")
+rm -f -- "$status"
+[ "${exported:-2}" -eq 0 ] || exit "${exported:-2}"
+exit $tarred

@@ -172,7 +172,10 @@ def test_borgmatic_runs_borg_through_the_same_command_as_borg_with_its_own_prefi
     assert listed.startswith("env TZ=UTC BORG_RELOCATED_REPO_ACCESS_IS_OK=no borgmatic -c "
                              "/etc/borgmatic/config.yaml ")
     assert listed.endswith("borg --repository /srv/borg/saito -- list --json /srv/borg/saito")
-    assert extracted.startswith("env -C /scratch/x TZ=UTC BORG_RELOCATED_REPO_ACCESS_IS_OK=no borgmatic ")
+    # an extract goes through the borg-in-dir helper (export-tar into GNU tar), borgmatic's words whole
+    assert extracted.startswith("sh -c ")
+    assert " borg-in-dir /scratch/x borgmatic -c /etc/borgmatic/config.yaml " in extracted
+    assert extracted.endswith("borg --repository /srv/borg/saito -- extract a::b")
 
 
 def read_job_of(host: Saito) -> Job:
@@ -369,7 +372,8 @@ def test_messages_and_evidence_show_the_borgmatic_command_that_ran():
                        paths=["/srv/data"])
     with pytest.raises(RepositoryDamaged) as damaged:
         borgmatic.extract(archive, "/var/tmp/scratch/run")
-    extracted = f"`cd /var/tmp/scratch/run && {ran}extract --bypass-lock /srv/borg/saito::saito-1`"
+    extracted = (f"`cd /var/tmp/scratch/run && {ran}export-tar --bypass-lock /srv/borg/saito::saito-1 - "
+                 "| tar -x -f -`")
     assert extracted in str(damaged.value)
     with pytest.raises(RepositoryDamaged) as damaged:
         borgmatic.archives()

@@ -388,7 +388,7 @@ def borg_rotation_extracts_names_literally(e: Estate, v: str) -> None:
     e.received("borg", "list", "--json-lines", f"/b{v}::{name(v)}")
     with scratch.scratch_dir(e.remote, job(source=str(e.tmp / "src"))) as target:
         tolerated(lambda: borg.restore_files(archive, target, [f"d/{v}"], 60))
-    e.received("borg", "extract", f"/b{v}::{name(v)}", extract_word(f"{f'/s{v}'.strip('/')}/d/{v}"))
+    e.received("borg", "export-tar", f"/b{v}::{name(v)}", extract_word(f"{f'/s{v}'.strip('/')}/d/{v}"))
 
 
 @builder
@@ -405,11 +405,11 @@ def borg_commands(e: Estate, v: str) -> None:
     borg = Borg(e.remote, job(kind="borg", repository=f"/b{v}", source=f"/s{v}"))
     archive = Snapshot(id=HEX, short_id=name(v), time=datetime.now(UTC), hostname="h", paths=["/"])
     target = e.tmp / f"drill-t{name(v)}"  # a run folder of scratch: borg-in-dir checks it
-    target.mkdir()
+    target.mkdir(mode=0o700)
     tolerated(borg.archives)
     tolerated(lambda: borg.extract(archive, str(target)))
     e.received("borg", "list", f"/b{v}")
-    e.received("borg", "extract", f"/b{v}::{name(v)}")
+    e.received("borg", "export-tar", f"/b{v}::{name(v)}")
 
 
 @builder

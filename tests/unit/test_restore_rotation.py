@@ -6,9 +6,11 @@ files, hostile names among them (the real tools, a repository in a temporary fol
 from __future__ import annotations
 
 import getpass
+import io
 import json
 import os
 import subprocess
+import tarfile
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -32,6 +34,7 @@ from backup_drills.core.restore_rotation import (
     slice_of,
     unproven,
 )
+from backup_drills.core.tool_errors import RepositoryDamaged
 from backup_drills.core.transport import Remote
 from backup_drills.inventory.schema import Host, Job
 from backup_drills.restores import rotation
@@ -267,6 +270,41 @@ def test_borg_extracts_exactly_the_chosen_files_hostile_names_taken_literally(tm
         back = {str(p.relative_to(target / str(source).lstrip("/"))) for p in target.rglob("*")
                 if p.is_file()}
     assert back == set(chosen)  # pp:d/a is not d/ab, d/* is not every file
+
+
+def test_borg_never_writes_through_a_link_the_same_archive_made(tmp_path):
+    """An archive holding ``x -> OUTSIDE`` and then ``x/zz`` (imported from a tar: CVE-2026-62268,
+    borg extract before 1.4.5 writes zz into OUTSIDE, as root anywhere): the drill's extract goes
+    through export-tar and GNU tar, which makes that link only after every member, so zz fails
+    below a placeholder, the restore is NOT COMPLIANT, and OUTSIDE stays empty."""
+    outside, repository = tmp_path / "outside", tmp_path / "repo"
+    outside.mkdir()
+    env = tmp_path / "host.env"
+    env.write_text(f"BORG_PASSPHRASE=pw\nBORG_BASE_DIR={tmp_path / 'base'}\n")
+    env.chmod(0o600)
+    run_env = {**os.environ, "BORG_PASSPHRASE": "pw", "BORG_BASE_DIR": str(tmp_path / "base")}
+    subprocess.run(["borg", "init", "-e", "repokey", str(repository)], check=True, capture_output=True,
+                   env=run_env)
+    hostile = tmp_path / "hostile.tar"
+    with tarfile.open(hostile, "w") as tar:
+        for name, kind, link in (("src", tarfile.DIRTYPE, ""), ("src/x", tarfile.SYMTYPE, str(outside)),
+                                 ("src/x/zz", tarfile.REGTYPE, "")):
+            member = tarfile.TarInfo(name)
+            member.type, member.linkname, member.mode = kind, link, 0o755
+            data = b"written through the link\n" if kind == tarfile.REGTYPE else b""
+            member.size = len(data)
+            tar.addfile(member, io.BytesIO(data) if data else None)
+    subprocess.run(["borg", "import-tar", f"{repository}::hostile", str(hostile)], check=True,
+                   capture_output=True, env=run_env)
+    remote = Remote(Host(name="runner", transport="local://", credentials_env=str(env),
+                         credentials_owner=getpass.getuser(), scratch=str(tmp_path / "scratch")),
+                    timeout=120)
+    borg = Borg(remote, job(kind="borg", source="/src", repository=str(repository)))
+    archive = borg.snapshots()[-1]
+    with scratch_dir(remote, borg.job) as into, pytest.raises(RepositoryDamaged) as refused:
+        borg.restore(archive, into)
+    assert "src/x/zz: Cannot open: Not a directory" in str(refused.value)
+    assert list(outside.iterdir()) == []
 
 
 def test_many_files_are_hashed_in_several_runs_each_named_once(tmp_path, monkeypatch):

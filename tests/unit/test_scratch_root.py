@@ -116,7 +116,7 @@ def test_the_sweep_skips_a_root_that_fails_the_check_and_follows_no_link(tmp_pat
 def test_borg_in_dir_refusing_its_folder_could_not_run_naming_host_job_and_folder(tmp_path):
     """borg never ran: not a verdict on the backup (borg's error table would judge exit 3)."""
     folder = tmp_path / "open" / "drill-x-1-1-aa"
-    folder.mkdir(parents=True)
+    folder.mkdir(parents=True, mode=0o700)
     (tmp_path / "open").chmod(0o777)
     job = Job.model_validate({"name": "flux-borg", "host": "h", "kind": "borg", "source": "/flux",
                               "repository": str(tmp_path / "repo"), "rpo": "26h", "rto": "4h"})
