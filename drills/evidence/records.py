@@ -147,7 +147,8 @@ class Measured(BaseModel):
     bucket_lock: str | None = None
     lifecycle_violations: int | None = None
     anonymous_findings: int | None = None
-    bucket_encryption: list[str] | None = Field(None, description="default encryption algorithms")
+    bucket_encryption: list[str | None] | str | None = Field(
+        None, description="each newest object's encryption (null: stored in clear), or the bucket's default")
     endpoints: Json = None
     credentials_file: str | None = None
     mode: str | None = None

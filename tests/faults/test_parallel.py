@@ -15,7 +15,7 @@ TEST_LINE = re.compile(r"\[(gw\d+)\] \[\s*\d+%\] (PASSED|FAILED) \S+\[[^\]]*@([\
 def test_a_parallel_drill_keeps_each_host_on_one_worker_and_writes_one_evidence(one_failing_run):
     run, tmp_path = one_failing_run.run, one_failing_run.tmp
     assert run.returncode == 1, run.stdout[-3000:]  # not compliant, as serially
-    assert re.search(r"\b1 failed, 1\d\d passed\b", run.stdout), run.stdout[-3000:]
+    assert re.search(r"\b1 failed, \d+ passed\b", run.stdout), run.stdout[-3000:]
     workers: dict[str, set[str]] = defaultdict(set)
     for worker, _, host in TEST_LINE.findall(run.stdout):
         workers[host].add(worker)
