@@ -243,22 +243,29 @@ def test_restic_restores_exactly_the_chosen_files_hostile_names_taken_literally(
     assert literal_pattern("/s/\ufffd") == "/s/?"  # one byte restic printed as U+FFFD
 
 
-def test_borg_extracts_exactly_the_chosen_files_hostile_names_taken_literally(tmp_path):
-    source, repository = tmp_path / "src", tmp_path / "repo"
-    (source / "d").mkdir(parents=True)
-    for i, hostile in enumerate([*HOSTILE, "ab"]):
-        (source / "d" / hostile).write_text(f"content {i}")
+def borg_repository(tmp_path: Path, repository: Path) -> tuple[dict[str, str], Remote]:
+    """A new borg repository (repokey, passphrase pw) and the runner as its host, whose env
+    file holds the passphrase: the environment to run borg by hand, and the host to drill."""
     env = tmp_path / "host.env"
     env.write_text(f"BORG_PASSPHRASE=pw\nBORG_BASE_DIR={tmp_path / 'base'}\n")
     env.chmod(0o600)
     run_env = {**os.environ, "BORG_PASSPHRASE": "pw", "BORG_BASE_DIR": str(tmp_path / "base")}
     subprocess.run(["borg", "init", "-e", "repokey", str(repository)], check=True, capture_output=True,
                    env=run_env)
-    subprocess.run(["borg", "create", f"{repository}::one", str(source)], check=True,
-                   capture_output=True, env=run_env)
     remote = Remote(Host(name="runner", transport="local://", credentials_env=str(env),
                          credentials_owner=getpass.getuser(), scratch=str(tmp_path / "scratch")),
                     timeout=120)
+    return run_env, remote
+
+
+def test_borg_extracts_exactly_the_chosen_files_hostile_names_taken_literally(tmp_path):
+    source, repository = tmp_path / "src", tmp_path / "repo"
+    (source / "d").mkdir(parents=True)
+    for i, hostile in enumerate([*HOSTILE, "ab"]):
+        (source / "d" / hostile).write_text(f"content {i}")
+    run_env, remote = borg_repository(tmp_path, repository)
+    subprocess.run(["borg", "create", f"{repository}::one", str(source)], check=True,
+                   capture_output=True, env=run_env)
     borg = Borg(remote, job(kind="borg", source=str(source), repository=str(repository)))
     archive = borg.snapshots()[-1]
     assert sorted(borg.files(archive)) == sorted(f"d/{h}" for h in [*HOSTILE, "ab"])
@@ -279,12 +286,7 @@ def test_borg_never_writes_through_a_link_the_same_archive_made(tmp_path):
     below a placeholder, the restore is NOT COMPLIANT, and OUTSIDE stays empty."""
     outside, repository = tmp_path / "outside", tmp_path / "repo"
     outside.mkdir()
-    env = tmp_path / "host.env"
-    env.write_text(f"BORG_PASSPHRASE=pw\nBORG_BASE_DIR={tmp_path / 'base'}\n")
-    env.chmod(0o600)
-    run_env = {**os.environ, "BORG_PASSPHRASE": "pw", "BORG_BASE_DIR": str(tmp_path / "base")}
-    subprocess.run(["borg", "init", "-e", "repokey", str(repository)], check=True, capture_output=True,
-                   env=run_env)
+    run_env, remote = borg_repository(tmp_path, repository)
     hostile = tmp_path / "hostile.tar"
     with tarfile.open(hostile, "w") as tar:
         for name, kind, link in (("src", tarfile.DIRTYPE, ""), ("src/x", tarfile.SYMTYPE, str(outside)),
@@ -296,9 +298,6 @@ def test_borg_never_writes_through_a_link_the_same_archive_made(tmp_path):
             tar.addfile(member, io.BytesIO(data) if data else None)
     subprocess.run(["borg", "import-tar", f"{repository}::hostile", str(hostile)], check=True,
                    capture_output=True, env=run_env)
-    remote = Remote(Host(name="runner", transport="local://", credentials_env=str(env),
-                         credentials_owner=getpass.getuser(), scratch=str(tmp_path / "scratch")),
-                    timeout=120)
     borg = Borg(remote, job(kind="borg", source="/src", repository=str(repository)))
     archive = borg.snapshots()[-1]
     with scratch_dir(remote, borg.job) as into, pytest.raises(RepositoryDamaged) as refused:
